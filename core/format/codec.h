@@ -1,0 +1,116 @@
+// File: core/format/codec.h
+//
+// Codec: one named serialization format ("t7", "t7-ascii", "rds", "json", ...) that can recognise,
+// read and write Values. Every format plugs into serialctl and the service through this
+// interface, so adding a format never changes the command line's structure. CodecRegistry holds
+// the codecs a program offers and detects the format of an input without guessing: when no codec,
+// or more than one family of codecs, recognises the input, the error says what was tried.
+//
+// Example:
+//
+//   CodecRegistry registry = CoreCodecs();              // Torch7 and R
+//   ASSIGN_OR_RETURN(const Codec* from, registry.Detect(input));
+//   ASSIGN_OR_RETURN(Value value, from->Read(input, ReadOptions{}));
+//   ASSIGN_OR_RETURN(const Codec* to, registry.Find("t7-ascii"));
+//   ByteWriter out;
+//   RETURN_IF_ERROR(to->Write(value, WriteOptions{}, out));
+#ifndef SERIALD_CORE_FORMAT_CODEC_H_
+#define SERIALD_CORE_FORMAT_CODEC_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/io/buffer.h"
+#include "core/io/byte_writer.h"
+#include "core/model/value.h"
+
+namespace seriald {
+
+// Limits and overrides for reading. Defaults suit untrusted input.
+struct ReadOptions {
+  // Torch7 binary: force the long size (4 or 8) or the byte order instead of detecting them.
+  std::optional<int> torch7_long_size;
+  std::optional<bool> torch7_big_endian;
+  // Deepest nesting of objects accepted. Readers do not recurse, so this bounds memory and the
+  // depth of what callers must walk, not the stack.
+  uint32_t max_depth = 1'000'000;
+  // Upper bound on the size of decompressed input (R files compressed with gzip, bzip2, xz).
+  uint64_t max_decompressed_bytes = uint64_t{64} << 30;
+};
+
+// Choices for writing. Unset fields take the value the source stream had (Value::source()), and
+// then the format's default.
+struct WriteOptions {
+  std::optional<int> torch7_long_size;    // 4 or 8 (default 8)
+  std::optional<bool> torch7_big_endian;  // default little-endian
+  // Torch7 "referenced" mode: when false, shared objects are written once per occurrence with
+  // fresh indices (torch.save(..., referenced = false)); cycles are then an error.
+  bool torch7_referenced = true;
+  std::optional<int> r_version;                // 2 or 3 (default 3)
+  std::optional<RCompression> r_compression;   // default: none for streams, gzip for saveRDS
+};
+
+// How sure a codec is that an input is its format.
+struct Recognition {
+  enum Verdict { kNo, kYes };
+  Verdict verdict = kNo;
+  std::string reason;  // why, in a few words ("starts with X\n", "first word is not a type tag")
+};
+
+class Codec {
+ public:
+  virtual ~Codec() = default;
+  // The name used on the command line and in the schema ("t7", "rds-ascii").
+  virtual std::string_view name() const = 0;
+  // One line for --help.
+  virtual std::string_view description() const = 0;
+  // Codecs of one family read the same inputs ("rds" reads every R encoding); detection reports
+  // the family's reading codec.
+  virtual std::string_view family() const = 0;
+  virtual Recognition Recognize(const Buffer& input) const = 0;
+  virtual absl::StatusOr<Value> Read(const Buffer& input, const ReadOptions& options) const = 0;
+  // Writes `value` (which must pass Value::Validate()). Errors name the node that cannot be
+  // written in this format.
+  virtual absl::Status Write(const Value& value, const WriteOptions& options,
+                             ByteWriter& out) const = 0;
+};
+
+class CodecRegistry {
+ public:
+  CodecRegistry() = default;
+  CodecRegistry(CodecRegistry&&) = default;
+  CodecRegistry& operator=(CodecRegistry&&) = default;
+
+  void Register(std::unique_ptr<Codec> codec);
+  // NOT_FOUND listing the known names when `name` is unknown.
+  absl::StatusOr<const Codec*> Find(std::string_view name) const;
+  std::vector<const Codec*> codecs() const;
+
+  // The codec that reads `input`. INVALID_ARGUMENT when nothing recognises it (naming known
+  // foreign formats such as PyTorch pickles, and what each codec saw), or when codecs of two
+  // families both claim it.
+  absl::StatusOr<const Codec*> Detect(const Buffer& input) const;
+
+ private:
+  std::vector<std::unique_ptr<Codec>> codecs_;
+};
+
+// A registry holding the formats implemented in core/ (Torch7 and R).
+CodecRegistry CoreCodecs();
+
+// Reads with the named codec, or detects the format when `format` is empty.
+absl::StatusOr<Value> ReadAs(const CodecRegistry& registry, std::string_view format,
+                             const Buffer& input, const ReadOptions& options);
+
+// Writes `value` with the named codec into a BufferChain.
+absl::StatusOr<BufferChain> WriteAs(const CodecRegistry& registry, std::string_view format,
+                                    const Value& value, const WriteOptions& options);
+
+}  // namespace seriald
+
+#endif  // SERIALD_CORE_FORMAT_CODEC_H_

@@ -1,0 +1,96 @@
+// File: core/io/buffer.h
+//
+// Buffer: an immutable, reference-counted run of bytes. Copying a Buffer or taking a Slice of it
+// never copies the bytes; the memory is released when the last Buffer that refers to it goes away.
+// This is how seriald keeps tensor and vector data in one place from input to output: a reader
+// slices its input instead of copying, and a writer hands the same Buffer to its output.
+//
+// BufferChain: an ordered list of Buffers that together form one byte stream (writers produce
+// these, so that large payloads are referenced, not copied into one contiguous block).
+//
+// Thread safety: a Buffer is immutable and may be shared freely between threads.
+//
+// Example:
+//
+//   Buffer whole = Buffer::FromString(std::string("hello world"));
+//   Buffer word = whole.Slice(6, 5);          // "world", same memory
+//   auto [buffer, bytes] = Buffer::Allocate(16);
+//   std::memset(bytes, 0, 16);                 // fill before sharing, then treat as immutable
+#ifndef SERIALD_CORE_IO_BUFFER_H_
+#define SERIALD_CORE_IO_BUFFER_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace seriald {
+
+class Buffer {
+ public:
+  // An empty buffer.
+  Buffer() = default;
+
+  // Allocates `size` uninitialised bytes, 64-byte aligned. The caller fills them through the
+  // returned pointer before the Buffer is shared.
+  static std::pair<Buffer, uint8_t*> Allocate(size_t size);
+
+  // Copies `size` bytes from `data`.
+  static Buffer Copy(const void* data, size_t size);
+  static Buffer Copy(std::string_view bytes) { return Copy(bytes.data(), bytes.size()); }
+
+  // Takes ownership of `bytes` without copying them.
+  static Buffer FromString(std::string bytes);
+
+  // Refers to memory owned elsewhere: `release` runs once no Buffer refers to it any more.
+  static Buffer Wrap(const void* data, size_t size, std::function<void()> release);
+
+  const uint8_t* data() const { return data_.get(); }
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  std::string_view view() const {
+    return std::string_view(reinterpret_cast<const char*>(data_.get()), size_);
+  }
+
+  // `length` bytes starting at `offset`, sharing this buffer's memory. The range must lie inside
+  // the buffer (callers check lengths against what remains before slicing).
+  Buffer Slice(size_t offset, size_t length) const;
+
+  // True when both buffers hold the same bytes.
+  friend bool operator==(const Buffer& a, const Buffer& b) { return a.view() == b.view(); }
+  friend bool operator!=(const Buffer& a, const Buffer& b) { return !(a == b); }
+
+ private:
+  Buffer(std::shared_ptr<const uint8_t> data, size_t size) : data_(std::move(data)), size_(size) {}
+
+  std::shared_ptr<const uint8_t> data_;
+  size_t size_ = 0;
+};
+
+// A byte stream made of several Buffers, in order.
+class BufferChain {
+ public:
+  void Append(Buffer piece) {
+    if (piece.empty()) return;
+    size_ += piece.size();
+    pieces_.push_back(std::move(piece));
+  }
+  const std::vector<Buffer>& pieces() const { return pieces_; }
+  size_t size() const { return size_; }
+
+  // One contiguous buffer holding the whole stream (no copy when there is a single piece).
+  Buffer Flatten() const;
+  std::string ToString() const;
+
+ private:
+  std::vector<Buffer> pieces_;
+  size_t size_ = 0;
+};
+
+}  // namespace seriald
+
+#endif  // SERIALD_CORE_IO_BUFFER_H_

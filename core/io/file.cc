@@ -1,0 +1,106 @@
+#include "core/io/file.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+
+namespace seriald {
+namespace {
+
+absl::Status ErrnoStatus(int error, const std::string& what) {
+  std::string message = absl::StrCat(what, ": ", std::strerror(error));
+  switch (error) {
+    case ENOENT:
+      return absl::NotFoundError(message);
+    case EACCES:
+    case EPERM:
+      return absl::PermissionDeniedError(message);
+    default:
+      return absl::InternalError(message);
+  }
+}
+
+// Below this size a plain read is cheaper than setting up a mapping.
+constexpr size_t kMapThreshold = 1 << 20;
+
+}  // namespace
+
+absl::StatusOr<Buffer> ReadDescriptor(int fd, const std::string& name) {
+  std::string data;
+  char chunk[1 << 16];
+  while (true) {
+    ssize_t n = ::read(fd, chunk, sizeof chunk);
+    if (n == 0) break;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoStatus(errno, absl::StrCat("cannot read ", name));
+    }
+    data.append(chunk, static_cast<size_t>(n));
+  }
+  return Buffer::FromString(std::move(data));
+}
+
+absl::StatusOr<Buffer> ReadFile(const std::string& path) {
+  if (path == "-") return ReadDescriptor(STDIN_FILENO, "standard input");
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return ErrnoStatus(errno, absl::StrCat("cannot open ", path));
+  struct stat info;
+  if (::fstat(fd, &info) != 0) {
+    int error = errno;
+    ::close(fd);
+    return ErrnoStatus(error, absl::StrCat("cannot stat ", path));
+  }
+  if (S_ISDIR(info.st_mode)) {
+    ::close(fd);
+    return absl::InvalidArgumentError(absl::StrCat(path, " is a directory"));
+  }
+  if (!S_ISREG(info.st_mode) || static_cast<size_t>(info.st_size) < kMapThreshold) {
+    absl::StatusOr<Buffer> result = ReadDescriptor(fd, path);
+    ::close(fd);
+    return result;
+  }
+  size_t size = static_cast<size_t>(info.st_size);
+  void* mapped = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+  int error = errno;
+  ::close(fd);
+  if (mapped == MAP_FAILED) return ErrnoStatus(error, absl::StrCat("cannot map ", path));
+  ::madvise(mapped, size, MADV_SEQUENTIAL);
+  return Buffer::Wrap(mapped, size, [mapped, size] { ::munmap(mapped, size); });
+}
+
+absl::Status WriteDescriptor(int fd, const BufferChain& bytes, const std::string& name) {
+  for (const Buffer& piece : bytes.pieces()) {
+    const uint8_t* data = piece.data();
+    size_t left = piece.size();
+    while (left > 0) {
+      ssize_t n = ::write(fd, data, left);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return ErrnoStatus(errno, absl::StrCat("cannot write ", name));
+      }
+      data += n;
+      left -= static_cast<size_t>(n);
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status WriteFile(const std::string& path, const BufferChain& bytes) {
+  if (path == "-") return WriteDescriptor(STDOUT_FILENO, bytes, "standard output");
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return ErrnoStatus(errno, absl::StrCat("cannot create ", path));
+  absl::Status status = WriteDescriptor(fd, bytes, path);
+  if (::close(fd) != 0 && status.ok()) {
+    status = ErrnoStatus(errno, absl::StrCat("cannot close ", path));
+  }
+  return status;
+}
+
+}  // namespace seriald

@@ -1,0 +1,35 @@
+// File: core/io/file.h
+//
+// Whole-file input and output for Buffers. Regular files are memory-mapped (no copy: a reader's
+// slices point straight into the page cache); pipes and terminals are read in full.
+//
+// Example:
+//
+//   ASSIGN_OR_RETURN(Buffer input, ReadFile("model.t7"));
+//   RETURN_IF_ERROR(WriteFile("copy.t7", output_chain));
+#ifndef SERIALD_CORE_IO_FILE_H_
+#define SERIALD_CORE_IO_FILE_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "core/io/buffer.h"
+
+namespace seriald {
+
+// Reads `path` ("-" = standard input). NOT_FOUND / PERMISSION_DENIED / INTERNAL on failure, with
+// the path and the system's reason in the message.
+absl::StatusOr<Buffer> ReadFile(const std::string& path);
+
+// Reads everything from an open file descriptor (not closed).
+absl::StatusOr<Buffer> ReadDescriptor(int fd, const std::string& name);
+
+// Writes `bytes` to `path` ("-" = standard output), replacing the file.
+absl::Status WriteFile(const std::string& path, const BufferChain& bytes);
+
+// Writes `bytes` to an open file descriptor (not closed), retrying short writes.
+absl::Status WriteDescriptor(int fd, const BufferChain& bytes, const std::string& name);
+
+}  // namespace seriald
+
+#endif  // SERIALD_CORE_IO_FILE_H_

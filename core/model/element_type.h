@@ -1,0 +1,51 @@
+// File: core/model/element_type.h
+//
+// The element types of typed arrays (Torch7 storages, R atomic vectors). Array data is always
+// kept as little-endian bytes of these types; readers of big-endian streams swap once on input.
+//
+// Example:
+//
+//   size_t bytes = ElementSize(ElementType::kFloat32) * length;   // 4 * length
+//   std::string_view name = ElementTypeName(ElementType::kLogical);  // "logical"
+#ifndef SERIALD_CORE_MODEL_ELEMENT_TYPE_H_
+#define SERIALD_CORE_MODEL_ELEMENT_TYPE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+namespace seriald {
+
+enum class ElementType : uint8_t {
+  kUint8 = 0,       // Torch Byte
+  kInt8 = 1,        // Torch Char
+  kInt16 = 2,       // Torch Short
+  kInt32 = 3,       // Torch Int, R integer (NA = INT32_MIN)
+  kInt64 = 4,       // Torch Long
+  kFloat16 = 5,     // Torch Half (IEEE binary16 bits)
+  kFloat32 = 6,     // Torch Float
+  kFloat64 = 7,     // Torch Double, R double (NA = R's NA_real_ bit pattern)
+  kComplex128 = 8,  // R complex: (real, imaginary) float64 pairs
+  kLogical = 9,     // R logical: int32 0 / 1 / NA (INT32_MIN)
+  kRaw = 10,        // R raw: bytes
+};
+inline constexpr int kElementTypeCount = 11;
+
+// Bytes per element.
+size_t ElementSize(ElementType type);
+
+// Lower-case name: "uint8", "float32", "complex128", "logical", "raw", ...
+std::string_view ElementTypeName(ElementType type);
+
+// Inverse of ElementTypeName.
+std::optional<ElementType> ElementTypeFromName(std::string_view name);
+
+// The NA value of R integers and logicals.
+inline constexpr int32_t kNaInteger = INT32_MIN;
+// The bit pattern of R's NA_real_ (a NaN whose low word is 1954).
+inline constexpr uint64_t kNaRealBits = 0x7FF00000000007A2ULL;
+
+}  // namespace seriald
+
+#endif  // SERIALD_CORE_MODEL_ELEMENT_TYPE_H_

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "core/io/growable_buffer.h"
 
 namespace seriald {
 namespace {
@@ -33,7 +34,7 @@ constexpr size_t kMapThreshold = 1 << 20;
 }  // namespace
 
 absl::StatusOr<Buffer> ReadDescriptor(int fd, const std::string& name) {
-  std::string data;
+  GrowableBuffer data;
   char chunk[1 << 16];
   while (true) {
     ssize_t n = ::read(fd, chunk, sizeof chunk);
@@ -42,9 +43,10 @@ absl::StatusOr<Buffer> ReadDescriptor(int fd, const std::string& name) {
       if (errno == EINTR) continue;
       return ErrnoStatus(errno, absl::StrCat("cannot read ", name));
     }
-    data.append(chunk, static_cast<size_t>(n));
+    absl::Status status = data.Append(chunk, static_cast<size_t>(n));
+    if (!status.ok()) return status;
   }
-  return Buffer::FromString(std::move(data));
+  return std::move(data).Finish();
 }
 
 absl::StatusOr<Buffer> ReadFile(const std::string& path) {

@@ -17,6 +17,17 @@ absl::Status InputError(std::string_view format, uint64_t offset, std::string_vi
   return status;
 }
 
+absl::Status LimitExceeded(std::string_view limit, std::string_view message) {
+  absl::Status status = absl::ResourceExhaustedError(AsAbsl(message));
+  status.SetPayload(AsAbsl(kLimitPayload), absl::Cord(AsAbsl(limit)));
+  return status;
+}
+
+std::string LimitName(const absl::Status& status) {
+  auto payload = status.GetPayload(AsAbsl(kLimitPayload));
+  return payload ? std::string(*payload) : std::string();
+}
+
 std::optional<uint64_t> InputErrorOffset(const absl::Status& status) {
   auto payload = status.GetPayload(AsAbsl(kInputOffsetPayload));
   uint64_t offset = 0;

@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "absl/status/status.h"
@@ -25,9 +26,17 @@ namespace seriald {
 inline constexpr std::string_view kInputOffsetPayload = "type.seriald.dev/input-offset";
 // Payload URL under which the format name of an input error is stored.
 inline constexpr std::string_view kInputFormatPayload = "type.seriald.dev/input-format";
+// Payload URL under which LimitExceeded stores the name of the limit.
+inline constexpr std::string_view kLimitPayload = "type.seriald.dev/limit";
 
 // INVALID_ARGUMENT "<format>: <problem> at byte <offset>" with the offset and format attached.
 absl::Status InputError(std::string_view format, uint64_t offset, std::string_view problem);
+
+// RESOURCE_EXHAUSTED for a configured limit, e.g. LimitExceeded("max-depth", "nesting deeper
+// than 1000000 levels at byte 17"). The limit's name is attached for the service's error details.
+absl::Status LimitExceeded(std::string_view limit, std::string_view message);
+// The limit named by LimitExceeded, or empty.
+std::string LimitName(const absl::Status& status);
 
 // The byte offset attached by InputError, if any.
 std::optional<uint64_t> InputErrorOffset(const absl::Status& status);

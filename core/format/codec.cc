@@ -10,10 +10,8 @@
 #include "core/status_macros.h"
 
 namespace seriald {
-namespace {
 
-// Formats people mistake for Torch7 or R files, recognised so the error can say what the input is.
-std::optional<std::string> DescribeForeign(const Buffer& input) {
+std::optional<std::string> DescribeForeignInput(const Buffer& input) {
   std::string_view bytes = input.view();
   auto starts = [&](std::string_view magic) { return bytes.substr(0, magic.size()) == magic; };
   if (bytes.size() >= 2 && static_cast<uint8_t>(bytes[0]) == 0x80 &&
@@ -44,8 +42,6 @@ std::optional<std::string> DescribeForeign(const Buffer& input) {
   }
   return std::nullopt;
 }
-
-}  // namespace
 
 void CodecRegistry::Register(std::unique_ptr<Codec> codec) { codecs_.push_back(std::move(codec)); }
 
@@ -89,7 +85,7 @@ absl::StatusOr<const Codec*> CodecRegistry::Detect(const Buffer& input) const {
         "; name it with --from"));
   }
   std::string what = "unrecognised input";
-  if (std::optional<std::string> foreign = DescribeForeign(input)) {
+  if (std::optional<std::string> foreign = DescribeForeignInput(input)) {
     what = absl::StrCat("unrecognised input: ", *foreign);
   }
   return absl::InvalidArgumentError(

@@ -100,6 +100,11 @@ class CodecRegistry {
   std::vector<std::unique_ptr<Codec>> codecs_;
 };
 
+// What `input` is when it is a format people mistake for Torch7 or R files (a PyTorch pickle or
+// ZIP, NumPy, HDF5, text, empty), as a phrase for error messages: "it is a Python pickle
+// (protocol 2), ...". nullopt when it is none of these.
+std::optional<std::string> DescribeForeignInput(const Buffer& input);
+
 // A registry holding the formats implemented in core/ (Torch7 and R).
 CodecRegistry CoreCodecs();
 

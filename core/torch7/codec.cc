@@ -1,7 +1,59 @@
 #include "core/torch7/codec.h"
 
-namespace seriald {
+#include <memory>
+#include <string_view>
 
-void RegisterTorch7Codecs(CodecRegistry& registry) {}
+#include "core/torch7/detect.h"
+#include "core/torch7/reader.h"
+#include "core/torch7/writer.h"
+
+namespace seriald {
+namespace {
+
+class Torch7Codec : public Codec {
+ public:
+  explicit Torch7Codec(bool ascii) : ascii_(ascii) {}
+
+  std::string_view name() const override { return ascii_ ? "t7-ascii" : "t7"; }
+  std::string_view description() const override {
+    return ascii_ ? "Torch7 ascii (torch.save(path, obj, 'ascii'))"
+                  : "Torch7 binary (torch.save); reads ascii too, detects long size and byte order";
+  }
+  std::string_view family() const override { return "t7"; }
+
+  Recognition Recognize(const Buffer& input) const override {
+    torch7::Sniff sniff = torch7::SniffStream(input);
+    bool yes = ascii_ ? sniff.encoding == torch7::Sniff::kAscii
+                      : sniff.encoding != torch7::Sniff::kNotTorch7;
+    if (!yes && ascii_ && sniff.encoding != torch7::Sniff::kNotTorch7) {
+      return {Recognition::kNo, "binary, not ascii"};
+    }
+    return {yes ? Recognition::kYes : Recognition::kNo, sniff.reason};
+  }
+
+  absl::StatusOr<Value> Read(const Buffer& input, const ReadOptions& options) const override {
+    return ReadTorch7(input, options, ascii_ ? Torch7Mode::kAscii : Torch7Mode::kDetect);
+  }
+
+  absl::Status Write(const Value& value, const WriteOptions& options,
+                     ByteWriter& out) const override {
+    const Torch7Layout source = value.source().torch7.value_or(Torch7Layout{});
+    Torch7Layout layout;
+    layout.ascii = ascii_;
+    layout.long_size = options.torch7_long_size.value_or(source.long_size);
+    layout.big_endian = options.torch7_big_endian.value_or(source.big_endian);
+    return WriteTorch7(value, layout, out, options.torch7_referenced);
+  }
+
+ private:
+  const bool ascii_;
+};
+
+}  // namespace
+
+void RegisterTorch7Codecs(CodecRegistry& registry) {
+  registry.Register(std::make_unique<Torch7Codec>(/*ascii=*/false));
+  registry.Register(std::make_unique<Torch7Codec>(/*ascii=*/true));
+}
 
 }  // namespace seriald

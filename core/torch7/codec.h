@@ -1,6 +1,18 @@
 // File: core/torch7/codec.h
 //
-// The Torch7 codecs ("t7": binary, "t7-ascii": text) for the CodecRegistry.
+// The Torch7 codecs for the CodecRegistry, both of family "t7":
+//   "t7"        reads binary or ascii (detecting mode, byte order and long size, see reader.h);
+//               writes binary
+//   "t7-ascii"  reads ascii only; writes ascii (torch.save(path, obj, 'ascii'))
+// Writing takes the long size and byte order from WriteOptions, else from the stream the value
+// was read from (value.source().torch7: converting a 4-byte-long or big-endian file to "t7"
+// reproduces it), else little-endian with 8-byte longs.
+//
+// Example:
+//
+//   CodecRegistry registry;
+//   RegisterTorch7Codecs(registry);
+//   ASSIGN_OR_RETURN(BufferChain text, WriteAs(registry, "t7-ascii", value, WriteOptions{}));
 #ifndef SERIALD_CORE_TORCH7_CODEC_H_
 #define SERIALD_CORE_TORCH7_CODEC_H_
 

@@ -1,12 +1,11 @@
 // seriald: the gRPC server for Torch7 and R serialization.
 //
-//   seriald --listen 127.0.0.1:50051
+//   seriald --listen 127.0.0.1:50051 [--max-message-bytes 64MiB] [--tls-cert ... --tls-key ...]
 //
 // Stops on SIGTERM or SIGINT: health turns NOT_SERVING, calls in flight get --grace-seconds to
 // finish, then the process exits with status 0.
 #include <signal.h>
 
-#include <cstdio>
 #include <iostream>
 #include <thread>
 
@@ -34,8 +33,41 @@ int main(int argc, char** argv) {
   seriald::ServerOptions options;
   double grace_seconds = 30;
   CLI::App app{"seriald: reads and writes Torch7 and R serialization formats over gRPC"};
+  app.get_formatter()->column_width(36);
   app.add_option("--listen", options.listen, "HOST:PORT to listen on (port 0: any free port)")
       ->capture_default_str();
+  auto sizes = CLI::AsSizeValue(false);
+  app.add_option("--max-message-bytes", options.limits.max_message_bytes,
+                 "Largest unary request or response; larger payloads must stream (e.g. 64MiB)")
+      ->transform(sizes)
+      ->capture_default_str();
+  app.add_option("--max-request-bytes", options.limits.max_request_bytes,
+                 "Largest total of request bytes in one call, streams included")
+      ->transform(sizes)
+      ->capture_default_str();
+  app.add_option("--max-concurrent-calls", options.max_concurrent_calls,
+                 "Calls served at once; more get RESOURCE_EXHAUSTED (0: no limit)")
+      ->capture_default_str();
+  app.add_option("--max-depth", options.limits.max_depth,
+                 "Deepest nesting of objects accepted in an input")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--max-decompressed-bytes", options.limits.max_decompressed_bytes,
+                 "Largest decompressed size of compressed R input")
+      ->transform(sizes)
+      ->capture_default_str();
+  app.add_option("--chunk-bytes", options.limits.chunk_bytes,
+                 "Size of the chunks the server streams back")
+      ->transform(sizes)
+      ->check(CLI::Range(uint64_t{4096}, uint64_t{64} << 20))
+      ->capture_default_str();
+  app.add_option("--tls-cert", options.tls_cert_file, "PEM certificate chain: serve over TLS")
+      ->check(CLI::ExistingFile);
+  app.add_option("--tls-key", options.tls_key_file, "PEM private key of --tls-cert")
+      ->check(CLI::ExistingFile);
+  app.add_option("--tls-client-ca", options.tls_client_ca_file,
+                 "PEM CA bundle: require client certificates signed by it (mutual TLS)")
+      ->check(CLI::ExistingFile);
   app.add_option("--grace-seconds", grace_seconds,
                  "On SIGTERM/SIGINT, how long calls in flight may run before they are cancelled")
       ->capture_default_str()
@@ -53,7 +85,9 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::cout << "seriald: listening on " << options.listen.substr(0, options.listen.rfind(':'))
-            << ":" << (*server)->port() << std::endl;
+            << ":" << (*server)->port() << (options.tls_cert_file.empty() ? "" : " (TLS)")
+            << (options.tls_client_ca_file.empty() ? "" : " (client certificates required)")
+            << std::endl;
 
   std::thread signal_waiter([&] {
     int received = 0;

@@ -4,20 +4,74 @@
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
 
+#include <algorithm>
+#include <climits>
+
 #include "absl/strings/str_cat.h"
+#include "core/io/file.h"
+#include "core/status_macros.h"
 
 namespace seriald {
+namespace {
+
+absl::StatusOr<std::string> ReadPem(const std::string& path, const char* flag) {
+  absl::StatusOr<Buffer> pem = ReadFile(path);
+  if (!pem.ok()) {
+    return absl::Status(pem.status().code(), absl::StrCat(flag, ": ", pem.status().message()));
+  }
+  return std::string(pem->view());
+}
+
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(
+    const ServerOptions& options) {
+  bool has_cert = !options.tls_cert_file.empty();
+  bool has_key = !options.tls_key_file.empty();
+  if (has_cert != has_key) {
+    return absl::InvalidArgumentError("--tls-cert and --tls-key must be given together");
+  }
+  if (!has_cert) {
+    if (!options.tls_client_ca_file.empty()) {
+      return absl::InvalidArgumentError("--tls-client-ca needs --tls-cert and --tls-key");
+    }
+    return grpc::InsecureServerCredentials();
+  }
+  grpc::SslServerCredentialsOptions ssl;
+  grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
+  ASSIGN_OR_RETURN(pair.cert_chain, ReadPem(options.tls_cert_file, "--tls-cert"));
+  ASSIGN_OR_RETURN(pair.private_key, ReadPem(options.tls_key_file, "--tls-key"));
+  ssl.pem_key_cert_pairs.push_back(std::move(pair));
+  if (!options.tls_client_ca_file.empty()) {
+    ASSIGN_OR_RETURN(ssl.pem_root_certs, ReadPem(options.tls_client_ca_file, "--tls-client-ca"));
+    ssl.client_certificate_request = GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
+  }
+  return grpc::SslServerCredentials(ssl);
+}
+
+}  // namespace
+
+SerialdServer::SerialdServer(const ServerOptions& options)
+    : registry_(ServiceCodecs()),
+      tracker_(options.max_concurrent_calls),
+      service_(&registry_, &tracker_, &log_, options.limits) {}
 
 absl::StatusOr<std::unique_ptr<SerialdServer>> SerialdServer::Start(const ServerOptions& options) {
+  ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials, Credentials(options));
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
 
-  std::unique_ptr<SerialdServer> server(new SerialdServer());
+  std::unique_ptr<SerialdServer> server(new SerialdServer(options));
   grpc::ServerBuilder builder;
   // gRPC sets SO_REUSEPORT by default, which lets a second server silently share a port that is
   // already in use; refuse instead.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &server->port_);
+  // No single message may exceed what a whole call may carry. Unary requests between
+  // --max-message-bytes and this are refused by the service itself, with a message that says to
+  // stream; gRPC refuses anything larger before it reaches the service.
+  builder.SetMaxReceiveMessageSize(
+      static_cast<int>(std::min<uint64_t>(options.limits.max_request_bytes, INT_MAX)));
+  builder.SetMaxSendMessageSize(-1);
+  builder.AddListeningPort(options.listen, credentials, &server->port_);
+  builder.RegisterService(&server->service_);
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || server->port_ == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen));
@@ -35,7 +89,11 @@ SerialdServer::~SerialdServer() {
 
 void SerialdServer::Shutdown(absl::Duration grace) {
   server_->GetHealthCheckService()->Shutdown();
-  server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
+  tracker_.StartDraining();
+  tracker_.WaitUntilIdle(absl::Now() + grace);
+  // Whatever still runs now (calls past the grace period, health watches) is cancelled, and idle
+  // client connections are closed instead of being waited for.
+  server_->Shutdown(std::chrono::system_clock::now());
 }
 
 void SerialdServer::Wait() { server_->Wait(); }

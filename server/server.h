@@ -1,9 +1,10 @@
 // File: server/server.h
 //
-// SerialdServer: the seriald gRPC server. It owns the listening socket, the standard health
-// service (grpc.health.v1.Health), server reflection (grpc.reflection.v1alpha) and seriald's own
-// services, and shuts down gracefully: health turns NOT_SERVING first, calls in flight get a
-// grace period to finish, then the server stops.
+// SerialdServer: the seriald gRPC server. It owns the listening socket, the Serializer service,
+// the standard health service (grpc.health.v1.Health), server reflection
+// (grpc.reflection.v1alpha), optional TLS or mutual TLS, and graceful shutdown: health turns
+// NOT_SERVING, new calls are refused with UNAVAILABLE, calls in flight get a grace period to
+// finish, then whatever is left is cancelled and the server stops.
 //
 // Example:
 //
@@ -22,6 +23,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "server/serializer_service.h"
 
 namespace grpc {
 class Server;
@@ -32,11 +34,20 @@ namespace seriald {
 struct ServerOptions {
   // HOST:PORT to listen on; port 0 picks a free port (see SerialdServer::port()).
   std::string listen = "127.0.0.1:50051";
+  ServiceLimits limits;
+  // Calls served at once; more get RESOURCE_EXHAUSTED. 0 = no limit.
+  uint32_t max_concurrent_calls = 64;
+  // PEM files. With a certificate and key the server speaks TLS; with a client CA as well it
+  // requires and verifies client certificates (mutual TLS).
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  std::string tls_client_ca_file;
 };
 
 class SerialdServer {
  public:
-  // Binds and starts serving. UNAVAILABLE when the address cannot be bound.
+  // Binds and starts serving. UNAVAILABLE when the address cannot be bound; INVALID_ARGUMENT for
+  // inconsistent TLS options; NOT_FOUND when a certificate file is missing.
   static absl::StatusOr<std::unique_ptr<SerialdServer>> Start(const ServerOptions& options);
 
   ~SerialdServer();
@@ -46,16 +57,20 @@ class SerialdServer {
   // The bound port (useful when listening on port 0).
   int port() const { return port_; }
 
-  // Marks every service NOT_SERVING, lets calls in flight run for up to `grace`, cancels what is
-  // left, and stops. Safe to call more than once; must not be called from a signal handler.
+  // Drains and stops: health NOT_SERVING, new calls refused, calls in flight given up to `grace`
+  // to finish, the rest cancelled. Safe to call more than once; never from a signal handler.
   void Shutdown(absl::Duration grace);
 
   // Blocks until the server has stopped.
   void Wait();
 
  private:
-  SerialdServer() = default;
+  explicit SerialdServer(const ServerOptions& options);
 
+  CodecRegistry registry_;
+  CallTracker tracker_;
+  CallLog log_;
+  SerializerService service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
 };

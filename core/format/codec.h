@@ -53,6 +53,8 @@ struct WriteOptions {
   bool torch7_referenced = true;
   std::optional<int> r_version;                // 2 or 3 (default 3)
   std::optional<RCompression> r_compression;   // default: none for streams, gzip for saveRDS
+  // Text formats (JSON): indent over several lines instead of one line.
+  bool json_pretty = false;
 };
 
 // How sure a codec is that an input is its format.

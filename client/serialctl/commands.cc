@@ -1,0 +1,118 @@
+#include "client/serialctl/commands.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "client/serialctl/output_file.h"
+#include "core/absl_compat.h"
+#include "core/inspect.h"
+#include "core/io/file.h"
+#include "core/status_macros.h"
+
+namespace seriald::serialctl {
+namespace {
+
+// Roots listed by id before the rest are only counted.
+constexpr size_t kRootsListed = 10;
+
+struct Input {
+  const Codec* codec;
+  bool detected;
+  Value value;
+};
+
+absl::StatusOr<Input> ReadInput(const CodecRegistry& registry, const FormatFlags& flags,
+                                const std::string& path) {
+  ASSIGN_OR_RETURN(Buffer bytes, ReadFile(path));
+  Input input{nullptr, flags.from.empty(), Value()};
+  if (input.detected) {
+    ASSIGN_OR_RETURN(input.codec, registry.Detect(bytes));
+  } else {
+    ASSIGN_OR_RETURN(input.codec, registry.Find(flags.from));
+  }
+  ASSIGN_OR_RETURN(input.value, input.codec->Read(bytes, ToReadOptions(flags, registry)));
+  return input;
+}
+
+// R_Version packs major * 65536 + minor * 256 + patch.
+std::string RVersion(int32_t packed) {
+  return absl::StrCat(packed >> 16, ".", (packed >> 8) & 0xFF, ".", packed & 0xFF);
+}
+
+std::string DescribeTorch7(const Torch7Layout& layout) {
+  if (layout.ascii) return "ascii";
+  return absl::StrCat("binary, ", layout.long_size, "-byte longs, ",
+                      layout.big_endian ? "big-endian" : "little-endian");
+}
+
+std::string DescribeR(const RStreamInfo& info) {
+  static constexpr const char* kFormats[] = {"xdr (X)", "native (B)", "ascii (A)",
+                                             "ascii with hex doubles (A)"};
+  static constexpr const char* kCompressions[] = {"none", "gzip", "bzip2", "xz"};
+  std::string text = absl::StrCat(kFormats[static_cast<int>(info.format)], ", version ",
+                                  info.version, ", written by R ", RVersion(info.writer_version),
+                                  ", readable by R >= ", RVersion(info.min_reader_version));
+  if (info.version >= 3) absl::StrAppend(&text, ", native encoding ", info.native_encoding);
+  absl::StrAppend(&text, ", compression ", kCompressions[static_cast<int>(info.compression)]);
+  if (!info.rdata_magic.empty()) absl::StrAppend(&text, ", save() file ", info.rdata_magic);
+  return text;
+}
+
+}  // namespace
+
+CodecRegistry SerialctlRegistry() {
+  CodecRegistry registry = CoreCodecs();
+  RegisterJsonCodec(registry);
+  return registry;
+}
+
+absl::Status Convert(const CodecRegistry& registry, const FormatFlags& flags, const std::string& in,
+                     const std::string& out) {
+  ASSIGN_OR_RETURN(Input input, ReadInput(registry, flags, in));
+  ASSIGN_OR_RETURN(BufferChain bytes,
+                   WriteAs(registry, flags.to, input.value, ToWriteOptions(flags)));
+  return WriteOutputFile(out, bytes);
+}
+
+absl::Status InspectFile(const CodecRegistry& registry, const FormatFlags& flags,
+                         const std::string& in, std::ostream& out) {
+  ASSIGN_OR_RETURN(Input input, ReadInput(registry, flags, in));
+  const Value& value = input.value;
+  Inspection inspection;
+  inspection.format = std::string(input.codec->name());
+  inspection.detected = input.detected;
+  inspection.source = value.source();
+  inspection.node_count = value.size();
+  inspection.root_count = value.roots().size();
+  inspection.first_roots.assign(
+      value.roots().begin(),
+      value.roots().begin() +
+          static_cast<std::ptrdiff_t>(std::min(value.roots().size(), kRootsListed)));
+  inspection.tree = Inspect(value);
+  return PrintInspection(inspection, out);
+}
+
+absl::Status PrintInspection(const Inspection& inspection, std::ostream& out) {
+  out << "format: " << inspection.format << (inspection.detected ? " (detected)" : " (--from)")
+      << "\n";
+  if (inspection.source.torch7) {
+    out << "torch7: " << DescribeTorch7(*inspection.source.torch7) << "\n";
+  }
+  if (inspection.source.r) out << "r: " << DescribeR(*inspection.source.r) << "\n";
+  out << "nodes: " << inspection.node_count << "\n";
+  out << "roots: " << inspection.root_count;
+  if (!inspection.first_roots.empty()) {
+    out << " (node" << (inspection.root_count > 1 ? "s " : " ")
+        << absl::StrJoin(inspection.first_roots, ", ")
+        << (inspection.root_count > inspection.first_roots.size() ? ", ..." : "") << ")";
+  }
+  out << "\n\n" << inspection.tree;
+  out.flush();
+  if (!out) return absl::InternalError("cannot write to standard output");
+  return absl::OkStatus();
+}
+
+}  // namespace seriald::serialctl

@@ -1,0 +1,99 @@
+#include "client/serialctl/format_options.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "core/absl_compat.h"
+
+namespace seriald::serialctl {
+namespace {
+
+// The family of the named codec, or "" when the name is empty or unknown.
+std::string_view FamilyOf(const CodecRegistry& registry, const std::string& name) {
+  if (name.empty()) return {};
+  absl::StatusOr<const Codec*> codec = registry.Find(name);
+  return codec.ok() ? (*codec)->family() : std::string_view();
+}
+
+bool InFamilies(std::string_view family, const std::vector<std::string_view>& families) {
+  return !family.empty() && std::find(families.begin(), families.end(), family) != families.end();
+}
+
+// "t7, t7-ascii": the registered formats of `families`.
+std::string FormatNames(const CodecRegistry& registry,
+                        const std::vector<std::string_view>& families) {
+  std::vector<std::string> names;
+  for (const Codec* codec : registry.codecs()) {
+    if (InFamilies(codec->family(), families)) names.emplace_back(codec->name());
+  }
+  return names.empty() ? std::string("none in this build") : absl::StrJoin(names, ", ");
+}
+
+struct Rule {
+  const char* option;
+  bool given;
+  const char* formats;  // "Torch7", "R", "JSON"
+  std::vector<std::string_view> families;
+  bool also_input;  // applies to the input too when --from names such a format
+};
+
+}  // namespace
+
+absl::Status CheckApplicable(const FormatFlags& flags, const CodecRegistry& registry) {
+  const std::vector<std::string_view> torch7 = {kTorch7Family};
+  const std::vector<std::string_view> json = {kJsonFamily};
+  const Rule rules[] = {
+      {"--long-size", flags.long_size.has_value(), "Torch7", torch7, true},
+      {"--big-endian", flags.big_endian, "Torch7", torch7, true},
+      {"--unreferenced", flags.unreferenced, "Torch7", torch7, false},
+      {"--version", flags.r_version.has_value(), "R", kRFamilies, false},
+      {"--compress", !flags.compress.empty(), "R", kRFamilies, false},
+      {"--pretty", flags.pretty, "JSON", json, false},
+  };
+  const std::string_view to = FamilyOf(registry, flags.to);
+  const std::string_view from = FamilyOf(registry, flags.from);
+  for (const Rule& rule : rules) {
+    if (!rule.given || InFamilies(to, rule.families)) continue;
+    if (rule.also_input && InFamilies(from, rule.families)) continue;
+    const std::string output = flags.to.empty() ? std::string("there is no output")
+                                                : absl::StrCat("the output is ", flags.to);
+    if (rule.also_input) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          rule.option, " applies only to ", rule.formats, " formats (",
+          FormatNames(registry, rule.families), ") given with --to or --from; ", output,
+          flags.from.empty() ? " and the input format is detected"
+                             : absl::StrCat(" and the input is ", flags.from)));
+    }
+    return absl::InvalidArgumentError(
+        absl::StrCat(rule.option, " applies only to ", rule.formats, " output (",
+                     FormatNames(registry, rule.families), "); ", output));
+  }
+  return absl::OkStatus();
+}
+
+ReadOptions ToReadOptions(const FormatFlags& flags, const CodecRegistry& registry) {
+  ReadOptions options;
+  if (flags.max_depth) options.max_depth = *flags.max_depth;
+  if (flags.max_decompressed_bytes) options.max_decompressed_bytes = *flags.max_decompressed_bytes;
+  if (FamilyOf(registry, flags.from) == kTorch7Family) {
+    options.torch7_long_size = flags.long_size;
+    if (flags.big_endian) options.torch7_big_endian = true;
+  }
+  return options;
+}
+
+WriteOptions ToWriteOptions(const FormatFlags& flags) {
+  WriteOptions options;
+  options.torch7_long_size = flags.long_size;
+  if (flags.big_endian) options.torch7_big_endian = true;
+  options.torch7_referenced = !flags.unreferenced;
+  options.json_pretty = flags.pretty;
+  options.r_version = flags.r_version;
+  for (const CompressionName& c : kCompressions) {
+    if (flags.compress == c.name) options.r_compression = c.compression;
+  }
+  return options;
+}
+
+}  // namespace seriald::serialctl

@@ -1,0 +1,70 @@
+// File: client/serialctl/format_options.h
+//
+// serialctl's format options: their values as parsed from the command line, which formats each
+// applies to, and the core ReadOptions / WriteOptions they become. Applicability is decided by
+// codec family, so a format added to the registry within an existing family needs no change here:
+//   Torch7 (family "t7")        --long-size, --big-endian (output; with --from also the input),
+//                               --unreferenced (output)
+//   R (families "rds", "rdata") --version, --compress (output)
+//   JSON (family "json")        --pretty (output)
+//   any input                   --max-depth, --max-decompressed-bytes
+//
+// Example:
+//
+//   FormatFlags flags;  // filled by CLI11
+//   RETURN_IF_ERROR(CheckApplicable(flags, registry));          // a usage error otherwise
+//   ReadOptions read = ToReadOptions(flags, registry);
+//   WriteOptions write = ToWriteOptions(flags);
+#ifndef SERIALD_CLIENT_SERIALCTL_FORMAT_OPTIONS_H_
+#define SERIALD_CLIENT_SERIALCTL_FORMAT_OPTIONS_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "core/format/codec.h"
+
+namespace seriald::serialctl {
+
+inline constexpr std::string_view kTorch7Family = "t7";
+inline constexpr std::string_view kJsonFamily = "json";
+inline const std::vector<std::string_view> kRFamilies = {"rds", "rdata"};
+
+// The values of --compress.
+struct CompressionName {
+  std::string_view name;
+  RCompression compression;
+};
+inline constexpr CompressionName kCompressions[] = {{"none", RCompression::kNone},
+                                                    {"gzip", RCompression::kGzip},
+                                                    {"bzip2", RCompression::kBzip2},
+                                                    {"xz", RCompression::kXz}};
+
+struct FormatFlags {
+  std::string from;  // empty: detect from the content
+  std::string to;    // empty: no output (inspect)
+  std::optional<int> long_size;
+  bool big_endian = false;
+  bool unreferenced = false;
+  std::optional<int> r_version;
+  std::string compress;  // a name from kCompressions; empty when not given
+  std::optional<uint32_t> max_depth;
+  std::optional<uint64_t> max_decompressed_bytes;
+  bool pretty = false;
+};
+
+// INVALID_ARGUMENT saying which option was given for formats it does not apply to.
+absl::Status CheckApplicable(const FormatFlags& flags, const CodecRegistry& registry);
+
+// How to read the input: limits, and the Torch7 layout forced when --from names a Torch7 format.
+ReadOptions ToReadOptions(const FormatFlags& flags, const CodecRegistry& registry);
+
+// How to write the output.
+WriteOptions ToWriteOptions(const FormatFlags& flags);
+
+}  // namespace seriald::serialctl
+
+#endif  // SERIALD_CLIENT_SERIALCTL_FORMAT_OPTIONS_H_

@@ -1,0 +1,364 @@
+#include "client/seriald_client.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <algorithm>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/cord.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_split.h"
+#include "client/grpc_status.h"
+#include "core/absl_compat.h"
+#include "core/io/file.h"
+#include "core/status_macros.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "proto/service_options.h"
+#include "proto/value_conversion.h"
+#include "seriald/v1/serializer.grpc.pb.h"
+
+namespace seriald {
+namespace {
+
+// Round robin over every address the target resolves to, and retries of calls the server
+// refused while draining or unreachable (UNAVAILABLE), before any response arrived.
+constexpr char kServiceConfig[] = R"({
+  "loadBalancingConfig": [{"round_robin": {}}],
+  "methodConfig": [{
+    "name": [{"service": "seriald.v1.Serializer"}, {"service": "grpc.health.v1.Health"}],
+    "retryPolicy": {
+      "maxAttempts": 4,
+      "initialBackoff": "0.1s",
+      "maxBackoff": "2s",
+      "backoffMultiplier": 2,
+      "retryableStatusCodes": ["UNAVAILABLE"]
+    }
+  }]
+})";
+
+// "a:1,b:2" -> "ipv4:a:1,b:2"; a single address or a URI-style target stays as it is.
+absl::StatusOr<std::string> ChannelTarget(const std::string& target) {
+  if (target.find(',') == std::string::npos || target.find(":///") != std::string::npos ||
+      absl::StartsWith(target, "ipv4:") || absl::StartsWith(target, "ipv6:")) {
+    return target;
+  }
+  std::vector<std::string> addresses = absl::StrSplit(target, ',', absl::SkipWhitespace());
+  bool ipv6 = addresses.front().front() == '[';
+  for (const std::string& address : addresses) {
+    bool is_ipv6 = !address.empty() && address.front() == '[';
+    bool numeric = !address.empty() &&
+                   std::all_of(address.begin(), address.end(), [](char c) {
+                     return std::isxdigit(static_cast<unsigned char>(c)) || c == '.' || c == ':' ||
+                            c == '[' || c == ']';
+                   });
+    if (!numeric || is_ipv6 != ipv6) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "several server addresses must all be IPv4 (or all IPv6) literals with ports; for "
+          "host names use a single dns:///NAME:PORT target (got \"",
+          target, "\")"));
+    }
+  }
+  return absl::StrCat(ipv6 ? "ipv6:" : "ipv4:", absl::StrJoin(addresses, ","));
+}
+
+absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> Credentials(
+    const ClientOptions& options) {
+  bool has_cert = !options.tls_cert_file.empty();
+  if (has_cert != !options.tls_key_file.empty()) {
+    return absl::InvalidArgumentError("--tls-cert and --tls-key must be given together");
+  }
+  if (options.tls_ca_file.empty()) {
+    if (has_cert) return absl::InvalidArgumentError("--tls-cert needs --tls-ca");
+    return grpc::InsecureChannelCredentials();
+  }
+  grpc::SslCredentialsOptions ssl;
+  auto read = [](const std::string& path, const char* flag) -> absl::StatusOr<std::string> {
+    absl::StatusOr<Buffer> pem = ReadFile(path);
+    if (!pem.ok()) {
+      return absl::Status(pem.status().code(), absl::StrCat(flag, ": ", pem.status().message()));
+    }
+    return std::string(pem->view());
+  };
+  ASSIGN_OR_RETURN(ssl.pem_root_certs, read(options.tls_ca_file, "--tls-ca"));
+  if (has_cert) {
+    ASSIGN_OR_RETURN(ssl.pem_cert_chain, read(options.tls_cert_file, "--tls-cert"));
+    ASSIGN_OR_RETURN(ssl.pem_private_key, read(options.tls_key_file, "--tls-key"));
+  }
+  return grpc::SslCredentials(ssl);
+}
+
+// Array nodes sent in ArrayChunk messages rather than inside the header.
+std::vector<NodeId> LargeArrays(const Value& value, uint32_t chunk_bytes) {
+  std::vector<NodeId> ids;
+  for (NodeId id = 0; id < value.size(); ++id) {
+    const Array* array = value.GetIf<Array>(id);
+    if (array != nullptr && array->data.size() >= chunk_bytes) ids.push_back(id);
+  }
+  return ids;
+}
+
+}  // namespace
+
+OutputCallback CollectInto(BufferChain* chain) {
+  return [chain](std::string_view bytes) {
+    chain->Append(Buffer::Copy(bytes));
+    return absl::OkStatus();
+  };
+}
+
+class SerialdClient::Impl {
+ public:
+  Impl(ClientOptions options, std::shared_ptr<grpc::Channel> channel)
+      : options_(std::move(options)),
+        channel_(std::move(channel)),
+        stub_(v1::Serializer::NewStub(channel_)),
+        health_(grpc::health::v1::Health::NewStub(channel_)) {}
+
+  void Prepare(grpc::ClientContext* context) const {
+    if (options_.timeout > absl::ZeroDuration()) {
+      context->set_deadline(absl::ToChronoTime(absl::Now() + options_.timeout));
+    }
+  }
+
+  // Sends `input` as chunk messages built by `make_chunk`, reporting progress.
+  template <typename Request, typename Stream, typename MakeChunk>
+  bool SendChunks(Stream* stream, const Buffer& input, const ProgressCallback& progress,
+                  MakeChunk&& make_chunk) const {
+    Request request;
+    for (size_t offset = 0; offset < input.size(); offset += options_.chunk_bytes) {
+      size_t n = std::min<size_t>(options_.chunk_bytes, input.size() - offset);
+      make_chunk(request)->assign(reinterpret_cast<const char*>(input.data()) + offset, n);
+      if (!stream->Write(request)) return false;
+      if (progress) progress(offset + n, input.size());
+    }
+    return true;
+  }
+
+  ClientOptions options_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::Serializer::Stub> stub_;
+  std::unique_ptr<grpc::health::v1::Health::Stub> health_;
+};
+
+SerialdClient::SerialdClient(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+SerialdClient::~SerialdClient() = default;
+
+absl::StatusOr<std::unique_ptr<SerialdClient>> SerialdClient::Connect(
+    const ClientOptions& options) {
+  ASSIGN_OR_RETURN(std::string target, ChannelTarget(options.target));
+  ASSIGN_OR_RETURN(std::shared_ptr<grpc::ChannelCredentials> credentials, Credentials(options));
+  grpc::ChannelArguments arguments;
+  arguments.SetServiceConfigJSON(kServiceConfig);
+  arguments.SetMaxReceiveMessageSize(-1);
+  arguments.SetMaxSendMessageSize(-1);
+  auto channel = grpc::CreateCustomChannel(target, credentials, arguments);
+  return std::unique_ptr<SerialdClient>(
+      new SerialdClient(std::make_unique<Impl>(options, std::move(channel))));
+}
+
+absl::StatusOr<ConvertResult> SerialdClient::Convert(const Buffer& input, const ConvertSpec& spec,
+                                                     const OutputCallback& output,
+                                                     const ProgressCallback& progress) {
+  ConvertResult result;
+  grpc::ClientContext context;
+  impl_->Prepare(&context);
+  if (input.size() <= impl_->options_.stream_threshold_bytes) {
+    v1::ConvertRequest request;
+    request.set_data(input.data(), input.size());
+    ReadOptionsToProto(spec.read_options, spec.input_format, request.mutable_input());
+    WriteOptionsToProto(spec.write_options, spec.output_format, request.mutable_output());
+    v1::ConvertResponse response;
+    RETURN_IF_ERROR(FromGrpcStatus(impl_->stub_->Convert(&context, request, &response)));
+    result.input_format = std::string(FormatName(response.input_format()));
+    result.output_bytes = response.data().size();
+    RETURN_IF_ERROR(output(response.data()));
+    return result;
+  }
+
+  result.streamed = true;
+  auto stream = impl_->stub_->ConvertStream(&context);
+  v1::ConvertStreamRequest first;
+  ReadOptionsToProto(spec.read_options, spec.input_format, first.mutable_options()->mutable_input());
+  first.mutable_options()->mutable_input()->set_input_size(input.size());
+  WriteOptionsToProto(spec.write_options, spec.output_format,
+                      first.mutable_options()->mutable_output());
+  bool sent = stream->Write(first) &&
+              impl_->SendChunks<v1::ConvertStreamRequest>(
+                  stream.get(), input, progress,
+                  [](v1::ConvertStreamRequest& r) { return r.mutable_chunk()->mutable_data(); });
+  if (sent) stream->WritesDone();
+  v1::ConvertStreamResponse response;
+  absl::Status consumer;
+  while (stream->Read(&response)) {
+    if (response.has_input_format()) {
+      result.input_format = std::string(FormatName(response.input_format()));
+    } else if (consumer.ok()) {
+      result.output_bytes += response.chunk().data().size();
+      consumer = output(response.chunk().data());
+      if (!consumer.ok()) context.TryCancel();
+    }
+  }
+  absl::Status status = FromGrpcStatus(stream->Finish());
+  if (!consumer.ok()) return consumer;
+  RETURN_IF_ERROR(status);
+  return result;
+}
+
+absl::StatusOr<Value> SerialdClient::Deserialize(const Buffer& input, std::string* format,
+                                                 const ReadOptions& options,
+                                                 const ProgressCallback& progress) {
+  grpc::ClientContext context;
+  impl_->Prepare(&context);
+  if (input.size() <= impl_->options_.stream_threshold_bytes) {
+    v1::DeserializeRequest request;
+    request.set_data(input.data(), input.size());
+    ReadOptionsToProto(options, *format, request.mutable_options());
+    v1::DeserializeResponse response;
+    RETURN_IF_ERROR(FromGrpcStatus(impl_->stub_->Deserialize(&context, request, &response)));
+    *format = std::string(FormatName(response.format()));
+    return FromProto(std::move(*response.mutable_value()));
+  }
+
+  auto stream = impl_->stub_->DeserializeStream(&context);
+  v1::DeserializeStreamRequest first;
+  ReadOptionsToProto(options, *format, first.mutable_options());
+  first.mutable_options()->set_input_size(input.size());
+  bool sent = stream->Write(first) &&
+              impl_->SendChunks<v1::DeserializeStreamRequest>(
+                  stream.get(), input, progress,
+                  [](v1::DeserializeStreamRequest& r) { return r.mutable_chunk()->mutable_data(); });
+  if (sent) stream->WritesDone();
+
+  v1::DeserializeStreamResponse response;
+  v1::DeserializeStreamHeader header;
+  bool have_header = false;
+  absl::Status problem;
+  while (stream->Read(&response)) {
+    if (response.has_header()) {
+      header = std::move(*response.mutable_header());
+      have_header = true;
+      for (uint32_t id : header.streamed_arrays()) {
+        if (id >= static_cast<uint32_t>(header.value().nodes_size()) ||
+            !header.value().nodes(static_cast<int>(id)).has_array()) {
+          problem = absl::InternalError(absl::StrCat("server streamed node ", id,
+                                                     ", which is not an array"));
+          break;
+        }
+        const v1::Array& array = header.value().nodes(static_cast<int>(id)).array();
+        header.mutable_value()->mutable_nodes(static_cast<int>(id))->mutable_array()->mutable_data()
+            ->reserve(array.length() * ElementSize(static_cast<ElementType>(array.type())));
+      }
+    } else if (have_header && problem.ok()) {
+      const v1::ArrayChunk& chunk = response.array_chunk();
+      if (chunk.node() >= static_cast<uint32_t>(header.value().nodes_size()) ||
+          !header.value().nodes(static_cast<int>(chunk.node())).has_array()) {
+        problem = absl::InternalError(absl::StrCat("server sent a chunk for node ", chunk.node()));
+        continue;
+      }
+      header.mutable_value()->mutable_nodes(static_cast<int>(chunk.node()))->mutable_array()
+          ->mutable_data()->append(chunk.data());
+    }
+  }
+  RETURN_IF_ERROR(FromGrpcStatus(stream->Finish()));
+  RETURN_IF_ERROR(problem);
+  if (!have_header) return absl::InternalError("the server's stream held no value");
+  *format = std::string(FormatName(header.format()));
+  return FromProto(std::move(*header.mutable_value()));
+}
+
+absl::Status SerialdClient::Serialize(const Value& value, std::string_view format,
+                                      const WriteOptions& options, const OutputCallback& output,
+                                      const ProgressCallback& progress) {
+  grpc::ClientContext context;
+  impl_->Prepare(&context);
+  std::vector<NodeId> large = LargeArrays(value, impl_->options_.chunk_bytes);
+  uint64_t large_bytes = 0;
+  for (NodeId id : large) large_bytes += value.Get<Array>(id).data.size();
+  if (large_bytes <= impl_->options_.stream_threshold_bytes) {
+    v1::SerializeRequest request;
+    RETURN_IF_ERROR(ToProto(value, request.mutable_value()));
+    WriteOptionsToProto(options, format, request.mutable_options());
+    v1::SerializeResponse response;
+    RETURN_IF_ERROR(FromGrpcStatus(impl_->stub_->Serialize(&context, request, &response)));
+    return output(response.data());
+  }
+
+  auto stream = impl_->stub_->SerializeStream(&context);
+  v1::SerializeStreamRequest first;
+  v1::SerializeStreamHeader* header = first.mutable_header();
+  RETURN_IF_ERROR(ToProto(value, header->mutable_value(),
+                          ToProtoOptions{.max_inline_array_bytes = impl_->options_.chunk_bytes - 1u}));
+  WriteOptionsToProto(options, format, header->mutable_options());
+  for (NodeId id : large) header->add_streamed_arrays(id);
+  bool sent = stream->Write(first);
+  uint64_t done = 0;
+  v1::SerializeStreamRequest request;
+  for (size_t i = 0; sent && i < large.size(); ++i) {
+    const Buffer& data = value.Get<Array>(large[i]).data;
+    for (size_t offset = 0; sent && offset < data.size(); offset += impl_->options_.chunk_bytes) {
+      size_t n = std::min<size_t>(impl_->options_.chunk_bytes, data.size() - offset);
+      v1::ArrayChunk* chunk = request.mutable_array_chunk();
+      chunk->set_node(large[i]);
+      chunk->set_offset(offset);
+      chunk->mutable_data()->assign(reinterpret_cast<const char*>(data.data()) + offset, n);
+      sent = stream->Write(request);
+      done += n;
+      if (progress) progress(done, large_bytes);
+    }
+  }
+  if (sent) stream->WritesDone();
+  v1::BytesChunk response;
+  absl::Status consumer;
+  while (stream->Read(&response)) {
+    if (!consumer.ok()) continue;
+    consumer = output(response.data());
+    if (!consumer.ok()) context.TryCancel();
+  }
+  absl::Status status = FromGrpcStatus(stream->Finish());
+  if (!consumer.ok()) return consumer;
+  return status;
+}
+
+absl::StatusOr<InspectResult> SerialdClient::Inspect(const Buffer& input, std::string_view format,
+                                                     const ReadOptions& options) {
+  grpc::ClientContext context;
+  impl_->Prepare(&context);
+  v1::InspectRequest request;
+  request.set_data(input.data(), input.size());
+  ReadOptionsToProto(options, format, request.mutable_options());
+  v1::InspectResponse response;
+  RETURN_IF_ERROR(FromGrpcStatus(impl_->stub_->Inspect(&context, request, &response)));
+  v1::Value facts;
+  *facts.mutable_source() = response.source();
+  ASSIGN_OR_RETURN(Value facts_value, FromProto(facts));
+  InspectResult result;
+  result.format = std::string(FormatName(response.format()));
+  result.source = facts_value.source();
+  result.node_count = response.node_count();
+  result.root_count = response.root_count();
+  result.first_roots.assign(response.first_roots().begin(), response.first_roots().end());
+  result.summary = response.summary();
+  return result;
+}
+
+absl::Status SerialdClient::CheckHealth(const std::string& service) {
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(
+      absl::Now() + (impl_->options_.timeout > absl::ZeroDuration() ? impl_->options_.timeout
+                                                                      : absl::Seconds(10))));
+  grpc::health::v1::HealthCheckRequest request;
+  request.set_service(service);
+  grpc::health::v1::HealthCheckResponse response;
+  RETURN_IF_ERROR(FromGrpcStatus(impl_->health_->Check(&context, request, &response)));
+  if (response.status() != grpc::health::v1::HealthCheckResponse::SERVING) {
+    return absl::UnavailableError(absl::StrCat(
+        "server is ",
+        grpc::health::v1::HealthCheckResponse::ServingStatus_Name(response.status())));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace seriald

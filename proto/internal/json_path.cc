@@ -1,0 +1,238 @@
+#include "proto/internal/json_path.h"
+
+#include <algorithm>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace seriald::internal {
+namespace {
+
+bool IsWhitespace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+bool IsDelimiter(char c) {
+  return IsWhitespace(c) || c == ',' || c == ':' || c == '{' || c == '}' || c == '[' || c == ']' ||
+         c == '"' || c == '\'';
+}
+
+class JsonScanner {
+ public:
+  explicit JsonScanner(std::string_view json) : json_(json) {}
+
+  size_t SkipWhitespace(size_t pos) const {
+    while (pos < json_.size() && IsWhitespace(json_[pos])) ++pos;
+    return pos;
+  }
+
+  // The offset just past the value starting at `pos`.
+  size_t SkipValue(size_t pos) const {
+    if (pos >= json_.size()) return json_.size();
+    const char c = json_[pos];
+    if (c == '"' || c == '\'') return SkipString(pos);
+    if (c == '{' || c == '[') {
+      // Brackets balance in text the parser accepted, so a depth count is enough.
+      size_t depth = 0;
+      while (pos < json_.size()) {
+        const char d = json_[pos];
+        if (d == '"' || d == '\'') {
+          pos = SkipString(pos);
+          continue;
+        }
+        if (d == '{' || d == '[') {
+          ++depth;
+        } else if ((d == '}' || d == ']') && --depth == 0) {
+          return pos + 1;
+        }
+        ++pos;
+      }
+      return json_.size();
+    }
+    return SkipBare(pos);
+  }
+
+  // Calls visit(key, key_offset, value_offset) for each member of the object at `pos` until it
+  // returns true.
+  template <typename Visit>
+  void ForEachMember(size_t pos, Visit&& visit) const {
+    if (pos >= json_.size() || json_[pos] != '{') return;
+    pos = SkipWhitespace(pos + 1);
+    while (pos < json_.size() && json_[pos] != '}') {
+      if (json_[pos] == ',') {
+        pos = SkipWhitespace(pos + 1);
+        continue;
+      }
+      const size_t key_offset = pos;
+      std::string_view key;
+      if (json_[pos] == '"' || json_[pos] == '\'') {
+        const size_t end = SkipString(pos);
+        if (end >= pos + 2) key = json_.substr(pos + 1, end - pos - 2);
+        pos = end;
+      } else {
+        const size_t end = SkipBare(pos);
+        key = json_.substr(pos, end - pos);
+        pos = end;
+      }
+      pos = SkipWhitespace(pos);
+      if (pos >= json_.size() || json_[pos] != ':') return;
+      pos = SkipWhitespace(pos + 1);
+      if (visit(key, key_offset, pos)) return;
+      pos = SkipWhitespace(SkipValue(pos));
+    }
+  }
+
+  // Calls visit(offset) for each element of the array at `pos` until it returns true.
+  template <typename Visit>
+  void ForEachElement(size_t pos, Visit&& visit) const {
+    if (pos >= json_.size() || json_[pos] != '[') return;
+    pos = SkipWhitespace(pos + 1);
+    while (pos < json_.size() && json_[pos] != ']') {
+      if (json_[pos] == ',') {
+        pos = SkipWhitespace(pos + 1);
+        continue;
+      }
+      if (visit(pos)) return;
+      pos = SkipWhitespace(SkipValue(pos));
+    }
+  }
+
+ private:
+  size_t SkipString(size_t pos) const {
+    const char quote = json_[pos++];
+    while (pos < json_.size()) {
+      if (json_[pos] == '\\') {
+        pos += 2;
+      } else if (json_[pos] == quote) {
+        return pos + 1;
+      } else {
+        ++pos;
+      }
+    }
+    return json_.size();
+  }
+
+  // A number, true/false/null or an unquoted key; always at least one byte.
+  size_t SkipBare(size_t pos) const {
+    size_t end = pos + 1;
+    while (end < json_.size() && !IsDelimiter(json_[end])) ++end;
+    return std::min(end, json_.size());
+  }
+
+  std::string_view json_;
+};
+
+// One step of a path: a field name, and the index into it when it is repeated.
+struct PathStep {
+  std::string_view name;
+  std::optional<uint64_t> index;
+};
+
+std::vector<PathStep> ParsePath(std::string_view path) {
+  std::vector<PathStep> steps;
+  while (!path.empty()) {
+    size_t dot = path.find('.');
+    std::string_view part = path.substr(0, dot);
+    path = dot == std::string_view::npos ? std::string_view() : path.substr(dot + 1);
+    PathStep step;
+    size_t bracket = part.find('[');
+    step.name = part.substr(0, bracket);
+    if (bracket != std::string_view::npos) {
+      uint64_t index = 0;
+      for (size_t i = bracket + 1; i < part.size() && part[i] >= '0' && part[i] <= '9'; ++i) {
+        index = index * 10 + static_cast<uint64_t>(part[i] - '0');
+      }
+      step.index = index;
+    }
+    steps.push_back(step);
+  }
+  return steps;
+}
+
+// protobuf's JSON name of a field: "torch_object" -> "torchObject".
+std::string JsonName(std::string_view field) {
+  std::string name;
+  bool upper = false;
+  for (char c : field) {
+    if (c == '_') {
+      upper = true;
+    } else {
+      name += upper && c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c;
+      upper = false;
+    }
+  }
+  return name;
+}
+
+// Finds the path step by step. A field may occur under several keys of one object (protobuf
+// merges them; its error paths index each occurrence from 0), so each occurrence is tried in turn
+// until the rest of the path resolves. Recursion is bounded by the path's length, which protobuf's
+// own nesting limit (100) bounds.
+class PathResolver {
+ public:
+  PathResolver(const JsonScanner& scanner, std::vector<PathStep> steps, std::string_view key)
+      : scanner_(scanner), steps_(std::move(steps)), key_(key) {}
+
+  // The offset of the value at the path (or of `key` inside it), if the path resolves.
+  std::optional<size_t> Resolve(size_t pos, size_t step) {
+    if (deepest_step_ == kNone || step > deepest_step_) {
+      deepest_step_ = step;
+      deepest_offset_ = pos;
+    }
+    if (step == steps_.size()) return key_.empty() ? std::optional<size_t>(pos) : FindKey(pos);
+    const PathStep& want = steps_[step];
+    const std::string json_name = JsonName(want.name);
+    std::optional<size_t> found;
+    scanner_.ForEachMember(pos, [&](std::string_view member, size_t, size_t value) {
+      if (member != want.name && member != json_name) return false;
+      if (!want.index) {
+        found = Resolve(value, step + 1);
+        return found.has_value();
+      }
+      uint64_t remaining = *want.index;
+      scanner_.ForEachElement(value, [&](size_t element) {
+        if (remaining-- > 0) return false;
+        found = Resolve(element, step + 1);
+        return true;
+      });
+      return found.has_value();
+    });
+    return found;
+  }
+
+  size_t deepest_offset() const { return deepest_offset_; }
+
+ private:
+  std::optional<size_t> FindKey(size_t pos) const {
+    const std::string json_key = JsonName(key_);
+    std::optional<size_t> found;
+    scanner_.ForEachMember(pos, [&](std::string_view member, size_t key_offset, size_t) {
+      if (member != key_ && member != json_key) return false;
+      found = key_offset;
+      return true;
+    });
+    return found;
+  }
+
+  static constexpr size_t kNone = static_cast<size_t>(-1);
+
+  const JsonScanner& scanner_;
+  std::vector<PathStep> steps_;
+  std::string_view key_;
+  size_t deepest_step_ = kNone;
+  size_t deepest_offset_ = 0;
+};
+
+}  // namespace
+
+uint64_t LocateJsonPath(std::string_view json, std::string_view path, std::string_view key) {
+  const JsonScanner scanner(json);
+  const size_t top = scanner.SkipWhitespace(0);
+  PathResolver with_key(scanner, ParsePath(path), key);
+  if (std::optional<size_t> offset = with_key.Resolve(top, 0)) return *offset;
+  // The key may be spelt in a way the scan does not match (escapes): settle for its object.
+  PathResolver without_key(scanner, ParsePath(path), {});
+  if (std::optional<size_t> offset = without_key.Resolve(top, 0)) return *offset;
+  return without_key.deepest_offset();
+}
+
+}  // namespace seriald::internal

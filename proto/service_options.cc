@@ -1,0 +1,148 @@
+#include "proto/service_options.h"
+
+#include <array>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace seriald {
+namespace {
+
+constexpr std::array<std::pair<v1::Format, std::string_view>, 8> kFormatNames = {{
+    {v1::FORMAT_T7, "t7"},
+    {v1::FORMAT_T7_ASCII, "t7-ascii"},
+    {v1::FORMAT_RDS, "rds"},
+    {v1::FORMAT_RDS_NATIVE, "rds-native"},
+    {v1::FORMAT_RDS_ASCII, "rds-ascii"},
+    {v1::FORMAT_RDS_ASCIIHEX, "rds-asciihex"},
+    {v1::FORMAT_RDATA, "rdata"},
+    {v1::FORMAT_JSON, "json"},
+}};
+
+}  // namespace
+
+std::optional<v1::Format> FormatFromName(std::string_view name) {
+  for (const auto& [format, format_name] : kFormatNames) {
+    if (format_name == name) return format;
+  }
+  return std::nullopt;
+}
+
+std::string_view FormatName(v1::Format format) {
+  for (const auto& [known, name] : kFormatNames) {
+    if (known == format) return name;
+  }
+  return {};
+}
+
+absl::StatusOr<ReadOptions> ReadOptionsFromProto(const v1::ReadOptions& message,
+                                                 uint32_t default_max_depth) {
+  ReadOptions options;
+  if (message.format() != v1::FORMAT_UNSPECIFIED && FormatName(message.format()).empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("unknown input format ", message.format()));
+  }
+  switch (message.torch7_long_size()) {
+    case 0:
+      break;
+    case 4:
+    case 8:
+      options.torch7_long_size = static_cast<int>(message.torch7_long_size());
+      break;
+    default:
+      return absl::InvalidArgumentError(absl::StrCat("torch7_long_size must be 0, 4 or 8, not ",
+                                                     message.torch7_long_size()));
+  }
+  switch (message.torch7_byte_order()) {
+    case v1::BYTE_ORDER_UNSPECIFIED:
+      break;
+    case v1::BYTE_ORDER_LITTLE_ENDIAN:
+      options.torch7_big_endian = false;
+      break;
+    case v1::BYTE_ORDER_BIG_ENDIAN:
+      options.torch7_big_endian = true;
+      break;
+    default:
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown torch7_byte_order ", message.torch7_byte_order()));
+  }
+  options.max_depth = message.max_depth() != 0 ? message.max_depth() : default_max_depth;
+  return options;
+}
+
+absl::StatusOr<WriteOptions> WriteOptionsFromProto(const v1::WriteOptions& message) {
+  WriteOptions options;
+  switch (message.torch7_long_size()) {
+    case 0:
+      break;
+    case 4:
+    case 8:
+      options.torch7_long_size = static_cast<int>(message.torch7_long_size());
+      break;
+    default:
+      return absl::InvalidArgumentError(absl::StrCat("torch7_long_size must be 0, 4 or 8, not ",
+                                                     message.torch7_long_size()));
+  }
+  switch (message.torch7_byte_order()) {
+    case v1::BYTE_ORDER_UNSPECIFIED:
+      break;
+    case v1::BYTE_ORDER_LITTLE_ENDIAN:
+      options.torch7_big_endian = false;
+      break;
+    case v1::BYTE_ORDER_BIG_ENDIAN:
+      options.torch7_big_endian = true;
+      break;
+    default:
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown torch7_byte_order ", message.torch7_byte_order()));
+  }
+  options.torch7_referenced = !message.torch7_unreferenced();
+  switch (message.r_version()) {
+    case 0:
+      break;
+    case 2:
+    case 3:
+      options.r_version = static_cast<int>(message.r_version());
+      break;
+    default:
+      return absl::InvalidArgumentError(
+          absl::StrCat("r_version must be 0, 2 or 3, not ", message.r_version()));
+  }
+  options.json_pretty = message.json_pretty();
+  if (message.has_r_compression()) {
+    if (!v1::RCompression_IsValid(message.r_compression())) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown r_compression ", message.r_compression()));
+    }
+    options.r_compression = static_cast<RCompression>(message.r_compression());
+  }
+  return options;
+}
+
+void ReadOptionsToProto(const ReadOptions& options, std::string_view format,
+                        v1::ReadOptions* message) {
+  message->set_format(FormatFromName(format).value_or(v1::FORMAT_UNSPECIFIED));
+  if (options.torch7_long_size) message->set_torch7_long_size(*options.torch7_long_size);
+  if (options.torch7_big_endian) {
+    message->set_torch7_byte_order(*options.torch7_big_endian ? v1::BYTE_ORDER_BIG_ENDIAN
+                                                              : v1::BYTE_ORDER_LITTLE_ENDIAN);
+  }
+  message->set_max_depth(options.max_depth);
+}
+
+void WriteOptionsToProto(const WriteOptions& options, std::string_view format,
+                         v1::WriteOptions* message) {
+  message->set_format(FormatFromName(format).value_or(v1::FORMAT_UNSPECIFIED));
+  if (options.torch7_long_size) message->set_torch7_long_size(*options.torch7_long_size);
+  if (options.torch7_big_endian) {
+    message->set_torch7_byte_order(*options.torch7_big_endian ? v1::BYTE_ORDER_BIG_ENDIAN
+                                                              : v1::BYTE_ORDER_LITTLE_ENDIAN);
+  }
+  message->set_torch7_unreferenced(!options.torch7_referenced);
+  message->set_json_pretty(options.json_pretty);
+  if (options.r_version) message->set_r_version(*options.r_version);
+  if (options.r_compression) {
+    message->set_r_compression(static_cast<v1::RCompression>(*options.r_compression));
+  }
+}
+
+}  // namespace seriald

@@ -1,0 +1,47 @@
+// File: server/call_log.h
+//
+// One structured log line per call, in logfmt (key=value pairs, values quoted when needed), on
+// standard error:
+//
+//   seriald call method=ConvertStream peer=ipv4:127.0.0.1:41234 in=t7 out=t7-ascii
+//     bytes_in=1610612790 bytes_out=2147483700 ms=5321.7 status=OK
+//
+// Example:
+//
+//   CallRecord record{"Convert", context->peer()};
+//   ... fill formats and sizes ...
+//   log.Write(record, status);
+#ifndef SERIALD_SERVER_CALL_LOG_H_
+#define SERIALD_SERVER_CALL_LOG_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+
+namespace seriald {
+
+struct CallRecord {
+  std::string method;
+  std::string peer;
+  std::string input_format;
+  std::string output_format;
+  uint64_t bytes_in = 0;
+  uint64_t bytes_out = 0;
+  absl::Time start = absl::Now();
+};
+
+class CallLog {
+ public:
+  // Writes the line for a finished call.
+  void Write(const CallRecord& record, const absl::Status& status);
+
+ private:
+  absl::Mutex mutex_;
+};
+
+}  // namespace seriald
+
+#endif  // SERIALD_SERVER_CALL_LOG_H_

@@ -1,0 +1,467 @@
+#include "server/serializer_service.h"
+
+#include <algorithm>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "core/absl_compat.h"
+#include "core/inspect.h"
+#include "core/io/growable_buffer.h"
+#include "core/io/input_error.h"
+#include "core/status_macros.h"
+#include "proto/json_codec.h"
+#include "proto/service_options.h"
+#include "proto/value_conversion.h"
+#include "server/grpc_status.h"
+
+namespace seriald {
+
+CodecRegistry ServiceCodecs() {
+  CodecRegistry registry = CoreCodecs();
+  RegisterJsonCodec(registry);
+  return registry;
+}
+
+namespace {
+
+// Roots listed by id in an InspectResponse.
+constexpr size_t kInspectRootsListed = 10;
+
+// Refers to request bytes owned by gRPC for the duration of a handler, without copying them.
+Buffer BorrowBytes(const std::string& bytes) {
+  return Buffer::Wrap(bytes.data(), bytes.size(), [] {});
+}
+
+absl::Status CallAborted(grpc::ServerContext* context) {
+  if (context->deadline() <= std::chrono::system_clock::now()) {
+    return absl::DeadlineExceededError("deadline exceeded");
+  }
+  return absl::CancelledError("call cancelled by the client");
+}
+
+absl::Status UnaryTooLarge(std::string_view what, uint64_t size, uint64_t limit,
+                           std::string_view stream_method) {
+  return LimitExceeded(
+      "max-message-bytes",
+      absl::StrCat(AsAbsl(what), " of ", size, " bytes exceeds the server's unary limit of ", limit,
+                   " bytes (--max-message-bytes); use ", AsAbsl(stream_method),
+                   ", which sends the data in chunks"));
+}
+
+absl::Status RequestTooLarge(uint64_t limit) {
+  return LimitExceeded("max-request-bytes",
+                       absl::StrCat("request exceeds the server's limit of ", limit,
+                                    " bytes per call (--max-request-bytes)"));
+}
+
+}  // namespace
+
+// Runs one call: takes a slot from the tracker, runs `body`, logs, maps the status.
+template <typename Body>
+grpc::Status RunCall(CallTracker* tracker, CallLog* log, CallRecord& record, Body&& body) {
+  absl::Status status;
+  {
+    absl::StatusOr<CallTracker::Token> token = tracker->Begin();
+    status = token.ok() ? body() : token.status();
+  }
+  log->Write(record, status);
+  return ToGrpcStatus(status);
+}
+
+namespace {
+
+absl::StatusOr<const Codec*> InputCodec(const CodecRegistry& registry, v1::Format format,
+                                        const Buffer& input) {
+  if (format == v1::FORMAT_UNSPECIFIED) return registry.Detect(input);
+  std::string_view name = FormatName(format);
+  if (name.empty()) return absl::InvalidArgumentError(absl::StrCat("unknown format ", format));
+  return registry.Find(name);
+}
+
+absl::StatusOr<const Codec*> OutputCodec(const CodecRegistry& registry, v1::Format format) {
+  if (format == v1::FORMAT_UNSPECIFIED) {
+    return absl::InvalidArgumentError("the output format is required (WriteOptions.format)");
+  }
+  std::string_view name = FormatName(format);
+  if (name.empty()) return absl::InvalidArgumentError(absl::StrCat("unknown format ", format));
+  return registry.Find(name);
+}
+
+// Reads an input with the format given or detected; records the format's name.
+absl::StatusOr<Value> ReadInput(const CodecRegistry& registry, const v1::ReadOptions& message,
+                                const ServiceLimits& limits, const Buffer& input,
+                                CallRecord& record) {
+  ASSIGN_OR_RETURN(ReadOptions options, ReadOptionsFromProto(message, limits.max_depth));
+  options.max_depth = std::min(options.max_depth, limits.max_depth);
+  options.max_decompressed_bytes = limits.max_decompressed_bytes;
+  ASSIGN_OR_RETURN(const Codec* codec, InputCodec(registry, message.format(), input));
+  record.input_format = std::string(codec->name());
+  return codec->Read(input, options);
+}
+
+// Writes `value` in the requested format, handing each piece of output to `consume`.
+absl::Status WriteOutput(const CodecRegistry& registry, const v1::WriteOptions& message,
+                         const Value& value, CallRecord& record,
+                         ByteWriter::PieceCallback consume) {
+  ASSIGN_OR_RETURN(WriteOptions options, WriteOptionsFromProto(message));
+  ASSIGN_OR_RETURN(const Codec* codec, OutputCodec(registry, message.format()));
+  record.output_format = std::string(codec->name());
+  ByteWriter out(std::move(consume));
+  RETURN_IF_ERROR(codec->Write(value, options, out));
+  return out.Finish();
+}
+
+// Writes `value` into one string for a unary response, refusing output over the unary limit.
+absl::StatusOr<std::string> WriteUnaryOutput(const CodecRegistry& registry,
+                                             const v1::WriteOptions& message, const Value& value,
+                                             const ServiceLimits& limits, CallRecord& record,
+                                             std::string_view stream_method) {
+  BufferChain output;
+  RETURN_IF_ERROR(WriteOutput(registry, message, value, record, [&](Buffer piece) {
+    output.Append(std::move(piece));
+    if (output.size() > limits.max_message_bytes) {
+      return UnaryTooLarge("the output", output.size(), limits.max_message_bytes, stream_method);
+    }
+    return absl::OkStatus();
+  }));
+  record.bytes_out = output.size();
+  return output.ToString();
+}
+
+// Cuts `piece` into chunks of at most `chunk_bytes` and hands each to `send`, which returns false
+// when the client has gone away.
+template <typename Send>
+absl::Status SendInChunks(grpc::ServerContext* context, const Buffer& piece, uint32_t chunk_bytes,
+                          Send&& send) {
+  for (size_t offset = 0; offset < piece.size(); offset += chunk_bytes) {
+    size_t n = std::min<size_t>(chunk_bytes, piece.size() - offset);
+    if (context->IsCancelled() || !send(piece.view().substr(offset, n))) {
+      return CallAborted(context);
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Collects the byte chunks of a streaming request into one buffer. `chunk_of` returns the
+// chunk's bytes, or nullptr when the message is not a chunk.
+template <typename Request, typename Stream, typename ChunkOf>
+absl::StatusOr<Buffer> ReceiveChunks(grpc::ServerContext* context, Stream* stream,
+                                     uint64_t size_hint, uint64_t first_message_bytes,
+                                     const ServiceLimits& limits, CallRecord& record,
+                                     ChunkOf&& chunk_of) {
+  GrowableBuffer input;
+  if (size_hint > 0) {
+    if (size_hint > limits.max_request_bytes) return RequestTooLarge(limits.max_request_bytes);
+    RETURN_IF_ERROR(input.Reserve(size_hint));
+  }
+  record.bytes_in = first_message_bytes;
+  Request message;
+  while (stream->Read(&message)) {
+    const std::string* chunk = chunk_of(message);
+    if (chunk == nullptr) {
+      return absl::InvalidArgumentError("every message after the first must be a chunk");
+    }
+    record.bytes_in += chunk->size();
+    if (record.bytes_in > limits.max_request_bytes) {
+      return RequestTooLarge(limits.max_request_bytes);
+    }
+    RETURN_IF_ERROR(input.Append(chunk->data(), chunk->size()));
+  }
+  if (context->IsCancelled()) return CallAborted(context);
+  return std::move(input).Finish();
+}
+
+// Array nodes whose data is large enough to travel in ArrayChunk messages.
+std::vector<NodeId> StreamedArrays(const Value& value, uint32_t chunk_bytes) {
+  std::vector<NodeId> ids;
+  for (NodeId id = 0; id < value.size(); ++id) {
+    const Array* array = value.GetIf<Array>(id);
+    if (array != nullptr && array->data.size() >= chunk_bytes) ids.push_back(id);
+  }
+  return ids;
+}
+
+}  // namespace
+
+grpc::Status SerializerService::Serialize(grpc::ServerContext* context,
+                                          const v1::SerializeRequest* request,
+                                          v1::SerializeResponse* response) {
+  CallRecord record{"Serialize", context->peer()};
+  return RunCall(tracker_, log_, record, [&]() -> absl::Status {
+    record.bytes_in = request->ByteSizeLong();
+    if (record.bytes_in > limits_.max_message_bytes) {
+      return UnaryTooLarge("a request", record.bytes_in, limits_.max_message_bytes,
+                           "SerializeStream");
+    }
+    ASSIGN_OR_RETURN(Value value, FromProto(request->value()));
+    ASSIGN_OR_RETURN(*response->mutable_data(),
+                     WriteUnaryOutput(*registry_, request->options(), value, limits_, record,
+                                      "SerializeStream"));
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status SerializerService::Deserialize(grpc::ServerContext* context,
+                                            const v1::DeserializeRequest* request,
+                                            v1::DeserializeResponse* response) {
+  CallRecord record{"Deserialize", context->peer()};
+  return RunCall(tracker_, log_, record, [&]() -> absl::Status {
+    record.bytes_in = request->data().size();
+    if (record.bytes_in > limits_.max_message_bytes) {
+      return UnaryTooLarge("a request", record.bytes_in, limits_.max_message_bytes,
+                           "DeserializeStream");
+    }
+    ASSIGN_OR_RETURN(Value value, ReadInput(*registry_, request->options(), limits_,
+                                            BorrowBytes(request->data()), record));
+    RETURN_IF_ERROR(ToProto(value, response->mutable_value()));
+    response->set_format(FormatFromName(record.input_format).value_or(v1::FORMAT_UNSPECIFIED));
+    record.bytes_out = response->ByteSizeLong();
+    if (record.bytes_out > limits_.max_message_bytes) {
+      return UnaryTooLarge("the response", record.bytes_out, limits_.max_message_bytes,
+                           "DeserializeStream");
+    }
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status SerializerService::Convert(grpc::ServerContext* context,
+                                        const v1::ConvertRequest* request,
+                                        v1::ConvertResponse* response) {
+  CallRecord record{"Convert", context->peer()};
+  return RunCall(tracker_, log_, record, [&]() -> absl::Status {
+    record.bytes_in = request->data().size();
+    if (record.bytes_in > limits_.max_message_bytes) {
+      return UnaryTooLarge("a request", record.bytes_in, limits_.max_message_bytes,
+                           "ConvertStream");
+    }
+    ASSIGN_OR_RETURN(Value value, ReadInput(*registry_, request->input(), limits_,
+                                            BorrowBytes(request->data()), record));
+    response->set_input_format(
+        FormatFromName(record.input_format).value_or(v1::FORMAT_UNSPECIFIED));
+    ASSIGN_OR_RETURN(*response->mutable_data(),
+                     WriteUnaryOutput(*registry_, request->output(), value, limits_, record,
+                                      "ConvertStream"));
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status SerializerService::Inspect(grpc::ServerContext* context,
+                                        const v1::InspectRequest* request,
+                                        v1::InspectResponse* response) {
+  CallRecord record{"Inspect", context->peer()};
+  return RunCall(tracker_, log_, record, [&]() -> absl::Status {
+    record.bytes_in = request->data().size();
+    if (record.bytes_in > limits_.max_message_bytes) {
+      return UnaryTooLarge("a request", record.bytes_in, limits_.max_message_bytes,
+                           "a local inspection");
+    }
+    ASSIGN_OR_RETURN(Value value, ReadInput(*registry_, request->options(), limits_,
+                                            BorrowBytes(request->data()), record));
+    response->set_format(FormatFromName(record.input_format).value_or(v1::FORMAT_UNSPECIFIED));
+    Value facts;
+    facts.source() = value.source();
+    v1::Value facts_message;
+    RETURN_IF_ERROR(ToProto(facts, &facts_message));
+    *response->mutable_source() = facts_message.source();
+    response->set_node_count(value.size());
+    response->set_root_count(static_cast<uint32_t>(value.roots().size()));
+    for (size_t i = 0; i < value.roots().size() && i < kInspectRootsListed; ++i) {
+      response->add_first_roots(value.roots()[i]);
+    }
+    response->set_summary(seriald::Inspect(value));
+    record.bytes_out = response->ByteSizeLong();
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status SerializerService::ConvertStream(
+    grpc::ServerContext* context,
+    grpc::ServerReaderWriter<v1::ConvertStreamResponse, v1::ConvertStreamRequest>* stream) {
+  CallRecord record{"ConvertStream", context->peer()};
+  return RunCall(tracker_, log_, record, [&]() -> absl::Status {
+    v1::ConvertStreamRequest first;
+    if (!stream->Read(&first)) {
+      if (context->IsCancelled()) return CallAborted(context);
+      return absl::InvalidArgumentError("the stream ended before its options message");
+    }
+    if (!first.has_options()) {
+      return absl::InvalidArgumentError("the first message must hold the options");
+    }
+    const v1::ConvertStreamOptions options = first.options();
+    ASSIGN_OR_RETURN(Buffer input,
+                     ReceiveChunks<v1::ConvertStreamRequest>(
+                         context, stream, options.input().input_size(), first.ByteSizeLong(),
+                         limits_, record, [](const v1::ConvertStreamRequest& m) {
+                           return m.has_chunk() ? &m.chunk().data() : nullptr;
+                         }));
+    ASSIGN_OR_RETURN(Value value, ReadInput(*registry_, options.input(), limits_, input, record));
+
+    v1::ConvertStreamResponse header;
+    header.set_input_format(FormatFromName(record.input_format).value_or(v1::FORMAT_UNSPECIFIED));
+    if (!stream->Write(header)) return CallAborted(context);
+
+    v1::ConvertStreamResponse response;
+    return WriteOutput(*registry_, options.output(), value, record, [&](Buffer piece) {
+      record.bytes_out += piece.size();
+      return SendInChunks(context, piece, limits_.chunk_bytes, [&](std::string_view bytes) {
+        response.mutable_chunk()->mutable_data()->assign(bytes.data(), bytes.size());
+        return stream->Write(response);
+      });
+    });
+  });
+}
+
+grpc::Status SerializerService::DeserializeStream(
+    grpc::ServerContext* context,
+    grpc::ServerReaderWriter<v1::DeserializeStreamResponse, v1::DeserializeStreamRequest>*
+        stream) {
+  CallRecord record{"DeserializeStream", context->peer()};
+  return RunCall(tracker_, log_, record, [&]() -> absl::Status {
+    v1::DeserializeStreamRequest first;
+    if (!stream->Read(&first)) {
+      if (context->IsCancelled()) return CallAborted(context);
+      return absl::InvalidArgumentError("the stream ended before its options message");
+    }
+    if (!first.has_options()) {
+      return absl::InvalidArgumentError("the first message must hold the options");
+    }
+    const v1::ReadOptions options = first.options();
+    ASSIGN_OR_RETURN(Buffer input,
+                     ReceiveChunks<v1::DeserializeStreamRequest>(
+                         context, stream, options.input_size(), first.ByteSizeLong(), limits_,
+                         record, [](const v1::DeserializeStreamRequest& m) {
+                           return m.has_chunk() ? &m.chunk().data() : nullptr;
+                         }));
+    ASSIGN_OR_RETURN(Value value, ReadInput(*registry_, options, limits_, input, record));
+    input = Buffer();  // the Value keeps what it needs
+
+    // The header carries the Value with the data of large arrays left out; that data follows in
+    // ArrayChunk messages, read straight from the arrays' buffers.
+    std::vector<NodeId> streamed = StreamedArrays(value, limits_.chunk_bytes);
+    v1::DeserializeStreamResponse header;
+    RETURN_IF_ERROR(ToProto(value, header.mutable_header()->mutable_value(),
+                            ToProtoOptions{.max_inline_array_bytes = limits_.chunk_bytes - 1u}));
+    header.mutable_header()->set_format(
+        FormatFromName(record.input_format).value_or(v1::FORMAT_UNSPECIFIED));
+    for (NodeId id : streamed) header.mutable_header()->add_streamed_arrays(id);
+    record.bytes_out = header.ByteSizeLong();
+    if (!stream->Write(header)) return CallAborted(context);
+
+    v1::DeserializeStreamResponse response;
+    for (size_t i = 0; i < streamed.size(); ++i) {
+      uint64_t offset = 0;
+      RETURN_IF_ERROR(SendInChunks(
+          context, value.Get<Array>(streamed[i]).data, limits_.chunk_bytes,
+          [&](std::string_view bytes) {
+            v1::ArrayChunk* chunk = response.mutable_array_chunk();
+            chunk->set_node(streamed[i]);
+            chunk->set_offset(offset);
+            chunk->mutable_data()->assign(bytes.data(), bytes.size());
+            offset += bytes.size();
+            record.bytes_out += bytes.size();
+            return stream->Write(response);
+          }));
+      value.Get<Array>(streamed[i]).data = Buffer();  // release each array once it is sent
+    }
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status SerializerService::SerializeStream(
+    grpc::ServerContext* context,
+    grpc::ServerReaderWriter<v1::BytesChunk, v1::SerializeStreamRequest>* stream) {
+  CallRecord record{"SerializeStream", context->peer()};
+  return RunCall(tracker_, log_, record, [&]() -> absl::Status {
+    v1::SerializeStreamRequest first;
+    if (!stream->Read(&first)) {
+      if (context->IsCancelled()) return CallAborted(context);
+      return absl::InvalidArgumentError("the stream ended before its header message");
+    }
+    if (!first.has_header()) {
+      return absl::InvalidArgumentError("the first message must hold the header");
+    }
+    record.bytes_in = first.ByteSizeLong();
+    if (record.bytes_in > limits_.max_request_bytes) return RequestTooLarge(limits_.max_request_bytes);
+    v1::SerializeStreamHeader* header = first.mutable_header();
+    v1::Value* message = header->mutable_value();
+
+    // Room for each streamed array, filled from the chunks in order.
+    struct Pending {
+      std::string* data;
+      uint64_t expected;
+    };
+    absl::flat_hash_map<uint32_t, Pending> pending;
+    uint64_t total = record.bytes_in;
+    for (uint32_t id : header->streamed_arrays()) {
+      if (id >= static_cast<uint32_t>(message->nodes_size()) ||
+          !message->nodes(static_cast<int>(id)).has_array()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("streamed_arrays names node ", id, ", which is not an array node"));
+      }
+      v1::Array* array = message->mutable_nodes(static_cast<int>(id))->mutable_array();
+      if (!array->data().empty() || pending.contains(id)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "streamed array node ", id, " must be listed once and have empty data in the header"));
+      }
+      auto element_type = static_cast<ElementType>(array->type());
+      if (!v1::ElementType_IsValid(array->type())) {
+        return absl::InvalidArgumentError(absl::StrCat("node ", id, ": unknown element type"));
+      }
+      uint64_t element_size = ElementSize(element_type);
+      if (array->length() > limits_.max_request_bytes / element_size) {
+        return RequestTooLarge(limits_.max_request_bytes);
+      }
+      uint64_t expected = array->length() * element_size;
+      total += expected;
+      if (total > limits_.max_request_bytes) return RequestTooLarge(limits_.max_request_bytes);
+      array->mutable_data()->reserve(expected);
+      pending[id] = Pending{array->mutable_data(), expected};
+    }
+    v1::SerializeStreamRequest request;
+    while (stream->Read(&request)) {
+      if (!request.has_array_chunk()) {
+        return absl::InvalidArgumentError("every message after the header must be an array chunk");
+      }
+      const v1::ArrayChunk& chunk = request.array_chunk();
+      auto it = pending.find(chunk.node());
+      if (it == pending.end()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "array chunk for node ", chunk.node(), ", which is not listed in streamed_arrays"));
+      }
+      Pending& target = it->second;
+      if (chunk.offset() != target.data->size()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("array chunk for node ", chunk.node(), " at offset ", chunk.offset(),
+                         ", expected offset ", target.data->size()));
+      }
+      if (chunk.data().size() > target.expected - target.data->size()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "array chunks for node ", chunk.node(), " exceed its ", target.expected, " bytes"));
+      }
+      target.data->append(chunk.data());
+      record.bytes_in += chunk.ByteSizeLong();
+    }
+    if (context->IsCancelled()) return CallAborted(context);
+    for (const auto& [id, target] : pending) {
+      if (target.data->size() != target.expected) {
+        return absl::InvalidArgumentError(absl::StrCat("the stream ended with node ", id, " at ",
+                                                       target.data->size(), " of ",
+                                                       target.expected, " bytes"));
+      }
+    }
+    ASSIGN_OR_RETURN(Value value, FromProto(std::move(*message)));
+    v1::BytesChunk response;
+    return WriteOutput(*registry_, header->options(), value, record, [&](Buffer piece) {
+      record.bytes_out += piece.size();
+      return SendInChunks(context, piece, limits_.chunk_bytes, [&](std::string_view bytes) {
+        response.mutable_data()->assign(bytes.data(), bytes.size());
+        return stream->Write(response);
+      });
+    });
+  });
+}
+
+}  // namespace seriald

@@ -1,0 +1,83 @@
+// File: server/serializer_service.h
+//
+// SerializerService: the seriald.v1.Serializer RPCs, a thin layer over core/: requests become
+// core calls (read with a codec, write with a codec), results become responses, and every error
+// goes through ToGrpcStatus. What this layer adds is what a network service needs: size limits
+// per message and per call, the concurrency limit and draining (CallTracker), cancellation and
+// deadlines checked while streaming, chunking, and one log line per call.
+//
+// Streaming keeps one copy of the data: incoming chunks are appended to one GrowableBuffer, the
+// reader slices it instead of copying, and the writer's output (which references large arrays
+// rather than copying them) is cut into chunks as it is produced.
+//
+// Example:
+//
+//   CodecRegistry registry = ServiceCodecs();
+//   CallTracker tracker(64);
+//   CallLog log;
+//   SerializerService service(&registry, &tracker, &log, ServiceLimits{});
+//   builder.RegisterService(&service);
+#ifndef SERIALD_SERVER_SERIALIZER_SERVICE_H_
+#define SERIALD_SERVER_SERIALIZER_SERVICE_H_
+
+#include <cstdint>
+
+#include "core/format/codec.h"
+#include "seriald/v1/serializer.grpc.pb.h"
+#include "server/call_log.h"
+#include "server/call_tracker.h"
+
+namespace seriald {
+
+struct ServiceLimits {
+  // Largest unary request (bytes) accepted; larger payloads must use the streaming RPCs.
+  uint64_t max_message_bytes = uint64_t{64} << 20;
+  // Largest total of request bytes in one call, streams included.
+  uint64_t max_request_bytes = uint64_t{4} << 30;
+  // Nesting limit applied when a request does not set its own (and the cap on what it may set).
+  uint32_t max_depth = 1'000'000;
+  // Largest decompressed size of compressed R input.
+  uint64_t max_decompressed_bytes = uint64_t{16} << 30;
+  // Size of the byte chunks and array chunks the server sends.
+  uint32_t chunk_bytes = 1 << 20;
+};
+
+// The codecs the service offers: core's formats and JSON.
+CodecRegistry ServiceCodecs();
+
+class SerializerService final : public v1::Serializer::Service {
+ public:
+  SerializerService(const CodecRegistry* registry, CallTracker* tracker, CallLog* log,
+                    ServiceLimits limits)
+      : registry_(registry), tracker_(tracker), log_(log), limits_(limits) {}
+
+  grpc::Status Serialize(grpc::ServerContext* context, const v1::SerializeRequest* request,
+                         v1::SerializeResponse* response) override;
+  grpc::Status Deserialize(grpc::ServerContext* context, const v1::DeserializeRequest* request,
+                           v1::DeserializeResponse* response) override;
+  grpc::Status Convert(grpc::ServerContext* context, const v1::ConvertRequest* request,
+                       v1::ConvertResponse* response) override;
+  grpc::Status Inspect(grpc::ServerContext* context, const v1::InspectRequest* request,
+                       v1::InspectResponse* response) override;
+  grpc::Status SerializeStream(
+      grpc::ServerContext* context,
+      grpc::ServerReaderWriter<v1::BytesChunk, v1::SerializeStreamRequest>* stream) override;
+  grpc::Status DeserializeStream(
+      grpc::ServerContext* context,
+      grpc::ServerReaderWriter<v1::DeserializeStreamResponse, v1::DeserializeStreamRequest>* stream)
+      override;
+  grpc::Status ConvertStream(
+      grpc::ServerContext* context,
+      grpc::ServerReaderWriter<v1::ConvertStreamResponse, v1::ConvertStreamRequest>* stream)
+      override;
+
+ private:
+  const CodecRegistry* registry_;
+  CallTracker* tracker_;
+  CallLog* log_;
+  const ServiceLimits limits_;
+};
+
+}  // namespace seriald
+
+#endif  // SERIALD_SERVER_SERIALIZER_SERVICE_H_

@@ -1,0 +1,349 @@
+// Tests of serialctl as a user runs it: a subprocess, its standard streams, its exit status and
+// the files it leaves.
+#include <dirent.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "core/inspect.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "proto/value_json.h"
+#include "tests/proto/sample_values.h"
+
+extern char** environ;
+
+namespace seriald {
+namespace {
+
+using ::seriald::testing::NetExample;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+constexpr char kSerialctl[] = SERIALD_BINARY_DIR "/bin/serialctl";
+
+struct Result {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  std::stringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
+
+void WriteAll(const std::string& path, const std::string& bytes) {
+  std::ofstream(path, std::ios::binary) << bytes;
+}
+
+bool Exists(const std::string& path) {
+  struct stat info;
+  return ::stat(path.c_str(), &info) == 0;
+}
+
+class SerialctlTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = ::testing::TempDir() + "serialctl_test_XXXXXX";
+    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+  }
+  void TearDown() override {
+    for (const std::string& name : Files()) ::unlink(Path(name).c_str());
+    ::rmdir(dir_.c_str());
+  }
+
+  std::string Path(const std::string& name) const { return dir_ + "/" + name; }
+
+  // The names in the test's directory, hidden ones included.
+  std::vector<std::string> Files() const {
+    std::vector<std::string> names;
+    if (DIR* d = ::opendir(dir_.c_str())) {
+      while (dirent* entry = ::readdir(d)) {
+        std::string name = entry->d_name;
+        if (name != "." && name != "..") names.push_back(name);
+      }
+      ::closedir(d);
+    }
+    return names;
+  }
+
+  // Runs serialctl with `args`, `input` on its standard input.
+  Result Run(const std::vector<std::string>& args, const std::string& input = "") {
+    const std::string in = Path(".stdin"), out = Path(".stdout"), err = Path(".stderr");
+    WriteAll(in, input);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 0, in.c_str(), O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    std::vector<char*> argv = {const_cast<char*>(kSerialctl)};
+    for (const std::string& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
+    argv.push_back(nullptr);
+    pid_t pid;
+    Result result;
+    if (posix_spawn(&pid, kSerialctl, &actions, nullptr, argv.data(), environ) == 0) {
+      int status = 0;
+      ::waitpid(pid, &status, 0);
+      result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
+    posix_spawn_file_actions_destroy(&actions);
+    result.out = ReadAll(out);
+    result.err = ReadAll(err);
+    for (const std::string& name : {in, out, err}) ::unlink(name.c_str());
+    return result;
+  }
+
+  std::string dir_;
+};
+
+std::string NetJson(bool pretty) {
+  absl::StatusOr<std::string> json = ValueToJson(NetExample(), pretty);
+  EXPECT_TRUE(json.ok());
+  return *json;
+}
+
+// One line on standard error, starting "serialctl: ".
+void ExpectOneErrorLine(const Result& result) {
+  EXPECT_THAT(result.err, StartsWith("serialctl: "));
+  EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1) << result.err;
+  EXPECT_EQ(result.err.back(), '\n');
+}
+
+TEST_F(SerialctlTest, ConvertsJsonToJsonThroughFiles) {
+  WriteAll(Path("in.json"), NetJson(/*pretty=*/true));
+  Result result = Run({"convert", "--to", "json", Path("in.json"), Path("out.json")});
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(result.err, "");
+  EXPECT_EQ(result.out, "");
+  EXPECT_EQ(ReadAll(Path("out.json")), NetJson(/*pretty=*/false) + "\n");
+
+  Result pretty = Run(
+      {"convert", "--from", "json", "--to", "json", "--pretty", Path("out.json"), Path("p.json")});
+  EXPECT_EQ(pretty.exit_code, 0) << pretty.err;
+  EXPECT_EQ(ReadAll(Path("p.json")), NetJson(/*pretty=*/true));
+  // No temporary files are left behind.
+  EXPECT_THAT(Files(), ::testing::UnorderedElementsAre("in.json", "out.json", "p.json"));
+}
+
+TEST_F(SerialctlTest, ConvertsThroughStandardInputAndOutput) {
+  Result result = Run({"convert", "--to", "json", "-", "-"}, NetJson(/*pretty=*/true));
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(result.err, "");
+  EXPECT_EQ(result.out, NetJson(/*pretty=*/false) + "\n");
+}
+
+TEST_F(SerialctlTest, ReplacingAFileKeepsItsPermissions) {
+  WriteAll(Path("in.json"), NetJson(false));
+  WriteAll(Path("out.json"), "old");
+  ASSERT_EQ(::chmod(Path("out.json").c_str(), 0640), 0);
+  Result result = Run({"convert", "--to", "json", Path("in.json"), Path("out.json")});
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(ReadAll(Path("out.json")), NetJson(false) + "\n");
+  struct stat info;
+  ASSERT_EQ(::stat(Path("out.json").c_str(), &info), 0);
+  EXPECT_EQ(info.st_mode & 07777, 0640u);
+}
+
+TEST_F(SerialctlTest, MalformedJsonFailsWithOneLineNamingTheOffset) {
+  WriteAll(Path("bad.json"), "{\"nodes\": [{\"nil\": {}},\n  {\"boolean\": tru}]}");
+  Result result = Run({"convert", "--to", "json", Path("bad.json"), Path("out.json")});
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_EQ(result.err, "serialctl: json: unexpected token at byte 38\n");
+  EXPECT_EQ(result.out, "");
+  EXPECT_FALSE(Exists(Path("out.json")));
+
+  // An existing output is left as it was.
+  WriteAll(Path("out.json"), "previous");
+  WriteAll(Path("bad.json"), "{\"nodes\": [");
+  result = Run({"convert", "--to", "json", Path("bad.json"), Path("out.json")});
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_EQ(result.err,
+            "serialctl: json: unexpected end of string. Expected a value or ] within an array "
+            "at byte 11\n");
+  EXPECT_EQ(ReadAll(Path("out.json")), "previous");
+  EXPECT_THAT(Files(), ::testing::UnorderedElementsAre("bad.json", "out.json"));
+}
+
+TEST_F(SerialctlTest, InconsistentJsonNamesTheNode) {
+  WriteAll(Path("bad.json"), R"({"nodes": [{"list": {"items": [0, 5]}}], "roots": [0]})");
+  Result result = Run({"convert", "--to", "json", Path("bad.json"), "-"});
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_EQ(result.err,
+            "serialctl: json: node 0 (list): item 1 refers to node 5, but there are only 1 "
+            "nodes\n");
+  EXPECT_EQ(result.out, "");
+}
+
+TEST_F(SerialctlTest, UnrecognisedInputSaysWhatItIs) {
+  WriteAll(Path("model.pt"), std::string("PK\x03\x04rest of a zip", 17));
+  Result result = Run({"inspect", Path("model.pt")});
+  EXPECT_EQ(result.exit_code, 1);
+  ExpectOneErrorLine(result);
+  EXPECT_THAT(result.err, HasSubstr("it is a ZIP archive"));
+  EXPECT_THAT(result.err, HasSubstr("json: first non-whitespace byte is not {"));
+}
+
+TEST_F(SerialctlTest, MissingInputFails) {
+  Result result = Run({"convert", "--to", "json", Path("missing.json"), Path("out.json")});
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_EQ(result.err,
+            "serialctl: cannot open " + Path("missing.json") + ": No such file or directory\n");
+  EXPECT_FALSE(Exists(Path("out.json")));
+}
+
+TEST_F(SerialctlTest, UnknownFormatIsAUsageError) {
+  WriteAll(Path("in.json"), NetJson(false));
+  Result result = Run({"convert", "--to", "yaml", Path("in.json"), Path("out")});
+  EXPECT_EQ(result.exit_code, 2);
+  ExpectOneErrorLine(result);
+  EXPECT_THAT(result.err, HasSubstr("--to: yaml not in {"));
+  EXPECT_THAT(result.err, HasSubstr("json"));
+  EXPECT_FALSE(Exists(Path("out")));
+
+  Result from = Run({"inspect", "--from", "pickle", Path("in.json")});
+  EXPECT_EQ(from.exit_code, 2);
+  EXPECT_THAT(from.err, HasSubstr("--from: pickle not in {"));
+}
+
+TEST_F(SerialctlTest, OptionsForOtherFormatsAreUsageErrors) {
+  WriteAll(Path("in.json"), NetJson(false));
+  Result long_size =
+      Run({"convert", "--to", "json", "--long-size", "4", Path("in.json"), Path("out.json")});
+  EXPECT_EQ(long_size.exit_code, 2);
+  EXPECT_THAT(long_size.err, StartsWith("serialctl: --long-size applies only to Torch7 formats ("));
+  EXPECT_THAT(long_size.err, HasSubstr("the output is json and the input format is detected\n"));
+  ExpectOneErrorLine(long_size);
+  EXPECT_FALSE(Exists(Path("out.json")));
+
+  Result version =
+      Run({"convert", "--to", "json", "--version", "2", Path("in.json"), Path("out.json")});
+  EXPECT_EQ(version.exit_code, 2);
+  EXPECT_THAT(version.err, StartsWith("serialctl: --version applies only to R output ("));
+  EXPECT_THAT(version.err, HasSubstr("the output is json\n"));
+
+  Result big_endian = Run({"inspect", "--big-endian", Path("in.json")});
+  EXPECT_EQ(big_endian.exit_code, 2);
+  EXPECT_THAT(big_endian.err, HasSubstr("--big-endian applies only to Torch7 formats"));
+  EXPECT_THAT(big_endian.err, HasSubstr("there is no output and the input format is detected"));
+
+  // Values outside the allowed set are caught by the parser.
+  Result bad_value =
+      Run({"convert", "--to", "json", "--compress", "zip", Path("in.json"), Path("out.json")});
+  EXPECT_EQ(bad_value.exit_code, 2);
+  EXPECT_THAT(bad_value.err, HasSubstr("--compress: zip not in {"));
+  Result bad_depth = Run({"inspect", "--max-depth", "0", Path("in.json")});
+  EXPECT_EQ(bad_depth.exit_code, 2);
+  ExpectOneErrorLine(bad_depth);
+}
+
+TEST_F(SerialctlTest, MissingArgumentsAreUsageErrors) {
+  Result nothing = Run({});
+  EXPECT_EQ(nothing.exit_code, 2);
+  ExpectOneErrorLine(nothing);
+  EXPECT_THAT(nothing.err, HasSubstr("subcommand"));
+
+  Result no_to = Run({"convert", "in", "out"});
+  EXPECT_EQ(no_to.exit_code, 2);
+  EXPECT_THAT(no_to.err, HasSubstr("--to is required"));
+
+  Result no_out = Run({"convert", "--to", "json", "in"});
+  EXPECT_EQ(no_out.exit_code, 2);
+  EXPECT_THAT(no_out.err, HasSubstr("OUT is required"));
+}
+
+TEST_F(SerialctlTest, HelpListsSubcommandsOptionsAndFormats) {
+  Result top = Run({"--help"});
+  EXPECT_EQ(top.exit_code, 0);
+  EXPECT_EQ(top.err, "");
+  for (const char* text : {"convert", "inspect", "Formats (for --from and --to):", "  json"}) {
+    EXPECT_THAT(top.out, HasSubstr(text));
+  }
+  Result convert = Run({"convert", "--help"});
+  EXPECT_EQ(convert.exit_code, 0);
+  for (const char* option : {"--from", "--to", "--long-size", "--big-endian", "--unreferenced",
+                             "--version", "--compress", "--max-depth", "--max-decompressed-bytes",
+                             "--pretty", "IN", "OUT", "none|gzip|bzip2|xz", "  json"}) {
+    EXPECT_THAT(convert.out, HasSubstr(option));
+  }
+  Result inspect = Run({"inspect", "--help"});
+  EXPECT_EQ(inspect.exit_code, 0);
+  for (const char* option : {"--from", "--long-size", "--big-endian", "--max-depth", "IN"}) {
+    EXPECT_THAT(inspect.out, HasSubstr(option));
+  }
+  EXPECT_THAT(inspect.out, ::testing::Not(HasSubstr("--pretty")));
+}
+
+TEST_F(SerialctlTest, InspectPrintsTheFactsAndTheTree) {
+  WriteAll(Path("net.json"), NetJson(true));
+  Result result = Run({"inspect", Path("net.json")});
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(result.err, "");
+  EXPECT_EQ(result.out,
+            "format: json (detected)\n"
+            "torch7: binary, 8-byte longs, little-endian\n"
+            "nodes: 9\n"
+            "roots: 1 (node 0)\n"
+            "\n" +
+                Inspect(NetExample()));
+
+  Result from_stdin = Run({"inspect", "--from", "json", "-"}, NetJson(false));
+  EXPECT_EQ(from_stdin.exit_code, 0) << from_stdin.err;
+  EXPECT_THAT(from_stdin.out, StartsWith("format: json (--from)\n"));
+}
+
+TEST_F(SerialctlTest, InspectShowsRStreamFactsAndSeveralRoots) {
+  Value value;
+  value.roots() = {value.Add(Nil{}), value.Add(Nil{}), 0};
+  value.source().r =
+      RStreamInfo{RFormat::kXdr, 3, 0x00040202, 0x00030500, "UTF-8", RCompression::kGzip, ""};
+  WriteAll(Path("r.json"), *ValueToJson(value, false));
+  Result result = Run({"inspect", Path("r.json")});
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_THAT(result.out,
+              StartsWith("format: json (detected)\n"
+                         "r: xdr (X), version 3, written by R 4.2.2, readable by R >= 3.5.0, "
+                         "native encoding UTF-8, compression gzip\n"
+                         "nodes: 2\n"
+                         "roots: 3 (nodes 0, 1, 0)\n\n"));
+}
+
+TEST_F(SerialctlTest, Torch7AndJsonConvertBothWays) {
+  // Needs the Torch7 codecs; a build without them skips this.
+  WriteAll(Path("net.json"), NetJson(false));
+  Result to_t7 = Run({"convert", "--to", "t7", Path("net.json"), Path("net.t7")});
+  if (to_t7.exit_code == 2 && to_t7.err.find("not in {") != std::string::npos) {
+    GTEST_SKIP() << "no t7 format in this build";
+  }
+  ASSERT_EQ(to_t7.exit_code, 0) << to_t7.err;
+  Result to_json = Run({"convert", "--to", "json", Path("net.t7"), Path("back.json")});
+  ASSERT_EQ(to_json.exit_code, 0) << to_json.err;
+  Result again = Run({"convert", "--to", "t7", Path("back.json"), Path("again.t7")});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(ReadAll(Path("again.t7")), ReadAll(Path("net.t7")));
+
+  // Layout options apply to Torch7 output, and to the input when --from names Torch7.
+  Result small_longs = Run({"convert", "--to", "t7", "--long-size", "4", "--big-endian",
+                            Path("net.json"), Path("small.t7")});
+  ASSERT_EQ(small_longs.exit_code, 0) << small_longs.err;
+  Result facts = Run({"inspect", Path("small.t7")});
+  EXPECT_EQ(facts.exit_code, 0) << facts.err;
+  EXPECT_THAT(facts.out, HasSubstr("torch7: binary, 4-byte longs, big-endian\n"));
+  Result forced = Run({"convert", "--from", "t7", "--long-size", "4", "--big-endian", "--to",
+                       "json", Path("small.t7"), "-"});
+  EXPECT_EQ(forced.exit_code, 0) << forced.err;
+}
+
+}  // namespace
+}  // namespace seriald

@@ -1,0 +1,150 @@
+// Tests of ReadFile / WriteFile: small files, memory-mapped large files, standard input, errors.
+#include "core/io/file.h"
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace seriald {
+namespace {
+
+using ::testing::HasSubstr;
+
+class FileTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = ::testing::TempDir() + "seriald_file_test_XXXXXX";
+    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+  }
+  void TearDown() override {
+    for (const std::string& path : created_) ::unlink(path.c_str());
+    ::rmdir(dir_.c_str());
+  }
+  std::string Path(const std::string& name) {
+    created_.push_back(dir_ + "/" + name);
+    return created_.back();
+  }
+
+  std::string dir_;
+  std::vector<std::string> created_;
+};
+
+BufferChain ChainOf(std::initializer_list<std::string> pieces) {
+  BufferChain chain;
+  for (const std::string& piece : pieces) chain.Append(Buffer::FromString(piece));
+  return chain;
+}
+
+// True when the process has `path` mapped into memory.
+bool IsMapped(const std::string& path) {
+  std::ifstream maps("/proc/self/maps");
+  std::string line;
+  while (std::getline(maps, line)) {
+    if (line.size() >= path.size() &&
+        line.compare(line.size() - path.size(), path.size(), path) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+TEST_F(FileTest, WritesEveryPieceAndReadsItBack) {
+  std::string path = Path("small.bin");
+  ASSERT_TRUE(WriteFile(path, ChainOf({"abc", std::string("\0\1\2", 3), "xyz"})).ok());
+  absl::StatusOr<Buffer> read = ReadFile(path);
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(read->view(), std::string("abc\0\1\2xyz", 9));
+  // Writing again replaces the file rather than appending to it.
+  ASSERT_TRUE(WriteFile(path, ChainOf({"new"})).ok());
+  EXPECT_EQ(ReadFile(path)->view(), "new");
+}
+
+TEST_F(FileTest, LargeFilesAreMappedNotCopied) {
+  std::string path = Path("large.bin");
+  std::string data(3 << 20, '\0');
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>(i % 251);
+  ASSERT_TRUE(WriteFile(path, ChainOf({data})).ok());
+  {
+    absl::StatusOr<Buffer> read = ReadFile(path);
+    ASSERT_TRUE(read.ok()) << read.status();
+    EXPECT_TRUE(IsMapped(path));
+    EXPECT_EQ(read->size(), data.size());
+    EXPECT_TRUE(read->view() == data);
+  }
+  EXPECT_FALSE(IsMapped(path));  // released with the last Buffer
+}
+
+TEST_F(FileTest, SmallFilesAreRead) {
+  std::string path = Path("small.bin");
+  ASSERT_TRUE(WriteFile(path, ChainOf({"tiny"})).ok());
+  absl::StatusOr<Buffer> read = ReadFile(path);
+  ASSERT_TRUE(read.ok());
+  EXPECT_FALSE(IsMapped(path));
+  EXPECT_EQ(read->view(), "tiny");
+}
+
+TEST_F(FileTest, DashReadsStandardInput) {
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  ASSERT_EQ(::write(fds[1], "from a pipe", 11), 11);
+  ::close(fds[1]);
+  int saved = ::dup(STDIN_FILENO);
+  ASSERT_EQ(::dup2(fds[0], STDIN_FILENO), STDIN_FILENO);
+  ::close(fds[0]);
+  absl::StatusOr<Buffer> read = ReadFile("-");
+  ::dup2(saved, STDIN_FILENO);
+  ::close(saved);
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(read->view(), "from a pipe");
+}
+
+TEST_F(FileTest, ReadDescriptorReadsAPipeInFull) {
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  std::string data(200000, 'p');  // more than a pipe buffer: written by a child
+  pid_t child = ::fork();
+  if (child == 0) {
+    ::close(fds[0]);
+    size_t done = 0;
+    while (done < data.size()) {
+      ssize_t n = ::write(fds[1], data.data() + done, data.size() - done);
+      if (n <= 0) ::_exit(1);
+      done += static_cast<size_t>(n);
+    }
+    ::_exit(0);
+  }
+  ::close(fds[1]);
+  absl::StatusOr<Buffer> read = ReadDescriptor(fds[0], "pipe");
+  ::close(fds[0]);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_TRUE(read->view() == data);
+}
+
+TEST_F(FileTest, ErrorsNameThePathAndTheReason) {
+  absl::Status missing = ReadFile(dir_ + "/missing.t7").status();
+  EXPECT_EQ(missing.code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(missing.message()), HasSubstr("missing.t7"));
+  EXPECT_THAT(std::string(missing.message()), HasSubstr("No such file"));
+
+  absl::Status directory = ReadFile(dir_).status();
+  EXPECT_EQ(directory.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(directory.message()), HasSubstr("is a directory"));
+
+  absl::Status unwritable = WriteFile(dir_ + "/no/such/dir/out.t7", ChainOf({"x"}));
+  EXPECT_EQ(unwritable.code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(unwritable.message()), HasSubstr("out.t7"));
+}
+
+}  // namespace
+}  // namespace seriald

@@ -1,0 +1,326 @@
+// Tests of the JSON form: lossless round trips, the documented example, and malformed input
+// reported with the byte offset of the problem.
+#include "proto/value_json.h"
+
+#include <chrono>
+#include <cstring>
+#include <random>
+#include <string>
+
+#include "core/io/input_error.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/proto/sample_values.h"
+
+namespace seriald {
+namespace {
+
+using ::seriald::testing::Chain;
+using ::seriald::testing::DoubleFromBits;
+using ::seriald::testing::EveryKind;
+using ::seriald::testing::kNetExampleJson;
+using ::seriald::testing::NetExample;
+using ::testing::HasSubstr;
+
+std::string Json(const Value& value, bool pretty) {
+  absl::StatusOr<std::string> json = ValueToJson(value, pretty);
+  EXPECT_TRUE(json.ok()) << json.status();
+  return json.ok() ? *json : std::string();
+}
+
+TEST(ValueJsonTest, EveryKindRoundTripsCompactAndPretty) {
+  const Value original = EveryKind();
+  for (bool pretty : {false, true}) {
+    const std::string json = Json(original, pretty);
+    EXPECT_EQ(json.find('\n') != std::string::npos, pretty);
+    absl::StatusOr<Value> back = ValueFromJson(json);
+    ASSERT_TRUE(back.ok()) << back.status();
+    EXPECT_TRUE(*back == original);
+    // Printing is stable: the same value prints the same text.
+    EXPECT_EQ(Json(*back, pretty), json);
+  }
+}
+
+TEST(ValueJsonTest, DocumentedExampleIsWhatValueToJsonPrints) {
+  EXPECT_EQ(Json(NetExample(), /*pretty=*/true), kNetExampleJson);
+  absl::StatusOr<Value> parsed = ValueFromJson(kNetExampleJson);
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_TRUE(*parsed == NetExample());
+  const Table& table = parsed->Get<Table>(0);
+  EXPECT_EQ(table.entries[2].value, 0u);  // the self reference
+  const Array& data = parsed->Get<Array>(7);
+  float second;
+  std::memcpy(&second, data.data.data() + 4, 4);
+  EXPECT_EQ(second, -2.0f);
+}
+
+TEST(ValueJsonTest, NumbersKeepTheirExactBits) {
+  const uint64_t patterns[] = {
+      0x8000000000000000ULL,  // -0
+      0xFFF8000000000000ULL,  // x86's 0/0
+      0x7FF0000000000001ULL,  // signalling NaN
+      kNaRealBits,            // R's NA_real_ as a Lua number
+      0x7FF8000000000000ULL,  // the canonical NaN
+      0x7FF0000000000000ULL,  // +inf
+      0xFFF0000000000000ULL,  // -inf
+      0x0000000000000001ULL,  // smallest subnormal
+      0x7FEFFFFFFFFFFFFFULL,  // largest finite
+      0x3FB999999999999AULL,  // 0.1
+      0xC00921FB54442D18ULL,  // -pi
+  };
+  Value value;
+  for (uint64_t bits : patterns) value.roots().push_back(value.AddNumber(DoubleFromBits(bits)));
+  absl::StatusOr<Value> back = ValueFromJson(Json(value, false));
+  ASSERT_TRUE(back.ok()) << back.status();
+  for (size_t i = 0; i < std::size(patterns); ++i) {
+    uint64_t bits;
+    std::memcpy(&bits, &back->Get<Number>(static_cast<NodeId>(i)).value, 8);
+    EXPECT_EQ(bits, patterns[i]) << i;
+  }
+}
+
+TEST(ValueJsonTest, NonUtf8StringsTravelAsBase64AndComeBackByteExact) {
+  Value value;
+  value.roots().push_back(value.AddString("caf\xe9", StringEncoding::kLatin1));
+  value.roots().push_back(value.AddString("caf\xc3\xa9", StringEncoding::kUtf8));
+  const std::string json = Json(value, false);
+  EXPECT_THAT(json, HasSubstr(R"("raw":"Y2Fm6Q==")"));
+  EXPECT_THAT(json, HasSubstr("\"text\":\"caf\xc3\xa9\""));
+  EXPECT_THAT(json, HasSubstr(R"("encoding":"STRING_ENCODING_LATIN1")"));
+  absl::StatusOr<Value> back = ValueFromJson(json);
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->Get<StringValue>(0).bytes, "caf\xe9");
+  EXPECT_TRUE(*back == value);
+}
+
+TEST(ValueJsonTest, LeavesDefaultsOutButPrintsReferencesToNodeZero) {
+  Value value;
+  const NodeId table = value.Add(Table{});
+  value.Get<Table>(table).entries = {{value.AddString("self"), table}};
+  value.roots().push_back(table);
+  EXPECT_EQ(Json(value, false),
+            R"({"nodes":[{"table":{"entries":[{"key":1,"value":0}]}},{"string":{"text":"self"}}],)"
+            R"("roots":[0]})");
+}
+
+TEST(ValueJsonTest, AcceptsHandWrittenJson) {
+  // Proto field names, omitted defaults, an empty string given as no content.
+  absl::StatusOr<Value> value = ValueFromJson(R"({
+    "nodes": [
+      {"torch_object": {"class_name": "nn.Linear", "payload": 1}},
+      {"table": {"entries": [{"key": 2, "value": 3}]}},
+      {"string": {"text": "weight"}},
+      {"array": {"type": "ELEMENT_TYPE_INT32", "length": "2", "data": "AQAAAP////8="}},
+      {"string": {}}
+    ],
+    "roots": [0, 4]
+  })");
+  ASSERT_TRUE(value.ok()) << value.status();
+  EXPECT_EQ(value->Get<TorchObject>(0).class_name, "nn.Linear");
+  EXPECT_FALSE(value->Get<TorchObject>(0).version.has_value());
+  const Array& array = value->Get<Array>(3);
+  EXPECT_EQ(array.length, 2u);
+  EXPECT_EQ(array.data.view(), std::string("\x01\0\0\0\xff\xff\xff\xff", 8));
+  EXPECT_EQ(value->Get<StringValue>(4), StringValue{});
+  EXPECT_FALSE(value->source().torch7.has_value());
+}
+
+TEST(ValueJsonTest, DeepChainRoundTrips) {
+  const Value chain = Chain(200000);
+  const auto start = std::chrono::steady_clock::now();
+  absl::StatusOr<Value> back = ValueFromJson(Json(chain, false));
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_TRUE(*back == chain);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Malformed JSON.
+
+struct Malformed {
+  const char* name;
+  std::string json;
+  std::string message;  // the whole message
+  uint64_t offset;
+};
+
+void ExpectMalformed(const Malformed& c) {
+  absl::StatusOr<Value> value = ValueFromJson(c.json);
+  ASSERT_FALSE(value.ok()) << c.name << " parsed";
+  EXPECT_EQ(value.status().code(), absl::StatusCode::kInvalidArgument) << c.name;
+  EXPECT_EQ(std::string(value.status().message()), c.message) << c.name;
+  EXPECT_EQ(InputErrorOffset(value.status()), c.offset) << c.name;
+  EXPECT_EQ(InputErrorFormat(value.status()), "json") << c.name;
+}
+
+TEST(ValueJsonTest, MalformedJsonNamesTheProblemAndItsByteOffset) {
+  const Malformed cases[] = {
+      {"truncated", R"({"nodes": [{"nil": {}}], "roots": [0)",
+       "json: unexpected end of string. Expected , or ] after array value at byte 36", 36},
+      {"truncated inside a string", R"({"nodes": [{"string": {"text": "abc)",
+       "json: closing quote expected in string at byte 35", 35},
+      {"empty", "", "json: unexpected end of string. Expected a value at byte 0", 0},
+      {"bad token", R"({"nodes": [{"number": 1}, {"number": x}]})",
+       "json: unexpected token at byte 37", 37},
+      {"misspelt keyword", R"({"nodes": [{"boolean": ture}]})", "json: unexpected token at byte 23",
+       23},
+      {"missing colon", "{\n  \"nodes\" [\n", "json: expected : between key:value pair at byte 12",
+       12},
+      {"garbage after the value", "{\"roots\": []}\n\n  trailing",
+       "json: parsing terminated before end of input at byte 17", 17},
+      {"bad escape", R"({"nodes": [{"string": {"text": "ab\u12"}}]})",
+       "json: invalid escape sequence at byte 34", 34},
+      {"lone surrogate", R"({"nodes": [{"string": {"text": "\udc00"}}]})",
+       "json: invalid unicode code point at byte 32", 32},
+      {"not UTF-8", "{\"nodes\": [{\"string\": {\"text\": \"caf\xe9\"}}]}",
+       "json: encountered non UTF-8 code points at byte 35", 35},
+      {"number out of range", R"({"nodes": [{"number": 1e999}]})",
+       "json: number exceeds the range of double at byte 22", 22},
+      {"not an object", "[1, 2]", "json: root element must be a message at byte 0", 0},
+      {"wrong type for a field", R"({"nodes": [{"nil": {}}, {"boolean": "maybe"}]})",
+       "json: nodes[1].boolean: invalid value \"maybe\" for type TYPE_BOOL at byte 36", 36},
+      {"negative id", R"({"nodes": [{"nil": {}}], "roots": [-1]})",
+       "json: roots[0]: invalid value -1 for type TYPE_UINT32 at byte 35", 35},
+      {"unknown enum name",
+       R"({"nodes": [{"array": {"type": "ELEMENT_TYPE_FLOAT", "length": "0"}}]})",
+       "json: nodes[0].array.type: invalid value \"ELEMENT_TYPE_FLOAT\" for type "
+       "type.googleapis.com/seriald.v1.ElementType at byte 30",
+       30},
+      {"bad base64", R"({"nodes": [{"opaque": "not base64!"}]})",
+       "json: nodes[0].opaque: invalid value \"not base64!\" for type TYPE_BYTES at byte 22", 22},
+      {"unknown field", R"({"nodes": [{"nil": {}, "colour": 1}]})",
+       "json: unknown field \"colour\" in nodes[0] at byte 23", 23},
+      {"unknown field given by JSON name", R"({"nodes": [{"torchObject": {"classname": "x"}}]})",
+       "json: unknown field \"classname\" in nodes[0].torch_object at byte 28", 28},
+      {"unknown top-level field", R"({"nodes": [], "root": [0]})",
+       "json: unknown field \"root\" at byte 14", 14},
+      {"two kinds in one node", R"({"nodes": [{"nil": {}, "boolean": true}]})",
+       "json: nodes[0]: invalid value oneof field 'kind' is already set. Cannot set 'boolean' "
+       "for type oneof at byte 23",
+       23},
+      {"unquoted key, single quotes, deeper path",
+       "{nodes: [{'pairlist': {'cells': [{'value': 0}, {'flags': {'levels': 'q'}}]}}]}",
+       "json: nodes[0].pairlist.cells[1].flags.levels: invalid value \"q\" for type TYPE_UINT32 "
+       "at byte 68",
+       68},
+      {"repeated field given twice",
+       R"({"nodes": [{"nil": {}}], "nodes": [{"nil": {}}, {"boolean": 2}]})",
+       "json: nodes[1].boolean: invalid value 2 for type TYPE_BOOL at byte 60", 60},
+  };
+  for (const Malformed& c : cases) ExpectMalformed(c);
+}
+
+TEST(ValueJsonTest, QuotedValuesAreKeptShortAndOnOneLine) {
+  const std::string huge(100000, '!');
+  ExpectMalformed(
+      {"huge bad value", R"({"nodes": [{"opaque": ")" + huge + R"("}]})",
+       "json: nodes[0].opaque: invalid value \"" + std::string(240 - 15, '!') + "... at byte 22",
+       22});
+  ExpectMalformed({"value with a newline", "{\"nodes\": [{\"number\": \"1\\n2\"}]}",
+                   "json: nodes[0].number: invalid value \"1\\n2\" for type TYPE_DOUBLE at byte 22",
+                   22});
+}
+
+TEST(ValueJsonTest, OffsetsAreExactFarIntoLargeRepetitiveInput) {
+  // 150000 identical nodes (about 2.5 MB), so every snippet the parser quotes occurs many times.
+  std::string nodes;
+  for (int i = 0; i < 150000; ++i) nodes += R"({"nil": {}}, )";
+  const std::string prefix = "{\"nodes\": [" + nodes;
+
+  ExpectMalformed(
+      {"syntax error far in", prefix + R"({"nil": {}} {"nil": {}}]})",
+       "json: expected , or ] after array value at byte " + std::to_string(prefix.size() + 12),
+       prefix.size() + 12});
+  ExpectMalformed({"field error far in", prefix + R"({"boolean": 7}]})",
+                   "json: nodes[150000].boolean: invalid value 7 for type TYPE_BOOL at byte " +
+                       std::to_string(prefix.size() + 12),
+                   prefix.size() + 12});
+  ExpectMalformed(
+      {"truncated far in", prefix,
+       "json: unexpected end of string. Expected a value or ] within an array at byte " +
+           std::to_string(prefix.size()),
+       prefix.size()});
+  // The same error just before and just after a 64 KiB boundary of the first parse.
+  for (size_t target : {size_t{65536} - 1, size_t{65536}, size_t{65536} + 1}) {
+    std::string text = "{\"nodes\": [";
+    while (text.size() + 13 <= target) text += R"({"nil": {}}, )";
+    text.resize(target, ' ');
+    ExpectMalformed({"at a chunk boundary", text + "x]}",
+                     "json: unexpected token at byte " + std::to_string(target), target});
+  }
+}
+
+TEST(ValueJsonTest, InconsistentValuesNameTheNodeInstead) {
+  absl::StatusOr<Value> value =
+      ValueFromJson(R"({"nodes": [{"table": {"entries": [{"key": 1, "value": 7}]}},)"
+                    R"( {"string": {"text": "k"}}]})");
+  EXPECT_EQ(value.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(value.status().message(),
+            "json: node 0 (table): entry 0 value refers to node 7, but there are only 2 nodes");
+  EXPECT_EQ(InputErrorOffset(value.status()), std::nullopt);
+
+  absl::StatusOr<Value> no_payload =
+      ValueFromJson(R"({"nodes": [{"torchObject": {"className": "nn.Linear"}}]})");
+  EXPECT_EQ(no_payload.status().message(), "json: node 0 (torch_object): payload is missing");
+
+  absl::StatusOr<Value> no_kind = ValueFromJson(R"({"nodes": [{"nil": {}}, {}]})");
+  EXPECT_EQ(no_kind.status().message(), "json: node 1 has no kind");
+
+  absl::StatusOr<Value> bad_root = ValueFromJson(R"({"nodes": [], "roots": [0]})");
+  EXPECT_EQ(bad_root.status().message(),
+            "json: root 0 refers to node 0, but there are only 0 nodes");
+}
+
+TEST(ValueJsonTest, ValuesTheSchemaCannotCarryAreRefusedNotMangled) {
+  Value value;
+  value.roots().push_back(value.Add(TorchObject{"caf\xe9", "1", value.Add(Nil{})}));
+  absl::StatusOr<std::string> json = ValueToJson(value, false);
+  EXPECT_EQ(json.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(json.status().message()),
+              HasSubstr("node 1 (torch_object): class name is not valid UTF-8"));
+}
+
+TEST(ValueJsonTest, MutatedJsonIsRejectedWithAnOffsetInsideItOrRoundTrips) {
+  const std::string json = Json(EveryKind(), /*pretty=*/true);
+  const std::string alphabet = "{}[]:,\"'\\ 0123456789-+.eEtrufalsn\n\xff\xc3";
+  std::mt19937 random(20240602);
+  int rejected = 0;
+  for (int round = 0; round < 400; ++round) {
+    std::string mutated = json;
+    const int edits = 1 + static_cast<int>(random() % 3);
+    for (int i = 0; i < edits; ++i) {
+      const size_t at = random() % mutated.size();
+      const char c = alphabet[random() % alphabet.size()];
+      switch (random() % 3) {
+        case 0:
+          mutated[at] = c;
+          break;
+        case 1:
+          mutated.insert(at, 1, c);
+          break;
+        default:
+          mutated.erase(at, 1);
+          break;
+      }
+    }
+    if (random() % 8 == 0) mutated.resize(random() % mutated.size());
+    absl::StatusOr<Value> value = ValueFromJson(mutated);
+    if (!value.ok()) {
+      ++rejected;
+      EXPECT_EQ(value.status().code(), absl::StatusCode::kInvalidArgument);
+      EXPECT_THAT(std::string(value.status().message()), ::testing::StartsWith("json: "));
+      EXPECT_EQ(std::string(value.status().message()).find('\n'), std::string::npos);
+      if (std::optional<uint64_t> offset = InputErrorOffset(value.status())) {
+        EXPECT_LE(*offset, mutated.size()) << value.status();
+      }
+      continue;
+    }
+    absl::StatusOr<Value> back = ValueFromJson(Json(*value, false));
+    ASSERT_TRUE(back.ok()) << back.status();
+    EXPECT_TRUE(*back == *value) << round;
+  }
+  EXPECT_GT(rejected, 0);
+}
+
+}  // namespace
+}  // namespace seriald

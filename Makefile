@@ -26,7 +26,9 @@ run: build
 	@echo
 	@echo "Starting seriald on $(LISTEN) (Ctrl-C stops it). From another terminal:"
 	@echo "  $(BUILD_DIR)/bin/serialctl --help"
-	@echo "  /usr/bin/python3 scripts/health-check.py $(LISTEN)     # grpc.health.v1 Check"
+	@echo "  $(BUILD_DIR)/bin/serialctl --server $(LISTEN) health"
+	@echo "  $(BUILD_DIR)/bin/serialctl --server $(LISTEN) convert --to t7-ascii IN.t7 OUT.t7"
+	@echo "  /usr/bin/python3 client/python/seriald_client.py --server $(LISTEN) health"
 	@echo
 	exec $(BUILD_DIR)/bin/seriald --listen $(LISTEN)
 

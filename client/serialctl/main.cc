@@ -40,7 +40,7 @@ std::string FormatList(const CodecRegistry& registry) {
   std::string text = "Formats (for --from and --to):\n";
   for (const Codec* codec : registry.codecs()) {
     absl::StrAppend(&text, "  ", std::string(codec->name()),
-                    std::string(std::max<size_t>(12 - codec->name().size(), 1), ' '),
+                    std::string(std::max<size_t>(14 - codec->name().size(), 1), ' '),
                     std::string(codec->description()), "\n");
   }
   absl::StrAppend(&text,
@@ -114,13 +114,13 @@ int Run(int argc, char** argv) {
       ->type_name("TARGET");
   app.add_option("--tls-ca", remote.tls_ca, "PEM CA bundle verifying the server (enables TLS)")
       ->type_name("FILE")
-      ->check(CLI::ExistingFile);
+      ->check(CLI::ExistingFile.description(""));
   app.add_option("--tls-cert", remote.tls_cert, "PEM client certificate, for mutual TLS")
       ->type_name("FILE")
-      ->check(CLI::ExistingFile);
+      ->check(CLI::ExistingFile.description(""));
   app.add_option("--tls-key", remote.tls_key, "PEM private key of --tls-cert")
       ->type_name("FILE")
-      ->check(CLI::ExistingFile);
+      ->check(CLI::ExistingFile.description(""));
   app.add_option("--timeout", remote.timeout_seconds, "With --server: deadline of each call, seconds")
       ->type_name("SECONDS")
       ->check(CLI::NonNegativeNumber);

@@ -118,6 +118,15 @@ std::optional<std::string> Subprocess::WaitForStdoutLine(const std::string& need
   }
 }
 
+void Subprocess::ReadAvailableOutput(absl::Duration timeout) {
+  Pump(timeout);
+  // Then everything already waiting in the pipes.
+  while (true) {
+    size_t before = stdout_.size() + stderr_.size();
+    if (!Pump(absl::ZeroDuration()) || stdout_.size() + stderr_.size() == before) break;
+  }
+}
+
 void Subprocess::Signal(int signal) {
   if (!exit_code_) kill(pid_, signal);
 }

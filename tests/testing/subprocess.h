@@ -43,6 +43,10 @@ class Subprocess {
 
   void Signal(int signal);
 
+  // Reads whatever output the child has produced so far (into stdout_text() / stderr_text()),
+  // waiting at most `timeout` for some to arrive.
+  void ReadAvailableOutput(absl::Duration timeout = absl::ZeroDuration());
+
   // Waits for the child to exit, reading the rest of its output. Returns the exit code (128 + n
   // when killed by signal n), or nullopt on timeout (the child is then left running).
   std::optional<int> Wait(absl::Duration timeout);

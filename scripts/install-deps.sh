@@ -15,7 +15,7 @@ packages=(
   # compression
   zlib1g-dev libbz2-dev liblzma-dev
   # R (interop oracle) and the Python client
-  r-base-core python3 python3-grpcio python3-protobuf
+  r-base-core r-cran-matrix python3 python3-grpcio python3-protobuf
   # test tooling: TLS certificates, process inspection, the deploy proxy
   openssl procps nginx-light
 )

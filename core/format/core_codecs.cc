@@ -1,4 +1,5 @@
 #include "core/format/codec.h"
+#include "core/rds/codec.h"
 #include "core/torch7/codec.h"
 
 namespace seriald {
@@ -6,6 +7,7 @@ namespace seriald {
 CodecRegistry CoreCodecs() {
   CodecRegistry registry;
   RegisterTorch7Codecs(registry);
+  RegisterRdsCodecs(registry);
   return registry;
 }
 

@@ -1,0 +1,51 @@
+// File: core/rds/compression.h
+//
+// The compressed containers R's connections read and write (gzfile, bzfile, xzfile): detection
+// by magic bytes, bounded decompression, and compression with the settings R uses so that files
+// come out as saveRDS()/save() write them:
+//   gzip   R's own gzio (connections.c, gzio.h): a 10-byte header with no name and no time,
+//          OS byte 3, raw deflate at level 6 (memLevel 9, default strategy), CRC-32 and size
+//   bzip2  BZ2_bzWriteOpen with blockSize100k 9, workFactor 0
+//   xz     lzma_stream_encoder with an LZMA2 filter at preset 6 and a CRC-32 check
+// Concatenated members/streams are read as R does (one after the other).
+//
+// Example:
+//
+//   RCompression kind = rds::DetectCompression(input.view());
+//   ASSIGN_OR_RETURN(Buffer plain, rds::Decompress(input, kind, options.max_decompressed_bytes));
+//
+//   ByteWriter out;
+//   RETURN_IF_ERROR(rds::Compress(stream_bytes, RCompression::kXz, out));
+#ifndef SERIALD_CORE_RDS_COMPRESSION_H_
+#define SERIALD_CORE_RDS_COMPRESSION_H_
+
+#include <cstdint>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "core/io/buffer.h"
+#include "core/io/byte_writer.h"
+#include "core/model/value.h"
+
+namespace seriald::rds {
+
+// The compression whose magic `head` starts with (gzip 1f 8b, bzip2 "BZh", xz fd 37 7a 58 5a 00),
+// else kNone.
+RCompression DetectCompression(std::string_view head);
+
+// "gzip", "bzip2", "xz", "none".
+std::string_view CompressionName(RCompression compression);
+
+// The decompressed bytes of `input`. INVALID_ARGUMENT (an InputError at the compressed offset)
+// when the data is corrupt or truncated; RESOURCE_EXHAUSTED (LimitExceeded
+// "max-decompressed-bytes") as soon as the output would exceed `max_bytes`.
+absl::StatusOr<Buffer> Decompress(const Buffer& input, RCompression compression,
+                                  uint64_t max_bytes);
+
+// Appends `input` compressed as R would to `out`. kNone appends the bytes as they are.
+absl::Status Compress(const BufferChain& input, RCompression compression, ByteWriter& out);
+
+}  // namespace seriald::rds
+
+#endif  // SERIALD_CORE_RDS_COMPRESSION_H_

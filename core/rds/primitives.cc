@@ -1,0 +1,466 @@
+#include "core/rds/primitives.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "core/absl_compat.h"
+#include "core/status_macros.h"
+
+namespace seriald::rds {
+namespace {
+
+constexpr size_t kMaxWord = 127;  // InWord's buffer (serialize.c:387-403)
+
+bool IsSpace(uint8_t c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
+
+double FromBits(uint64_t bits) {
+  double d;
+  std::memcpy(&d, &bits, sizeof d);
+  return d;
+}
+uint64_t ToBits(double d) {
+  uint64_t bits;
+  std::memcpy(&bits, &d, sizeof bits);
+  return bits;
+}
+
+template <typename T>
+T LoadSwapped(const uint8_t* p) {
+  T v;
+  std::memcpy(&v, p, sizeof v);
+  if constexpr (sizeof(T) == 4) {
+    return __builtin_bswap32(v);
+  } else {
+    return __builtin_bswap64(v);
+  }
+}
+
+}  // namespace
+
+bool IsRNa(double value) { return std::isnan(value) && (ToBits(value) & 0xFFFFFFFFu) == 1954; }
+
+void SwapCopy(const uint8_t* from, uint8_t* to, uint64_t count, size_t size) {
+  if (size == 8) {
+    for (uint64_t i = 0; i < count; ++i) {
+      uint64_t v;
+      std::memcpy(&v, from + 8 * i, 8);
+      v = __builtin_bswap64(v);
+      std::memcpy(to + 8 * i, &v, 8);
+    }
+  } else if (size == 4) {
+    for (uint64_t i = 0; i < count; ++i) {
+      uint32_t v;
+      std::memcpy(&v, from + 4 * i, 4);
+      v = __builtin_bswap32(v);
+      std::memcpy(to + 4 * i, &v, 4);
+    }
+  } else {
+    std::memcpy(to, from, count * size);
+  }
+}
+
+size_t FormatAsciiDouble(double value, bool hex, char* out) {
+  const char* token = nullptr;
+  if (!std::isfinite(value)) {
+    if (IsRNa(value)) {
+      token = "NA";
+    } else if (std::isnan(value)) {
+      token = "NaN";
+    } else {
+      token = value < 0 ? "-Inf" : "Inf";
+    }
+    size_t n = std::strlen(token);
+    std::memcpy(out, token, n);
+    return n;
+  }
+  int n = std::snprintf(out, 40, hex ? "%a" : "%.16g", value);
+  return static_cast<size_t>(n);
+}
+
+// ---------------------------------------------------------------------------------------------
+// InputStream
+
+InputStream::InputStream(Buffer input, uint64_t offset) : in_(std::move(input), "rds") {
+  in_.Seek(offset);
+}
+
+absl::Status InputStream::CheckRoom(uint64_t count, uint64_t bytes_each,
+                                    std::string_view what) const {
+  const uint64_t each = ascii() ? 2 : bytes_each;  // a token and its separator
+  if (each != 0 && count > remaining() / each) {
+    return Error(absl::StrCat(AsAbsl(what), " of ", count, " elements needs at least ",
+                              count * each, " more bytes, but only ", remaining(), " remain"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string_view> InputStream::Word(std::string_view what) {
+  while (!in_.AtEnd() && IsSpace(*in_.current())) in_.Skip(1);
+  if (in_.AtEnd()) return in_.Error(absl::StrCat("input ends before ", AsAbsl(what)));
+  const char* start = reinterpret_cast<const char*>(in_.current());
+  size_t n = 0;
+  const uint64_t left = in_.remaining();
+  while (n < left && !IsSpace(static_cast<uint8_t>(start[n]))) {
+    if (++n > kMaxWord) return in_.Error(absl::StrCat(AsAbsl(what), " is longer than 127 chars"));
+  }
+  in_.Skip(n);
+  // InWord reads up to and including the separator; a token the input ends in may be cut short,
+  // so R refuses it, and so does this reader.
+  if (in_.AtEnd()) return in_.Error(absl::StrCat("input ends inside ", AsAbsl(what)));
+  in_.Skip(1);
+  return std::string_view(start, n);
+}
+
+absl::StatusOr<int32_t> InputStream::ParseInt(std::string_view word, uint64_t start,
+                                              std::string_view what) {
+  if (word == "NA") return kNaInteger;
+  int64_t v = 0;
+  const char* begin = word.data();
+  if (!word.empty() && word[0] == '+') ++begin;
+  auto [ptr, ec] = std::from_chars(begin, word.data() + word.size(), v);
+  if (ec != std::errc() || ptr != word.data() + word.size() || v < INT32_MIN || v > INT32_MAX) {
+    return in_.ErrorAt(start,
+                       absl::StrCat(AsAbsl(what), ": \"", AsAbsl(word), "\" is not an integer"));
+  }
+  return static_cast<int32_t>(v);
+}
+
+absl::StatusOr<double> InputStream::ParseDouble(std::string_view word, uint64_t start,
+                                                std::string_view what) {
+  if (word == "NA") return FromBits(kNaRealBits);
+  if (word == "NaN") return FromBits(kRNaNBits);
+  if (word == "Inf") return HUGE_VAL;
+  if (word == "-Inf") return -HUGE_VAL;
+  char buf[kMaxWord + 1];
+  std::memcpy(buf, word.data(), word.size());
+  buf[word.size()] = '\0';
+  char* end = nullptr;
+  double v = std::strtod(buf, &end);
+  if (word.empty() || end != buf + word.size()) {
+    return in_.ErrorAt(start,
+                       absl::StrCat(AsAbsl(what), ": \"", AsAbsl(word), "\" is not a number"));
+  }
+  if (word.find_first_of("xX") != std::string_view::npos) saw_hex_ = true;
+  return v;
+}
+
+absl::StatusOr<int32_t> InputStream::ReadInt(std::string_view what) {
+  if (ascii()) {
+    uint64_t start = offset();
+    ASSIGN_OR_RETURN(std::string_view word, Word(what));
+    return ParseInt(word, start, what);
+  }
+  ASSIGN_OR_RETURN(std::string_view bytes, in_.ReadBytes(4, what));
+  uint32_t v;
+  std::memcpy(&v, bytes.data(), 4);
+  if (format_ == RFormat::kXdr) v = __builtin_bswap32(v);
+  return static_cast<int32_t>(v);
+}
+
+absl::StatusOr<double> InputStream::ReadDouble(std::string_view what) {
+  if (ascii()) {
+    uint64_t start = offset();
+    ASSIGN_OR_RETURN(std::string_view word, Word(what));
+    return ParseDouble(word, start, what);
+  }
+  ASSIGN_OR_RETURN(std::string_view bytes, in_.ReadBytes(8, what));
+  uint64_t v;
+  std::memcpy(&v, bytes.data(), 8);
+  if (format_ == RFormat::kXdr) v = __builtin_bswap64(v);
+  return FromBits(v);
+}
+
+absl::StatusOr<std::string_view> InputStream::ReadString(uint64_t length, std::string_view what) {
+  if (!ascii()) return in_.ReadBytes(length, what);
+  scratch_.clear();
+  if (length == 0) return std::string_view();
+  // Each byte takes at least one input char.
+  while (!in_.AtEnd() && IsSpace(*in_.current())) in_.Skip(1);
+  if (length > in_.remaining()) return in_.Truncated(length, what);
+  scratch_.resize(length);
+  const uint8_t* p = in_.current();
+  const uint8_t* end = p + in_.remaining();
+  for (uint64_t i = 0; i < length; ++i) {
+    if (p == end) {
+      in_.Seek(in_.input().size());
+      return in_.Error(absl::StrCat("input ends inside ", AsAbsl(what)));
+    }
+    uint8_t c = *p++;
+    if (c == '\\') {
+      if (p == end) {
+        in_.Seek(in_.input().size());
+        return in_.Error(absl::StrCat("input ends inside an escape in ", AsAbsl(what)));
+      }
+      c = *p++;
+      switch (c) {
+        case 'n':
+          c = '\n';
+          break;
+        case 't':
+          c = '\t';
+          break;
+        case 'v':
+          c = '\v';
+          break;
+        case 'b':
+          c = '\b';
+          break;
+        case 'r':
+          c = '\r';
+          break;
+        case 'f':
+          c = '\f';
+          break;
+        case 'a':
+          c = '\a';
+          break;
+        case '0':
+        case '1':
+        case '2':
+        case '3':
+        case '4':
+        case '5':
+        case '6':
+        case '7': {
+          unsigned d = c - '0';
+          for (int j = 1; j < 3 && p != end && *p >= '0' && *p < '8'; ++j) d = d * 8 + (*p++ - '0');
+          c = static_cast<uint8_t>(d);
+          break;
+        }
+        default:  // \\ \? \' \" and any unknown escape stand for the char itself
+          break;
+      }
+    }
+    scratch_[i] = static_cast<char>(c);
+  }
+  in_.Skip(static_cast<uint64_t>(p - in_.current()));
+  return std::string_view(scratch_);
+}
+
+absl::StatusOr<Buffer> InputStream::ReadElements(ElementType type, uint64_t count,
+                                                 std::string_view what) {
+  const size_t size = ElementSize(type);
+  if (!ascii()) {
+    RETURN_IF_ERROR(CheckRoom(count, size, what));
+    const uint64_t start = offset();
+    ASSIGN_OR_RETURN(Buffer wire, in_.ReadSlice(count * size, what));
+    if (format_ == RFormat::kNative || type == ElementType::kRaw || count == 0) return wire;
+    auto [buffer, bytes] = Buffer::Allocate(count * size);
+    SwapCopy(in_.input().data() + start, bytes, size == 16 ? count * 2 : count,
+             size == 16 ? 8 : size);
+    return buffer;
+  }
+  const uint64_t tokens = type == ElementType::kComplex128 ? 2 * count : count;
+  RETURN_IF_ERROR(CheckRoom(tokens, 1, what));
+  if (count == 0) return Buffer();
+  auto [buffer, bytes] = Buffer::Allocate(count * size);
+  for (uint64_t i = 0; i < tokens; ++i) {
+    uint64_t start = offset();
+    ASSIGN_OR_RETURN(std::string_view word, Word(what));
+    switch (type) {
+      case ElementType::kRaw: {
+        unsigned v = 0;
+        auto [ptr, ec] = std::from_chars(word.data(), word.data() + word.size(), v, 16);
+        if (ec != std::errc() || ptr != word.data() + word.size() || word.size() > 2) {
+          return in_.ErrorAt(
+              start, absl::StrCat(AsAbsl(what), ": \"", AsAbsl(word), "\" is not a hex byte"));
+        }
+        bytes[i] = static_cast<uint8_t>(v);
+        break;
+      }
+      case ElementType::kInt32:
+      case ElementType::kLogical: {
+        ASSIGN_OR_RETURN(int32_t v, ParseInt(word, start, what));
+        std::memcpy(bytes + 4 * i, &v, 4);
+        break;
+      }
+      default: {
+        ASSIGN_OR_RETURN(double v, ParseDouble(word, start, what));
+        std::memcpy(bytes + 8 * i, &v, 8);
+        break;
+      }
+    }
+  }
+  return buffer;
+}
+
+// ---------------------------------------------------------------------------------------------
+// OutputStream
+
+void OutputStream::WriteInt(int32_t value) {
+  if (ascii()) {
+    char buf[16];
+    size_t n;
+    if (value == kNaInteger) {
+      std::memcpy(buf, "NA", 2);
+      n = 2;
+    } else {
+      n = static_cast<size_t>(std::to_chars(buf, buf + sizeof buf, value).ptr - buf);
+    }
+    buf[n++] = '\n';
+    out_.Append(buf, n);
+    return;
+  }
+  uint32_t v = static_cast<uint32_t>(value);
+  if (format_ == RFormat::kXdr) v = __builtin_bswap32(v);
+  out_.Append(&v, 4);
+}
+
+void OutputStream::WriteDouble(double value) {
+  if (ascii()) {
+    char buf[48];
+    size_t n = FormatAsciiDouble(value, format_ == RFormat::kAsciiHex, buf);
+    buf[n++] = '\n';
+    out_.Append(buf, n);
+    return;
+  }
+  uint64_t v = ToBits(value);
+  if (format_ == RFormat::kXdr) v = __builtin_bswap64(v);
+  out_.Append(&v, 8);
+}
+
+void OutputStream::WriteString(std::string_view bytes) {
+  if (!ascii()) {
+    if (!bytes.empty()) out_.Append(bytes);
+    return;
+  }
+  std::string text;
+  text.reserve(bytes.size() + 1);
+  for (char ch : bytes) {
+    switch (ch) {
+      case '\n':
+        text += "\\n";
+        break;
+      case '\t':
+        text += "\\t";
+        break;
+      case '\v':
+        text += "\\v";
+        break;
+      case '\b':
+        text += "\\b";
+        break;
+      case '\r':
+        text += "\\r";
+        break;
+      case '\f':
+        text += "\\f";
+        break;
+      case '\a':
+        text += "\\a";
+        break;
+      case '\\':
+        text += "\\\\";
+        break;
+      case '?':
+        text += "\\?";
+        break;
+      case '\'':
+        text += "\\'";
+        break;
+      case '"':
+        text += "\\\"";
+        break;
+      default: {
+        auto s = static_cast<signed char>(ch);
+        if (s <= 32 || s > 126) {
+          auto u = static_cast<unsigned char>(ch);
+          char oct[4] = {'\\', static_cast<char>('0' + (u >> 6)),
+                         static_cast<char>('0' + ((u >> 3) & 7)), static_cast<char>('0' + (u & 7))};
+          text.append(oct, 4);
+        } else {
+          text += ch;
+        }
+      }
+    }
+  }
+  text += '\n';
+  out_.Append(text);
+}
+
+void OutputStream::WriteSwapped(const uint8_t* data, uint64_t count, size_t size) {
+  // Large vectors are swapped into buffers of their own (8 MiB: big enough for the kernel to
+  // back them with huge pages) that the writer takes by reference; small ones into its blocks.
+  constexpr uint64_t kOwnBufferBytes = uint64_t{8} << 20;
+  if (count * size >= (uint64_t{1} << 20)) {
+    while (count > 0) {
+      uint64_t n = std::min<uint64_t>(count, kOwnBufferBytes / size);
+      auto [buffer, bytes] = Buffer::Allocate(n * size);
+      SwapCopy(data, bytes, n, size);
+      out_.AppendShared(buffer);
+      data += n * size;
+      count -= n;
+    }
+    return;
+  }
+  while (count > 0) {
+    size_t available = 0;
+    uint8_t* space = out_.WritableSpace(size, &available);
+    uint64_t n = std::min<uint64_t>(count, available / size);
+    SwapCopy(data, space, n, size);
+    out_.Commit(n * size);
+    data += n * size;
+    count -= n;
+  }
+}
+
+void OutputStream::WriteAsciiElements(ElementType type, uint64_t count, const uint8_t* data) {
+  const bool hex = format_ == RFormat::kAsciiHex;
+  const uint64_t tokens = type == ElementType::kComplex128 ? 2 * count : count;
+  for (uint64_t i = 0; i < tokens; ++i) {
+    size_t available = 0;
+    char* p = reinterpret_cast<char*>(out_.WritableSpace(64, &available));
+    size_t n = 0;
+    switch (type) {
+      case ElementType::kRaw: {
+        static constexpr char kHex[] = "0123456789abcdef";
+        p[0] = kHex[data[i] >> 4];
+        p[1] = kHex[data[i] & 15];
+        n = 2;
+        break;
+      }
+      case ElementType::kInt32:
+      case ElementType::kLogical: {
+        int32_t v;
+        std::memcpy(&v, data + 4 * i, 4);
+        if (v == kNaInteger) {
+          p[0] = 'N';
+          p[1] = 'A';
+          n = 2;
+        } else {
+          n = static_cast<size_t>(std::to_chars(p, p + 16, v).ptr - p);
+        }
+        break;
+      }
+      default: {
+        double v;
+        std::memcpy(&v, data + 8 * i, 8);
+        n = FormatAsciiDouble(v, hex, p);
+        break;
+      }
+    }
+    p[n++] = '\n';
+    out_.Commit(n);
+  }
+}
+
+void OutputStream::WriteElements(ElementType type, uint64_t count, const Buffer& data) {
+  const size_t size = ElementSize(type);
+  if (count == 0) return;
+  if (ascii()) {
+    WriteAsciiElements(type, count, data.data());
+  } else if (format_ == RFormat::kNative || type == ElementType::kRaw) {
+    out_.AppendShared(data);
+  } else if (size == 16) {
+    WriteSwapped(data.data(), count * 2, 8);
+  } else {
+    WriteSwapped(data.data(), count, size);
+  }
+}
+
+}  // namespace seriald::rds

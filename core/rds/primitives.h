@@ -1,0 +1,149 @@
+// File: core/rds/primitives.h
+//
+// The primitive layer of R serialization streams (serialize.c:248-559): ints, doubles, strings
+// and whole vectors of elements in one of the stream encodings.
+//
+//   X (XDR)     big-endian 4-byte ints and 8-byte IEEE doubles; string and raw bytes verbatim
+//   B (native)  the same in little-endian order
+//   A (ascii)   one token per line: ints "%d" ("NA" for INT_MIN), doubles "%.16g" (asciihex:
+//               "%a") with the tokens NA, NaN, Inf, -Inf; raw bytes "%02x"; strings escaped as
+//               OutString does (\n \t \v \b \r \f \a \\ \? \' \" and \ooo for bytes <= 32 or
+//               > 126), each followed by "\n"
+//
+// InputStream checks every count against what remains before reading or allocating and reports
+// problems as InputError("rds", offset, problem). Element data comes back as model bytes
+// (little-endian): B vectors are slices of the input (no copy), X vectors are byte-swapped once
+// into a new buffer, ascii vectors are parsed. OutputStream appends to a ByteWriter: B data goes
+// by reference, X data is swapped straight into the writer's blocks (small vectors) or into 8 MiB
+// buffers the writer takes by reference (large ones): one pass, no intermediate copy.
+//
+// Example:
+//
+//   rds::InputStream in(input, /*offset=*/2);
+//   in.set_format(RFormat::kXdr);
+//   ASSIGN_OR_RETURN(int32_t version, in.ReadInt("version"));
+//   ASSIGN_OR_RETURN(Buffer data, in.ReadElements(ElementType::kFloat64, n, "double vector"));
+//
+//   ByteWriter bytes;
+//   rds::OutputStream out(bytes, RFormat::kAscii);
+//   out.WriteInt(3);
+//   out.WriteDouble(0.1);   // "0.1\n"
+#ifndef SERIALD_CORE_RDS_PRIMITIVES_H_
+#define SERIALD_CORE_RDS_PRIMITIVES_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "core/io/buffer.h"
+#include "core/io/byte_reader.h"
+#include "core/io/byte_writer.h"
+#include "core/model/element_type.h"
+#include "core/model/value.h"
+
+namespace seriald::rds {
+
+// R's NaN as R 4.2 produces it (R_NaN, arithmetic.c); ascii "NaN" reads as this.
+inline constexpr uint64_t kRNaNBits = 0x7FF8000000000000ULL;
+
+// True for R's NA_real_ (a NaN whose low word is 1954), whatever its sign and quiet bit.
+bool IsRNa(double value);
+
+// Byte-swaps `count` elements of `size` bytes (2, 4 or 8) from `from` to `to` (which may not
+// overlap). Used for XDR in both directions.
+void SwapCopy(const uint8_t* from, uint8_t* to, uint64_t count, size_t size);
+
+class InputStream {
+ public:
+  // Reads `input` from byte `offset` on; set_format must be called before anything but
+  // ReadBytes.
+  InputStream(Buffer input, uint64_t offset);
+
+  // kAsciiHex reads like kAscii.
+  void set_format(RFormat format) { format_ = format; }
+  RFormat format() const { return format_; }
+  bool ascii() const { return format_ == RFormat::kAscii || format_ == RFormat::kAsciiHex; }
+  // True once an ascii double was written as a hex float (the stream is asciihex).
+  bool saw_hex_double() const { return saw_hex_; }
+
+  uint64_t offset() const { return in_.offset(); }
+  uint64_t remaining() const { return in_.remaining(); }
+  bool AtEnd() const { return in_.AtEnd(); }
+  const Buffer& input() const { return in_.input(); }
+
+  // The unread input, for decoding loops that check bounds themselves; Advance(n) moves past n
+  // bytes of it (n <= remaining()).
+  const uint8_t* current() const { return in_.current(); }
+  void Advance(uint64_t n) { in_.Skip(n); }
+
+  // Raw bytes regardless of the format (the format line, RData magic).
+  absl::StatusOr<std::string_view> ReadBytes(uint64_t size, std::string_view what) {
+    return in_.ReadBytes(size, what);
+  }
+
+  absl::StatusOr<int32_t> ReadInt(std::string_view what);
+  absl::StatusOr<double> ReadDouble(std::string_view what);
+  // `length` string bytes (a CHARSXP's, a builtin's name). In ascii the escapes are decoded
+  // and the view stays valid until the next ReadString; otherwise it points into the input.
+  absl::StatusOr<std::string_view> ReadString(uint64_t length, std::string_view what);
+  // `count` elements of `type` as model bytes (see the file comment).
+  absl::StatusOr<Buffer> ReadElements(ElementType type, uint64_t count, std::string_view what);
+
+  // INVALID_ARGUMENT unless `count` items of at least `bytes_each` wire bytes (as binary; ascii
+  // tokens count as 2 bytes, a token and its separator: like R, every ascii token must be
+  // followed by whitespace) can still follow.
+  absl::Status CheckRoom(uint64_t count, uint64_t bytes_each, std::string_view what) const;
+
+  absl::Status Error(std::string_view problem) const { return in_.Error(problem); }
+  absl::Status ErrorAt(uint64_t offset, std::string_view problem) const {
+    return in_.ErrorAt(offset, problem);
+  }
+
+ private:
+  absl::StatusOr<std::string_view> Word(std::string_view what);
+  absl::StatusOr<int32_t> ParseInt(std::string_view word, uint64_t start, std::string_view what);
+  absl::StatusOr<double> ParseDouble(std::string_view word, uint64_t start, std::string_view what);
+
+  ByteReader in_;
+  RFormat format_ = RFormat::kXdr;
+  bool saw_hex_ = false;
+  std::string scratch_;
+};
+
+class OutputStream {
+ public:
+  OutputStream(ByteWriter& out, RFormat format) : out_(out), format_(format) {}
+
+  RFormat format() const { return format_; }
+  bool ascii() const { return format_ == RFormat::kAscii || format_ == RFormat::kAsciiHex; }
+
+  void WriteInt(int32_t value);
+  void WriteDouble(double value);
+  // The bytes of a string (its length is written separately, as an int): verbatim in binary,
+  // escaped and followed by "\n" in ascii.
+  void WriteString(std::string_view bytes);
+  // `count` elements of `type` from model bytes `data`.
+  void WriteElements(ElementType type, uint64_t count, const Buffer& data);
+  // Bytes written as they are (the format line, RData magic).
+  void WriteRaw(std::string_view bytes) { out_.Append(bytes); }
+
+  ByteWriter& writer() { return out_; }
+
+ private:
+  void WriteSwapped(const uint8_t* data, uint64_t count, size_t size);
+  void WriteAsciiElements(ElementType type, uint64_t count, const uint8_t* data);
+
+  ByteWriter& out_;
+  RFormat format_;
+};
+
+// The ascii token of a double as OutReal writes it, without the newline: "NA", "NaN", "Inf",
+// "-Inf", else printf("%.16g") (hex: "%a"). Returns the number of chars written to `out`
+// (at least 40 bytes).
+size_t FormatAsciiDouble(double value, bool hex, char* out);
+
+}  // namespace seriald::rds
+
+#endif  // SERIALD_CORE_RDS_PRIMITIVES_H_

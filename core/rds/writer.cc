@@ -1,0 +1,774 @@
+#include "core/rds/writer.h"
+
+#include <charconv>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "core/absl_compat.h"
+#include "core/rds/altrep.h"
+#include "core/rds/compression.h"
+#include "core/rds/primitives.h"
+#include "core/status_macros.h"
+
+namespace seriald {
+namespace rds {
+
+RWriteSettings SettingsFor(const Value& value, RFormat format, std::optional<int> version,
+                           std::optional<RCompression> compression) {
+  RWriteSettings settings;
+  settings.format = format;
+  const std::optional<RStreamInfo>& source = value.source().r;
+  settings.version = version.value_or(source ? source->version : 3);
+  settings.min_reader_version = settings.version == 2 ? kMinReaderVersion2 : kMinReaderVersion3;
+  if (source) {
+    settings.writer_version = source->writer_version;
+    if (source->version == settings.version) {
+      settings.min_reader_version = source->min_reader_version;
+    }
+    if (source->version == 3) settings.native_encoding = source->native_encoding;
+    settings.compression = source->compression;
+  }
+  if (compression) settings.compression = *compression;
+  return settings;
+}
+
+std::string RDataMagic(RFormat format, int version) {
+  const char letter = format == RFormat::kNative ? 'B' : format == RFormat::kXdr ? 'X' : 'A';
+  return std::string("RD") + letter + (version == 2 ? '2' : '3');
+}
+
+namespace {
+
+constexpr uint64_t kChunkElements = 8192;
+
+absl::Status NodeError(NodeId id, std::string_view problem) {
+  return absl::InvalidArgumentError(absl::StrCat("node ", id, ": ", AsAbsl(problem)));
+}
+
+bool IsAscii(std::string_view bytes) {
+  const char* p = bytes.data();
+  size_t n = bytes.size();
+  uint64_t acc = 0;
+  for (; n >= 8; n -= 8, p += 8) {
+    uint64_t w;
+    std::memcpy(&w, p, 8);
+    acc |= w;
+  }
+  for (; n > 0; --n, ++p) acc |= static_cast<uint8_t>(*p);
+  return (acc & 0x8080808080808080ULL) == 0;
+}
+
+// The CHARSXP flags word R writes for a string (mkCharLenCE, serialize.c:1162-1169).
+int32_t CharFlags(std::string_view bytes, StringEncoding encoding, bool is_na) {
+  if (is_na) return kCharSxp;
+  uint16_t levels = 0;
+  if (IsAscii(bytes)) {
+    levels = kAsciiMask;
+  } else if (encoding == StringEncoding::kUtf8) {
+    levels = kUtf8Mask;
+  } else if (encoding == StringEncoding::kLatin1) {
+    levels = kLatin1Mask;
+  } else if (encoding == StringEncoding::kBytes) {
+    levels = kBytesMask;
+  }
+  return PackFlags(kCharSxp, levels, false, false, false);
+}
+
+std::optional<int32_t> SexpTypeOf(ElementType type) {
+  switch (type) {
+    case ElementType::kLogical:
+      return kLglSxp;
+    case ElementType::kInt32:
+      return kIntSxp;
+    case ElementType::kFloat64:
+      return kRealSxp;
+    case ElementType::kComplex128:
+      return kCplxSxp;
+    case ElementType::kRaw:
+      return kRawSxp;
+    default:
+      return std::nullopt;
+  }
+}
+
+std::optional<ElementType> ElementTypeOf(int32_t sexptype) {
+  switch (sexptype) {
+    case kLglSxp:
+      return ElementType::kLogical;
+    case kIntSxp:
+      return ElementType::kInt32;
+    case kRealSxp:
+      return ElementType::kFloat64;
+    case kCplxSxp:
+      return ElementType::kComplex128;
+    case kRawSxp:
+      return ElementType::kRaw;
+    default:
+      return std::nullopt;
+  }
+}
+
+// One step of the writer's own stack.
+struct Task {
+  enum Kind : uint8_t {
+    kItem,      // WriteItem(id); id kNoNode writes NULL
+    kInt,       // one int
+    kCells,     // pairlist `id` from cell `index` on
+    kBcConsts,  // constants of byte code `id` from `index` on
+    kBcLang,    // WriteBCLang(id), id kNoNode writes NULL
+    kBcCells,   // byte code language cells of `id` from `index` on
+    kExit,      // `id` and everything in it is written
+  };
+  Kind kind;
+  NodeId id = kNoNode;
+  uint64_t index = 0;
+  int32_t value = 0;
+};
+
+class StreamWriter {
+ public:
+  StreamWriter(const Value& value, const RWriteSettings& settings, ByteWriter& out)
+      : value_(value), settings_(settings), out_(out, settings.format) {}
+
+  absl::Status Run() {
+    RETURN_IF_ERROR(value_.Validate());
+    if (value_.roots().size() != 1) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "an R stream holds exactly one object, the value has ", value_.roots().size(), " roots"));
+    }
+    if (settings_.version != 2 && settings_.version != 3) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("R serialization version ", settings_.version, " (2 or 3)"));
+    }
+    if (!settings_.rdata_magic.empty()) {
+      if (value_.node(value_.roots()[0]).kind() != NodeKind::kPairlist) {
+        return NodeError(value_.roots()[0], "the root of a save() file must be a pairlist");
+      }
+      out_.WriteRaw(settings_.rdata_magic);
+      out_.WriteRaw("\n");
+    }
+    out_.WriteRaw(out_.ascii() ? "A\n" : settings_.format == RFormat::kNative ? "B\n" : "X\n");
+    out_.WriteInt(settings_.version);
+    out_.WriteInt(settings_.writer_version);
+    out_.WriteInt(settings_.min_reader_version);
+    if (settings_.version == 3) {
+      out_.WriteInt(static_cast<int32_t>(settings_.native_encoding.size()));
+      out_.WriteString(settings_.native_encoding);
+    }
+    tasks_.push_back(Task{Task::kItem, value_.roots()[0]});
+    while (!tasks_.empty()) {
+      Task task = tasks_.back();
+      tasks_.pop_back();
+      RETURN_IF_ERROR(Do(task));
+      if (!out_.writer().ok()) break;
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  void PushItem(NodeId id) { tasks_.push_back(Task{Task::kItem, id}); }
+  void PushInt(int32_t v) { tasks_.push_back(Task{Task::kInt, kNoNode, 0, v}); }
+
+  absl::Status Do(const Task& task) {
+    switch (task.kind) {
+      case Task::kItem:
+        return WriteItem(task.id);
+      case Task::kInt:
+        out_.WriteInt(task.value);
+        return absl::OkStatus();
+      case Task::kCells:
+        return WriteCell(task.id, task.index);
+      case Task::kBcConsts:
+        return WriteBcConst(task.id, task.index);
+      case Task::kBcLang:
+        return WriteBcLang(task.id);
+      case Task::kBcCells:
+        return WriteBcCell(task.id, task.index);
+      case Task::kExit:
+        on_path_.erase(task.id);
+        return absl::OkStatus();
+    }
+    return absl::InternalError("unknown writer task");
+  }
+
+  void WriteLength(uint64_t length) {
+    if (length <= 0x7FFFFFFF) {
+      out_.WriteInt(static_cast<int32_t>(length));
+    } else {
+      out_.WriteInt(-1);
+      out_.WriteInt(static_cast<int32_t>(length >> 32));
+      out_.WriteInt(static_cast<int32_t>(static_cast<uint32_t>(length)));
+    }
+  }
+
+  void WriteChar(std::string_view bytes, StringEncoding encoding, bool is_na) {
+    out_.WriteInt(CharFlags(bytes, encoding, is_na));
+    if (is_na) {
+      out_.WriteInt(-1);
+      return;
+    }
+    out_.WriteInt(static_cast<int32_t>(bytes.size()));
+    out_.WriteString(bytes);
+  }
+
+  void WriteStringVec(const StringVector& strings) {
+    out_.WriteInt(0);
+    WriteLength(strings.size());
+    for (size_t i = 0; i < strings.size(); ++i) {
+      StringVector::Element e = strings.Get(i);
+      WriteChar(e.bytes, e.encoding, e.is_na);
+    }
+  }
+
+  void WriteRef(int32_t index) {
+    int32_t words[2];
+    for (int i = 0, n = PackRef(index, words); i < n; ++i) out_.WriteInt(words[i]);
+  }
+
+  absl::Status CheckStringLength(NodeId id, size_t size) {
+    if (size > 0x7FFFFFFF) return NodeError(id, "a string longer than 2^31-1 bytes");
+    return absl::OkStatus();
+  }
+
+  int32_t Flags(int32_t type, const Node& node, bool has_tag = false) {
+    return PackFlags(type, node.r_flags.levels, node.r_flags.object, node.attributes != kNoNode,
+                     has_tag);
+  }
+
+  // Attributes of a non-pairlist object come after its payload.
+  void PushAttributes(const Node& node) {
+    if (node.attributes != kNoNode) PushItem(node.attributes);
+  }
+
+  // Marks the start of a node R writes in full at every occurrence (everything but the
+  // reference kinds): a node that contains itself cannot be written, and shared nodes expand
+  // to one copy per use, so their total is bounded.
+  absl::Status Enter(NodeId id) {
+    if (!on_path_.insert(id).second) {
+      return NodeError(id,
+                       "contains itself; R can only share environments, external pointers "
+                       "and weak references");
+    }
+    if (++entered_ > expansion_budget_) {
+      return NodeError(id, absl::StrCat("the value expands to more than ", expansion_budget_,
+                                        " objects (a node shared by reference is written once "
+                                        "per use in R's format)"));
+    }
+    tasks_.push_back(Task{Task::kExit, id});
+    return absl::OkStatus();
+  }
+
+  absl::Status WriteItem(NodeId id) {
+    if (id == kNoNode) {
+      out_.WriteInt(kNilValueSxp);
+      return absl::OkStatus();
+    }
+    const Node& node = value_.node(id);
+    switch (node.kind()) {
+      case NodeKind::kNil:
+        out_.WriteInt(kNilValueSxp);
+        return absl::OkStatus();
+      case NodeKind::kSpecial: {
+        static constexpr int32_t kCodes[] = {kGlobalEnvSxp,     kBaseEnvSxp,    kEmptyEnvSxp,
+                                             kBaseNamespaceSxp, kMissingArgSxp, kUnboundValueSxp};
+        out_.WriteInt(kCodes[static_cast<size_t>(std::get<Special>(node.data).which)]);
+        return absl::OkStatus();
+      }
+      case NodeKind::kPersistentReference:
+        ++ref_count_;  // entered at every occurrence (see writer.h)
+        out_.WriteInt(kPersistSxp);
+        WriteStringVec(std::get<PersistentReference>(node.data).names);
+        return absl::OkStatus();
+      case NodeKind::kSymbol: {
+        const StringValue& name = std::get<Symbol>(node.data).name;
+        auto [it, inserted] = symbols_.try_emplace(name.bytes, ref_count_ + 1);
+        if (inserted) ++ref_count_;
+        if (!inserted) {
+          WriteRef(it->second);
+          return absl::OkStatus();
+        }
+        RETURN_IF_ERROR(CheckStringLength(id, name.bytes.size()));
+        out_.WriteInt(kSymSxp);
+        WriteChar(name.bytes, name.encoding, false);
+        return absl::OkStatus();
+      }
+      case NodeKind::kEnvironment: {
+        if (WriteRefIfKnown(id)) return absl::OkStatus();
+        const auto& env = std::get<Environment>(node.data);
+        out_.WriteInt(kEnvSxp);
+        out_.WriteInt(env.locked ? 1 : 0);
+        PushItem(node.attributes);
+        PushItem(env.hash_table);
+        PushItem(env.frame);
+        PushItem(env.enclosure);
+        return absl::OkStatus();
+      }
+      case NodeKind::kNamespace:
+        if (WriteRefIfKnown(id)) return absl::OkStatus();
+        out_.WriteInt(kNamespaceSxp);
+        WriteStringVec(std::get<Namespace>(node.data).info);
+        return absl::OkStatus();
+      case NodeKind::kPackageEnvironment:
+        if (WriteRefIfKnown(id)) return absl::OkStatus();
+        out_.WriteInt(kPackageSxp);
+        WriteStringVec(std::get<PackageEnvironment>(node.data).info);
+        return absl::OkStatus();
+      case NodeKind::kExternalPointer: {
+        if (WriteRefIfKnown(id)) return absl::OkStatus();
+        const auto& ptr = std::get<ExternalPointer>(node.data);
+        out_.WriteInt(Flags(kExtptrSxp, node));
+        PushAttributes(node);
+        PushItem(ptr.tag);
+        PushItem(ptr.protected_value);
+        return absl::OkStatus();
+      }
+      case NodeKind::kWeakReference:
+        if (WriteRefIfKnown(id)) return absl::OkStatus();
+        out_.WriteInt(Flags(kWeakrefSxp, node));
+        PushAttributes(node);
+        return absl::OkStatus();
+      case NodeKind::kPairlist:
+        RETURN_IF_ERROR(Enter(id));
+        if (std::get<Pairlist>(node.data).cells.empty()) {
+          PushItem(std::get<Pairlist>(node.data).tail);
+          return absl::OkStatus();
+        }
+        return WriteCell(id, 0);
+      case NodeKind::kClosure: {
+        RETURN_IF_ERROR(Enter(id));
+        const auto& closure = std::get<Closure>(node.data);
+        out_.WriteInt(Flags(kCloSxp, node, /*has_tag=*/true));
+        PushItem(closure.body);
+        PushItem(closure.formals);
+        PushItem(closure.environment);
+        PushAttributes(node);
+        return absl::OkStatus();
+      }
+      case NodeKind::kPromise: {
+        RETURN_IF_ERROR(Enter(id));
+        const auto& promise = std::get<Promise>(node.data);
+        out_.WriteInt(Flags(kPromSxp, node, promise.environment != kNoNode));
+        PushItem(promise.code);
+        PushItem(promise.value);
+        if (promise.environment != kNoNode) PushItem(promise.environment);
+        PushAttributes(node);
+        return absl::OkStatus();
+      }
+      case NodeKind::kBuiltin: {
+        RETURN_IF_ERROR(Enter(id));
+        const auto& builtin = std::get<Builtin>(node.data);
+        out_.WriteInt(Flags(builtin.special ? kSpecialSxp : kBuiltinSxp, node));
+        out_.WriteInt(static_cast<int32_t>(builtin.name.size()));
+        out_.WriteString(builtin.name);
+        PushAttributes(node);
+        return absl::OkStatus();
+      }
+      case NodeKind::kString: {
+        const auto& s = std::get<StringValue>(node.data);
+        RETURN_IF_ERROR(CheckStringLength(id, s.bytes.size()));
+        WriteChar(s.bytes, s.encoding, s.is_na);
+        return absl::OkStatus();
+      }
+      case NodeKind::kArray: {
+        const auto& array = std::get<Array>(node.data);
+        std::optional<int32_t> type = SexpTypeOf(array.type);
+        if (!type) {
+          return NodeError(id, absl::StrCat("R has no vector of ",
+                                            AsAbsl(ElementTypeName(array.type)), " elements"));
+        }
+        RETURN_IF_ERROR(Enter(id));
+        out_.WriteInt(Flags(*type, node));
+        WriteLength(array.length);
+        out_.WriteElements(array.type, array.length, array.data);
+        PushAttributes(node);
+        return absl::OkStatus();
+      }
+      case NodeKind::kStringVector: {
+        RETURN_IF_ERROR(Enter(id));
+        const auto& strings = std::get<StringVector>(node.data);
+        out_.WriteInt(Flags(kStrSxp, node));
+        WriteLength(strings.size());
+        RETURN_IF_ERROR(WriteStrings(id, strings));
+        PushAttributes(node);
+        return absl::OkStatus();
+      }
+      case NodeKind::kList: {
+        RETURN_IF_ERROR(Enter(id));
+        const auto& list = std::get<List>(node.data);
+        out_.WriteInt(Flags(list.expression ? kExprSxp : kVecSxp, node));
+        WriteLength(list.items.size());
+        PushAttributes(node);
+        for (size_t i = list.items.size(); i-- > 0;) PushItem(list.items[i]);
+        return absl::OkStatus();
+      }
+      case NodeKind::kS4Object:
+        RETURN_IF_ERROR(Enter(id));
+        out_.WriteInt(Flags(kS4Sxp, node));
+        PushAttributes(node);
+        return absl::OkStatus();
+      case NodeKind::kBytecode:
+        RETURN_IF_ERROR(Enter(id));
+        return WriteBytecode(id);
+      case NodeKind::kAltrep:
+        RETURN_IF_ERROR(Enter(id));
+        return settings_.version >= 3 ? WriteAltrep(id) : WriteExpanded(id);
+      default:
+        return NodeError(id, absl::StrCat("a ", AsAbsl(NodeKindName(node.kind())),
+                                          " node cannot be written as R"));
+    }
+  }
+
+  bool WriteRefIfKnown(NodeId id) {
+    auto [it, inserted] = refs_.try_emplace(id, ref_count_ + 1);
+    if (!inserted) {
+      WriteRef(it->second);
+      return true;
+    }
+    ++ref_count_;
+    return false;
+  }
+
+  absl::Status WriteStrings(NodeId id, const StringVector& strings) {
+    for (size_t i = 0; i < strings.size(); ++i) {
+      StringVector::Element e = strings.Get(i);
+      RETURN_IF_ERROR(CheckStringLength(id, e.bytes.size()));
+      WriteChar(e.bytes, e.encoding, e.is_na);
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status WriteCell(NodeId id, uint64_t index) {
+    const auto& list = std::get<Pairlist>(value_.node(id).data);
+    const PairlistCell& cell = list.cells[index];
+    const int32_t type = cell.type == CellType::kLanguage ? kLangSxp
+                         : cell.type == CellType::kDots   ? kDotSxp
+                                                          : kListSxp;
+    out_.WriteInt(PackFlags(type, cell.flags.levels, cell.flags.object, cell.attributes != kNoNode,
+                            cell.tag != kNoNode));
+    if (index + 1 < list.cells.size()) {
+      tasks_.push_back(Task{Task::kCells, id, index + 1});
+    } else {
+      PushItem(list.tail);
+    }
+    PushItem(cell.value);
+    if (cell.tag != kNoNode) PushItem(cell.tag);
+    if (cell.attributes != kNoNode) PushItem(cell.attributes);
+    return absl::OkStatus();
+  }
+
+  // ---- ALTREP
+  absl::Status WriteAltrep(NodeId id) {
+    const Node& node = value_.node(id);
+    const auto& altrep = std::get<Altrep>(node.data);
+    out_.WriteInt(PackFlags(kAltrepSxp, node.r_flags.levels, node.r_flags.object, false, false));
+    // info: list3(class symbol, package symbol, INTSXP(1) base type), each symbol interned.
+    for (const std::string* name : {&altrep.class_name, &altrep.package}) {
+      out_.WriteInt(kListSxp);
+      auto [it, inserted] = symbols_.try_emplace(*name, ref_count_ + 1);
+      if (inserted) {
+        ++ref_count_;
+        out_.WriteInt(kSymSxp);
+        WriteChar(*name, StringEncoding::kNative, false);
+      } else {
+        WriteRef(it->second);
+      }
+    }
+    out_.WriteInt(kListSxp);
+    out_.WriteInt(kIntSxp);
+    out_.WriteInt(1);
+    int32_t type = altrep.base_type;
+    out_.WriteElements(ElementType::kInt32, 1, Buffer::Copy(&type, 4));
+    out_.WriteInt(kNilValueSxp);
+    PushItem(node.attributes);
+    PushItem(altrep.state);
+    return absl::OkStatus();
+  }
+
+  // The vector an ALTREP object stands for, as an ordinary item (version 2).
+  absl::Status WriteExpanded(NodeId id) {
+    const Node& node = value_.node(id);
+    auto expansion = ExpandAltrep(value_, id);
+    if (!expansion.ok()) return NodeError(id, AsStd(expansion.status().message()));
+    const AltrepExpansion& e = *expansion;
+    out_.WriteInt(Flags(e.base_type, node));
+    WriteLength(e.length);
+    PushAttributes(node);
+    if (e.base_type == kStrSxp) return WriteStringElements(id, e.length);
+    if (e.base_type == kVecSxp || e.base_type == kExprSxp) {
+      NodeId source = e.source;
+      for (int depth = 0; value_.node(source).kind() == NodeKind::kAltrep && depth < 64; ++depth) {
+        auto inner = ExpandAltrep(value_, source);
+        if (!inner.ok()) return NodeError(id, AsStd(inner.status().message()));
+        source = inner->source;
+      }
+      const List* list = value_.GetIf<List>(source);
+      if (list == nullptr) return NodeError(id, "a list wrapper that does not wrap a list");
+      for (size_t i = list->items.size(); i-- > 0;) PushItem(list->items[i]);
+      return absl::OkStatus();
+    }
+    std::optional<ElementType> type = ElementTypeOf(e.base_type);
+    if (!type) return NodeError(id, absl::StrCat("ALTREP of unknown base type ", e.base_type));
+    const size_t size = ElementSize(*type);
+    for (uint64_t begin = 0; begin < e.length; begin += kChunkElements) {
+      uint64_t n = std::min(kChunkElements, e.length - begin);
+      auto [buffer, bytes] = Buffer::Allocate(n * size);
+      absl::Status status = FillElements(value_, id, *type, begin, n, bytes);
+      if (!status.ok()) return NodeError(id, AsStd(status.message()));
+      out_.WriteElements(*type, n, buffer);
+    }
+    return absl::OkStatus();
+  }
+
+  // The CHARSXPs of a string vector-like node (StringVector, wrap_string, deferred_string).
+  absl::Status WriteStringElements(NodeId id, uint64_t length) {
+    NodeId source = id;
+    for (int depth = 0; depth < 64; ++depth) {
+      const Node& node = value_.node(source);
+      if (const auto* strings = std::get_if<StringVector>(&node.data)) {
+        if (strings->size() != length) return NodeError(id, "wrapped strings of another length");
+        return WriteStrings(source, *strings);
+      }
+      if (node.kind() != NodeKind::kAltrep) break;
+      auto e = ExpandAltrep(value_, source);
+      if (!e.ok()) return NodeError(id, AsStd(e.status().message()));
+      if (e->kind == AltrepExpansion::kWrapped) {
+        source = e->source;
+        continue;
+      }
+      if (e->kind != AltrepExpansion::kDeferredString) break;
+      return WriteDeferredStrings(source, *e);
+    }
+    return NodeError(id, "a character ALTREP object whose strings cannot be found");
+  }
+
+  // deferred_string: as.character() of the numbers (altclasses.c ExpandDeferredStringElt).
+  absl::Status WriteDeferredStrings(NodeId id, const AltrepExpansion& e) {
+    ASSIGN_OR_RETURN(uint64_t length, VectorLength(value_, e.source));
+    const Node& source = value_.node(e.source);
+    const bool integer = source.kind() == NodeKind::kArray
+                             ? std::get<Array>(source.data).type == ElementType::kInt32
+                             : std::get<Altrep>(source.data).base_type == kIntSxp;
+    const ElementType type = integer ? ElementType::kInt32 : ElementType::kFloat64;
+    std::vector<uint8_t> chunk(kChunkElements * 8);
+    for (uint64_t begin = 0; begin < length; begin += kChunkElements) {
+      uint64_t n = std::min(kChunkElements, length - begin);
+      absl::Status status = FillElements(value_, e.source, type, begin, n, chunk.data());
+      if (!status.ok()) return NodeError(id, AsStd(status.message()));
+      for (uint64_t i = 0; i < n; ++i) {
+        if (integer) {
+          int32_t v;
+          std::memcpy(&v, chunk.data() + 4 * i, 4);
+          if (v == kNaInteger) {
+            WriteChar({}, StringEncoding::kNative, true);
+          } else {
+            char buf[16];
+            auto end = std::to_chars(buf, buf + sizeof buf, v).ptr;
+            WriteChar(std::string_view(buf, end - buf), StringEncoding::kNative, false);
+          }
+        } else {
+          double v;
+          std::memcpy(&v, chunk.data() + 8 * i, 8);
+          if (IsRNa(v)) {
+            WriteChar({}, StringEncoding::kNative, true);
+          } else {
+            std::string s = FormatRealAsR(v, e.scipen, e.decimal_mark);
+            WriteChar(s, StringEncoding::kNative, false);
+          }
+        }
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  // ---- byte code (serialize.c:1231-1385)
+  int32_t BcTypeOf(NodeId id) {
+    if (id == kNoNode) return kNilSxp;
+    const Node& node = value_.node(id);
+    switch (node.kind()) {
+      case NodeKind::kNil:
+        return kNilSxp;
+      case NodeKind::kSymbol:
+        return kSymSxp;
+      case NodeKind::kSpecial: {
+        SpecialKind which = std::get<Special>(node.data).which;
+        return which == SpecialKind::kMissingArg || which == SpecialKind::kUnboundValue ? kSymSxp
+                                                                                        : kEnvSxp;
+      }
+      case NodeKind::kEnvironment:
+      case NodeKind::kNamespace:
+      case NodeKind::kPackageEnvironment:
+      case NodeKind::kPersistentReference:
+        return kEnvSxp;
+      case NodeKind::kPairlist: {
+        const auto& list = std::get<Pairlist>(node.data);
+        if (list.cells.empty()) return kNilSxp;
+        CellType t = list.cells[0].type;
+        return t == CellType::kLanguage ? kLangSxp : t == CellType::kDots ? kDotSxp : kListSxp;
+      }
+      case NodeKind::kClosure:
+        return kCloSxp;
+      case NodeKind::kPromise:
+        return kPromSxp;
+      case NodeKind::kBuiltin:
+        return std::get<Builtin>(node.data).special ? kSpecialSxp : kBuiltinSxp;
+      case NodeKind::kString:
+        return kCharSxp;
+      case NodeKind::kArray:
+        return SexpTypeOf(std::get<Array>(node.data).type).value_or(0);
+      case NodeKind::kStringVector:
+        return kStrSxp;
+      case NodeKind::kList:
+        return std::get<List>(node.data).expression ? kExprSxp : kVecSxp;
+      case NodeKind::kBytecode:
+        return kBcodeSxp;
+      case NodeKind::kExternalPointer:
+        return kExtptrSxp;
+      case NodeKind::kWeakReference:
+        return kWeakrefSxp;
+      case NodeKind::kS4Object:
+        return kS4Sxp;
+      case NodeKind::kAltrep:
+        return std::get<Altrep>(node.data).base_type;
+      default:
+        return 0;
+    }
+  }
+
+  bool IsLang(NodeId id) {
+    if (id == kNoNode) return false;
+    const Pairlist* list = value_.GetIf<Pairlist>(id);
+    return list != nullptr && !list->cells.empty() && list->cells[0].type != CellType::kDots;
+  }
+
+  // ScanForCircles: the language cells (Pairlist nodes) reachable more than once.
+  void ScanForCircles(NodeId root) {
+    reps_.clear();
+    rep_count_ = 0;
+    absl::flat_hash_set<NodeId> seen;
+    std::vector<NodeId> stack = {root};
+    while (!stack.empty()) {
+      NodeId id = stack.back();
+      stack.pop_back();
+      if (id == kNoNode) continue;
+      const Node& node = value_.node(id);
+      if (const auto* bc = std::get_if<Bytecode>(&node.data)) {
+        for (size_t i = bc->constants.size(); i-- > 0;) stack.push_back(bc->constants[i]);
+      } else if (IsLang(id)) {
+        if (!seen.insert(id).second) {
+          reps_.try_emplace(id, -1);
+          continue;
+        }
+        const auto& list = std::get<Pairlist>(node.data);
+        stack.push_back(list.tail);
+        for (size_t i = list.cells.size(); i-- > 0;) stack.push_back(list.cells[i].value);
+      }
+    }
+  }
+
+  absl::Status WriteBytecode(NodeId id) {
+    const Node& node = value_.node(id);
+    out_.WriteInt(Flags(kBcodeSxp, node));
+    ScanForCircles(id);
+    out_.WriteInt(static_cast<int32_t>(reps_.size() + 1));
+    PushAttributes(node);
+    return WriteBc1(id);
+  }
+
+  absl::Status WriteBc1(NodeId id) {
+    const auto& bc = std::get<Bytecode>(value_.node(id).data);
+    tasks_.push_back(Task{Task::kBcConsts, id, 0});
+    PushInt(static_cast<int32_t>(bc.constants.size()));
+    PushItem(bc.code);
+    return absl::OkStatus();
+  }
+
+  absl::Status WriteBcConst(NodeId id, uint64_t index) {
+    const auto& bc = std::get<Bytecode>(value_.node(id).data);
+    if (index >= bc.constants.size()) return absl::OkStatus();
+    tasks_.push_back(Task{Task::kBcConsts, id, index + 1});
+    NodeId c = bc.constants[index];
+    if (value_.node(c).kind() == NodeKind::kBytecode) {
+      out_.WriteInt(kBcodeSxp);
+      return WriteBc1(c);
+    }
+    if (IsLang(c)) return WriteBcLang(c);
+    out_.WriteInt(BcTypeOf(c));
+    PushItem(c);
+    return absl::OkStatus();
+  }
+
+  absl::Status WriteBcLang(NodeId id) {
+    if (!IsLang(id)) {
+      out_.WriteInt(0);  // pad
+      PushItem(id);
+      return absl::OkStatus();
+    }
+    if (auto it = reps_.find(id); it != reps_.end()) {
+      if (it->second >= 0) {
+        out_.WriteInt(kBcRepRef);
+        out_.WriteInt(it->second);
+        return absl::OkStatus();
+      }
+      it->second = rep_count_++;
+      out_.WriteInt(kBcRepDef);
+      out_.WriteInt(it->second);
+    }
+    return WriteBcCell(id, 0);
+  }
+
+  absl::Status WriteBcCell(NodeId id, uint64_t index) {
+    const auto& list = std::get<Pairlist>(value_.node(id).data);
+    const PairlistCell& cell = list.cells[index];
+    const bool lang = cell.type == CellType::kLanguage;
+    if (cell.type == CellType::kDots) {
+      return NodeError(id, "a `...` cell inside a byte code language object");
+    }
+    const bool attr = cell.attributes != kNoNode;
+    out_.WriteInt(attr ? (lang ? kAttrLangSxp : kAttrListSxp) : (lang ? kLangSxp : kListSxp));
+    if (index + 1 < list.cells.size()) {
+      tasks_.push_back(Task{Task::kBcCells, id, index + 1});
+    } else {
+      tasks_.push_back(Task{Task::kBcLang, list.tail});
+    }
+    tasks_.push_back(Task{Task::kBcLang, cell.value});
+    PushItem(cell.tag);
+    if (attr) PushItem(cell.attributes);
+    return absl::OkStatus();
+  }
+
+  const Value& value_;
+  const RWriteSettings& settings_;
+  OutputStream out_;
+  std::vector<Task> tasks_;
+  // Reference table: nodes by identity, symbols by name; ref_count_ entries so far.
+  absl::flat_hash_map<NodeId, int32_t> refs_;
+  absl::flat_hash_map<std::string, int32_t> symbols_;
+  int32_t ref_count_ = 0;
+  absl::flat_hash_map<NodeId, int32_t> reps_;
+  int32_t rep_count_ = 0;
+  // Nodes being written (cycle check) and how many full nodes have been written.
+  absl::flat_hash_set<NodeId> on_path_;
+  uint64_t entered_ = 0;
+  const uint64_t expansion_budget_ = 4 * static_cast<uint64_t>(value_.size()) + (1 << 20);
+};
+
+}  // namespace
+}  // namespace rds
+
+absl::Status WriteR(const Value& value, const rds::RWriteSettings& settings, ByteWriter& out) {
+  if (settings.compression == RCompression::kNone) {
+    return rds::StreamWriter(value, settings, out).Run();
+  }
+  ByteWriter plain;
+  RETURN_IF_ERROR(rds::StreamWriter(value, settings, plain).Run());
+  BufferChain bytes;
+  RETURN_IF_ERROR(plain.Finish(&bytes));
+  return rds::Compress(bytes, settings.compression, out);
+}
+
+}  // namespace seriald

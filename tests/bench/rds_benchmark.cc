@@ -1,0 +1,157 @@
+// rds_benchmark: seriald's R decoder and encoder next to R's own serialize()/unserialize() of the
+// same data in the same run, and next to a memcpy of the same bytes.
+//
+// Objects: a vector of N doubles (default 1e8, 800 MB) and M unique 10-byte strings (default
+// 1e7), each as an XDR and a native (B) version-3 stream. R (tests/bench/rds_bench.R, run with
+// Rscript) makes the data, writes the streams, and times itself; this program times ReadR and
+// WriteR on those streams (median of REPS) and memcpy of the stream's size.
+//
+//   rds_benchmark [--doubles N] [--strings M] [--reps K] [--dir DIR]
+//
+// Output: one row per object and format with MB/s (of stream bytes) and the ratios
+// seriald/R and seriald/memcpy. The bench-smoke ctest runs it on tiny inputs; it never asserts a
+// speed.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "core/io/byte_writer.h"
+#include "core/io/file.h"
+#include "core/rds/reader.h"
+#include "core/rds/writer.h"
+#include "tests/testing/subprocess.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+template <typename F>
+double Median(int reps, F&& f) {
+  std::vector<double> times;
+  for (int i = 0; i < reps; ++i) {
+    auto start = Clock::now();
+    f();
+    times.push_back(std::chrono::duration<double>(Clock::now() - start).count());
+  }
+  std::sort(times.begin(), times.end());
+  return times[times.size() / 2];
+}
+
+int Fail(const std::string& message) {
+  std::fprintf(stderr, "rds_benchmark: %s\n", message.c_str());
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string doubles = "1e8", strings = "1e7";
+  int reps = 3;
+  std::filesystem::path dir = std::filesystem::temp_directory_path() / "seriald_rds_bench";
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string flag = argv[i];
+    if (flag == "--doubles") {
+      doubles = argv[i + 1];
+    } else if (flag == "--strings") {
+      strings = argv[i + 1];
+    } else if (flag == "--reps") {
+      reps = std::max(1, std::atoi(argv[i + 1]));
+    } else if (flag == "--dir") {
+      dir = argv[i + 1];
+    } else {
+      return Fail("unknown flag " + flag);
+    }
+  }
+  std::filesystem::create_directories(dir);
+  const std::string script =
+      (std::filesystem::path(SERIALD_SOURCE_DIR) / "tests/bench/rds_bench.R").string();
+  std::printf("R: Rscript %s %s %s %s %d\n", script.c_str(), dir.c_str(), doubles.c_str(),
+              strings.c_str(), reps);
+  std::fflush(stdout);
+  seriald::testing::RunResult r =
+      seriald::testing::RunProgram({"/usr/bin/env", "LANG=C.UTF-8", "Rscript", script, dir.string(),
+                                    doubles, strings, std::to_string(reps)},
+                                   "", absl::Hours(2));
+  if (r.exit_code != 0) return Fail("Rscript failed: " + r.err);
+
+  // R's timings: (object, format, op) -> seconds.
+  std::map<std::string, double> r_seconds;
+  std::istringstream lines(r.out);
+  std::string line;
+  while (std::getline(lines, line)) {
+    std::istringstream fields(line);
+    std::string object, format, op;
+    double seconds = 0;
+    fields >> object >> format >> op >> seconds;
+    r_seconds[object + "/" + format + "/" + op] = seconds;
+  }
+
+  std::printf("\n%-8s %-6s %7s | %-22s %7s %7s | %-22s %7s %7s | %9s %7s\n", "object", "format",
+              "MB", "decode ms (MB/s)", "R MB/s", "ratio", "encode ms (MB/s)", "R MB/s", "ratio",
+              "memcpy ms", "dec/cpy");
+  for (const char* object : {"doubles", "strings"}) {
+    for (const char* format : {"xdr", "native"}) {
+      const std::string path = (dir / (std::string(object) + "_" + format + ".bin")).string();
+      auto file = seriald::ReadFile(path);
+      if (!file.ok()) return Fail(std::string(file.status().message()));
+      // Bring the stream into memory once, so the page cache is not what is timed.
+      seriald::Buffer input = seriald::Buffer::Copy(file->data(), file->size());
+      const double mb = static_cast<double>(input.size()) / 1e6;
+
+      // One untimed run first; each timed run starts after the previous result is freed, as R's
+      // runs start after gc().
+      std::optional<absl::StatusOr<seriald::Value>> value(seriald::ReadR(input));
+      const double decode = Median(reps, [&] {
+        value.reset();
+        value.emplace(seriald::ReadR(input));
+      });
+      if (!value->ok()) return Fail(std::string(value->status().message()));
+      const seriald::Value& decoded = **value;
+      const auto settings = seriald::rds::SettingsFor(decoded, decoded.source().r->format, 3,
+                                                      seriald::RCompression::kNone);
+      size_t written = 0;
+      const double encode = Median(reps, [&] {
+        seriald::ByteWriter out;
+        absl::Status status = seriald::WriteR(decoded, settings, out);
+        seriald::BufferChain chain;
+        if (status.ok()) status = out.Finish(&chain);
+        if (!status.ok()) std::abort();
+        written = chain.size();
+      });
+      if (written != input.size()) return Fail("encoded size differs from R's stream");
+      auto [copy, bytes] = seriald::Buffer::Allocate(input.size());
+      std::memset(bytes, 0, input.size());  // fault the pages in before timing
+      const double memcpy_seconds =
+          Median(reps, [&] { std::memcpy(bytes, input.data(), input.size()); });
+
+      const std::string key = std::string(object) + "/" + format + "/";
+      const double r_decode = r_seconds[key + "unserialize"];
+      const double r_encode = r_seconds[key + "serialize"];
+      auto rate = [&](double seconds) { return seconds > 0 ? mb / seconds : 0.0; };
+      auto ratio = [](double a, double b) { return a > 0 ? b / a : 0.0; };
+      auto cell = [&](double seconds) {
+        char text[32];
+        std::snprintf(text, sizeof text, "%9.1f (%10.0f)", seconds * 1e3, rate(seconds));
+        return std::string(text);
+      };
+      std::printf("%-8s %-6s %7.1f | %-22s %7.0f %6.1fx | %-22s %7.0f %6.1fx | %9.1f %6.2fx\n",
+                  object, format, mb, cell(decode).c_str(), rate(r_decode), ratio(decode, r_decode),
+                  cell(encode).c_str(), rate(r_encode), ratio(encode, r_encode),
+                  memcpy_seconds * 1e3, ratio(memcpy_seconds, decode));
+    }
+  }
+  std::printf(
+      "\nratio = seriald speed / R speed; dec/cpy = decode time / memcpy time of the same bytes "
+      "(median of %d).\nNative (B) numeric vectors decode as slices of the input and encode by "
+      "reference: no bytes move.\n",
+      reps);
+  return 0;
+}

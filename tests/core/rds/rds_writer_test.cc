@@ -1,0 +1,300 @@
+// The R writer: exact bytes in every encoding, string flags and escapes, NA/NaN bits, reference
+// and length encodings, ALTREP expansion, and what R cannot hold.
+#include <sys/mman.h>
+
+#include <cstring>
+#include <string>
+
+#include "core/rds/altrep.h"
+#include "core/rds/reader.h"
+#include "core/rds/writer.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/core/rds/rds_test_util.h"
+
+namespace seriald {
+namespace {
+
+using rds_test::Hex;
+using rds_test::Read;
+using rds_test::ToHex;
+using rds_test::Write;
+using rds_test::Xdr;
+using ::testing::HasSubstr;
+
+Buffer Doubles(std::initializer_list<uint64_t> bits) {
+  std::string bytes;
+  for (uint64_t b : bits) bytes.append(reinterpret_cast<const char*>(&b), 8);
+  return Buffer::Copy(bytes);
+}
+uint64_t Bits(double d) {
+  uint64_t b;
+  std::memcpy(&b, &d, 8);
+  return b;
+}
+
+Value Root(Value value, NodeId root) {
+  value.roots().push_back(root);
+  return value;
+}
+
+// c(1.5, NA, NaN, -0, Inf, -Inf)
+Value SpecialDoubles() {
+  Value value;
+  NodeId id = value.Add(Array{ElementType::kFloat64, 6,
+                              Doubles({Bits(1.5), kNaRealBits, 0x7FF8000000000000ULL, Bits(-0.0),
+                                       Bits(HUGE_VAL), Bits(-HUGE_VAL)})});
+  return Root(std::move(value), id);
+}
+
+TEST(RdsWriterTest, AsciiWritesRsNumberTokens) {
+  // serialize(c(1.5, NA, NaN, -0, Inf, -Inf), NULL, ascii = TRUE, version = 2) in R 4.2.2.
+  EXPECT_EQ(*Write(SpecialDoubles(), RFormat::kAscii, 2),
+            "A\n2\n262658\n131840\n14\n6\n1.5\nNA\nNaN\n-0\nInf\n-Inf\n");
+}
+
+TEST(RdsWriterTest, AsciiHexWritesHexFloats) {
+  Value value;
+  NodeId id =
+      value.Add(Array{ElementType::kFloat64, 3, Doubles({Bits(0.1), kNaRealBits, Bits(1.0 / 3)})});
+  // serialize(c(0.1, NA, 1/3), NULL, ascii = NA, version = 3) in R 4.2.2.
+  EXPECT_EQ(*Write(Root(std::move(value), id), RFormat::kAsciiHex, 3),
+            "A\n3\n262658\n197888\n5\nUTF-8\n14\n3\n0x1.999999999999ap-4\nNA\n"
+            "0x1.5555555555555p-2\n");
+}
+
+TEST(RdsWriterTest, NaAndNanPayloadsKeepTheirBitsInBinary) {
+  Value value;
+  NodeId id =
+      value.Add(Array{ElementType::kFloat64, 5,
+                      Doubles({0x7FF00000000007A2ULL, 0xFFF00000000007A2ULL, 0x7FF80000000007A2ULL,
+                               0x7FF8000000000000ULL, 0xFFF8000000000000ULL})});
+  Value v = Root(std::move(value), id);
+  std::string xdr = *Write(v, RFormat::kXdr, 2);
+  EXPECT_EQ(ToHex(xdr.substr(xdr.size() - 40)),
+            "7ff00000000007a2fff00000000007a27ff80000000007a27ff8000000000000fff8000000000000");
+  // Ascii keeps only NA versus NaN.
+  std::string ascii = *Write(v, RFormat::kAscii, 2);
+  EXPECT_THAT(ascii, ::testing::EndsWith("14\n5\nNA\nNA\nNA\nNaN\nNaN\n"));
+}
+
+TEST(RdsWriterTest, StringsGetRsFlagsAndEscapes) {
+  StringVector s;
+  s.Append("a\tb\n", StringEncoding::kUtf8);  // ASCII: only the ASCII bit, whatever declared
+  s.Append("caf\xc3\xa9", StringEncoding::kUtf8);
+  s.AppendNa();
+  s.Append("sp ace?\"'\\", StringEncoding::kNative);
+  s.Append("\x01\x7f", StringEncoding::kLatin1);
+  Value value;
+  NodeId id = value.Add(std::move(s));
+  // serialize(c("a\tb\n", "café", NA, "sp ace?\"'\\", "\001\177"), NULL, ascii = TRUE,
+  // version = 2) in R 4.2.2.
+  EXPECT_EQ(*Write(Root(std::move(value), id), RFormat::kAscii, 2),
+            "A\n2\n262658\n131840\n16\n5\n262153\n4\na\\tb\\n\n32777\n5\ncaf\\303\\251\n9\n-1\n"
+            "262153\n10\nsp\\040ace\\?\\\"\\'\\\\\n262153\n2\n\\001\\177\n");
+}
+
+TEST(RdsWriterTest, DeclaredEncodingsOfNonAsciiStrings) {
+  StringVector s;
+  s.Append("\xe9", StringEncoding::kLatin1);
+  s.Append("\xff", StringEncoding::kBytes);
+  s.Append("\xc3\xa9", StringEncoding::kNative);
+  s.Append("\xc3\xa9", StringEncoding::kAscii);  // mislabelled: written as native
+  Value value;
+  NodeId id = value.Add(std::move(s));
+  Xdr expected;
+  expected.Header(2).Int(16).Int(4);
+  expected.Int(0x4009).Int(1).Raw("\xe9").Int(0x2009).Int(1).Raw("\xff");
+  expected.Int(0x9).Int(2).Raw("\xc3\xa9").Int(0x9).Int(2).Raw("\xc3\xa9");
+  EXPECT_EQ(*Write(Root(std::move(value), id), RFormat::kXdr, 2), expected.str());
+}
+
+TEST(RdsWriterTest, ListInEveryBinaryEncodingMatchesR) {
+  // list(1L, TRUE, as.raw(255), 1i, "x")
+  Value value;
+  int32_t one = 1;
+  double complex[2] = {0, 1};
+  StringVector x;
+  x.Append("x");
+  NodeId items[] = {value.Add(Array{ElementType::kInt32, 1, Buffer::Copy(&one, 4)}),
+                    value.Add(Array{ElementType::kLogical, 1, Buffer::Copy(&one, 4)}),
+                    value.Add(Array{ElementType::kRaw, 1, Buffer::Copy("\xff", 1)}),
+                    value.Add(Array{ElementType::kComplex128, 1, Buffer::Copy(complex, 16)}),
+                    value.Add(std::move(x))};
+  NodeId id = value.Add(List{false, {items, items + 5}});
+  Value v = Root(std::move(value), id);
+  EXPECT_EQ(ToHex(*Write(v, RFormat::kXdr, 3)),
+            "580a000000030004020200030500000000055554462d3800000013000000050000000d0000000100"
+            "0000010000000a00000001000000010000001800000001ff0000000f00000001000000000000000"
+            "03ff00000000000000000001000000001000400090000000178");
+  EXPECT_EQ(ToHex(*Write(v, RFormat::kNative, 2)),
+            "420a02000000020204000003020013000000050000000d00000001000000010000000a0000000100"
+            "0000010000001800000001000000ff0f000000010000000000000000000000000000000000f03f10"
+            "00000001000000090004000100000078");
+}
+
+TEST(RdsWriterTest, SymbolsAreInternedByName) {
+  Value value;
+  NodeId a1 = value.Add(Symbol{{"a"}});
+  NodeId a2 = value.Add(Symbol{{"a"}});  // another node, same name: one table entry
+  NodeId id = value.Add(List{false, {a1, a2}});
+  Xdr expected;
+  expected.Header(2).Int(19).Int(2).Sym("a").Int(0x1FF);
+  EXPECT_EQ(*Write(Root(std::move(value), id), RFormat::kXdr, 2), expected.str());
+}
+
+TEST(RdsWriterTest, ReferenceIndexPacking) {
+  int32_t words[2];
+  EXPECT_EQ(rds::PackRef(1, words), 1);
+  EXPECT_EQ(words[0], 0x1FF);
+  EXPECT_EQ(rds::PackRef(8388607, words), 1);
+  EXPECT_EQ(words[0], 0x7FFFFFFF);
+  EXPECT_EQ(rds::PackRef(8388608, words), 2);  // beyond the packed range: 255, then the index
+  EXPECT_EQ(words[0], 255);
+  EXPECT_EQ(words[1], 8388608);
+}
+
+TEST(RdsWriterTest, LongVectorLengthUsesTheThreeWordForm) {
+  // raw(2^31), backed by untouched anonymous memory so nothing is copied or filled.
+  const size_t size = size_t{1} << 31;
+  void* memory = mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  ASSERT_NE(memory, MAP_FAILED);
+  Value value;
+  NodeId id = value.Add(
+      Array{ElementType::kRaw, size, Buffer::Wrap(memory, size, [=] { munmap(memory, size); })});
+  value.roots().push_back(id);
+  ByteWriter out;
+  ASSERT_TRUE(WriteR(value, rds::SettingsFor(value, RFormat::kXdr, 3), out).ok());
+  BufferChain chain;
+  ASSERT_TRUE(out.Finish(&chain).ok());
+  EXPECT_EQ(chain.size(), size + 39);  // the file size R writes (spec §4)
+  ASSERT_EQ(chain.pieces().size(), 2u);
+  EXPECT_EQ(chain.pieces()[1].data(), memory);  // referenced, not copied
+  EXPECT_EQ(ToHex(chain.pieces()[0].view()),
+            "580a000000030004020200030500000000055554462d3800000018ffffffff0000000080000000");
+}
+
+TEST(RdsWriterTest, AltrepIsKeptInVersion3AndExpandedInVersion2) {
+  // serialize(1:3, NULL, version = 3) in R 4.2.2, read back.
+  auto value = Read(Hex(
+      "580a000000030004020200030500000000055554462d38000000ee0000000200000001000400090000000e63"
+      "6f6d706163745f696e747365710000000200000001000400090000000462617365000000020000000d00000"
+      "0010000000d000000fe0000000e0000000340080000000000003ff00000000000003ff0000000000000000000"
+      "fe"));
+  ASSERT_TRUE(value.ok()) << value.status();
+  Xdr v2;
+  v2.Header(2).Int(13).Int(3).Int(1).Int(2).Int(3);
+  EXPECT_EQ(*Write(*value, RFormat::kXdr, 2), v2.str());
+}
+
+// deferred_string over `numbers` with scipen 0.
+Value DeferredString(Array numbers) {
+  Value value;
+  NodeId data = value.Add(std::move(numbers));
+  int32_t scipen = 0;
+  NodeId meta = value.Add(Array{ElementType::kInt32, 1, Buffer::Copy(&scipen, 4)});
+  Pairlist state;
+  state.cells.push_back(PairlistCell{CellType::kList, kNoNode, data, kNoNode, RFlags{}});
+  state.tail = meta;
+  NodeId state_id = value.Add(std::move(state));
+  NodeId id = value.Add(Altrep{"deferred_string", "base", 16, state_id});
+  return Root(std::move(value), id);
+}
+
+TEST(RdsWriterTest, DeferredStringsExpandWithRsNumberFormatting) {
+  Value value = DeferredString(
+      Array{ElementType::kFloat64, 5,
+            Doubles({Bits(1.5), kNaRealBits, Bits(1e10), Bits(0.1 + 0.2), Bits(123456.7)})});
+  Xdr expected;
+  expected.Header(2).Int(16).Int(5).Char("1.5").Int(9).Int(-1).Char("1e+10").Char("0.3");
+  expected.Char("123456.7");
+  EXPECT_EQ(*Write(value, RFormat::kXdr, 2), expected.str());
+  EXPECT_EQ(rds::FormatRealAsR(100000, 0), "1e+05");
+  EXPECT_EQ(rds::FormatRealAsR(123456, 0), "123456");
+  EXPECT_EQ(rds::FormatRealAsR(100000, 1), "100000");
+  EXPECT_EQ(rds::FormatRealAsR(-0.0, 0), "0");
+  EXPECT_EQ(rds::FormatRealAsR(1e-4, 0), "1e-04");
+  EXPECT_EQ(rds::FormatRealAsR(0.5, 0, ","), "0,5");
+}
+
+TEST(RdsWriterTest, UnknownAltrepClassCannotBeWrittenAsVersion2) {
+  Value value;
+  NodeId state = value.Add(Nil{});
+  NodeId id = value.Add(Altrep{"arrow_chunked", "arrow", 14, state});
+  Value v = Root(std::move(value), id);
+  EXPECT_TRUE(Write(v, RFormat::kXdr, 3).ok());
+  auto v2 = Write(v, RFormat::kXdr, 2);
+  ASSERT_FALSE(v2.ok());
+  EXPECT_THAT(std::string(v2.status().message()), HasSubstr("node 1"));
+  EXPECT_THAT(std::string(v2.status().message()), HasSubstr("arrow_chunked"));
+}
+
+TEST(RdsWriterTest, RefusesWhatRCannotHold) {
+  {
+    Value value;
+    NodeId id = value.Add(Table{});
+    auto r = Write(Root(std::move(value), id), RFormat::kXdr, 3);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(r.status().message(), "node 0: a table node cannot be written as R");
+  }
+  {
+    Value value;
+    NodeId id = value.Add(Array{ElementType::kFloat32, 1, Buffer::Copy("abcd", 4)});
+    auto r = Write(Root(std::move(value), id), RFormat::kXdr, 3);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().message(), "node 0: R has no vector of float32 elements");
+  }
+  {
+    Value value;
+    NodeId id = value.Add(List{});
+    Value v = Root(std::move(value), id);
+    v.roots().push_back(id);
+    auto r = Write(v, RFormat::kXdr, 3);
+    ASSERT_FALSE(r.ok());
+    EXPECT_THAT(std::string(r.status().message()), HasSubstr("exactly one object"));
+  }
+}
+
+TEST(RdsWriterTest, RefusesCyclesAndRunawaySharingOfNonReferenceNodes) {
+  {  // A list that contains itself.
+    Value value;
+    NodeId id = value.Add(List{});
+    value.Get<List>(id).items = {id};
+    auto r = Write(Root(std::move(value), id), RFormat::kXdr, 3);
+    ASSERT_FALSE(r.ok());
+    EXPECT_THAT(std::string(r.status().message()), HasSubstr("node 0: contains itself"));
+  }
+  {  // 64 levels of a list holding the level below twice: 2^64 lists once expanded.
+    Value value;
+    NodeId below = value.Add(Nil{});
+    for (int i = 0; i < 64; ++i) below = value.Add(List{false, {below, below}});
+    auto r = Write(Root(std::move(value), below), RFormat::kXdr, 3);
+    ASSERT_FALSE(r.ok());
+    EXPECT_THAT(std::string(r.status().message()), HasSubstr("expands to more than"));
+  }
+  {  // Sharing within the budget is written once per use, as R does.
+    Value value;
+    NodeId one = value.Add(Array{ElementType::kInt32, 0, Buffer()});
+    NodeId id = value.Add(List{false, {one, one}});
+    Xdr expected;
+    expected.Header(2).Int(19).Int(2).Int(13).Int(0).Int(13).Int(0);
+    EXPECT_EQ(*Write(Root(std::move(value), id), RFormat::kXdr, 2), expected.str());
+  }
+}
+
+TEST(RdsWriterTest, HeaderKeepsTheSourcesVersionsAndEncoding) {
+  Value value = SpecialDoubles();
+  value.source().r =
+      RStreamInfo{RFormat::kXdr, 3, 0x00030600, 0x00030500, "latin1", RCompression::kNone, ""};
+  std::string bytes = *Write(value, RFormat::kXdr, 3);
+  Xdr expected;
+  expected.Raw("X\n").Int(3).Int(0x00030600).Int(0x00030500).Int(6).Raw("latin1");
+  EXPECT_EQ(bytes.substr(0, expected.str().size()), expected.str());
+  // Another version takes that version's minimal reader.
+  std::string v2 = *Write(value, RFormat::kXdr, 2);
+  EXPECT_EQ(ToHex(v2.substr(0, 14)), "580a000000020003060000020300");
+}
+
+}  // namespace
+}  // namespace seriald

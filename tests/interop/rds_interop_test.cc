@@ -1,0 +1,296 @@
+// Interop of the R format with R itself, on the corpus gen.R writes with R 4.2 (generated once
+// per ctest run into the build tree by the rds_corpus fixture).
+//
+//   * every corpus file decodes completely;
+//   * every conversion between encodings and versions (X, B, A, asciihex; versions 2 and 3) is
+//     byte for byte what R writes for serialize(unserialize(source), NULL, ...) with the target's
+//     settings;
+//   * R reads every file seriald writes, and the object is identical() to what R read from the
+//     source wherever R's own round trip is;
+//   * compressed saveRDS() files and save() files come back byte-identical.
+// R's answers come from one batched Rscript run (rds_check.R) whose report this test parses.
+// Cases that cannot match are listed in kExpectedMismatches with the reason.
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "core/io/byte_writer.h"
+#include "core/io/file.h"
+#include "core/rds/altrep.h"
+#include "core/rds/codec.h"
+#include "core/rds/reader.h"
+#include "core/rds/writer.h"
+#include "gtest/gtest.h"
+#include "tests/testing/subprocess.h"
+
+namespace seriald {
+namespace {
+
+namespace fs = std::filesystem;
+
+const fs::path kCorpus = fs::path(SERIALD_BINARY_DIR) / "rds_corpus";
+const fs::path kWork = fs::path(SERIALD_BINARY_DIR) / "rds_interop";
+
+// Conversions whose bytes cannot equal R's, with the reason (name, target; "*" = any target).
+// None at present: every conversion of the corpus is byte-identical. An entry needs a reason
+// a reader can check, e.g. {"chr_latin1", "*", "R re-encodes unflagged strings"}.
+struct Expected {
+  const char* name;
+  const char* target;
+  const char* reason;
+};
+const std::vector<Expected> kExpectedMismatches = {};
+
+bool IsExpectedMismatch(const std::string& name, const std::string& target) {
+  for (const Expected& e : kExpectedMismatches) {
+    if (name == e.name && (std::string(e.target) == "*" || target == e.target)) return true;
+  }
+  return false;
+}
+
+struct Target {
+  const char* code;
+  RFormat format;
+  int version;
+};
+constexpr Target kTargets[] = {
+    {"X2", RFormat::kXdr, 2},      {"X3", RFormat::kXdr, 3},      {"B2", RFormat::kNative, 2},
+    {"B3", RFormat::kNative, 3},   {"A2", RFormat::kAscii, 2},    {"A3", RFormat::kAscii, 3},
+    {"H2", RFormat::kAsciiHex, 2}, {"H3", RFormat::kAsciiHex, 3},
+};
+
+const std::set<std::string> kStreamVariants = {"xdr_v2",      "xdr_v3",     "bin_v2",
+                                               "bin_v3",      "ascii_v2",   "ascii_v3",
+                                               "asciihex_v3", "rds_v2_raw", "rds_v3_raw"};
+
+struct ManifestRow {
+  std::string name, variant, file;
+  uint64_t bytes = 0;
+  std::string reser_equal;  // R's own serialize(unserialize(bytes)) gives the same bytes
+};
+
+struct ReportRow {
+  std::string name, source, target, bytes_equal, ours_identical, r_identical, error;
+};
+
+std::string Slurp(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+absl::StatusOr<std::string> Write(const Value& value, const rds::RWriteSettings& settings) {
+  ByteWriter out;
+  if (absl::Status s = WriteR(value, settings, out); !s.ok()) return s;
+  BufferChain chain;
+  if (absl::Status s = out.Finish(&chain); !s.ok()) return s;
+  return chain.ToString();
+}
+
+std::vector<ManifestRow> ReadManifest() {
+  std::vector<ManifestRow> rows;
+  std::ifstream manifest(kCorpus / "manifest.tsv");
+  EXPECT_TRUE(manifest) << "no corpus at " << kCorpus << " (the rds_corpus fixture makes it)";
+  std::string line;
+  std::getline(manifest, line);
+  while (std::getline(manifest, line)) {
+    std::vector<std::string> f = absl::StrSplit(line, '\t');
+    if (f.size() < 13) {
+      ADD_FAILURE() << "bad manifest line " << line;
+      continue;
+    }
+    rows.push_back(ManifestRow{f[0], f[5], f[8], std::stoull(f[9]), f[12]});
+  }
+  return rows;
+}
+
+// Decodes every corpus file, converts each stream to every target, has R judge all conversions
+// in one run, and checks its verdicts.
+TEST(RdsInteropTest, DecodesEveryFileAndConvertsLikeR) {
+  std::vector<ManifestRow> rows = ReadManifest();
+  ASSERT_GT(rows.size(), 2400u);
+  fs::remove_all(kWork);
+  fs::create_directories(kWork);
+  std::ofstream plan(kWork / "plan.tsv");
+  plan << "name\tsource\ttarget\tout\n";
+  size_t decoded = 0, planned = 0;
+  for (const ManifestRow& row : rows) {
+    auto input = ReadFile((kCorpus / row.file).string());
+    ASSERT_TRUE(input.ok()) << input.status();
+    auto value = ReadR(*input);
+    if (!value.ok()) {
+      ADD_FAILURE() << row.file << ": " << value.status();
+      continue;
+    }
+    ++decoded;
+    EXPECT_TRUE(value->Validate().ok()) << row.file << ": " << value->Validate();
+    if (!kStreamVariants.count(row.variant)) continue;
+    // Large objects convert from one source only, to keep the suite fast.
+    if (row.bytes > (1 << 20) && row.variant != "xdr_v3") continue;
+    for (const Target& t : kTargets) {
+      auto bytes =
+          Write(*value, rds::SettingsFor(*value, t.format, t.version, RCompression::kNone));
+      if (!bytes.ok()) {
+        ADD_FAILURE() << row.file << " -> " << t.code << ": " << bytes.status();
+        continue;
+      }
+      fs::path out = kWork / absl::StrCat(row.name, "__", row.variant, "__", t.code, ".bin");
+      std::ofstream(out, std::ios::binary) << *bytes;
+      plan << row.name << '\t' << (kCorpus / row.file).string() << '\t' << t.code << '\t'
+           << out.string() << '\n';
+      ++planned;
+    }
+  }
+  plan.close();
+  std::printf("decoded %zu of %zu corpus files\n", decoded, rows.size());
+
+  testing::RunResult r =
+      testing::RunProgram({"/usr/bin/env", "LANG=C.UTF-8", "Rscript",
+                           (fs::path(SERIALD_SOURCE_DIR) / "tests/interop/rds_check.R").string(),
+                           (kWork / "plan.tsv").string(), (kWork / "report.tsv").string()},
+                          "", absl::Seconds(600));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::vector<ReportRow> report;
+  std::ifstream in(kWork / "report.tsv");
+  std::string line;
+  std::getline(in, line);
+  while (std::getline(in, line)) {
+    std::vector<std::string> f = absl::StrSplit(line, '\t');
+    ASSERT_EQ(f.size(), 7u) << line;
+    report.push_back(ReportRow{f[0], f[1], f[2], f[3], f[4], f[5], f[6]});
+  }
+  ASSERT_EQ(report.size(), planned);
+
+  size_t equal = 0, excused = 0, identical = 0, comparable = 0;
+  for (const ReportRow& row : report) {
+    EXPECT_TRUE(row.error.empty()) << row.source << " -> " << row.target << ": " << row.error;
+    if (row.bytes_equal == "TRUE") {
+      ++equal;
+    } else if (IsExpectedMismatch(row.name, row.target)) {
+      ++excused;
+    } else {
+      ADD_FAILURE() << row.source << " -> " << row.target << ": bytes differ from R's";
+    }
+    if (row.r_identical != "TRUE") continue;
+    ++comparable;
+    if (row.ours_identical == "TRUE") {
+      ++identical;
+    } else {
+      ADD_FAILURE() << row.source << " -> " << row.target
+                    << ": R reads seriald's output as a different object";
+    }
+  }
+  std::printf("%zu of %zu conversions byte-identical to R (%zu listed exceptions)\n", equal,
+              report.size(), excused);
+  std::printf("%zu of %zu read back identical() where R's own round trip is\n", identical,
+              comparable);
+}
+
+// Objects whose bytes R itself changes on a round trip (forced promises get the base
+// environment): their compressed files are compared after decompression with seriald's
+// conversion of the same object, which the conversion test checks against R.
+TEST(RdsInteropTest, CompressedFilesRoundTripByteForByte) {
+  size_t files = 0, same = 0, normalised = 0;
+  std::vector<ManifestRow> rows = ReadManifest();
+  std::set<std::string> changed_by_r;
+  for (const ManifestRow& row : rows) {
+    if (row.variant == "xdr_v3" && row.reser_equal == "FALSE") changed_by_r.insert(row.name);
+  }
+  for (const ManifestRow& row : rows) {
+    if (kStreamVariants.count(row.variant)) continue;
+    ++files;
+    std::string original = Slurp(kCorpus / row.file);
+    if (changed_by_r.count(row.name)) {
+      auto value = ReadR(Buffer::FromString(original));
+      ASSERT_TRUE(value.ok()) << row.file << ": " << value.status();
+      auto ours = Write(*value, rds::SettingsFor(*value, RFormat::kXdr, 3, RCompression::kGzip));
+      ASSERT_TRUE(ours.ok());
+      auto plain = ReadR(Buffer::FromString(*ours));
+      ASSERT_TRUE(plain.ok());
+      auto reference = ReadR(Buffer::FromString(Slurp(kCorpus / row.name / "xdr_v3.bin")));
+      ASSERT_TRUE(reference.ok());
+      EXPECT_EQ(
+          *Write(*plain, rds::SettingsFor(*plain, RFormat::kXdr, 3, RCompression::kNone)),
+          *Write(*reference, rds::SettingsFor(*reference, RFormat::kXdr, 3, RCompression::kNone)))
+          << row.file;
+      ++normalised;
+      continue;
+    }
+    auto value = ReadR(Buffer::FromString(original));
+    ASSERT_TRUE(value.ok()) << row.file << ": " << value.status();
+    EXPECT_NE(value->source().r->compression, RCompression::kNone) << row.file;
+    auto bytes = Write(*value, rds::SettingsFor(*value, value->source().r->format));
+    ASSERT_TRUE(bytes.ok()) << row.file << ": " << bytes.status();
+    if (*bytes == original) {
+      ++same;
+    } else {
+      ADD_FAILURE() << row.file << ": writing it back gives other bytes";
+    }
+  }
+  EXPECT_GT(files, 250u);
+  std::printf("%zu of %zu compressed saveRDS files byte-identical, %zu normalised by R itself\n",
+              same, files, normalised);
+  EXPECT_EQ(same + normalised, files);
+}
+
+TEST(RdsInteropTest, SaveFilesRoundTripByteForByte) {
+  CodecRegistry registry;
+  RegisterRdsCodecs(registry);
+  const Codec* rdata = *registry.Find("rdata");
+  int files = 0;
+  for (const char* name :
+       {"rdx3_gz.RData", "rdx2_raw.RData", "rdx3_raw.RData", "rda3_ascii.RData"}) {
+    std::string original = Slurp(kCorpus / "_save" / name);
+    auto value = rdata->Read(Buffer::FromString(original), ReadOptions{});
+    ASSERT_TRUE(value.ok()) << name << ": " << value.status();
+    const auto& list = value->Get<Pairlist>(value->roots()[0]);
+    ASSERT_EQ(list.cells.size(), 2u);
+    EXPECT_EQ(value->Get<Symbol>(list.cells[0].tag).name.bytes, "iris");
+    EXPECT_EQ(value->Get<Symbol>(list.cells[1].tag).name.bytes, "mtcars");
+    ByteWriter out;
+    ASSERT_TRUE(rdata->Write(*value, WriteOptions{}, out).ok());
+    BufferChain chain;
+    ASSERT_TRUE(out.Finish(&chain).ok());
+    EXPECT_EQ(chain.ToString(), original) << name;
+    ++files;
+  }
+  EXPECT_EQ(files, 4);
+}
+
+// deferred_string objects expand to as.character() of their numbers, which needs R's formatting
+// of doubles (15 significant digits, fixed or scientific by width and scipen).
+TEST(RdsInteropTest, DoublesFormatAsRDoes) {
+  const fs::path dir = fs::path(SERIALD_BINARY_DIR) / "rds_interop_numbers";
+  fs::create_directories(dir);
+  const fs::path out = dir / "numbers.tsv";
+  testing::RunResult r = testing::RunProgram(
+      {"/usr/bin/env", "LANG=C.UTF-8", "Rscript",
+       (fs::path(SERIALD_SOURCE_DIR) / "tests/interop/rds_numbers.R").string(), out.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::ifstream in(out);
+  std::string line;
+  size_t checked = 0;
+  while (std::getline(in, line)) {
+    std::vector<std::string> f = absl::StrSplit(line, '\t');
+    ASSERT_EQ(f.size(), 3u) << line;
+    double x = std::strtod(f[0].c_str(), nullptr);
+    EXPECT_EQ(rds::FormatRealAsR(x, std::stoi(f[1]), "."), f[2])
+        << "x = " << f[0] << ", scipen = " << f[1];
+    ++checked;
+  }
+  EXPECT_GT(checked, 3000u);
+  std::printf("%zu numbers formatted as R does\n", checked);
+}
+
+}  // namespace
+}  // namespace seriald

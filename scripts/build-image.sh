@@ -49,7 +49,8 @@ if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then
 else
   engine=podman
   apt_install podman
-  build=(podman build --isolation chroot)
+  # Docker image format: OCI images drop HEALTHCHECK and STOPSIGNAL.
+  build=(podman build --isolation chroot --format docker)
 fi
 echo "build-image: building with $engine"
 

@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
@@ -24,6 +25,9 @@
 namespace seriald {
 
 struct CallRecord {
+  CallRecord(std::string method_name, std::string peer_address)
+      : method(std::move(method_name)), peer(std::move(peer_address)) {}
+
   std::string method;
   std::string peer;
   std::string input_format;

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "core/status_macros.h"
 
 namespace seriald {
 namespace {
@@ -35,67 +36,66 @@ std::string_view FormatName(v1::Format format) {
   return {};
 }
 
+namespace {
+
+// The long size and byte order fields, shared by ReadOptions and WriteOptions.
+absl::Status Torch7LongSizeFromProto(uint32_t long_size, std::optional<int>* out) {
+  if (long_size == 0) return absl::OkStatus();
+  if (long_size != 4 && long_size != 8) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("torch7_long_size must be 0, 4 or 8, not ", long_size));
+  }
+  *out = static_cast<int>(long_size);
+  return absl::OkStatus();
+}
+
+absl::Status Torch7ByteOrderFromProto(v1::ByteOrder order, std::optional<bool>* big_endian) {
+  switch (order) {
+    case v1::BYTE_ORDER_UNSPECIFIED:
+      return absl::OkStatus();
+    case v1::BYTE_ORDER_LITTLE_ENDIAN:
+      *big_endian = false;
+      return absl::OkStatus();
+    case v1::BYTE_ORDER_BIG_ENDIAN:
+      *big_endian = true;
+      return absl::OkStatus();
+    default:
+      return absl::InvalidArgumentError(absl::StrCat("unknown torch7_byte_order ", order));
+  }
+}
+
+template <typename Message>
+void Torch7LayoutToProto(std::optional<int> long_size, std::optional<bool> big_endian,
+                         Message* message) {
+  if (long_size) message->set_torch7_long_size(*long_size);
+  if (big_endian) {
+    message->set_torch7_byte_order(*big_endian ? v1::BYTE_ORDER_BIG_ENDIAN
+                                               : v1::BYTE_ORDER_LITTLE_ENDIAN);
+  }
+}
+
+}  // namespace
+
 absl::StatusOr<ReadOptions> ReadOptionsFromProto(const v1::ReadOptions& message,
                                                  uint32_t default_max_depth) {
   ReadOptions options;
   if (message.format() != v1::FORMAT_UNSPECIFIED && FormatName(message.format()).empty()) {
     return absl::InvalidArgumentError(absl::StrCat("unknown input format ", message.format()));
   }
-  switch (message.torch7_long_size()) {
-    case 0:
-      break;
-    case 4:
-    case 8:
-      options.torch7_long_size = static_cast<int>(message.torch7_long_size());
-      break;
-    default:
-      return absl::InvalidArgumentError(absl::StrCat("torch7_long_size must be 0, 4 or 8, not ",
-                                                     message.torch7_long_size()));
-  }
-  switch (message.torch7_byte_order()) {
-    case v1::BYTE_ORDER_UNSPECIFIED:
-      break;
-    case v1::BYTE_ORDER_LITTLE_ENDIAN:
-      options.torch7_big_endian = false;
-      break;
-    case v1::BYTE_ORDER_BIG_ENDIAN:
-      options.torch7_big_endian = true;
-      break;
-    default:
-      return absl::InvalidArgumentError(
-          absl::StrCat("unknown torch7_byte_order ", message.torch7_byte_order()));
-  }
+  RETURN_IF_ERROR(Torch7LongSizeFromProto(message.torch7_long_size(), &options.torch7_long_size));
+  RETURN_IF_ERROR(
+      Torch7ByteOrderFromProto(message.torch7_byte_order(), &options.torch7_big_endian));
   options.max_depth = message.max_depth() != 0 ? message.max_depth() : default_max_depth;
   return options;
 }
 
 absl::StatusOr<WriteOptions> WriteOptionsFromProto(const v1::WriteOptions& message) {
   WriteOptions options;
-  switch (message.torch7_long_size()) {
-    case 0:
-      break;
-    case 4:
-    case 8:
-      options.torch7_long_size = static_cast<int>(message.torch7_long_size());
-      break;
-    default:
-      return absl::InvalidArgumentError(absl::StrCat("torch7_long_size must be 0, 4 or 8, not ",
-                                                     message.torch7_long_size()));
-  }
-  switch (message.torch7_byte_order()) {
-    case v1::BYTE_ORDER_UNSPECIFIED:
-      break;
-    case v1::BYTE_ORDER_LITTLE_ENDIAN:
-      options.torch7_big_endian = false;
-      break;
-    case v1::BYTE_ORDER_BIG_ENDIAN:
-      options.torch7_big_endian = true;
-      break;
-    default:
-      return absl::InvalidArgumentError(
-          absl::StrCat("unknown torch7_byte_order ", message.torch7_byte_order()));
-  }
+  RETURN_IF_ERROR(Torch7LongSizeFromProto(message.torch7_long_size(), &options.torch7_long_size));
+  RETURN_IF_ERROR(
+      Torch7ByteOrderFromProto(message.torch7_byte_order(), &options.torch7_big_endian));
   options.torch7_referenced = !message.torch7_unreferenced();
+  options.json_pretty = message.json_pretty();
   switch (message.r_version()) {
     case 0:
       break;
@@ -107,7 +107,6 @@ absl::StatusOr<WriteOptions> WriteOptionsFromProto(const v1::WriteOptions& messa
       return absl::InvalidArgumentError(
           absl::StrCat("r_version must be 0, 2 or 3, not ", message.r_version()));
   }
-  options.json_pretty = message.json_pretty();
   if (message.has_r_compression()) {
     if (!v1::RCompression_IsValid(message.r_compression())) {
       return absl::InvalidArgumentError(
@@ -121,22 +120,14 @@ absl::StatusOr<WriteOptions> WriteOptionsFromProto(const v1::WriteOptions& messa
 void ReadOptionsToProto(const ReadOptions& options, std::string_view format,
                         v1::ReadOptions* message) {
   message->set_format(FormatFromName(format).value_or(v1::FORMAT_UNSPECIFIED));
-  if (options.torch7_long_size) message->set_torch7_long_size(*options.torch7_long_size);
-  if (options.torch7_big_endian) {
-    message->set_torch7_byte_order(*options.torch7_big_endian ? v1::BYTE_ORDER_BIG_ENDIAN
-                                                              : v1::BYTE_ORDER_LITTLE_ENDIAN);
-  }
+  Torch7LayoutToProto(options.torch7_long_size, options.torch7_big_endian, message);
   message->set_max_depth(options.max_depth);
 }
 
 void WriteOptionsToProto(const WriteOptions& options, std::string_view format,
                          v1::WriteOptions* message) {
   message->set_format(FormatFromName(format).value_or(v1::FORMAT_UNSPECIFIED));
-  if (options.torch7_long_size) message->set_torch7_long_size(*options.torch7_long_size);
-  if (options.torch7_big_endian) {
-    message->set_torch7_byte_order(*options.torch7_big_endian ? v1::BYTE_ORDER_BIG_ENDIAN
-                                                              : v1::BYTE_ORDER_LITTLE_ENDIAN);
-  }
+  Torch7LayoutToProto(options.torch7_long_size, options.torch7_big_endian, message);
   message->set_torch7_unreferenced(!options.torch7_referenced);
   message->set_json_pretty(options.json_pretty);
   if (options.r_version) message->set_r_version(*options.r_version);

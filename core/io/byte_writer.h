@@ -35,6 +35,9 @@ class ByteWriter {
   using PieceCallback = std::function<absl::Status(Buffer piece)>;
 
   static constexpr size_t kDefaultBlockSize = 64 * 1024;
+  // Without a piece callback the output is collected whole, so blocks double in size up to this:
+  // fewer, larger allocations (and page faults) for large outputs.
+  static constexpr size_t kMaxCollectedBlockSize = 8 * 1024 * 1024;
   // Buffers at least this large are referenced by AppendShared instead of copied.
   static constexpr size_t kShareThreshold = 4 * 1024;
 
@@ -87,6 +90,7 @@ class ByteWriter {
   size_t capacity_ = 0;
   size_t used_ = 0;
   size_t flushed_ = 0;  // bytes of the current block already handed out
+  size_t next_block_size_ = kDefaultBlockSize;
   uint64_t written_ = 0;
 };
 

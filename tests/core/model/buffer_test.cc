@@ -134,15 +134,29 @@ TEST(ByteWriterTest, WritableSpaceAndCommitWriteInPlace) {
   EXPECT_EQ(chain.ToString(), "x12345yyy");
 }
 
-TEST(ByteWriterTest, LargeAppendsSpanBlocks) {
+TEST(ByteWriterTest, LargeAppendsSpanBlocksThatGrowWhenCollecting) {
   std::string data(3 * ByteWriter::kDefaultBlockSize + 17, '\0');
   for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>(i * 7);
   ByteWriter out;
   out.Append(data);
   BufferChain chain;
   ASSERT_TRUE(out.Finish(&chain).ok());
-  EXPECT_GE(chain.pieces().size(), 4u);
+  ASSERT_EQ(chain.pieces().size(), 3u);
+  EXPECT_EQ(chain.pieces()[0].size(), ByteWriter::kDefaultBlockSize);
+  EXPECT_EQ(chain.pieces()[1].size(), 2 * ByteWriter::kDefaultBlockSize);
   EXPECT_EQ(chain.ToString(), data);
+
+  // Streaming keeps blocks at the default size, so pieces go out early.
+  std::vector<size_t> sizes;
+  ByteWriter streamed([&](Buffer piece) {
+    sizes.push_back(piece.size());
+    return absl::OkStatus();
+  });
+  streamed.Append(data);
+  ASSERT_TRUE(streamed.Finish().ok());
+  ASSERT_EQ(sizes.size(), 4u);
+  for (size_t i = 0; i < 3; ++i) EXPECT_EQ(sizes[i], ByteWriter::kDefaultBlockSize);
+  EXPECT_EQ(sizes[3], 17u);
 }
 
 TEST(ByteWriterTest, PieceCallbackReceivesPiecesInOrder) {

@@ -1,6 +1,7 @@
 #include "server/serializer_service.h"
 
 #include <algorithm>
+#include <chrono>
 #include <string>
 #include <utility>
 #include <vector>
@@ -35,8 +36,15 @@ Buffer BorrowBytes(const std::string& bytes) {
   return Buffer::Wrap(bytes.data(), bytes.size(), [] {});
 }
 
+// How close to its deadline a call's cancellation counts as the deadline. The client's deadline
+// ends a call on both sides, but the server counts it from when the call arrived, so the
+// client's cancellation (which carries no reason) usually arrives just before the server's own
+// timer fires.
+constexpr std::chrono::seconds kDeadlineSlack{1};
+
+// Why a call ended early: its deadline, or the client cancelling it.
 absl::Status CallAborted(grpc::ServerContext* context) {
-  if (context->deadline() <= std::chrono::system_clock::now()) {
+  if (context->deadline() - kDeadlineSlack <= std::chrono::system_clock::now()) {
     return absl::DeadlineExceededError("deadline exceeded");
   }
   return absl::CancelledError("call cancelled by the client");
@@ -90,7 +98,7 @@ absl::StatusOr<const Codec*> OutputCodec(const CodecRegistry& registry, v1::Form
   return registry.Find(name);
 }
 
-// Reads an input with the format given or detected; records the format's name.
+// Reads an input with the format given or detected; records the format it was read as.
 absl::StatusOr<Value> ReadInput(const CodecRegistry& registry, const v1::ReadOptions& message,
                                 const ServiceLimits& limits, const Buffer& input,
                                 CallRecord& record) {
@@ -99,7 +107,9 @@ absl::StatusOr<Value> ReadInput(const CodecRegistry& registry, const v1::ReadOpt
   options.max_decompressed_bytes = limits.max_decompressed_bytes;
   ASSIGN_OR_RETURN(const Codec* codec, InputCodec(registry, message.format(), input));
   record.input_format = std::string(codec->name());
-  return codec->Read(input, options);
+  ASSIGN_OR_RETURN(Value value, codec->Read(input, options));
+  record.input_format = std::string(codec->FormatOf(value));
+  return value;
 }
 
 // Writes `value` in the requested format, handing each piece of output to `consume`.

@@ -8,11 +8,15 @@
 #include <climits>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "core/io/file.h"
 #include "core/status_macros.h"
 
 namespace seriald {
 namespace {
+
+// How long Shutdown lets gRPC send the statuses of calls that have just finished.
+constexpr absl::Duration kStatusFlushTime = absl::Milliseconds(500);
 
 absl::StatusOr<std::string> ReadPem(const std::string& path, const char* flag) {
   absl::StatusOr<Buffer> pem = ReadFile(path);
@@ -88,9 +92,16 @@ SerialdServer::~SerialdServer() {
 }
 
 void SerialdServer::Shutdown(absl::Duration grace) {
+  const absl::Time deadline = absl::Now() + grace;
   server_->GetHealthCheckService()->Shutdown();
   tracker_.StartDraining();
-  tracker_.WaitUntilIdle(absl::Now() + grace);
+  tracker_.WaitUntilIdle(deadline);
+  // A call whose handler has just returned still has its status to send, which cancelling it now
+  // would replace with UNAVAILABLE. So wait a moment more (within the grace period) while new
+  // calls keep being refused with UNAVAILABLE, which clients retry elsewhere; gRPC's own
+  // Shutdown(deadline) would instead cancel calls arriving meanwhile with CANCELLED, which they do
+  // not retry.
+  absl::SleepFor(std::min(kStatusFlushTime, std::max(deadline - absl::Now(), absl::ZeroDuration())));
   // Whatever still runs now (calls past the grace period, health watches) is cancelled, and idle
   // client connections are closed instead of being waited for.
   server_->Shutdown(std::chrono::system_clock::now());

@@ -82,7 +82,7 @@ absl::Status InspectFile(const CodecRegistry& registry, const FormatFlags& flags
   ASSIGN_OR_RETURN(Input input, ReadInput(registry, flags, in));
   const Value& value = input.value;
   Inspection inspection;
-  inspection.format = std::string(input.codec->name());
+  inspection.format = std::string(input.codec->FormatOf(value));
   inspection.detected = input.detected;
   inspection.source = value.source();
   inspection.node_count = value.size();

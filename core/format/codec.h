@@ -75,6 +75,10 @@ class Codec {
   // the family's reading codec.
   virtual std::string_view family() const = 0;
   virtual Recognition Recognize(const Buffer& input) const = 0;
+  // The name of the codec of this family that writes `value` (read by this codec) back in the
+  // encoding it came in: an ascii Torch7 stream read by "t7" is "t7-ascii", an R text stream
+  // read by "rds" is "rds-ascii". This is the format reported to users for an input.
+  virtual std::string_view FormatOf(const Value& value) const { return name(); }
   virtual absl::StatusOr<Value> Read(const Buffer& input, const ReadOptions& options) const = 0;
   // Writes `value` (which must pass Value::Validate()). Errors name the node that cannot be
   // written in this format.

@@ -21,6 +21,22 @@ class RdsCodec : public Codec {
   std::string_view name() const override { return name_; }
   std::string_view description() const override { return description_; }
   std::string_view family() const override { return "rds"; }
+  std::string_view FormatOf(const Value& value) const override {
+    const std::optional<RStreamInfo>& source = value.source().r;
+    if (!source) return name();
+    if (!source->rdata_magic.empty()) return "rdata";
+    switch (source->format) {
+      case RFormat::kXdr:
+        return "rds";
+      case RFormat::kNative:
+        return "rds-native";
+      case RFormat::kAscii:
+        return "rds-ascii";
+      case RFormat::kAsciiHex:
+        return "rds-asciihex";
+    }
+    return name();
+  }
 
   Recognition Recognize(const Buffer& input) const override {
     std::string_view head = input.view().substr(0, 8);

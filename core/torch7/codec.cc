@@ -20,6 +20,11 @@ class Torch7Codec : public Codec {
                   : "Torch7 binary (torch.save); reads ascii too, detects long size and byte order";
   }
   std::string_view family() const override { return "t7"; }
+  std::string_view FormatOf(const Value& value) const override {
+    const std::optional<Torch7Layout>& layout = value.source().torch7;
+    if (!layout) return name();
+    return layout->ascii ? "t7-ascii" : "t7";
+  }
 
   Recognition Recognize(const Buffer& input) const override {
     torch7::Sniff sniff = torch7::SniffStream(input);

@@ -24,10 +24,22 @@ int ExitCodeOf(int status) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Subprocess>> Subprocess::Start(const std::vector<std::string>& argv,
-                                                              const std::string& stdin_data) {
+                                                              const std::string& stdin_data,
+                                                              const std::string& stderr_path) {
   int in[2], out[2], err[2];
   if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) {
     return absl::InternalError(absl::StrCat("pipe: ", std::strerror(errno)));
+  }
+  if (!stderr_path.empty()) {
+    int file = open(stderr_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (file < 0) {
+      return absl::InternalError(absl::StrCat(stderr_path, ": ", std::strerror(errno)));
+    }
+    // The child writes to the file; the stderr pipe is not needed.
+    close(err[1]);
+    close(err[0]);
+    err[1] = file;
+    err[0] = -1;
   }
   std::vector<char*> args;
   for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));

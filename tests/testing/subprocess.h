@@ -31,8 +31,12 @@ namespace seriald::testing {
 class Subprocess {
  public:
   // Starts `argv[0]` with arguments; `stdin_data` is written to its stdin, which is then closed.
+  // With `stderr_path`, the child's standard error goes to that file (created or truncated)
+  // instead of a pipe, and stderr_text() stays empty: for long-running servers whose log is read
+  // only now and then, which a full pipe would otherwise block.
   static absl::StatusOr<std::unique_ptr<Subprocess>> Start(const std::vector<std::string>& argv,
-                                                           const std::string& stdin_data = "");
+                                                           const std::string& stdin_data = "",
+                                                           const std::string& stderr_path = "");
   ~Subprocess();  // kills the child if it is still running
 
   pid_t pid() const { return pid_; }

@@ -1,0 +1,581 @@
+// service_benchmark: the seriald service as a client sees it. Starts bin/seriald (next to this
+// program) on a free port and reports:
+//
+//   1. small calls: Convert of a small t7 file to t7-ascii, and Deserialize of it, at several
+//      numbers of client threads sharing one channel: calls/s, p50 and p99 latency;
+//   2. streaming: a 1 GiB torch.FloatTensor through ConvertStream (t7 -> t7, and t7 -> t7
+//      big-endian) and DeserializeStream, next to a bare gRPC byte stream of the same shape (all
+//      bytes up, then as many back, same chunk size) served by this program itself in a
+//      subprocess: MiB/s of payload and the ratio to the bare stream;
+//   3. the server's peak resident set during each streaming row (a fresh server per row), in
+//      bytes and as a multiple of the payload.
+//
+// Every response is checked (bytes, statuses); a wrong answer makes the exit status 1. Speed is
+// only reported, never judged.
+//
+//   service_benchmark [--concurrency 1,4,16,64] [--seconds 3] [--stream-mib 1024]
+//                     [--chunk-kib 1024] [--repeat 3] [--small-input FILE] [--seriald PATH]
+#include <grpcpp/grpcpp.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "CLI/CLI.hpp"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "seriald/bench/byte_echo.grpc.pb.h"
+#include "seriald/v1/serializer.grpc.pb.h"
+#include "tests/testing/process_memory.h"
+#include "tests/testing/subprocess.h"
+#include "tests/testing/torch7_tensor.h"
+
+namespace seriald::bench {
+namespace {
+
+using ::seriald::testing::Subprocess;
+
+constexpr char kEchoFlag[] = "--serve-echo";
+constexpr char kEchoPattern = 0x5a;
+
+struct Options {
+  std::string seriald;
+  std::string small_input = SERIALD_SHARED_DIR "/corpus/torch7/generated/checkpoint_like.bin.t7";
+  std::vector<int> concurrency = {1, 4, 16, 64};
+  double seconds = 3;
+  uint64_t stream_mib = 1024;
+  uint64_t chunk_kib = 1024;
+  int repeat = 3;
+};
+
+// Wrong answers found; any makes the exit status 1.
+std::atomic<int> failures{0};
+
+void Fail(const std::string& what) {
+  ++failures;
+  std::cerr << "service_benchmark: " << what << std::endl;
+}
+
+std::string SelfPath() {
+  char path[4096];
+  ssize_t n = readlink("/proc/self/exe", path, sizeof path - 1);
+  return n > 0 ? std::string(path, static_cast<size_t>(n)) : "";
+}
+
+// ---------------------------------------------------------------------------------------------
+// The bare byte stream, served by this program in a subprocess.
+
+class EchoService final : public ByteEcho::Service {
+  grpc::Status Echo(grpc::ServerContext* context,
+                    grpc::ServerReaderWriter<Chunk, Chunk>* stream) override {
+    Chunk chunk;
+    uint64_t total = 0;
+    size_t largest = 0;
+    while (stream->Read(&chunk)) {
+      total += chunk.data().size();
+      largest = std::max(largest, chunk.data().size());
+    }
+    Chunk out;
+    out.mutable_data()->assign(largest, kEchoPattern);
+    for (uint64_t sent = 0; sent < total; sent += out.data().size()) {
+      if (total - sent < out.data().size()) out.mutable_data()->resize(total - sent);
+      if (!stream->Write(out)) return grpc::Status::CANCELLED;
+    }
+    return grpc::Status::OK;
+  }
+};
+
+// Serves ByteEcho on a free port until SIGTERM, as seriald serves its service (sync API, no
+// message size limits); prints "listening on 127.0.0.1:PORT" when ready.
+int ServeEcho() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  EchoService service;
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+  builder.SetMaxReceiveMessageSize(-1);
+  builder.SetMaxSendMessageSize(-1);
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || port == 0) return 1;
+  std::cout << "echo: listening on 127.0.0.1:" << port << std::endl;
+  int received = 0;
+  sigwait(&signals, &received);
+  server->Shutdown(std::chrono::system_clock::now());
+  server->Wait();
+  return 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Server processes.
+
+class ServerProcess {
+ public:
+  // Starts `argv` and waits for its "listening on HOST:PORT" line.
+  static std::unique_ptr<ServerProcess> Start(const std::vector<std::string>& argv) {
+    // The server's log (one line per call) is not needed here; it must not fill a pipe.
+    auto process = Subprocess::Start(argv, "", "/dev/null");
+    if (!process.ok()) {
+      Fail(absl::StrCat("cannot start ", argv[0], ": ", process.status().ToString()));
+      return nullptr;
+    }
+    std::optional<std::string> line =
+        (*process)->WaitForStdoutLine("listening on", absl::Seconds(60));
+    if (!line) {
+      Fail(absl::StrCat(argv[0], " did not start: ", (*process)->stdout_text()));
+      return nullptr;
+    }
+    std::unique_ptr<ServerProcess> server(new ServerProcess());
+    server->process_ = *std::move(process);
+    std::vector<std::string> words = absl::StrSplit(*line, ' ');
+    for (size_t i = 0; i + 2 < words.size(); ++i) {
+      if (words[i] == "listening" && words[i + 1] == "on") server->address_ = words[i + 2];
+    }
+    return server;
+  }
+
+  ~ServerProcess() {
+    process_->Signal(SIGTERM);
+    if (process_->Wait(absl::Seconds(60)) != 0) Fail("a server did not stop cleanly");
+  }
+
+  const std::string& address() const { return address_; }
+
+  uint64_t PeakRss() const {
+    absl::StatusOr<uint64_t> peak = testing::PeakRssBytes(process_->pid());
+    return peak.ok() ? *peak : 0;
+  }
+  uint64_t Rss() const {
+    absl::StatusOr<uint64_t> rss = testing::RssBytes(process_->pid());
+    return rss.ok() ? *rss : 0;
+  }
+
+  std::shared_ptr<grpc::Channel> Channel() const {
+    grpc::ChannelArguments arguments;
+    arguments.SetMaxReceiveMessageSize(-1);
+    arguments.SetMaxSendMessageSize(-1);
+    arguments.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+    auto channel =
+        grpc::CreateCustomChannel(address_, grpc::InsecureChannelCredentials(), arguments);
+    channel->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    return channel;
+  }
+
+ private:
+  ServerProcess() = default;
+  std::unique_ptr<Subprocess> process_;
+  std::string address_;
+};
+
+std::unique_ptr<ServerProcess> StartSeriald(const Options& options,
+                                            const std::vector<std::string>& flags) {
+  std::vector<std::string> argv = {options.seriald, "--listen", "127.0.0.1:0"};
+  argv.insert(argv.end(), flags.begin(), flags.end());
+  return ServerProcess::Start(argv);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. Small calls.
+
+double Percentile(std::vector<double>& sorted, double p) {
+  if (sorted.empty()) return 0;
+  size_t index = static_cast<size_t>(p * static_cast<double>(sorted.size() - 1) + 0.5);
+  return sorted[std::min(index, sorted.size() - 1)];
+}
+
+struct SmallResult {
+  double calls_per_second = 0;
+  double p50_ms = 0;
+  double p99_ms = 0;
+  uint64_t errors = 0;
+};
+
+// `call` makes one call and says whether its answer was right.
+template <typename Call>
+SmallResult RunSmallCalls(int threads, absl::Duration duration, Call call) {
+  std::vector<std::vector<double>> latencies(threads);
+  std::atomic<uint64_t> errors{0};
+  std::atomic<bool> go{false};
+  std::vector<std::thread> workers;
+  absl::Time start, end;
+  std::atomic<int> ready{0};
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&, t] {
+      ++ready;
+      while (!go.load()) std::this_thread::yield();
+      absl::Time stop = end;
+      while (true) {
+        auto before = std::chrono::steady_clock::now();
+        if (!call()) ++errors;
+        auto after = std::chrono::steady_clock::now();
+        latencies[t].push_back(std::chrono::duration<double, std::milli>(after - before).count());
+        if (absl::Now() >= stop) break;
+      }
+    });
+  }
+  while (ready.load() < threads) std::this_thread::yield();
+  start = absl::Now();
+  end = start + duration;
+  go.store(true);
+  for (std::thread& worker : workers) worker.join();
+  double elapsed = absl::ToDoubleSeconds(absl::Now() - start);
+  std::vector<double> all;
+  for (const auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
+  std::sort(all.begin(), all.end());
+  SmallResult result;
+  result.calls_per_second = static_cast<double>(all.size()) / elapsed;
+  result.p50_ms = Percentile(all, 0.50);
+  result.p99_ms = Percentile(all, 0.99);
+  result.errors = errors.load();
+  return result;
+}
+
+void BenchmarkSmallCalls(const Options& options) {
+  std::ifstream file(options.small_input, std::ios::binary);
+  std::stringstream bytes;
+  bytes << file.rdbuf();
+  const std::string input = bytes.str();
+  if (!file || input.empty()) {
+    Fail(absl::StrCat("cannot read ", options.small_input));
+    return;
+  }
+  // No concurrency limit: the clients, not the server's admission, set the load.
+  auto server = StartSeriald(options, {"--max-concurrent-calls", "0"});
+  if (server == nullptr) return;
+  auto channel = server->Channel();
+
+  // The expected answers, from one call each.
+  auto stub = v1::Serializer::NewStub(channel);
+  v1::ConvertRequest convert;
+  convert.set_data(input);
+  convert.mutable_output()->set_format(v1::FORMAT_T7_ASCII);
+  v1::ConvertResponse expected_convert;
+  v1::DeserializeRequest deserialize;
+  deserialize.set_data(input);
+  v1::DeserializeResponse expected_deserialize;
+  {
+    grpc::ClientContext a, b;
+    if (!stub->Convert(&a, convert, &expected_convert).ok() ||
+        !stub->Deserialize(&b, deserialize, &expected_deserialize).ok()) {
+      Fail("the first small calls failed");
+      return;
+    }
+  }
+  const std::string expected_value = expected_deserialize.SerializeAsString();
+
+  std::printf(
+      "\n1. Small calls: %s (%zu bytes), %.2g s per row, client threads sharing one "
+      "channel\n\n",
+      options.small_input.substr(options.small_input.rfind('/') + 1).c_str(), input.size(),
+      options.seconds);
+  std::printf("| call | client threads | calls/s | p50 ms | p99 ms | errors |\n");
+  std::printf("|---|---:|---:|---:|---:|---:|\n");
+  const absl::Duration duration = absl::Seconds(options.seconds);
+  for (int threads : options.concurrency) {
+    SmallResult r = RunSmallCalls(threads, duration, [&] {
+      grpc::ClientContext context;
+      v1::ConvertResponse response;
+      return stub->Convert(&context, convert, &response).ok() &&
+             response.data() == expected_convert.data();
+    });
+    std::printf("| Convert t7 -> t7-ascii | %d | %.0f | %.3f | %.3f | %llu |\n", threads,
+                r.calls_per_second, r.p50_ms, r.p99_ms, static_cast<unsigned long long>(r.errors));
+    if (r.errors > 0) Fail("Convert calls failed or answered wrongly");
+  }
+  for (int threads : options.concurrency) {
+    SmallResult r = RunSmallCalls(threads, duration, [&] {
+      grpc::ClientContext context;
+      v1::DeserializeResponse response;
+      return stub->Deserialize(&context, deserialize, &response).ok() &&
+             response.SerializeAsString() == expected_value;
+    });
+    std::printf("| Deserialize t7 | %d | %.0f | %.3f | %.3f | %llu |\n", threads,
+                r.calls_per_second, r.p50_ms, r.p99_ms, static_cast<unsigned long long>(r.errors));
+    if (r.errors > 0) Fail("Deserialize calls failed or answered wrongly");
+  }
+  std::fflush(stdout);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2 and 3. Streams.
+
+struct StreamTiming {
+  double seconds = 0;     // the whole call
+  double up_seconds = 0;  // until the first response message (all input sent and read)
+  bool ok = false;
+};
+
+using Clock = std::chrono::steady_clock;
+
+double SecondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// Sends `input` in chunks of `chunk_bytes` (in the request field `set_chunk` returns), then ends
+// the request stream.
+template <typename Stream, typename Request, typename SetChunk>
+bool SendChunks(Stream& stream, Request& request, const std::string& input, size_t chunk_bytes,
+                SetChunk set_chunk) {
+  for (size_t offset = 0; offset < input.size(); offset += chunk_bytes) {
+    set_chunk(request)->assign(input.data() + offset, std::min(chunk_bytes, input.size() - offset));
+    if (!stream.Write(request)) return false;
+  }
+  return stream.WritesDone();
+}
+
+StreamTiming StreamEcho(const std::shared_ptr<grpc::Channel>& channel, const std::string& input,
+                        size_t chunk_bytes) {
+  auto stub = ByteEcho::NewStub(channel);
+  grpc::ClientContext context;
+  StreamTiming timing;
+  auto start = Clock::now();
+  auto stream = stub->Echo(&context);
+  Chunk request;
+  SendChunks(*stream, request, input, chunk_bytes, [](Chunk& r) { return r.mutable_data(); });
+  Chunk response;
+  uint64_t received = 0;
+  bool right = true;
+  const std::string pattern(chunk_bytes, kEchoPattern);
+  while (stream->Read(&response)) {
+    if (received == 0) timing.up_seconds = SecondsSince(start);
+    right = right && response.data().size() <= chunk_bytes &&
+            std::memcmp(response.data().data(), pattern.data(), response.data().size()) == 0;
+    received += response.data().size();
+  }
+  grpc::Status status = stream->Finish();
+  timing.seconds = SecondsSince(start);
+  timing.ok = status.ok() && right && received == input.size();
+  if (!timing.ok) Fail(absl::StrCat("echo stream: ", status.error_message()));
+  return timing;
+}
+
+StreamTiming StreamConvert(const std::shared_ptr<grpc::Channel>& channel, const std::string& input,
+                           const std::string& expected, bool big_endian, size_t chunk_bytes) {
+  auto stub = v1::Serializer::NewStub(channel);
+  grpc::ClientContext context;
+  StreamTiming timing;
+  auto start = Clock::now();
+  auto stream = stub->ConvertStream(&context);
+  v1::ConvertStreamRequest request;
+  request.mutable_options()->mutable_input()->set_input_size(input.size());
+  request.mutable_options()->mutable_output()->set_format(v1::FORMAT_T7);
+  if (big_endian) {
+    request.mutable_options()->mutable_output()->set_torch7_byte_order(v1::BYTE_ORDER_BIG_ENDIAN);
+  }
+  if (stream->Write(request)) {
+    SendChunks(*stream, request, input, chunk_bytes,
+               [](v1::ConvertStreamRequest& r) { return r.mutable_chunk()->mutable_data(); });
+  }
+  v1::ConvertStreamResponse response;
+  uint64_t received = 0;
+  bool right = true, first = true;
+  while (stream->Read(&response)) {
+    if (first) timing.up_seconds = SecondsSince(start);
+    first = false;
+    if (!response.has_chunk()) continue;
+    const std::string& data = response.chunk().data();
+    right = right && received + data.size() <= expected.size() &&
+            std::memcmp(data.data(), expected.data() + received, data.size()) == 0;
+    received += data.size();
+  }
+  grpc::Status status = stream->Finish();
+  timing.seconds = SecondsSince(start);
+  timing.ok = status.ok() && right && received == expected.size();
+  if (!timing.ok) {
+    Fail(absl::StrCat("ConvertStream: ", status.error_message(), right ? "" : " (wrong bytes)"));
+  }
+  return timing;
+}
+
+StreamTiming StreamDeserialize(const std::shared_ptr<grpc::Channel>& channel,
+                               const std::string& input, size_t header_bytes, size_t chunk_bytes) {
+  auto stub = v1::Serializer::NewStub(channel);
+  grpc::ClientContext context;
+  StreamTiming timing;
+  auto start = Clock::now();
+  auto stream = stub->DeserializeStream(&context);
+  v1::DeserializeStreamRequest request;
+  request.mutable_options()->set_input_size(input.size());
+  if (stream->Write(request)) {
+    SendChunks(*stream, request, input, chunk_bytes,
+               [](v1::DeserializeStreamRequest& r) { return r.mutable_chunk()->mutable_data(); });
+  }
+  v1::DeserializeStreamResponse response;
+  uint64_t received = 0;
+  bool right = true, first = true;
+  const std::string_view data_part = std::string_view(input).substr(header_bytes);
+  while (stream->Read(&response)) {
+    if (first) {
+      timing.up_seconds = SecondsSince(start);
+      right = response.has_header() && response.header().streamed_arrays_size() == 1;
+      first = false;
+      continue;
+    }
+    const v1::ArrayChunk& chunk = response.array_chunk();
+    right = right && chunk.offset() == received &&
+            received + chunk.data().size() <= data_part.size() &&
+            std::memcmp(chunk.data().data(), data_part.data() + received, chunk.data().size()) == 0;
+    received += chunk.data().size();
+  }
+  grpc::Status status = stream->Finish();
+  timing.seconds = SecondsSince(start);
+  timing.ok = status.ok() && right && received == data_part.size();
+  if (!timing.ok) {
+    Fail(absl::StrCat("DeserializeStream: ", status.error_message(), right ? "" : " (wrong data)"));
+  }
+  return timing;
+}
+
+struct StreamRow {
+  std::string name;
+  std::vector<StreamTiming> runs;
+  uint64_t idle_rss = 0;  // once connected, before the first run
+  uint64_t peak_rss = 0;
+};
+
+// The run with the median total time.
+StreamTiming Median(std::vector<StreamTiming> runs) {
+  std::sort(runs.begin(), runs.end(),
+            [](const StreamTiming& a, const StreamTiming& b) { return a.seconds < b.seconds; });
+  return runs.empty() ? StreamTiming{} : runs[runs.size() / 2];
+}
+
+void BenchmarkStreams(const Options& options) {
+  const uint64_t elements = (options.stream_mib << 20) / 4;
+  const uint64_t payload = 4 * elements;
+  const size_t chunk_bytes = static_cast<size_t>(options.chunk_kib << 10);
+  const std::string input = testing::FloatTensorStream(elements);
+  const std::string big_endian = testing::FloatTensorStream(elements, /*big_endian=*/true);
+  const size_t header_bytes = testing::FloatTensorHeader(elements).size();
+  const std::vector<std::string> chunk_flag = {"--chunk-bytes", absl::StrCat(chunk_bytes)};
+
+  std::vector<StreamRow> rows;
+  auto measure = [&](const std::string& name, std::unique_ptr<ServerProcess> server, auto run) {
+    StreamRow row{name, {}, 0, 0};
+    if (server == nullptr) return;
+    auto channel = server->Channel();
+    row.idle_rss = server->Rss();
+    for (int i = 0; i < options.repeat; ++i) row.runs.push_back(run(channel));
+    row.peak_rss = server->PeakRss();
+    rows.push_back(std::move(row));
+  };
+  measure(
+      "bare gRPC byte stream (echo)", ServerProcess::Start({SelfPath(), kEchoFlag}),
+      [&](const std::shared_ptr<grpc::Channel>& c) { return StreamEcho(c, input, chunk_bytes); });
+  measure("ConvertStream t7 -> t7", StartSeriald(options, chunk_flag),
+          [&](const std::shared_ptr<grpc::Channel>& c) {
+            return StreamConvert(c, input, input, /*big_endian=*/false, chunk_bytes);
+          });
+  measure("ConvertStream t7 -> t7 big-endian", StartSeriald(options, chunk_flag),
+          [&](const std::shared_ptr<grpc::Channel>& c) {
+            return StreamConvert(c, input, big_endian, /*big_endian=*/true, chunk_bytes);
+          });
+  measure("DeserializeStream t7", StartSeriald(options, chunk_flag),
+          [&](const std::shared_ptr<grpc::Channel>& c) {
+            return StreamDeserialize(c, input, header_bytes, chunk_bytes);
+          });
+
+  std::printf(
+      "\n2-3. Streams: a %llu MiB torch.FloatTensor (%llu-byte payload) up in %llu KiB "
+      "chunks, then as much back;\n     median of %d runs, MiB/s of payload; a fresh "
+      "server per row, its peak RSS over the row's runs\n\n",
+      static_cast<unsigned long long>(options.stream_mib), static_cast<unsigned long long>(payload),
+      static_cast<unsigned long long>(options.chunk_kib), options.repeat);
+  std::printf(
+      "| stream | whole call MiB/s | up MiB/s | back MiB/s | runs (s) | vs bare "
+      "stream | server idle RSS | server peak RSS | peak / payload |\n");
+  std::printf("|---|---:|---:|---:|---|---:|---:|---:|---:|\n");
+  const double mib = static_cast<double>(payload) / (1 << 20);
+  double bare = 0;
+  for (const StreamRow& row : rows) {
+    StreamTiming median = Median(row.runs);
+    double whole = median.seconds > 0 ? mib / median.seconds : 0;
+    if (bare == 0) bare = whole;
+    std::string runs;
+    for (const StreamTiming& t : row.runs) {
+      absl::StrAppend(&runs, runs.empty() ? "" : " ", absl::StrFormat("%.2f", t.seconds));
+    }
+    std::printf("| %s | %.0f | %.0f | %.0f | %s | %.2f | %llu | %llu | %.3f |\n", row.name.c_str(),
+                whole, median.up_seconds > 0 ? mib / median.up_seconds : 0,
+                median.seconds > median.up_seconds ? mib / (median.seconds - median.up_seconds) : 0,
+                runs.c_str(), bare > 0 ? whole / bare : 0,
+                static_cast<unsigned long long>(row.idle_rss),
+                static_cast<unsigned long long>(row.peak_rss),
+                static_cast<double>(row.peak_rss) / static_cast<double>(payload));
+  }
+  std::printf(
+      "\nwhole call = payload / (first byte sent .. status received); up = payload / "
+      "(.. first response message,\nwhich the server sends once it has read all the "
+      "input); back = payload / the rest of the call.\n");
+  std::fflush(stdout);
+}
+
+}  // namespace
+}  // namespace seriald::bench
+
+int main(int argc, char** argv) {
+  using seriald::bench::Options;
+  if (argc == 2 && std::strcmp(argv[1], seriald::bench::kEchoFlag) == 0) {
+    return seriald::bench::ServeEcho();
+  }
+  Options options;
+  std::string self = seriald::bench::SelfPath();
+  options.seriald = self.substr(0, self.rfind('/') + 1) + "seriald";
+  std::string concurrency = "1,4,16,64";
+  CLI::App app{"service_benchmark: seriald's call rate, latency, stream throughput and memory"};
+  app.add_option("--seriald", options.seriald, "The seriald binary")->capture_default_str();
+  app.add_option("--small-input", options.small_input, "The small t7 file of the small calls")
+      ->capture_default_str();
+  app.add_option("--concurrency", concurrency, "Client thread counts for the small calls")
+      ->capture_default_str();
+  app.add_option("--seconds", options.seconds, "Duration of each small-call row")
+      ->capture_default_str();
+  app.add_option("--stream-mib", options.stream_mib, "Size of the streamed tensor's data, MiB")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--chunk-kib", options.chunk_kib, "Chunk size of every stream, both ways, KiB")
+      ->check(CLI::Range(4, 65536))
+      ->capture_default_str();
+  app.add_option("--repeat", options.repeat, "Runs per stream row (the median is reported)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+  options.concurrency.clear();
+  for (absl::string_view level : absl::StrSplit(concurrency, ',', absl::SkipEmpty())) {
+    int threads = 0;
+    if (!absl::SimpleAtoi(level, &threads) || threads <= 0) {
+      std::cerr << "service_benchmark: bad --concurrency " << concurrency << std::endl;
+      return 2;
+    }
+    options.concurrency.push_back(threads);
+  }
+
+  std::printf("service_benchmark: %s, %u CPUs\n", options.seriald.c_str(),
+              std::thread::hardware_concurrency());
+  seriald::bench::BenchmarkSmallCalls(options);
+  seriald::bench::BenchmarkStreams(options);
+  if (seriald::bench::failures > 0) {
+    std::cerr << "service_benchmark: " << seriald::bench::failures << " wrong answers" << std::endl;
+    return 1;
+  }
+  return 0;
+}

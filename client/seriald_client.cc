@@ -7,9 +7,9 @@
 #include <vector>
 
 #include "absl/strings/cord.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
 #include "client/grpc_status.h"
 #include "core/absl_compat.h"
@@ -49,11 +49,10 @@ absl::StatusOr<std::string> ChannelTarget(const std::string& target) {
   bool ipv6 = addresses.front().front() == '[';
   for (const std::string& address : addresses) {
     bool is_ipv6 = !address.empty() && address.front() == '[';
-    bool numeric = !address.empty() &&
-                   std::all_of(address.begin(), address.end(), [](char c) {
-                     return std::isxdigit(static_cast<unsigned char>(c)) || c == '.' || c == ':' ||
-                            c == '[' || c == ']';
-                   });
+    bool numeric = !address.empty() && std::all_of(address.begin(), address.end(), [](char c) {
+      return std::isxdigit(static_cast<unsigned char>(c)) || c == '.' || c == ':' || c == '[' ||
+             c == ']';
+    });
     if (!numeric || is_ipv6 != ipv6) {
       return absl::InvalidArgumentError(absl::StrCat(
           "several server addresses must all be IPv4 (or all IPv6) literals with ports; for "
@@ -88,16 +87,6 @@ absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> Credentials(
     ASSIGN_OR_RETURN(ssl.pem_private_key, read(options.tls_key_file, "--tls-key"));
   }
   return grpc::SslCredentials(ssl);
-}
-
-// Array nodes sent in ArrayChunk messages rather than inside the header.
-std::vector<NodeId> LargeArrays(const Value& value, uint32_t chunk_bytes) {
-  std::vector<NodeId> ids;
-  for (NodeId id = 0; id < value.size(); ++id) {
-    const Array* array = value.GetIf<Array>(id);
-    if (array != nullptr && array->data.size() >= chunk_bytes) ids.push_back(id);
-  }
-  return ids;
 }
 
 }  // namespace
@@ -181,7 +170,8 @@ absl::StatusOr<ConvertResult> SerialdClient::Convert(const Buffer& input, const 
   result.streamed = true;
   auto stream = impl_->stub_->ConvertStream(&context);
   v1::ConvertStreamRequest first;
-  ReadOptionsToProto(spec.read_options, spec.input_format, first.mutable_options()->mutable_input());
+  ReadOptionsToProto(spec.read_options, spec.input_format,
+                     first.mutable_options()->mutable_input());
   first.mutable_options()->mutable_input()->set_input_size(input.size());
   WriteOptionsToProto(spec.write_options, spec.output_format,
                       first.mutable_options()->mutable_output());
@@ -228,8 +218,9 @@ absl::StatusOr<Value> SerialdClient::Deserialize(const Buffer& input, std::strin
   first.mutable_options()->set_input_size(input.size());
   bool sent = stream->Write(first) &&
               impl_->SendChunks<v1::DeserializeStreamRequest>(
-                  stream.get(), input, progress,
-                  [](v1::DeserializeStreamRequest& r) { return r.mutable_chunk()->mutable_data(); });
+                  stream.get(), input, progress, [](v1::DeserializeStreamRequest& r) {
+                    return r.mutable_chunk()->mutable_data();
+                  });
   if (sent) stream->WritesDone();
 
   v1::DeserializeStreamResponse response;
@@ -243,12 +234,15 @@ absl::StatusOr<Value> SerialdClient::Deserialize(const Buffer& input, std::strin
       for (uint32_t id : header.streamed_arrays()) {
         if (id >= static_cast<uint32_t>(header.value().nodes_size()) ||
             !header.value().nodes(static_cast<int>(id)).has_array()) {
-          problem = absl::InternalError(absl::StrCat("server streamed node ", id,
-                                                     ", which is not an array"));
+          problem = absl::InternalError(
+              absl::StrCat("server streamed node ", id, ", which is not an array"));
           break;
         }
         const v1::Array& array = header.value().nodes(static_cast<int>(id)).array();
-        header.mutable_value()->mutable_nodes(static_cast<int>(id))->mutable_array()->mutable_data()
+        header.mutable_value()
+            ->mutable_nodes(static_cast<int>(id))
+            ->mutable_array()
+            ->mutable_data()
             ->reserve(array.length() * ElementSize(static_cast<ElementType>(array.type())));
       }
     } else if (have_header && problem.ok()) {
@@ -258,8 +252,11 @@ absl::StatusOr<Value> SerialdClient::Deserialize(const Buffer& input, std::strin
         problem = absl::InternalError(absl::StrCat("server sent a chunk for node ", chunk.node()));
         continue;
       }
-      header.mutable_value()->mutable_nodes(static_cast<int>(chunk.node()))->mutable_array()
-          ->mutable_data()->append(chunk.data());
+      header.mutable_value()
+          ->mutable_nodes(static_cast<int>(chunk.node()))
+          ->mutable_array()
+          ->mutable_data()
+          ->append(chunk.data());
     }
   }
   RETURN_IF_ERROR(FromGrpcStatus(stream->Finish()));
@@ -274,7 +271,9 @@ absl::Status SerialdClient::Serialize(const Value& value, std::string_view forma
                                       const ProgressCallback& progress) {
   grpc::ClientContext context;
   impl_->Prepare(&context);
-  std::vector<NodeId> large = LargeArrays(value, impl_->options_.chunk_bytes);
+  // Arrays of a chunk or more travel in ArrayChunk messages, not inside the header.
+  const ToProtoOptions streaming{.max_inline_array_bytes = impl_->options_.chunk_bytes - 1u};
+  std::vector<NodeId> large = ArraysLeftOut(value, streaming);
   uint64_t large_bytes = 0;
   for (NodeId id : large) large_bytes += value.Get<Array>(id).data.size();
   if (large_bytes <= impl_->options_.stream_threshold_bytes) {
@@ -289,8 +288,7 @@ absl::Status SerialdClient::Serialize(const Value& value, std::string_view forma
   auto stream = impl_->stub_->SerializeStream(&context);
   v1::SerializeStreamRequest first;
   v1::SerializeStreamHeader* header = first.mutable_header();
-  RETURN_IF_ERROR(ToProto(value, header->mutable_value(),
-                          ToProtoOptions{.max_inline_array_bytes = impl_->options_.chunk_bytes - 1u}));
+  RETURN_IF_ERROR(ToProto(value, header->mutable_value(), streaming));
   WriteOptionsToProto(options, format, header->mutable_options());
   for (NodeId id : large) header->add_streamed_arrays(id);
   bool sent = stream->Write(first);
@@ -348,15 +346,15 @@ absl::Status SerialdClient::CheckHealth(const std::string& service) {
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(
       absl::Now() + (impl_->options_.timeout > absl::ZeroDuration() ? impl_->options_.timeout
-                                                                      : absl::Seconds(10))));
+                                                                    : absl::Seconds(10))));
   grpc::health::v1::HealthCheckRequest request;
   request.set_service(service);
   grpc::health::v1::HealthCheckResponse response;
   RETURN_IF_ERROR(FromGrpcStatus(impl_->health_->Check(&context, request, &response)));
   if (response.status() != grpc::health::v1::HealthCheckResponse::SERVING) {
-    return absl::UnavailableError(absl::StrCat(
-        "server is ",
-        grpc::health::v1::HealthCheckResponse::ServingStatus_Name(response.status())));
+    return absl::UnavailableError(
+        absl::StrCat("server is ",
+                     grpc::health::v1::HealthCheckResponse::ServingStatus_Name(response.status())));
   }
   return absl::OkStatus();
 }

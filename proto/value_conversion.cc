@@ -868,6 +868,15 @@ class ProtoReader {
 
 }  // namespace
 
+std::vector<NodeId> ArraysLeftOut(const Value& value, const ToProtoOptions& options) {
+  std::vector<NodeId> ids;
+  for (NodeId id = 0; id < value.size(); ++id) {
+    const Array* array = value.GetIf<Array>(id);
+    if (array != nullptr && array->data.size() > options.max_inline_array_bytes) ids.push_back(id);
+  }
+  return ids;
+}
+
 absl::Status ToProto(const Value& value, pb::Value* message, const ToProtoOptions& options) {
   return ProtoWriter(value, options).Write(message);
 }

@@ -38,6 +38,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -57,6 +58,10 @@ struct ToProtoOptions {
 // reference that is kNoNode, an NA string with bytes, an enum value outside its declared range.
 absl::Status ToProto(const Value& value, seriald::v1::Value* message,
                      const ToProtoOptions& options = {});
+
+// The ids of the array nodes ToProto leaves without data under `options`, in increasing order:
+// what a streaming sender must send in chunks.
+std::vector<NodeId> ArraysLeftOut(const Value& value, const ToProtoOptions& options);
 
 // The Value `message` describes, validated. INVALID_ARGUMENT naming the node and field on any
 // inconsistency.

@@ -184,16 +184,6 @@ absl::StatusOr<Buffer> ReceiveChunks(grpc::ServerContext* context, Stream* strea
   return std::move(input).Finish();
 }
 
-// Array nodes whose data is large enough to travel in ArrayChunk messages.
-std::vector<NodeId> StreamedArrays(const Value& value, uint32_t chunk_bytes) {
-  std::vector<NodeId> ids;
-  for (NodeId id = 0; id < value.size(); ++id) {
-    const Array* array = value.GetIf<Array>(id);
-    if (array != nullptr && array->data.size() >= chunk_bytes) ids.push_back(id);
-  }
-  return ids;
-}
-
 }  // namespace
 
 grpc::Status SerializerService::Serialize(grpc::ServerContext* context,
@@ -251,9 +241,9 @@ grpc::Status SerializerService::Convert(grpc::ServerContext* context,
                                             BorrowBytes(request->data()), record));
     response->set_input_format(
         FormatFromName(record.input_format).value_or(v1::FORMAT_UNSPECIFIED));
-    ASSIGN_OR_RETURN(*response->mutable_data(),
-                     WriteUnaryOutput(*registry_, request->output(), value, limits_, record,
-                                      "ConvertStream"));
+    ASSIGN_OR_RETURN(
+        *response->mutable_data(),
+        WriteUnaryOutput(*registry_, request->output(), value, limits_, record, "ConvertStream"));
     return absl::OkStatus();
   });
 }
@@ -326,8 +316,7 @@ grpc::Status SerializerService::ConvertStream(
 
 grpc::Status SerializerService::DeserializeStream(
     grpc::ServerContext* context,
-    grpc::ServerReaderWriter<v1::DeserializeStreamResponse, v1::DeserializeStreamRequest>*
-        stream) {
+    grpc::ServerReaderWriter<v1::DeserializeStreamResponse, v1::DeserializeStreamRequest>* stream) {
   CallRecord record{"DeserializeStream", context->peer()};
   return RunCall(tracker_, log_, record, [&]() -> absl::Status {
     v1::DeserializeStreamRequest first;
@@ -339,21 +328,20 @@ grpc::Status SerializerService::DeserializeStream(
       return absl::InvalidArgumentError("the first message must hold the options");
     }
     const v1::ReadOptions options = first.options();
-    ASSIGN_OR_RETURN(Buffer input,
-                     ReceiveChunks<v1::DeserializeStreamRequest>(
-                         context, stream, options.input_size(), first.ByteSizeLong(), limits_,
-                         record, [](const v1::DeserializeStreamRequest& m) {
-                           return m.has_chunk() ? &m.chunk().data() : nullptr;
-                         }));
+    ASSIGN_OR_RETURN(Buffer input, ReceiveChunks<v1::DeserializeStreamRequest>(
+                                       context, stream, options.input_size(), first.ByteSizeLong(),
+                                       limits_, record, [](const v1::DeserializeStreamRequest& m) {
+                                         return m.has_chunk() ? &m.chunk().data() : nullptr;
+                                       }));
     ASSIGN_OR_RETURN(Value value, ReadInput(*registry_, options, limits_, input, record));
     input = Buffer();  // the Value keeps what it needs
 
     // The header carries the Value with the data of large arrays left out; that data follows in
     // ArrayChunk messages, read straight from the arrays' buffers.
-    std::vector<NodeId> streamed = StreamedArrays(value, limits_.chunk_bytes);
+    const ToProtoOptions streaming{.max_inline_array_bytes = limits_.chunk_bytes - 1u};
+    std::vector<NodeId> streamed = ArraysLeftOut(value, streaming);
     v1::DeserializeStreamResponse header;
-    RETURN_IF_ERROR(ToProto(value, header.mutable_header()->mutable_value(),
-                            ToProtoOptions{.max_inline_array_bytes = limits_.chunk_bytes - 1u}));
+    RETURN_IF_ERROR(ToProto(value, header.mutable_header()->mutable_value(), streaming));
     header.mutable_header()->set_format(
         FormatFromName(record.input_format).value_or(v1::FORMAT_UNSPECIFIED));
     for (NodeId id : streamed) header.mutable_header()->add_streamed_arrays(id);
@@ -363,17 +351,16 @@ grpc::Status SerializerService::DeserializeStream(
     v1::DeserializeStreamResponse response;
     for (size_t i = 0; i < streamed.size(); ++i) {
       uint64_t offset = 0;
-      RETURN_IF_ERROR(SendInChunks(
-          context, value.Get<Array>(streamed[i]).data, limits_.chunk_bytes,
-          [&](std::string_view bytes) {
-            v1::ArrayChunk* chunk = response.mutable_array_chunk();
-            chunk->set_node(streamed[i]);
-            chunk->set_offset(offset);
-            chunk->mutable_data()->assign(bytes.data(), bytes.size());
-            offset += bytes.size();
-            record.bytes_out += bytes.size();
-            return stream->Write(response);
-          }));
+      RETURN_IF_ERROR(SendInChunks(context, value.Get<Array>(streamed[i]).data, limits_.chunk_bytes,
+                                   [&](std::string_view bytes) {
+                                     v1::ArrayChunk* chunk = response.mutable_array_chunk();
+                                     chunk->set_node(streamed[i]);
+                                     chunk->set_offset(offset);
+                                     chunk->mutable_data()->assign(bytes.data(), bytes.size());
+                                     offset += bytes.size();
+                                     record.bytes_out += bytes.size();
+                                     return stream->Write(response);
+                                   }));
       value.Get<Array>(streamed[i]).data = Buffer();  // release each array once it is sent
     }
     return absl::OkStatus();
@@ -394,7 +381,8 @@ grpc::Status SerializerService::SerializeStream(
       return absl::InvalidArgumentError("the first message must hold the header");
     }
     record.bytes_in = first.ByteSizeLong();
-    if (record.bytes_in > limits_.max_request_bytes) return RequestTooLarge(limits_.max_request_bytes);
+    if (record.bytes_in > limits_.max_request_bytes)
+      return RequestTooLarge(limits_.max_request_bytes);
     v1::SerializeStreamHeader* header = first.mutable_header();
     v1::Value* message = header->mutable_value();
 
@@ -438,18 +426,18 @@ grpc::Status SerializerService::SerializeStream(
       const v1::ArrayChunk& chunk = request.array_chunk();
       auto it = pending.find(chunk.node());
       if (it == pending.end()) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "array chunk for node ", chunk.node(), ", which is not listed in streamed_arrays"));
+        return absl::InvalidArgumentError(absl::StrCat("array chunk for node ", chunk.node(),
+                                                       ", which is not listed in streamed_arrays"));
       }
       Pending& target = it->second;
       if (chunk.offset() != target.data->size()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("array chunk for node ", chunk.node(), " at offset ", chunk.offset(),
-                         ", expected offset ", target.data->size()));
+        return absl::InvalidArgumentError(absl::StrCat("array chunk for node ", chunk.node(),
+                                                       " at offset ", chunk.offset(),
+                                                       ", expected offset ", target.data->size()));
       }
       if (chunk.data().size() > target.expected - target.data->size()) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "array chunks for node ", chunk.node(), " exceed its ", target.expected, " bytes"));
+        return absl::InvalidArgumentError(absl::StrCat("array chunks for node ", chunk.node(),
+                                                       " exceed its ", target.expected, " bytes"));
       }
       target.data->append(chunk.data());
       record.bytes_in += chunk.ByteSizeLong();
@@ -458,8 +446,8 @@ grpc::Status SerializerService::SerializeStream(
     for (const auto& [id, target] : pending) {
       if (target.data->size() != target.expected) {
         return absl::InvalidArgumentError(absl::StrCat("the stream ended with node ", id, " at ",
-                                                       target.data->size(), " of ",
-                                                       target.expected, " bytes"));
+                                                       target.data->size(), " of ", target.expected,
+                                                       " bytes"));
       }
     }
     ASSIGN_OR_RETURN(Value value, FromProto(std::move(*message)));

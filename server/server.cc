@@ -26,8 +26,7 @@ absl::StatusOr<std::string> ReadPem(const std::string& path, const char* flag) {
   return std::string(pem->view());
 }
 
-absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(
-    const ServerOptions& options) {
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(const ServerOptions& options) {
   bool has_cert = !options.tls_cert_file.empty();
   bool has_key = !options.tls_key_file.empty();
   if (has_cert != has_key) {
@@ -101,7 +100,8 @@ void SerialdServer::Shutdown(absl::Duration grace) {
   // calls keep being refused with UNAVAILABLE, which clients retry elsewhere; gRPC's own
   // Shutdown(deadline) would instead cancel calls arriving meanwhile with CANCELLED, which they do
   // not retry.
-  absl::SleepFor(std::min(kStatusFlushTime, std::max(deadline - absl::Now(), absl::ZeroDuration())));
+  absl::SleepFor(
+      std::min(kStatusFlushTime, std::max(deadline - absl::Now(), absl::ZeroDuration())));
   // Whatever still runs now (calls past the grace period, health watches) is cancelled, and idle
   // client connections are closed instead of being waited for.
   server_->Shutdown(std::chrono::system_clock::now());

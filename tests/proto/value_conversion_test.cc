@@ -209,6 +209,10 @@ TEST(ValueConversionTest, LargeArraysCanBeLeftForTheCallerToSend) {
     }
   }
   ASSERT_FALSE(left_out.empty());
+  // ArraysLeftOut names exactly those, for the sender.
+  const std::vector<NodeId> named =
+      ArraysLeftOut(original, ToProtoOptions{.max_inline_array_bytes = 32});
+  EXPECT_EQ(std::vector<int>(named.begin(), named.end()), left_out);
   // Incomplete until the data is put back.
   EXPECT_THAT(std::string(FromProto(message).status().message()),
               HasSubstr("bytes of data, but has 0"));

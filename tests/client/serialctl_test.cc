@@ -1,15 +1,10 @@
 // Tests of serialctl as a user runs it: a subprocess, its standard streams, its exit status and
 // the files it leaves.
 #include <dirent.h>
-#include <fcntl.h>
-#include <spawn.h>
 #include <stdlib.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -18,8 +13,8 @@
 #include "gtest/gtest.h"
 #include "proto/value_json.h"
 #include "tests/proto/sample_values.h"
-
-extern char** environ;
+#include "tests/testing/files.h"
+#include "tests/testing/subprocess.h"
 
 namespace seriald {
 namespace {
@@ -30,27 +25,11 @@ using ::testing::StartsWith;
 
 constexpr char kSerialctl[] = SERIALD_BINARY_DIR "/bin/serialctl";
 
-struct Result {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
+using Result = ::seriald::testing::RunResult;
+using ::seriald::testing::ReadBytes;
+using ::seriald::testing::WriteBytes;
 
-std::string ReadAll(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  std::stringstream text;
-  text << file.rdbuf();
-  return text.str();
-}
-
-void WriteAll(const std::string& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary) << bytes;
-}
-
-bool Exists(const std::string& path) {
-  struct stat info;
-  return ::stat(path.c_str(), &info) == 0;
-}
+bool Exists(const std::string& path) { return ::seriald::testing::FileExists(path); }
 
 class SerialctlTest : public ::testing::Test {
  protected:
@@ -81,28 +60,9 @@ class SerialctlTest : public ::testing::Test {
 
   // Runs serialctl with `args`, `input` on its standard input.
   Result Run(const std::vector<std::string>& args, const std::string& input = "") {
-    const std::string in = Path(".stdin"), out = Path(".stdout"), err = Path(".stderr");
-    WriteAll(in, input);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 0, in.c_str(), O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    std::vector<char*> argv = {const_cast<char*>(kSerialctl)};
-    for (const std::string& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
-    argv.push_back(nullptr);
-    pid_t pid;
-    Result result;
-    if (posix_spawn(&pid, kSerialctl, &actions, nullptr, argv.data(), environ) == 0) {
-      int status = 0;
-      ::waitpid(pid, &status, 0);
-      result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    }
-    posix_spawn_file_actions_destroy(&actions);
-    result.out = ReadAll(out);
-    result.err = ReadAll(err);
-    for (const std::string& name : {in, out, err}) ::unlink(name.c_str());
-    return result;
+    std::vector<std::string> argv = {kSerialctl};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return ::seriald::testing::RunProgram(argv, input);
   }
 
   std::string dir_;
@@ -122,17 +82,17 @@ void ExpectOneErrorLine(const Result& result) {
 }
 
 TEST_F(SerialctlTest, ConvertsJsonToJsonThroughFiles) {
-  WriteAll(Path("in.json"), NetJson(/*pretty=*/true));
+  WriteBytes(Path("in.json"), NetJson(/*pretty=*/true));
   Result result = Run({"convert", "--to", "json", Path("in.json"), Path("out.json")});
   EXPECT_EQ(result.exit_code, 0) << result.err;
   EXPECT_EQ(result.err, "");
   EXPECT_EQ(result.out, "");
-  EXPECT_EQ(ReadAll(Path("out.json")), NetJson(/*pretty=*/false) + "\n");
+  EXPECT_EQ(ReadBytes(Path("out.json")), NetJson(/*pretty=*/false) + "\n");
 
   Result pretty = Run(
       {"convert", "--from", "json", "--to", "json", "--pretty", Path("out.json"), Path("p.json")});
   EXPECT_EQ(pretty.exit_code, 0) << pretty.err;
-  EXPECT_EQ(ReadAll(Path("p.json")), NetJson(/*pretty=*/true));
+  EXPECT_EQ(ReadBytes(Path("p.json")), NetJson(/*pretty=*/true));
   // No temporary files are left behind.
   EXPECT_THAT(Files(), ::testing::UnorderedElementsAre("in.json", "out.json", "p.json"));
 }
@@ -145,19 +105,19 @@ TEST_F(SerialctlTest, ConvertsThroughStandardInputAndOutput) {
 }
 
 TEST_F(SerialctlTest, ReplacingAFileKeepsItsPermissions) {
-  WriteAll(Path("in.json"), NetJson(false));
-  WriteAll(Path("out.json"), "old");
+  WriteBytes(Path("in.json"), NetJson(false));
+  WriteBytes(Path("out.json"), "old");
   ASSERT_EQ(::chmod(Path("out.json").c_str(), 0640), 0);
   Result result = Run({"convert", "--to", "json", Path("in.json"), Path("out.json")});
   EXPECT_EQ(result.exit_code, 0) << result.err;
-  EXPECT_EQ(ReadAll(Path("out.json")), NetJson(false) + "\n");
+  EXPECT_EQ(ReadBytes(Path("out.json")), NetJson(false) + "\n");
   struct stat info;
   ASSERT_EQ(::stat(Path("out.json").c_str(), &info), 0);
   EXPECT_EQ(info.st_mode & 07777, 0640u);
 }
 
 TEST_F(SerialctlTest, MalformedJsonFailsWithOneLineNamingTheOffset) {
-  WriteAll(Path("bad.json"), "{\"nodes\": [{\"nil\": {}},\n  {\"boolean\": tru}]}");
+  WriteBytes(Path("bad.json"), "{\"nodes\": [{\"nil\": {}},\n  {\"boolean\": tru}]}");
   Result result = Run({"convert", "--to", "json", Path("bad.json"), Path("out.json")});
   EXPECT_EQ(result.exit_code, 1);
   EXPECT_EQ(result.err, "serialctl: json: unexpected token at byte 38\n");
@@ -165,19 +125,19 @@ TEST_F(SerialctlTest, MalformedJsonFailsWithOneLineNamingTheOffset) {
   EXPECT_FALSE(Exists(Path("out.json")));
 
   // An existing output is left as it was.
-  WriteAll(Path("out.json"), "previous");
-  WriteAll(Path("bad.json"), "{\"nodes\": [");
+  WriteBytes(Path("out.json"), "previous");
+  WriteBytes(Path("bad.json"), "{\"nodes\": [");
   result = Run({"convert", "--to", "json", Path("bad.json"), Path("out.json")});
   EXPECT_EQ(result.exit_code, 1);
   EXPECT_EQ(result.err,
             "serialctl: json: unexpected end of string. Expected a value or ] within an array "
             "at byte 11\n");
-  EXPECT_EQ(ReadAll(Path("out.json")), "previous");
+  EXPECT_EQ(ReadBytes(Path("out.json")), "previous");
   EXPECT_THAT(Files(), ::testing::UnorderedElementsAre("bad.json", "out.json"));
 }
 
 TEST_F(SerialctlTest, InconsistentJsonNamesTheNode) {
-  WriteAll(Path("bad.json"), R"({"nodes": [{"list": {"items": [0, 5]}}], "roots": [0]})");
+  WriteBytes(Path("bad.json"), R"({"nodes": [{"list": {"items": [0, 5]}}], "roots": [0]})");
   Result result = Run({"convert", "--to", "json", Path("bad.json"), "-"});
   EXPECT_EQ(result.exit_code, 1);
   EXPECT_EQ(result.err,
@@ -187,7 +147,7 @@ TEST_F(SerialctlTest, InconsistentJsonNamesTheNode) {
 }
 
 TEST_F(SerialctlTest, UnrecognisedInputSaysWhatItIs) {
-  WriteAll(Path("model.pt"), std::string("PK\x03\x04rest of a zip", 17));
+  WriteBytes(Path("model.pt"), std::string("PK\x03\x04rest of a zip", 17));
   Result result = Run({"inspect", Path("model.pt")});
   EXPECT_EQ(result.exit_code, 1);
   ExpectOneErrorLine(result);
@@ -204,7 +164,7 @@ TEST_F(SerialctlTest, MissingInputFails) {
 }
 
 TEST_F(SerialctlTest, UnknownFormatIsAUsageError) {
-  WriteAll(Path("in.json"), NetJson(false));
+  WriteBytes(Path("in.json"), NetJson(false));
   Result result = Run({"convert", "--to", "yaml", Path("in.json"), Path("out")});
   EXPECT_EQ(result.exit_code, 2);
   ExpectOneErrorLine(result);
@@ -218,7 +178,7 @@ TEST_F(SerialctlTest, UnknownFormatIsAUsageError) {
 }
 
 TEST_F(SerialctlTest, OptionsForOtherFormatsAreUsageErrors) {
-  WriteAll(Path("in.json"), NetJson(false));
+  WriteBytes(Path("in.json"), NetJson(false));
   Result long_size =
       Run({"convert", "--to", "json", "--long-size", "4", Path("in.json"), Path("out.json")});
   EXPECT_EQ(long_size.exit_code, 2);
@@ -286,7 +246,7 @@ TEST_F(SerialctlTest, HelpListsSubcommandsOptionsAndFormats) {
 }
 
 TEST_F(SerialctlTest, InspectPrintsTheFactsAndTheTree) {
-  WriteAll(Path("net.json"), NetJson(true));
+  WriteBytes(Path("net.json"), NetJson(true));
   Result result = Run({"inspect", Path("net.json")});
   EXPECT_EQ(result.exit_code, 0) << result.err;
   EXPECT_EQ(result.err, "");
@@ -308,7 +268,7 @@ TEST_F(SerialctlTest, InspectShowsRStreamFactsAndSeveralRoots) {
   value.roots() = {value.Add(Nil{}), value.Add(Nil{}), 0};
   value.source().r =
       RStreamInfo{RFormat::kXdr, 3, 0x00040202, 0x00030500, "UTF-8", RCompression::kGzip, ""};
-  WriteAll(Path("r.json"), *ValueToJson(value, false));
+  WriteBytes(Path("r.json"), *ValueToJson(value, false));
   Result result = Run({"inspect", Path("r.json")});
   EXPECT_EQ(result.exit_code, 0) << result.err;
   EXPECT_THAT(result.out,
@@ -321,7 +281,7 @@ TEST_F(SerialctlTest, InspectShowsRStreamFactsAndSeveralRoots) {
 
 TEST_F(SerialctlTest, Torch7AndJsonConvertBothWays) {
   // Needs the Torch7 codecs; a build without them skips this.
-  WriteAll(Path("net.json"), NetJson(false));
+  WriteBytes(Path("net.json"), NetJson(false));
   Result to_t7 = Run({"convert", "--to", "t7", Path("net.json"), Path("net.t7")});
   if (to_t7.exit_code == 2 && to_t7.err.find("not in {") != std::string::npos) {
     GTEST_SKIP() << "no t7 format in this build";
@@ -331,7 +291,7 @@ TEST_F(SerialctlTest, Torch7AndJsonConvertBothWays) {
   ASSERT_EQ(to_json.exit_code, 0) << to_json.err;
   Result again = Run({"convert", "--to", "t7", Path("back.json"), Path("again.t7")});
   ASSERT_EQ(again.exit_code, 0) << again.err;
-  EXPECT_EQ(ReadAll(Path("again.t7")), ReadAll(Path("net.t7")));
+  EXPECT_EQ(ReadBytes(Path("again.t7")), ReadBytes(Path("net.t7")));
 
   // Layout options apply to Torch7 output, and to the input when --from names Torch7.
   Result small_longs = Run({"convert", "--to", "t7", "--long-size", "4", "--big-endian",

@@ -5,37 +5,27 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/files.h"
 #include "tests/testing/subprocess.h"
 
 namespace seriald {
 namespace {
 
+using ::seriald::testing::ReadBytes;
 using ::seriald::testing::RunProgram;
 using ::seriald::testing::RunResult;
+using ::seriald::testing::WriteBytes;
 using ::testing::HasSubstr;
 using ::testing::MatchesRegex;
 using ::testing::StartsWith;
 
 const std::string kSerialctl = SERIALD_BINARY_DIR "/bin/serialctl";
 const std::string kCorpus = SERIALD_SHARED_DIR "/corpus/torch7";
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  std::stringstream text;
-  text << file.rdbuf();
-  return text.str();
-}
-
-void WriteAll(const std::string& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary) << bytes;
-}
 
 std::vector<std::string> Files(const std::string& directory, const std::string& suffix) {
   std::vector<std::string> names;
@@ -73,7 +63,7 @@ class SerialctlTorch7Test : public ::testing::Test {
     argv.push_back(dir_ + "/out");
     RunResult result = RunProgram(argv);
     EXPECT_EQ(result.exit_code, 0) << in << ": " << result.err;
-    return ReadAll(dir_ + "/out");
+    return ReadBytes(dir_ + "/out");
   }
 
   std::string dir_;
@@ -93,7 +83,7 @@ TEST_F(SerialctlTorch7Test, EveryGeneratedFileConvertsToItsOwnFormatByteForByte)
   for (const std::string& name : names) {
     const std::string path = kCorpus + "/generated/" + name;
     const bool ascii = name.find(".ascii.") != std::string::npos;
-    EXPECT_EQ(Convert(path, {"--to", ascii ? "t7-ascii" : "t7"}), ReadAll(path)) << name;
+    EXPECT_EQ(Convert(path, {"--to", ascii ? "t7-ascii" : "t7"}), ReadBytes(path)) << name;
   }
 }
 
@@ -104,8 +94,8 @@ TEST_F(SerialctlTorch7Test, BinaryAndAsciiTwinsConvertIntoEachOther) {
     const std::string ascii = kCorpus + "/generated/" + stem + ".ascii.t7";
     if (::access(ascii.c_str(), R_OK) != 0) continue;
     const std::string binary = kCorpus + "/generated/" + name;
-    EXPECT_EQ(Convert(binary, {"--to", "t7-ascii"}), ReadAll(ascii)) << stem;
-    EXPECT_EQ(Convert(ascii, {"--to", "t7"}), ReadAll(binary)) << stem;
+    EXPECT_EQ(Convert(binary, {"--to", "t7-ascii"}), ReadBytes(ascii)) << stem;
+    EXPECT_EQ(Convert(ascii, {"--to", "t7"}), ReadBytes(binary)) << stem;
     ++pairs;
   }
   EXPECT_EQ(pairs, 61);
@@ -114,21 +104,22 @@ TEST_F(SerialctlTorch7Test, BinaryAndAsciiTwinsConvertIntoEachOther) {
 TEST_F(SerialctlTorch7Test, LayoutOptionsReproduceTorchsOwnFiles) {
   const std::string generated = kCorpus + "/generated/";
   EXPECT_EQ(Convert(generated + "tensor_double_2x3.bin.t7", {"--to", "t7", "--long-size", "4"}),
-            ReadAll(generated + "tensor_double_2x3.long4.bin.t7"));
+            ReadBytes(generated + "tensor_double_2x3.long4.bin.t7"));
   EXPECT_EQ(Convert(generated + "tensor_long_2x3.long4.bin.t7", {"--to", "t7"}),
-            ReadAll(generated + "tensor_long_2x3.long4.bin.t7"));
-  EXPECT_EQ(Convert(generated + "tensor_double_2x3.long4.bin.t7", {"--to", "t7", "--long-size", "8"}),
-            ReadAll(generated + "tensor_double_2x3.bin.t7"));
+            ReadBytes(generated + "tensor_long_2x3.long4.bin.t7"));
+  EXPECT_EQ(
+      Convert(generated + "tensor_double_2x3.long4.bin.t7", {"--to", "t7", "--long-size", "8"}),
+      ReadBytes(generated + "tensor_double_2x3.bin.t7"));
   // The big-endian file converts to little-endian and back.
   const std::string big = generated + "tensor_double_2x3.bigendian.bin.t7";
   const std::string little = Convert(big, {"--to", "t7", "--big-endian"});
-  EXPECT_EQ(little, ReadAll(big));
-  WriteAll(dir_ + "/little.t7", Convert(big, {"--to", "t7-ascii"}));
-  EXPECT_EQ(Convert(dir_ + "/little.t7", {"--to", "t7", "--big-endian"}), ReadAll(big));
+  EXPECT_EQ(little, ReadBytes(big));
+  WriteBytes(dir_ + "/little.t7", Convert(big, {"--to", "t7-ascii"}));
+  EXPECT_EQ(Convert(dir_ + "/little.t7", {"--to", "t7", "--big-endian"}), ReadBytes(big));
   // Forcing the input's layout with --from t7.
   EXPECT_EQ(Convert(generated + "tensor_double_2x3.long4.bin.t7",
                     {"--from", "t7", "--long-size", "4", "--to", "t7-ascii"}),
-            ReadAll(generated + "tensor_double_2x3.ascii.t7"));
+            ReadBytes(generated + "tensor_double_2x3.ascii.t7"));
 }
 
 TEST_F(SerialctlTorch7Test, JsonRoundTripIsLosslessForRealFiles) {
@@ -137,15 +128,16 @@ TEST_F(SerialctlTorch7Test, JsonRoundTripIsLosslessForRealFiles) {
         "generated/function_shared_upvalue.bin.t7", "opencv_ascii/net_softmax_net.txt",
         "generated/tensor_double_2x3.bigendian.bin.t7", "char_gru/data.t7"}) {
     const std::string path = kCorpus + "/" + relative;
-    WriteAll(dir_ + "/value.json", Convert(path, {"--to", "json"}));
+    WriteBytes(dir_ + "/value.json", Convert(path, {"--to", "json"}));
     const bool ascii = relative.find("ascii") != std::string::npos;
-    EXPECT_EQ(Convert(dir_ + "/value.json", {"--to", ascii ? "t7-ascii" : "t7"}), ReadAll(path))
+    EXPECT_EQ(Convert(dir_ + "/value.json", {"--to", ascii ? "t7-ascii" : "t7"}), ReadBytes(path))
         << relative;
   }
 }
 
 TEST_F(SerialctlTorch7Test, InspectPrintsTheTreeLikeTorch) {
-  RunResult result = RunProgram({kSerialctl, "inspect", kCorpus + "/generated/checkpoint_like.bin.t7"});
+  RunResult result =
+      RunProgram({kSerialctl, "inspect", kCorpus + "/generated/checkpoint_like.bin.t7"});
   ASSERT_EQ(result.exit_code, 0) << result.err;
   EXPECT_THAT(result.out, HasSubstr("format: t7 (detected)"));
   EXPECT_THAT(result.out, HasSubstr("torch7: binary, 8-byte longs, little-endian"));
@@ -154,16 +146,17 @@ TEST_F(SerialctlTorch7Test, InspectPrintsTheTreeLikeTorch) {
   EXPECT_THAT(result.out, HasSubstr("[name] = \"sgd\""));
   EXPECT_THAT(result.out, HasSubstr("[epoch] = 3"));
 
-  RunResult ascii = RunProgram({kSerialctl, "inspect", kCorpus + "/opencv_ascii/net_softmax_net.txt"});
+  RunResult ascii =
+      RunProgram({kSerialctl, "inspect", kCorpus + "/opencv_ascii/net_softmax_net.txt"});
   ASSERT_EQ(ascii.exit_code, 0) << ascii.err;
   EXPECT_THAT(ascii.out, HasSubstr("torch7: ascii"));
   EXPECT_THAT(ascii.out, HasSubstr("nn.Sequential"));
 }
 
 TEST_F(SerialctlTorch7Test, TruncatedFilesFailWithTheOffset) {
-  const std::string whole = ReadAll(kCorpus + "/generated/nn_linear.bin.t7");
+  const std::string whole = ReadBytes(kCorpus + "/generated/nn_linear.bin.t7");
   for (size_t cut : {size_t{3}, size_t{100}, whole.size() - 1}) {
-    WriteAll(dir_ + "/cut.t7", whole.substr(0, cut));
+    WriteBytes(dir_ + "/cut.t7", whole.substr(0, cut));
     RunResult result = RunProgram({kSerialctl, "convert", "--from", "t7", "--long-size", "8",
                                    "--to", "json", dir_ + "/cut.t7", dir_ + "/never"});
     ExpectInputError(result, "at byte");
@@ -172,29 +165,31 @@ TEST_F(SerialctlTorch7Test, TruncatedFilesFailWithTheOffset) {
 }
 
 TEST_F(SerialctlTorch7Test, ForeignFilesNamedT7SayWhatTheyAre) {
-  WriteAll(dir_ + "/readme.t7", "This is not a model, just some text.\n");
-  ExpectInputError(RunProgram({kSerialctl, "convert", "--from", "t7", "--to", "json",
-                               dir_ + "/readme.t7", "-"}),
-                   "text");
-  WriteAll(dir_ + "/model.t7", std::string("\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20", 10));
+  WriteBytes(dir_ + "/readme.t7", "This is not a model, just some text.\n");
+  ExpectInputError(
+      RunProgram({kSerialctl, "convert", "--from", "t7", "--to", "json", dir_ + "/readme.t7", "-"}),
+      "text");
+  WriteBytes(dir_ + "/model.t7", std::string("\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20", 10));
   RunResult pickle = RunProgram({kSerialctl, "convert", "--to", "json", dir_ + "/model.t7", "-"});
   ExpectInputError(pickle, "pickle");
-  RunResult forced = RunProgram({kSerialctl, "convert", "--from", "t7", "--to", "json",
-                                 dir_ + "/model.t7", "-"});
+  RunResult forced =
+      RunProgram({kSerialctl, "convert", "--from", "t7", "--to", "json", dir_ + "/model.t7", "-"});
   ExpectInputError(forced, "pickle");
   EXPECT_THAT(forced.err, HasSubstr("at byte 0"));
 }
 
 TEST_F(SerialctlTorch7Test, UnknownTagAndHugeLengthsAreRefused) {
   // Tag 9 does not exist.
-  WriteAll(dir_ + "/tag.t7", std::string("\x09\x00\x00\x00", 4));
-  ExpectInputError(RunProgram({kSerialctl, "convert", "--from", "t7", "--to", "json",
-                               dir_ + "/tag.t7", "-"}),
-                   "at byte 0");
+  WriteBytes(dir_ + "/tag.t7", std::string("\x09\x00\x00\x00", 4));
+  ExpectInputError(
+      RunProgram({kSerialctl, "convert", "--from", "t7", "--to", "json", dir_ + "/tag.t7", "-"}),
+      "at byte 0");
   // A string claiming 2^31-1 bytes in a 12-byte file.
-  WriteAll(dir_ + "/string.t7", std::string("\x02\x00\x00\x00\xff\xff\xff\x7f" "abcd", 12));
-  RunResult result = RunProgram({kSerialctl, "convert", "--from", "t7", "--to", "json",
-                                 dir_ + "/string.t7", "-"});
+  WriteBytes(dir_ + "/string.t7", std::string("\x02\x00\x00\x00\xff\xff\xff\x7f"
+                                              "abcd",
+                                              12));
+  RunResult result =
+      RunProgram({kSerialctl, "convert", "--from", "t7", "--to", "json", dir_ + "/string.t7", "-"});
   ExpectInputError(result, "at byte 4");
 }
 

@@ -11,7 +11,6 @@
 #include <atomic>
 #include <fstream>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -23,11 +22,13 @@
 #include "core/io/file.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/files.h"
 #include "tests/testing/subprocess.h"
 
 namespace seriald {
 namespace {
 
+using ::seriald::testing::ReadBytes;
 using ::seriald::testing::Subprocess;
 using ::testing::HasSubstr;
 
@@ -36,13 +37,6 @@ const std::string kSerialctl = SERIALD_BINARY_DIR "/bin/serialctl";
 const std::string kNginxConf = SERIALD_SOURCE_DIR "/docker/nginx/nginx.conf";
 const std::string kPythonCalls = SERIALD_SOURCE_DIR "/tests/deploy/python_calls.py";
 const std::string kInput = SERIALD_SHARED_DIR "/corpus/torch7/generated/nn_linear.bin.t7";
-
-std::string ReadText(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  std::stringstream text;
-  text << file.rdbuf();
-  return text.str();
-}
 
 int FreePort() {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -75,8 +69,8 @@ class DeployTest : public ::testing::Test {
     ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
     dir_ = pattern;
     for (int i = 0; i < kReplicas; ++i) {
-      auto replica = Subprocess::Start({kSeriald, "--listen", "127.0.0.1:0", "--grace-seconds",
-                                        "5"});
+      auto replica =
+          Subprocess::Start({kSeriald, "--listen", "127.0.0.1:0", "--grace-seconds", "5"});
       ASSERT_TRUE(replica.ok()) << replica.status();
       std::optional<std::string> line =
           (*replica)->WaitForStdoutLine("listening on", absl::Seconds(30));
@@ -101,7 +95,7 @@ class DeployTest : public ::testing::Test {
   // Starts nginx with the repository's configuration, rewritten for this test, and returns its
   // address.
   std::string StartNginx() {
-    std::string conf = ReadText(kNginxConf);
+    std::string conf = ReadBytes(kNginxConf);
     const std::string upstream_marker = "  # deploy-test: upstream servers";
     const std::string listen_marker = "  # deploy-test: listen port";
     size_t upstream = conf.find(upstream_marker);
@@ -123,8 +117,9 @@ class DeployTest : public ::testing::Test {
     replace_line(upstream_marker, absl::StrJoin(servers, "\n"));
     const int port = FreePort();
     replace_line(listen_marker, absl::StrCat("        listen 127.0.0.1:", port, " http2;"));
-    conf = absl::StrReplaceAll(conf, {{"pid /run/nginx.pid;", absl::StrCat("pid ", dir_, "/nginx.pid;")},
-                                      {"/var/log/nginx/", dir_ + "/"}});
+    conf = absl::StrReplaceAll(conf,
+                               {{"pid /run/nginx.pid;", absl::StrCat("pid ", dir_, "/nginx.pid;")},
+                                {"/var/log/nginx/", dir_ + "/"}});
     const std::string path = dir_ + "/nginx.conf";
     std::ofstream(path) << conf;
     auto nginx = Subprocess::Start({"/usr/sbin/nginx", "-p", dir_, "-c", path, "-e",
@@ -142,7 +137,7 @@ class DeployTest : public ::testing::Test {
       health = (*client)->CheckHealth();
       if (!health.ok()) absl::SleepFor(absl::Milliseconds(100));
     }
-    EXPECT_TRUE(health.ok()) << health << "\n" << ReadText(dir_ + "/error.log");
+    EXPECT_TRUE(health.ok()) << health << "\n" << ReadBytes(dir_ + "/error.log");
     return address;
   }
 
@@ -212,8 +207,8 @@ TEST_F(DeployTest, NginxSpreadsCppAndPythonCallsOverEveryReplica) {
   std::cout << std::endl;
   for (int i = 0; i < kReplicas; ++i) EXPECT_GE(after_cpp[i] - before[i], 5u) << "replica " << i;
 
-  testing::RunResult python = testing::RunProgram({"/usr/bin/python3", kPythonCalls, nginx, kInput,
-                                                   "30"});
+  testing::RunResult python =
+      testing::RunProgram({"/usr/bin/python3", kPythonCalls, nginx, kInput, "30"});
   EXPECT_EQ(python.exit_code, 0) << python.out << python.err;
   EXPECT_THAT(python.out, HasSubstr("done 30 0"));
   std::vector<size_t> after_python = CallsPerReplica();
@@ -225,9 +220,10 @@ TEST_F(DeployTest, NginxSpreadsCppAndPythonCallsOverEveryReplica) {
   }
 
   // The command line through nginx gives the bytes of a local conversion.
-  testing::RunResult remote =
-      testing::RunProgram({kSerialctl, "--server", nginx, "convert", "--to", "t7-ascii", kInput, "-"});
-  testing::RunResult local = testing::RunProgram({kSerialctl, "convert", "--to", "t7-ascii", kInput, "-"});
+  testing::RunResult remote = testing::RunProgram(
+      {kSerialctl, "--server", nginx, "convert", "--to", "t7-ascii", kInput, "-"});
+  testing::RunResult local =
+      testing::RunProgram({kSerialctl, "convert", "--to", "t7-ascii", kInput, "-"});
   EXPECT_EQ(remote.exit_code, 0) << remote.err;
   EXPECT_EQ(remote.out, local.out);
   EXPECT_FALSE(local.out.empty());
@@ -251,8 +247,8 @@ TEST_F(DeployTest, ClientSideRoundRobinSpreadsCallsAndSurvivesAKilledReplica) {
   const std::string target = absl::StrJoin(addresses_, ",");
   EXPECT_EQ(RunCalls(target, 30), 0);
   std::vector<size_t> counts = CallsPerReplica();
-  std::cout << "C++ client round_robin over " << target << ", calls per replica: "
-            << absl::StrJoin(counts, " ") << std::endl;
+  std::cout << "C++ client round_robin over " << target
+            << ", calls per replica: " << absl::StrJoin(counts, " ") << std::endl;
   for (int i = 0; i < kReplicas; ++i) EXPECT_GE(counts[i], 5u) << "replica " << i;
 
   testing::RunResult python =

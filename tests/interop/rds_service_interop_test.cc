@@ -9,8 +9,6 @@
 #include <signal.h>
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -21,6 +19,7 @@
 #include "gtest/gtest.h"
 #include "proto/json_codec.h"
 #include "proto/value_json.h"
+#include "tests/testing/files.h"
 #include "tests/testing/subprocess.h"
 
 namespace seriald {
@@ -38,15 +37,9 @@ const std::string kSerialctl = SERIALD_BINARY_DIR "/bin/serialctl";
 const std::string kSeriald = SERIALD_BINARY_DIR "/bin/seriald";
 const std::string kPythonClient = SERIALD_SOURCE_DIR "/client/python/seriald_client.py";
 
-std::string Slurp(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
+std::string Slurp(const fs::path& path) { return ::seriald::testing::ReadBytes(path.string()); }
 void Spill(const fs::path& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary) << bytes;
+  ::seriald::testing::WriteBytes(path.string(), bytes);
 }
 
 // Corpus object directories, sorted.
@@ -111,8 +104,10 @@ TEST_F(RdsServiceInteropTest, SerialctlConvertsAndInspectsRFiles) {
     const char* to;
     const char* version;
     const char* expected;
-  } cases[] = {{"rds", "3", "xdr_v3.bin"},      {"rds", "2", "xdr_v2.bin"},
-               {"rds-native", "3", "bin_v3.bin"}, {"rds-ascii", "2", "ascii_v2.txt"},
+  } cases[] = {{"rds", "3", "xdr_v3.bin"},
+               {"rds", "2", "xdr_v2.bin"},
+               {"rds-native", "3", "bin_v3.bin"},
+               {"rds-ascii", "2", "ascii_v2.txt"},
                {"rds-asciihex", "3", "asciihex_v3.txt"}};
   for (const Case& c : cases) {
     RunResult r = RunProgram({kSerialctl, "convert", "--to", c.to, "--version", c.version,
@@ -153,40 +148,43 @@ TEST_F(RdsServiceInteropTest, SerialctlRefusesBadRInputWithTheOffset) {
   // An unknown SEXP type right after the header.
   std::string unknown = stream.substr(0, 23) + std::string("\x00\x00\x00\x1e", 4);
   Spill(dir_ / "unknown.rds", unknown);
-  ExpectInputError(RunProgram({kSerialctl, "convert", "--to", "json",
-                               (dir_ / "unknown.rds").string(), "-"}),
-                   "at byte 23");
+  ExpectInputError(
+      RunProgram({kSerialctl, "convert", "--to", "json", (dir_ / "unknown.rds").string(), "-"}),
+      "at byte 23");
   // A vector claiming 2^31-1 doubles in a tiny file.
   std::string huge = stream.substr(0, 23) + std::string("\x00\x00\x00\x0e\x7f\xff\xff\xff", 8);
   Spill(dir_ / "huge.rds", huge);
-  ExpectInputError(RunProgram({kSerialctl, "convert", "--to", "json",
-                               (dir_ / "huge.rds").string(), "-"}),
-                   "at byte");
+  ExpectInputError(
+      RunProgram({kSerialctl, "convert", "--to", "json", (dir_ / "huge.rds").string(), "-"}),
+      "at byte");
   // A reference to a table slot that does not exist.
   std::string dangling = stream.substr(0, 23) + std::string("\x00\x00\x05\xff", 4);
   Spill(dir_ / "ref.rds", dangling);
-  ExpectInputError(RunProgram({kSerialctl, "convert", "--to", "json",
-                               (dir_ / "ref.rds").string(), "-"}),
-                   "at byte 23");
+  ExpectInputError(
+      RunProgram({kSerialctl, "convert", "--to", "json", (dir_ / "ref.rds").string(), "-"}),
+      "at byte 23");
   // Corrupt gzip data.
   std::string gz = Slurp(kCorpus / "datasets_iris" / "rds_v3_gz.rds");
   gz[gz.size() / 2] ^= 0x55;
   gz[gz.size() / 2 + 1] ^= 0x55;
   Spill(dir_ / "bad.rds", gz);
-  RunResult bad = RunProgram({kSerialctl, "convert", "--to", "json", (dir_ / "bad.rds").string(), "-"});
+  RunResult bad =
+      RunProgram({kSerialctl, "convert", "--to", "json", (dir_ / "bad.rds").string(), "-"});
   EXPECT_EQ(bad.exit_code, 1);
   EXPECT_EQ(std::count(bad.err.begin(), bad.err.end(), '\n'), 1) << bad.err;
 }
 
 TEST_F(RdsServiceInteropTest, AltrepStaysCompactAndExpandsForVersion2) {
   const fs::path seq = dir_ / "seq.rds";
-  RunResult made = RunProgram({"/usr/bin/Rscript", "-e",
-                               absl::StrCat("writeBin(serialize(1:1e6, NULL), '", seq.string(), "')")});
+  RunResult made =
+      RunProgram({"/usr/bin/Rscript", "-e",
+                  absl::StrCat("writeBin(serialize(1:1e6, NULL), '", seq.string(), "')")});
   ASSERT_EQ(made.exit_code, 0) << made.err;
   ASSERT_EQ(fs::file_size(seq), 133u);
-  ASSERT_EQ(RunProgram({kSerialctl, "convert", "--to", "rds", seq.string(), (dir_ / "v3.rds").string()})
-                .exit_code,
-            0);
+  ASSERT_EQ(
+      RunProgram({kSerialctl, "convert", "--to", "rds", seq.string(), (dir_ / "v3.rds").string()})
+          .exit_code,
+      0);
   EXPECT_EQ(fs::file_size(dir_ / "v3.rds"), 133u);
   EXPECT_EQ(Slurp(dir_ / "v3.rds"), Slurp(seq));
   ASSERT_EQ(RunProgram({kSerialctl, "convert", "--to", "rds", "--version", "2", seq.string(),
@@ -194,10 +192,10 @@ TEST_F(RdsServiceInteropTest, AltrepStaysCompactAndExpandsForVersion2) {
                 .exit_code,
             0);
   EXPECT_EQ(fs::file_size(dir_ / "v2.rds"), 4000022u);
-  RunResult check = RunProgram(
-      {"/usr/bin/Rscript", "-e",
-       absl::StrCat("x <- unserialize(readBin('", (dir_ / "v2.rds").string(),
-                    "', 'raw', 5e6)); cat(identical(x, 1:1e6))")});
+  RunResult check =
+      RunProgram({"/usr/bin/Rscript", "-e",
+                  absl::StrCat("x <- unserialize(readBin('", (dir_ / "v2.rds").string(),
+                               "', 'raw', 5e6)); cat(identical(x, 1:1e6))")});
   EXPECT_EQ(check.out, "TRUE") << check.err;
 }
 
@@ -220,7 +218,8 @@ TEST_F(RdsServiceInteropTest, ServiceConvertsRInputsLikeALocalRun) {
       for (const char* to : {"rds", "rds-native", "rds-asciihex", "json"}) {
         const std::string in = (object / variant).string();
         RunResult local = RunProgram({kSerialctl, "convert", "--to", to, in, "-"});
-        RunResult cpp = RunProgram({kSerialctl, "--server", address, "convert", "--to", to, in, "-"});
+        RunResult cpp =
+            RunProgram({kSerialctl, "--server", address, "convert", "--to", to, in, "-"});
         RunResult python = RunProgram({"/usr/bin/python3", kPythonClient, "--server", address,
                                        "convert", in, "-", "--to", to});
         ASSERT_EQ(local.exit_code, 0) << name << " " << local.err;
@@ -236,7 +235,8 @@ TEST_F(RdsServiceInteropTest, ServiceConvertsRInputsLikeALocalRun) {
 
   // Malformed R input through the service: exit 1, the same one-line message as locally.
   Spill(dir_ / "cut.rds", Slurp(kCorpus / "datasets_iris" / "xdr_v3.bin").substr(0, 40));
-  RunResult local = RunProgram({kSerialctl, "convert", "--to", "json", (dir_ / "cut.rds").string(), "-"});
+  RunResult local =
+      RunProgram({kSerialctl, "convert", "--to", "json", (dir_ / "cut.rds").string(), "-"});
   RunResult remote = RunProgram({kSerialctl, "--server", address, "convert", "--to", "json",
                                  (dir_ / "cut.rds").string(), "-"});
   EXPECT_EQ(remote.exit_code, 1);

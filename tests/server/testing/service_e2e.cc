@@ -55,42 +55,6 @@ std::vector<RunResult> RunPrograms(const std::vector<std::vector<std::string>>& 
   return results;
 }
 
-ScratchDir::ScratchDir() {
-  std::string pattern = ::testing::TempDir();
-  if (pattern.empty() || pattern.back() != '/') pattern += '/';
-  pattern += "seriald-e2e-XXXXXX";
-  if (mkdtemp(pattern.data()) == nullptr) {
-    ADD_FAILURE() << "mkdtemp " << pattern << ": " << std::strerror(errno);
-  }
-  path_ = pattern;
-}
-
-ScratchDir::~ScratchDir() {
-  std::error_code ignored;
-  std::filesystem::remove_all(path_, ignored);
-}
-
-std::string ReadBytes(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  if (!file) {
-    ADD_FAILURE() << "cannot read " << path;
-    return "";
-  }
-  std::stringstream bytes;
-  bytes << file.rdbuf();
-  return bytes.str();
-}
-
-bool FileExists(const std::string& path) { return access(path.c_str(), F_OK) == 0; }
-
-absl::Status WriteBytes(const std::string& path, const std::string& bytes) {
-  std::ofstream file(path, std::ios::binary | std::ios::trunc);
-  file.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  file.close();
-  if (!file) return absl::InternalError(absl::StrCat("cannot write ", path));
-  return absl::OkStatus();
-}
-
 bool SameFileContents(const std::string& a, const std::string& b, std::string* difference) {
   std::ifstream first(a, std::ios::binary), second(b, std::ios::binary);
   if (!first || !second) {
@@ -351,8 +315,7 @@ absl::Status MakeSigned(const std::string& dir, const std::string& stem, const s
       {"req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
        "-keyout", dir + "/" + stem + ".key", "-out", csr, "-subj", "/CN=" + name});
   if (!status.ok()) return status;
-  status = WriteBytes(ext, extensions);
-  if (!status.ok()) return status;
+  WriteBytes(ext, extensions);
   return RunOpenssl({"x509", "-req", "-in", csr, "-CA", ca_cert, "-CAkey", ca_key, "-set_serial",
                      absl::StrCat(serial), "-days", "2", "-extfile", ext, "-out",
                      dir + "/" + stem + ".pem"});

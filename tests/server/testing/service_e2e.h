@@ -33,6 +33,7 @@
 #include "absl/time/time.h"
 #include "seriald/v1/serializer.grpc.pb.h"
 #include "seriald/v1/serializer.pb.h"
+#include "tests/testing/files.h"
 #include "tests/testing/subprocess.h"
 
 namespace seriald::testing {
@@ -56,27 +57,6 @@ void UseBuildPythonStubs();
 std::vector<RunResult> RunPrograms(const std::vector<std::vector<std::string>>& commands,
                                    int parallel = 4);
 
-// A fresh directory under the test's temporary directory, removed with everything in it when
-// the object goes away.
-class ScratchDir {
- public:
-  ScratchDir();
-  ~ScratchDir();
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-
-  const std::string& path() const { return path_; }
-  // path()/name
-  std::string File(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
-
-// A file's bytes; empty (and a failure of the current test) when it cannot be read.
-std::string ReadBytes(const std::string& path);
-bool FileExists(const std::string& path);
-absl::Status WriteBytes(const std::string& path, const std::string& bytes);
 // True when the two files hold the same bytes (compared in blocks, for files of any size);
 // otherwise false with the first difference described in `*difference`.
 bool SameFileContents(const std::string& a, const std::string& b, std::string* difference);

@@ -97,9 +97,8 @@ class SerialdClient {
                                     const ProgressCallback& progress = nullptr);
 
   // Writes `value` on the server in `format`; the output is handed to `output`.
-  absl::Status Serialize(const Value& value, std::string_view format,
-                         const WriteOptions& options, const OutputCallback& output,
-                         const ProgressCallback& progress = nullptr);
+  absl::Status Serialize(const Value& value, std::string_view format, const WriteOptions& options,
+                         const OutputCallback& output, const ProgressCallback& progress = nullptr);
 
   absl::StatusOr<InspectResult> Inspect(const Buffer& input, std::string_view format,
                                         const ReadOptions& options = {});

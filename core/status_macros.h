@@ -22,10 +22,9 @@
 #define SERIALD_STATUS_CONCAT_(a, b) SERIALD_STATUS_CONCAT_INNER_(a, b)
 
 // Evaluates `expr` (an absl::Status) and returns it from the enclosing function if it is not OK.
-#define RETURN_IF_ERROR(expr)                                     \
-  do {                                                            \
-    if (absl::Status seriald_status_ = (expr); !seriald_status_.ok()) \
-      return seriald_status_;                                     \
+#define RETURN_IF_ERROR(expr)                                                                 \
+  do {                                                                                        \
+    if (absl::Status seriald_status_ = (expr); !seriald_status_.ok()) return seriald_status_; \
   } while (false)
 
 // Evaluates `rexpr` (an absl::StatusOr<T>); on error returns its status from the enclosing
@@ -34,8 +33,8 @@
   SERIALD_ASSIGN_OR_RETURN_IMPL_(SERIALD_STATUS_CONCAT_(seriald_statusor_, __LINE__), lhs, rexpr)
 
 #define SERIALD_ASSIGN_OR_RETURN_IMPL_(statusor, lhs, rexpr) \
-  auto statusor = (rexpr);                                    \
-  if (!statusor.ok()) return std::move(statusor).status();    \
+  auto statusor = (rexpr);                                   \
+  if (!statusor.ok()) return std::move(statusor).status();   \
   lhs = std::move(statusor).value()
 
 #endif  // SERIALD_CORE_STATUS_MACROS_H_

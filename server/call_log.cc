@@ -28,7 +28,8 @@ void CallLog::Write(const CallRecord& record, const absl::Status& status) {
   double ms = absl::ToDoubleMilliseconds(absl::Now() - record.start);
   std::string line = absl::StrFormat(
       "seriald call method=%s peer=%s in=%s out=%s bytes_in=%d bytes_out=%d ms=%.1f status=%s",
-      record.method, LogValue(record.peer), LogValue(record.input_format.empty() ? "-" : record.input_format),
+      record.method, LogValue(record.peer),
+      LogValue(record.input_format.empty() ? "-" : record.input_format),
       LogValue(record.output_format.empty() ? "-" : record.output_format), record.bytes_in,
       record.bytes_out, ms, absl::StatusCodeToString(status.code()));
   if (!status.ok()) absl::StrAppend(&line, " error=", LogValue(status.message()));

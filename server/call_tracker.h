@@ -13,9 +13,9 @@
 //   CallTracker tracker(/*max_concurrent_calls=*/64);
 //   absl::StatusOr<CallTracker::Token> token = tracker.Begin();   // in each handler
 //   if (!token.ok()) return ToGrpcStatus(token.status());
-//   ...                                                            // token ends the call when destroyed
-//   tracker.StartDraining();                                        // on SIGTERM
-//   bool idle = tracker.WaitUntilIdle(absl::Now() + absl::Seconds(30));
+//   ...                                                            // token ends the call when
+//   destroyed tracker.StartDraining();                                        // on SIGTERM bool
+//   idle = tracker.WaitUntilIdle(absl::Now() + absl::Seconds(30));
 #ifndef SERIALD_SERVER_CALL_TRACKER_H_
 #define SERIALD_SERVER_CALL_TRACKER_H_
 

@@ -66,10 +66,9 @@ class SerializerService final : public v1::Serializer::Service {
       grpc::ServerContext* context,
       grpc::ServerReaderWriter<v1::DeserializeStreamResponse, v1::DeserializeStreamRequest>* stream)
       override;
-  grpc::Status ConvertStream(
-      grpc::ServerContext* context,
-      grpc::ServerReaderWriter<v1::ConvertStreamResponse, v1::ConvertStreamRequest>* stream)
-      override;
+  grpc::Status ConvertStream(grpc::ServerContext* context,
+                             grpc::ServerReaderWriter<v1::ConvertStreamResponse,
+                                                      v1::ConvertStreamRequest>* stream) override;
 
  private:
   const CodecRegistry* registry_;

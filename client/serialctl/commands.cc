@@ -87,10 +87,9 @@ absl::Status InspectFile(const CodecRegistry& registry, const FormatFlags& flags
   inspection.source = value.source();
   inspection.node_count = value.size();
   inspection.root_count = value.roots().size();
-  inspection.first_roots.assign(
-      value.roots().begin(),
-      value.roots().begin() +
-          static_cast<std::ptrdiff_t>(std::min(value.roots().size(), kRootsListed)));
+  inspection.first_roots.assign(value.roots().begin(),
+                                value.roots().begin() + static_cast<std::ptrdiff_t>(std::min(
+                                                            value.roots().size(), kRootsListed)));
   inspection.tree = Inspect(value);
   return PrintInspection(inspection, out);
 }

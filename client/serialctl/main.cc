@@ -99,9 +99,10 @@ int Run(int argc, char** argv) {
   const std::vector<std::string> names = FormatNames(formats);
   const std::string footer = FormatList(formats);
 
-  CLI::App app("Convert and inspect Torch7, R and JSON serializations, locally or through a "
-               "seriald server.",
-               "serialctl");
+  CLI::App app(
+      "Convert and inspect Torch7, R and JSON serializations, locally or through a "
+      "seriald server.",
+      "serialctl");
   app.footer(footer);
   app.require_subcommand(1);
   // Global options may also follow the subcommand.
@@ -121,7 +122,8 @@ int Run(int argc, char** argv) {
   app.add_option("--tls-key", remote.tls_key, "PEM private key of --tls-cert")
       ->type_name("FILE")
       ->check(CLI::ExistingFile.description(""));
-  app.add_option("--timeout", remote.timeout_seconds, "With --server: deadline of each call, seconds")
+  app.add_option("--timeout", remote.timeout_seconds,
+                 "With --server: deadline of each call, seconds")
       ->type_name("SECONDS")
       ->check(CLI::NonNegativeNumber);
 
@@ -184,7 +186,8 @@ int Run(int argc, char** argv) {
 
   const bool uses_tls_options =
       !remote.tls_ca.empty() || !remote.tls_cert.empty() || !remote.tls_key.empty();
-  if (remote.server.empty() && (health->parsed() || uses_tls_options || remote.timeout_seconds > 0)) {
+  if (remote.server.empty() &&
+      (health->parsed() || uses_tls_options || remote.timeout_seconds > 0)) {
     PrintError(health->parsed() ? "health needs --server"
                                 : "--tls-ca, --tls-cert, --tls-key and --timeout need --server");
     return kExitUsage;

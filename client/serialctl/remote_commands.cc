@@ -32,8 +32,8 @@ ProgressCallback ProgressBar(uint64_t size) {
     constexpr int kWidth = 30;
     int filled = total == 0 ? 0 : static_cast<int>(kWidth * done / total);
     double seconds = std::max(absl::ToDoubleSeconds(now - state->start), 1e-3);
-    std::fprintf(stderr, "\r[%s%s] %3d%% %llu/%llu MiB %.0f MiB/s", std::string(filled, '=').c_str(),
-                 std::string(kWidth - filled, ' ').c_str(),
+    std::fprintf(stderr, "\r[%s%s] %3d%% %llu/%llu MiB %.0f MiB/s",
+                 std::string(filled, '=').c_str(), std::string(kWidth - filled, ' ').c_str(),
                  total == 0 ? 0 : static_cast<int>(100 * done / total),
                  static_cast<unsigned long long>(done >> 20),
                  static_cast<unsigned long long>(total >> 20), (done >> 20) / seconds);
@@ -67,9 +67,9 @@ absl::Status RemoteConvert(SerialdClient& client, const CodecRegistry& registry,
   // conversion succeeded.
   ASSIGN_OR_RETURN(std::unique_ptr<OutputFile> file, OutputFile::Open(out));
   RETURN_IF_ERROR(client
-                      .Convert(input, spec,
-                               [&](std::string_view bytes) { return file->Append(bytes); },
-                               ProgressBar(input.size()))
+                      .Convert(
+                          input, spec, [&](std::string_view bytes) { return file->Append(bytes); },
+                          ProgressBar(input.size()))
                       .status());
   return file->Commit();
 }

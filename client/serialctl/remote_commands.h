@@ -18,8 +18,8 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "client/seriald_client.h"
 #include "client/serialctl/format_options.h"
+#include "client/seriald_client.h"
 #include "core/format/codec.h"
 
 namespace seriald::serialctl {
@@ -35,8 +35,7 @@ struct RemoteFlags {
 absl::StatusOr<std::unique_ptr<SerialdClient>> Connect(const RemoteFlags& flags);
 
 absl::Status RemoteConvert(SerialdClient& client, const CodecRegistry& registry,
-                           const FormatFlags& flags, const std::string& in,
-                           const std::string& out);
+                           const FormatFlags& flags, const std::string& in, const std::string& out);
 
 absl::Status RemoteInspect(SerialdClient& client, const CodecRegistry& registry,
                            const FormatFlags& flags, const std::string& in, std::ostream& out);

@@ -51,8 +51,8 @@ absl::StatusOr<const Codec*> CodecRegistry::Find(std::string_view name) const {
     if (codec->name() == name) return codec.get();
     names.emplace_back(codec->name());
   }
-  return absl::NotFoundError(
-      absl::StrCat("unknown format \"", AsAbsl(name), "\" (known: ", absl::StrJoin(names, ", "), ")"));
+  return absl::NotFoundError(absl::StrCat("unknown format \"", AsAbsl(name),
+                                          "\" (known: ", absl::StrJoin(names, ", "), ")"));
 }
 
 std::vector<const Codec*> CodecRegistry::codecs() const {
@@ -80,9 +80,9 @@ absl::StatusOr<const Codec*> CodecRegistry::Detect(const Buffer& input) const {
   if (matches.size() > 1) {
     std::vector<std::string> names;
     for (const Codec* codec : matches) names.emplace_back(codec->name());
-    return absl::InvalidArgumentError(absl::StrCat(
-        "cannot tell the input format: it could be ", absl::StrJoin(names, " or "),
-        "; name it with --from"));
+    return absl::InvalidArgumentError(absl::StrCat("cannot tell the input format: it could be ",
+                                                   absl::StrJoin(names, " or "),
+                                                   "; name it with --from"));
   }
   std::string what = "unrecognised input";
   if (std::optional<std::string> foreign = DescribeForeignInput(input)) {

@@ -51,8 +51,8 @@ struct WriteOptions {
   // Torch7 "referenced" mode: when false, shared objects are written once per occurrence with
   // fresh indices (torch.save(..., referenced = false)); cycles are then an error.
   bool torch7_referenced = true;
-  std::optional<int> r_version;                // 2 or 3 (default 3)
-  std::optional<RCompression> r_compression;   // default: none for streams, gzip for saveRDS
+  std::optional<int> r_version;               // 2 or 3 (default 3)
+  std::optional<RCompression> r_compression;  // default: none for streams, gzip for saveRDS
   // Text formats (JSON): indent over several lines instead of one line.
   bool json_pretty = false;
 };

@@ -62,8 +62,8 @@ class ByteReader {
     return InputError(format_, offset, problem);
   }
   absl::Status Truncated(uint64_t needed, std::string_view what) const {
-    return Error(absl::StrCat("input ends inside ", AsAbsl(what), " (needs ", needed,
-                              " bytes, ", remaining(), " remain)"));
+    return Error(absl::StrCat("input ends inside ", AsAbsl(what), " (needs ", needed, " bytes, ",
+                              remaining(), " remain)"));
   }
 
  private:

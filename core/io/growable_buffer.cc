@@ -29,7 +29,8 @@ absl::Status GrowableBuffer::Reserve(size_t capacity) {
   size_t new_capacity = RoundUpToPage(capacity);
   void* memory;
   if (data_ == nullptr) {
-    memory = mmap(nullptr, new_capacity, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    memory =
+        mmap(nullptr, new_capacity, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   } else {
     memory = mremap(data_, capacity_, new_capacity, MREMAP_MAYMOVE);
   }

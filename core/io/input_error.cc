@@ -10,8 +10,8 @@
 namespace seriald {
 
 absl::Status InputError(std::string_view format, uint64_t offset, std::string_view problem) {
-  absl::Status status =
-      absl::InvalidArgumentError(absl::StrCat(AsAbsl(format), ": ", AsAbsl(problem), " at byte ", offset));
+  absl::Status status = absl::InvalidArgumentError(
+      absl::StrCat(AsAbsl(format), ": ", AsAbsl(problem), " at byte ", offset));
   status.SetPayload(AsAbsl(kInputOffsetPayload), absl::Cord(absl::StrCat(offset)));
   status.SetPayload(AsAbsl(kInputFormatPayload), absl::Cord(AsAbsl(format)));
   return status;

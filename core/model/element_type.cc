@@ -28,9 +28,7 @@ constexpr std::array<ElementInfo, kElementTypeCount> kInfo = {{
 
 size_t ElementSize(ElementType type) { return kInfo[static_cast<size_t>(type)].size; }
 
-std::string_view ElementTypeName(ElementType type) {
-  return kInfo[static_cast<size_t>(type)].name;
-}
+std::string_view ElementTypeName(ElementType type) { return kInfo[static_cast<size_t>(type)].name; }
 
 std::optional<ElementType> ElementTypeFromName(std::string_view name) {
   for (size_t i = 0; i < kInfo.size(); ++i) {

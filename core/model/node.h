@@ -152,7 +152,8 @@ enum class CellType : uint8_t {
 
 // R's per-object flag bits as written in a stream, beyond type and the attribute/tag bits.
 struct RFlags {
-  uint16_t levels = 0;  // "gp" bits: S4 object (16), binding lock (1<<14), active binding (1<<15)...
+  uint16_t levels =
+      0;  // "gp" bits: S4 object (16), binding lock (1<<14), active binding (1<<15)...
   bool object = false;  // OBJECT bit: the object has a class attribute
   friend bool operator==(const RFlags&, const RFlags&) = default;
 };
@@ -279,9 +280,9 @@ struct S4Object {
 // An ALTREP object kept as R wrote it (version 3 streams): the class that can rebuild it and that
 // class's serialized state, e.g. compact_intseq from package base with state c(n, first, incr).
 struct Altrep {
-  std::string class_name;   // "compact_intseq", "deferred_string", "wrap_real", ...
-  std::string package;      // "base"
-  int32_t base_type = 0;    // SEXPTYPE of the vector it stands for (13 = integer, ...)
+  std::string class_name;  // "compact_intseq", "deferred_string", "wrap_real", ...
+  std::string package;     // "base"
+  int32_t base_type = 0;   // SEXPTYPE of the vector it stands for (13 = integer, ...)
   NodeId state = kNoNode;
   friend bool operator==(const Altrep&, const Altrep&) = default;
 };

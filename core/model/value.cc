@@ -14,13 +14,33 @@ bool operator==(const Number& a, const Number& b) {
 
 std::string_view NodeKindName(NodeKind kind) {
   static constexpr std::array<std::string_view, std::variant_size_v<NodeData>> kNames = {
-      "nil",          "boolean",         "number",        "string",
-      "array",        "string_vector",   "opaque",        "table",
-      "torch_object", "tensor",          "lua_function",  "list",
-      "pairlist",     "symbol",          "environment",   "special",
-      "namespace",    "package_environment", "persistent_reference", "closure",
-      "promise",      "builtin",         "bytecode",      "external_pointer",
-      "weak_reference", "s4_object",     "altrep",
+      "nil",
+      "boolean",
+      "number",
+      "string",
+      "array",
+      "string_vector",
+      "opaque",
+      "table",
+      "torch_object",
+      "tensor",
+      "lua_function",
+      "list",
+      "pairlist",
+      "symbol",
+      "environment",
+      "special",
+      "namespace",
+      "package_environment",
+      "persistent_reference",
+      "closure",
+      "promise",
+      "builtin",
+      "bytecode",
+      "external_pointer",
+      "weak_reference",
+      "s4_object",
+      "altrep",
   };
   return kNames[static_cast<size_t>(kind)];
 }
@@ -38,21 +58,18 @@ absl::Status Value::Validate() const {
   if (nodes_.size() >= kNoNode) return absl::InvalidArgumentError("too many nodes");
   for (size_t i = 0; i < roots_.size(); ++i) {
     if (roots_[i] >= count) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("root ", i, " refers to node ", roots_[i], ", but there are only ", count,
-                       " nodes"));
+      return absl::InvalidArgumentError(absl::StrCat("root ", i, " refers to node ", roots_[i],
+                                                     ", but there are only ", count, " nodes"));
     }
   }
-  auto is_kind = [&](NodeId id, NodeKind kind) {
-    return id < count && nodes_[id].kind() == kind;
-  };
+  auto is_kind = [&](NodeId id, NodeKind kind) { return id < count && nodes_[id].kind() == kind; };
   for (NodeId id = 0; id < count; ++id) {
     const Node& node = nodes_[id];
     absl::Status status;
     ForEachReference(node, [&](NodeId ref) {
       if (status.ok() && ref >= count) {
-        status = NodeError(id, absl::StrCat("refers to node ", ref, ", but there are only ", count,
-                                            " nodes"));
+        status = NodeError(
+            id, absl::StrCat("refers to node ", ref, ", but there are only ", count, " nodes"));
       }
     });
     if (!status.ok()) return status;
@@ -64,9 +81,9 @@ absl::Status Value::Validate() const {
         const auto& array = std::get<Array>(node.data);
         if (array.length > array.data.size() ||
             array.data.size() != array.length * ElementSize(array.type)) {
-          return NodeError(id, absl::StrCat("array of ", array.length, " ",
-                                            AsAbsl(ElementTypeName(array.type)), " holds ",
-                                            array.data.size(), " bytes"));
+          return NodeError(
+              id, absl::StrCat("array of ", array.length, " ", AsAbsl(ElementTypeName(array.type)),
+                               " holds ", array.data.size(), " bytes"));
         }
         break;
       }
@@ -96,7 +113,8 @@ absl::Status Value::Validate() const {
       case NodeKind::kLuaFunction: {
         const auto& function = std::get<LuaFunction>(node.data);
         if (function.tag < 6 || function.tag > 8) {
-          return NodeError(id, absl::StrCat("lua function tag ", function.tag, " is not 6, 7 or 8"));
+          return NodeError(id,
+                           absl::StrCat("lua function tag ", function.tag, " is not 6, 7 or 8"));
         }
         if (function.upvalues == kNoNode) return NodeError(id, "lua function without upvalues");
         break;

@@ -12,7 +12,8 @@
 //
 // Thread safety: a const Value may be read from several threads; mutation needs exclusive access.
 //
-// Example: build {name = "net", weights = <FloatTensor 2x2>, self = <the table itself>} and walk it.
+// Example: build {name = "net", weights = <FloatTensor 2x2>, self = <the table itself>} and walk
+// it.
 //
 //   Value value;
 //   NodeId storage = value.Add(TorchObject{"torch.FloatStorage", "1",
@@ -68,8 +69,8 @@ enum class RCompression : uint8_t { kNone = 0, kGzip = 1, kBzip2 = 2, kXz = 3 };
 // The header of an R stream, and its container.
 struct RStreamInfo {
   RFormat format = RFormat::kXdr;
-  int32_t version = 3;                   // 2 or 3
-  int32_t writer_version = 0x00040202;   // R_Version of the writer (4.2.2)
+  int32_t version = 3;                  // 2 or 3
+  int32_t writer_version = 0x00040202;  // R_Version of the writer (4.2.2)
   int32_t min_reader_version = 0x00030500;
   std::string native_encoding = "UTF-8";  // version 3 only
   RCompression compression = RCompression::kNone;

@@ -8,8 +8,9 @@
 # `--isolation chroot`, which needs no daemon (podman is installed from Debian's archive if
 # missing). --local-base first makes the base image itself, a Debian 12 root file system built
 # with debootstrap from Debian's archive and imported into podman, for machines that cannot pull
-# debian:bookworm-slim from a registry. --verify then runs the built image's binaries with --help
-# (podman image mount + chroot), which works where containers cannot be started.
+# debian:bookworm-slim from a registry. --verify then runs the built image's own binaries
+# (podman image mount + chroot, which works where containers cannot be started): --help, a server
+# that answers the image's HEALTHCHECK command and a conversion, and a clean SIGTERM stop.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -88,10 +89,39 @@ if [ "$verify" -eq 1 ]; then
       podman image unmount "$tag" >/dev/null
       exit 1
     fi
+    # Serve from the image and run its HEALTHCHECK command against it, then a conversion, then
+    # stop it as a container runtime would (SIGTERM, expecting status 0).
+    log=$(mktemp)
+    chroot "$mount" /usr/local/bin/seriald --listen 127.0.0.1:0 >"$log" 2>&1 &
+    server=$!
+    address=""
+    for _ in $(seq 100); do
+      address=$(grep -ao '127\.0\.0\.1:[0-9]*' "$log" | head -1 || true)
+      [ -n "$address" ] && break
+      sleep 0.1
+    done
+    ok=1
+    [ -n "$address" ] || ok=0
+    if [ "$ok" -eq 1 ]; then
+      chroot "$mount" /usr/local/bin/serialctl --server "$address" --timeout 4 health | grep -q SERVING || ok=0
+      printf '\0\0\0\0' | chroot "$mount" /usr/local/bin/serialctl --server "$address" convert \
+        --to json - - | grep -q '"nil"' || ok=0
+    fi
+    kill -TERM "$server" 2>/dev/null || true
+    wait "$server" || ok=0
+    healthcheck=$(podman image inspect --format '{{.Config.Healthcheck}}' "$tag")
     user=$(podman image inspect --format '{{.Config.User}}' "$tag")
     podman image unmount "$tag" >/dev/null
+    if [ "$ok" -ne 1 ]; then
+      echo "build-image: the image's seriald did not serve, answer health or stop cleanly:" >&2
+      cat "$log" >&2
+      exit 1
+    fi
+    rm -f "$log"
+    case "$healthcheck" in *health*) ;; *) echo "build-image: no HEALTHCHECK in $tag" >&2; exit 1 ;; esac
     [ "$user" = "10001:10001" ] || { echo "build-image: image runs as '$user'" >&2; exit 1; }
   fi
-  echo "build-image: verified: seriald --help and serialctl --help run inside $tag, user 10001"
+  echo "build-image: verified $tag: binaries run, seriald serves and answers its HEALTHCHECK" \
+    "command, converts, stops with status 0 on SIGTERM; runs as user 10001"
 fi
 echo "build-image: built $tag"

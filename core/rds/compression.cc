@@ -161,144 +161,196 @@ absl::StatusOr<Buffer> Unxz(const Buffer& input, uint64_t max_bytes) {
   return std::move(*sink).Finish();
 }
 
-// Output side: hands compressed bytes to the ByteWriter in its own blocks.
-template <typename Step>
-absl::Status Drain(ByteWriter& out, Step step) {
-  // `step(space, available)` returns {bytes produced, done}.
-  while (true) {
-    size_t available = 0;
-    uint8_t* space = out.WritableSpace(ByteWriter::kDefaultBlockSize, &available);
-    auto [produced, done, status] = step(space, available);
-    if (!status.ok()) return status;
-    out.Commit(produced);
-    if (done) return absl::OkStatus();
-  }
-}
-
+// Output side: runs `step(space, available)` -> {bytes produced, done} into the ByteWriter's own
+// blocks until it is done.
 struct StepResult {
   size_t produced;
   bool done;
   absl::Status status;
 };
 
-absl::Status Gzip(const BufferChain& input, ByteWriter& out) {
-  static constexpr uint8_t kHeader[10] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3};
-  out.Append(kHeader, sizeof kHeader);
-  z_stream z{};
-  if (deflateInit2(&z, 6, Z_DEFLATED, -MAX_WBITS, 9, Z_DEFAULT_STRATEGY) != Z_OK) {
-    return absl::InternalError("deflateInit2 failed");
+template <typename Step>
+absl::Status Drain(ByteWriter& out, Step step) {
+  while (true) {
+    size_t available = 0;
+    uint8_t* space = out.WritableSpace(ByteWriter::kDefaultBlockSize, &available);
+    StepResult result = step(space, available);
+    if (!result.status.ok()) return result.status;
+    out.Commit(result.produced);
+    if (result.done) return absl::OkStatus();
   }
-  uLong crc = crc32(0, nullptr, 0);
-  uint64_t total = 0;
-  const auto& pieces = input.pieces();
-  for (size_t i = 0; i <= pieces.size(); ++i) {
-    const bool last = i == pieces.size();
-    const uint8_t* data = last ? nullptr : pieces[i].data();
-    uint64_t left = last ? 0 : pieces[i].size();
-    if (!last) {
-      for (uint64_t off = 0; off < left;) {
-        uInt n = static_cast<uInt>(std::min<uint64_t>(left - off, 1u << 30));
-        crc = crc32(crc, data + off, n);
-        off += n;
-      }
-      total += left;
+}
+
+// The inputs the compression libraries take at once (their length fields are 32-bit).
+constexpr uint64_t kMaxStep = uint64_t{1} << 30;
+
+class GzipCompressor : public Compressor {
+ public:
+  explicit GzipCompressor(ByteWriter& out) : out_(out) {}
+  ~GzipCompressor() override {
+    if (started_) deflateEnd(&z_);
+  }
+
+  absl::Status Start() {
+    static constexpr uint8_t kHeader[10] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3};
+    out_.Append(kHeader, sizeof kHeader);
+    if (deflateInit2(&z_, 6, Z_DEFLATED, -MAX_WBITS, 9, Z_DEFAULT_STRATEGY) != Z_OK) {
+      return absl::InternalError("deflateInit2 failed");
     }
-    do {
-      uInt n = static_cast<uInt>(std::min<uint64_t>(left, 1u << 30));
-      z.next_in = const_cast<Bytef*>(data);
-      z.avail_in = n;
-      const int flush = last ? Z_FINISH : Z_NO_FLUSH;
-      absl::Status s = Drain(out, [&](uint8_t* space, size_t available) {
-        z.next_out = space;
-        z.avail_out = static_cast<uInt>(available);
-        int rc = deflate(&z, flush);
-        size_t produced = available - z.avail_out;
-        if (rc == Z_STREAM_ERROR) {
-          return StepResult{0, true, absl::InternalError("deflate failed")};
-        }
-        bool done = last ? rc == Z_STREAM_END : (z.avail_in == 0 && z.avail_out != 0);
-        return StepResult{produced, done, absl::OkStatus()};
-      });
-      if (!s.ok()) {
-        deflateEnd(&z);
-        return s;
-      }
-      data += n;
-      left -= n;
-    } while (left > 0);
+    started_ = true;
+    crc_ = crc32(0, nullptr, 0);
+    return absl::OkStatus();
   }
-  deflateEnd(&z);
-  uint8_t trailer[8];
-  for (int k = 0; k < 4; ++k) trailer[k] = static_cast<uint8_t>(crc >> (8 * k));
-  for (int k = 0; k < 4; ++k) trailer[4 + k] = static_cast<uint8_t>(total >> (8 * k));
-  out.Append(trailer, 8);
-  return absl::OkStatus();
-}
 
-absl::Status Bzip2(const BufferChain& input, ByteWriter& out) {
-  bz_stream b{};
-  if (BZ2_bzCompressInit(&b, 9, 0, 0) != BZ_OK) return absl::InternalError("bzCompressInit");
-  const auto& pieces = input.pieces();
-  for (size_t i = 0; i <= pieces.size(); ++i) {
-    const bool last = i == pieces.size();
-    const char* data = last ? nullptr : reinterpret_cast<const char*>(pieces[i].data());
-    uint64_t left = last ? 0 : pieces[i].size();
-    do {
-      unsigned n = static_cast<unsigned>(std::min<uint64_t>(left, 1u << 30));
-      b.next_in = const_cast<char*>(data);
-      b.avail_in = n;
-      absl::Status s = Drain(out, [&](uint8_t* space, size_t available) {
-        b.next_out = reinterpret_cast<char*>(space);
-        b.avail_out = static_cast<unsigned>(available);
-        int rc = BZ2_bzCompress(&b, last ? BZ_FINISH : BZ_RUN);
-        size_t produced = available - b.avail_out;
-        if (rc < 0) return StepResult{0, true, absl::InternalError("bzip2 compression failed")};
-        bool done = last ? rc == BZ_STREAM_END : b.avail_in == 0;
-        return StepResult{produced, done, absl::OkStatus()};
-      });
-      if (!s.ok()) {
-        BZ2_bzCompressEnd(&b);
-        return s;
-      }
-      data += n;
-      left -= n;
-    } while (left > 0);
+  absl::Status Add(std::string_view bytes) override {
+    while (!bytes.empty()) {
+      const uInt n = static_cast<uInt>(std::min<uint64_t>(bytes.size(), kMaxStep));
+      crc_ = crc32(crc_, reinterpret_cast<const Bytef*>(bytes.data()), n);
+      total_ += n;
+      RETURN_IF_ERROR(Run(reinterpret_cast<const Bytef*>(bytes.data()), n, Z_NO_FLUSH));
+      bytes.remove_prefix(n);
+    }
+    return absl::OkStatus();
   }
-  BZ2_bzCompressEnd(&b);
-  return absl::OkStatus();
-}
 
-absl::Status Xz(const BufferChain& input, ByteWriter& out) {
-  lzma_options_lzma options;
-  if (lzma_lzma_preset(&options, 6)) return absl::InternalError("lzma preset");
-  lzma_filter filters[2] = {{LZMA_FILTER_LZMA2, &options}, {LZMA_VLI_UNKNOWN, nullptr}};
-  lzma_stream x = LZMA_STREAM_INIT;
-  if (lzma_stream_encoder(&x, filters, LZMA_CHECK_CRC32) != LZMA_OK) {
-    return absl::InternalError("lzma_stream_encoder failed");
+  absl::Status Finish() override {
+    RETURN_IF_ERROR(Run(nullptr, 0, Z_FINISH));
+    uint8_t trailer[8];
+    for (int k = 0; k < 4; ++k) trailer[k] = static_cast<uint8_t>(crc_ >> (8 * k));
+    for (int k = 0; k < 4; ++k) trailer[4 + k] = static_cast<uint8_t>(total_ >> (8 * k));
+    out_.Append(trailer, 8);
+    return absl::OkStatus();
   }
-  const auto& pieces = input.pieces();
-  for (size_t i = 0; i <= pieces.size(); ++i) {
-    const bool last = i == pieces.size();
-    x.next_in = last ? nullptr : pieces[i].data();
-    x.avail_in = last ? 0 : pieces[i].size();
-    absl::Status s = Drain(out, [&](uint8_t* space, size_t available) {
-      x.next_out = space;
-      x.avail_out = available;
-      lzma_ret rc = lzma_code(&x, last ? LZMA_FINISH : LZMA_RUN);
-      size_t produced = available - x.avail_out;
+
+ private:
+  absl::Status Run(const Bytef* data, uInt size, int flush) {
+    z_.next_in = const_cast<Bytef*>(data);
+    z_.avail_in = size;
+    return Drain(out_, [&](uint8_t* space, size_t available) {
+      z_.next_out = space;
+      z_.avail_out = static_cast<uInt>(std::min<size_t>(available, kMaxStep));
+      const uInt offered = z_.avail_out;
+      int rc = deflate(&z_, flush);
+      size_t produced = offered - z_.avail_out;
+      if (rc == Z_STREAM_ERROR) return StepResult{0, true, absl::InternalError("deflate failed")};
+      bool done = flush == Z_FINISH ? rc == Z_STREAM_END : (z_.avail_in == 0 && z_.avail_out != 0);
+      return StepResult{produced, done, absl::OkStatus()};
+    });
+  }
+
+  ByteWriter& out_;
+  z_stream z_{};
+  bool started_ = false;
+  uLong crc_ = 0;
+  uint64_t total_ = 0;
+};
+
+class Bzip2Compressor : public Compressor {
+ public:
+  explicit Bzip2Compressor(ByteWriter& out) : out_(out) {}
+  ~Bzip2Compressor() override {
+    if (started_) BZ2_bzCompressEnd(&b_);
+  }
+
+  absl::Status Start() {
+    if (BZ2_bzCompressInit(&b_, 9, 0, 0) != BZ_OK) return absl::InternalError("bzCompressInit");
+    started_ = true;
+    return absl::OkStatus();
+  }
+
+  absl::Status Add(std::string_view bytes) override {
+    while (!bytes.empty()) {
+      const unsigned n = static_cast<unsigned>(std::min<uint64_t>(bytes.size(), kMaxStep));
+      RETURN_IF_ERROR(Run(bytes.data(), n, BZ_RUN));
+      bytes.remove_prefix(n);
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Finish() override { return Run(nullptr, 0, BZ_FINISH); }
+
+ private:
+  absl::Status Run(const char* data, unsigned size, int action) {
+    b_.next_in = const_cast<char*>(data);
+    b_.avail_in = size;
+    return Drain(out_, [&](uint8_t* space, size_t available) {
+      b_.next_out = reinterpret_cast<char*>(space);
+      b_.avail_out = static_cast<unsigned>(std::min<size_t>(available, kMaxStep));
+      const unsigned offered = b_.avail_out;
+      int rc = BZ2_bzCompress(&b_, action);
+      size_t produced = offered - b_.avail_out;
+      if (rc < 0) return StepResult{0, true, absl::InternalError("bzip2 compression failed")};
+      bool done = action == BZ_FINISH ? rc == BZ_STREAM_END : b_.avail_in == 0;
+      return StepResult{produced, done, absl::OkStatus()};
+    });
+  }
+
+  ByteWriter& out_;
+  bz_stream b_{};
+  bool started_ = false;
+};
+
+class XzCompressor : public Compressor {
+ public:
+  explicit XzCompressor(ByteWriter& out) : out_(out) {}
+  ~XzCompressor() override { lzma_end(&x_); }
+
+  absl::Status Start() {
+    lzma_options_lzma options;
+    if (lzma_lzma_preset(&options, 6)) return absl::InternalError("lzma preset");
+    lzma_filter filters[2] = {{LZMA_FILTER_LZMA2, &options}, {LZMA_VLI_UNKNOWN, nullptr}};
+    if (lzma_stream_encoder(&x_, filters, LZMA_CHECK_CRC32) != LZMA_OK) {
+      return absl::InternalError("lzma_stream_encoder failed");
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Add(std::string_view bytes) override {
+    return Run(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), LZMA_RUN);
+  }
+
+  absl::Status Finish() override { return Run(nullptr, 0, LZMA_FINISH); }
+
+ private:
+  absl::Status Run(const uint8_t* data, size_t size, lzma_action action) {
+    x_.next_in = data;
+    x_.avail_in = size;
+    return Drain(out_, [&](uint8_t* space, size_t available) {
+      x_.next_out = space;
+      x_.avail_out = available;
+      lzma_ret rc = lzma_code(&x_, action);
+      size_t produced = available - x_.avail_out;
       if (rc != LZMA_OK && rc != LZMA_STREAM_END) {
         return StepResult{0, true, absl::InternalError("xz compression failed")};
       }
-      bool done = last ? rc == LZMA_STREAM_END : x.avail_in == 0;
+      bool done = action == LZMA_FINISH ? rc == LZMA_STREAM_END : x_.avail_in == 0;
       return StepResult{produced, done, absl::OkStatus()};
     });
-    if (!s.ok()) {
-      lzma_end(&x);
-      return s;
-    }
   }
-  lzma_end(&x);
-  return absl::OkStatus();
+
+  ByteWriter& out_;
+  lzma_stream x_ = LZMA_STREAM_INIT;
+};
+
+// kNone: the bytes as they are.
+class CopyingCompressor : public Compressor {
+ public:
+  explicit CopyingCompressor(ByteWriter& out) : out_(out) {}
+  absl::Status Add(std::string_view bytes) override {
+    out_.Append(bytes);
+    return absl::OkStatus();
+  }
+  absl::Status Finish() override { return absl::OkStatus(); }
+
+ private:
+  ByteWriter& out_;
+};
+
+template <typename T>
+absl::StatusOr<std::unique_ptr<Compressor>> Started(ByteWriter& out) {
+  auto compressor = std::make_unique<T>(out);
+  RETURN_IF_ERROR(compressor->Start());
+  return std::unique_ptr<Compressor>(std::move(compressor));
 }
 
 }  // namespace
@@ -342,19 +394,25 @@ absl::StatusOr<Buffer> Decompress(const Buffer& input, RCompression compression,
   return input;
 }
 
-absl::Status Compress(const BufferChain& input, RCompression compression, ByteWriter& out) {
+absl::StatusOr<std::unique_ptr<Compressor>> Compressor::Create(RCompression compression,
+                                                               ByteWriter& out) {
   switch (compression) {
     case RCompression::kGzip:
-      return Gzip(input, out);
+      return Started<GzipCompressor>(out);
     case RCompression::kBzip2:
-      return Bzip2(input, out);
+      return Started<Bzip2Compressor>(out);
     case RCompression::kXz:
-      return Xz(input, out);
+      return Started<XzCompressor>(out);
     case RCompression::kNone:
       break;
   }
-  for (const Buffer& piece : input.pieces()) out.AppendShared(piece);
-  return absl::OkStatus();
+  return std::unique_ptr<Compressor>(std::make_unique<CopyingCompressor>(out));
+}
+
+absl::Status Compress(const BufferChain& input, RCompression compression, ByteWriter& out) {
+  ASSIGN_OR_RETURN(std::unique_ptr<Compressor> compressor, Compressor::Create(compression, out));
+  for (const Buffer& piece : input.pieces()) RETURN_IF_ERROR(compressor->Add(piece.view()));
+  return compressor->Finish();
 }
 
 }  // namespace seriald::rds

@@ -15,11 +15,14 @@
 //   ASSIGN_OR_RETURN(Buffer plain, rds::Decompress(input, kind, options.max_decompressed_bytes));
 //
 //   ByteWriter out;
-//   RETURN_IF_ERROR(rds::Compress(stream_bytes, RCompression::kXz, out));
+//   ASSIGN_OR_RETURN(auto xz, rds::Compressor::Create(RCompression::kXz, out));
+//   RETURN_IF_ERROR(xz->Add(piece));        // as the stream is produced
+//   RETURN_IF_ERROR(xz->Finish());
 #ifndef SERIALD_CORE_RDS_COMPRESSION_H_
 #define SERIALD_CORE_RDS_COMPRESSION_H_
 
 #include <cstdint>
+#include <memory>
 #include <string_view>
 
 #include "absl/status/status.h"
@@ -42,6 +45,19 @@ std::string_view CompressionName(RCompression compression);
 // "max-decompressed-bytes") as soon as the output would exceed `max_bytes`.
 absl::StatusOr<Buffer> Decompress(const Buffer& input, RCompression compression,
                                   uint64_t max_bytes);
+
+// Compresses a stream as R would, taking it piece by piece as it is produced so that the
+// uncompressed stream never has to exist whole, and appending the result to `out`.
+class Compressor {
+ public:
+  // kNone copies the bytes as they are.
+  static absl::StatusOr<std::unique_ptr<Compressor>> Create(RCompression compression,
+                                                            ByteWriter& out);
+  virtual ~Compressor() = default;
+  virtual absl::Status Add(std::string_view bytes) = 0;
+  // Ends the compressed stream (trailers, checksums).
+  virtual absl::Status Finish() = 0;
+};
 
 // Appends `input` compressed as R would to `out`. kNone appends the bytes as they are.
 absl::Status Compress(const BufferChain& input, RCompression compression, ByteWriter& out);

@@ -764,11 +764,14 @@ absl::Status WriteR(const Value& value, const rds::RWriteSettings& settings, Byt
   if (settings.compression == RCompression::kNone) {
     return rds::StreamWriter(value, settings, out).Run();
   }
-  ByteWriter plain;
+  // The stream goes to the compressor piece by piece as it is written: the uncompressed stream
+  // never exists whole.
+  ASSIGN_OR_RETURN(std::unique_ptr<rds::Compressor> compressor,
+                   rds::Compressor::Create(settings.compression, out));
+  ByteWriter plain([&](Buffer piece) { return compressor->Add(piece.view()); });
   RETURN_IF_ERROR(rds::StreamWriter(value, settings, plain).Run());
-  BufferChain bytes;
-  RETURN_IF_ERROR(plain.Finish(&bytes));
-  return rds::Compress(bytes, settings.compression, out);
+  RETURN_IF_ERROR(plain.Finish());
+  return compressor->Finish();
 }
 
 }  // namespace seriald

@@ -1,7 +1,7 @@
 // File: core/rds/reader.h
 //
 // Reads R serialization streams (serialize(), saveRDS(), save()) into a Value, as R 4.2's
-// unserialize() does (serialize.c:1764-2207; ../shared/specs/r-format.md). Any R input is
+// unserialize() does (serialize.c:1764-2207). Any R input is
 // accepted: a bare stream in X, B, A or asciihex encoding (also the "\nA" variant), version 2
 // or 3; the same compressed with gzip, bzip2 or xz (detected by magic); and save() files
 // (RDX2/RDX3/RDA2/RDA3/RDB2/RDB3), whose root is the tagged pairlist of the saved objects.

@@ -3,7 +3,7 @@
 // The numbers of R's serialization format shared by the reader and the writer: SEXPTYPE codes
 // (Rinternals.h:106-138), the pseudo-types that only exist on the wire (serialize.c:690-720), the
 // layout of the flags word that starts every item (PackFlags/UnpackFlags, serialize.c:732-765)
-// and the CHARSXP encoding bits (Defn.h:797-803). See ../shared/specs/r-format.md §3-§5.
+// and the CHARSXP encoding bits (Defn.h:797-803).
 //
 // Example:
 //

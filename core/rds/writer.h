@@ -1,7 +1,7 @@
 // File: core/rds/writer.h
 //
 // Writes a Value as an R serialization stream, byte for byte as R 4.2's serialize() writes the
-// object the Value describes (serialize.c:1006-1417; ../shared/specs/r-format.md):
+// object the Value describes (serialize.c:1006-1417):
 //   * header: format line, version 2 or 3, writer and minimal reader versions, and for version 3
 //     the native encoding name;
 //   * the reference table in R's order: symbols interned by name; environments, external

@@ -440,7 +440,7 @@ grpc::Status SerializerService::SerializeStream(
                                                        " exceed its ", target.expected, " bytes"));
       }
       target.data->append(chunk.data());
-      record.bytes_in += chunk.ByteSizeLong();
+      record.bytes_in += chunk.data().size();
     }
     if (context->IsCancelled()) return CallAborted(context);
     for (const auto& [id, target] : pending) {

@@ -91,6 +91,14 @@ def _channel_target(target):
     return target
 
 
+def _with_input_size(read, size):
+    """A copy of the ReadOptions `read` carrying the input size hint (the caller's is untouched)."""
+    copy = serializer_pb2.ReadOptions()
+    copy.CopyFrom(read)
+    copy.input_size = size
+    return copy
+
+
 def read_options(fmt="", long_size=0, big_endian=None, max_depth=0, input_size=0):
     options = serializer_pb2.ReadOptions(format=FORMATS[fmt] if fmt else 0,
                                          torch7_long_size=long_size, max_depth=max_depth,
@@ -174,7 +182,7 @@ class SerialdClient:
                 output.write(response.data)
                 return None
             return response.data
-        read.input_size = len(data)
+        read = _with_input_size(read, len(data))
 
         def requests():
             yield serializer_pb2.ConvertStreamRequest(
@@ -201,7 +209,7 @@ class SerialdClient:
             response = self._call(self._stub.Deserialize,
                                   serializer_pb2.DeserializeRequest(data=bytes(data), options=read))
             return response.value, FORMAT_NAMES.get(response.format, "")
-        read.input_size = len(data)
+        read = _with_input_size(read, len(data))
 
         def requests():
             yield serializer_pb2.DeserializeStreamRequest(options=read)

@@ -305,9 +305,10 @@ size_t ParseFloatingToken(std::string_view token, T* value) {
 
 }  // namespace
 
-absl::StatusOr<double> PrimitiveReader::ParseDouble(std::string_view what) {
+template <typename T>
+absl::StatusOr<T> PrimitiveReader::ParseFloating(std::string_view what) {
   ASSIGN_OR_RETURN(std::string_view token, NumberToken(what));
-  double value = 0;
+  T value = 0;
   size_t used = ParseFloatingToken(token, &value);
   if (used == 0) {
     return Error(absl::StrCat("expected ", AsAbsl(what), " (a number), found ",
@@ -317,16 +318,12 @@ absl::StatusOr<double> PrimitiveReader::ParseDouble(std::string_view what) {
   return value;
 }
 
+absl::StatusOr<double> PrimitiveReader::ParseDouble(std::string_view what) {
+  return ParseFloating<double>(what);
+}
+
 absl::StatusOr<float> PrimitiveReader::ParseFloat(std::string_view what) {
-  ASSIGN_OR_RETURN(std::string_view token, NumberToken(what));
-  float value = 0;
-  size_t used = ParseFloatingToken(token, &value);
-  if (used == 0) {
-    return Error(absl::StrCat("expected ", AsAbsl(what), " (a number), found ",
-                              Printable(static_cast<uint8_t>(token[0]))));
-  }
-  in_.Skip(used);
-  return value;
+  return ParseFloating<float>(what);
 }
 
 absl::StatusOr<int32_t> PrimitiveReader::ReadInt(std::string_view what) {

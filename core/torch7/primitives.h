@@ -124,6 +124,8 @@ class PrimitiveReader {
   absl::StatusOr<int64_t> ParseInteger(int64_t min, int64_t max, std::string_view what);
   absl::StatusOr<double> ParseDouble(std::string_view what);
   absl::StatusOr<float> ParseFloat(std::string_view what);
+  template <typename T>
+  absl::StatusOr<T> ParseFloating(std::string_view what);
   absl::Status ParseElements(ElementType type, uint64_t count, uint8_t* out, std::string_view what);
   absl::StatusOr<std::string_view> NumberToken(std::string_view what);
 

@@ -34,17 +34,19 @@ constexpr size_t kMapThreshold = 1 << 20;
 }  // namespace
 
 absl::StatusOr<Buffer> ReadDescriptor(int fd, const std::string& name) {
+  // Reads straight into the growing buffer: no intermediate copy of the input.
   GrowableBuffer data;
-  char chunk[1 << 16];
   while (true) {
-    ssize_t n = ::read(fd, chunk, sizeof chunk);
+    size_t available = 0;
+    absl::StatusOr<uint8_t*> space = data.WritableSpace(size_t{1} << 16, &available);
+    if (!space.ok()) return space.status();
+    ssize_t n = ::read(fd, *space, available);
     if (n == 0) break;
     if (n < 0) {
       if (errno == EINTR) continue;
       return ErrnoStatus(errno, absl::StrCat("cannot read ", name));
     }
-    absl::Status status = data.Append(chunk, static_cast<size_t>(n));
-    if (!status.ok()) return status;
+    data.Commit(static_cast<size_t>(n));
   }
   return std::move(data).Finish();
 }

@@ -43,15 +43,23 @@ absl::Status GrowableBuffer::Reserve(size_t capacity) {
   return absl::OkStatus();
 }
 
-absl::Status GrowableBuffer::Append(const void* data, size_t size) {
-  if (size_ + size > capacity_) {
+absl::StatusOr<uint8_t*> GrowableBuffer::WritableSpace(size_t min_size, size_t* available) {
+  if (size_ + min_size > capacity_) {
     // Grow by half again (at least 1 MiB) so that appends stay amortised O(1).
-    size_t wanted = std::max({size_ + size, capacity_ + capacity_ / 2, size_t{1} << 20});
+    size_t wanted = std::max({size_ + min_size, capacity_ + capacity_ / 2, size_t{1} << 20});
     absl::Status status = Reserve(wanted);
     if (!status.ok()) return status;
   }
-  std::memcpy(data_ + size_, data, size);
-  size_ += size;
+  *available = capacity_ - size_;
+  return data_ + size_;
+}
+
+absl::Status GrowableBuffer::Append(const void* data, size_t size) {
+  size_t available = 0;
+  absl::StatusOr<uint8_t*> space = WritableSpace(size, &available);
+  if (!space.ok()) return space.status();
+  if (size > 0) std::memcpy(*space, data, size);
+  Commit(size);
   return absl::OkStatus();
 }
 

@@ -19,6 +19,7 @@
 #include <cstdint>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "core/io/buffer.h"
 
 namespace seriald {
@@ -34,6 +35,12 @@ class GrowableBuffer {
   absl::Status Append(const void* data, size_t size);
   // Makes room for at least `capacity` bytes in total (an expected size, to avoid regrowth).
   absl::Status Reserve(size_t capacity);
+
+  // Space for at least `min_size` more bytes at the end (growing if needed), for a producer that
+  // writes in place (read(2) into the buffer, no intermediate copy); sets `*available` to how
+  // many bytes may be written there. Call Commit(n) with the number actually written.
+  absl::StatusOr<uint8_t*> WritableSpace(size_t min_size, size_t* available);
+  void Commit(size_t size) { size_ += size; }
 
   size_t size() const { return size_; }
 

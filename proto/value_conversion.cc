@@ -13,7 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/absl_compat.h"
 #include "core/status_macros.h"
-#include "proto/internal/utf8.h"
+#include "core/model/utf8.h"
 
 namespace seriald {
 namespace {
@@ -123,7 +123,7 @@ class ProtoWriter {
   }
 
   absl::Status Utf8Field(const std::string& text, std::string_view what) const {
-    if (!internal::IsValidUtf8(text)) {
+    if (!IsValidUtf8(text)) {
       return Error(absl::StrCat(AsAbsl(what),
                                 " is not valid UTF-8, which the schema's string fields require"));
     }
@@ -140,7 +140,7 @@ class ProtoWriter {
     if (is_na) {
       if (!bytes.empty()) return Error(absl::StrCat(AsAbsl(what), " is NA but holds bytes"));
       out->set_na(true);
-    } else if (internal::IsValidUtf8(bytes)) {
+    } else if (IsValidUtf8(bytes)) {
       out->set_text(bytes.data(), bytes.size());
     } else {
       out->set_raw(bytes.data(), bytes.size());
@@ -369,7 +369,7 @@ class ProtoWriter {
   }
 
   static absl::Status SourceUtf8(const std::string& text, std::string_view what) {
-    if (!internal::IsValidUtf8(text)) {
+    if (!IsValidUtf8(text)) {
       return absl::InvalidArgumentError(absl::StrCat(
           AsAbsl(what), " is not valid UTF-8, which the schema's string fields require"));
     }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -9,10 +10,12 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "core/absl_compat.h"
+#include "core/data/mapping.h"
 #include "core/inspect.h"
 #include "core/io/growable_buffer.h"
 #include "core/io/input_error.h"
 #include "core/status_macros.h"
+#include "proto/data_conversion.h"
 #include "proto/json_codec.h"
 #include "proto/service_options.h"
 #include "proto/value_conversion.h"
@@ -141,6 +144,47 @@ absl::StatusOr<std::string> WriteUnaryOutput(const CodecRegistry& registry,
   return output.ToString();
 }
 
+// The family whose conventions plain data is written with, from the output format.
+absl::StatusOr<DataFamily> FamilyOfFormat(v1::Format format) {
+  switch (format) {
+    case v1::FORMAT_T7:
+    case v1::FORMAT_T7_ASCII:
+      return DataFamily::kTorch7;
+    case v1::FORMAT_RDS:
+    case v1::FORMAT_RDS_NATIVE:
+    case v1::FORMAT_RDS_ASCII:
+    case v1::FORMAT_RDS_ASCIIHEX:
+    case v1::FORMAT_RDATA:
+      return DataFamily::kR;
+    default:
+      return absl::InvalidArgumentError(
+          "plain data (Data) is written as a Torch7 or R format; JSON carries the Value form");
+  }
+}
+
+// What a Serialize call writes: its Value, or the value its plain data stands for in the family
+// of the output format. The message given is consumed.
+absl::StatusOr<Value> ValueToWrite(v1::Value* value, v1::Data* data,
+                                   const v1::WriteOptions& options) {
+  if (value != nullptr && data != nullptr) {
+    return absl::InvalidArgumentError("set either the value or the data, not both");
+  }
+  if (data == nullptr) return FromProto(value != nullptr ? std::move(*value) : v1::Value());
+  ASSIGN_OR_RETURN(DataFamily family, FamilyOfFormat(options.format()));
+  ASSIGN_OR_RETURN(data::Data plain, DataFromProto(std::move(*data)));
+  DataToROptions r_options;
+  r_options.root_as_pairlist = options.format() == v1::FORMAT_RDATA;
+  return FromData(plain, family, r_options);
+}
+
+// The plain data of a value read for Deserialize; compact R sequences may expand up to the
+// request limit.
+absl::StatusOr<data::Data> DataOfValue(const Value& value, const ServiceLimits& limits) {
+  RToDataOptions options;
+  options.max_expanded_bytes = limits.max_request_bytes;
+  return ToData(value, options);
+}
+
 // Cuts `piece` into chunks of at most `chunk_bytes` and hands each to `send`, which returns false
 // when the client has gone away.
 template <typename Send>
@@ -196,7 +240,14 @@ grpc::Status SerializerService::Serialize(grpc::ServerContext* context,
       return UnaryTooLarge("a request", record.bytes_in, limits_.max_message_bytes,
                            "SerializeStream");
     }
-    ASSIGN_OR_RETURN(Value value, FromProto(request->value()));
+    // The request is const: its Value or Data is copied once, into a message the conversion
+    // consumes.
+    std::optional<v1::Data> plain;
+    if (request->has_data()) plain = request->data();
+    std::optional<v1::Value> message;
+    if (request->has_value() || !request->has_data()) message = request->value();
+    ASSIGN_OR_RETURN(Value value, ValueToWrite(message ? &*message : nullptr,
+                                               plain ? &*plain : nullptr, request->options()));
     ASSIGN_OR_RETURN(*response->mutable_data(),
                      WriteUnaryOutput(*registry_, request->options(), value, limits_, record,
                                       "SerializeStream"));
@@ -216,7 +267,12 @@ grpc::Status SerializerService::Deserialize(grpc::ServerContext* context,
     }
     ASSIGN_OR_RETURN(Value value, ReadInput(*registry_, request->options(), limits_,
                                             BorrowBytes(request->data()), record));
-    RETURN_IF_ERROR(ToProto(value, response->mutable_value()));
+    if (request->options().view() == v1::VIEW_DATA) {
+      ASSIGN_OR_RETURN(data::Data plain, DataOfValue(value, limits_));
+      RETURN_IF_ERROR(DataToProto(plain, response->mutable_data()));
+    } else {
+      RETURN_IF_ERROR(ToProto(value, response->mutable_value()));
+    }
     response->set_format(FormatFromName(record.input_format).value_or(v1::FORMAT_UNSPECIFIED));
     record.bytes_out = response->ByteSizeLong();
     if (record.bytes_out > limits_.max_message_bytes) {
@@ -336,32 +392,46 @@ grpc::Status SerializerService::DeserializeStream(
     ASSIGN_OR_RETURN(Value value, ReadInput(*registry_, options, limits_, input, record));
     input = Buffer();  // the Value keeps what it needs
 
-    // The header carries the Value with the data of large arrays left out; that data follows in
-    // ArrayChunk messages, read straight from the arrays' buffers.
+    // The header carries the Value (or its plain data) with the data of large arrays left out;
+    // that data follows in ArrayChunk messages, read straight from the arrays' buffers.
     const ToProtoOptions streaming{.max_inline_array_bytes = limits_.chunk_bytes - 1u};
-    std::vector<NodeId> streamed = ArraysLeftOut(value, streaming);
     v1::DeserializeStreamResponse header;
-    RETURN_IF_ERROR(ToProto(value, header.mutable_header()->mutable_value(), streaming));
     header.mutable_header()->set_format(
         FormatFromName(record.input_format).value_or(v1::FORMAT_UNSPECIFIED));
-    for (NodeId id : streamed) header.mutable_header()->add_streamed_arrays(id);
+    // The buffers to send, by the id the chunks name.
+    std::vector<std::pair<uint32_t, Buffer>> streamed;
+    if (options.view() == v1::VIEW_DATA) {
+      ASSIGN_OR_RETURN(data::Data plain, DataOfValue(value, limits_));
+      value = Value();  // the arrays keep what they need
+      RETURN_IF_ERROR(DataToProto(plain, header.mutable_header()->mutable_data(), streaming));
+      for (ItemId id : DataArraysLeftOut(plain, streaming)) {
+        streamed.emplace_back(id, plain.GetIf<data::NdArray>(id)->data);
+      }
+    } else {
+      RETURN_IF_ERROR(ToProto(value, header.mutable_header()->mutable_value(), streaming));
+      for (NodeId id : ArraysLeftOut(value, streaming)) {
+        streamed.emplace_back(id, value.Get<Array>(id).data);
+      }
+      value = Value();
+    }
+    for (const auto& [id, bytes] : streamed) header.mutable_header()->add_streamed_arrays(id);
     record.bytes_out = header.ByteSizeLong();
     if (!stream->Write(header)) return CallAborted(context);
 
     v1::DeserializeStreamResponse response;
-    for (size_t i = 0; i < streamed.size(); ++i) {
+    for (auto& [id, bytes] : streamed) {
       uint64_t offset = 0;
-      RETURN_IF_ERROR(SendInChunks(context, value.Get<Array>(streamed[i]).data, limits_.chunk_bytes,
-                                   [&](std::string_view bytes) {
-                                     v1::ArrayChunk* chunk = response.mutable_array_chunk();
-                                     chunk->set_node(streamed[i]);
-                                     chunk->set_offset(offset);
-                                     chunk->mutable_data()->assign(bytes.data(), bytes.size());
-                                     offset += bytes.size();
-                                     record.bytes_out += bytes.size();
-                                     return stream->Write(response);
-                                   }));
-      value.Get<Array>(streamed[i]).data = Buffer();  // release each array once it is sent
+      RETURN_IF_ERROR(
+          SendInChunks(context, bytes, limits_.chunk_bytes, [&](std::string_view piece) {
+            v1::ArrayChunk* chunk = response.mutable_array_chunk();
+            chunk->set_node(id);
+            chunk->set_offset(offset);
+            chunk->mutable_data()->assign(piece.data(), piece.size());
+            offset += piece.size();
+            record.bytes_out += piece.size();
+            return stream->Write(response);
+          }));
+      bytes = Buffer();  // release each array once it is sent
     }
     return absl::OkStatus();
   });
@@ -384,7 +454,34 @@ grpc::Status SerializerService::SerializeStream(
     if (record.bytes_in > limits_.max_request_bytes)
       return RequestTooLarge(limits_.max_request_bytes);
     v1::SerializeStreamHeader* header = first.mutable_header();
-    v1::Value* message = header->mutable_value();
+    v1::Value* message =
+        header->has_value() || !header->has_data() ? header->mutable_value() : nullptr;
+    v1::Data* plain = header->has_data() ? header->mutable_data() : nullptr;
+    // The data field, element type and length of the array `id` names: a node of the Value or
+    // an item of the Data.
+    struct ArrayField {
+      std::string* data;
+      int type;
+      uint64_t length;
+    };
+    auto array_field = [&](uint32_t id) -> absl::StatusOr<ArrayField> {
+      if (plain != nullptr) {
+        if (id >= static_cast<uint32_t>(plain->items_size()) ||
+            !plain->items(static_cast<int>(id)).has_array()) {
+          return absl::InvalidArgumentError(
+              absl::StrCat("streamed_arrays names item ", id, ", which is not an array item"));
+        }
+        v1::NdArray* array = plain->mutable_items(static_cast<int>(id))->mutable_array();
+        return ArrayField{array->mutable_data(), array->dtype(), array->length()};
+      }
+      if (id >= static_cast<uint32_t>(message->nodes_size()) ||
+          !message->nodes(static_cast<int>(id)).has_array()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("streamed_arrays names node ", id, ", which is not an array node"));
+      }
+      v1::Array* array = message->mutable_nodes(static_cast<int>(id))->mutable_array();
+      return ArrayField{array->mutable_data(), array->type(), array->length()};
+    };
 
     // Room for each streamed array, filled from the chunks in order.
     struct Pending {
@@ -394,29 +491,23 @@ grpc::Status SerializerService::SerializeStream(
     absl::flat_hash_map<uint32_t, Pending> pending;
     uint64_t total = record.bytes_in;
     for (uint32_t id : header->streamed_arrays()) {
-      if (id >= static_cast<uint32_t>(message->nodes_size()) ||
-          !message->nodes(static_cast<int>(id)).has_array()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("streamed_arrays names node ", id, ", which is not an array node"));
-      }
-      v1::Array* array = message->mutable_nodes(static_cast<int>(id))->mutable_array();
-      if (!array->data().empty() || pending.contains(id)) {
+      ASSIGN_OR_RETURN(ArrayField array, array_field(id));
+      if (!array.data->empty() || pending.contains(id)) {
         return absl::InvalidArgumentError(absl::StrCat(
-            "streamed array node ", id, " must be listed once and have empty data in the header"));
+            "streamed array ", id, " must be listed once and have empty data in the header"));
       }
-      auto element_type = static_cast<ElementType>(array->type());
-      if (!v1::ElementType_IsValid(array->type())) {
-        return absl::InvalidArgumentError(absl::StrCat("node ", id, ": unknown element type"));
+      if (!v1::ElementType_IsValid(array.type)) {
+        return absl::InvalidArgumentError(absl::StrCat("array ", id, ": unknown element type"));
       }
-      uint64_t element_size = ElementSize(element_type);
-      if (array->length() > limits_.max_request_bytes / element_size) {
+      uint64_t element_size = ElementSize(static_cast<ElementType>(array.type));
+      if (array.length > limits_.max_request_bytes / element_size) {
         return RequestTooLarge(limits_.max_request_bytes);
       }
-      uint64_t expected = array->length() * element_size;
+      uint64_t expected = array.length * element_size;
       total += expected;
       if (total > limits_.max_request_bytes) return RequestTooLarge(limits_.max_request_bytes);
-      array->mutable_data()->reserve(expected);
-      pending[id] = Pending{array->mutable_data(), expected};
+      array.data->reserve(expected);
+      pending[id] = Pending{array.data, expected};
     }
     v1::SerializeStreamRequest request;
     while (stream->Read(&request)) {
@@ -450,7 +541,7 @@ grpc::Status SerializerService::SerializeStream(
                                                        " bytes"));
       }
     }
-    ASSIGN_OR_RETURN(Value value, FromProto(std::move(*message)));
+    ASSIGN_OR_RETURN(Value value, ValueToWrite(message, plain, header->options()));
     v1::BytesChunk response;
     return WriteOutput(*registry_, header->options(), value, record, [&](Buffer piece) {
       record.bytes_out += piece.size();

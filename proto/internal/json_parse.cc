@@ -17,7 +17,7 @@
 #include "google/protobuf/util/type_resolver.h"
 #include "google/protobuf/util/type_resolver_util.h"
 #include "proto/internal/json_path.h"
-#include "proto/internal/utf8.h"
+#include "core/model/utf8.h"
 
 namespace seriald::internal {
 namespace {

@@ -1,20 +1,23 @@
-// File: proto/internal/utf8.h
+// File: core/model/utf8.h
 //
 // Strict UTF-8 validation, as protobuf requires of `string` fields: well-formed sequences only,
 // no overlong forms, no surrogates (U+D800..U+DFFF), nothing above U+10FFFF. Used to decide
 // whether a string travels as `text` or `raw`, and to refuse non-UTF-8 bytes in `string` fields.
+// Also the one transcoding into UTF-8 seriald does: from latin1 and Windows-1252, the 8-bit
+// encodings R streams declare (a CHARSXP's LATIN1 flag, a version-3 header's native encoding).
 //
 // Example:
 //
 //   IsValidUtf8("caf\xc3\xa9");        // true
 //   FirstInvalidUtf8("ab\xff");        // 2
-#ifndef SERIALD_PROTO_INTERNAL_UTF8_H_
-#define SERIALD_PROTO_INTERNAL_UTF8_H_
+#ifndef SERIALD_CORE_MODEL_UTF8_H_
+#define SERIALD_CORE_MODEL_UTF8_H_
 
 #include <cstddef>
+#include <string>
 #include <string_view>
 
-namespace seriald::internal {
+namespace seriald {
 
 // The offset of the first byte that does not begin a well-formed UTF-8 sequence, or
 // `bytes.size()` when all of `bytes` is well-formed.
@@ -22,6 +25,10 @@ size_t FirstInvalidUtf8(std::string_view bytes);
 
 inline bool IsValidUtf8(std::string_view bytes) { return FirstInvalidUtf8(bytes) == bytes.size(); }
 
-}  // namespace seriald::internal
+// `bytes` in latin1 (ISO-8859-1) as UTF-8; with `windows_1252`, 0x80..0x9F are Windows-1252's
+// characters (the euro sign, curly quotes...) rather than C1 controls, as R reads "CP1252".
+std::string Latin1ToUtf8(std::string_view bytes, bool windows_1252 = false);
 
-#endif  // SERIALD_PROTO_INTERNAL_UTF8_H_
+}  // namespace seriald
+
+#endif  // SERIALD_CORE_MODEL_UTF8_H_

@@ -1,9 +1,9 @@
-#include "proto/internal/utf8.h"
+#include "core/model/utf8.h"
 
 #include <cstdint>
 #include <cstring>
 
-namespace seriald::internal {
+namespace seriald {
 
 size_t FirstInvalidUtf8(std::string_view bytes) {
   const auto* data = reinterpret_cast<const uint8_t*>(bytes.data());
@@ -51,4 +51,32 @@ size_t FirstInvalidUtf8(std::string_view bytes) {
   return size;
 }
 
-}  // namespace seriald::internal
+std::string Latin1ToUtf8(std::string_view bytes, bool windows_1252) {
+  // Windows-1252 0x80..0x9F; 0 where the code page leaves a byte undefined (kept as the C1
+  // control of the same value, as latin1 would).
+  static constexpr uint16_t kWindows1252High[32] = {
+      0x20AC, 0,      0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160,
+      0x2039, 0x0152, 0,      0x017D, 0,      0,      0x2018, 0x2019, 0x201C, 0x201D, 0x2022,
+      0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0,      0x017E, 0x0178};
+  std::string out;
+  out.reserve(bytes.size() + bytes.size() / 4);
+  for (char c : bytes) {
+    uint32_t code = static_cast<uint8_t>(c);
+    if (windows_1252 && code >= 0x80 && code < 0xA0 && kWindows1252High[code - 0x80] != 0) {
+      code = kWindows1252High[code - 0x80];
+    }
+    if (code < 0x80) {
+      out.push_back(static_cast<char>(code));
+    } else if (code < 0x800) {
+      out.push_back(static_cast<char>(0xC0 | (code >> 6)));
+      out.push_back(static_cast<char>(0x80 | (code & 0x3F)));
+    } else {
+      out.push_back(static_cast<char>(0xE0 | (code >> 12)));
+      out.push_back(static_cast<char>(0x80 | ((code >> 6) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | (code & 0x3F)));
+    }
+  }
+  return out;
+}
+
+}  // namespace seriald

@@ -1,0 +1,48 @@
+// File: proto/data_conversion.h
+//
+// Conversion between plain data (core/data/data.h) and its schema, seriald.v1.Data
+// (proto/seriald/v1/data.proto). The two are mirrors: item ids are kept, so sharing and cycles
+// survive, and array data travels as the same little-endian bytes.
+//
+// DataFromProto treats its input as hostile: an item with no kind, an undeclared enum value, an
+// NA index out of range, a reference to a missing item, an array view that leaves its data are
+// INVALID_ARGUMENT naming the item, and the result passes data::Data::Validate().
+//
+// Copies: DataToProto copies each array's bytes once, into the message, or leaves large ones out
+// for a streaming sender (DataArraysLeftOut lists them). DataFromProto on an rvalue message moves
+// array and binary bytes out of it without copying.
+//
+// Example:
+//
+//   v1::Data message;
+//   RETURN_IF_ERROR(DataToProto(plain, &message));
+//   ...
+//   ASSIGN_OR_RETURN(data::Data received, DataFromProto(std::move(message)));
+#ifndef SERIALD_PROTO_DATA_CONVERSION_H_
+#define SERIALD_PROTO_DATA_CONVERSION_H_
+
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "core/data/data.h"
+#include "proto/value_conversion.h"
+#include "seriald/v1/data.pb.h"
+
+namespace seriald {
+
+// Replaces `*message` with the mirror of `plain`; arrays over options.max_inline_array_bytes get
+// empty data. INVALID_ARGUMENT naming the item when a `string` field (a class, a column or
+// attribute name, a time zone) is not UTF-8.
+absl::Status DataToProto(const data::Data& plain, seriald::v1::Data* message,
+                         const ToProtoOptions& options = {});
+
+// The ids of the array items DataToProto leaves without data under `options`, increasing.
+std::vector<ItemId> DataArraysLeftOut(const data::Data& plain, const ToProtoOptions& options);
+
+// The Data `message` describes, validated; array and binary bytes are moved out of `message`.
+absl::StatusOr<data::Data> DataFromProto(seriald::v1::Data&& message);
+
+}  // namespace seriald
+
+#endif  // SERIALD_PROTO_DATA_CONVERSION_H_

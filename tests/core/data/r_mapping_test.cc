@@ -1,0 +1,274 @@
+// R <-> plain data on values built as R builds them: what each R convention becomes, that mapping
+// back writes the very same stream, and what R cannot hold is refused by name. (Real R checks the
+// same through the service in the Python client's tests.)
+#include "core/data/r_mapping.h"
+
+#include <cstring>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/io/byte_writer.h"
+#include "core/rds/writer.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace seriald {
+namespace {
+
+using ::testing::HasSubstr;
+
+// Builds R values node by node, attributes in the order R's constructors give them.
+class RBuilder {
+ public:
+  NodeId Ints(const std::vector<int32_t>& values, ElementType type = ElementType::kInt32) {
+    return value_.Add(Array{type, values.size(), Buffer::Copy(values.data(), values.size() * 4)});
+  }
+  NodeId Doubles(const std::vector<double>& values) {
+    return value_.Add(Array{ElementType::kFloat64, values.size(),
+                            Buffer::Copy(values.data(), values.size() * 8)});
+  }
+  NodeId Strings(const std::vector<std::optional<std::string>>& values,
+                 StringEncoding encoding = StringEncoding::kNative) {
+    StringVector strings;
+    for (const auto& s : values) {
+      if (s) {
+        strings.Append(*s, encoding);
+      } else {
+        strings.AppendNa();
+      }
+    }
+    return value_.Add(std::move(strings));
+  }
+  NodeId List(std::vector<NodeId> items) { return value_.Add(seriald::List{false, items}); }
+  // Appends attribute `name` = `attribute` to `node`; a class sets the OBJECT bit.
+  NodeId Attr(NodeId node, const std::string& name, NodeId attribute) {
+    if (value_.node(node).attributes == kNoNode) {
+      const NodeId pairlist = value_.Add(Pairlist{});  // may move the nodes: no reference held
+      value_.mutable_node(node).attributes = pairlist;
+    }
+    PairlistCell cell;
+    cell.tag = value_.Add(Symbol{StringValue{name}});
+    cell.value = attribute;
+    value_.Get<Pairlist>(value_.node(node).attributes).cells.push_back(cell);
+    if (name == "class") value_.mutable_node(node).r_flags.object = true;
+    return node;
+  }
+  Value& Root(NodeId root) {
+    value_.roots() = {root};
+    value_.source().r = RStreamInfo{};
+    return value_;
+  }
+
+ private:
+  Value value_;
+};
+
+std::string WriteXdr(const Value& value) {
+  ByteWriter out;
+  rds::RWriteSettings settings;
+  EXPECT_TRUE(WriteR(value, settings, out).ok());
+  BufferChain chain;
+  EXPECT_TRUE(out.Finish(&chain).ok());
+  return chain.ToString();
+}
+
+data::Data ToData(const Value& value) {
+  absl::StatusOr<data::Data> plain = RToData(value);
+  EXPECT_TRUE(plain.ok()) << plain.status();
+  return plain.ok() ? *std::move(plain) : data::Data();
+}
+
+// R value -> data -> R value writes the same bytes.
+void ExpectRoundTrip(const Value& value) {
+  data::Data plain = ToData(value);
+  absl::StatusOr<Value> back = DataToR(plain);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(WriteXdr(*back), WriteXdr(value));
+}
+
+TEST(RMappingTest, MatrixIsAColumnMajorViewOfTheVectorsOwnBytes) {
+  RBuilder r;
+  NodeId m = r.Ints({1, 2, 3, 4, 5, 6});
+  r.Attr(m, "dim", r.Ints({2, 3}));
+  r.Attr(m, "dimnames", r.List({r.Strings({"a", "b"}), r.Strings({"x", "y", "z"})}));
+  Value& value = r.Root(m);
+  data::Data plain = ToData(value);
+  const data::Item& item = plain.item(plain.roots()[0]);
+  const auto& array = std::get<data::NdArray>(item.data);
+  EXPECT_EQ(array.shape, (std::vector<int64_t>{2, 3}));
+  EXPECT_EQ(array.strides, (std::vector<int64_t>{1, 2}));
+  EXPECT_EQ(array.data.data(), value.Get<Array>(m).data.data());  // not copied
+  EXPECT_FALSE(array.na_present);
+  ASSERT_NE(item.dim_names, kNoItem);
+  EXPECT_TRUE(item.attributes.empty());
+  ExpectRoundTrip(value);
+}
+
+TEST(RMappingTest, MissingValuesAreKeptAndFlagged) {
+  RBuilder r;
+  const double na_real = [] {
+    double d;
+    uint64_t bits = kNaRealBits;
+    std::memcpy(&d, &bits, 8);
+    return d;
+  }();
+  NodeId list = r.List({r.Ints({1, kNaInteger}), r.Doubles({na_real, std::nan("")}),
+                        r.Ints({0, kNaInteger}, ElementType::kLogical),
+                        r.Strings({"a", std::nullopt}), r.Doubles({1.5})});
+  r.Attr(list, "names", r.Strings({"i", "d", "l", "s", "plain"}));
+  Value& value = r.Root(list);
+  data::Data plain = ToData(value);
+  const auto& items = std::get<data::Sequence>(plain.item(plain.roots()[0]).data).items;
+  EXPECT_TRUE(plain.GetIf<data::NdArray>(items[0])->na_present);
+  EXPECT_TRUE(plain.GetIf<data::NdArray>(items[1])->na_present);
+  EXPECT_TRUE(plain.GetIf<data::NdArray>(items[2])->na_present);
+  EXPECT_FALSE(plain.GetIf<data::NdArray>(items[4])->na_present);
+  EXPECT_TRUE(plain.GetIf<data::Strings>(items[3])->values.Get(1).is_na);
+  ExpectRoundTrip(value);
+}
+
+TEST(RMappingTest, DataFrameWithFactorDateAndCompactRowNames) {
+  RBuilder r;
+  NodeId factor = r.Ints({2, 1, kNaInteger});
+  r.Attr(factor, "levels", r.Strings({"lo", "hi"}));
+  r.Attr(factor, "class", r.Strings({"ordered", "factor"}));
+  NodeId date = r.Doubles({18262, 0, 1});
+  r.Attr(date, "class", r.Strings({"Date"}));
+  NodeId time = r.Doubles({1.5e9, 0, 1});
+  r.Attr(time, "class", r.Strings({"POSIXct", "POSIXt"}));
+  r.Attr(time, "tzone", r.Strings({"UTC"}));
+  NodeId frame = r.List({factor, date, time});
+  r.Attr(frame, "names", r.Strings({"f", "d", "t"}));
+  r.Attr(frame, "class", r.Strings({"tbl_df", "tbl", "data.frame"}));
+  r.Attr(frame, "row.names", r.Ints({kNaInteger, -3}));
+  Value& value = r.Root(frame);
+  data::Data plain = ToData(value);
+  const data::Item& item = plain.item(plain.roots()[0]);
+  const auto& df = std::get<data::DataFrame>(item.data);
+  EXPECT_EQ(df.column_names, (std::vector<std::string>{"f", "d", "t"}));
+  EXPECT_EQ(df.row_count, 3u);
+  EXPECT_EQ(df.row_names, kNoItem);
+  EXPECT_EQ(item.classes, (std::vector<std::string>{"tbl_df", "tbl", "data.frame"}));
+  const auto* f = plain.GetIf<data::Factor>(df.columns[0]);
+  ASSERT_NE(f, nullptr);
+  EXPECT_TRUE(f->ordered);
+  EXPECT_TRUE(plain.GetIf<data::NdArray>(f->codes)->na_present);
+  EXPECT_EQ(plain.GetIf<data::NdArray>(df.columns[1])->temporal, data::Temporal::kDate);
+  const auto* t = plain.GetIf<data::NdArray>(df.columns[2]);
+  EXPECT_EQ(t->temporal, data::Temporal::kDateTime);
+  EXPECT_EQ(t->timezone, "UTC");
+  EXPECT_TRUE(plain.item(df.columns[2]).attributes.empty());
+  ExpectRoundTrip(value);
+}
+
+TEST(RMappingTest, ClassedListsOtherAttributesAndOneDimensionalArraysComeBack) {
+  RBuilder r;
+  NodeId counts = r.Ints({3, 4});
+  r.Attr(counts, "dim", r.Ints({2}));  // a 1-d table: dim stays an attribute
+  r.Attr(counts, "comment", r.Strings({"note"}));
+  NodeId fit = r.List({counts, r.Doubles({0.5})});
+  r.Attr(fit, "names", r.Strings({"counts", "coef"}));
+  r.Attr(fit, "class", r.Strings({"lm"}));
+  Value& value = r.Root(fit);
+  data::Data plain = ToData(value);
+  EXPECT_EQ(plain.item(plain.roots()[0]).classes, (std::vector<std::string>{"lm"}));
+  const ItemId counts_item = std::get<data::Sequence>(plain.item(plain.roots()[0]).data).items[0];
+  ASSERT_EQ(plain.item(counts_item).attributes.size(), 2u);
+  EXPECT_EQ(plain.item(counts_item).attributes[0].first, "dim");
+  ExpectRoundTrip(value);
+}
+
+TEST(RMappingTest, Latin1StringsBecomeUtf8) {
+  RBuilder r;
+  NodeId s = r.Strings({"caf\xe9"}, StringEncoding::kLatin1);
+  data::Data plain = ToData(r.Root(s));
+  EXPECT_EQ(plain.GetIf<data::Strings>(plain.roots()[0])->values.Get(0).bytes, "caf\xc3\xa9");
+}
+
+TEST(RMappingTest, WhatHasNoPlainFormIsOpaqueAndRefusedWhenWritten) {
+  RBuilder r;
+  Value& value = r.Root(r.List({}));
+  const NodeId closure = value.Add(Closure{});
+  value.Get<seriald::List>(value.roots()[0]).items.push_back(closure);
+  data::Data plain = ToData(value);
+  const auto& items = std::get<data::Sequence>(plain.item(plain.roots()[0]).data).items;
+  EXPECT_EQ(plain.GetIf<data::Opaque>(items[0])->type, "closure");
+  EXPECT_THAT(DataToR(plain).status().message(),
+              HasSubstr("an opaque closure (a function) has no plain-data form"));
+}
+
+TEST(RMappingTest, CompactSequencesExpandWithinTheLimit) {
+  RBuilder r;
+  Value& value = r.Root(kNoNode);
+  const NodeId state = value.Add(Array{ElementType::kFloat64, 3, Buffer()});
+  const double seq[3] = {1e12, 1, 1};
+  value.Get<Array>(state).data = Buffer::Copy(seq, 24);
+  value.roots() = {value.Add(Altrep{"compact_realseq", "base", 14, state})};
+  absl::StatusOr<data::Data> plain = RToData(value, RToDataOptions{.max_expanded_bytes = 1 << 20});
+  EXPECT_EQ(plain.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(plain.status().message(), HasSubstr("over the limit of 1048576"));
+}
+
+data::Data OneArray(ElementType type, const void* bytes, uint64_t count) {
+  data::Data plain;
+  plain.roots().push_back(plain.Add(
+      data::NdArray::Vector(type, count, Buffer::Copy(bytes, count * ElementSize(type)))));
+  return plain;
+}
+
+TEST(RMappingTest, Int64BecomesIntegerOrDoubleOrIsRefused) {
+  const int64_t small[2] = {1, -5};
+  absl::StatusOr<Value> as_integer = DataToR(OneArray(ElementType::kInt64, small, 2));
+  ASSERT_TRUE(as_integer.ok());
+  EXPECT_EQ(as_integer->Get<Array>(as_integer->roots()[0]).type, ElementType::kInt32);
+  const int64_t large[2] = {1, int64_t{1} << 40};
+  absl::StatusOr<Value> as_double = DataToR(OneArray(ElementType::kInt64, large, 2));
+  ASSERT_TRUE(as_double.ok());
+  EXPECT_EQ(as_double->Get<Array>(as_double->roots()[0]).type, ElementType::kFloat64);
+  const int64_t huge[1] = {(int64_t{1} << 53) + 1};
+  EXPECT_THAT(DataToR(OneArray(ElementType::kInt64, huge, 1)).status().message(),
+              HasSubstr("int64 element 0 (9007199254740993) is beyond 2^53"));
+}
+
+TEST(RMappingTest, RefusesCyclesAndColumnsOfTheWrongLength) {
+  data::Data cyclic;
+  const ItemId list = cyclic.Add(data::Sequence{});
+  cyclic.Get<data::Sequence>(list).items.push_back(list);
+  cyclic.roots().push_back(list);
+  EXPECT_THAT(DataToR(cyclic).status().message(), HasSubstr("contains itself"));
+
+  const double x[2] = {1, 2};
+  data::Data frame;
+  const ItemId column =
+      frame.Add(data::NdArray::Vector(ElementType::kFloat64, 2, Buffer::Copy(x, 16)));
+  frame.roots().push_back(frame.Add(data::DataFrame{{"x"}, {column}, 3, kNoItem}));
+  EXPECT_THAT(DataToR(frame).status().message(),
+              HasSubstr("column 1 (\"x\") has 2 rows, but the data frame has 3"));
+}
+
+TEST(RMappingTest, PlainDataGetsRsConventions) {
+  // A data frame built from scratch: class attribute with the OBJECT bit, compact row names.
+  const double x[2] = {1, 2};
+  data::Data plain;
+  const ItemId column =
+      plain.Add(data::NdArray::Vector(ElementType::kFloat64, 2, Buffer::Copy(x, 16)));
+  plain.roots().push_back(plain.Add(data::DataFrame{{"x"}, {column}, 2, kNoItem}));
+  absl::StatusOr<Value> value = DataToR(plain);
+  ASSERT_TRUE(value.ok()) << value.status();
+  const Node& root = value->node(value->roots()[0]);
+  EXPECT_TRUE(root.r_flags.object);
+  const auto& attributes = value->Get<Pairlist>(root.attributes).cells;
+  ASSERT_EQ(attributes.size(), 3u);
+  EXPECT_EQ(value->Get<Symbol>(attributes[0].tag).name.bytes, "names");
+  EXPECT_EQ(value->Get<Symbol>(attributes[1].tag).name.bytes, "class");
+  EXPECT_EQ(value->Get<Symbol>(attributes[2].tag).name.bytes, "row.names");
+  const auto& row_names = value->Get<Array>(attributes[2].value);
+  int32_t compact[2];
+  std::memcpy(compact, row_names.data.data(), 8);
+  EXPECT_EQ(compact[0], kNaInteger);
+  EXPECT_EQ(compact[1], -2);
+}
+
+}  // namespace
+}  // namespace seriald

@@ -14,7 +14,7 @@
 //   options.target = "127.0.0.1:50051";
 //   ASSIGN_OR_RETURN(std::unique_ptr<SerialdClient> client, SerialdClient::Connect(options));
 //   ASSIGN_OR_RETURN(Buffer input, ReadFile("model.t7"));
-//   ConvertRequestSpec spec{.input_format = "", .output_format = "t7-ascii"};
+//   ConvertSpec spec{.input_format = "", .output_format = "t7-ascii"};
 //   BufferChain output;
 //   ASSIGN_OR_RETURN(ConvertResult result, client->Convert(input, spec, CollectInto(&output)));
 #ifndef SERIALD_CLIENT_SERIALD_CLIENT_H_

@@ -1,0 +1,193 @@
+// Plain data through a real seriald, called through the generated stubs: Deserialize and
+// DeserializeStream with VIEW_DATA, Serialize and SerializeStream taking Data, and what the server
+// refuses (a Data in JSON, Value and Data together, malformed Data, streamed arrays that are not
+// array items), each with INVALID_ARGUMENT and a message naming the item.
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/server/testing/service_e2e.h"
+#include "tests/testing/torch7_tensor.h"
+
+namespace seriald {
+namespace {
+
+using ::seriald::testing::DeadlineIn;
+using ::seriald::testing::SerialdProcess;
+using ::testing::HasSubstr;
+
+class ServiceDataE2eTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto server = SerialdProcess::Start({});
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
+    stub_ = testing::RawStub(server_->address());
+  }
+
+  grpc::Status Deserialize(const std::string& input, v1::DeserializeResponse* response) {
+    grpc::ClientContext context;
+    context.set_deadline(DeadlineIn(absl::Seconds(60)));
+    v1::DeserializeRequest request;
+    request.set_data(input);
+    request.mutable_options()->set_view(v1::VIEW_DATA);
+    return stub_->Deserialize(&context, request, response);
+  }
+
+  grpc::Status Serialize(const v1::SerializeRequest& request, std::string* output) {
+    grpc::ClientContext context;
+    context.set_deadline(DeadlineIn(absl::Seconds(60)));
+    v1::SerializeResponse response;
+    grpc::Status status = stub_->Serialize(&context, request, &response);
+    *output = response.data();
+    return status;
+  }
+
+  std::unique_ptr<SerialdProcess> server_;
+  std::unique_ptr<v1::Serializer::Stub> stub_;
+};
+
+TEST_F(ServiceDataE2eTest, UnaryDataOfATensorAndBackToTheSameBytes) {
+  const std::string input = testing::FloatTensorStream(1000);
+  v1::DeserializeResponse response;
+  grpc::Status status = Deserialize(input, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_FALSE(response.has_value());
+  EXPECT_EQ(response.format(), v1::FORMAT_T7);
+  ASSERT_EQ(response.data().roots_size(), 1);
+  const v1::NdArray& array = response.data().items(response.data().roots(0)).array();
+  EXPECT_EQ(array.dtype(), v1::ELEMENT_TYPE_FLOAT32);
+  EXPECT_EQ(std::vector<int64_t>(array.shape().begin(), array.shape().end()),
+            std::vector<int64_t>{1000});
+  EXPECT_EQ(array.data().size(), 4000u);
+  // The elements are the file's own bytes: the stream's last 4000 bytes.
+  EXPECT_EQ(array.data(), input.substr(input.size() - 4000));
+
+  v1::SerializeRequest request;
+  *request.mutable_data() = response.data();
+  request.mutable_options()->set_format(v1::FORMAT_T7);
+  std::string output;
+  status = Serialize(request, &output);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_TRUE(output == input);
+}
+
+TEST_F(ServiceDataE2eTest, StreamedDataCarriesLargeArraysInChunksNamingTheirItem) {
+  const std::string input = testing::FloatTensorStream(3 << 20);  // 12 MiB of floats
+  grpc::ClientContext context;
+  context.set_deadline(DeadlineIn(absl::Seconds(120)));
+  auto stream = stub_->DeserializeStream(&context);
+  v1::DeserializeStreamRequest first;
+  first.mutable_options()->set_view(v1::VIEW_DATA);
+  ASSERT_TRUE(stream->Write(first));
+  v1::DeserializeStreamRequest chunk;
+  for (size_t offset = 0; offset < input.size(); offset += 1 << 20) {
+    chunk.mutable_chunk()->set_data(input.substr(offset, 1 << 20));
+    ASSERT_TRUE(stream->Write(chunk));
+  }
+  ASSERT_TRUE(stream->WritesDone());
+  v1::DeserializeStreamResponse header;
+  ASSERT_TRUE(stream->Read(&header));
+  ASSERT_TRUE(header.has_header());
+  ASSERT_TRUE(header.header().has_data());
+  EXPECT_FALSE(header.header().has_value());
+  ASSERT_EQ(header.header().streamed_arrays_size(), 1);
+  const uint32_t id = header.header().streamed_arrays(0);
+  EXPECT_TRUE(header.header().data().items(id).array().data().empty());
+  EXPECT_EQ(header.header().data().items(id).array().length(), 3u << 20);
+  std::string joined;
+  v1::DeserializeStreamResponse response;
+  while (stream->Read(&response)) {
+    ASSERT_TRUE(response.has_array_chunk());
+    EXPECT_EQ(response.array_chunk().node(), id);
+    EXPECT_EQ(response.array_chunk().offset(), joined.size());
+    joined += response.array_chunk().data();
+  }
+  grpc::Status status = stream->Finish();
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_TRUE(joined == input.substr(input.size() - (12u << 20)));
+
+  // And back through SerializeStream, the array's bytes again in chunks.
+  grpc::ClientContext write_context;
+  write_context.set_deadline(DeadlineIn(absl::Seconds(120)));
+  auto writer = stub_->SerializeStream(&write_context);
+  v1::SerializeStreamRequest head;
+  *head.mutable_header()->mutable_data() = header.header().data();
+  head.mutable_header()->add_streamed_arrays(id);
+  head.mutable_header()->mutable_options()->set_format(v1::FORMAT_T7);
+  ASSERT_TRUE(writer->Write(head));
+  v1::SerializeStreamRequest piece;
+  for (size_t offset = 0; offset < joined.size(); offset += 1 << 20) {
+    piece.mutable_array_chunk()->set_node(id);
+    piece.mutable_array_chunk()->set_offset(offset);
+    piece.mutable_array_chunk()->set_data(joined.substr(offset, 1 << 20));
+    ASSERT_TRUE(writer->Write(piece));
+  }
+  ASSERT_TRUE(writer->WritesDone());
+  std::string output;
+  v1::BytesChunk bytes;
+  while (writer->Read(&bytes)) output += bytes.data();
+  status = writer->Finish();
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_TRUE(output == input);
+}
+
+TEST_F(ServiceDataE2eTest, RefusesWhatCannotBeWrittenNamingTheItem) {
+  auto refused = [&](const v1::SerializeRequest& request) {
+    std::string output;
+    grpc::Status status = Serialize(request, &output);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    return status.error_message();
+  };
+  v1::SerializeRequest json;
+  json.mutable_data()->add_items()->mutable_null();
+  json.mutable_data()->add_roots(0);
+  json.mutable_options()->set_format(v1::FORMAT_JSON);
+  EXPECT_THAT(refused(json), HasSubstr("plain data (Data) is written as a Torch7 or R format"));
+
+  v1::SerializeRequest both = json;
+  both.mutable_options()->set_format(v1::FORMAT_RDS);
+  both.mutable_value()->add_nodes()->mutable_nil();
+  EXPECT_THAT(refused(both), HasSubstr("set either the value or the data, not both"));
+
+  v1::SerializeRequest opaque;
+  opaque.mutable_data()->add_items()->mutable_opaque()->set_type("closure");
+  opaque.mutable_data()->add_roots(0);
+  opaque.mutable_options()->set_format(v1::FORMAT_RDS);
+  EXPECT_THAT(refused(opaque), HasSubstr("item 0 (opaque): an opaque closure"));
+
+  v1::SerializeRequest outside;
+  v1::NdArray* array = outside.mutable_data()->add_items()->mutable_array();
+  array->set_dtype(v1::ELEMENT_TYPE_FLOAT64);
+  array->add_shape(3);
+  array->add_strides(1);
+  array->set_length(1);
+  array->set_data(std::string(8, '\0'));
+  outside.mutable_data()->add_roots(0);
+  outside.mutable_options()->set_format(v1::FORMAT_T7);
+  EXPECT_THAT(refused(outside), HasSubstr("outside the 1 elements of its data"));
+
+  // A streamed array that is not an array item.
+  grpc::ClientContext context;
+  context.set_deadline(DeadlineIn(absl::Seconds(60)));
+  auto writer = stub_->SerializeStream(&context);
+  v1::SerializeStreamRequest head;
+  head.mutable_header()->mutable_data()->add_items()->mutable_null();
+  head.mutable_header()->mutable_data()->add_roots(0);
+  head.mutable_header()->add_streamed_arrays(0);
+  head.mutable_header()->mutable_options()->set_format(v1::FORMAT_T7);
+  writer->Write(head);
+  writer->WritesDone();
+  v1::BytesChunk ignored;
+  while (writer->Read(&ignored)) {
+  }
+  grpc::Status status = writer->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(),
+              HasSubstr("streamed_arrays names item 0, which is not an array item"));
+}
+
+}  // namespace
+}  // namespace seriald

@@ -33,9 +33,10 @@ bool IsAscii(std::string_view bytes) {
   return true;
 }
 
-// The encoding R gives a string it reads as UTF-8.
+// The encoding R declares for a string it made from UTF-8 text: ASCII when it is (R marks every
+// ASCII CHARSXP so), else UTF-8.
 StringEncoding EncodingOf(std::string_view bytes) {
-  return IsAscii(bytes) ? StringEncoding::kNative : StringEncoding::kUtf8;
+  return IsAscii(bytes) ? StringEncoding::kAscii : StringEncoding::kUtf8;
 }
 
 // The children of an item that it contains (not names or attributes, which cannot lead back to a

@@ -28,8 +28,9 @@ class RBuilder {
     return value_.Add(Array{ElementType::kFloat64, values.size(),
                             Buffer::Copy(values.data(), values.size() * 8)});
   }
+  // R marks ASCII strings as such.
   NodeId Strings(const std::vector<std::optional<std::string>>& values,
-                 StringEncoding encoding = StringEncoding::kNative) {
+                 StringEncoding encoding = StringEncoding::kAscii) {
     StringVector strings;
     for (const auto& s : values) {
       if (s) {
@@ -48,7 +49,7 @@ class RBuilder {
       value_.mutable_node(node).attributes = pairlist;
     }
     PairlistCell cell;
-    cell.tag = value_.Add(Symbol{StringValue{name}});
+    cell.tag = value_.Add(Symbol{StringValue{name, StringEncoding::kAscii}});
     cell.value = attribute;
     value_.Get<Pairlist>(value_.node(node).attributes).cells.push_back(cell);
     if (name == "class") value_.mutable_node(node).r_flags.object = true;

@@ -40,12 +40,29 @@ struct Rule {
 
 }  // namespace
 
+absl::StatusOr<std::optional<bool>> BigEndianOf(const FormatFlags& flags) {
+  std::optional<bool> from_order;
+  if (flags.byte_order == "big") from_order = true;
+  if (flags.byte_order == "little") from_order = false;
+  if (!flags.byte_order.empty() && !from_order.has_value()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--byte-order is little or big, not ", flags.byte_order));
+  }
+  if (from_order.has_value() && flags.big_endian.has_value() && *from_order != *flags.big_endian) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--byte-order ", flags.byte_order,
+                     " contradicts --big-endian=", *flags.big_endian ? "true" : "false"));
+  }
+  return from_order.has_value() ? from_order : flags.big_endian;
+}
+
 absl::Status CheckApplicable(const FormatFlags& flags, const CodecRegistry& registry) {
   const std::vector<std::string_view> torch7 = {kTorch7Family};
   const std::vector<std::string_view> json = {kJsonFamily};
   const Rule rules[] = {
       {"--long-size", flags.long_size.has_value(), "Torch7", torch7, true},
-      {"--big-endian", flags.big_endian, "Torch7", torch7, true},
+      {"--byte-order", !flags.byte_order.empty(), "Torch7", torch7, true},
+      {"--big-endian", flags.big_endian.has_value(), "Torch7", torch7, true},
       {"--unreferenced", flags.unreferenced, "Torch7", torch7, false},
       {"--version", flags.r_version.has_value(), "R", kRFamilies, false},
       {"--compress", !flags.compress.empty(), "R", kRFamilies, false},
@@ -69,6 +86,15 @@ absl::Status CheckApplicable(const FormatFlags& flags, const CodecRegistry& regi
         absl::StrCat(rule.option, " applies only to ", rule.formats, " output (",
                      FormatNames(registry, rule.families), "); ", output));
   }
+  absl::StatusOr<std::optional<bool>> big_endian = BigEndianOf(flags);
+  if (!big_endian.ok()) return big_endian.status();
+  // Text output has no byte order to honour; the option may still force the input's.
+  if (big_endian->has_value() && flags.to == "t7-ascii" &&
+      FamilyOf(registry, flags.from) != kTorch7Family) {
+    return absl::InvalidArgumentError(
+        "t7-ascii output has no byte order; --byte-order and --big-endian apply to t7 output (or "
+        "to the input with --from t7)");
+  }
   return absl::OkStatus();
 }
 
@@ -78,7 +104,7 @@ ReadOptions ToReadOptions(const FormatFlags& flags, const CodecRegistry& registr
   if (flags.max_decompressed_bytes) options.max_decompressed_bytes = *flags.max_decompressed_bytes;
   if (FamilyOf(registry, flags.from) == kTorch7Family) {
     options.torch7_long_size = flags.long_size;
-    if (flags.big_endian) options.torch7_big_endian = true;
+    options.torch7_big_endian = BigEndianOf(flags).value_or(std::nullopt);
   }
   return options;
 }
@@ -86,7 +112,7 @@ ReadOptions ToReadOptions(const FormatFlags& flags, const CodecRegistry& registr
 WriteOptions ToWriteOptions(const FormatFlags& flags) {
   WriteOptions options;
   options.torch7_long_size = flags.long_size;
-  if (flags.big_endian) options.torch7_big_endian = true;
+  options.torch7_big_endian = BigEndianOf(flags).value_or(std::nullopt);
   options.torch7_referenced = !flags.unreferenced;
   options.json_pretty = flags.pretty;
   options.r_version = flags.r_version;

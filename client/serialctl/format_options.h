@@ -47,7 +47,10 @@ struct FormatFlags {
   std::string from;  // empty: detect from the content
   std::string to;    // empty: no output (inspect)
   std::optional<int> long_size;
-  bool big_endian = false;
+  // Torch7 byte order: --byte-order little|big, or --big-endian[=true|false] (its synonym).
+  std::string byte_order;          // "", "little" or "big"
+  std::optional<bool> big_endian;  // --big-endian as given
+
   bool unreferenced = false;
   std::optional<int> r_version;
   std::string compress;  // a name from kCompressions; empty when not given
@@ -56,13 +59,19 @@ struct FormatFlags {
   bool pretty = false;
 };
 
-// INVALID_ARGUMENT saying which option was given for formats it does not apply to.
+// The Torch7 byte order the flags ask for (true: big-endian); nullopt when neither --byte-order
+// nor --big-endian was given. INVALID_ARGUMENT when the two disagree.
+absl::StatusOr<std::optional<bool>> BigEndianOf(const FormatFlags& flags);
+
+// INVALID_ARGUMENT saying which option was given for formats it does not apply to, or asking for
+// what cannot be honoured (a byte order for t7-ascii output, which has none).
 absl::Status CheckApplicable(const FormatFlags& flags, const CodecRegistry& registry);
 
 // How to read the input: limits, and the Torch7 layout forced when --from names a Torch7 format.
+// Requires flags that passed CheckApplicable.
 ReadOptions ToReadOptions(const FormatFlags& flags, const CodecRegistry& registry);
 
-// How to write the output.
+// How to write the output. Requires flags that passed CheckApplicable.
 WriteOptions ToWriteOptions(const FormatFlags& flags);
 
 }  // namespace seriald::serialctl

@@ -82,11 +82,22 @@ void AddTorch7LayoutOptions(CLI::App& command, FormatFlags& flags, bool has_outp
                              : "Torch7: bytes per C long of the input (needs --from t7)")
       ->type_name("4|8")
       ->check(CLI::IsMember({4, 8}).description(""));
-  command.add_flag("--big-endian", flags.big_endian,
-                   has_output ? "Torch7: big-endian binary output (default: the input's byte "
-                                "order, else little-endian); " +
-                                    forced
-                              : "Torch7: read the input as big-endian (needs --from t7)");
+  command
+      .add_option("--byte-order", flags.byte_order,
+                  has_output ? "Torch7: byte order of binary output (default: the input's, "
+                               "else little); " +
+                                   forced
+                             : "Torch7: byte order of the input (needs --from t7)")
+      ->type_name("little|big")
+      ->check(CLI::IsMember({"little", "big"}).description(""));
+  // A flag function sees --big-endian as +1 and --big-endian=false as -1 (CLI11 counts a false
+  // value down), so both spellings are honoured rather than the second ignored.
+  command.add_flag_function(
+      "--big-endian",
+      [&flags](int64_t count) {
+        if (count != 0) flags.big_endian = count > 0;
+      },
+      "Torch7: the same as --byte-order big (--big-endian=false: little)");
 }
 
 int Run(int argc, char** argv) {

@@ -122,6 +122,38 @@ TEST_F(SerialctlTorch7Test, LayoutOptionsReproduceTorchsOwnFiles) {
             ReadBytes(generated + "tensor_double_2x3.ascii.t7"));
 }
 
+TEST_F(SerialctlTorch7Test, ByteOrderTurnsBigEndianFilesLittleAndBack) {
+  const std::string big = kCorpus + "/generated/tensor_double_2x3.bigendian.bin.t7";
+  // The little-endian form, by way of ascii (which has no byte order; t7 output then defaults
+  // to little-endian).
+  WriteBytes(dir_ + "/text.t7", Convert(big, {"--to", "t7-ascii"}));
+  const std::string little = Convert(dir_ + "/text.t7", {"--to", "t7"});
+  ASSERT_NE(little, ReadBytes(big));
+  EXPECT_EQ(Convert(big, {"--to", "t7", "--byte-order", "little"}), little);
+  EXPECT_EQ(Convert(big, {"--to", "t7", "--big-endian=false"}), little);
+  WriteBytes(dir_ + "/little.t7", little);
+  EXPECT_EQ(Convert(dir_ + "/little.t7", {"--to", "t7", "--byte-order", "big"}), ReadBytes(big));
+  EXPECT_EQ(Convert(dir_ + "/little.t7", {"--to", "t7", "--big-endian"}), ReadBytes(big));
+  EXPECT_EQ(Convert(big, {"--to", "t7"}), ReadBytes(big));  // default: the input's order
+
+  auto refused = [&](const std::vector<std::string>& args) {
+    std::vector<std::string> argv = {kSerialctl, "convert"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    argv.insert(argv.end(), {big, dir_ + "/refused"});
+    RunResult result = RunProgram(argv);
+    EXPECT_EQ(result.exit_code, 2) << result.err;
+    return result.err;
+  };
+  EXPECT_THAT(refused({"--to", "t7", "--byte-order", "middle"}),
+              HasSubstr("--byte-order: middle not in {little,big}"));
+  EXPECT_THAT(refused({"--to", "t7-ascii", "--byte-order", "big"}),
+              HasSubstr("t7-ascii output has no byte order"));
+  EXPECT_THAT(refused({"--to", "t7", "--byte-order", "big", "--big-endian=false"}),
+              HasSubstr("--byte-order big contradicts --big-endian=false"));
+  EXPECT_THAT(refused({"--to", "rds", "--byte-order", "big"}),
+              HasSubstr("--byte-order applies only to Torch7 formats"));
+}
+
 TEST_F(SerialctlTorch7Test, JsonRoundTripIsLosslessForRealFiles) {
   for (const std::string& relative :
        {"python-torchfile/gmodule_with_linear_identity.t7", "generated/numbers_special.bin.t7",

@@ -128,14 +128,23 @@ class RToDataConverter {
       if (std::find(consumed.begin(), consumed.end(), name) != consumed.end()) continue;
       if (name == "class") {
         item.classes = attributes.classes;
-      } else if (name == "names" && value_.GetIf<StringVector>(node) != nullptr) {
+      } else if (name == "names" && IsVectorOf(node, NodeKind::kStringVector, rds::kStrSxp)) {
         item.names = ItemFor(node);
-      } else if (name == "dimnames" && value_.GetIf<List>(node) != nullptr) {
+      } else if (name == "dimnames" && IsVectorOf(node, NodeKind::kList, rds::kVecSxp)) {
         item.dim_names = ItemFor(node);
       } else {
         item.attributes.emplace_back(name, ItemFor(node));
       }
     }
+  }
+
+  // Whether `node` is a vector of `kind`, or an ALTREP object standing for one (R keeps the names
+  // of an lm fit's residuals as a wrapper or deferred strings).
+  bool IsVectorOf(NodeId node, NodeKind kind, int32_t sexp_type) const {
+    if (!value_.Contains(node)) return false;
+    if (value_.node(node).kind() == kind) return true;
+    const auto* altrep = value_.GetIf<Altrep>(node);
+    return altrep != nullptr && altrep->base_type == sexp_type;
   }
 
   // ---- conversion of one node
@@ -241,7 +250,7 @@ class RToDataConverter {
     const bool is_number = array.type == ElementType::kInt32 || array.type == ElementType::kFloat64;
     const NodeId levels = attributes.Find("levels");
     if (array.type == ElementType::kInt32 && Contains(attributes.classes, "factor") &&
-        value_.GetIf<StringVector>(levels) != nullptr) {
+        IsVectorOf(levels, NodeKind::kStringVector, rds::kStrSxp)) {
       NdArray codes = NdArray::Vector(array.type, array.length, array.data);
       codes.na_present = HasNa(codes);
       Item item(data::Factor{data_.Add(std::move(codes)), ItemFor(levels),
@@ -256,8 +265,8 @@ class RToDataConverter {
       ndarray.temporal = data::Temporal::kDate;
     } else if (is_number && Contains(attributes.classes, "POSIXct")) {
       ndarray.temporal = data::Temporal::kDateTime;
-      if (const auto* tzone = value_.GetIf<StringVector>(attributes.Find("tzone"));
-          tzone != nullptr && tzone->size() >= 1 && !tzone->Get(0).is_na) {
+      if (const std::optional<StringVector> tzone = StringsOf(attributes.Find("tzone"));
+          tzone.has_value() && tzone->size() >= 1 && !tzone->Get(0).is_na) {
         ndarray.timezone = ToUtf8(tzone->Get(0).bytes, tzone->Get(0).encoding);
         consumed.push_back("tzone");
       }
@@ -385,11 +394,11 @@ class RToDataConverter {
   absl::StatusOr<Item> ConvertDataFrame(const Attributes& attributes,
                                         const std::vector<NodeId>& items) {
     data::DataFrame frame;
-    const auto* names = value_.GetIf<StringVector>(attributes.Find("names"));
+    const std::optional<StringVector> names = StringsOf(attributes.Find("names"));
     for (size_t i = 0; i < items.size(); ++i) {
       frame.columns.push_back(ItemFor(items[i]));
       std::string name;
-      if (names != nullptr && i < names->size() && !names->Get(i).is_na) {
+      if (names.has_value() && i < names->size() && !names->Get(i).is_na) {
         name = ToUtf8(names->Get(i).bytes, names->Get(i).encoding);
       }
       frame.column_names.push_back(std::move(name));
@@ -494,6 +503,12 @@ class RToDataConverter {
   }
 
   absl::StatusOr<Item> ExpandDeferred(NodeId id, const rds::AltrepExpansion& e) {
+    ASSIGN_OR_RETURN(StringVector strings, DeferredStrings(id, e));
+    return ConvertStrings(value_.node(id).attributes, std::move(strings));
+  }
+
+  // as.character() of a deferred_string's numbers, as R 4.2 formats them.
+  absl::StatusOr<StringVector> DeferredStrings(NodeId id, const rds::AltrepExpansion& e) {
     ASSIGN_OR_RETURN(uint64_t length, rds::VectorLength(value_, e.source));
     if (length > options_.max_expanded_bytes / 16) {
       return absl::ResourceExhaustedError(
@@ -528,7 +543,27 @@ class RToDataConverter {
         }
       }
     }
-    return ConvertStrings(value_.node(id).attributes, std::move(strings));
+    return strings;
+  }
+
+  // The strings of a character vector node: a StringVector, or an ALTREP wrapper or deferred
+  // string standing for one; nullopt for anything else.
+  std::optional<StringVector> StringsOf(NodeId node) {
+    for (int depth = 0; depth < kMaxWrapperDepth && value_.Contains(node); ++depth) {
+      if (const auto* strings = value_.GetIf<StringVector>(node)) return *strings;
+      if (value_.node(node).kind() != NodeKind::kAltrep) return std::nullopt;
+      auto e = rds::ExpandAltrep(value_, node);
+      if (!e.ok()) return std::nullopt;
+      if (e->kind == rds::AltrepExpansion::kWrapped) {
+        node = e->source;
+        continue;
+      }
+      if (e->kind != rds::AltrepExpansion::kDeferredString) return std::nullopt;
+      auto strings = DeferredStrings(node, *e);
+      if (!strings.ok()) return std::nullopt;
+      return *std::move(strings);
+    }
+    return std::nullopt;
   }
 
   const Value& value_;

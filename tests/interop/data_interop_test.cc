@@ -134,5 +134,28 @@ cat("identical", same, "of", nrow(pairs), "\n")
       written, corpus, refused);
 }
 
+TEST(DataInteropTest, NamesKeptAsAltrepAreNamesStill) {
+  // An lm fit's residuals carry their names as an ALTREP object (R 4.2).
+  fs::create_directories(kWork);
+  const fs::path file = kWork / "residuals.rds";
+  testing::RunResult r = testing::RunProgram(
+      {"/usr/bin/Rscript", "-e",
+       absl::StrCat("saveRDS(lm(mpg ~ wt, mtcars)$residuals, '", file.string(), "')")});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  absl::StatusOr<Buffer> input = ReadFile(file.string());
+  ASSERT_TRUE(input.ok());
+  absl::StatusOr<Value> value = ReadAs(CoreCodecs(), "rds", *input, ReadOptions{});
+  ASSERT_TRUE(value.ok()) << value.status();
+  absl::StatusOr<data::Data> plain = ToData(*value);
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  const data::Item& root = plain->item(plain->roots()[0]);
+  EXPECT_TRUE(root.attributes.empty());
+  ASSERT_NE(root.names, kNoItem);
+  const auto* names = plain->GetIf<data::Strings>(root.names);
+  ASSERT_NE(names, nullptr);
+  ASSERT_EQ(names->values.size(), 32u);
+  EXPECT_EQ(names->values.Get(0).bytes, "Mazda RX4");
+}
+
 }  // namespace
 }  // namespace seriald

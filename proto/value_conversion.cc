@@ -12,8 +12,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/absl_compat.h"
-#include "core/status_macros.h"
 #include "core/model/utf8.h"
+#include "core/status_macros.h"
 
 namespace seriald {
 namespace {
@@ -405,6 +405,7 @@ class ProtoWriter {
       r->set_native_encoding(info.native_encoding);
       r->set_compression(static_cast<pb::RCompression>(info.compression));
       r->set_rdata_magic(info.rdata_magic);
+      r->set_trailing_bytes(std::string(info.trailing_bytes.view()));
     }
     return absl::OkStatus();
   }
@@ -854,6 +855,7 @@ class ProtoReader {
       info.native_encoding = r.native_encoding();
       info.compression = static_cast<RCompression>(r.compression());
       info.rdata_magic = r.rdata_magic();
+      if (!r.trailing_bytes().empty()) info.trailing_bytes = Buffer::Copy(r.trailing_bytes());
       out->r = std::move(info);
     }
     return absl::OkStatus();

@@ -58,6 +58,10 @@ std::string DescribeR(const RStreamInfo& info) {
   if (info.version >= 3) absl::StrAppend(&text, ", native encoding ", info.native_encoding);
   absl::StrAppend(&text, ", compression ", kCompressions[static_cast<int>(info.compression)]);
   if (!info.rdata_magic.empty()) absl::StrAppend(&text, ", save() file ", info.rdata_magic);
+  if (info.trailing_bytes.size() > 0) {
+    absl::StrAppend(&text, ", ", info.trailing_bytes.size(),
+                    " bytes after the object (ignored, as R does; kept when written back)");
+  }
   return text;
 }
 

@@ -77,6 +77,9 @@ struct RStreamInfo {
   // save()/load() files: the magic line without "\n" ("RDX3", "RDX2", "RDA3", ...); empty for a
   // plain serialize()/saveRDS() stream.
   std::string rdata_magic;
+  // Bytes after the object (inside any compression), which R's readRDS(), unserialize() and
+  // load() ignore: kept, so that writing the stream back in its own format reproduces them.
+  Buffer trailing_bytes;
   friend bool operator==(const RStreamInfo&, const RStreamInfo&) = default;
 };
 

@@ -107,9 +107,9 @@ class StreamReader {
       }
       if (in_.saw_hex_double()) info.format = RFormat::kAsciiHex;
     }
-    if (!in_.AtEnd()) {
-      return in_.Error(absl::StrCat(in_.remaining(), " unexpected bytes after the object"));
-    }
+    // R stops reading after the object: whatever follows is ignored (robustbase's d1k27.rda ends
+    // in a stray newline). It is kept for identity conversions, not interpreted.
+    if (!in_.AtEnd()) info.trailing_bytes = in_.input().Slice(in_.offset(), in_.remaining());
     value_.roots().push_back(root);
     value_.source().r = std::move(info);
     return std::move(value_);

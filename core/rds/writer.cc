@@ -32,6 +32,11 @@ RWriteSettings SettingsFor(const Value& value, RFormat format, std::optional<int
     }
     if (source->version == 3) settings.native_encoding = source->native_encoding;
     settings.compression = source->compression;
+    // Bytes R ignored after the object belong to that stream: kept only when it is written in
+    // its own encoding and version again.
+    if (source->format == format && source->version == settings.version) {
+      settings.trailing_bytes = source->trailing_bytes;
+    }
   }
   if (compression) settings.compression = *compression;
   return settings;
@@ -167,6 +172,7 @@ class StreamWriter {
       RETURN_IF_ERROR(Do(task));
       if (!out_.writer().ok()) break;
     }
+    if (settings_.trailing_bytes.size() > 0) out_.WriteRaw(settings_.trailing_bytes.view());
     return absl::OkStatus();
   }
 

@@ -53,6 +53,7 @@ struct RWriteSettings {
   std::string native_encoding = "UTF-8";  // version 3 only
   RCompression compression = RCompression::kNone;
   std::string rdata_magic;  // "RDX3", ... for save() files; empty for a stream
+  Buffer trailing_bytes;    // written after the object (the source's, in its own format)
 };
 
 // The settings for writing `value` in `format`: the version, header and compression of the

@@ -17,6 +17,7 @@ namespace {
 
 using rds_test::Hex;
 using rds_test::Read;
+using rds_test::Write;
 using rds_test::WriteBack;
 using rds_test::Xdr;
 using ::testing::HasSubstr;
@@ -445,9 +446,6 @@ TEST(RdsReaderTest, RefusesBadReferencesAndTypes) {
   bad[5] = 4;
   ExpectInputError(Read(bad), "unsupported serialization version 4");
   ExpectInputError(Read("Q\n"), "unknown input format");
-  Xdr trailing;
-  trailing.Header(3).Int(254).Raw("xx");
-  ExpectInputError(Read(trailing.str()), "2 unexpected bytes after the object");
   Xdr attributes;
   attributes.Header(3).Int(0x20E).Int(0).Int(13).Int(0);
   ExpectInputError(Read(attributes.str()), "attributes must be a pairlist");
@@ -529,6 +527,25 @@ TEST(RdsReaderTest, ReadsSaveFiles) {
   EXPECT_EQ(value->source().r->rdata_magic, "RDX2");
   const auto& objects = value->Get<Pairlist>(value->roots()[0]);
   EXPECT_EQ(value->Get<Symbol>(objects.cells[0].tag).name.bytes, "x");
+}
+
+// R stops reading after the object and ignores what follows (robustbase's d1k27.rda ends in a
+// stray newline): so does seriald, keeping the bytes for the stream's own format only.
+TEST(RdsReaderTest, BytesAfterTheObjectAreKeptAndWrittenBackInTheSameFormatOnly) {
+  Xdr trailing;
+  trailing.Header(3).Int(254).Raw("xx");
+  absl::StatusOr<Value> value = Read(trailing.str());
+  ASSERT_TRUE(value.ok()) << value.status();
+  EXPECT_EQ(value->source().r->trailing_bytes.view(), "xx");
+  absl::StatusOr<std::string> same = WriteBack(*value);
+  ASSERT_TRUE(same.ok()) << same.status();
+  EXPECT_EQ(*same, trailing.str());
+  absl::StatusOr<std::string> native = Write(*value, RFormat::kNative, 3);
+  ASSERT_TRUE(native.ok());
+  EXPECT_FALSE(native->ends_with("xx"));
+  absl::StatusOr<std::string> version2 = Write(*value, RFormat::kXdr, 2);
+  ASSERT_TRUE(version2.ok());
+  EXPECT_FALSE(version2->ends_with("xx"));
 }
 
 }  // namespace

@@ -1,12 +1,22 @@
-"""Python client of the seriald service (Torch7 and R serialization over gRPC).
+"""pyseriald: Torch7 (.t7) and R (.rds, .RData) files as native Python data, through a seriald
+server.
 
-The gRPC stubs are generated at build time from the same proto files as the C++ code
-(proto/seriald/v1/*.proto) into <build>/python; `pyseriald.client` finds them there.
+`load` gives numpy arrays (views of the received bytes, no copies), pandas DataFrames, Series and
+Categoricals for R data frames, named vectors and factors, and dicts and lists for tables and
+lists; `dump` writes such values back in any format the server writes. The gRPC and protobuf
+modules are generated from the same proto files as the server (pyseriald._proto).
 
 Example:
 
-    from pyseriald.client import SerialdClient
+    from pyseriald import SerialdClient
     client = SerialdClient("127.0.0.1:50051")
+    model = client.load("model.t7")           # e.g. Object({'weight': ndarray, ...}), .class_name
+    frame = client.load("table.rds")          # a pandas DataFrame
+    client.dump(frame, "rds", path="copy.rds")
     t7_ascii = client.convert(open("model.t7", "rb").read(), to="t7-ascii")
-    value, fmt = client.deserialize(open("model.t7", "rb").read())
 """
+from .client import SerialdClient, SerialdError
+from .objects import Object, Opaque, Pairs, RArray, RList
+
+__version__ = "0.1.0"
+__all__ = ["SerialdClient", "SerialdError", "Object", "RList", "RArray", "Opaque", "Pairs"]

@@ -1,36 +1,29 @@
-"""SerialdClient: convert, deserialize, serialize and inspect through a seriald server.
+"""SerialdClient: load and dump native Python data, and convert, deserialize, serialize and
+inspect, through a seriald server.
 
 Payloads larger than `stream_threshold` bytes go through the streaming RPCs in chunks, so callers
-never meet message-size limits. Errors raise SerialdError with the server's status code, message,
-and the typed details (byte offset, format, limit).
+never meet message-size limits (the channel's own receive and send limits are lifted). Errors
+raise SerialdError with the server's status code, message, and the typed details (byte offset,
+format, limit).
+
+Example:
+
+    client = SerialdClient("127.0.0.1:50051")
+    model = client.load("model.t7")                 # dicts, lists, numpy arrays, Objects
+    frame = client.load(rds_bytes)                  # a pandas DataFrame for an R data.frame
+    client.dump(frame, "rds", path="frame.rds")
+    ascii_bytes = client.convert(open("model.t7", "rb").read(), to="t7-ascii")
 """
+import mmap
 import os
-import sys
 
 import grpc
 
-
-def _import_stubs():
-    """Imports the generated modules, looking in $SERIALD_PYTHON_PATH and <repo>/build/python."""
-    here = os.path.dirname(os.path.abspath(__file__))
-    candidates = [os.environ.get("SERIALD_PYTHON_PATH", ""),
-                  os.path.join(here, "..", "..", "..", "build", "python")]
-    for path in candidates:
-        if path and os.path.isdir(os.path.join(path, "seriald", "v1")) and path not in sys.path:
-            sys.path.insert(0, os.path.abspath(path))
-    try:
-        from seriald.v1 import serializer_pb2, serializer_pb2_grpc, value_pb2  # noqa: F401
-        from google.rpc import status_pb2
-        from grpc_health.v1 import health_pb2, health_pb2_grpc
-    except ImportError as e:  # pragma: no cover - depends on the build
-        raise ImportError(
-            "seriald's generated Python stubs were not found; build the project (make build) or "
-            "set SERIALD_PYTHON_PATH to <build>/python (%s)" % e) from e
-    return serializer_pb2, serializer_pb2_grpc, value_pb2, status_pb2, health_pb2, health_pb2_grpc
-
-
-(serializer_pb2, serializer_pb2_grpc, value_pb2, status_pb2, health_pb2,
- health_pb2_grpc) = _import_stubs()
+from . import _wire
+from ._proto import (health_pb2, health_pb2_grpc, serializer_pb2, serializer_pb2_grpc, status_pb2,
+                     value_pb2)
+from .decode import DTYPES, decode_data
+from .encode import encode_data
 
 FORMATS = {
     "t7": serializer_pb2.FORMAT_T7,
@@ -49,6 +42,16 @@ COMPRESSIONS = {
     "bzip2": value_pb2.R_COMPRESSION_BZIP2,
     "xz": value_pb2.R_COMPRESSION_XZ,
 }
+
+# A streamed dump still sends arrays below INLINE_ARRAY_BYTES inside the header (one message per
+# tiny array would cost more than its bytes), up to INLINE_BYTES_PER_HEADER of them in all, so the
+# header stays far below the server's message limit.
+INLINE_ARRAY_BYTES = 64 << 10
+INLINE_BYTES_PER_HEADER = 1 << 20
+# In a unary load, arrays of at least this many bytes are found in the received message itself
+# (see _wire) rather than copied out of the parsed message; smaller ones cost less to copy than to
+# look for.
+VIEWED_ARRAY_BYTES = 16 << 10
 
 # Round robin over every address of the target; retry calls refused while a replica drains.
 SERVICE_CONFIG = """{
@@ -99,8 +102,15 @@ def _with_input_size(read, size):
     return copy
 
 
+def _format_number(name):
+    try:
+        return FORMATS[name]
+    except KeyError:
+        raise ValueError("unknown format %r (one of %s)" % (name, ", ".join(sorted(FORMATS)))) from None
+
+
 def read_options(fmt="", long_size=0, big_endian=None, max_depth=0, input_size=0):
-    options = serializer_pb2.ReadOptions(format=FORMATS[fmt] if fmt else 0,
+    options = serializer_pb2.ReadOptions(format=_format_number(fmt) if fmt else 0,
                                          torch7_long_size=long_size, max_depth=max_depth,
                                          input_size=input_size)
     if big_endian is not None:
@@ -111,7 +121,7 @@ def read_options(fmt="", long_size=0, big_endian=None, max_depth=0, input_size=0
 
 def write_options(to, long_size=0, big_endian=None, unreferenced=False, version=0,
                   compress=None):
-    options = serializer_pb2.WriteOptions(format=FORMATS[to], torch7_long_size=long_size,
+    options = serializer_pb2.WriteOptions(format=_format_number(to), torch7_long_size=long_size,
                                           torch7_unreferenced=unreferenced, r_version=version)
     if big_endian is not None:
         options.torch7_byte_order = (serializer_pb2.BYTE_ORDER_BIG_ENDIAN if big_endian
@@ -267,3 +277,248 @@ class SerialdClient:
         """The grpc.health.v1 serving status name ("SERVING", "NOT_SERVING", ...)."""
         response = self._call(self._health.Check, health_pb2.HealthCheckRequest(service=service))
         return health_pb2.HealthCheckResponse.ServingStatus.Name(response.status)
+
+    # -- native data ------------------------------------------------------------------------------
+
+    def load(self, source, format=None, **options):
+        """Reads `source` (bytes-like, or a path) on the server and returns it as Python data:
+        one value, or a tuple when the stream holds several top-level objects (a Torch7 file
+        written by several writeObject calls).
+
+        `format` names the input format ("t7", "rds", ...; None detects it); `options` are those
+        of read_options (long_size, big_endian, max_depth). Arrays are numpy arrays over the
+        received bytes, without copies (read-only when they came in the unary response).
+        """
+        read = read_options(format or "", **options)
+        read.view = serializer_pb2.VIEW_DATA
+        with _InputBytes(source) as payload:
+            if len(payload) <= self.stream_threshold:
+                roots = self._load_unary(payload, read)
+            else:
+                read.input_size = len(payload)
+                roots = self._load_stream(payload, read)
+        if len(roots) == 1:
+            return roots[0]
+        return tuple(roots)
+
+    def _load_unary(self, payload, read):
+        options = read.SerializeToString()
+        # DeserializeRequest{data, options}, encoded here: the input is copied once, into it.
+        request = b"".join((
+            _wire.length_prefix(_wire.DESERIALIZE_REQUEST_DATA_FIELD, len(payload)), payload,
+            _wire.length_prefix(_wire.DESERIALIZE_REQUEST_OPTIONS_FIELD, len(options)), options))
+        deserialize = self._channel.unary_unary(
+            "/seriald.v1.Serializer/Deserialize",
+            request_serializer=_as_is, response_deserializer=_as_is)
+        raw = self._call(deserialize, request)
+        del request
+        response = serializer_pb2.DeserializeResponse.FromString(raw)
+        buffers = {}
+        large = _large_arrays(response.data, VIEWED_ARRAY_BYTES)
+        if large:
+            spans = _wire.data_array_spans(raw, _wire.DESERIALIZE_RESPONSE_DATA_FIELD, large)
+            if spans is not None:
+                view = memoryview(raw)
+                buffers = {item_id: view[start:end] for item_id, (start, end) in spans.items()}
+        return decode_data(response.data, buffers)
+
+    def _load_stream(self, payload, read):
+        chunk_bytes = self.chunk_bytes
+
+        def requests():
+            yield serializer_pb2.DeserializeStreamRequest(options=read).SerializeToString()
+            for offset in range(0, len(payload), chunk_bytes):
+                with payload[offset:offset + chunk_bytes] as piece:
+                    inner = _wire.length_prefix(_wire.BYTES_CHUNK_DATA_FIELD, len(piece))
+                    yield b"".join((
+                        _wire.length_prefix(_wire.DESERIALIZE_STREAM_CHUNK_FIELD,
+                                            len(inner) + len(piece)), inner, piece))
+
+        deserialize = self._channel.stream_stream(
+            "/seriald.v1.Serializer/DeserializeStream",
+            request_serializer=_as_is, response_deserializer=_as_is)
+        header = None
+        buffers = {}
+        try:
+            for raw in deserialize(requests(), timeout=self.timeout):
+                chunk = _wire.parse_array_chunk(raw)
+                if chunk is None:
+                    header = serializer_pb2.DeserializeStreamResponse.FromString(raw).header
+                    buffers = _stream_buffers(header)
+                    continue
+                node, offset, piece = chunk
+                target = buffers.get(node)
+                if target is None or offset + len(piece) > len(target):
+                    raise ValueError("malformed stream from the server: a chunk of %d bytes at "
+                                     "%d for item %d" % (len(piece), offset, node))
+                target[offset:offset + len(piece)] = piece
+        except grpc.RpcError as e:
+            raise SerialdError(e) from None
+        if header is None:
+            raise ValueError("malformed stream from the server: no header")
+        return decode_data(header.data, buffers)
+
+    def dump(self, obj, format, path=None, **options):
+        """Writes the Python value `obj` in `format` ("t7", "rds", ...) on the server; returns
+        the bytes, or writes them to the file `path` (through a temporary file renamed into
+        place, so a failed dump leaves no partial file) and returns None.
+
+        `options` are those of write_options (long_size, big_endian, unreferenced, version,
+        compress). Above stream_threshold, arrays travel in ArrayChunk messages sent straight
+        from the arrays' memory.
+        """
+        write = write_options(format, **options)
+        data, arrays = encode_data(obj)
+        total = data.ByteSize() + sum(len(payload) for _, payload in arrays)
+        if total <= self.stream_threshold:
+            request = serializer_pb2.SerializeRequest(options=write)
+            request.data.CopyFrom(data)  # before the array data goes in: copies no array bytes
+            del data
+            _put_inline(request.data, arrays)
+            output = self._call(self._stub.Serialize, request).data
+            pieces = [output]
+        else:
+            pieces = self._dump_stream(data, arrays, write)
+        if path is None:
+            return b"".join(pieces)
+        _write_file_atomically(path, pieces)
+        return None
+
+    def _dump_stream(self, data, arrays, write):
+        """The output of SerializeStream, piece by piece (a generator: nothing is sent until the
+        caller iterates)."""
+        inline, streamed = [], []
+        budget = INLINE_BYTES_PER_HEADER
+        for item_id, payload in sorted(arrays, key=lambda array: len(array[1])):
+            if len(payload) < INLINE_ARRAY_BYTES and len(payload) <= budget:
+                inline.append((item_id, payload))
+                budget -= len(payload)
+            else:
+                streamed.append((item_id, payload))
+        streamed.sort(key=lambda array: array[0])
+        header = serializer_pb2.SerializeStreamRequest()
+        header.header.options.CopyFrom(write)
+        header.header.data.CopyFrom(data)
+        header.header.streamed_arrays.extend(item_id for item_id, _ in streamed)
+        _put_inline(header.header.data, inline)
+        chunk_bytes = self.chunk_bytes
+
+        def requests():
+            yield header.SerializeToString()
+            for item_id, payload in streamed:
+                for offset in range(0, len(payload), chunk_bytes):
+                    yield _wire.encode_array_chunk(item_id, offset,
+                                                   payload[offset:offset + chunk_bytes])
+
+        serialize = self._channel.stream_stream(
+            "/seriald.v1.Serializer/SerializeStream",
+            request_serializer=_as_is, response_deserializer=serializer_pb2.BytesChunk.FromString)
+
+        def responses():
+            try:
+                for chunk in serialize(requests(), timeout=self.timeout):
+                    yield chunk.data
+            except grpc.RpcError as e:
+                raise SerialdError(e) from None
+
+        return responses()
+
+
+def _as_is(message):
+    """Request serializer / response deserializer for messages pyseriald encodes or parses
+    itself: bytes pass through; protobuf messages are serialized."""
+    if isinstance(message, bytes):
+        return message
+    return message.SerializeToString()
+
+
+def _large_arrays(data, minimum_bytes):
+    """Ids of the array items of `data` holding at least `minimum_bytes` of data."""
+    large = set()
+    for item_id, item in enumerate(data.items):
+        if item.WhichOneof("kind") == "array":
+            dtype = DTYPES.get(item.array.dtype)
+            if item.array.length * (dtype.itemsize if dtype is not None else 1) >= minimum_bytes:
+                large.add(item_id)
+    return large
+
+
+def _stream_buffers(header):
+    """{item id: bytearray} for the arrays a DeserializeStream header says will follow."""
+    buffers = {}
+    for item_id in header.streamed_arrays:
+        if item_id >= len(header.data.items) or header.data.items[item_id].WhichOneof("kind") != "array":
+            raise ValueError("malformed stream from the server: item %d is not an array" % item_id)
+        array = header.data.items[item_id].array
+        dtype = DTYPES.get(array.dtype)
+        if dtype is None:
+            raise ValueError("item %d: unknown element type %d" % (item_id, array.dtype))
+        buffers[item_id] = bytearray(array.length * dtype.itemsize)
+    return buffers
+
+
+def _put_inline(data, arrays):
+    for item_id, payload in arrays:
+        if len(payload):
+            data.items[item_id].array.data = payload.tobytes()
+
+
+class _InputBytes:
+    """The bytes of a load's source as a memoryview: the object itself for bytes-like sources, a
+    read-only memory map for files (no copy, even for huge files). Released on exit."""
+
+    def __init__(self, source):
+        self.source = source
+        self.file = None
+        self.map = None
+        self.view = None
+
+    def __enter__(self):
+        source = self.source
+        if isinstance(source, (bytes, bytearray, memoryview)):
+            self.view = memoryview(source).cast("B") if isinstance(source, memoryview) else \
+                memoryview(source)
+            return self.view
+        if isinstance(source, (str, os.PathLike)):
+            self.file = open(source, "rb")
+            if os.fstat(self.file.fileno()).st_size == 0:
+                self.view = memoryview(b"")
+            else:
+                self.map = mmap.mmap(self.file.fileno(), 0, access=mmap.ACCESS_READ)
+                self.view = memoryview(self.map)
+            return self.view
+        raise TypeError("load() reads bytes, bytearray, memoryview or a path, not %s"
+                        % type(source).__name__)
+
+    def __exit__(self, *exc_info):
+        try:
+            if self.view is not None:
+                self.view.release()
+            if self.map is not None:
+                self.map.close()
+        except BufferError:
+            pass  # a slice is still referenced (an abandoned request stream): unmapped when freed
+        if self.file is not None:
+            self.file.close()
+        return False
+
+
+def _write_file_atomically(path, pieces):
+    """Writes the byte strings of `pieces` to `path` via a temporary file in the same directory,
+    renamed over `path` once complete; removes the temporary file on failure."""
+    path = os.fspath(path)
+    directory, name = os.path.split(os.path.abspath(path))
+    temporary = os.path.join(directory, ".%s.%d.%s.partial" % (name, os.getpid(), os.urandom(4).hex()))
+    # os.open with mode 0o666 lets the umask decide the permissions, as open() would.
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(descriptor, "wb") as output:
+            for piece in pieces:
+                output.write(piece)
+        os.replace(temporary, path)
+    except BaseException:
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+        raise

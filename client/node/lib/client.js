@@ -1,0 +1,345 @@
+// SerialdClient: load Torch7 and R serialized bytes as plain JavaScript values and dump such
+// values back, through a seriald server (the Deserialize/Serialize RPCs with VIEW_DATA).
+//
+// Inputs and outputs above `streamThreshold` bytes go through the streaming RPCs: the input in
+// chunks, large arrays as ArrayChunk messages. A unary call the server refuses as too large
+// (RESOURCE_EXHAUSTED, limit "max-message-bytes": e.g. a small compressed file that expands) is
+// retried as a stream. The channel accepts messages of any size, lifting gRPC's default 4 MiB
+// receive limit, so the server's own --max-message-bytes is the only cap on unary calls.
+//
+// Example:
+//   const { SerialdClient } = require('seriald');
+//   const client = new SerialdClient('127.0.0.1:50051');
+//   const tensor = await client.load('model.t7');            // { dtype, shape, data, ... }
+//   const rds = await client.dump({ columns: { x: new Float64Array([1, 2]) } }, 'rds');
+//   client.close();
+'use strict';
+
+const fs = require('node:fs');
+const grpc = require('@grpc/grpc-js');
+const { serializerClient } = require('./protos');
+const { fromData } = require('./from_data');
+const { toData } = require('./to_data');
+const { dtypeByProto } = require('./ndarray');
+const { SerialdError, fromCallError } = require('./errors');
+
+const MiB = 1 << 20;
+
+// Format names (as serialctl spells them) -> seriald.v1.Format.
+const FORMATS = {
+  t7: 'FORMAT_T7',
+  't7-ascii': 'FORMAT_T7_ASCII',
+  rds: 'FORMAT_RDS',
+  'rds-native': 'FORMAT_RDS_NATIVE',
+  'rds-ascii': 'FORMAT_RDS_ASCII',
+  'rds-asciihex': 'FORMAT_RDS_ASCIIHEX',
+  rdata: 'FORMAT_RDATA',
+  json: 'FORMAT_JSON',
+};
+const FORMAT_NAMES = Object.fromEntries(Object.entries(FORMATS).map(([name, proto]) => [proto, name]));
+const COMPRESSIONS = {
+  none: 'R_COMPRESSION_NONE',
+  gzip: 'R_COMPRESSION_GZIP',
+  bzip2: 'R_COMPRESSION_BZIP2',
+  xz: 'R_COMPRESSION_XZ',
+};
+
+// Arrays at least this large travel as ArrayChunks in a streaming dump; smaller ones stay in the
+// header, where many tiny arrays cost less than one message each.
+const STREAMED_ARRAY_MIN_BYTES = 64 * 1024;
+
+// Round robin over every address of the target; calls refused while a replica drains
+// (UNAVAILABLE) are retried, as the C++ and Python clients do.
+const SERVICE_CONFIG = JSON.stringify({
+  loadBalancingConfig: [{ round_robin: {} }],
+  methodConfig: [{
+    name: [{ service: 'seriald.v1.Serializer' }],
+    retryPolicy: {
+      maxAttempts: 4,
+      initialBackoff: '0.1s',
+      maxBackoff: '2s',
+      backoffMultiplier: 2,
+      retryableStatusCodes: ['UNAVAILABLE'],
+    },
+  }],
+});
+
+function formatEnum(name, { allowDetect }) {
+  if ((name === undefined || name === '' || name === 'auto') && allowDetect) return 'FORMAT_UNSPECIFIED';
+  const format = FORMATS[name];
+  if (!format) throw new TypeError(`seriald: unknown format ${JSON.stringify(name)} (one of ${Object.keys(FORMATS).join(', ')})`);
+  return format;
+}
+
+function byteOrder(bigEndian) {
+  if (bigEndian === undefined || bigEndian === null) return 'BYTE_ORDER_UNSPECIFIED';
+  return bigEndian ? 'BYTE_ORDER_BIG_ENDIAN' : 'BYTE_ORDER_LITTLE_ENDIAN';
+}
+
+// load options -> seriald.v1.ReadOptions asking for plain data.
+function readOptions(options, inputSize) {
+  return {
+    format: formatEnum(options.format, { allowDetect: true }),
+    torch7LongSize: options.longSize || 0,
+    torch7ByteOrder: byteOrder(options.bigEndian),
+    maxDepth: options.maxDepth || 0,
+    inputSize,
+    view: 'VIEW_DATA',
+  };
+}
+
+// dump format and options -> seriald.v1.WriteOptions.
+function writeOptions(format, options) {
+  const message = {
+    format: formatEnum(format, { allowDetect: false }),
+    torch7LongSize: options.longSize || 0,
+    torch7ByteOrder: byteOrder(options.bigEndian),
+    torch7Unreferenced: Boolean(options.unreferenced),
+    rVersion: options.rVersion || 0,
+  };
+  if (options.compress !== undefined) {
+    message.rCompression = COMPRESSIONS[options.compress];
+    if (!message.rCompression) throw new TypeError(`seriald: compress is one of ${Object.keys(COMPRESSIONS).join(', ')}`);
+  }
+  return message;
+}
+
+function isTooLargeForUnary(error) {
+  return error instanceof SerialdError && error.code === grpc.status.RESOURCE_EXHAUSTED &&
+    error.limit === 'max-message-bytes';
+}
+
+function readPem(source) {
+  if (source === undefined || source === null) return null;
+  return Buffer.isBuffer(source) ? source : fs.readFileSync(source);
+}
+
+// Resolves once the call can take more messages, or once it is over (then writing stops).
+function drained(call) {
+  return new Promise((resolve) => {
+    const done = () => {
+      call.off('drain', done);
+      call.off('status', done);
+      call.off('error', done);
+      resolve();
+    };
+    call.on('drain', done);
+    call.on('status', done);
+    call.on('error', done);
+  });
+}
+
+// Runs a bidirectional streaming call: writes `requests` (an iterable of messages) with
+// backpressure, hands every response to `onResponse`, and resolves once the server has ended
+// the call with OK; rejects with a SerialdError otherwise.
+function streamCall(call, requests, onResponse) {
+  return new Promise((resolve, reject) => {
+    let over = false;
+    let ended = false;
+    let ok = false;
+    const fail = (error) => {
+      if (over) return;
+      over = true;
+      call.cancel();
+      reject(fromCallError(error));
+    };
+    call.on('data', (response) => {
+      if (over) return;
+      try {
+        onResponse(response);
+      } catch (error) {
+        fail(error);
+      }
+    });
+    call.on('error', fail);
+    // Both the end of the responses and an OK status, whichever comes last, complete the call.
+    const complete = () => {
+      if (ended && ok && !over) {
+        over = true;
+        resolve();
+      }
+    };
+    call.on('end', () => {
+      ended = true;
+      complete();
+    });
+    call.on('status', (status) => {
+      ok = status.code === grpc.status.OK;
+      complete();
+    });
+    (async () => {
+      for (const request of requests) {
+        if (over) return;
+        if (!call.write(request)) await drained(call);
+      }
+      if (!over) call.end();
+    })().catch(fail);
+  });
+}
+
+// load's input as a Buffer: a file's contents, or the bytes given (not copied).
+async function inputBytes(input) {
+  if (typeof input === 'string') return fs.promises.readFile(input);
+  if (ArrayBuffer.isView(input)) return Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+  if (input instanceof ArrayBuffer) return Buffer.from(input);
+  throw new TypeError('seriald: load takes a Buffer, a Uint8Array, an ArrayBuffer or a file path');
+}
+
+// Pieces of `bytes` of at most `size` bytes each, without copying.
+function* pieces(bytes, size) {
+  for (let offset = 0; offset < bytes.length; offset += size) {
+    yield { offset, piece: bytes.subarray(offset, Math.min(offset + size, bytes.length)) };
+  }
+}
+
+class SerialdClient {
+  // target: "HOST:PORT" or any gRPC target ("dns:///host:port").
+  // options:
+  //   streamThreshold  inputs and dumps above this many bytes stream (default 4 MiB)
+  //   chunkBytes       size of the pieces streamed (default 1 MiB)
+  //   timeoutMs        deadline of each call (default none)
+  //   tlsCa, tlsCert, tlsKey   PEM file paths or Buffers: TLS (tlsCa), mutual TLS (all three)
+  //   channelOptions   extra grpc-js channel options
+  constructor(target, options = {}) {
+    this.streamThreshold = options.streamThreshold ?? 4 * MiB;
+    this.chunkBytes = options.chunkBytes ?? MiB;
+    this.timeoutMs = options.timeoutMs;
+    let credentials;
+    if (options.tlsCa) {
+      credentials = grpc.credentials.createSsl(readPem(options.tlsCa), readPem(options.tlsKey), readPem(options.tlsCert));
+    } else if (options.tlsCert || options.tlsKey) {
+      throw new TypeError('seriald: tlsCert/tlsKey need tlsCa');
+    } else {
+      credentials = grpc.credentials.createInsecure();
+    }
+    this.stub = new serializerClient(target, credentials, {
+      // gRPC's default receive limit is 4 MiB; the server decides what is too large.
+      'grpc.max_receive_message_length': -1,
+      'grpc.max_send_message_length': -1,
+      'grpc.service_config': SERVICE_CONFIG,
+      ...options.channelOptions,
+    });
+  }
+
+  close() {
+    this.stub.close();
+  }
+
+  callOptions() {
+    return this.timeoutMs ? { deadline: new Date(Date.now() + this.timeoutMs) } : {};
+  }
+
+  unary(method, request) {
+    return new Promise((resolve, reject) => {
+      this.stub[method](request, this.callOptions(), (error, response) => {
+        if (error) reject(fromCallError(error));
+        else resolve(response);
+      });
+    });
+  }
+
+  // The value of the first (for R: the only) object in `input`: a Buffer, a Uint8Array or the
+  // path of a file. options: format ("t7", "rds", ...; detected when absent), longSize (4 or 8)
+  // and bigEndian for Torch7 files that need them, maxDepth.
+  async load(input, options = {}) {
+    return (await this.loadAll(input, options)).roots[0];
+  }
+
+  // Every object in `input` (a Torch7 stream may hold several) and the format it was read as:
+  // { roots: [value, ...], format: "t7" }. Values shared between roots are shared here too.
+  async loadAll(input, options = {}) {
+    const bytes = await inputBytes(input);
+    let result;
+    if (bytes.length > this.streamThreshold) {
+      result = await this.deserializeStream(bytes, readOptions(options, bytes.length));
+    } else {
+      try {
+        result = await this.unary('Deserialize', { data: bytes, options: readOptions(options, 0) });
+      } catch (error) {
+        if (!isTooLargeForUnary(error)) throw error;
+        result = await this.deserializeStream(bytes, readOptions(options, bytes.length));
+      }
+    }
+    return { roots: fromData(result.data), format: FORMAT_NAMES[result.format] || '' };
+  }
+
+  // DeserializeStream: the options, then the input in chunks; back come the header with the
+  // data (large arrays empty) and the data of those arrays in ArrayChunks, assembled here into
+  // fresh (hence aligned) buffers.
+  async deserializeStream(bytes, read) {
+    const chunkBytes = this.chunkBytes;
+    function* requests() {
+      yield { options: read };
+      for (const { piece } of pieces(bytes, chunkBytes)) yield { chunk: { data: piece } };
+    }
+    let header = null;
+    const arrays = new Map();  // item id -> the Buffer its chunks are copied into
+    await streamCall(this.stub.DeserializeStream(this.callOptions()), requests(), (response) => {
+      if (response.part === 'header') {
+        header = response.header;
+        for (const id of header.streamedArrays) {
+          const array = header.data.items[id].array;
+          const size = Number(array.length) * dtypeByProto(array.dtype).bytes;
+          arrays.set(id, Buffer.from(new ArrayBuffer(size)));
+        }
+        return;
+      }
+      const chunk = response.arrayChunk;
+      const target = arrays.get(chunk.node);
+      const offset = Number(chunk.offset);
+      if (!target || offset + chunk.data.length > target.length) {
+        throw new Error(`seriald: the server sent data past the end of array item ${chunk.node}`);
+      }
+      chunk.data.copy(target, offset);
+    });
+    if (header === null) throw new Error('seriald: DeserializeStream ended without a header');
+    for (const [id, data] of arrays) header.data.items[id].array.data = data;
+    return header;
+  }
+
+  // `value` written in `format` ("t7", "t7-ascii", "rds", "rds-ascii", "rdata", ...), as a
+  // Buffer. options: longSize, bigEndian, unreferenced (Torch7); rVersion (2 or 3) and compress
+  // ("none", "gzip", "bzip2", "xz") (R).
+  async dump(value, format, options = {}) {
+    return this.dumpAll([value], format, options);
+  }
+
+  // Several values as one Torch7 stream (one writeObject each), sharing what they share.
+  async dumpAll(values, format, options = {}) {
+    const write = writeOptions(format, options);
+    const { data, payloadBytes } = toData(values);
+    if (payloadBytes <= this.streamThreshold) {
+      try {
+        return (await this.unary('Serialize', { data, options: write })).data;
+      } catch (error) {
+        if (!isTooLargeForUnary(error)) throw error;
+      }
+    }
+    return this.serializeStream(data, write);
+  }
+
+  // SerializeStream: a header with the data (large arrays emptied and listed), then those
+  // arrays in chunks, each whole and in order; the output comes back in chunks.
+  async serializeStream(data, write) {
+    const streamed = [];
+    const headerItems = data.items.map((item, id) => {
+      if (!item.array || item.array.data.length < STREAMED_ARRAY_MIN_BYTES) return item;
+      streamed.push(id);
+      return { ...item, array: { ...item.array, data: Buffer.alloc(0) } };
+    });
+    const chunkBytes = this.chunkBytes;
+    function* requests() {
+      yield { header: { data: { items: headerItems, roots: data.roots }, options: write, streamedArrays: streamed } };
+      for (const id of streamed) {
+        for (const { offset, piece } of pieces(data.items[id].array.data, chunkBytes)) {
+          yield { arrayChunk: { node: id, offset, data: piece } };
+        }
+      }
+    }
+    const output = [];
+    await streamCall(this.stub.SerializeStream(this.callOptions()), requests(), (chunk) => output.push(chunk.data));
+    return Buffer.concat(output);
+  }
+}
+
+module.exports = { SerialdClient, FORMATS };

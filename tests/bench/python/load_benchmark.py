@@ -1,0 +1,149 @@
+#!/usr/bin/env python3
+"""Times pyseriald's load and dump of large real files next to baselines in the same run.
+
+    load_benchmark.py [--seriald build/bin/seriald] [--work DIR] [--reps 3] [--scale 1]
+
+Writes its inputs with R (saveRDS, uncompressed XDR) and a Torch7 stream (FloatTensor), starts a
+seriald on a free port, and reports the median of --reps runs of:
+
+    R readRDS / saveRDS of the same file        (R's own speed: the baseline a user compares to)
+    cp of the file                              (the disk and page cache: the floor)
+    pyseriald load / dump, unary and streamed   (through the service, ending in numpy/pandas)
+
+Run it with the Python that has pyseriald (the venv ctest makes: build/pyseriald-venv/bin/python).
+Nothing is asserted; speeds depend on the machine.
+"""
+import argparse
+import os
+import shutil
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy
+
+import pyseriald
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPOSITORY = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
+
+
+def median_seconds(function, reps):
+    times = []
+    for _ in range(reps):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def r_seconds(code, reps):
+    """Median seconds of `code` timed inside R (so R's start-up is not counted)."""
+    script = ("t <- numeric(0); for (i in seq_len(%d)) t <- c(t, system.time({%s})[['elapsed']]);"
+              " cat(median(t))" % (reps, code))
+    return float(subprocess.run(["Rscript", "-e", script], check=True, capture_output=True,
+                                text=True).stdout)
+
+
+def torch7_float_tensor(path, count):
+    """A Torch7 binary stream of one FloatTensor of `count` elements (little-endian, 8-byte
+    longs), written the way torch.save lays it out."""
+    def string(s):
+        return struct.pack("<i", len(s)) + s
+
+    header = (struct.pack("<i", 4) + struct.pack("<i", 1) + string(b"V 1") +
+              string(b"torch.FloatTensor") + struct.pack("<i", 1) + struct.pack("<q", count) +
+              struct.pack("<q", 1) + struct.pack("<q", 1) + struct.pack("<i", 4) +
+              struct.pack("<i", 2) + string(b"V 1") + string(b"torch.FloatStorage") +
+              struct.pack("<q", count))
+    with open(path, "wb") as f:
+        f.write(header)
+        numpy.arange(count, dtype="<f4").tofile(f)
+
+
+class Server:
+    def __init__(self, binary):
+        self.process = subprocess.Popen([binary, "--listen", "127.0.0.1:0"],
+                                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                        text=True)
+        line = self.process.stdout.readline()
+        self.address = line.split()[-1]
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(timeout=60)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seriald", default=os.path.join(REPOSITORY, "build", "bin", "seriald"))
+    parser.add_argument("--work", default=None)
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--scale", type=float, default=1.0)
+    args = parser.parse_args()
+    work = args.work or tempfile.mkdtemp(prefix="pyseriald-bench-")
+    os.makedirs(work, exist_ok=True)
+    doubles = int(25_000_000 * args.scale)      # 200 MB of doubles
+    rows = int(2_000_000 * args.scale)          # a 5-column data frame
+    floats = int(50_000_000 * args.scale)       # a 200 MB FloatTensor
+    numeric = os.path.join(work, "numeric.rds")
+    frame = os.path.join(work, "frame.rds")
+    tensor = os.path.join(work, "tensor.t7")
+    subprocess.run(["Rscript", "-e", (
+        "set.seed(1); saveRDS(runif(%d), '%s', compress = FALSE);"
+        "n <- %d; saveRDS(data.frame(x = runif(n), i = sample.int(1000L, n, TRUE),"
+        " f = factor(sample(letters, n, TRUE)), s = sample(c('alpha', 'beta', NA), n, TRUE),"
+        " b = sample(c(TRUE, FALSE, NA), n, TRUE), stringsAsFactors = FALSE), '%s',"
+        " compress = FALSE)") % (doubles, numeric, rows, frame)], check=True)
+    torch7_float_tensor(tensor, floats)
+
+    server = Server(args.seriald)
+    rows_out = []
+    try:
+        unary = pyseriald.SerialdClient(server.address, stream_threshold=1 << 40, timeout=600)
+        streamed = pyseriald.SerialdClient(server.address, stream_threshold=0, timeout=600)
+        for name, path in (("numeric.rds (%d doubles)" % doubles, numeric),
+                           ("frame.rds (%d rows x 5)" % rows, frame),
+                           ("tensor.t7 (%d floats)" % floats, tensor)):
+            size = os.path.getsize(path)
+            copy = os.path.join(work, "copy")
+            cp = median_seconds(lambda: shutil.copyfile(path, copy), args.reps)
+            row = {"file": name, "MB": size / 1e6, "cp": cp}
+            if path.endswith(".rds"):
+                row["R readRDS"] = r_seconds("readRDS('%s')" % path, args.reps)
+                x_code = "x <- readRDS('%s')" % path
+                row["R saveRDS"] = float(subprocess.run(
+                    ["Rscript", "-e", x_code + "; t <- numeric(0); for (i in 1:%d) t <- c(t,"
+                     " system.time(saveRDS(x, '%s', compress = FALSE))[['elapsed']]);"
+                     " cat(median(t))" % (args.reps, copy)],
+                    check=True, capture_output=True, text=True).stdout)
+            if size < (64 << 20):
+                row["load unary"] = median_seconds(lambda: unary.load(path), args.reps)
+            row["load streamed"] = median_seconds(lambda: streamed.load(path), args.reps)
+            value = streamed.load(path)
+            fmt = "rds" if path.endswith(".rds") else "t7"
+            row["dump streamed"] = median_seconds(
+                lambda: streamed.dump(value, fmt, path=copy, **({"compress": "none"}
+                                                                 if fmt == "rds" else {})),
+                args.reps)
+            rows_out.append(row)
+    finally:
+        server.stop()
+    columns = ["file", "MB", "cp", "R readRDS", "R saveRDS", "load unary", "load streamed",
+               "dump streamed"]
+    print("| " + " | ".join(columns) + " |")
+    print("|" + "---|" * len(columns))
+    for row in rows_out:
+        cells = []
+        for c in columns:
+            v = row.get(c)
+            cells.append("-" if v is None else (v if isinstance(v, str) else
+                                                 ("%.0f" % v if c == "MB" else "%.2f s" % v)))
+        print("| " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -25,6 +25,12 @@ std::optional<std::string> DescribeForeignInput(const Buffer& input) {
         "it is a ZIP archive, as PyTorch's torch.save writes since 1.6 (or a .npz) - load it "
         "with PyTorch, not as Torch7");
   }
+  // A POSIX or GNU tar header: "ustar" at offset 257 of the first 512-byte block.
+  if (bytes.size() >= 512 && bytes.substr(257, 5) == "ustar") {
+    return std::string(
+        "it is a tar archive, as PyTorch's torch.save wrote in its oldest (legacy tar) format - "
+        "load it with PyTorch, not as Torch7");
+  }
   if (starts("\x93NUMPY")) return std::string("it is a NumPy .npy file");
   if (starts("\x89HDF\r\n\x1a\n")) return std::string("it is an HDF5 file");
   if (bytes.empty()) return std::string("it is empty");

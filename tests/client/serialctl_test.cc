@@ -153,6 +153,18 @@ TEST_F(SerialctlTest, UnrecognisedInputSaysWhatItIs) {
   ExpectOneErrorLine(result);
   EXPECT_THAT(result.err, HasSubstr("it is a ZIP archive"));
   EXPECT_THAT(result.err, HasSubstr("json: first non-whitespace byte is not {"));
+
+  // PyTorch's legacy format: a tar archive of "storages", "tensors" and "pickle" members.
+  WriteBytes(Path("storages"), std::string(100, 'x'));
+  ASSERT_EQ(::seriald::testing::RunProgram(
+                {"/usr/bin/tar", "-cf", Path("legacy.pt"), "-C", dir_, "storages"})
+                .exit_code,
+            0);
+  Result tar = Run({"inspect", Path("legacy.pt")});
+  EXPECT_EQ(tar.exit_code, 1);
+  ExpectOneErrorLine(tar);
+  EXPECT_THAT(tar.err, HasSubstr("it is a tar archive, as PyTorch's torch.save wrote in its "
+                                 "oldest (legacy tar) format"));
 }
 
 TEST_F(SerialctlTest, MissingInputFails) {

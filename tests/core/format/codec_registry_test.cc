@@ -65,6 +65,17 @@ Registry MakeRegistry() {
   return r;
 }
 
+// The first block of a tar archive (POSIX ustar), as PyTorch's legacy torch.save wrote one.
+std::string TarHeader() {
+  std::string block(512, '\0');
+  block.replace(0, 8, "storages");
+  block.replace(257, 8,
+                std::string("ustar\0"
+                            "00",
+                            8));
+  return block;
+}
+
 TEST(CodecRegistryTest, FindsByNameAndListsTheKnownNamesOtherwise) {
   Registry r = MakeRegistry();
   ASSERT_TRUE(r.registry.Find("beta").ok());
@@ -106,6 +117,7 @@ TEST(CodecRegistryTest, DetectNamesForeignFormatsAndWhatWasTried) {
        "unrecognised input: it is a Python pickle (protocol 2), as PyTorch's torch.save wrote "
        "before 1.6"},
       {std::string("PK\x03\x04\x14\0", 6), "unrecognised input: it is a ZIP archive"},
+      {TarHeader(), "unrecognised input: it is a tar archive, as PyTorch's torch.save wrote"},
       {std::string("\x93NUMPY\x01\0", 8), "unrecognised input: it is a NumPy .npy file"},
       {std::string("\x89HDF\r\n\x1a\n", 8), "unrecognised input: it is an HDF5 file"},
       {"", "unrecognised input: it is empty"},

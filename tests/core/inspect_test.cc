@@ -226,5 +226,30 @@ TEST(InspectTest, RKindsPrintLikeStr) {
   }
 }
 
+// Torch7's element types in a bare array print Torch's numbers; R attributes, which any node may
+// carry, follow a Lua table's entries and count towards max_entries like them.
+TEST(InspectTest, BareArraysAndAttributesOfAnyKind) {
+  Value value;
+  uint16_t halves[3] = {0x3c00, 0xfc00, 0x8000};  // 1, -inf, -0
+  int64_t longs[2] = {INT64_MIN, 42};
+  NodeId table = value.Add(Table{});
+  TableEntry half{value.AddNumber(1),
+                  value.Add(Array{ElementType::kFloat16, 3, Buffer::Copy(halves, 6)})};
+  TableEntry wide{value.AddNumber(2),
+                  value.Add(Array{ElementType::kInt64, 2, Buffer::Copy(longs, 16)})};
+  value.Get<Table>(table).entries = {half, wide};
+  PairlistCell comment =
+      Cell(CellType::kList, value.Add(Symbol{StringValue{"comment"}}), value.AddString("t"));
+  NodeId attributes = value.Add(Pairlist{{comment}, kNoNode});
+  value.mutable_node(table).attributes = attributes;
+  value.roots().push_back(table);
+  EXPECT_EQ(Inspect(value),
+            "{\n  [1] = float16 [1:3] 1 -inf -0\n  [2] = int64 [1:2] -9223372036854775808 42\n"
+            "  attr(\"comment\") = \"t\"\n}\n");
+  InspectOptions one;
+  one.max_entries = 1;
+  EXPECT_EQ(Inspect(value, one), "{\n  [1] = float16 [1:3] 1 -inf -0\n  ... (2 more)\n}\n");
+}
+
 }  // namespace
 }  // namespace seriald

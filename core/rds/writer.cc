@@ -127,6 +127,7 @@ struct Task {
     kBcConsts,  // constants of byte code `id` from `index` on
     kBcLang,    // WriteBCLang(id), id kNoNode writes NULL
     kBcCells,   // byte code language cells of `id` from `index` on
+    kBcEnd,     // a BCODESXP item is written: its reps table is done
     kExit,      // `id` and everything in it is written
   };
   Kind kind;
@@ -195,6 +196,9 @@ class StreamWriter {
         return WriteBcLang(task.id);
       case Task::kBcCells:
         return WriteBcCell(task.id, task.index);
+      case Task::kBcEnd:
+        reps_.pop_back();
+        return absl::OkStatus();
       case Task::kExit:
         on_path_.erase(task.id);
         return absl::OkStatus();
@@ -651,10 +655,11 @@ class StreamWriter {
     return list != nullptr && !list->cells.empty() && list->cells[0].type != CellType::kDots;
   }
 
-  // ScanForCircles: the language cells (Pairlist nodes) reachable more than once.
+  // ScanForCircles: the language cells (Pairlist nodes) reachable more than once, as a new reps
+  // table on top of the stack of them.
   void ScanForCircles(NodeId root) {
-    reps_.clear();
-    rep_count_ = 0;
+    reps_.emplace_back();
+    Reps& reps = reps_.back();
     absl::flat_hash_set<NodeId> seen;
     std::vector<NodeId> stack = {root};
     while (!stack.empty()) {
@@ -666,7 +671,7 @@ class StreamWriter {
         for (size_t i = bc->constants.size(); i-- > 0;) stack.push_back(bc->constants[i]);
       } else if (IsLang(id)) {
         if (!seen.insert(id).second) {
-          reps_.try_emplace(id, -1);
+          reps.positions.try_emplace(id, -1);
           continue;
         }
         const auto& list = std::get<Pairlist>(node.data);
@@ -680,7 +685,10 @@ class StreamWriter {
     const Node& node = value_.node(id);
     out_.WriteInt(Flags(kBcodeSxp, node));
     ScanForCircles(id);
-    out_.WriteInt(static_cast<int32_t>(reps_.size() + 1));
+    out_.WriteInt(static_cast<int32_t>(reps_.back().positions.size() + 1));
+    // The table serves this item's constants, nested byte code constants included, and no
+    // other BCODESXP item (one inside a list constant has its own, as R's WriteBC gives it).
+    tasks_.push_back(Task{Task::kBcEnd, id});
     PushAttributes(node);
     return WriteBc1(id);
   }
@@ -714,13 +722,14 @@ class StreamWriter {
       PushItem(id);
       return absl::OkStatus();
     }
-    if (auto it = reps_.find(id); it != reps_.end()) {
+    Reps& reps = reps_.back();
+    if (auto it = reps.positions.find(id); it != reps.positions.end()) {
       if (it->second >= 0) {
         out_.WriteInt(kBcRepRef);
         out_.WriteInt(it->second);
         return absl::OkStatus();
       }
-      it->second = rep_count_++;
+      it->second = reps.count++;
       out_.WriteInt(kBcRepDef);
       out_.WriteInt(it->second);
     }
@@ -755,8 +764,13 @@ class StreamWriter {
   absl::flat_hash_map<NodeId, int32_t> refs_;
   absl::flat_hash_map<std::string, int32_t> symbols_;
   int32_t ref_count_ = 0;
-  absl::flat_hash_map<NodeId, int32_t> reps_;
-  int32_t rep_count_ = 0;
+  // Byte code reps tables, innermost BCODESXP item last: the shared language cells of each (their
+  // position once defined, -1 before) and how many are defined.
+  struct Reps {
+    absl::flat_hash_map<NodeId, int32_t> positions;
+    int32_t count = 0;
+  };
+  std::vector<Reps> reps_;
   // Nodes being written (cycle check) and how many full nodes have been written.
   absl::flat_hash_set<NodeId> on_path_;
   uint64_t entered_ = 0;

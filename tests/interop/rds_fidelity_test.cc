@@ -79,5 +79,24 @@ TEST_F(RdsFidelityTest, BytesAfterTheObjectAreAcceptedAsRDoesAndKept) {
               "TRUE TRUE");
 }
 
+// Byte code shares language cells between its constants (BCREPDEF/BCREPREF); a BCODESXP inside a
+// list constant (a closure made by MAKECLOSURE) has a reps table of its own.
+TEST_F(RdsFidelityTest, ByteCodeKeepsItsSharedLanguageCells) {
+  R("saveRDS(compiler::cmpfun(function(x) { x <- function(y) y }), file.path(dir, 'small.rds'),"
+    "        compress = FALSE);"
+    "for (p in c('base', 'stats', 'utils')) {"
+    "  ns <- asNamespace(p);"
+    "  fs <- Filter(function(f) is.function(f) && !is.primitive(f),"
+    "               mget(ls(ns, all.names = TRUE), envir = ns));"
+    "  saveRDS(fs, file.path(dir, paste0(p, '.rds')), compress = FALSE) }");
+  for (const std::string name : {"small.rds", "base.rds", "stats.rds", "utils.rds"}) {
+    RunResult same = Serialctl({"convert", "--to", "rds", Path(name), Path(name + ".same")});
+    ASSERT_EQ(same.exit_code, 0) << same.err;
+    const std::string original = ReadBytes(Path(name));
+    EXPECT_EQ(ReadBytes(Path(name + ".same")).size(), original.size()) << name;
+    EXPECT_TRUE(ReadBytes(Path(name + ".same")) == original) << name;
+  }
+}
+
 }  // namespace
 }  // namespace seriald

@@ -131,7 +131,9 @@ class ProtoWriter {
   }
 
   absl::Status WriteString(std::string_view bytes, StringEncoding encoding, bool is_na,
-                           std::string_view what, pb::String* out) const {
+                           std::string_view what, pb::String* out,
+                           std::optional<uint32_t> char_flags = std::nullopt) const {
+    if (char_flags.has_value()) out->set_r_char_flags(*char_flags);
     if (static_cast<int>(encoding) > kLastStringEncoding) {
       return Error(
           absl::StrCat(AsAbsl(what), " has undeclared encoding ", static_cast<int>(encoding)));
@@ -153,7 +155,7 @@ class ProtoWriter {
     for (size_t i = 0; i < strings.size(); ++i) {
       StringVector::Element e = strings.Get(i);
       RETURN_IF_ERROR(WriteString(e.bytes, e.encoding, e.is_na, absl::StrCat("element ", i),
-                                  out->add_elements()));
+                                  out->add_elements(), strings.CharFlagsOf(i)));
     }
     return absl::OkStatus();
   }
@@ -161,6 +163,7 @@ class ProtoWriter {
   static void WriteFlags(const RFlags& flags, pb::RFlags* out) {
     out->set_levels(flags.levels);
     out->set_object(flags.object);
+    out->set_stray_tag(flags.stray_tag);
   }
 
   absl::Status WriteNode(const Node& node, pb::Node* out) const {
@@ -186,7 +189,8 @@ class ProtoWriter {
     return absl::OkStatus();
   }
   absl::Status WriteData(const StringValue& data, pb::Node* out) const {
-    return WriteString(data.bytes, data.encoding, data.is_na, "the string", out->mutable_string());
+    return WriteString(data.bytes, data.encoding, data.is_na, "the string", out->mutable_string(),
+                       data.char_flags);
   }
   absl::Status WriteData(const Array& data, pb::Node* out) const {
     if (static_cast<int>(data.type) >= kElementTypeCount) {
@@ -279,13 +283,12 @@ class ProtoWriter {
   }
   absl::Status WriteData(const Symbol& data, pb::Node* out) const {
     return WriteString(data.name.bytes, data.name.encoding, data.name.is_na, "the name",
-                       out->mutable_symbol()->mutable_name());
+                       out->mutable_symbol()->mutable_name(), data.name.char_flags);
   }
   absl::Status WriteData(const Environment& data, pb::Node* out) const {
-    RETURN_IF_ERROR(Required(data.enclosure, "enclosure"));
     pb::Environment* environment = out->mutable_environment();
     environment->set_locked(data.locked);
-    environment->set_enclosure(data.enclosure);
+    if (data.enclosure != kNoNode) environment->set_enclosure(data.enclosure);
     if (data.frame != kNoNode) environment->set_frame(data.frame);
     if (data.hash_table != kNoNode) environment->set_hash_table(data.hash_table);
     return absl::OkStatus();
@@ -307,10 +310,9 @@ class ProtoWriter {
     return WriteStrings(data.names, out->mutable_persistent_reference());
   }
   absl::Status WriteData(const Closure& data, pb::Node* out) const {
-    RETURN_IF_ERROR(Required(data.environment, "environment"));
     RETURN_IF_ERROR(Required(data.body, "body"));
     pb::Closure* closure = out->mutable_closure();
-    closure->set_environment(data.environment);
+    if (data.environment != kNoNode) closure->set_environment(data.environment);
     if (data.formals != kNoNode) closure->set_formals(data.formals);
     closure->set_body(data.body);
     return absl::OkStatus();
@@ -406,6 +408,7 @@ class ProtoWriter {
       r->set_compression(static_cast<pb::RCompression>(info.compression));
       r->set_rdata_magic(info.rdata_magic);
       r->set_trailing_bytes(std::string(info.trailing_bytes.view()));
+      r->set_gzip_header(info.gzip_header);
     }
     return absl::OkStatus();
   }
@@ -560,9 +563,11 @@ class ProtoReader {
       if (in.content_case() != pb::String::CONTENT_NOT_SET) {
         return Error(absl::StrCat(AsAbsl(what), " is NA but has text or raw bytes"));
       }
+      if (in.has_r_char_flags()) out.char_flags = in.r_char_flags();
       return out;
     }
     out.bytes = in.content_case() == pb::String::kText ? in.text() : in.raw();
+    if (in.has_r_char_flags()) out.char_flags = in.r_char_flags();
     return out;
   }
 
@@ -588,7 +593,7 @@ class ProtoReader {
     if (in.levels() > 0xFFFF) {
       return Error(absl::StrCat(AsAbsl(what), " levels ", in.levels(), " exceed 16 bits"));
     }
-    return RFlags{static_cast<uint16_t>(in.levels()), in.object()};
+    return RFlags{static_cast<uint16_t>(in.levels()), in.object(), in.stray_tag()};
   }
 
   absl::StatusOr<Node> ReadNode(const pb::Node& in) const {
@@ -772,7 +777,7 @@ class ProtoReader {
   absl::StatusOr<NodeData> ReadEnvironment(const pb::Environment& in) const {
     Environment out;
     out.locked = in.locked();
-    RETURN_IF_ERROR(RequiredRef(in.has_enclosure(), in.enclosure(), "enclosure", &out.enclosure));
+    RETURN_IF_ERROR(OptionalRef(in.has_enclosure(), in.enclosure(), "enclosure", &out.enclosure));
     RETURN_IF_ERROR(OptionalRef(in.has_frame(), in.frame(), "frame", &out.frame));
     RETURN_IF_ERROR(
         OptionalRef(in.has_hash_table(), in.hash_table(), "hash table", &out.hash_table));
@@ -782,7 +787,7 @@ class ProtoReader {
   absl::StatusOr<NodeData> ReadClosure(const pb::Closure& in) const {
     Closure out;
     RETURN_IF_ERROR(
-        RequiredRef(in.has_environment(), in.environment(), "environment", &out.environment));
+        OptionalRef(in.has_environment(), in.environment(), "environment", &out.environment));
     RETURN_IF_ERROR(OptionalRef(in.has_formals(), in.formals(), "formals", &out.formals));
     RETURN_IF_ERROR(RequiredRef(in.has_body(), in.body(), "body", &out.body));
     return out;
@@ -856,6 +861,13 @@ class ProtoReader {
       info.compression = static_cast<RCompression>(r.compression());
       info.rdata_magic = r.rdata_magic();
       if (!r.trailing_bytes().empty()) info.trailing_bytes = Buffer::Copy(r.trailing_bytes());
+      if (!r.gzip_header().empty()) {
+        if (r.gzip_header().size() != 10 || r.gzip_header().substr(0, 2) != "\x1f\x8b") {
+          return absl::InvalidArgumentError(
+              "source.r.gzip_header must be a 10-byte gzip member header");
+        }
+        info.gzip_header = r.gzip_header();
+      }
       out->r = std::move(info);
     }
     return absl::OkStatus();

@@ -41,6 +41,11 @@ struct ReadOptions {
   uint32_t max_depth = 1'000'000;
   // Upper bound on the size of decompressed input (R files compressed with gzip, bzip2, xz).
   uint64_t max_decompressed_bytes = uint64_t{64} << 30;
+  // R: apply what R's unserialize() changes while reading (old byte code versions, ALTREP
+  // wrappers without metadata, NULL environments, old CHARSXP flag bits; core/rds/reader.h), so
+  // that writing gives the bytes of R's serialize(unserialize(x)). By default the stream's own
+  // form is kept, and writing it back in its own format reproduces it.
+  bool r_normalize = false;
 };
 
 // Choices for writing. Unset fields take the value the source stream had (Value::source()), and

@@ -155,6 +155,9 @@ struct RFlags {
   uint16_t levels =
       0;  // "gp" bits: S4 object (16), binding lock (1<<14), active binding (1<<15)...
   bool object = false;  // OBJECT bit: the object has a class attribute
+  // The tag bit on an object that has no tag (a vector, an S4 object, an external pointer), as old
+  // R versions sometimes wrote it; R ignores it, writers reproduce it.
+  bool stray_tag = false;
   friend bool operator==(const RFlags&, const RFlags&) = default;
 };
 

@@ -18,10 +18,12 @@
 #ifndef SERIALD_CORE_MODEL_STRINGS_H_
 #define SERIALD_CORE_MODEL_STRINGS_H_
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace seriald {
@@ -42,10 +44,15 @@ struct StringValue {
   std::string bytes;
   StringEncoding encoding = StringEncoding::kNative;
   bool is_na = false;  // R's NA_character_; `bytes` is then empty
+  // R: the CHARSXP's flags word as the stream had it, when it differs from what R 4.2 writes for
+  // these bytes and this encoding (old R versions set other level and flag bits); kept so that
+  // writing reproduces the stream.
+  std::optional<uint32_t> char_flags;
 
   static StringValue Na() { return StringValue{{}, StringEncoding::kNative, true}; }
   friend bool operator==(const StringValue& a, const StringValue& b) {
-    return a.bytes == b.bytes && a.encoding == b.encoding && a.is_na == b.is_na;
+    return a.bytes == b.bytes && a.encoding == b.encoding && a.is_na == b.is_na &&
+           a.char_flags == b.char_flags;
   }
 };
 
@@ -71,8 +78,20 @@ class StringVector {
   }
   StringValue GetValue(size_t index) const {
     Element e = Get(index);
-    return StringValue{std::string(e.bytes), e.encoding, e.is_na};
+    return StringValue{std::string(e.bytes), e.encoding, e.is_na, CharFlagsOf(index)};
   }
+
+  // R: element `index`'s CHARSXP flags word as its stream had it, when it differs from what R 4.2
+  // writes (StringValue::char_flags). Rare, so kept aside, in increasing index order.
+  std::optional<uint32_t> CharFlagsOf(size_t index) const {
+    if (char_flags_.empty()) return std::nullopt;
+    auto it = std::lower_bound(char_flags_.begin(), char_flags_.end(), index,
+                               [](const auto& entry, size_t i) { return entry.first < i; });
+    if (it == char_flags_.end() || it->first != index) return std::nullopt;
+    return it->second;
+  }
+  // Records the CHARSXP flags word of the last element appended.
+  void SetLastCharFlags(uint32_t flags) { char_flags_.emplace_back(tags_.size() - 1, flags); }
 
   void Reserve(size_t count, size_t total_bytes) {
     ends_.reserve(count);
@@ -90,6 +109,7 @@ class StringVector {
     } else {
       Append(value.bytes, value.encoding);
     }
+    if (value.char_flags.has_value()) SetLastCharFlags(*value.char_flags);
   }
   void AppendNa() {
     ends_.push_back(data_.size());
@@ -97,7 +117,8 @@ class StringVector {
   }
 
   friend bool operator==(const StringVector& a, const StringVector& b) {
-    return a.data_ == b.data_ && a.ends_ == b.ends_ && a.tags_ == b.tags_;
+    return a.data_ == b.data_ && a.ends_ == b.ends_ && a.tags_ == b.tags_ &&
+           a.char_flags_ == b.char_flags_;
   }
 
  private:
@@ -107,6 +128,7 @@ class StringVector {
   std::string data_;
   std::vector<uint64_t> ends_;
   std::vector<uint8_t> tags_;
+  std::vector<std::pair<uint64_t, uint32_t>> char_flags_;  // (index, flags), index increasing
 };
 
 }  // namespace seriald

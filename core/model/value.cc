@@ -135,15 +135,11 @@ absl::Status Value::Validate() const {
           }
         }
         break;
-      case NodeKind::kEnvironment:
-        if (std::get<Environment>(node.data).enclosure == kNoNode) {
-          return NodeError(id, "environment without enclosure");
-        }
-        break;
       case NodeKind::kClosure:
-        if (std::get<Closure>(node.data).body == kNoNode ||
-            std::get<Closure>(node.data).environment == kNoNode) {
-          return NodeError(id, "closure without body or environment");
+        // The environment may be absent: a stream can hold a closure without one (R's reader
+        // then gives it the base environment).
+        if (std::get<Closure>(node.data).body == kNoNode) {
+          return NodeError(id, "closure without body");
         }
         break;
       case NodeKind::kPromise:

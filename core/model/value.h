@@ -80,6 +80,9 @@ struct RStreamInfo {
   // Bytes after the object (inside any compression), which R's readRDS(), unserialize() and
   // load() ignore: kept, so that writing the stream back in its own format reproduces them.
   Buffer trailing_bytes;
+  // gzip: the 10-byte member header of the source (its OS byte, time stamp, extra flags) when it
+  // is a plain header that differs from the one R writes; written again when the file is.
+  std::string gzip_header;
   friend bool operator==(const RStreamInfo&, const RStreamInfo&) = default;
 };
 

@@ -249,7 +249,7 @@ absl::Status FillElements(const Value& value, NodeId id, ElementType type, uint6
       absl::StrCat("node ", id, " is not a vector of ", AsAbsl(ElementTypeName(type))));
 }
 
-absl::Status NormalizeAltrep(Value& value, NodeId id, uint64_t offset) {
+absl::Status NormalizeAltrep(Value& value, NodeId id, uint64_t offset, bool apply) {
   const Altrep altrep = value.Get<Altrep>(id);
   if (altrep.package != "base") return absl::OkStatus();
   const std::string& name = altrep.class_name;
@@ -258,6 +258,7 @@ absl::Status NormalizeAltrep(Value& value, NodeId id, uint64_t offset) {
     if (!expansion.ok()) return InputError("rds", offset, AsStd(expansion.status().message()));
     const AltrepExpansion& e = *expansion;
     const Array& state = value.Get<Array>(altrep.state);
+    if (!apply) return absl::OkStatus();
     if (e.length == 1) {  // new_compact_intseq/realseq(1, ...) is a plain scalar
       const ElementType type = e.base_type == kIntSxp ? ElementType::kInt32 : ElementType::kFloat64;
       auto [buffer, bytes] = Buffer::Allocate(ElementSize(type));
@@ -280,7 +281,7 @@ absl::Status NormalizeAltrep(Value& value, NodeId id, uint64_t offset) {
     if (meta.length >= 2) std::memcpy(&no_na, meta.data.data() + 4, 4);
     const NodeId wrapped = state.cells[0].value;
     const NodeKind kind = value.node(wrapped).kind();
-    if (kind != NodeKind::kAltrep && sorted == kNaInteger && no_na == 0 &&
+    if (apply && kind != NodeKind::kAltrep && sorted == kNaInteger && no_na == 0 &&
         (kind == NodeKind::kArray || kind == NodeKind::kStringVector || kind == NodeKind::kList)) {
       NodeData data = value.node(wrapped).data;
       value.mutable_node(id).data = std::move(data);

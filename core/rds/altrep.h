@@ -53,7 +53,9 @@ absl::StatusOr<AltrepExpansion> ExpandAltrep(const Value& value, NodeId id);
 // Applies what R 4.2's unserialize() followed by serialize() does to the Altrep node `id` that
 // was just read (see reader.h); may turn the node into an ordinary vector in place. Errors are
 // InputErrors at `offset`.
-absl::Status NormalizeAltrep(Value& value, NodeId id, uint64_t offset);
+// With `apply` false, only checks what normalising needs (the state's shape), changing nothing:
+// the reader keeps the source form unless asked to normalise.
+absl::Status NormalizeAltrep(Value& value, NodeId id, uint64_t offset, bool apply = true);
 
 // The number of elements and their type for a vector-like node (Array, StringVector, List,
 // Altrep of an expandable class); FAILED_PRECONDITION otherwise.

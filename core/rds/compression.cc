@@ -184,16 +184,22 @@ absl::Status Drain(ByteWriter& out, Step step) {
 // The inputs the compression libraries take at once (their length fields are 32-bit).
 constexpr uint64_t kMaxStep = uint64_t{1} << 30;
 
+// The member header R's gzfile() writes: no optional fields, no time stamp, OS 3 (Unix).
+constexpr uint8_t kRGzipHeader[10] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3};
+
 class GzipCompressor : public Compressor {
  public:
-  explicit GzipCompressor(ByteWriter& out) : out_(out) {}
+  GzipCompressor(ByteWriter& out, std::string_view header) : out_(out), header_(header) {}
   ~GzipCompressor() override {
     if (started_) deflateEnd(&z_);
   }
 
   absl::Status Start() {
-    static constexpr uint8_t kHeader[10] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3};
-    out_.Append(kHeader, sizeof kHeader);
+    if (header_.size() == sizeof kRGzipHeader) {
+      out_.Append(header_);
+    } else {
+      out_.Append(kRGzipHeader, sizeof kRGzipHeader);
+    }
     if (deflateInit2(&z_, 6, Z_DEFLATED, -MAX_WBITS, 9, Z_DEFAULT_STRATEGY) != Z_OK) {
       return absl::InternalError("deflateInit2 failed");
     }
@@ -239,6 +245,7 @@ class GzipCompressor : public Compressor {
   }
 
   ByteWriter& out_;
+  const std::string_view header_;
   z_stream z_{};
   bool started_ = false;
   uLong crc_ = 0;
@@ -346,14 +353,28 @@ class CopyingCompressor : public Compressor {
   ByteWriter& out_;
 };
 
-template <typename T>
-absl::StatusOr<std::unique_ptr<Compressor>> Started(ByteWriter& out) {
-  auto compressor = std::make_unique<T>(out);
+template <typename T, typename... Args>
+absl::StatusOr<std::unique_ptr<Compressor>> Started(ByteWriter& out, Args... args) {
+  auto compressor = std::make_unique<T>(out, args...);
   RETURN_IF_ERROR(compressor->Start());
   return std::unique_ptr<Compressor>(std::move(compressor));
 }
 
 }  // namespace
+
+std::string DistinctGzipHeader(std::string_view input) {
+  // FLG (byte 3) 0: no name, comment, extra field or header CRC follows the 10 bytes.
+  if (input.size() < sizeof kRGzipHeader || input[0] != '\x1f' || input[1] != '\x8b' ||
+      input[3] != 0) {
+    return {};
+  }
+  const std::string_view header = input.substr(0, sizeof kRGzipHeader);
+  if (header ==
+      std::string_view(reinterpret_cast<const char*>(kRGzipHeader), sizeof kRGzipHeader)) {
+    return {};
+  }
+  return std::string(header);
+}
 
 RCompression DetectCompression(std::string_view head) {
   if (head.size() >= 2 && head[0] == '\x1f' && head[1] == '\x8b') return RCompression::kGzip;
@@ -395,10 +416,11 @@ absl::StatusOr<Buffer> Decompress(const Buffer& input, RCompression compression,
 }
 
 absl::StatusOr<std::unique_ptr<Compressor>> Compressor::Create(RCompression compression,
-                                                               ByteWriter& out) {
+                                                               ByteWriter& out,
+                                                               std::string_view gzip_header) {
   switch (compression) {
     case RCompression::kGzip:
-      return Started<GzipCompressor>(out);
+      return Started<GzipCompressor>(out, gzip_header);
     case RCompression::kBzip2:
       return Started<Bzip2Compressor>(out);
     case RCompression::kXz:

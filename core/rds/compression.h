@@ -46,13 +46,19 @@ std::string_view CompressionName(RCompression compression);
 absl::StatusOr<Buffer> Decompress(const Buffer& input, RCompression compression,
                                   uint64_t max_bytes);
 
+// The 10-byte header of a gzip file when it is a plain one (no optional fields) that differs from
+// the header R writes; empty otherwise.
+std::string DistinctGzipHeader(std::string_view input);
+
 // Compresses a stream as R would, taking it piece by piece as it is produced so that the
 // uncompressed stream never has to exist whole, and appending the result to `out`.
 class Compressor {
  public:
-  // kNone copies the bytes as they are.
+  // kNone copies the bytes as they are. `gzip_header`, when not empty, is the 10-byte gzip member
+  // header to write instead of the one R writes (a source's, to reproduce it).
   static absl::StatusOr<std::unique_ptr<Compressor>> Create(RCompression compression,
-                                                            ByteWriter& out);
+                                                            ByteWriter& out,
+                                                            std::string_view gzip_header = {});
   virtual ~Compressor() = default;
   virtual absl::Status Add(std::string_view bytes) = 0;
   // Ends the compressed stream (trailers, checksums).

@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/absl_compat.h"
+#include "core/rds/sexptype.h"
 #include "core/status_macros.h"
 
 namespace seriald::rds {
@@ -41,6 +42,38 @@ T LoadSwapped(const uint8_t* p) {
 }
 
 }  // namespace
+
+namespace {
+
+bool IsAscii(std::string_view bytes) {
+  const char* p = bytes.data();
+  size_t n = bytes.size();
+  uint64_t acc = 0;
+  for (; n >= 8; n -= 8, p += 8) {
+    uint64_t w;
+    std::memcpy(&w, p, 8);
+    acc |= w;
+  }
+  for (; n > 0; --n, ++p) acc |= static_cast<uint8_t>(*p);
+  return (acc & 0x8080808080808080ULL) == 0;
+}
+
+}  // namespace
+
+uint16_t CharLevels(std::string_view bytes, StringEncoding encoding, bool is_na) {
+  if (is_na) return 0;
+  if (IsAscii(bytes)) return kAsciiMask;
+  switch (encoding) {
+    case StringEncoding::kUtf8:
+      return kUtf8Mask;
+    case StringEncoding::kLatin1:
+      return kLatin1Mask;
+    case StringEncoding::kBytes:
+      return kBytesMask;
+    default:
+      return 0;
+  }
+}
 
 bool IsRNa(double value) { return std::isnan(value) && (ToBits(value) & 0xFFFFFFFFu) == 1954; }
 

@@ -51,6 +51,10 @@ inline constexpr uint64_t kRNaNBits = 0x7FF8000000000000ULL;
 // True for R's NA_real_ (a NaN whose low word is 1954), whatever its sign and quiet bit.
 bool IsRNa(double value);
 
+// The level bits R 4.2 gives a CHARSXP of these bytes and declared encoding (mkCharLenCE,
+// serialize.c:1162-1169): ASCII whenever the bytes are, else the declared encoding's mask.
+uint16_t CharLevels(std::string_view bytes, StringEncoding encoding, bool is_na);
+
 // Byte-swaps `count` elements of `size` bytes (2, 4 or 8) from `from` to `to` (which may not
 // overlap). Used for XDR in both directions.
 void SwapCopy(const uint8_t* from, uint8_t* to, uint64_t count, size_t size);

@@ -173,8 +173,19 @@ class StreamReader {
   bool IsNil(NodeId id) const { return id == nil_ && id != kNoNode; }
   NodeId AddWithFlags(NodeData data, const ItemFlags& flags) {
     Node node(std::move(data));
-    node.r_flags = RFlags{flags.levels, flags.is_object};
+    node.r_flags = FlagsOf(node.kind(), flags);
     return value_.Add(std::move(node));
+  }
+
+  // A node's flags. The tag bit is kept where it means nothing (vectors, S4 objects, pointers,
+  // builtins): old R versions set it there, and only the source form reproduces it. Closures,
+  // promises and pairlists use the bit, so their writers set it from what they hold.
+  RFlags FlagsOf(NodeKind kind, const ItemFlags& flags) const {
+    RFlags r_flags{flags.levels, flags.is_object};
+    const bool tag_means_nothing = kind != NodeKind::kClosure && kind != NodeKind::kPromise &&
+                                   kind != NodeKind::kPairlist && kind != NodeKind::kEnvironment;
+    r_flags.stray_tag = flags.has_tag && tag_means_nothing && !options_.r_normalize;
+    return r_flags;
   }
 
   absl::Status Push(Frame frame) {
@@ -217,11 +228,34 @@ class StreamReader {
   // The payload of a CHARSXP whose flags were read.
   absl::StatusOr<StringValue> ReadCharPayload(const ItemFlags& flags) {
     const uint64_t at = in_.offset();
+    const int32_t word =
+        rds::PackFlags(flags.type, flags.levels, flags.is_object, flags.has_attr, flags.has_tag);
     ASSIGN_OR_RETURN(int32_t length, in_.ReadInt("string length"));
-    if (length == -1) return StringValue::Na();
+    if (length == -1) {
+      StringValue na = StringValue::Na();
+      na.char_flags = SourceCharFlags({}, StringEncoding::kNative, true, word);
+      return na;
+    }
     if (length < 0) return in_.ErrorAt(at, absl::StrCat("negative string length ", length));
     ASSIGN_OR_RETURN(std::string_view bytes, in_.ReadString(length, "string"));
-    return StringValue{std::string(bytes), EncodingFromLevels(flags.levels), false};
+    StringValue s{std::string(bytes), EncodingFromLevels(flags.levels), false};
+    s.char_flags = SourceCharFlags(bytes, s.encoding, false, word);
+    return s;
+  }
+
+  // The flags word to keep for a CHARSXP: the stream's when it differs from what R 4.2 writes for
+  // it (old R versions set other level bits, even the tag bit), unless normalising as R's reader
+  // does.
+  std::optional<uint32_t> SourceCharFlags(std::string_view bytes, StringEncoding encoding,
+                                          bool is_na, int32_t word) const {
+    // A CHARSXP's attributes are read and dropped (as R does), so its attribute bit is too.
+    const auto flags = static_cast<uint32_t>(word) & ~static_cast<uint32_t>(rds::kHasAttrBit);
+    if (options_.r_normalize || flags == static_cast<uint32_t>(rds::PackFlags(
+                                             rds::kCharSxp, rds::CharLevels(bytes, encoding, is_na),
+                                             false, false, false))) {
+      return std::nullopt;
+    }
+    return flags;
   }
 
   // A CHARSXP item (flags and payload) where nothing else may stand.
@@ -273,11 +307,18 @@ class StreamReader {
       ASSIGN_OR_RETURN(int32_t n, in_.ReadInt("string length"));
       if (n == -1) {
         strings.AppendNa();
+        if (auto levels = SourceCharFlags({}, StringEncoding::kNative, true, word)) {
+          strings.SetLastCharFlags(*levels);
+        }
       } else if (n < 0) {
         return in_.ErrorAt(length_at, absl::StrCat("negative string length ", n));
       } else {
         ASSIGN_OR_RETURN(std::string_view bytes, in_.ReadString(n, "string"));
-        strings.Append(bytes, EncodingFromLevels(flags.levels));
+        const StringEncoding encoding = EncodingFromLevels(flags.levels);
+        strings.Append(bytes, encoding);
+        if (auto levels = SourceCharFlags(bytes, encoding, false, static_cast<int32_t>(word))) {
+          strings.SetLastCharFlags(*levels);
+        }
       }
     }
     return value_.Add(std::move(strings));
@@ -305,12 +346,19 @@ class StreamReader {
       if (flags.type != rds::kCharSxp || flags.has_attr) break;
       if (n == 0xFFFFFFFFu) {
         strings.AppendNa();
+        if (auto levels = SourceCharFlags({}, StringEncoding::kNative, true, word)) {
+          strings.SetLastCharFlags(*levels);
+        }
         p += 8;
         continue;
       }
       if (n > 0x7FFFFFFFu || n > static_cast<uint64_t>(end - p - 8)) break;
-      strings.Append(std::string_view(reinterpret_cast<const char*>(p + 8), n),
-                     EncodingFromLevels(flags.levels));
+      const std::string_view bytes(reinterpret_cast<const char*>(p + 8), n);
+      const StringEncoding encoding = EncodingFromLevels(flags.levels);
+      strings.Append(bytes, encoding);
+      if (auto levels = SourceCharFlags(bytes, encoding, false, static_cast<int32_t>(word))) {
+        strings.SetLastCharFlags(*levels);
+      }
       p += 8 + n;
     }
     in_.Advance(static_cast<uint64_t>(p - start));
@@ -450,7 +498,7 @@ class StreamReader {
       case rds::kStrSxp: {
         ASSIGN_OR_RETURN(uint64_t length, ReadLength("vector length"));
         ASSIGN_OR_RETURN(NodeId id, ReadStrsxp(length));
-        value_.mutable_node(id).r_flags = RFlags{flags.levels, flags.is_object};
+        value_.mutable_node(id).r_flags = FlagsOf(NodeKind::kStringVector, flags);
         return Finish(id, flags, start);
       }
       case rds::kVecSxp:
@@ -509,10 +557,11 @@ class StreamReader {
     return NeedItem();
   }
 
-  // R_BCVersionOK (serialize.c:2032): byte code R 4.2 cannot run is replaced by its source.
+  // R_BCVersionOK (serialize.c:2032): byte code R 4.2 cannot run is replaced by its source, when
+  // normalising; otherwise it is kept as written.
   NodeId Complete(NodeId id) {
     const Bytecode* bc = value_.GetIf<Bytecode>(id);
-    if (bc == nullptr) return id;
+    if (bc == nullptr || !options_.r_normalize) return id;
     const Array& code = value_.Get<Array>(bc->code);
     int32_t version = 0;
     if (code.length > 0) std::memcpy(&version, code.data.data(), 4);
@@ -658,8 +707,12 @@ class StreamReader {
         child = kNoNode;
         [[fallthrough]];
       case 2: {
-        // A NULL environment becomes the base environment (serialize.c:1886-1887).
-        NodeId env = child == kNoNode || IsNil(child) ? Singleton(SpecialKind::kBaseEnv) : child;
+        // A NULL environment becomes the base environment (serialize.c:1886-1887) when
+        // normalising; otherwise it stays absent, and is written as it came.
+        NodeId env = child;
+        if (child == kNoNode || IsNil(child)) {
+          env = options_.r_normalize ? Singleton(SpecialKind::kBaseEnv) : kNoNode;
+        }
         if (closure) {
           value_.Get<Closure>(f.node).environment = env;
         } else {
@@ -697,7 +750,9 @@ class StreamReader {
       return NeedItem();
     }
     if (f.step == 1) {  // enclosure; NULL becomes the base environment (serialize.c:1846)
-      NodeId enclosure = IsNil(child) ? Singleton(SpecialKind::kBaseEnv) : child;
+      NodeId enclosure = child;
+      if (IsNil(child))
+        enclosure = options_.r_normalize ? Singleton(SpecialKind::kBaseEnv) : kNoNode;
       value_.Get<Environment>(f.node).enclosure = enclosure;
       f.step = 2;
       return NeedItem();
@@ -764,7 +819,7 @@ class StreamReader {
     uint64_t start = f.start;
     stack_.pop_back();
     value_.mutable_node(id).attributes = attributes;
-    RETURN_IF_ERROR(rds::NormalizeAltrep(value_, id, start));
+    RETURN_IF_ERROR(rds::NormalizeAltrep(value_, id, start, options_.r_normalize));
     return Result(id);
   }
 
@@ -995,6 +1050,9 @@ absl::StatusOr<Value> ReadR(const Buffer& input, const ReadOptions& options) {
   StreamReader reader(stream, offset, options);
   ASSIGN_OR_RETURN(Value value, reader.Run(std::move(magic)));
   value.source().r->compression = compression;
+  if (compression == RCompression::kGzip) {
+    value.source().r->gzip_header = rds::DistinctGzipHeader(input.view());
+  }
   return value;
 }
 

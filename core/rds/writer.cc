@@ -37,8 +37,10 @@ RWriteSettings SettingsFor(const Value& value, RFormat format, std::optional<int
     if (source->format == format && source->version == settings.version) {
       settings.trailing_bytes = source->trailing_bytes;
     }
+    settings.gzip_header = source->gzip_header;
   }
   if (compression) settings.compression = *compression;
+  if (settings.compression != RCompression::kGzip) settings.gzip_header.clear();
   return settings;
 }
 
@@ -55,33 +57,11 @@ absl::Status NodeError(NodeId id, std::string_view problem) {
   return absl::InvalidArgumentError(absl::StrCat("node ", id, ": ", AsAbsl(problem)));
 }
 
-bool IsAscii(std::string_view bytes) {
-  const char* p = bytes.data();
-  size_t n = bytes.size();
-  uint64_t acc = 0;
-  for (; n >= 8; n -= 8, p += 8) {
-    uint64_t w;
-    std::memcpy(&w, p, 8);
-    acc |= w;
-  }
-  for (; n > 0; --n, ++p) acc |= static_cast<uint8_t>(*p);
-  return (acc & 0x8080808080808080ULL) == 0;
-}
-
-// The CHARSXP flags word R writes for a string (mkCharLenCE, serialize.c:1162-1169).
-int32_t CharFlags(std::string_view bytes, StringEncoding encoding, bool is_na) {
-  if (is_na) return kCharSxp;
-  uint16_t levels = 0;
-  if (IsAscii(bytes)) {
-    levels = kAsciiMask;
-  } else if (encoding == StringEncoding::kUtf8) {
-    levels = kUtf8Mask;
-  } else if (encoding == StringEncoding::kLatin1) {
-    levels = kLatin1Mask;
-  } else if (encoding == StringEncoding::kBytes) {
-    levels = kBytesMask;
-  }
-  return PackFlags(kCharSxp, levels, false, false, false);
+// The CHARSXP flags word for a string: with the levels R 4.2 gives it, or as its stream had it.
+int32_t CharFlags(std::string_view bytes, StringEncoding encoding, bool is_na,
+                  std::optional<uint32_t> char_flags = std::nullopt) {
+  if (char_flags.has_value()) return static_cast<int32_t>(*char_flags);
+  return PackFlags(kCharSxp, CharLevels(bytes, encoding, is_na), false, false, false);
 }
 
 std::optional<int32_t> SexpTypeOf(ElementType type) {
@@ -216,8 +196,9 @@ class StreamWriter {
     }
   }
 
-  void WriteChar(std::string_view bytes, StringEncoding encoding, bool is_na) {
-    out_.WriteInt(CharFlags(bytes, encoding, is_na));
+  void WriteChar(std::string_view bytes, StringEncoding encoding, bool is_na,
+                 std::optional<uint32_t> char_flags = std::nullopt) {
+    out_.WriteInt(CharFlags(bytes, encoding, is_na, char_flags));
     if (is_na) {
       out_.WriteInt(-1);
       return;
@@ -231,7 +212,7 @@ class StreamWriter {
     WriteLength(strings.size());
     for (size_t i = 0; i < strings.size(); ++i) {
       StringVector::Element e = strings.Get(i);
-      WriteChar(e.bytes, e.encoding, e.is_na);
+      WriteChar(e.bytes, e.encoding, e.is_na, strings.CharFlagsOf(i));
     }
   }
 
@@ -247,7 +228,7 @@ class StreamWriter {
 
   int32_t Flags(int32_t type, const Node& node, bool has_tag = false) {
     return PackFlags(type, node.r_flags.levels, node.r_flags.object, node.attributes != kNoNode,
-                     has_tag);
+                     has_tag || node.r_flags.stray_tag);
   }
 
   // Attributes of a non-pairlist object come after its payload.
@@ -304,7 +285,7 @@ class StreamWriter {
         }
         RETURN_IF_ERROR(CheckStringLength(id, name.bytes.size()));
         out_.WriteInt(kSymSxp);
-        WriteChar(name.bytes, name.encoding, false);
+        WriteChar(name.bytes, name.encoding, false, name.char_flags);
         return absl::OkStatus();
       }
       case NodeKind::kEnvironment: {
@@ -352,10 +333,12 @@ class StreamWriter {
       case NodeKind::kClosure: {
         RETURN_IF_ERROR(Enter(id));
         const auto& closure = std::get<Closure>(node.data);
-        out_.WriteInt(Flags(kCloSxp, node, /*has_tag=*/true));
+        // The environment is the closure's tag: absent only in a stream that had none (R's
+        // WriteItem writes the tag when CLOENV is not NULL).
+        out_.WriteInt(Flags(kCloSxp, node, closure.environment != kNoNode));
         PushItem(closure.body);
         PushItem(closure.formals);
-        PushItem(closure.environment);
+        if (closure.environment != kNoNode) PushItem(closure.environment);
         PushAttributes(node);
         return absl::OkStatus();
       }
@@ -381,7 +364,7 @@ class StreamWriter {
       case NodeKind::kString: {
         const auto& s = std::get<StringValue>(node.data);
         RETURN_IF_ERROR(CheckStringLength(id, s.bytes.size()));
-        WriteChar(s.bytes, s.encoding, s.is_na);
+        WriteChar(s.bytes, s.encoding, s.is_na, s.char_flags);
         return absl::OkStatus();
       }
       case NodeKind::kArray: {
@@ -447,7 +430,7 @@ class StreamWriter {
     for (size_t i = 0; i < strings.size(); ++i) {
       StringVector::Element e = strings.Get(i);
       RETURN_IF_ERROR(CheckStringLength(id, e.bytes.size()));
-      WriteChar(e.bytes, e.encoding, e.is_na);
+      WriteChar(e.bytes, e.encoding, e.is_na, strings.CharFlagsOf(i));
     }
     return absl::OkStatus();
   }
@@ -787,7 +770,7 @@ absl::Status WriteR(const Value& value, const rds::RWriteSettings& settings, Byt
   // The stream goes to the compressor piece by piece as it is written: the uncompressed stream
   // never exists whole.
   ASSIGN_OR_RETURN(std::unique_ptr<rds::Compressor> compressor,
-                   rds::Compressor::Create(settings.compression, out));
+                   rds::Compressor::Create(settings.compression, out, settings.gzip_header));
   ByteWriter plain([&](Buffer piece) { return compressor->Add(piece.view()); });
   RETURN_IF_ERROR(rds::StreamWriter(value, settings, plain).Run());
   RETURN_IF_ERROR(plain.Finish());

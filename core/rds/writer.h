@@ -54,6 +54,7 @@ struct RWriteSettings {
   RCompression compression = RCompression::kNone;
   std::string rdata_magic;  // "RDX3", ... for save() files; empty for a stream
   Buffer trailing_bytes;    // written after the object (the source's, in its own format)
+  std::string gzip_header;  // gzip member header to write instead of R's (the source's)
 };
 
 // The settings for writing `value` in `format`: the version, header and compression of the

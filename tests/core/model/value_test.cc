@@ -312,9 +312,7 @@ std::vector<BadValue> BadValues() {
         NodeId nil = v.Add(Nil{});
         v.Add(Pairlist{{Cell(CellType::kList, kNoNode, nil, nil)}});
       });
-  add("environment without enclosure", "node 0: environment without enclosure",
-      [](Value& v) { v.Add(Environment{}); });
-  add("closure without body", "node 1: closure without body or environment", [](Value& v) {
+  add("closure without body", "node 1: closure without body", [](Value& v) {
     NodeId env = v.Add(Special{SpecialKind::kGlobalEnv});
     v.Add(Closure{env, kNoNode, kNoNode});
   });

@@ -184,13 +184,16 @@ void AltrepHeader(Xdr& s, std::string_view klass, int32_t type) {
   s.Int(238).Int(2).Sym(klass).Int(2).Sym("base").Int(2).Int(13).Int(1).Int(type).Int(254);
 }
 
+// Reading as R's unserialize() leaves things: what writing must give R's serialize() bytes.
+const ReadOptions kNormalise{.r_normalize = true};
+
 TEST(RdsReaderTest, NormalisesAltrepAsRDoes) {
   {  // R 3.5 wrote compact_intseq state as integers; R 4.2 writes doubles.
     Xdr s;
     s.Header(3);
     AltrepHeader(s, "compact_intseq", 13);
     s.Int(13).Int(3).Int(5).Int(10).Int(-1).Int(254);
-    auto value = Read(s.str());
+    auto value = Read(s.str(), kNormalise);
     ASSERT_TRUE(value.ok()) << value.status();
     const auto& state = value->Get<Array>(value->Get<Altrep>(value->roots()[0]).state);
     ASSERT_EQ(state.type, ElementType::kFloat64);
@@ -202,7 +205,7 @@ TEST(RdsReaderTest, NormalisesAltrepAsRDoes) {
     s.Header(3);
     AltrepHeader(s, "compact_intseq", 13);
     s.Int(14).Int(3).Double(1).Double(7).Double(1).Int(254);
-    auto value = Read(s.str());
+    auto value = Read(s.str(), kNormalise);
     ASSERT_TRUE(value.ok()) << value.status();
     const auto& array = value->Get<Array>(value->roots()[0]);
     EXPECT_EQ(array.type, ElementType::kInt32);
@@ -215,7 +218,7 @@ TEST(RdsReaderTest, NormalisesAltrepAsRDoes) {
     s.Int(2).Int(14).Int(2).Double(1.5).Double(2.5);  // (c(1.5, 2.5) . c(NA, 0))
     s.Int(13).Int(2).Int(INT32_MIN).Int(0);
     s.Int(254);
-    auto value = Read(s.str());
+    auto value = Read(s.str(), kNormalise);
     ASSERT_TRUE(value.ok()) << value.status();
     const auto& array = value->Get<Array>(value->roots()[0]);
     EXPECT_EQ(array.length, 2u);
@@ -229,7 +232,7 @@ TEST(RdsReaderTest, NullFunctionEnvironmentsBecomeBaseEnv) {
   s.Int(19).Int(2);
   s.Int(3).Int(254).Int(14).Int(1).Double(1);  // closure without env: no formals, body 1
   s.Int(5).Int(14).Int(1).Double(2).Int(14).Int(1).Double(3);  // forced promise, no env
-  auto value = Read(s.str());
+  auto value = Read(s.str(), kNormalise);
   ASSERT_TRUE(value.ok()) << value.status();
   const auto& list = value->Get<List>(value->roots()[0]);
   const auto& closure = value->Get<Closure>(list.items[0]);
@@ -244,6 +247,79 @@ TEST(RdsReaderTest, NullFunctionEnvironmentsBecomeBaseEnv) {
   expected.Int(0x403).Int(241).Int(254).Int(14).Int(1).Double(1);
   expected.Int(0x405).Int(241).Int(14).Int(1).Double(2).Int(14).Int(1).Double(3);
   EXPECT_EQ(*WriteBack(*value), expected.str());
+}
+
+// Without r_normalize, what R would change on reading stays as the stream had it, and writing it
+// back gives the stream's own bytes.
+TEST(RdsReaderTest, KeepsTheSourceFormUnlessAskedToNormalise) {
+  Xdr functions;
+  functions.Header(2);
+  functions.Int(19).Int(2);
+  functions.Int(3).Int(254).Int(14).Int(1).Double(1);                  // closure without env
+  functions.Int(5).Int(14).Int(1).Double(2).Int(14).Int(1).Double(3);  // forced promise, no env
+  auto value = Read(functions.str());
+  ASSERT_TRUE(value.ok()) << value.status();
+  const auto& list = value->Get<List>(value->roots()[0]);
+  EXPECT_EQ(value->Get<Closure>(list.items[0]).environment, kNoNode);
+  EXPECT_EQ(value->Get<Promise>(list.items[1]).environment, kNoNode);
+  EXPECT_EQ(*WriteBack(*value), functions.str());
+
+  Xdr old_state;  // R 3.5's compact_intseq state: integers
+  old_state.Header(3);
+  AltrepHeader(old_state, "compact_intseq", 13);
+  old_state.Int(13).Int(3).Int(5).Int(10).Int(-1).Int(254);
+  value = Read(old_state.str());
+  ASSERT_TRUE(value.ok()) << value.status();
+  EXPECT_EQ(value->Get<Array>(value->Get<Altrep>(value->roots()[0]).state).type,
+            ElementType::kInt32);
+  EXPECT_EQ(*WriteBack(*value), old_state.str());
+
+  Xdr old_bytecode;  // byte code of version 8, which R 4.2 replaces by its source
+  old_bytecode.Header(2);
+  // BCODESXP, 1 reps slot; code int(8, 1); 1 constant of type 14: double 7
+  old_bytecode.Int(21).Int(1).Int(13).Int(2).Int(8).Int(1);
+  old_bytecode.Int(1).Int(14).Int(14).Int(1).Double(7);
+  value = Read(old_bytecode.str());
+  ASSERT_TRUE(value.ok()) << value.status();
+  EXPECT_EQ(value->node(value->roots()[0]).kind(), NodeKind::kBytecode);
+  EXPECT_EQ(*WriteBack(*value), old_bytecode.str());
+  value = Read(old_bytecode.str(), kNormalise);
+  ASSERT_TRUE(value.ok()) << value.status();
+  EXPECT_EQ(value->node(value->roots()[0]).kind(), NodeKind::kArray);
+
+  Xdr old_flags;  // CHARSXPs with levels 0 and the tag bit, a vector with the tag bit: old R
+  old_flags.Header(2);
+  old_flags.Int(0x410).Int(2).Int(0x0009).Int(1).Raw("a").Int(0x1409).Int(1).Raw("b");
+  value = Read(old_flags.str());
+  ASSERT_TRUE(value.ok()) << value.status();
+  EXPECT_TRUE(value->node(value->roots()[0]).r_flags.stray_tag);
+  EXPECT_EQ(*WriteBack(*value), old_flags.str());
+  value = Read(old_flags.str(), kNormalise);
+  ASSERT_TRUE(value.ok());
+  Xdr normalised;
+  normalised.Header(2);
+  normalised.Int(0x10).Int(2).Int(0x40009).Int(1).Raw("a").Int(0x40009).Int(1).Raw("b");
+  EXPECT_EQ(*WriteBack(*value), normalised.str());
+}
+
+// A gzip header other than R's (another OS byte, a time stamp) is kept and written again.
+TEST(RdsReaderTest, KeepsAGzipHeaderOtherThanRs) {
+  Xdr s;
+  s.Header(3).Int(13).Int(2).Int(1).Int(2);
+  auto plain = Read(s.str());
+  ASSERT_TRUE(plain.ok());
+  absl::StatusOr<std::string> gzip = Write(*plain, RFormat::kXdr, 3, RCompression::kGzip);
+  ASSERT_TRUE(gzip.ok());
+  std::string windows = *gzip;
+  windows[4] = '\x12';  // a time stamp
+  windows[9] = '\x0b';  // OS: NTFS
+  auto value = Read(windows);
+  ASSERT_TRUE(value.ok()) << value.status();
+  EXPECT_EQ(value->source().r->gzip_header, windows.substr(0, 10));
+  EXPECT_EQ(*WriteBack(*value), windows);
+  auto from_r = Read(*gzip);
+  ASSERT_TRUE(from_r.ok());
+  EXPECT_EQ(from_r->source().r->gzip_header, "");  // R's own header is not recorded
 }
 
 TEST(RdsReaderTest, ReadsEveryPseudoType) {
@@ -362,7 +438,7 @@ TEST(RdsReaderTest, ByteCodeOfAnotherVersionBecomesItsSource) {
   Xdr s;
   s.Header(3).Int(21).Int(1).Int(13).Int(1).Int(5);  // version 5: R 4.2 cannot run it
   s.Int(1).Int(14).Int(14).Int(1).Double(42);
-  auto value = Read(s.str());
+  auto value = Read(s.str(), kNormalise);
   ASSERT_TRUE(value.ok()) << value.status();
   EXPECT_EQ(Element<double>(value->Get<Array>(value->roots()[0]), 0), 42.0);
 }

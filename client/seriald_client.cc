@@ -89,6 +89,15 @@ absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> Credentials(
   return grpc::SslCredentials(ssl);
 }
 
+void AddReferenceBindings(const std::vector<ReferenceBindingBytes>& bindings,
+                          v1::ReadOptions* message) {
+  for (const ReferenceBindingBytes& binding : bindings) {
+    v1::ReferenceBinding* added = message->add_reference_bindings();
+    for (const std::string& name : binding.names) added->add_names(name);
+    added->set_data(binding.data.data(), binding.data.size());
+  }
+}
+
 }  // namespace
 
 OutputCallback CollectInto(BufferChain* chain) {
@@ -158,6 +167,7 @@ absl::StatusOr<ConvertResult> SerialdClient::Convert(const Buffer& input, const 
     v1::ConvertRequest request;
     request.set_data(input.data(), input.size());
     ReadOptionsToProto(spec.read_options, spec.input_format, request.mutable_input());
+    AddReferenceBindings(spec.reference_bindings, request.mutable_input());
     WriteOptionsToProto(spec.write_options, spec.output_format, request.mutable_output());
     v1::ConvertResponse response;
     RETURN_IF_ERROR(FromGrpcStatus(impl_->stub_->Convert(&context, request, &response)));
@@ -173,6 +183,7 @@ absl::StatusOr<ConvertResult> SerialdClient::Convert(const Buffer& input, const 
   ReadOptionsToProto(spec.read_options, spec.input_format,
                      first.mutable_options()->mutable_input());
   first.mutable_options()->mutable_input()->set_input_size(input.size());
+  AddReferenceBindings(spec.reference_bindings, first.mutable_options()->mutable_input());
   WriteOptionsToProto(spec.write_options, spec.output_format,
                       first.mutable_options()->mutable_output());
   bool sent = stream->Write(first) &&

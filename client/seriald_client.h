@@ -59,11 +59,20 @@ using OutputCallback = std::function<absl::Status(std::string_view bytes)>;
 // An OutputCallback that appends to `chain`.
 OutputCallback CollectInto(BufferChain* chain);
 
+// What persistent references of an input with certain names stand for (ReadOptions.
+// reference_bindings): the names, and the bytes of the R object, in any R format.
+struct ReferenceBindingBytes {
+  std::vector<std::string> names;
+  Buffer data;
+};
+
 struct ConvertSpec {
   std::string input_format;  // "" detects
   ReadOptions read_options;
   std::string output_format;
   WriteOptions write_options;
+  // Bound on the server before writing; they travel in the first message.
+  std::vector<ReferenceBindingBytes> reference_bindings;
 };
 
 struct ConvertResult {

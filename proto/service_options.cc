@@ -1,9 +1,17 @@
 #include "proto/service_options.h"
 
 #include <array>
+#include <map>
+#include <string>
 #include <utility>
+#include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "core/io/buffer.h"
+#include "core/rds/reader.h"
+#include "core/rds/refhook.h"
 #include "core/status_macros.h"
 
 namespace seriald {
@@ -86,6 +94,7 @@ absl::StatusOr<ReadOptions> ReadOptionsFromProto(const v1::ReadOptions& message,
   RETURN_IF_ERROR(
       Torch7ByteOrderFromProto(message.torch7_byte_order(), &options.torch7_big_endian));
   options.max_depth = message.max_depth() != 0 ? message.max_depth() : default_max_depth;
+  options.r_normalize = message.r_normalize();
   return options;
 }
 
@@ -117,11 +126,67 @@ absl::StatusOr<WriteOptions> WriteOptionsFromProto(const v1::WriteOptions& messa
   return options;
 }
 
+namespace {
+
+// `"a", "b"`: names for a message, escaped onto one line.
+std::string QuotedNames(const google::protobuf::RepeatedPtrField<std::string>& names) {
+  return absl::StrJoin(names, ", ", [](std::string* out, const std::string& name) {
+    absl::StrAppend(out, "\"", absl::CHexEscape(name), "\"");
+  });
+}
+
+// The first persistent reference node of `value` whose names are `names`, as ", for node N".
+std::string NodeNamed(const Value& value, const std::vector<std::string>& names) {
+  for (NodeId id = 0; id < value.size(); ++id) {
+    const auto* reference = value.GetIf<PersistentReference>(id);
+    if (reference != nullptr && PersistentNamesAsUtf8(reference->names) == names) {
+      return absl::StrCat(", for node ", id);
+    }
+  }
+  return "";
+}
+
+}  // namespace
+
+absl::Status ApplyReferenceBindings(const v1::ReadOptions& message, const ReadOptions& options,
+                                    Value& value) {
+  if (message.reference_bindings().empty()) return absl::OkStatus();
+  std::vector<ReferenceBinding> bindings;
+  bindings.reserve(message.reference_bindings_size());
+  for (int i = 0; i < message.reference_bindings_size(); ++i) {
+    const v1::ReferenceBinding& binding = message.reference_bindings(i);
+    std::vector<std::string> names(binding.names().begin(), binding.names().end());
+    // The bytes are the request's, alive for the whole call: read in place, not copied.
+    Buffer data = Buffer::Wrap(binding.data().data(), binding.data().size(), [] {});
+    absl::StatusOr<Value> bound = ReadR(data, options);
+    if (!bound.ok()) {
+      // A new status: the byte offset of the problem is in the binding's data, not the input.
+      return absl::Status(
+          bound.status().code(),
+          absl::StrCat("reference_bindings[", i, "] (names ", QuotedNames(binding.names()),
+                       NodeNamed(value, names),
+                       "): its data does not read as R: ", bound.status().message()));
+    }
+    bindings.push_back(ReferenceBinding{std::move(names), *std::move(bound)});
+  }
+  return BindPersistentReferences(value, bindings);
+}
+
+absl::Status ApplyPersistentReferences(const v1::WriteOptions& message, Value& value) {
+  if (message.persistent_references().empty()) return absl::OkStatus();
+  std::map<NodeId, StringVector> names;
+  for (const auto& [id, entry] : message.persistent_references()) {
+    names[id] = PersistentNamesFromUtf8({entry.names().begin(), entry.names().end()});
+  }
+  return MakePersistentReferences(value, names);
+}
+
 void ReadOptionsToProto(const ReadOptions& options, std::string_view format,
                         v1::ReadOptions* message) {
   message->set_format(FormatFromName(format).value_or(v1::FORMAT_UNSPECIFIED));
   Torch7LayoutToProto(options.torch7_long_size, options.torch7_big_endian, message);
   message->set_max_depth(options.max_depth);
+  message->set_r_normalize(options.r_normalize);
 }
 
 void WriteOptionsToProto(const WriteOptions& options, std::string_view format,

@@ -12,6 +12,7 @@
 //   v1::WriteOptions request;
 //   WriteOptionsToProto(WriteOptions{.torch7_long_size = 4}, "t7", &request);
 //   ASSIGN_OR_RETURN(WriteOptions options, WriteOptionsFromProto(request));
+//   RETURN_IF_ERROR(ApplyPersistentReferences(request, value));     // before writing `value`
 #ifndef SERIALD_PROTO_SERVICE_OPTIONS_H_
 #define SERIALD_PROTO_SERVICE_OPTIONS_H_
 
@@ -20,6 +21,7 @@
 
 #include "absl/status/statusor.h"
 #include "core/format/codec.h"
+#include "core/model/value.h"
 #include "seriald/v1/serializer.pb.h"
 
 namespace seriald {
@@ -35,6 +37,21 @@ absl::StatusOr<ReadOptions> ReadOptionsFromProto(const v1::ReadOptions& message,
                                                  uint32_t default_max_depth);
 // Core write options from a request; the format itself is checked by the caller.
 absl::StatusOr<WriteOptions> WriteOptionsFromProto(const v1::WriteOptions& message);
+
+// Resolves the persistent references of `value`, just read for a request, with the request's
+// reference_bindings (see serializer.proto): each binding's data is read as R with `options`
+// (the request's limits), then core/rds/refhook.h binds them. INVALID_ARGUMENT naming the
+// binding, and the node whose names it carries when the input has one, for data that does not
+// read (RESOURCE_EXHAUSTED for a limit), a binding without names, or two with the same names.
+// The bound objects' arrays may view the bytes of `message` (no copy): `message` must outlive
+// `value`.
+absl::Status ApplyReferenceBindings(const v1::ReadOptions& message, const ReadOptions& options,
+                                    Value& value);
+
+// Turns the nodes a request's persistent_references names into persistent references with those
+// names. INVALID_ARGUMENT naming the node for a node that does not exist or is not an
+// environment, external pointer or weak reference, or an entry without names.
+absl::Status ApplyPersistentReferences(const v1::WriteOptions& message, Value& value);
 
 // Request messages from core options and a format name ("" = detect, for reading).
 void ReadOptionsToProto(const ReadOptions& options, std::string_view format,

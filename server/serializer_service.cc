@@ -101,7 +101,8 @@ absl::StatusOr<const Codec*> OutputCodec(const CodecRegistry& registry, v1::Form
   return registry.Find(name);
 }
 
-// Reads an input with the format given or detected; records the format it was read as.
+// Reads an input with the format given or detected, and binds its persistent references as the
+// request asks; records the format it was read as. The value may view `input` and `message`.
 absl::StatusOr<Value> ReadInput(const CodecRegistry& registry, const v1::ReadOptions& message,
                                 const ServiceLimits& limits, const Buffer& input,
                                 CallRecord& record) {
@@ -112,15 +113,17 @@ absl::StatusOr<Value> ReadInput(const CodecRegistry& registry, const v1::ReadOpt
   record.input_format = std::string(codec->name());
   ASSIGN_OR_RETURN(Value value, codec->Read(input, options));
   record.input_format = std::string(codec->FormatOf(value));
+  RETURN_IF_ERROR(ApplyReferenceBindings(message, options, value));
   return value;
 }
 
-// Writes `value` in the requested format, handing each piece of output to `consume`.
+// Writes `value` in the requested format, handing each piece of output to `consume`. The nodes
+// the request names become persistent references first (so `value` changes).
 absl::Status WriteOutput(const CodecRegistry& registry, const v1::WriteOptions& message,
-                         const Value& value, CallRecord& record,
-                         ByteWriter::PieceCallback consume) {
+                         Value& value, CallRecord& record, ByteWriter::PieceCallback consume) {
   ASSIGN_OR_RETURN(WriteOptions options, WriteOptionsFromProto(message));
   ASSIGN_OR_RETURN(const Codec* codec, OutputCodec(registry, message.format()));
+  RETURN_IF_ERROR(ApplyPersistentReferences(message, value));
   record.output_format = std::string(codec->name());
   ByteWriter out(std::move(consume));
   RETURN_IF_ERROR(codec->Write(value, options, out));
@@ -129,7 +132,7 @@ absl::Status WriteOutput(const CodecRegistry& registry, const v1::WriteOptions& 
 
 // Writes `value` into one string for a unary response, refusing output over the unary limit.
 absl::StatusOr<std::string> WriteUnaryOutput(const CodecRegistry& registry,
-                                             const v1::WriteOptions& message, const Value& value,
+                                             const v1::WriteOptions& message, Value& value,
                                              const ServiceLimits& limits, CallRecord& record,
                                              std::string_view stream_method) {
   BufferChain output;
@@ -170,6 +173,11 @@ absl::StatusOr<Value> ValueToWrite(v1::Value* value, v1::Data* data,
     return absl::InvalidArgumentError("set either the value or the data, not both");
   }
   if (data == nullptr) return FromProto(value != nullptr ? std::move(*value) : v1::Value());
+  if (!options.persistent_references().empty()) {
+    return absl::InvalidArgumentError(
+        "persistent_references names nodes of a Value, and plain data has none: write an opaque "
+        "\"persistent reference\" item with names instead");
+  }
   ASSIGN_OR_RETURN(DataFamily family, FamilyOfFormat(options.format()));
   ASSIGN_OR_RETURN(data::Data plain, DataFromProto(std::move(*data)));
   DataToROptions r_options;

@@ -10,6 +10,8 @@
 #include "core/absl_compat.h"
 #include "core/inspect.h"
 #include "core/io/file.h"
+#include "core/rds/reader.h"
+#include "core/rds/refhook.h"
 #include "core/status_macros.h"
 
 namespace seriald::serialctl {
@@ -35,6 +37,21 @@ absl::StatusOr<Input> ReadInput(const CodecRegistry& registry, const FormatFlags
   }
   ASSIGN_OR_RETURN(input.value, input.codec->Read(bytes, ToReadOptions(flags, registry)));
   return input;
+}
+
+// Binds the persistent references of `value` to the objects of the --resolve-reference files,
+// read as R with the input's limits.
+absl::Status ResolveReferences(const CodecRegistry& registry, const FormatFlags& flags,
+                               Value& value) {
+  if (flags.resolve_references.empty()) return absl::OkStatus();
+  std::vector<ReferenceBinding> bindings;
+  for (const std::string& text : flags.resolve_references) {
+    ASSIGN_OR_RETURN(ReferenceFlag flag, ParseReferenceFlag(text));
+    absl::StatusOr<Value> bound = ReadReferenceFile(flag, ToReadOptions(flags, registry));
+    if (!bound.ok()) return bound.status();
+    bindings.push_back(ReferenceBinding{std::move(flag.names), *std::move(bound)});
+  }
+  return BindPersistentReferences(value, bindings);
 }
 
 // R_Version packs major * 65536 + minor * 256 + patch.
@@ -73,9 +90,24 @@ CodecRegistry SerialctlRegistry() {
   return registry;
 }
 
+absl::StatusOr<Value> ReadReferenceFile(const ReferenceFlag& flag, const ReadOptions& options) {
+  absl::Status status;
+  if (absl::StatusOr<Buffer> bytes = ReadFile(flag.file); bytes.ok()) {
+    absl::StatusOr<Value> value = ReadR(*bytes, options);
+    if (value.ok()) return value;
+    status = value.status();
+  } else {
+    status = bytes.status();
+  }
+  return absl::Status(status.code(),
+                      absl::StrCat("--resolve-reference ", absl::StrJoin(flag.names, ","), "=",
+                                   flag.file, ": ", status.message()));
+}
+
 absl::Status Convert(const CodecRegistry& registry, const FormatFlags& flags, const std::string& in,
                      const std::string& out) {
   ASSIGN_OR_RETURN(Input input, ReadInput(registry, flags, in));
+  RETURN_IF_ERROR(ResolveReferences(registry, flags, input.value));
   ASSIGN_OR_RETURN(BufferChain bytes,
                    WriteAs(registry, flags.to, input.value, ToWriteOptions(flags)));
   return WriteOutputFile(out, bytes);

@@ -26,10 +26,14 @@ namespace seriald::serialctl {
 // The formats serialctl offers: the core formats and JSON.
 CodecRegistry SerialctlRegistry();
 
-// Reads `in` ("-" = standard input) as flags.from (detected when empty) and writes it to `out`
-// ("-" = standard output) as flags.to. `out` is only replaced once the whole output exists.
+// Reads `in` ("-" = standard input) as flags.from (detected when empty), binds its persistent
+// references to the objects of the --resolve-reference files, and writes it to `out` ("-" =
+// standard output) as flags.to. `out` is only replaced once the whole output exists.
 absl::Status Convert(const CodecRegistry& registry, const FormatFlags& flags, const std::string& in,
                      const std::string& out);
+
+// The R object of a --resolve-reference file, read with `options`; errors name the option.
+absl::StatusOr<Value> ReadReferenceFile(const ReferenceFlag& flag, const ReadOptions& options);
 
 // Reads `in` and prints to `out` its format, the stream facts it carries, its node count, its
 // roots and then its tree (Inspect() from core/inspect.h).

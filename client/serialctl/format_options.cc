@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "core/absl_compat.h"
 
 namespace seriald::serialctl {
@@ -56,7 +57,25 @@ absl::StatusOr<std::optional<bool>> BigEndianOf(const FormatFlags& flags) {
   return from_order.has_value() ? from_order : flags.big_endian;
 }
 
+absl::StatusOr<ReferenceFlag> ParseReferenceFlag(std::string_view text) {
+  const size_t equals = text.find('=');
+  const std::string usage =
+      absl::StrCat("--resolve-reference takes NAMES=FILE (names separated by commas), not \"",
+                   AsAbsl(text), "\"");
+  if (equals == std::string_view::npos) return absl::InvalidArgumentError(usage);
+  ReferenceFlag flag;
+  flag.file = std::string(text.substr(equals + 1));
+  flag.names = absl::StrSplit(AsAbsl(text.substr(0, equals)), ',');
+  if (equals == 0 || flag.file.empty()) return absl::InvalidArgumentError(usage);
+  return flag;
+}
+
 absl::Status CheckApplicable(const FormatFlags& flags, const CodecRegistry& registry) {
+  for (const std::string& reference : flags.resolve_references) {
+    if (absl::StatusOr<ReferenceFlag> parsed = ParseReferenceFlag(reference); !parsed.ok()) {
+      return parsed.status();
+    }
+  }
   const std::vector<std::string_view> torch7 = {kTorch7Family};
   const std::vector<std::string_view> json = {kJsonFamily};
   const Rule rules[] = {
@@ -102,6 +121,7 @@ ReadOptions ToReadOptions(const FormatFlags& flags, const CodecRegistry& registr
   ReadOptions options;
   if (flags.max_depth) options.max_depth = *flags.max_depth;
   if (flags.max_decompressed_bytes) options.max_decompressed_bytes = *flags.max_decompressed_bytes;
+  options.r_normalize = flags.r_normalize;
   if (FamilyOf(registry, flags.from) == kTorch7Family) {
     options.torch7_long_size = flags.long_size;
     options.torch7_big_endian = BigEndianOf(flags).value_or(std::nullopt);

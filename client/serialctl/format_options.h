@@ -7,7 +7,8 @@
 //                               --unreferenced (output)
 //   R (families "rds", "rdata") --version, --compress (output)
 //   JSON (family "json")        --pretty (output)
-//   any input                   --max-depth, --max-decompressed-bytes
+//   any input                   --max-depth, --max-decompressed-bytes, --resolve-reference (R
+//                               persistent references; an input that has none is unaffected)
 //
 // Example:
 //
@@ -56,15 +57,30 @@ struct FormatFlags {
   std::string compress;  // a name from kCompressions; empty when not given
   std::optional<uint32_t> max_depth;
   std::optional<uint64_t> max_decompressed_bytes;
+  bool r_normalize = false;  // --normalize
   bool pretty = false;
+  // --resolve-reference NAMES=FILE, as given (checked by ParseReferenceFlag).
+  std::vector<std::string> resolve_references;
 };
+
+// One --resolve-reference: the names of persistent references (NAMES split at commas) and the
+// file holding the R object they stand for.
+struct ReferenceFlag {
+  std::vector<std::string> names;
+  std::string file;
+};
+
+// "a,b=path" -> {{"a", "b"}, "path"}. INVALID_ARGUMENT (a usage error) without "=", with no
+// names or no file.
+absl::StatusOr<ReferenceFlag> ParseReferenceFlag(std::string_view text);
 
 // The Torch7 byte order the flags ask for (true: big-endian); nullopt when neither --byte-order
 // nor --big-endian was given. INVALID_ARGUMENT when the two disagree.
 absl::StatusOr<std::optional<bool>> BigEndianOf(const FormatFlags& flags);
 
 // INVALID_ARGUMENT saying which option was given for formats it does not apply to, or asking for
-// what cannot be honoured (a byte order for t7-ascii output, which has none).
+// what cannot be honoured (a byte order for t7-ascii output, which has none), or naming a
+// malformed --resolve-reference.
 absl::Status CheckApplicable(const FormatFlags& flags, const CodecRegistry& registry);
 
 // How to read the input: limits, and the Torch7 layout forced when --from names a Torch7 format.

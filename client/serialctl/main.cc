@@ -1,6 +1,6 @@
 // serialctl: converts and inspects Torch7, R and JSON serializations from the command line.
 //
-//   serialctl convert [--from FMT] --to FMT [options] IN OUT
+//   serialctl convert [--from FMT] --to FMT [--resolve-reference NAMES=FILE ...] [options] IN OUT
 //   serialctl inspect [--from FMT] [options] IN
 //   serialctl --server HOST:PORT [--tls-ca FILE ...] convert|inspect|health ...
 //
@@ -70,6 +70,9 @@ void AddInputOptions(CLI::App& command, FormatFlags& flags, const std::vector<st
                   "Largest decompressed size accepted for compressed R input (default 64 GiB)")
       ->type_name("N")
       ->check(CLI::Range(uint64_t{1}, std::numeric_limits<uint64_t>::max()).description(""));
+  command.add_flag("--normalize", flags.r_normalize,
+                   "R input: read it as R's unserialize() leaves it, so that the output is what "
+                   "R's serialize(unserialize(x)) writes (default: keep the input's own form)");
 }
 
 void AddTorch7LayoutOptions(CLI::App& command, FormatFlags& flags, bool has_output) {
@@ -166,6 +169,14 @@ int Run(int argc, char** argv) {
       ->type_name("none|gzip|bzip2|xz")
       ->check(CLI::IsMember(compressions).description(""));
   convert->add_flag("--pretty", flags.pretty, "JSON: indent the output over several lines");
+  convert
+      ->add_option("--resolve-reference", flags.resolve_references,
+                   "R: replace the input's persistent references named NAMES (comma-separated, "
+                   "as the refhook of R's serialize() gave them) by the object R serialized in "
+                   "FILE (any R format), as unserialize(refhook =) would; repeatable")
+      ->type_name("NAMES=FILE")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   convert->add_option("IN", in, "Input file, - for standard input")->required();
   convert->add_option("OUT", out, "Output file, - for standard output")->required();
 

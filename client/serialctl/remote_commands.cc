@@ -4,6 +4,7 @@
 
 #include <cstdio>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "client/serialctl/commands.h"
@@ -63,6 +64,15 @@ absl::Status RemoteConvert(SerialdClient& client, const CodecRegistry& registry,
   spec.read_options = ToReadOptions(flags, registry);
   spec.output_format = flags.to;
   spec.write_options = ToWriteOptions(flags);
+  for (const std::string& text : flags.resolve_references) {
+    ASSIGN_OR_RETURN(ReferenceFlag flag, ParseReferenceFlag(text));
+    absl::StatusOr<Buffer> data = ReadFile(flag.file);
+    if (!data.ok()) {
+      return absl::Status(data.status().code(), absl::StrCat("--resolve-reference ", text, ": ",
+                                                             data.status().message()));
+    }
+    spec.reference_bindings.push_back({std::move(flag.names), *std::move(data)});
+  }
   // The output goes to its file as it arrives; the file is only put in place once the whole
   // conversion succeeded.
   ASSIGN_OR_RETURN(std::unique_ptr<OutputFile> file, OutputFile::Open(out));

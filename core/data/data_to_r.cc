@@ -25,6 +25,8 @@ using data::NdArray;
 
 // 2^53: every integer up to this is exact in a double.
 constexpr int64_t kExactIntegerLimit = int64_t{1} << 53;
+// The opaque type RToData gives a persistent reference.
+constexpr std::string_view kPersistentReferenceType = "persistent reference";
 
 bool IsAscii(std::string_view bytes) {
   for (char c : bytes) {
@@ -277,11 +279,35 @@ class DataToRConverter {
         return ConvertFactor(id, item);
       case ItemKind::kOpaque: {
         const auto& opaque = std::get<data::Opaque>(item.data);
+        if (opaque.type == kPersistentReferenceType && item.names != kNoItem) {
+          return PersistentReferenceNode(id, item);
+        }
         return ItemError(id, absl::StrCat("an opaque ", opaque.type, " (", opaque.description,
                                           ") has no plain-data form and cannot be written"));
       }
     }
     return ItemError(id, "unknown kind");
+  }
+
+  // An opaque "persistent reference" with its names (as RToData gives it) is that reference
+  // again: R writes a PERSISTSXP of the names, without attributes.
+  absl::StatusOr<Node> PersistentReferenceNode(ItemId id, const Item& item) {
+    const auto& names = std::get<data::Strings>(plain_.item(item.names).data).values;
+    if (names.empty()) return ItemError(id, "a persistent reference needs one or more names");
+    if (!item.classes.empty() || item.dim_names != kNoItem || !item.attributes.empty()) {
+      return ItemError(id, "a persistent reference carries no class, dimnames or attributes");
+    }
+    StringVector vector;
+    vector.Reserve(names.size(), names.byte_size());
+    for (size_t i = 0; i < names.size(); ++i) {
+      StringVector::Element e = names.Get(i);
+      if (e.is_na) {
+        vector.AppendNa();
+      } else {
+        vector.Append(e.bytes, EncodingOf(e.bytes));
+      }
+    }
+    return Node(PersistentReference{std::move(vector)});
   }
 
   absl::StatusOr<Node> Scalar(const Item& item, ElementType type, const void* bytes, size_t size) {

@@ -20,12 +20,14 @@
 //     deferred strings                           memory: its elements must be materialised)
 //   closure, environment, formula, call,       Opaque naming the R type
 //     symbol, S4, external pointer, ...
+//   persistent reference (PERSISTSXP)          Opaque "persistent reference", its names in
+//                                                Item::names (refhook.h resolves them)
 //
 // The reverse builds what R builds: the class attribute with the OBJECT bit, compact row names
 // c(NA, -n), factor levels, dim as integer. Plain integers that fit become R integers; int64
 // arrays become integer when every element fits, else double when every element is below 2^53,
 // else they are refused; float32 and float16 widen to double. Opaque items are refused, naming
-// the item.
+// the item, except an opaque "persistent reference" with names, which is that reference again.
 //
 // Neither direction recurses. Arrays are shared, not copied, wherever R's layout allows (an R
 // vector's bytes are the array's data; a column-major array's data becomes the vector's).

@@ -215,7 +215,11 @@ class RToDataConverter {
         for (size_t i = 0; i < names.size(); ++i) {
           absl::StrAppend(&joined, i == 0 ? "" : ", ", AsAbsl(names.Get(i).bytes));
         }
-        return Opaque("persistent reference", joined);
+        // The names also travel as strings, so that writing the item back gives the same
+        // reference, and a client can resolve it as R's unserialize(refhook =) would.
+        Item item = Opaque("persistent reference", joined);
+        item.names = data_.Add(data::Strings{ConvertStringVector(names), {}});
+        return item;
       }
       case NodeKind::kClosure:
         return Opaque("closure", "a function");

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/inspect.h"
@@ -255,6 +256,71 @@ TEST_F(SerialctlTest, HelpListsSubcommandsOptionsAndFormats) {
     EXPECT_THAT(inspect.out, HasSubstr(option));
   }
   EXPECT_THAT(inspect.out, ::testing::Not(HasSubstr("--pretty")));
+}
+
+// "580a" -> "X\n".
+std::string Hex(std::string_view hex) {
+  std::string out;
+  for (size_t i = 0; i + 1 < hex.size(); i += 2) {
+    out.push_back(static_cast<char>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16)));
+  }
+  return out;
+}
+
+// R 4.2.2: e <- new.env(); serialize(list(a = 1, e = e), NULL, refhook = function(x)
+// if (identical(x, e)) "myenv" else NULL).
+constexpr char kListWithReference[] =
+    "580a000000030004020200030500000000055554462d3800000213000000020000000e000000013ff00000000000"
+    "00000000f7000000000000000100040009000000056d79656e760000040200000001000400090000000"
+    "56e616d65730000001000000002000400090000000161000400090000000165000000fe";
+// serialize(list(k = 42), NULL)
+constexpr char kBoundList[] =
+    "580a000000030004020200030500000000055554462d3800000213000000010000000e0000000140450000000000"
+    "0000000402000000010004000900000005"
+    "6e616d6573000000100000000100040009000000016b000000fe";
+// serialize(list(a = 1, e = list(k = 42)), NULL)
+constexpr char kListWithBoundList[] =
+    "580a000000030004020200030500000000055554462d3800000213000000020000000e000000013ff00000000000"
+    "0000000213000000010000000e000000014045000000000000000004020000000100040009000000056e616d6573"
+    "000000100000000100040009000000016b000000fe00000402000001ff000000100000000200040009000000016100"
+    "0400090000000165000000fe";
+
+TEST_F(SerialctlTest, ResolveReferenceBindsPersistentReferencesToAFile) {
+  WriteBytes(Path("in.rds"), Hex(kListWithReference));
+  WriteBytes(Path("k.rds"), Hex(kBoundList));
+  Result bound = Run({"convert", "--to", "rds", "--resolve-reference", "myenv=" + Path("k.rds"),
+                      Path("in.rds"), Path("out.rds")});
+  ASSERT_EQ(bound.exit_code, 0) << bound.err;
+  EXPECT_EQ(bound.err, "");
+  EXPECT_EQ(ReadBytes(Path("out.rds")), Hex(kListWithBoundList));
+
+  // Names that match nothing leave the reference; several bindings may be given.
+  Result other = Run({"convert", "--to", "rds", "--resolve-reference", "a,b=" + Path("k.rds"),
+                      "--resolve-reference", "c=" + Path("k.rds"), Path("in.rds"), "-"});
+  ASSERT_EQ(other.exit_code, 0) << other.err;
+  EXPECT_EQ(other.out, Hex(kListWithReference));
+
+  // No "=": a usage error, and no output.
+  Result malformed =
+      Run({"convert", "--to", "rds", "--resolve-reference", "myenv", Path("in.rds"), Path("x")});
+  EXPECT_EQ(malformed.exit_code, 2);
+  ExpectOneErrorLine(malformed);
+  EXPECT_THAT(malformed.err, HasSubstr("--resolve-reference takes NAMES=FILE"));
+  EXPECT_FALSE(Exists(Path("x")));
+  Result no_file =
+      Run({"convert", "--to", "rds", "--resolve-reference", "myenv=", Path("in.rds"), Path("x")});
+  EXPECT_EQ(no_file.exit_code, 2);
+
+  // A file that is not R fails the conversion, naming the option.
+  Result not_r = Run({"convert", "--to", "rds", "--resolve-reference",
+                      "myenv=" + Path("in.rds") + "x", Path("in.rds"), Path("x")});
+  EXPECT_EQ(not_r.exit_code, 1);
+  ExpectOneErrorLine(not_r);
+  EXPECT_THAT(not_r.err, HasSubstr("--resolve-reference myenv="));
+  EXPECT_FALSE(Exists(Path("x")));
+
+  Result help = Run({"convert", "--help"});
+  EXPECT_THAT(help.out, HasSubstr("--resolve-reference NAMES=FILE"));
 }
 
 TEST_F(SerialctlTest, InspectPrintsTheFactsAndTheTree) {

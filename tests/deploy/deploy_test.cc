@@ -153,8 +153,12 @@ class DeployTest : public ::testing::Test {
 
   // Runs `count` Convert calls through one C++ client channel to `target`, from four threads at
   // once; once half of them are done, runs `midway` while the others are in flight. Returns the
-  // number of failed calls.
-  int RunCalls(const std::string& target, int count, const std::function<void()>& midway = {}) {
+  // number of failed calls. With `counts_before`, the channel first makes calls one at a time
+  // until every replica has answered one (round_robin uses a replica only once its connection is
+  // ready, and on a loaded machine the first calls can all go to the first one ready), and the
+  // calls per replica at that point go into `*counts_before`.
+  int RunCalls(const std::string& target, int count, const std::function<void()>& midway = {},
+               std::vector<size_t>* counts_before = nullptr) {
     ClientOptions options;
     options.target = target;
     options.timeout = absl::Seconds(30);
@@ -164,6 +168,19 @@ class DeployTest : public ::testing::Test {
     EXPECT_TRUE(input.ok());
     ConvertSpec spec;
     spec.output_format = "t7-ascii";
+    if (counts_before != nullptr) {
+      const std::vector<size_t> start = CallsPerReplica();
+      for (int warmup = 0; warmup < 300; ++warmup) {
+        BufferChain output;
+        EXPECT_TRUE((*client)->Convert(*input, spec, CollectInto(&output)).ok());
+        *counts_before = CallsPerReplica();
+        bool all_answered = true;
+        for (size_t i = 0; i < start.size(); ++i) {
+          all_answered = all_answered && (*counts_before)[i] > start[i];
+        }
+        if (all_answered) break;
+      }
+    }
     std::atomic<int> next{0}, done{0}, failed{0};
     std::atomic<bool> midway_ran{false};
     auto work = [&] {
@@ -245,8 +262,12 @@ TEST_F(DeployTest, KillingAReplicaBehindNginxLosesNoCall) {
 
 TEST_F(DeployTest, ClientSideRoundRobinSpreadsCallsAndSurvivesAKilledReplica) {
   const std::string target = absl::StrJoin(addresses_, ",");
-  EXPECT_EQ(RunCalls(target, 30), 0);
-  std::vector<size_t> counts = CallsPerReplica();
+  std::vector<size_t> before;
+  EXPECT_EQ(RunCalls(target, 30, {}, &before), 0);
+  const std::vector<size_t> after_cpp = CallsPerReplica();
+  ASSERT_EQ(before.size(), after_cpp.size());
+  std::vector<size_t> counts(after_cpp.size());
+  for (size_t i = 0; i < counts.size(); ++i) counts[i] = after_cpp[i] - before[i];
   std::cout << "C++ client round_robin over " << target
             << ", calls per replica: " << absl::StrJoin(counts, " ") << std::endl;
   for (int i = 0; i < kReplicas; ++i) EXPECT_GE(counts[i], 5u) << "replica " << i;
@@ -256,9 +277,9 @@ TEST_F(DeployTest, ClientSideRoundRobinSpreadsCallsAndSurvivesAKilledReplica) {
   EXPECT_THAT(python.out, HasSubstr("done 30 0")) << python.err;
   std::vector<size_t> after_python = CallsPerReplica();
   std::cout << "Python client round_robin, calls per replica:";
-  for (int i = 0; i < kReplicas; ++i) std::cout << " " << after_python[i] - counts[i];
+  for (int i = 0; i < kReplicas; ++i) std::cout << " " << after_python[i] - after_cpp[i];
   std::cout << std::endl;
-  for (int i = 0; i < kReplicas; ++i) EXPECT_GE(after_python[i] - counts[i], 5u);
+  for (int i = 0; i < kReplicas; ++i) EXPECT_GE(after_python[i] - after_cpp[i], 5u);
 
   EXPECT_EQ(RunCalls(target, 60, [&] { KillReplica(2); }), 0);
   std::vector<size_t> after_kill = CallsPerReplica();

@@ -2,6 +2,10 @@
 // options survive the trip through their messages, and out-of-range values are refused.
 #include "proto/service_options.h"
 
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "core/rds/refhook.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -96,6 +100,37 @@ TEST(ServiceOptionsTest, OutOfRangeValuesAreRefused) {
   read.Clear();
   read.set_torch7_long_size(2);
   EXPECT_EQ(ReadOptionsFromProto(read, 10).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(ServiceOptionsTest, ReferenceBindingsAndPersistentReferencesApplyToTheValue) {
+  // list(<persistent reference "myenv">, <environment>)
+  Value value;
+  const NodeId reference = value.Add(PersistentReference{PersistentNamesFromUtf8({"myenv"})});
+  const NodeId global = value.Add(Special{SpecialKind::kGlobalEnv});
+  const NodeId environment = value.Add(Environment{false, global, kNoNode, kNoNode});
+  value.roots().push_back(value.Add(List{false, {reference, environment}}));
+
+  // "X\n", version 3 of R 4.2.2, then NULL: serialize(NULL, NULL).
+  const std::string null_stream("X\n\0\0\0\3\0\4\2\2\0\3\5\0\0\0\0\5UTF-8\0\0\0\xfe", 27);
+  v1::ReadOptions read;
+  v1::ReferenceBinding* binding = read.add_reference_bindings();
+  binding->add_names("myenv");
+  binding->set_data(null_stream);
+  ASSERT_TRUE(ApplyReferenceBindings(read, ReadOptions{}, value).ok());
+  EXPECT_EQ(value.node(reference).kind(), NodeKind::kNil);
+
+  binding->set_data("not R");
+  absl::Status unreadable = ApplyReferenceBindings(read, ReadOptions{}, value);
+  EXPECT_EQ(unreadable.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(unreadable.message(), HasSubstr("reference_bindings[0] (names \"myenv\"): its data"));
+
+  v1::WriteOptions write;
+  (*write.mutable_persistent_references())[environment].add_names("e");
+  ASSERT_TRUE(ApplyPersistentReferences(write, value).ok());
+  EXPECT_EQ(value.Get<PersistentReference>(environment).names, PersistentNamesFromUtf8({"e"}));
+  (*write.mutable_persistent_references())[global].add_names("g");
+  EXPECT_THAT(ApplyPersistentReferences(write, value).message(),
+              HasSubstr(absl::StrCat("node ", global, " (special): only environments")));
 }
 
 }  // namespace

@@ -280,7 +280,7 @@ class SerialdClient:
 
     # -- native data ------------------------------------------------------------------------------
 
-    def load(self, source, format=None, **options):
+    def load(self, source, format=None, refhook=None, **options):
         """Reads `source` (bytes-like, or a path) on the server and returns it as Python data:
         one value, or a tuple when the stream holds several top-level objects (a Torch7 file
         written by several writeObject calls).
@@ -288,20 +288,24 @@ class SerialdClient:
         `format` names the input format ("t7", "rds", ...; None detects it); `options` are those
         of read_options (long_size, big_endian, max_depth). Arrays are numpy arrays over the
         received bytes, without copies (read-only when they came in the unary response).
+
+        `refhook`, as in R's unserialize(refhook =): called with the names (a list of str) of
+        each persistent reference the file holds; what it returns takes the reference's place
+        (None leaves it an Opaque of type "persistent reference" with those `names`).
         """
         read = read_options(format or "", **options)
         read.view = serializer_pb2.VIEW_DATA
         with _InputBytes(source) as payload:
             if len(payload) <= self.stream_threshold:
-                roots = self._load_unary(payload, read)
+                roots = self._load_unary(payload, read, refhook)
             else:
                 read.input_size = len(payload)
-                roots = self._load_stream(payload, read)
+                roots = self._load_stream(payload, read, refhook)
         if len(roots) == 1:
             return roots[0]
         return tuple(roots)
 
-    def _load_unary(self, payload, read):
+    def _load_unary(self, payload, read, refhook=None):
         options = read.SerializeToString()
         # DeserializeRequest{data, options}, encoded here: the input is copied once, into it.
         request = b"".join((
@@ -320,9 +324,9 @@ class SerialdClient:
             if spans is not None:
                 view = memoryview(raw)
                 buffers = {item_id: view[start:end] for item_id, (start, end) in spans.items()}
-        return decode_data(response.data, buffers)
+        return decode_data(response.data, buffers, refhook)
 
-    def _load_stream(self, payload, read):
+    def _load_stream(self, payload, read, refhook=None):
         chunk_bytes = self.chunk_bytes
 
         def requests():
@@ -356,9 +360,9 @@ class SerialdClient:
             raise SerialdError(e) from None
         if header is None:
             raise ValueError("malformed stream from the server: no header")
-        return decode_data(header.data, buffers)
+        return decode_data(header.data, buffers, refhook)
 
-    def dump(self, obj, format, path=None, **options):
+    def dump(self, obj, format, path=None, refhook=None, **options):
         """Writes the Python value `obj` in `format` ("t7", "rds", ...) on the server; returns
         the bytes, or writes them to the file `path` (through a temporary file renamed into
         place, so a failed dump leaves no partial file) and returns None.
@@ -366,9 +370,16 @@ class SerialdClient:
         `options` are those of write_options (long_size, big_endian, unreferenced, version,
         compress). Above stream_threshold, arrays travel in ArrayChunk messages sent straight
         from the arrays' memory.
+
+        `refhook`, as in R's serialize(refhook =): called with each Opaque environment, external
+        pointer and weak reference in `obj` (not the global, base and empty environments,
+        namespaces or package environments, which R never asks about); a list of str writes a
+        persistent reference with those names in its place, None leaves the Opaque (refused).
+        An Opaque of type "persistent reference" with `names`, as load gives it, is written back
+        as that reference without asking.
         """
         write = write_options(format, **options)
-        data, arrays = encode_data(obj)
+        data, arrays = encode_data(obj, refhook=refhook)
         total = data.ByteSize() + sum(len(payload) for _, payload in arrays)
         if total <= self.stream_threshold:
             request = serializer_pb2.SerializeRequest(options=write)

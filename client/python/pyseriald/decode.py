@@ -71,21 +71,28 @@ def decode_text(raw):
     return raw.decode("utf-8", "surrogateescape")
 
 
-def decode_data(data, buffers):
+def decode_data(data, buffers, refhook=None):
     """The Python values of the roots of `data` (a seriald.v1.Data message), in order.
 
     `buffers` maps an array item id to a bytes-like object holding its data when that data is
     not in the message itself (streamed arrays, or spans of the received message); arrays are
-    views of it.
+    views of it. `refhook`, when given, is called with the names (a list of str, None for NA) of
+    each persistent reference, as R's unserialize(refhook =) calls its hook; what it returns
+    takes the reference's place, and None leaves the Opaque.
     """
-    return _Decoder(data, buffers).decode_roots()
+    return _Decoder(data, buffers, refhook).decode_roots()
+
+
+# The Opaque type of an R persistent reference (what a refhook named when the file was written).
+PERSISTENT_REFERENCE = "persistent reference"
 
 
 class _Decoder:
-    def __init__(self, data, buffers):
+    def __init__(self, data, buffers, refhook=None):
         self.items = data.items
         self.roots = list(data.roots)
         self.buffers = buffers
+        self.refhook = refhook
         self.pandas = pandas_module()
         count = len(self.items)
         self.kinds = [None] * count
@@ -180,10 +187,23 @@ class _Decoder:
         elif kind == "binary":
             value = item.binary
         else:
-            value = Opaque(item.opaque.type, item.opaque.description)
+            value = self._opaque(item)
         self.values[item_id] = value
         self.state[item_id] = 2
         return value
+
+    def _opaque(self, item):
+        """An Opaque; a persistent reference carries its names, and is what `refhook` makes of
+        them when it returns something."""
+        opaque = item.opaque
+        if opaque.type != PERSISTENT_REFERENCE or not item.HasField("names"):
+            return Opaque(opaque.type, opaque.description)
+        names = self._string_list(item.names)
+        if self.refhook is not None:
+            resolved = self.refhook(list(names))
+            if resolved is not None:
+                return resolved
+        return Opaque(opaque.type, opaque.description, names=names)
 
     # -- containers: created first (so cycles can refer to them), filled when their items are --
 

@@ -6,7 +6,9 @@ become Data items. Array data is not put into the message here: every array's by
 as a memoryview of the array's own memory (its elements, with the array's strides, including
 negative ones), so the client can send them inline or in ArrayChunk messages without copying them
 first. Values that have no mapping (a set, an Opaque) raise TypeError or ValueError naming where
-they are, e.g. obj['model'][2].
+they are, e.g. obj['model'][2]. An Opaque is written only as an R persistent reference: one of
+type "persistent reference" with names (as loading gives it), or an environment, external pointer
+or weak reference that `refhook` names, as R's serialize(refhook =) writes them.
 
 Nothing here recurses: values are visited with an explicit stack, and containers and arrays are
 remembered by identity, so shared objects are written once and cycles stay cycles.
@@ -23,7 +25,7 @@ import sys
 import numpy
 
 from ._proto import data_pb2, value_pb2
-from .decode import R_NA_INTEGER
+from .decode import PERSISTENT_REFERENCE, R_NA_INTEGER
 from .objects import Object, Opaque, Pairs, RArray, RList
 
 # numpy dtype (little-endian) -> element type.
@@ -51,13 +53,24 @@ INT64_MIN, INT64_MAX = -2**63, 2**63 - 1
 SECONDS_PER_UNIT = {"s": 1, "m": 60, "h": 3600, "D": 86400}
 UNITS_PER_SECOND = {"ms": 10**3, "us": 10**6, "ns": 10**9, "ps": 10**12, "fs": 10**15,
                     "as": 10**18}
+# The Opaque types R's serialize asks its refhook about.
+REFHOOK_TYPES = frozenset(("environment", "externalptr", "weakref"))
+# Descriptions of the environments R names by markers of their own, never asking its refhook
+# (the global, base and empty environments; namespaces and package environments start
+# "namespace:" and "package:").
+SPECIAL_ENVIRONMENTS = frozenset(("R_GlobalEnv", "base", "R_EmptyEnv"))
 
 
-def encode_data(obj, roots=None):
+def encode_data(obj, roots=None, refhook=None):
     """(Data message, [(array item id, memoryview of its little-endian bytes), ...]) for `obj`
     (or for each value of `roots`, several top-level objects). Array data is left out of the
-    message: the caller puts each payload inline or streams it."""
-    encoder = _Encoder()
+    message: the caller puts each payload inline or streams it.
+
+    `refhook`, when given, is called with each Opaque environment, external pointer and weak
+    reference (at each place it occurs), as R's serialize(refhook =) calls its hook: a list of
+    str (or one str) writes a persistent reference with those names in its place; None leaves
+    the Opaque, which is refused."""
+    encoder = _Encoder(refhook)
     values = [obj] if roots is None else list(roots)
     for index, value in enumerate(values):
         path = _Path(None, "obj") if roots is None else _Path(None, "roots[%d]" % index)
@@ -110,7 +123,8 @@ def _pandas():
 
 
 class _Encoder:
-    def __init__(self):
+    def __init__(self, refhook=None):
+        self.refhook = refhook
         self.data = data_pb2.Data()
         self.arrays = []
         self.by_identity = {}   # id(container or array) -> item id
@@ -160,11 +174,40 @@ class _Encoder:
         elif isinstance(value, (bytes, bytearray, memoryview)):
             item.binary = bytes(value)
         elif isinstance(value, Opaque):
-            raise ValueError("%s: an Opaque (%s) cannot be written: it stands for something "
-                             "that has no plain-data form" % (path, value.type))
+            names = self._persistent_names(value, path)
+            if names is None:
+                raise ValueError("%s: an Opaque (%s) cannot be written: it stands for something "
+                                 "that has no plain-data form" % (path, value.type))
+            item.opaque.type = PERSISTENT_REFERENCE
+            item.opaque.description = ", ".join("NA" if name is None else name for name in names)
+            item.names = self._string_item(names)
         else:
             return False
         return True
+
+    def _persistent_names(self, opaque, path):
+        """The names to write `opaque` as a persistent reference with, or None when it is not
+        one: a loaded persistent reference's own names, or what the refhook gives an
+        environment, external pointer or weak reference."""
+        if opaque.type == PERSISTENT_REFERENCE and opaque.names is not None:
+            names = opaque.names
+        elif (self.refhook is not None and opaque.type in REFHOOK_TYPES
+              and not _special_environment(opaque)):
+            names = self.refhook(opaque)
+            if names is None:
+                return None
+            if isinstance(names, str):
+                names = [names]
+        else:
+            return None
+        if not isinstance(names, (list, tuple)) or not names:
+            raise TypeError("%s: persistent reference names are a non-empty list of str, not %r"
+                            % (path, names))
+        for name in names:
+            if name is not None and not isinstance(name, str):
+                raise TypeError("%s: persistent reference names are str (or None for NA), not %r"
+                                % (path, name))
+        return list(names)
 
     # -- containers ------------------------------------------------------------------------------
 
@@ -542,6 +585,13 @@ def _integers_with_na(value, mask):
     result = value.astype("<f8")
     result.view("<u8")[mask] = R_NA_REAL_BITS
     return result, value_pb2.ELEMENT_TYPE_FLOAT64
+
+
+def _special_environment(opaque):
+    """Whether `opaque` is an environment R's serialize never asks its refhook about."""
+    return opaque.type == "environment" and (
+        opaque.description in SPECIAL_ENVIRONMENTS
+        or opaque.description.startswith(("namespace:", "package:")))
 
 
 def _is_pandas(value):

@@ -6,7 +6,8 @@
   attributes;
 - RArray: a numpy array with R's names, dimnames, class and other attributes (a view, no copy);
 - Pairs: key/value pairs whose keys cannot be dict keys (a Lua table used as a key);
-- Opaque: something with no plain-data form (an R closure or environment, a Lua function).
+- Opaque: something with no plain-data form (an R closure or environment, a Lua function), or an
+  R persistent reference (the names a refhook gave an object when the file was written).
 
 Example:
 
@@ -125,22 +126,32 @@ class RArray(numpy.ndarray):
 class Opaque:
     """Something with no plain-data form: `type` is what it is ("closure", "environment",
     "function", "torch.Generator", ...) and `description` says a little more. Loading gives one;
-    dumping one is refused."""
+    dumping one is refused, except:
 
-    __slots__ = ("type", "description")
+    - type "persistent reference": what R's serialize(refhook =) wrote in place of an object;
+      `names` holds the names the hook gave it (a list of str, None for NA), and dumping it
+      writes that reference again;
+    - an environment, external pointer or weak reference that dump's `refhook` names.
+    """
 
-    def __init__(self, type, description=""):
+    __slots__ = ("type", "description", "names")
+
+    def __init__(self, type, description="", names=None):
         self.type = type
         self.description = description
+        self.names = list(names) if names is not None else None
 
     def __repr__(self):
+        if self.names is not None:
+            return "Opaque(%r, %r, names=%r)" % (self.type, self.description, self.names)
         if self.description:
             return "Opaque(%r, %r)" % (self.type, self.description)
         return "Opaque(%r)" % self.type
 
     def __eq__(self, other):
         return (isinstance(other, Opaque) and self.type == other.type
-                and self.description == other.description)
+                and self.description == other.description and self.names == other.names)
 
     def __hash__(self):
-        return hash((Opaque, self.type, self.description))
+        names = tuple(self.names) if self.names is not None else None
+        return hash((Opaque, self.type, self.description, names))

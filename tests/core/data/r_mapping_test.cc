@@ -199,6 +199,35 @@ TEST(RMappingTest, WhatHasNoPlainFormIsOpaqueAndRefusedWhenWritten) {
               HasSubstr("an opaque closure (a function) has no plain-data form"));
 }
 
+TEST(RMappingTest, PersistentReferencesKeepTheirNamesAndComeBack) {
+  RBuilder r;
+  Value& value = r.Root(r.List({}));
+  StringVector names;
+  names.Append("myenv", StringEncoding::kAscii);
+  names.Append("caf\xc3\xa9", StringEncoding::kUtf8);
+  const NodeId reference = value.Add(PersistentReference{names});
+  value.Get<seriald::List>(value.roots()[0]).items = {reference, reference};
+  data::Data plain = ToData(value);
+  const auto& items = std::get<data::Sequence>(plain.item(plain.roots()[0]).data).items;
+  const auto* opaque = plain.GetIf<data::Opaque>(items[0]);
+  ASSERT_NE(opaque, nullptr);
+  EXPECT_EQ(opaque->type, "persistent reference");
+  EXPECT_EQ(opaque->description, "myenv, caf\xc3\xa9");
+  const auto* item_names = plain.GetIf<data::Strings>(plain.item(items[0]).names);
+  ASSERT_NE(item_names, nullptr);
+  EXPECT_EQ(item_names->values, names);
+  ExpectRoundTrip(value);
+
+  // Without names, or with attributes, it is refused like any other opaque item.
+  data::Data unnamed = plain;
+  unnamed.mutable_item(items[0]).names = kNoItem;
+  EXPECT_THAT(DataToR(unnamed).status().message(),
+              HasSubstr("an opaque persistent reference (myenv, caf\xc3\xa9) has no plain-data"));
+  data::Data classed = plain;
+  classed.mutable_item(items[0]).classes = {"x"};
+  EXPECT_THAT(DataToR(classed).status().message(), HasSubstr("carries no class"));
+}
+
 TEST(RMappingTest, CompactSequencesExpandWithinTheLimit) {
   RBuilder r;
   Value& value = r.Root(kNoNode);

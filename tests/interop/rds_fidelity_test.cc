@@ -5,6 +5,10 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "core/format/codec.h"
+#include "core/io/byte_writer.h"
+#include "core/io/file.h"
+#include "core/rds/compression.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/files.h"
@@ -96,6 +100,59 @@ TEST_F(RdsFidelityTest, ByteCodeKeepsItsSharedLanguageCells) {
     EXPECT_EQ(ReadBytes(Path(name + ".same")).size(), original.size()) << name;
     EXPECT_TRUE(ReadBytes(Path(name + ".same")) == original) << name;
   }
+}
+
+// Every R file installed under R's library directories (saveRDS files, save() files: datasets,
+// fitted models, test data of packages, some from old R versions) converted to its own format:
+// the same bytes, or, where only the compressor's settings differ, the same decompressed bytes.
+TEST(RdsInstalledFilesTest, ConvertToTheirOwnFormatByteForByte) {
+  const CodecRegistry registry = CoreCodecs();
+  int files = 0, identical = 0, decompressed = 0;
+  for (const char* root : {"/usr/lib/R/library", "/usr/lib/R/site-library",
+                           "/usr/local/lib/R/site-library"}) {
+    if (!fs::exists(root)) continue;
+    for (const auto& entry : fs::recursive_directory_iterator(root)) {
+      const std::string extension = entry.path().extension().string();
+      if (!entry.is_regular_file() ||
+          (extension != ".rds" && extension != ".rda" && extension != ".RData")) {
+        continue;
+      }
+      const std::string path = entry.path().string();
+      absl::StatusOr<Buffer> input = ReadFile(path);
+      ASSERT_TRUE(input.ok()) << path;
+      absl::StatusOr<const Codec*> codec = registry.Detect(*input);
+      ASSERT_TRUE(codec.ok()) << path << ": " << codec.status();
+      absl::StatusOr<Value> value = (*codec)->Read(*input, ReadOptions{});
+      ASSERT_TRUE(value.ok()) << path << ": " << value.status();
+      absl::StatusOr<const Codec*> same_format = registry.Find((*codec)->FormatOf(*value));
+      ASSERT_TRUE(same_format.ok());
+      ByteWriter out;
+      ASSERT_TRUE((*same_format)->Write(*value, WriteOptions{}, out).ok()) << path;
+      BufferChain chain;
+      ASSERT_TRUE(out.Finish(&chain).ok());
+      const std::string written = chain.ToString();
+      ++files;
+      if (written == input->view()) {
+        ++identical;
+        continue;
+      }
+      const RCompression compression = rds::DetectCompression(input->view());
+      absl::StatusOr<Buffer> source = rds::Decompress(*input, compression, uint64_t{1} << 32);
+      absl::StatusOr<Buffer> ours =
+          rds::Decompress(Buffer::FromString(written), compression, uint64_t{1} << 32);
+      ASSERT_TRUE(source.ok() && ours.ok()) << path;
+      if (compression != RCompression::kNone && source->view() == ours->view()) {
+        ++decompressed;
+      } else {
+        ADD_FAILURE() << path << ": converting it to its own format changes it";
+      }
+    }
+  }
+  std::printf("%d installed R files: %d byte for byte, %d byte for byte once decompressed\n",
+              files, identical, decompressed);
+  RecordProperty("files", files);
+  EXPECT_GE(files, 100);
+  EXPECT_EQ(identical + decompressed, files);
 }
 
 }  // namespace

@@ -99,7 +99,11 @@ absl::Status CheckRVersion(int64_t version) {
 class ProtoWriter {
  public:
   ProtoWriter(const Value& value, const ToProtoOptions& options)
-      : value_(value), options_(options) {}
+      : value_(value),
+        options_(options),
+        native_(value.source().r.has_value()
+                    ? NativeEncodingFromName(value.source().r->native_encoding)
+                    : NativeEncoding::kOther) {}
 
   absl::Status Write(pb::Value* message) {
     message->Clear();
@@ -146,6 +150,12 @@ class ProtoWriter {
       out->set_text(bytes.data(), bytes.size());
     } else {
       out->set_raw(bytes.data(), bytes.size());
+    }
+    // What R shows for latin1 / Windows-1252 bytes, so that JSON readers see text.
+    if (!is_na) {
+      if (std::optional<std::string> text = RStringAsUtf8(bytes, encoding, native_)) {
+        out->set_translated(*std::move(text));
+      }
     }
     return absl::OkStatus();
   }
@@ -415,6 +425,7 @@ class ProtoWriter {
 
   const Value& value_;
   const ToProtoOptions& options_;
+  const NativeEncoding native_;
   NodeId id_ = 0;
   NodeKind kind_ = NodeKind::kNil;
 };

@@ -37,24 +37,15 @@ bool Contains(const std::vector<std::string>& names, std::string_view name) {
   return std::find(names.begin(), names.end(), name) != names.end();
 }
 
-// How a stream's undeclared ("native") strings are to be read: as they are, or from latin1 /
-// Windows-1252 (a version-3 header naming such a native encoding).
-enum class NativeStrings : uint8_t { kAsIs, kLatin1, kWindows1252 };
-
-NativeStrings NativeStringsOf(const Value& value) {
-  if (!value.source().r.has_value()) return NativeStrings::kAsIs;
-  std::string name = absl::AsciiStrToUpper(AsAbsl(value.source().r->native_encoding));
-  if (name == "ISO-8859-1" || name == "ISO8859-1" || name == "LATIN1" || name == "LATIN-1") {
-    return NativeStrings::kLatin1;
-  }
-  if (name == "CP1252" || name == "WINDOWS-1252") return NativeStrings::kWindows1252;
-  return NativeStrings::kAsIs;
+NativeEncoding NativeEncodingOf(const Value& value) {
+  return value.source().r.has_value() ? NativeEncodingFromName(value.source().r->native_encoding)
+                                      : NativeEncoding::kOther;
 }
 
 class RToDataConverter {
  public:
   RToDataConverter(const Value& value, const RToDataOptions& options)
-      : value_(value), options_(options), native_(NativeStringsOf(value)) {}
+      : value_(value), options_(options), native_(NativeEncodingOf(value)) {}
 
   absl::StatusOr<data::Data> Run() {
     for (NodeId root : value_.roots()) data_.roots().push_back(ItemFor(root));
@@ -343,11 +334,8 @@ class RToDataConverter {
   // ---- strings
 
   std::string ToUtf8(std::string_view bytes, StringEncoding encoding) const {
-    if (encoding == StringEncoding::kLatin1) return Latin1ToUtf8(bytes);
-    if (encoding == StringEncoding::kNative && native_ != NativeStrings::kAsIs) {
-      return Latin1ToUtf8(bytes, native_ == NativeStrings::kWindows1252);
-    }
-    return std::string(bytes);
+    std::optional<std::string> text = RStringAsUtf8(bytes, encoding, native_);
+    return text.has_value() ? *std::move(text) : std::string(bytes);
   }
 
   StringVector ConvertStringVector(const StringVector& strings) const {
@@ -357,9 +345,8 @@ class RToDataConverter {
       StringVector::Element e = strings.Get(i);
       if (e.is_na) {
         out.AppendNa();
-      } else if (e.encoding == StringEncoding::kLatin1 ||
-                 (e.encoding == StringEncoding::kNative && native_ != NativeStrings::kAsIs)) {
-        out.Append(ToUtf8(e.bytes, e.encoding), StringEncoding::kUtf8);
+      } else if (std::optional<std::string> text = RStringAsUtf8(e.bytes, e.encoding, native_)) {
+        out.Append(*text, StringEncoding::kUtf8);
       } else {
         out.Append(e.bytes, e.encoding);
       }
@@ -572,7 +559,7 @@ class RToDataConverter {
 
   const Value& value_;
   const RToDataOptions& options_;
-  const NativeStrings native_;
+  const NativeEncoding native_;
   data::Data data_;
   absl::flat_hash_map<NodeId, ItemId> items_;
   std::deque<std::pair<NodeId, ItemId>> queue_;

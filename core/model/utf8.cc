@@ -1,5 +1,7 @@
 #include "core/model/utf8.h"
 
+#include <algorithm>
+#include <cctype>
 #include <cstdint>
 #include <cstring>
 
@@ -77,6 +79,28 @@ std::string Latin1ToUtf8(std::string_view bytes, bool windows_1252) {
     }
   }
   return out;
+}
+
+NativeEncoding NativeEncodingFromName(std::string_view name) {
+  std::string upper(name);
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  if (upper == "ISO-8859-1" || upper == "ISO8859-1" || upper == "LATIN1" || upper == "LATIN-1") {
+    return NativeEncoding::kLatin1;
+  }
+  if (upper == "CP1252" || upper == "WINDOWS-1252") return NativeEncoding::kWindows1252;
+  return NativeEncoding::kOther;
+}
+
+std::optional<std::string> RStringAsUtf8(std::string_view bytes, StringEncoding encoding,
+                                         NativeEncoding native) {
+  const bool ascii = std::all_of(bytes.begin(), bytes.end(),
+                                 [](char c) { return static_cast<uint8_t>(c) < 0x80; });
+  if (ascii) return std::nullopt;
+  if (encoding == StringEncoding::kLatin1) return Latin1ToUtf8(bytes);
+  if (encoding == StringEncoding::kNative && native != NativeEncoding::kOther) {
+    return Latin1ToUtf8(bytes, native == NativeEncoding::kWindows1252);
+  }
+  return std::nullopt;
 }
 
 }  // namespace seriald

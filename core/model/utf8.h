@@ -14,8 +14,11 @@
 #define SERIALD_CORE_MODEL_UTF8_H_
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
+
+#include "core/model/strings.h"
 
 namespace seriald {
 
@@ -28,6 +31,18 @@ inline bool IsValidUtf8(std::string_view bytes) { return FirstInvalidUtf8(bytes)
 // `bytes` in latin1 (ISO-8859-1) as UTF-8; with `windows_1252`, 0x80..0x9F are Windows-1252's
 // characters (the euro sign, curly quotes...) rather than C1 controls, as R reads "CP1252".
 std::string Latin1ToUtf8(std::string_view bytes, bool windows_1252 = false);
+
+// The 8-bit encodings an R stream's native encoding can name (a version-3 header written by R in
+// a latin1 or Windows-1252 locale: "ISO-8859-1", "latin1", "CP1252", ...); kOther for UTF-8 and
+// anything else, whose strings need no translation here.
+enum class NativeEncoding : uint8_t { kOther, kLatin1, kWindows1252 };
+NativeEncoding NativeEncodingFromName(std::string_view name);
+
+// The UTF-8 text R shows for an R string when its bytes are not that already: declared latin1,
+// or undeclared (native) in a stream whose native encoding is latin1 or Windows-1252 and not
+// plain ASCII. nullopt when the bytes are to be shown as they are.
+std::optional<std::string> RStringAsUtf8(std::string_view bytes, StringEncoding encoding,
+                                         NativeEncoding native);
 
 }  // namespace seriald
 

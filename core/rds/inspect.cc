@@ -4,12 +4,14 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "core/absl_compat.h"
+#include "core/model/utf8.h"
 
 namespace seriald::rds {
 namespace {
@@ -47,12 +49,23 @@ const char* SpecialName(SpecialKind kind) {
   return "<special>";
 }
 
-std::string StringVectorLine(const StringVector& strings, const InspectOptions& options) {
+// Strings as R shows them: latin1 and Windows-1252 bytes (declared, or the stream's native
+// encoding) translated to UTF-8.
+std::string StringVectorLine(const StringVector& strings, NativeEncoding native,
+                             const InspectOptions& options) {
   return VectorLine("chr", strings.size(), std::min<size_t>(strings.size(), options.max_elements),
                     [&](uint64_t i) {
                       StringVector::Element element = strings.Get(i);
-                      return element.is_na ? std::string("NA") : Quote(element.bytes, options);
+                      if (element.is_na) return std::string("NA");
+                      std::optional<std::string> text =
+                          RStringAsUtf8(element.bytes, element.encoding, native);
+                      return Quote(text.has_value() ? *text : element.bytes, options);
                     });
+}
+
+NativeEncoding NativeEncodingOf(const Value& value) {
+  return value.source().r.has_value() ? NativeEncodingFromName(value.source().r->native_encoding)
+                                      : NativeEncoding::kOther;
 }
 
 // The names attribute of `id`, which labels an R list's elements, if it has one.
@@ -121,7 +134,8 @@ void ExpandForInspect(Expansion& out) {
   const Node& node = out.node();
   switch (node.kind()) {
     case NodeKind::kStringVector:
-      out.head = StringVectorLine(std::get<StringVector>(node.data), out.options());
+      out.head = StringVectorLine(std::get<StringVector>(node.data), NativeEncodingOf(out.value()),
+                                  out.options());
       break;
     case NodeKind::kList:
       ExpandList(out, std::get<List>(node.data));
@@ -155,9 +169,10 @@ void ExpandForInspect(Expansion& out) {
       out.head = EnvironmentReferenceLine(node);
       break;
     case NodeKind::kPersistentReference:
-      out.head = absl::StrCat(
-          "<persistent reference: ",
-          StringVectorLine(std::get<PersistentReference>(node.data).names, out.options()), ">");
+      out.head = absl::StrCat("<persistent reference: ",
+                              StringVectorLine(std::get<PersistentReference>(node.data).names,
+                                               NativeEncodingOf(out.value()), out.options()),
+                              ">");
       break;
     case NodeKind::kClosure: {
       const auto& closure = std::get<Closure>(node.data);

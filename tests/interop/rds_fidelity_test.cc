@@ -102,14 +102,52 @@ TEST_F(RdsFidelityTest, ByteCodeKeepsItsSharedLanguageCells) {
   }
 }
 
+// Strings R wrote in a latin1 or Windows-1252 locale: undeclared bytes in that encoding, the
+// header naming it. seriald shows them as R in a UTF-8 session does (inspect, JSON's
+// `translated`), and writes the original bytes back.
+TEST_F(RdsFidelityTest, NativeEncodingsAreShownAsRShowsThemAndKept) {
+  struct Case {
+    std::string charmap;
+    std::string bytes;  // an R raw vector: the string in that encoding
+  };
+  for (const Case& c : {Case{"ISO-8859-1", "0x63, 0x61, 0x66, 0xe9"},  // "café"
+                        Case{"CP1252", "0x80, 0x75, 0x72, 0x6f"}}) {   // "€uro"
+    const std::string& charmap = c.charmap;
+    const std::string locale = "en_US." + charmap;
+    RunResult made =
+        RunProgram({"/usr/bin/localedef", "-i", "en_US", "-f", charmap, (dir_ / locale).string()});
+    ASSERT_TRUE(made.exit_code == 0 || made.exit_code == 1) << made.err;  // 1: warnings only
+    const std::string file = Path(charmap + ".rds");
+    RunResult wrote = RunProgram(
+        {"/usr/bin/env", "LOCPATH=" + dir_.string(), "LC_ALL=" + locale, "/usr/bin/Rscript", "-e",
+         absl::StrCat("x <- c(rawToChar(as.raw(c(", c.bytes, "))), 'plain');",
+                      "stopifnot(Encoding(x)[1] == 'unknown');", "saveRDS(x, '", file,
+                      "', compress = FALSE)")});
+    ASSERT_EQ(wrote.exit_code, 0) << wrote.err;
+    // R in a UTF-8 session: the string's UTF-8 bytes.
+    const std::string utf8 = R(absl::StrCat("cat(enc2utf8(readRDS('", file, "'))[1])"));
+    ASSERT_FALSE(utf8.empty());
+    RunResult inspect = Serialctl({"inspect", file});
+    ASSERT_EQ(inspect.exit_code, 0) << inspect.err;
+    EXPECT_THAT(inspect.out, HasSubstr("native encoding " + charmap));
+    EXPECT_THAT(inspect.out, HasSubstr("chr [1:2] \"" + utf8 + "\" \"plain\""));
+    RunResult json = Serialctl({"convert", "--to", "json", file, "-"});
+    ASSERT_EQ(json.exit_code, 0) << json.err;
+    EXPECT_THAT(json.out, HasSubstr("\"translated\":\"" + utf8 + "\""));
+    RunResult same = Serialctl({"convert", "--to", "rds", file, file + ".same"});
+    ASSERT_EQ(same.exit_code, 0) << same.err;
+    EXPECT_TRUE(ReadBytes(file + ".same") == ReadBytes(file)) << charmap;
+  }
+}
+
 // Every R file installed under R's library directories (saveRDS files, save() files: datasets,
 // fitted models, test data of packages, some from old R versions) converted to its own format:
 // the same bytes, or, where only the compressor's settings differ, the same decompressed bytes.
 TEST(RdsInstalledFilesTest, ConvertToTheirOwnFormatByteForByte) {
   const CodecRegistry registry = CoreCodecs();
   int files = 0, identical = 0, decompressed = 0;
-  for (const char* root : {"/usr/lib/R/library", "/usr/lib/R/site-library",
-                           "/usr/local/lib/R/site-library"}) {
+  for (const char* root :
+       {"/usr/lib/R/library", "/usr/lib/R/site-library", "/usr/local/lib/R/site-library"}) {
     if (!fs::exists(root)) continue;
     for (const auto& entry : fs::recursive_directory_iterator(root)) {
       const std::string extension = entry.path().extension().string();
@@ -148,8 +186,8 @@ TEST(RdsInstalledFilesTest, ConvertToTheirOwnFormatByteForByte) {
       }
     }
   }
-  std::printf("%d installed R files: %d byte for byte, %d byte for byte once decompressed\n",
-              files, identical, decompressed);
+  std::printf("%d installed R files: %d byte for byte, %d byte for byte once decompressed\n", files,
+              identical, decompressed);
   RecordProperty("files", files);
   EXPECT_GE(files, 100);
   EXPECT_EQ(identical + decompressed, files);

@@ -102,6 +102,37 @@ TEST_F(RdsFidelityTest, ByteCodeKeepsItsSharedLanguageCells) {
   }
 }
 
+// ALTREP wrappers: R 4.2 writes them with their metadata; older R versions also wrote wrappers
+// whose metadata says nothing (sortedness NA, no_na 0), which R 4.2 reads as plain vectors. Both
+// convert to their own format unchanged, and R reads the same objects from the outputs.
+TEST_F(RdsFidelityTest, AltrepWrappersStayWrappers) {
+  R("x <- list(a = .Internal(wrap_meta(c(3, 1, 2), 1L, 1L)),"
+    "          b = .Internal(wrap_meta(c('b', 'a'), 0L, 0L)), s = sort(c(3L, 1L, 2L)));"
+    "saveRDS(x, file.path(dir, 'wrap.rds'), compress = FALSE);"
+    // The old form: the meta of `a` (INTSXP of 2: 1, 1) patched to NA, 0.
+    "b <- readBin(file.path(dir, 'wrap.rds'), 'raw', 1e5);"
+    "meta <- as.raw(c(0,0,0,13, 0,0,0,2, 0,0,0,1, 0,0,0,1));"
+    "at <- grepRaw(meta, b, fixed = TRUE); stopifnot(length(at) == 1);"
+    "b[(at + 8):(at + 15)] <- as.raw(c(0x80,0,0,0, 0,0,0,0));"
+    "writeBin(b, file.path(dir, 'old_wrap.rds'));"
+    "stopifnot(identical(readRDS(file.path(dir, 'old_wrap.rds'))$a, c(3, 1, 2)))");
+  for (const std::string name : {"wrap.rds", "old_wrap.rds"}) {
+    RunResult inspect = Serialctl({"inspect", Path(name)});
+    EXPECT_THAT(inspect.out, HasSubstr("altrep wrap_real")) << name;
+    RunResult same = Serialctl({"convert", "--to", "rds", Path(name), Path(name + ".same")});
+    ASSERT_EQ(same.exit_code, 0) << same.err;
+    EXPECT_TRUE(ReadBytes(Path(name + ".same")) == ReadBytes(Path(name))) << name;
+    RunResult v2 =
+        Serialctl({"convert", "--to", "rds", "--version", "2", Path(name), Path(name + ".v2")});
+    ASSERT_EQ(v2.exit_code, 0) << v2.err;
+  }
+  EXPECT_EQ(R("for (f in c('wrap.rds', 'old_wrap.rds')) {"
+              "  x <- readRDS(file.path(dir, f));"
+              "  cat(identical(readRDS(file.path(dir, paste0(f, '.same'))), x),"
+              "      identical(readRDS(file.path(dir, paste0(f, '.v2'))), x), '') }"),
+            "TRUE TRUE TRUE TRUE ");
+}
+
 // Strings R wrote in a latin1 or Windows-1252 locale: undeclared bytes in that encoding, the
 // header naming it. seriald shows them as R in a UTF-8 session does (inspect, JSON's
 // `translated`), and writes the original bytes back.

@@ -45,6 +45,9 @@ class ByteWriter {
   explicit ByteWriter(PieceCallback on_piece) : on_piece_(std::move(on_piece)) {}
 
   void Append(const void* data, size_t size) {
+    // An empty append is a no-op; it may come with a null pointer (an empty Buffer's data), and
+    // memcpy with a null pointer is undefined even for zero bytes.
+    if (size == 0) return;
     if (size <= capacity_ - used_) {
       std::memcpy(block_bytes_ + used_, data, size);
       used_ += size;

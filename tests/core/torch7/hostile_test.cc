@@ -106,6 +106,25 @@ TEST(Torch7HostileTest, TruncatedAsciiFilesFailAtEveryTokenBoundary) {
   }
 }
 
+// A function with empty bytecode and no upvalues (found by fuzzing): the empty bytecode is an
+// empty Buffer with a null data pointer, which the writer once passed to memcpy (undefined
+// behaviour, reported by UBSan). It reads and writes back unchanged.
+TEST(Torch7HostileTest, EmptyFunctionBytecodeWritesBackUnchanged) {
+  const std::string input("\x06\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00", 12);
+  absl::StatusOr<Value> value = ReadTorch7(Buffer::Copy(input));
+  ASSERT_TRUE(value.ok()) << value.status();
+  ASSERT_EQ(value->node(value->roots()[0]).kind(), NodeKind::kLuaFunction);
+  EXPECT_EQ(value->Get<LuaFunction>(value->roots()[0]).bytecode.size(), 0u);
+  ByteWriter out;
+  ASSERT_TRUE(WriteTorch7(*value, *value->source().torch7, out).ok());
+  BufferChain chain;
+  ASSERT_TRUE(out.Finish(&chain).ok());
+  EXPECT_EQ(chain.ToString(), input);
+  ByteWriter empty;
+  empty.Append(nullptr, 0);  // the contract: nothing, and no memcpy
+  EXPECT_EQ(empty.size(), 0u);
+}
+
 TEST(Torch7HostileTest, UnknownTypeTags) {
   ExpectRefused(StreamBytes().Int(9).str(), 0,
                 "unknown type tag 9 (bytes 09 00 00 00 \"....\"): the input is not a Torch7");

@@ -34,8 +34,8 @@ namespace seriald {
 // Limits and overrides for reading. Defaults suit untrusted input.
 struct ReadOptions {
   // Torch7 binary: force the long size (4 or 8) or the byte order instead of detecting them.
-  std::optional<int> torch7_long_size;
-  std::optional<bool> torch7_big_endian;
+  std::optional<int> torch7_long_size = std::nullopt;
+  std::optional<bool> torch7_big_endian = std::nullopt;
   // Deepest nesting of objects accepted. Readers do not recurse, so this bounds memory and the
   // depth of what callers must walk, not the stack.
   uint32_t max_depth = 1'000'000;

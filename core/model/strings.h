@@ -47,7 +47,7 @@ struct StringValue {
   // R: the CHARSXP's flags word as the stream had it, when it differs from what R 4.2 writes for
   // these bytes and this encoding (old R versions set other level and flag bits); kept so that
   // writing reproduces the stream.
-  std::optional<uint32_t> char_flags;
+  std::optional<uint32_t> char_flags = std::nullopt;
 
   static StringValue Na() { return StringValue{{}, StringEncoding::kNative, true}; }
   friend bool operator==(const StringValue& a, const StringValue& b) {

@@ -79,10 +79,10 @@ struct RStreamInfo {
   std::string rdata_magic;
   // Bytes after the object (inside any compression), which R's readRDS(), unserialize() and
   // load() ignore: kept, so that writing the stream back in its own format reproduces them.
-  Buffer trailing_bytes;
+  Buffer trailing_bytes = Buffer();
   // gzip: the 10-byte member header of the source (its OS byte, time stamp, extra flags) when it
   // is a plain header that differs from the one R writes; written again when the file is.
-  std::string gzip_header;
+  std::string gzip_header = std::string();
   friend bool operator==(const RStreamInfo&, const RStreamInfo&) = default;
 };
 

@@ -3,14 +3,13 @@
 // itself would copy it); a first pass refuses cycles, which no R value can have.
 #include <cmath>
 #include <cstring>
-#include <deque>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "core/absl_compat.h"
+#include "core/data/internal/conversion_queue.h"
 #include "core/data/ndarray.h"
 #include "core/data/r_mapping.h"
 #include "core/status_macros.h"
@@ -122,24 +121,18 @@ class DataToRConverter {
     } else {
       value_.roots().push_back(NodeFor(root));
     }
-    while (!queue_.empty()) {
-      auto [item, node] = queue_.front();
-      queue_.pop_front();
+    RETURN_IF_ERROR(queue_.Drain([&](ItemId item, NodeId node) -> absl::Status {
       ASSIGN_OR_RETURN(Node converted, Convert(item));
       value_.mutable_node(node) = std::move(converted);
-    }
+      return absl::OkStatus();
+    }));
     RETURN_IF_ERROR(value_.Validate());
     return std::move(value_);
   }
 
  private:
   NodeId NodeFor(ItemId item) {
-    auto [it, inserted] = nodes_.try_emplace(item, kNoNode);
-    if (inserted) {
-      it->second = value_.Add(Nil{});
-      queue_.emplace_back(item, it->second);
-    }
-    return it->second;
+    return queue_.IdFor(item, [&] { return value_.Add(Nil{}); });
   }
 
   absl::Status ItemError(ItemId id, std::string_view problem) const {
@@ -594,8 +587,7 @@ class DataToRConverter {
   const data::Data& plain_;
   const DataToROptions& options_;
   Value value_;
-  absl::flat_hash_map<ItemId, NodeId> nodes_;
-  std::deque<std::pair<ItemId, NodeId>> queue_;
+  data::ConversionQueue<ItemId, NodeId> queue_;
 };
 
 }  // namespace

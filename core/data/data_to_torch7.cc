@@ -1,7 +1,6 @@
 // Plain data -> Torch7 value (torch7_mapping.h). Items are converted from a work queue, each once,
 // so shared items and cycles stay shared (Torch7 writes back-references for them).
 #include <cstring>
-#include <deque>
 #include <string>
 #include <tuple>
 #include <utility>
@@ -10,6 +9,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "core/absl_compat.h"
+#include "core/data/internal/conversion_queue.h"
 #include "core/data/ndarray.h"
 #include "core/data/torch7_mapping.h"
 #include "core/status_macros.h"
@@ -56,12 +56,11 @@ class DataToTorch7Converter {
   absl::StatusOr<Value> Run() {
     RETURN_IF_ERROR(plain_.Validate());
     for (ItemId root : plain_.roots()) value_.roots().push_back(NodeFor(root));
-    while (!queue_.empty()) {
-      auto [item, node] = queue_.front();
-      queue_.pop_front();
+    RETURN_IF_ERROR(queue_.Drain([&](ItemId item, NodeId node) -> absl::Status {
       ASSIGN_OR_RETURN(Node converted, Convert(item));
       value_.mutable_node(node) = std::move(converted);
-    }
+      return absl::OkStatus();
+    }));
     value_.source().torch7 = Torch7Layout{};
     RETURN_IF_ERROR(value_.Validate());
     return std::move(value_);
@@ -69,12 +68,7 @@ class DataToTorch7Converter {
 
  private:
   NodeId NodeFor(ItemId item) {
-    auto [it, inserted] = nodes_.try_emplace(item, kNoNode);
-    if (inserted) {
-      it->second = value_.Add(Nil{});
-      queue_.emplace_back(item, it->second);
-    }
-    return it->second;
+    return queue_.IdFor(item, [&] { return value_.Add(Nil{}); });
   }
 
   absl::Status ItemError(ItemId id, std::string_view problem) const {
@@ -280,8 +274,7 @@ class DataToTorch7Converter {
 
   const data::Data& plain_;
   Value value_;
-  absl::flat_hash_map<ItemId, NodeId> nodes_;
-  std::deque<std::pair<ItemId, NodeId>> queue_;
+  data::ConversionQueue<ItemId, NodeId> queue_;
   absl::flat_hash_map<std::tuple<const uint8_t*, size_t, int>, NodeId> storages_;
 };
 

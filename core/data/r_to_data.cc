@@ -4,16 +4,15 @@
 #include <algorithm>
 #include <charconv>
 #include <cstring>
-#include <deque>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "core/absl_compat.h"
+#include "core/data/internal/conversion_queue.h"
 #include "core/data/ndarray.h"
 #include "core/data/r_mapping.h"
 #include "core/model/utf8.h"
@@ -49,12 +48,11 @@ class RToDataConverter {
 
   absl::StatusOr<data::Data> Run() {
     for (NodeId root : value_.roots()) data_.roots().push_back(ItemFor(root));
-    while (!queue_.empty()) {
-      auto [node, item] = queue_.front();
-      queue_.pop_front();
+    RETURN_IF_ERROR(queue_.Drain([&](NodeId node, ItemId item) -> absl::Status {
       ASSIGN_OR_RETURN(Item converted, Convert(node));
       data_.mutable_item(item) = std::move(converted);
-    }
+      return absl::OkStatus();
+    }));
     return std::move(data_);
   }
 
@@ -65,12 +63,7 @@ class RToDataConverter {
       if (null_item_ == kNoItem) null_item_ = data_.Add(data::Null{});
       return null_item_;
     }
-    auto [it, inserted] = items_.try_emplace(node, kNoItem);
-    if (inserted) {
-      it->second = data_.Add(data::Null{});
-      queue_.emplace_back(node, it->second);
-    }
-    return it->second;
+    return queue_.IdFor(node, [&] { return data_.Add(data::Null{}); });
   }
 
   absl::Status NodeError(NodeId id, std::string_view problem) const {
@@ -561,8 +554,7 @@ class RToDataConverter {
   const RToDataOptions& options_;
   const NativeEncoding native_;
   data::Data data_;
-  absl::flat_hash_map<NodeId, ItemId> items_;
-  std::deque<std::pair<NodeId, ItemId>> queue_;
+  data::ConversionQueue<NodeId, ItemId> queue_;
   ItemId null_item_ = kNoItem;
 };
 

@@ -2,14 +2,12 @@
 // first time it is referred to and is converted from a work queue, so sharing and cycles are kept
 // and depth costs no recursion.
 #include <cmath>
-#include <deque>
 #include <utility>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
-#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "core/absl_compat.h"
+#include "core/data/internal/conversion_queue.h"
 #include "core/data/ndarray.h"
 #include "core/data/torch7_mapping.h"
 #include "core/status_macros.h"
@@ -29,23 +27,23 @@ class Torch7ToDataConverter {
 
   absl::StatusOr<data::Data> Run() {
     for (NodeId root : value_.roots()) data_.roots().push_back(ItemFor(root));
-    while (!queue_.empty()) {
-      auto [node, item] = queue_.front();
-      queue_.pop_front();
+    RETURN_IF_ERROR(queue_.Drain([&](NodeId node, ItemId item) -> absl::Status {
       ASSIGN_OR_RETURN(Item converted, Convert(node));
       data_.mutable_item(item) = std::move(converted);
-    }
+      return absl::OkStatus();
+    }));
     return std::move(data_);
   }
 
  private:
+  // The item of `node`: allocated (and queued for conversion) the first time it is asked for; an
+  // absent node (nil) is one Null item.
   ItemId ItemFor(NodeId node) {
-    auto [it, inserted] = items_.try_emplace(node, kNoItem);
-    if (inserted) {
-      it->second = data_.Add(data::Null{});
-      if (node != kNoNode) queue_.emplace_back(node, it->second);
+    if (node == kNoNode) {
+      if (null_item_ == kNoItem) null_item_ = data_.Add(data::Null{});
+      return null_item_;
     }
-    return it->second;
+    return queue_.IdFor(node, [&] { return data_.Add(data::Null{}); });
   }
 
   absl::Status NodeError(NodeId id, std::string_view problem) const {
@@ -213,8 +211,8 @@ class Torch7ToDataConverter {
 
   const Value& value_;
   data::Data data_;
-  absl::flat_hash_map<NodeId, ItemId> items_;
-  std::deque<std::pair<NodeId, ItemId>> queue_;
+  data::ConversionQueue<NodeId, ItemId> queue_;
+  ItemId null_item_ = kNoItem;
 };
 
 }  // namespace

@@ -1,18 +1,23 @@
 // Real-file fidelity with R as the oracle, through serialctl as users run it: files R writes in
 // ways the corpus generator does not (bytes after the object), converted to their own format (the
 // same bytes back) and to others (objects R reads identical()).
+#include <cstring>
 #include <filesystem>
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "core/data/mapping.h"
 #include "core/format/codec.h"
 #include "core/io/byte_writer.h"
 #include "core/io/file.h"
 #include "core/rds/compression.h"
+#include "core/rds/reader.h"
+#include "core/rds/writer.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/files.h"
 #include "tests/testing/subprocess.h"
+#include "zlib.h"
 
 namespace seriald {
 namespace {
@@ -182,8 +187,8 @@ TEST(RdsInstalledFilesTest, ConvertToTheirOwnFormatByteForByte) {
     if (!fs::exists(root)) continue;
     for (const auto& entry : fs::recursive_directory_iterator(root)) {
       const std::string extension = entry.path().extension().string();
-      if (!entry.is_regular_file() ||
-          (extension != ".rds" && extension != ".rda" && extension != ".RData")) {
+      if (!entry.is_regular_file() || (extension != ".rds" && extension != ".rda" &&
+                                       extension != ".RData" && extension != ".rdx")) {
         continue;
       }
       const std::string path = entry.path().string();
@@ -222,6 +227,100 @@ TEST(RdsInstalledFilesTest, ConvertToTheirOwnFormatByteForByte) {
   RecordProperty("files", files);
   EXPECT_GE(files, 100);
   EXPECT_EQ(identical + decompressed, files);
+}
+
+// The entries of installed packages' lazy-load databases (R/*.rdb: each a 4-byte length and a
+// zlib stream of a serialized object, found through the index R/*.rdx), converted to their own
+// format: the same bytes.
+TEST(RdsInstalledFilesTest, LazyLoadEntriesConvertByteForByte) {
+  int databases = 0, entries = 0, identical = 0, other_compression = 0;
+  for (const char* root :
+       {"/usr/lib/R/library", "/usr/lib/R/site-library", "/usr/local/lib/R/site-library"}) {
+    if (!fs::exists(root)) continue;
+    for (const auto& entry : fs::recursive_directory_iterator(root)) {
+      if (!entry.is_regular_file() || entry.path().extension() != ".rdx") continue;
+      fs::path database = entry.path();
+      database.replace_extension(".rdb");
+      if (!fs::exists(database)) continue;
+      absl::StatusOr<Buffer> index_bytes = ReadFile(entry.path().string());
+      absl::StatusOr<Buffer> blob = ReadFile(database.string());
+      ASSERT_TRUE(index_bytes.ok() && blob.ok()) << database;
+      absl::StatusOr<Value> index = ReadR(*index_bytes);
+      ASSERT_TRUE(index.ok()) << entry.path() << ": " << index.status();
+      absl::StatusOr<data::Data> plain = ToData(*index);
+      ASSERT_TRUE(plain.ok()) << entry.path();
+      ++databases;
+      // list(variables = list(name = c(offset, length), ...), references = ..., compressed = ...)
+      const data::Item& root_item = plain->item(plain->roots()[0]);
+      const auto* fields = plain->GetIf<data::Sequence>(plain->roots()[0]);
+      const auto* names = plain->GetIf<data::Strings>(root_item.names);
+      ASSERT_TRUE(fields != nullptr && names != nullptr) << entry.path();
+      bool zlib = false;
+      std::vector<ItemId> places;
+      for (size_t i = 0; i < fields->items.size(); ++i) {
+        const std::string_view name = names->values.Get(i).bytes;
+        if (name == "compressed") {
+          // TRUE (or 1) means zlib; 2 and 3 (bzip2, xz) carry a type byte this test does not read.
+          const auto* flag = plain->GetIf<data::NdArray>(fields->items[i]);
+          int32_t value = 0;
+          if (flag != nullptr && flag->length == 1 && flag->dtype != ElementType::kFloat64) {
+            std::memcpy(&value, flag->data.data(), 4);
+          } else if (flag != nullptr && flag->length == 1) {
+            double d;
+            std::memcpy(&d, flag->data.data(), 8);
+            value = static_cast<int32_t>(d);
+          }
+          zlib = value == 1;
+        } else if (name == "variables" || name == "references") {
+          if (const auto* list = plain->GetIf<data::Sequence>(fields->items[i])) {
+            places.insert(places.end(), list->items.begin(), list->items.end());
+          }
+        }
+      }
+      if (!zlib) {
+        other_compression += static_cast<int>(places.size());
+        continue;
+      }
+      for (ItemId place : places) {
+        const auto* where = plain->GetIf<data::NdArray>(place);
+        ASSERT_TRUE(where != nullptr && where->length == 2 && where->dtype == ElementType::kInt32)
+            << database;
+        int32_t offset_and_length[2];
+        std::memcpy(offset_and_length, where->data.data(), 8);
+        const auto offset = static_cast<uint64_t>(offset_and_length[0]);
+        const auto length = static_cast<uint64_t>(offset_and_length[1]);
+        ASSERT_LE(offset + length, blob->size()) << database;
+        ASSERT_GE(length, 4u);
+        const uint8_t* p = blob->data() + offset;
+        uLongf size = (uLongf{p[0]} << 24) | (uLongf{p[1]} << 16) | (uLongf{p[2]} << 8) | p[3];
+        std::string stream(size, '\0');
+        ASSERT_EQ(::uncompress(reinterpret_cast<Bytef*>(stream.data()), &size, p + 4, length - 4),
+                  Z_OK)
+            << database << " at " << offset;
+        stream.resize(size);
+        absl::StatusOr<Value> object = ReadR(Buffer::Copy(stream));
+        ASSERT_TRUE(object.ok()) << database << " at " << offset << ": " << object.status();
+        const RStreamInfo& source = *object->source().r;
+        ByteWriter out;
+        ASSERT_TRUE(
+            WriteR(*object, rds::SettingsFor(*object, source.format, source.version), out).ok());
+        BufferChain chain;
+        ASSERT_TRUE(out.Finish(&chain).ok());
+        ++entries;
+        if (chain.ToString() == stream) {
+          ++identical;
+        } else {
+          ADD_FAILURE() << database << " at " << offset << ": the entry comes back changed";
+        }
+      }
+    }
+  }
+  std::printf(
+      "%d lazy-load databases: %d of %d entries byte for byte (%d with other compression "
+      "not read)\n",
+      databases, identical, entries, other_compression);
+  EXPECT_GE(entries, 1000);
+  EXPECT_EQ(identical, entries);
 }
 
 }  // namespace

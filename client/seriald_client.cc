@@ -173,6 +173,7 @@ absl::StatusOr<ConvertResult> SerialdClient::Convert(const Buffer& input, const 
     RETURN_IF_ERROR(FromGrpcStatus(impl_->stub_->Convert(&context, request, &response)));
     result.input_format = std::string(FormatName(response.input_format()));
     result.output_bytes = response.data().size();
+    result.notes.assign(response.notes().begin(), response.notes().end());
     RETURN_IF_ERROR(output(response.data()));
     return result;
   }
@@ -196,6 +197,8 @@ absl::StatusOr<ConvertResult> SerialdClient::Convert(const Buffer& input, const 
   while (stream->Read(&response)) {
     if (response.has_input_format()) {
       result.input_format = std::string(FormatName(response.input_format()));
+    } else if (response.has_notes()) {
+      result.notes.assign(response.notes().notes().begin(), response.notes().notes().end());
     } else if (consumer.ok()) {
       result.output_bytes += response.chunk().data().size();
       consumer = output(response.chunk().data());

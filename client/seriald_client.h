@@ -79,6 +79,8 @@ struct ConvertResult {
   std::string input_format;  // as detected or given
   uint64_t output_bytes = 0;
   bool streamed = false;
+  // What a conversion between families or to an array file changed or left out, one line each.
+  std::vector<std::string> notes;
 };
 
 struct InspectResult {

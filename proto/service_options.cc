@@ -17,7 +17,7 @@
 namespace seriald {
 namespace {
 
-constexpr std::array<std::pair<v1::Format, std::string_view>, 8> kFormatNames = {{
+constexpr std::array<std::pair<v1::Format, std::string_view>, 12> kFormatNames = {{
     {v1::FORMAT_T7, "t7"},
     {v1::FORMAT_T7_ASCII, "t7-ascii"},
     {v1::FORMAT_RDS, "rds"},
@@ -26,6 +26,10 @@ constexpr std::array<std::pair<v1::Format, std::string_view>, 8> kFormatNames = 
     {v1::FORMAT_RDS_ASCIIHEX, "rds-asciihex"},
     {v1::FORMAT_RDATA, "rdata"},
     {v1::FORMAT_JSON, "json"},
+    {v1::FORMAT_NPY, "npy"},
+    {v1::FORMAT_NPZ, "npz"},
+    {v1::FORMAT_NPZ_COMPRESSED, "npz-compressed"},
+    {v1::FORMAT_SAFETENSORS, "safetensors"},
 }};
 
 }  // namespace
@@ -105,6 +109,9 @@ absl::StatusOr<WriteOptions> WriteOptionsFromProto(const v1::WriteOptions& messa
       Torch7ByteOrderFromProto(message.torch7_byte_order(), &options.torch7_big_endian));
   options.torch7_referenced = !message.torch7_unreferenced();
   options.json_pretty = message.json_pretty();
+  options.drop_unconvertible = message.drop_unconvertible();
+  options.allow_inexact_integers = message.allow_inexact_integers();
+  options.strict_arrays = message.strict_arrays();
   switch (message.r_version()) {
     case 0:
       break;
@@ -195,6 +202,9 @@ void WriteOptionsToProto(const WriteOptions& options, std::string_view format,
   Torch7LayoutToProto(options.torch7_long_size, options.torch7_big_endian, message);
   message->set_torch7_unreferenced(!options.torch7_referenced);
   message->set_json_pretty(options.json_pretty);
+  message->set_drop_unconvertible(options.drop_unconvertible);
+  message->set_allow_inexact_integers(options.allow_inexact_integers);
+  message->set_strict_arrays(options.strict_arrays);
   if (options.r_version) message->set_r_version(*options.r_version);
   if (options.r_compression) {
     message->set_r_compression(static_cast<v1::RCompression>(*options.r_compression));

@@ -18,10 +18,14 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev
   # compression
   zlib1g-dev libbz2-dev liblzma-dev
+  # array containers (npz is a ZIP archive, safetensors has a JSON header)
+  libzip-dev nlohmann-json3-dev
   # R (interop oracle) and the Python client
   r-base-core r-cran-matrix python3 python3-grpcio python3-protobuf python3-numpy python3-pandas
   # real R files for the fidelity tests: fitted models, test data and old .rda files of packages
   r-cran-lme4 r-cran-robustbase r-cran-mass r-cran-survival
+  # checking numpy/PyTorch exports (torch.from_numpy on what seriald writes)
+  python3-torch
   # installing the Python client offline (pip install --no-build-isolation client/python)
   python3-venv python3-pip python3-setuptools python3-wheel
   # test tooling: TLS certificates, process inspection, the deploy proxy

@@ -10,6 +10,8 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "core/absl_compat.h"
+#include "core/convert/array_codecs.h"
+#include "core/convert/convert.h"
 #include "core/data/mapping.h"
 #include "core/inspect.h"
 #include "core/io/growable_buffer.h"
@@ -101,14 +103,22 @@ absl::StatusOr<const Codec*> OutputCodec(const CodecRegistry& registry, v1::Form
   return registry.Find(name);
 }
 
+// The read options of a request with the server's limits applied.
+absl::StatusOr<ReadOptions> ServerReadOptions(const v1::ReadOptions& message,
+                                              const ServiceLimits& limits) {
+  ASSIGN_OR_RETURN(ReadOptions options, ReadOptionsFromProto(message, limits.max_depth));
+  options.max_depth = std::min(options.max_depth, limits.max_depth);
+  options.max_decompressed_bytes = limits.max_decompressed_bytes;
+  options.max_expanded_bytes = limits.max_request_bytes;
+  return options;
+}
+
 // Reads an input with the format given or detected, and binds its persistent references as the
 // request asks; records the format it was read as. The value may view `input` and `message`.
 absl::StatusOr<Value> ReadInput(const CodecRegistry& registry, const v1::ReadOptions& message,
                                 const ServiceLimits& limits, const Buffer& input,
                                 CallRecord& record) {
-  ASSIGN_OR_RETURN(ReadOptions options, ReadOptionsFromProto(message, limits.max_depth));
-  options.max_depth = std::min(options.max_depth, limits.max_depth);
-  options.max_decompressed_bytes = limits.max_decompressed_bytes;
+  ASSIGN_OR_RETURN(ReadOptions options, ServerReadOptions(message, limits));
   ASSIGN_OR_RETURN(const Codec* codec, InputCodec(registry, message.format(), input));
   record.input_format = std::string(codec->name());
   ASSIGN_OR_RETURN(Value value, codec->Read(input, options));
@@ -130,13 +140,13 @@ absl::Status WriteOutput(const CodecRegistry& registry, const v1::WriteOptions& 
   return out.Finish();
 }
 
-// Writes `value` into one string for a unary response, refusing output over the unary limit.
-absl::StatusOr<std::string> WriteUnaryOutput(const CodecRegistry& registry,
-                                             const v1::WriteOptions& message, Value& value,
-                                             const ServiceLimits& limits, CallRecord& record,
-                                             std::string_view stream_method) {
+// Collects what `write` hands its callback into one string for a unary response, refusing output
+// over the unary limit.
+template <typename Write>
+absl::StatusOr<std::string> CollectUnaryOutput(const ServiceLimits& limits, CallRecord& record,
+                                               std::string_view stream_method, Write&& write) {
   BufferChain output;
-  RETURN_IF_ERROR(WriteOutput(registry, message, value, record, [&](Buffer piece) {
+  RETURN_IF_ERROR(write([&](Buffer piece) {
     output.Append(std::move(piece));
     if (output.size() > limits.max_message_bytes) {
       return UnaryTooLarge("the output", output.size(), limits.max_message_bytes, stream_method);
@@ -147,42 +157,70 @@ absl::StatusOr<std::string> WriteUnaryOutput(const CodecRegistry& registry,
   return output.ToString();
 }
 
-// The family whose conventions plain data is written with, from the output format.
-absl::StatusOr<DataFamily> FamilyOfFormat(v1::Format format) {
-  switch (format) {
-    case v1::FORMAT_T7:
-    case v1::FORMAT_T7_ASCII:
-      return DataFamily::kTorch7;
-    case v1::FORMAT_RDS:
-    case v1::FORMAT_RDS_NATIVE:
-    case v1::FORMAT_RDS_ASCII:
-    case v1::FORMAT_RDS_ASCIIHEX:
-    case v1::FORMAT_RDATA:
-      return DataFamily::kR;
-    default:
-      return absl::InvalidArgumentError(
-          "plain data (Data) is written as a Torch7 or R format; JSON carries the Value form");
+// Converts `input` as the request asks (core/convert/convert.h), handing each piece of output to
+// `consume`; records the formats and collects the notes.
+absl::Status ConvertOutput(const CodecRegistry& registry, const v1::ReadOptions& read_message,
+                           const v1::WriteOptions& write_message, const ServiceLimits& limits,
+                           const Buffer& input, CallRecord& record, ConversionNotes& notes,
+                           ByteWriter::PieceCallback consume) {
+  ASSIGN_OR_RETURN(ReadOptions read_options, ServerReadOptions(read_message, limits));
+  ASSIGN_OR_RETURN(const Codec* from, InputCodec(registry, read_message.format(), input));
+  record.input_format = std::string(from->name());
+  ASSIGN_OR_RETURN(WriteOptions write_options, WriteOptionsFromProto(write_message));
+  ASSIGN_OR_RETURN(const Codec* to, OutputCodec(registry, write_message.format()));
+  record.output_format = std::string(to->name());
+  if (!write_message.persistent_references().empty() && from->AsArrayCodec() != nullptr) {
+    return absl::InvalidArgumentError(
+        "persistent_references names nodes of an R object; an array file has none");
   }
+  ConvertHooks hooks;
+  hooks.after_read = [&](Value& value) {
+    // Known before any output, which a stream's header carries.
+    record.input_format = std::string(from->FormatOf(value));
+    return ApplyReferenceBindings(read_message, read_options, value);
+  };
+  hooks.before_write = [&](Value& value) {
+    return ApplyPersistentReferences(write_message, value);
+  };
+  ByteWriter out(std::move(consume));
+  ASSIGN_OR_RETURN(record.input_format,
+                   ConvertInput(*from, *to, input, read_options, write_options, out, notes, hooks));
+  return out.Finish();
 }
 
-// What a Serialize call writes: its Value, or the value its plain data stands for in the family
-// of the output format. The message given is consumed.
-absl::StatusOr<Value> ValueToWrite(v1::Value* value, v1::Data* data,
-                                   const v1::WriteOptions& options) {
+// Writes what a Serialize request holds: its Value, or its plain data (written with the output
+// format's conventions, or as an array file), handing each piece of output to `consume`. The
+// messages given are consumed.
+absl::Status WriteRequestOutput(const CodecRegistry& registry, v1::Value* value, v1::Data* data,
+                                const v1::WriteOptions& options, CallRecord& record,
+                                ByteWriter::PieceCallback consume) {
   if (value != nullptr && data != nullptr) {
     return absl::InvalidArgumentError("set either the value or the data, not both");
   }
-  if (data == nullptr) return FromProto(value != nullptr ? std::move(*value) : v1::Value());
+  if (data == nullptr) {
+    ASSIGN_OR_RETURN(Value converted,
+                     FromProto(value != nullptr ? std::move(*value) : v1::Value()));
+    return WriteOutput(registry, options, converted, record, std::move(consume));
+  }
   if (!options.persistent_references().empty()) {
     return absl::InvalidArgumentError(
         "persistent_references names nodes of a Value, and plain data has none: write an opaque "
         "\"persistent reference\" item with names instead");
   }
-  ASSIGN_OR_RETURN(DataFamily family, FamilyOfFormat(options.format()));
+  ASSIGN_OR_RETURN(const Codec* to, OutputCodec(registry, options.format()));
+  if (to->family() == "json") {
+    return absl::InvalidArgumentError(
+        "plain data (Data) is written as a Torch7, R or array format; JSON carries the Value form");
+  }
+  record.output_format = std::string(to->name());
+  ASSIGN_OR_RETURN(WriteOptions write_options, WriteOptionsFromProto(options));
   ASSIGN_OR_RETURN(data::Data plain, DataFromProto(std::move(*data)));
   DataToROptions r_options;
   r_options.root_as_pairlist = options.format() == v1::FORMAT_RDATA;
-  return FromData(plain, family, r_options);
+  ConversionNotes notes;
+  ByteWriter out(std::move(consume));
+  RETURN_IF_ERROR(WritePlainData(plain, *to, write_options, r_options, out, notes));
+  return out.Finish();
 }
 
 // The plain data of a value read for Deserialize; compact R sequences may expand up to the
@@ -191,6 +229,22 @@ absl::StatusOr<data::Data> DataOfValue(const Value& value, const ServiceLimits& 
   RToDataOptions options;
   options.max_expanded_bytes = limits.max_request_bytes;
   return ToData(value, options);
+}
+
+// The plain data of an input for Deserialize's data view: an array file's arrays as they are
+// (numpy bools stay logical), else the plain data of the value read.
+absl::StatusOr<data::Data> ReadInputData(const CodecRegistry& registry,
+                                         const v1::ReadOptions& message,
+                                         const ServiceLimits& limits, const Buffer& input,
+                                         CallRecord& record) {
+  ASSIGN_OR_RETURN(const Codec* codec, InputCodec(registry, message.format(), input));
+  if (const ArrayCodec* arrays = codec->AsArrayCodec()) {
+    ASSIGN_OR_RETURN(ReadOptions options, ServerReadOptions(message, limits));
+    record.input_format = std::string(codec->name());
+    return arrays->ReadData(input, options);
+  }
+  ASSIGN_OR_RETURN(Value value, ReadInput(registry, message, limits, input, record));
+  return DataOfValue(value, limits);
 }
 
 // Cuts `piece` into chunks of at most `chunk_bytes` and hands each to `send`, which returns false
@@ -254,11 +308,12 @@ grpc::Status SerializerService::Serialize(grpc::ServerContext* context,
     if (request->has_data()) plain = request->data();
     std::optional<v1::Value> message;
     if (request->has_value() || !request->has_data()) message = request->value();
-    ASSIGN_OR_RETURN(Value value, ValueToWrite(message ? &*message : nullptr,
-                                               plain ? &*plain : nullptr, request->options()));
     ASSIGN_OR_RETURN(*response->mutable_data(),
-                     WriteUnaryOutput(*registry_, request->options(), value, limits_, record,
-                                      "SerializeStream"));
+                     CollectUnaryOutput(limits_, record, "SerializeStream", [&](auto consume) {
+                       return WriteRequestOutput(*registry_, message ? &*message : nullptr,
+                                                 plain ? &*plain : nullptr, request->options(),
+                                                 record, std::move(consume));
+                     }));
     return absl::OkStatus();
   });
 }
@@ -273,12 +328,13 @@ grpc::Status SerializerService::Deserialize(grpc::ServerContext* context,
       return UnaryTooLarge("a request", record.bytes_in, limits_.max_message_bytes,
                            "DeserializeStream");
     }
-    ASSIGN_OR_RETURN(Value value, ReadInput(*registry_, request->options(), limits_,
-                                            BorrowBytes(request->data()), record));
     if (request->options().view() == v1::VIEW_DATA) {
-      ASSIGN_OR_RETURN(data::Data plain, DataOfValue(value, limits_));
+      ASSIGN_OR_RETURN(data::Data plain, ReadInputData(*registry_, request->options(), limits_,
+                                                       BorrowBytes(request->data()), record));
       RETURN_IF_ERROR(DataToProto(plain, response->mutable_data()));
     } else {
+      ASSIGN_OR_RETURN(Value value, ReadInput(*registry_, request->options(), limits_,
+                                              BorrowBytes(request->data()), record));
       RETURN_IF_ERROR(ToProto(value, response->mutable_value()));
     }
     response->set_format(FormatFromName(record.input_format).value_or(v1::FORMAT_UNSPECIFIED));
@@ -301,13 +357,16 @@ grpc::Status SerializerService::Convert(grpc::ServerContext* context,
       return UnaryTooLarge("a request", record.bytes_in, limits_.max_message_bytes,
                            "ConvertStream");
     }
-    ASSIGN_OR_RETURN(Value value, ReadInput(*registry_, request->input(), limits_,
-                                            BorrowBytes(request->data()), record));
+    ConversionNotes notes;
+    ASSIGN_OR_RETURN(*response->mutable_data(),
+                     CollectUnaryOutput(limits_, record, "ConvertStream", [&](auto consume) {
+                       return ConvertOutput(*registry_, request->input(), request->output(),
+                                            limits_, BorrowBytes(request->data()), record, notes,
+                                            std::move(consume));
+                     }));
     response->set_input_format(
         FormatFromName(record.input_format).value_or(v1::FORMAT_UNSPECIFIED));
-    ASSIGN_OR_RETURN(
-        *response->mutable_data(),
-        WriteUnaryOutput(*registry_, request->output(), value, limits_, record, "ConvertStream"));
+    for (std::string& line : notes.Lines()) response->add_notes(std::move(line));
     return absl::OkStatus();
   });
 }
@@ -361,20 +420,36 @@ grpc::Status SerializerService::ConvertStream(
                          limits_, record, [](const v1::ConvertStreamRequest& m) {
                            return m.has_chunk() ? &m.chunk().data() : nullptr;
                          }));
-    ASSIGN_OR_RETURN(Value value, ReadInput(*registry_, options.input(), limits_, input, record));
-
-    v1::ConvertStreamResponse header;
-    header.set_input_format(FormatFromName(record.input_format).value_or(v1::FORMAT_UNSPECIFIED));
-    if (!stream->Write(header)) return CallAborted(context);
-
+    // The header names the input format, which is known once the input is read: the first
+    // piece of output (or the end, for an empty output) sends it.
+    bool header_sent = false;
+    auto send_header = [&]() -> absl::Status {
+      if (header_sent) return absl::OkStatus();
+      header_sent = true;
+      v1::ConvertStreamResponse header;
+      header.set_input_format(
+          FormatFromName(record.input_format).value_or(v1::FORMAT_UNSPECIFIED));
+      return stream->Write(header) ? absl::OkStatus() : CallAborted(context);
+    };
+    ConversionNotes notes;
     v1::ConvertStreamResponse response;
-    return WriteOutput(*registry_, options.output(), value, record, [&](Buffer piece) {
-      record.bytes_out += piece.size();
-      return SendInChunks(context, piece, limits_.chunk_bytes, [&](std::string_view bytes) {
-        response.mutable_chunk()->mutable_data()->assign(bytes.data(), bytes.size());
-        return stream->Write(response);
-      });
-    });
+    RETURN_IF_ERROR(ConvertOutput(
+        *registry_, options.input(), options.output(), limits_, input, record, notes,
+        [&](Buffer piece) -> absl::Status {
+          RETURN_IF_ERROR(send_header());
+          record.bytes_out += piece.size();
+          return SendInChunks(context, piece, limits_.chunk_bytes, [&](std::string_view bytes) {
+            response.mutable_chunk()->mutable_data()->assign(bytes.data(), bytes.size());
+            return stream->Write(response);
+          });
+        }));
+    RETURN_IF_ERROR(send_header());
+    if (!notes.empty()) {
+      v1::ConvertStreamResponse last;
+      for (std::string& line : notes.Lines()) last.mutable_notes()->add_notes(std::move(line));
+      if (!stream->Write(last)) return CallAborted(context);
+    }
+    return absl::OkStatus();
   });
 }
 
@@ -397,31 +472,30 @@ grpc::Status SerializerService::DeserializeStream(
                                        limits_, record, [](const v1::DeserializeStreamRequest& m) {
                                          return m.has_chunk() ? &m.chunk().data() : nullptr;
                                        }));
-    ASSIGN_OR_RETURN(Value value, ReadInput(*registry_, options, limits_, input, record));
-    input = Buffer();  // the Value keeps what it needs
-
     // The header carries the Value (or its plain data) with the data of large arrays left out;
     // that data follows in ArrayChunk messages, read straight from the arrays' buffers.
     const ToProtoOptions streaming{.max_inline_array_bytes = limits_.chunk_bytes - 1u};
     v1::DeserializeStreamResponse header;
-    header.mutable_header()->set_format(
-        FormatFromName(record.input_format).value_or(v1::FORMAT_UNSPECIFIED));
     // The buffers to send, by the id the chunks name.
     std::vector<std::pair<uint32_t, Buffer>> streamed;
     if (options.view() == v1::VIEW_DATA) {
-      ASSIGN_OR_RETURN(data::Data plain, DataOfValue(value, limits_));
-      value = Value();  // the arrays keep what they need
+      ASSIGN_OR_RETURN(data::Data plain,
+                       ReadInputData(*registry_, options, limits_, input, record));
+      input = Buffer();  // the arrays keep what they need
       RETURN_IF_ERROR(DataToProto(plain, header.mutable_header()->mutable_data(), streaming));
       for (ItemId id : DataArraysLeftOut(plain, streaming)) {
         streamed.emplace_back(id, plain.GetIf<data::NdArray>(id)->data);
       }
     } else {
+      ASSIGN_OR_RETURN(Value value, ReadInput(*registry_, options, limits_, input, record));
+      input = Buffer();  // the Value keeps what it needs
       RETURN_IF_ERROR(ToProto(value, header.mutable_header()->mutable_value(), streaming));
       for (NodeId id : ArraysLeftOut(value, streaming)) {
         streamed.emplace_back(id, value.Get<Array>(id).data);
       }
-      value = Value();
     }
+    header.mutable_header()->set_format(
+        FormatFromName(record.input_format).value_or(v1::FORMAT_UNSPECIFIED));
     for (const auto& [id, bytes] : streamed) header.mutable_header()->add_streamed_arrays(id);
     record.bytes_out = header.ByteSizeLong();
     if (!stream->Write(header)) return CallAborted(context);
@@ -549,9 +623,9 @@ grpc::Status SerializerService::SerializeStream(
                                                        " bytes"));
       }
     }
-    ASSIGN_OR_RETURN(Value value, ValueToWrite(message, plain, header->options()));
     v1::BytesChunk response;
-    return WriteOutput(*registry_, header->options(), value, record, [&](Buffer piece) {
+    return WriteRequestOutput(*registry_, message, plain, header->options(), record,
+                              [&](Buffer piece) {
       record.bytes_out += piece.size();
       return SendInChunks(context, piece, limits_.chunk_bytes, [&](std::string_view bytes) {
         response.mutable_data()->assign(bytes.data(), bytes.size());

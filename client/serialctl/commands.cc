@@ -1,13 +1,16 @@
 #include "client/serialctl/commands.h"
 
 #include <cstdint>
+#include <iostream>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "client/serialctl/output_file.h"
 #include "core/absl_compat.h"
+#include "core/convert/convert.h"
 #include "core/inspect.h"
 #include "core/io/file.h"
 #include "core/rds/reader.h"
@@ -104,13 +107,39 @@ absl::StatusOr<Value> ReadReferenceFile(const ReferenceFlag& flag, const ReadOpt
                                    flag.file, ": ", status.message()));
 }
 
+void PrintNotes(const std::vector<std::string>& notes) {
+  for (const std::string& note : notes) {
+    std::cerr << "serialctl: note: " << absl::StrReplaceAll(note, {{"\r", " "}, {"\n", " "}})
+              << "\n";
+  }
+  std::cerr.flush();
+}
+
 absl::Status Convert(const CodecRegistry& registry, const FormatFlags& flags, const std::string& in,
                      const std::string& out) {
-  ASSIGN_OR_RETURN(Input input, ReadInput(registry, flags, in));
-  RETURN_IF_ERROR(ResolveReferences(registry, flags, input.value));
-  ASSIGN_OR_RETURN(BufferChain bytes,
-                   WriteAs(registry, flags.to, input.value, ToWriteOptions(flags)));
-  return WriteOutputFile(out, bytes);
+  ASSIGN_OR_RETURN(Buffer bytes, ReadFile(in));
+  const Codec* from;
+  if (flags.from.empty()) {
+    ASSIGN_OR_RETURN(from, registry.Detect(bytes));
+  } else {
+    ASSIGN_OR_RETURN(from, registry.Find(flags.from));
+  }
+  ASSIGN_OR_RETURN(const Codec* to, registry.Find(flags.to));
+  if (!flags.resolve_references.empty() && from->AsArrayCodec() != nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--resolve-reference binds R persistent references; the input is ", AsAbsl(from->name())));
+  }
+  ConvertHooks hooks;
+  hooks.after_read = [&](Value& value) { return ResolveReferences(registry, flags, value); };
+  ByteWriter writer;
+  ConversionNotes notes;
+  RETURN_IF_ERROR(ConvertInput(*from, *to, bytes, ToReadOptions(flags, registry),
+                               ToWriteOptions(flags), writer, notes, hooks)
+                      .status());
+  BufferChain output;
+  RETURN_IF_ERROR(writer.Finish(&output));
+  PrintNotes(notes.Lines());
+  return WriteOutputFile(out, output);
 }
 
 absl::Status InspectFile(const CodecRegistry& registry, const FormatFlags& flags,

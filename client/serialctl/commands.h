@@ -32,6 +32,10 @@ CodecRegistry SerialctlRegistry();
 absl::Status Convert(const CodecRegistry& registry, const FormatFlags& flags, const std::string& in,
                      const std::string& out);
 
+// Prints each note of a conversion (what it changed or left out) on standard error as one line,
+// "serialctl: note: <note>".
+void PrintNotes(const std::vector<std::string>& notes);
+
 // The R object of a --resolve-reference file, read with `options`; errors name the option.
 absl::StatusOr<Value> ReadReferenceFile(const ReferenceFlag& flag, const ReadOptions& options);
 

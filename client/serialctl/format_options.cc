@@ -34,7 +34,7 @@ std::string FormatNames(const CodecRegistry& registry,
 struct Rule {
   const char* option;
   bool given;
-  const char* formats;  // "Torch7", "R", "JSON"
+  const char* formats;  // "Torch7", "R", "JSON", "array file"
   std::vector<std::string_view> families;
   bool also_input;  // applies to the input too when --from names such a format
 };
@@ -86,6 +86,7 @@ absl::Status CheckApplicable(const FormatFlags& flags, const CodecRegistry& regi
       {"--version", flags.r_version.has_value(), "R", kRFamilies, false},
       {"--compress", !flags.compress.empty(), "R", kRFamilies, false},
       {"--pretty", flags.pretty, "JSON", json, false},
+      {"--strict", flags.strict, "array file", kArrayFamilies, false},
   };
   const std::string_view to = FamilyOf(registry, flags.to);
   const std::string_view from = FamilyOf(registry, flags.from);
@@ -135,6 +136,9 @@ WriteOptions ToWriteOptions(const FormatFlags& flags) {
   options.torch7_big_endian = BigEndianOf(flags).value_or(std::nullopt);
   options.torch7_referenced = !flags.unreferenced;
   options.json_pretty = flags.pretty;
+  options.drop_unconvertible = flags.drop_unconvertible;
+  options.allow_inexact_integers = flags.allow_inexact_integers;
+  options.strict_arrays = flags.strict;
   options.r_version = flags.r_version;
   for (const CompressionName& c : kCompressions) {
     if (flags.compress == c.name) options.r_compression = c.compression;

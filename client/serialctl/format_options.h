@@ -7,6 +7,9 @@
 //                               --unreferenced (output)
 //   R (families "rds", "rdata") --version, --compress (output)
 //   JSON (family "json")        --pretty (output)
+//   array files (npy, npz, safetensors)  --strict (output)
+//   any conversion              --drop-unconvertible, --allow-inexact-integers (they matter
+//                               only between families; a same-family conversion loses nothing)
 //   any input                   --max-depth, --max-decompressed-bytes, --resolve-reference (R
 //                               persistent references; an input that has none is unaffected)
 //
@@ -33,6 +36,7 @@ namespace seriald::serialctl {
 inline constexpr std::string_view kTorch7Family = "t7";
 inline constexpr std::string_view kJsonFamily = "json";
 inline const std::vector<std::string_view> kRFamilies = {"rds", "rdata"};
+inline const std::vector<std::string_view> kArrayFamilies = {"npy", "npz", "safetensors"};
 
 // The values of --compress.
 struct CompressionName {
@@ -59,6 +63,9 @@ struct FormatFlags {
   std::optional<uint64_t> max_decompressed_bytes;
   bool r_normalize = false;  // --normalize
   bool pretty = false;
+  bool drop_unconvertible = false;
+  bool allow_inexact_integers = false;
+  bool strict = false;  // array output: refuse non-array values
   // --resolve-reference NAMES=FILE, as given (checked by ParseReferenceFlag).
   std::vector<std::string> resolve_references;
 };

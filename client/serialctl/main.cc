@@ -169,6 +169,16 @@ int Run(int argc, char** argv) {
       ->type_name("none|gzip|bzip2|xz")
       ->check(CLI::IsMember(compressions).description(""));
   convert->add_flag("--pretty", flags.pretty, "JSON: indent the output over several lines");
+  convert->add_flag("--drop-unconvertible", flags.drop_unconvertible,
+                    "Between Torch7 and R: leave out what the output cannot hold (Lua functions "
+                    "in R; closures, environments, complex vectors, logical NA in Torch7) "
+                    "instead of failing; each is listed on standard error");
+  convert->add_flag("--allow-inexact-integers", flags.allow_inexact_integers,
+                    "To R: round int64 values beyond 2^53 to the nearest double instead of "
+                    "failing (R has no 64-bit integers)");
+  convert->add_flag("--strict", flags.strict,
+                    "Array files (npy, npz, safetensors): refuse values that are not arrays "
+                    "instead of skipping them (skipped values are listed on standard error)");
   convert
       ->add_option("--resolve-reference", flags.resolve_references,
                    "R: replace the input's persistent references named NAMES (comma-separated, "

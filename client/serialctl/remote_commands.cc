@@ -76,11 +76,11 @@ absl::Status RemoteConvert(SerialdClient& client, const CodecRegistry& registry,
   // The output goes to its file as it arrives; the file is only put in place once the whole
   // conversion succeeded.
   ASSIGN_OR_RETURN(std::unique_ptr<OutputFile> file, OutputFile::Open(out));
-  RETURN_IF_ERROR(client
-                      .Convert(
-                          input, spec, [&](std::string_view bytes) { return file->Append(bytes); },
-                          ProgressBar(input.size()))
-                      .status());
+  ASSIGN_OR_RETURN(ConvertResult result,
+                   client.Convert(
+                       input, spec, [&](std::string_view bytes) { return file->Append(bytes); },
+                       ProgressBar(input.size())));
+  PrintNotes(result.notes);
   return file->Commit();
 }
 

@@ -11,6 +11,7 @@
 #include "core/absl_compat.h"
 #include "core/data/internal/conversion_queue.h"
 #include "core/data/ndarray.h"
+#include "core/model/utf8.h"
 #include "core/data/r_mapping.h"
 #include "core/status_macros.h"
 #include "core/torch7/primitives.h"
@@ -35,9 +36,11 @@ bool IsAscii(std::string_view bytes) {
 }
 
 // The encoding R declares for a string it made from UTF-8 text: ASCII when it is (R marks every
-// ASCII CHARSXP so), else UTF-8.
+// ASCII CHARSXP so), else UTF-8. Bytes that are not UTF-8 (a Lua string holding binary data) are
+// declared as bytes, which R keeps as they are rather than misreading them as text.
 StringEncoding EncodingOf(std::string_view bytes) {
-  return IsAscii(bytes) ? StringEncoding::kAscii : StringEncoding::kUtf8;
+  if (IsAscii(bytes)) return StringEncoding::kAscii;
+  return IsValidUtf8(bytes) ? StringEncoding::kUtf8 : StringEncoding::kBytes;
 }
 
 // The children of an item that it contains (not names or attributes, which cannot lead back to a

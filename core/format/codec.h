@@ -46,6 +46,9 @@ struct ReadOptions {
   // that writing gives the bytes of R's serialize(unserialize(x)). By default the stream's own
   // form is kept, and writing it back in its own format reproduces it.
   bool r_normalize = false;
+  // Converting R to plain data (another family, an array file) materialises ALTREP compact
+  // sequences; one whose elements would take more bytes than this is refused.
+  uint64_t max_expanded_bytes = uint64_t{4} << 30;
 };
 
 // Choices for writing. Unset fields take the value the source stream had (Value::source()), and
@@ -60,6 +63,13 @@ struct WriteOptions {
   std::optional<RCompression> r_compression;  // default: none for streams, gzip for saveRDS
   // Text formats (JSON): indent over several lines instead of one line.
   bool json_pretty = false;
+  // Converting between families (core/convert/cross_family.h): leave out, with a note, what the
+  // output family cannot hold (a Lua function in R, an R closure in Torch7) instead of failing.
+  bool drop_unconvertible = false;
+  // Converting to R: int64 beyond 2^53 rounds to the nearest double instead of failing.
+  bool allow_inexact_integers = false;
+  // Array files (npz, safetensors): refuse what is not an array instead of skipping it.
+  bool strict_arrays = false;
 };
 
 // How sure a codec is that an input is its format.
@@ -68,6 +78,8 @@ struct Recognition {
   Verdict verdict = kNo;
   std::string reason;  // why, in a few words ("starts with X\n", "first word is not a type tag")
 };
+
+class ArrayCodec;  // core/convert/array_codecs.h
 
 class Codec {
  public:
@@ -89,6 +101,9 @@ class Codec {
   // written in this format.
   virtual absl::Status Write(const Value& value, const WriteOptions& options,
                              ByteWriter& out) const = 0;
+  // Formats of named arrays only (npy, npz, safetensors) are ArrayCodecs, which read and write
+  // plain data; conversions (core/convert/convert.h) go through that rather than a Value.
+  virtual const ArrayCodec* AsArrayCodec() const { return nullptr; }
 };
 
 class CodecRegistry {

@@ -1,3 +1,4 @@
+#include "core/convert/array_codecs.h"
 #include "core/format/codec.h"
 #include "core/rds/codec.h"
 #include "core/torch7/codec.h"
@@ -8,6 +9,7 @@ CodecRegistry CoreCodecs() {
   CodecRegistry registry;
   RegisterTorch7Codecs(registry);
   RegisterRdsCodecs(registry);
+  RegisterArrayCodecs(registry);
   return registry;
 }
 

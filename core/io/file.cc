@@ -71,7 +71,9 @@ absl::StatusOr<Buffer> ReadFile(const std::string& path) {
     return result;
   }
   size_t size = static_cast<size_t>(info.st_size);
-  void* mapped = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+  // MAP_POPULATE maps every page up front, in one pass over the page cache, instead of one page
+  // fault per 4 KiB on first touch: a 1 GiB tensor costs 262144 faults otherwise.
+  void* mapped = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
   int error = errno;
   ::close(fd);
   if (mapped == MAP_FAILED) return ErrnoStatus(error, absl::StrCat("cannot map ", path));

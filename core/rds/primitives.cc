@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/absl_compat.h"
+#include "core/io/byte_order.h"
 #include "core/rds/sexptype.h"
 #include "core/status_macros.h"
 
@@ -76,26 +77,6 @@ uint16_t CharLevels(std::string_view bytes, StringEncoding encoding, bool is_na)
 }
 
 bool IsRNa(double value) { return std::isnan(value) && (ToBits(value) & 0xFFFFFFFFu) == 1954; }
-
-void SwapCopy(const uint8_t* from, uint8_t* to, uint64_t count, size_t size) {
-  if (size == 8) {
-    for (uint64_t i = 0; i < count; ++i) {
-      uint64_t v;
-      std::memcpy(&v, from + 8 * i, 8);
-      v = __builtin_bswap64(v);
-      std::memcpy(to + 8 * i, &v, 8);
-    }
-  } else if (size == 4) {
-    for (uint64_t i = 0; i < count; ++i) {
-      uint32_t v;
-      std::memcpy(&v, from + 4 * i, 4);
-      v = __builtin_bswap32(v);
-      std::memcpy(to + 4 * i, &v, 4);
-    }
-  } else {
-    std::memcpy(to, from, count * size);
-  }
-}
 
 size_t FormatAsciiDouble(double value, bool hex, char* out) {
   const char* token = nullptr;
@@ -333,7 +314,8 @@ void OutputStream::WriteInt(int32_t value) {
       std::memcpy(buf, "NA", 2);
       n = 2;
     } else {
-      n = static_cast<size_t>(std::to_chars(buf, buf + sizeof buf, value).ptr - buf);
+      // At most 11 characters; one byte stays free for the newline.
+      n = static_cast<size_t>(std::to_chars(buf, buf + sizeof buf - 1, value).ptr - buf);
     }
     buf[n++] = '\n';
     out_.Append(buf, n);

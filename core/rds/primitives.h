@@ -55,10 +55,6 @@ bool IsRNa(double value);
 // serialize.c:1162-1169): ASCII whenever the bytes are, else the declared encoding's mask.
 uint16_t CharLevels(std::string_view bytes, StringEncoding encoding, bool is_na);
 
-// Byte-swaps `count` elements of `size` bytes (2, 4 or 8) from `from` to `to` (which may not
-// overlap). Used for XDR in both directions.
-void SwapCopy(const uint8_t* from, uint8_t* to, uint64_t count, size_t size);
-
 class InputStream {
  public:
   // Reads `input` from byte `offset` on; set_format must be called before anything but

@@ -225,5 +225,44 @@ TEST_F(SerialctlTorch7Test, UnknownTagAndHugeLengthsAreRefused) {
   ExpectInputError(result, "at byte 4");
 }
 
+TEST_F(SerialctlTorch7Test, ConvertsToROrArrayFilesListingWhatItLeavesOut) {
+  const std::string model = kCorpus + "/generated/checkpoint_like.bin.t7";
+  // To R: nothing left out, nothing printed; an XDR stream, uncompressed unless --compress asks
+  // (readRDS and unserialize both take it).
+  RunResult rds = RunProgram({kSerialctl, "convert", "--to", "rds", model, dir_ + "/m.rds"});
+  EXPECT_EQ(rds.exit_code, 0) << rds.err;
+  EXPECT_EQ(rds.err, "");
+  EXPECT_EQ(ReadBytes(dir_ + "/m.rds").substr(0, 2), "X\n");
+  // To safetensors: the skipped leaves, one note per line, and the file.
+  RunResult st = RunProgram({kSerialctl, "convert", "--to", "safetensors", model, dir_ + "/m.st"});
+  EXPECT_EQ(st.exit_code, 0) << st.err;
+  EXPECT_THAT(st.err, HasSubstr("serialctl: note: skipped epoch (a number): not an array\n"));
+  EXPECT_THAT(st.err, HasSubstr("serialctl: note: skipped opt.lr (a number): not an array\n"));
+  EXPECT_THAT(ReadBytes(dir_ + "/m.st"), HasSubstr("\"model.weight\":{\"dtype\":\"F64\""));
+  // --strict refuses instead, and writes nothing.
+  RunResult strict = RunProgram(
+      {kSerialctl, "convert", "--strict", "--to", "safetensors", model, dir_ + "/strict.st"});
+  ExpectInputError(strict, "epoch (a number) is not an array, and --strict");
+  EXPECT_EQ(::access((dir_ + "/strict.st").c_str(), F_OK), -1);
+  // --strict means nothing for an R output: a usage error.
+  RunResult usage =
+      RunProgram({kSerialctl, "convert", "--strict", "--to", "rds", model, dir_ + "/x.rds"});
+  EXPECT_EQ(usage.exit_code, 2);
+  EXPECT_THAT(usage.err, HasSubstr("--strict applies only to array file output"));
+}
+
+TEST_F(SerialctlTorch7Test, UnconvertibleValuesNeedDropUnconvertible) {
+  const std::string function = kCorpus + "/generated/function_plain.bin.t7";
+  ExpectInputError(
+      RunProgram({kSerialctl, "convert", "--to", "rds", function, dir_ + "/f.rds"}),
+      "the root is a Lua function");
+  RunResult dropped = RunProgram(
+      {kSerialctl, "convert", "--drop-unconvertible", "--to", "rds", function, dir_ + "/f.rds"});
+  EXPECT_EQ(dropped.exit_code, 0) << dropped.err;
+  EXPECT_THAT(dropped.err, StartsWith("serialctl: note: left out the root (a Lua function"));
+  // R's NULL, as serialize(NULL) writes it after the header.
+  EXPECT_THAT(ReadBytes(dir_ + "/f.rds").size(), ::testing::Gt(0u));
+}
+
 }  // namespace
 }  // namespace seriald

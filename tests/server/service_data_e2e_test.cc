@@ -145,7 +145,8 @@ TEST_F(ServiceDataE2eTest, RefusesWhatCannotBeWrittenNamingTheItem) {
   json.mutable_data()->add_items()->mutable_null();
   json.mutable_data()->add_roots(0);
   json.mutable_options()->set_format(v1::FORMAT_JSON);
-  EXPECT_THAT(refused(json), HasSubstr("plain data (Data) is written as a Torch7 or R format"));
+  EXPECT_THAT(refused(json),
+              HasSubstr("plain data (Data) is written as a Torch7, R or array format"));
 
   v1::SerializeRequest both = json;
   both.mutable_options()->set_format(v1::FORMAT_RDS);

@@ -1,0 +1,63 @@
+// File: core/arrays/npz.h
+//
+// numpy's .npz format (numpy.savez, numpy.savez_compressed): a ZIP archive with one .npy file per
+// array, named "<name>.npy". savez stores the entries (ZIP_STORED), savez_compressed deflates
+// them. The ZIP side is libzip's; each entry is read and written as npy.h does.
+//
+// Reading extracts every entry into a buffer of its own (the arrays are views of those buffers)
+// and treats the archive as hostile: an entry's declared size counts against
+// ArrayReadLimits::max_decompressed_bytes before anything is extracted, extraction stops at the
+// declared size (an entry that inflates to more is refused, so a zip bomb costs at most its
+// declared size), and memory grows with the bytes actually extracted, never with what a header
+// claims. Problems are INVALID_ARGUMENT InputErrors: "npz: <problem> at byte 0" for the archive
+// (libzip reports no offsets; the message carries libzip's own), and npy's own errors, which
+// name the array and give the offset inside its entry, for an entry's contents. The limit is
+// RESOURCE_EXHAUSTED (LimitExceeded "max-decompressed-bytes").
+//
+// Writing builds the archive in memory with libzip (ZIP64 where sizes need it) and then appends
+// it to the output. Entries get numpy's fixed time stamp (1980-01-01 00:00), so the same arrays
+// always give the same bytes.
+//
+// Example:
+//
+//   ASSIGN_OR_RETURN(Buffer input, ReadFile("checkpoint.npz"));
+//   ASSIGN_OR_RETURN(std::vector<arrays::NamedArray> arrays, arrays::ReadNpz(input, {}));
+//   ByteWriter out;
+//   RETURN_IF_ERROR(arrays::WriteNpz(arrays, /*compressed=*/true, out));
+#ifndef SERIALD_CORE_ARRAYS_NPZ_H_
+#define SERIALD_CORE_ARRAYS_NPZ_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "core/arrays/named_array.h"
+#include "core/io/buffer.h"
+#include "core/io/byte_writer.h"
+
+namespace seriald::arrays {
+
+struct ArrayReadLimits {
+  // The most bytes all entries of an archive may extract to, together.
+  uint64_t max_decompressed_bytes = uint64_t{64} << 30;
+};
+
+// True when `input` is a ZIP archive whose entries all end in ".npy" (an empty archive, which
+// numpy.savez writes for no arrays, included). A PyTorch checkpoint (archive/data.pkl, ...) is
+// not an npz.
+bool LooksLikeNpz(const Buffer& input);
+
+// The arrays of the archive, in the archive's order, named without ".npy". An entry whose name
+// does not end in ".npy", an encrypted or corrupt entry, or one whose contents are not a
+// readable npy file is refused (see the file comment for the errors).
+absl::StatusOr<std::vector<NamedArray>> ReadNpz(const Buffer& input, const ArrayReadLimits& limits);
+
+// Appends an .npz archive of `arrays` (entries "<name>.npy", in order) to `out`: stored entries as
+// numpy.savez writes, or deflated ones as numpy.savez_compressed when `compressed`.
+// INVALID_ARGUMENT for two arrays of one name or an array WriteNpy refuses.
+absl::Status WriteNpz(const std::vector<NamedArray>& arrays, bool compressed, ByteWriter& out);
+
+}  // namespace seriald::arrays
+
+#endif  // SERIALD_CORE_ARRAYS_NPZ_H_

@@ -1,0 +1,95 @@
+#include "core/convert/convert.h"
+
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "core/convert/array_codecs.h"
+#include "core/convert/cross_family.h"
+#include "core/status_macros.h"
+
+namespace seriald {
+
+std::optional<DataFamily> FamilyOfCodec(const Codec& codec) {
+  if (codec.family() == "t7") return DataFamily::kTorch7;
+  if (codec.family() == "rds") return DataFamily::kR;
+  return std::nullopt;
+}
+
+namespace {
+
+// Where plain data being converted came from, which decides how it is adapted.
+enum class Conventions { kTorch7, kR, kArrays };
+
+absl::Status WriteValue(Value value, const Codec& to, const WriteOptions& options,
+                        ByteWriter& out, const ConvertHooks& hooks) {
+  if (hooks.before_write) RETURN_IF_ERROR(hooks.before_write(value));
+  return to.Write(value, options, out);
+}
+
+// Writes plain data in `from`'s conventions with `to`.
+absl::Status WriteAdapted(data::Data plain, Conventions from, const Codec& to,
+                          const WriteOptions& options, ByteWriter& out, ConversionNotes& notes,
+                          const ConvertHooks& hooks) {
+  if (const ArrayCodec* arrays = to.AsArrayCodec()) {
+    return arrays->WriteData(plain, options, out, notes);
+  }
+  const CrossFamilyOptions cross{.drop_unconvertible = options.drop_unconvertible,
+                                 .allow_inexact_integers = options.allow_inexact_integers};
+  // JSON writes a Value of either family: array files become Torch7's table of tensors.
+  const DataFamily family = FamilyOfCodec(to).value_or(DataFamily::kTorch7);
+  if (family == DataFamily::kR) {
+    if (from == Conventions::kTorch7) RETURN_IF_ERROR(AdaptTorch7DataForR(plain, cross, notes));
+    if (from == Conventions::kArrays) RETURN_IF_ERROR(AdaptArraysForR(plain, cross, notes));
+  } else if (from == Conventions::kR) {
+    RETURN_IF_ERROR(AdaptRDataForTorch7(plain, cross, notes));
+  }
+  DataToROptions r_options;
+  r_options.root_as_pairlist = to.name() == "rdata";
+  ASSIGN_OR_RETURN(Value value, FromData(plain, family, r_options));
+  return WriteValue(std::move(value), to, options, out, hooks);
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> ConvertInput(const Codec& from, const Codec& to, const Buffer& input,
+                                         const ReadOptions& read_options,
+                                         const WriteOptions& write_options, ByteWriter& out,
+                                         ConversionNotes& notes, const ConvertHooks& hooks) {
+  if (const ArrayCodec* arrays = from.AsArrayCodec()) {
+    ASSIGN_OR_RETURN(data::Data plain, arrays->ReadData(input, read_options));
+    RETURN_IF_ERROR(
+        WriteAdapted(std::move(plain), Conventions::kArrays, to, write_options, out, notes, hooks));
+    return std::string(from.name());
+  }
+  ASSIGN_OR_RETURN(Value value, from.Read(input, read_options));
+  std::string read_as(from.FormatOf(value));
+  if (hooks.after_read) RETURN_IF_ERROR(hooks.after_read(value));
+  const DataFamily source = FamilyOf(value);
+  const std::optional<DataFamily> target = FamilyOfCodec(to);
+  if (to.AsArrayCodec() == nullptr && (!target.has_value() || *target == source)) {
+    RETURN_IF_ERROR(WriteValue(std::move(value), to, write_options, out, hooks));
+    return read_as;
+  }
+  RToDataOptions r_options;
+  r_options.max_expanded_bytes = read_options.max_expanded_bytes;
+  ASSIGN_OR_RETURN(data::Data plain, ToData(value, r_options));
+  value = Value();  // the plain data shares what it needs
+  RETURN_IF_ERROR(WriteAdapted(std::move(plain),
+                               source == DataFamily::kR ? Conventions::kR : Conventions::kTorch7,
+                               to, write_options, out, notes, hooks));
+  return read_as;
+}
+
+absl::Status WritePlainData(const data::Data& plain, const Codec& to,
+                            const WriteOptions& write_options, const DataToROptions& r_options,
+                            ByteWriter& out, ConversionNotes& notes, const ConvertHooks& hooks) {
+  if (const ArrayCodec* arrays = to.AsArrayCodec()) {
+    return arrays->WriteData(plain, write_options, out, notes);
+  }
+  const DataFamily family = FamilyOfCodec(to).value_or(DataFamily::kR);
+  ASSIGN_OR_RETURN(Value value, FromData(plain, family, r_options));
+  return WriteValue(std::move(value), to, write_options, out, hooks);
+}
+
+}  // namespace seriald

@@ -1,0 +1,70 @@
+// File: core/convert/convert.h
+//
+// Converting an input from one format to another, whatever their families: the one path
+// serialctl and the service share.
+//
+//   same family (t7 -> t7-ascii, rds -> rds-ascii), or JSON either way:
+//       the Value as read is written: lossless, byte for byte where the format allows
+//   Torch7 <-> R:
+//       plain data (core/data) in the source family's conventions, rewritten into the target's
+//       (cross_family.h), written with the target's mapping
+//   either -> npy / npz / safetensors:
+//       the arrays of the plain data, named by path (array_export.h)
+//   npy / npz / safetensors -> either:
+//       a flat table of tensors (Torch7) or a named list of arrays (R)
+//
+// What a cross-family conversion leaves out or changes is in `notes`; what it cannot do without
+// losing something unasked (a Lua function into R, int64 beyond 2^53, an R closure into Torch7)
+// fails with INVALID_ARGUMENT naming the item's path and the option that allows it.
+//
+// Example:
+//
+//   ConversionNotes notes;
+//   ByteWriter out(...);
+//   ASSIGN_OR_RETURN(std::string read_as,
+//                    ConvertInput(*from, *to, input, ReadOptions{}, WriteOptions{}, out, notes));
+//   RETURN_IF_ERROR(out.Finish());
+#ifndef SERIALD_CORE_CONVERT_CONVERT_H_
+#define SERIALD_CORE_CONVERT_CONVERT_H_
+
+#include <functional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "core/convert/conversion_notes.h"
+#include "core/data/data.h"
+#include "core/data/mapping.h"
+#include "core/format/codec.h"
+
+namespace seriald {
+
+// Steps a caller adds on the object graph: after it is read (binding R persistent references),
+// and before it is written (naming nodes as persistent references). Not called for array files,
+// which have no object graph.
+struct ConvertHooks {
+  std::function<absl::Status(Value&)> after_read;
+  std::function<absl::Status(Value&)> before_write;
+};
+
+// The family whose conventions a codec writes plain data with; nullopt for JSON (which writes
+// Values of either family) and for array files.
+std::optional<DataFamily> FamilyOfCodec(const Codec& codec);
+
+// Reads `input` with `from`, writes it with `to` into `out` (not finished). Returns the format
+// the input was read as (Codec::FormatOf: "t7-ascii" for an ascii Torch7 file read by "t7").
+absl::StatusOr<std::string> ConvertInput(const Codec& from, const Codec& to, const Buffer& input,
+                                         const ReadOptions& read_options,
+                                         const WriteOptions& write_options, ByteWriter& out,
+                                         ConversionNotes& notes, const ConvertHooks& hooks = {});
+
+// Writes plain data from a client (no family's conventions) with `to`: an array file, or the
+// value it stands for in `to`'s family (R for JSON). `r_options` apply when that is R.
+absl::Status WritePlainData(const data::Data& plain, const Codec& to,
+                            const WriteOptions& write_options, const DataToROptions& r_options,
+                            ByteWriter& out, ConversionNotes& notes,
+                            const ConvertHooks& hooks = {});
+
+}  // namespace seriald
+
+#endif  // SERIALD_CORE_CONVERT_CONVERT_H_

@@ -1,0 +1,26 @@
+// File: core/io/byte_order.h
+//
+// Byte order conversion for bulk element data. seriald keeps array data little-endian
+// (core/model/element_type.h); readers of big-endian input (R's XDR streams, numpy '>f8' arrays)
+// swap once, into a new buffer, and writers of big-endian output swap on the way out.
+//
+// Example:
+//
+//   auto [buffer, bytes] = Buffer::Allocate(count * 4);
+//   SwapCopy(big_endian_input, bytes, count, 4);   // now little-endian int32 / float32
+#ifndef SERIALD_CORE_IO_BYTE_ORDER_H_
+#define SERIALD_CORE_IO_BYTE_ORDER_H_
+
+#include <cstddef>
+#include <cstdint>
+
+namespace seriald {
+
+// Byte-swaps `count` elements of `size` bytes (2, 4 or 8) from `from` to `to` (which may not
+// overlap). Any other size is copied unchanged (single bytes have no order; 16-byte complex
+// numbers are two 8-byte halves, so callers pass them as 2 * count elements of 8).
+void SwapCopy(const uint8_t* from, uint8_t* to, uint64_t count, size_t size);
+
+}  // namespace seriald
+
+#endif  // SERIALD_CORE_IO_BYTE_ORDER_H_

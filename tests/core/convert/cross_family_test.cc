@@ -1,0 +1,441 @@
+// Torch7 <-> R conversions (core/convert/cross_family.h through ConvertInput): every tensor of the
+// Torch7 corpus reaches R with its values at the same indices, R objects of every mapped kind
+// reach Torch7 as the mapping says, round trips keep tensors' types, sizes and values, and what
+// cannot be converted is refused naming the item's path and the option that allows it.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "core/data/r_mapping.h"
+#include "core/data/torch7_mapping.h"
+#include "core/rds/reader.h"
+#include "core/rds/writer.h"
+#include "core/torch7/reader.h"
+#include "core/torch7/writer.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/core/convert/convert_testing.h"
+#include "tests/core/torch7/testing/corpus.h"
+
+namespace seriald {
+namespace {
+
+using testing::ArraysByPath;
+using testing::ArrayValues;
+using testing::ConvertBytes;
+using testing::CorpusFile;
+using testing::CorpusStreams;
+using testing::ReadPlain;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+// The root item of `plain`, or nullptr.
+const data::Item* Root(const data::Data& plain) {
+  return plain.roots().size() == 1 ? &plain.item(plain.roots()[0]) : nullptr;
+}
+
+// The value of map entry `key` (a string key) of item `id`, or kNoItem.
+ItemId Field(const data::Data& plain, ItemId id, std::string_view key) {
+  if (const auto* map = plain.GetIf<data::Map>(id)) {
+    for (const auto& [k, v] : map->entries) {
+      if (const auto* text = plain.GetIf<data::String>(k); text != nullptr && text->bytes == key) {
+        return v;
+      }
+    }
+  }
+  if (const auto* sequence = plain.GetIf<data::Sequence>(id)) {
+    const auto* names = plain.GetIf<data::Strings>(plain.item(id).names);
+    for (size_t i = 0; names != nullptr && i < sequence->items.size(); ++i) {
+      if (names->values.Get(i).bytes == key) return sequence->items[i];
+    }
+  }
+  return kNoItem;
+}
+
+// The text of an R attribute (a one-string character vector) of item `id`, or "".
+std::string TextAttribute(const data::Data& plain, ItemId id, std::string_view name) {
+  for (const auto& [n, value] : plain.item(id).attributes) {
+    if (n != name) continue;
+    if (const auto* strings = plain.GetIf<data::Strings>(value)) {
+      return std::string(strings->values.Get(0).bytes);
+    }
+  }
+  return "";
+}
+
+std::string BytesOf(const data::Data& plain, const WriteOptions& options, bool r) {
+  absl::StatusOr<Value> value = r ? DataToR(plain) : DataToTorch7(plain);
+  EXPECT_TRUE(value.ok()) << value.status();
+  ByteWriter out;
+  if (r) {
+    EXPECT_TRUE(WriteR(*value, rds::RWriteSettings{}, out).ok());
+  } else {
+    EXPECT_TRUE(WriteTorch7(*value, Torch7Layout{}, out).ok());
+  }
+  BufferChain chain;
+  EXPECT_TRUE(out.Finish(&chain).ok());
+  return chain.ToString();
+}
+
+// ---- Torch7 -> R
+
+TEST(Torch7ToRTest, EveryCorpusTensorReachesRWithItsValuesAtTheSameIndices) {
+  WriteOptions drop;
+  drop.drop_unconvertible = true;  // functions and cycles elsewhere in a file are not the point
+  int files = 0, tensors = 0;
+  for (const std::string& path : CorpusStreams()) {
+    Buffer input = CorpusFile(path);
+    absl::StatusOr<Value> value = ReadTorch7(input);
+    if (!value.ok()) continue;
+    absl::StatusOr<data::Data> torch = Torch7ToData(*value);
+    ASSERT_TRUE(torch.ok()) << path;
+    absl::StatusOr<testing::Converted> r = ConvertBytes(input, "t7", "rds", drop);
+    ASSERT_TRUE(r.ok()) << path << ": " << r.status();
+    const std::map<std::string, ArrayValues> expected = ArraysByPath(*torch);
+    const std::map<std::string, ArrayValues> got = ArraysByPath(ReadPlain(r->bytes, "rds"));
+    for (const auto& [where, array] : expected) {
+      SCOPED_TRACE(absl::StrCat(path, " ", where));
+      auto it = got.find(where);
+      if (it == got.end()) {
+        // Under a table with keys that are not strings, R has a list of list(key, value) pairs:
+        // the tensor is the value of one of them.
+        it = std::find_if(got.begin(), got.end(), [&](const auto& entry) {
+          return entry.first.find(".value") != std::string::npos &&
+                 entry.second.shape == array.shape && entry.second.values == array.values;
+        });
+      }
+      ASSERT_NE(it, got.end());
+      EXPECT_EQ(it->second.shape, array.shape);
+      ASSERT_EQ(it->second.values.size(), array.values.size());
+      for (size_t i = 0; i < array.values.size(); ++i) {
+        if (std::isnan(array.values[i])) {
+          EXPECT_TRUE(std::isnan(it->second.values[i]));
+        } else {
+          EXPECT_EQ(it->second.values[i], array.values[i]) << "element " << i;
+        }
+      }
+      // R's types: double for floating and long tensors, integer for the rest.
+      const bool floating = array.dtype == ElementType::kFloat64 ||
+                            array.dtype == ElementType::kFloat32 ||
+                            array.dtype == ElementType::kFloat16 ||
+                            array.dtype == ElementType::kInt64;
+      EXPECT_EQ(it->second.dtype, floating ? ElementType::kFloat64 : ElementType::kInt32);
+      ++tensors;
+    }
+    ++files;
+  }
+  EXPECT_GE(files, 140);
+  EXPECT_GE(tensors, 150);
+}
+
+TEST(Torch7ToRTest, MatrixIndicesFollowTheTensorAndTypesAreKeptAsAnAttribute) {
+  absl::StatusOr<testing::Converted> r =
+      ConvertBytes(CorpusFile("generated/tensor_float_2x3.bin.t7"), "t7", "rds");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_THAT(r->notes, ::testing::IsEmpty());
+  const data::Data plain = ReadPlain(r->bytes, "rds");
+  const ItemId root = plain.roots()[0];
+  const auto& array = std::get<data::NdArray>(plain.item(root).data);
+  EXPECT_EQ(array.dtype, ElementType::kFloat64);
+  EXPECT_THAT(array.shape, ElementsAre(2, 3));
+  EXPECT_THAT(array.strides, ElementsAre(1, 2));  // R's column-major layout
+  EXPECT_EQ(TextAttribute(plain, root, "torch7_type"), "torch.FloatTensor");
+}
+
+TEST(Torch7ToRTest, LongsBecomeDoublesExactUpTo2To53AndBeyondOnlyWhenAsked) {
+  absl::StatusOr<testing::Converted> r =
+      ConvertBytes(CorpusFile("generated/tensor_long_2x3.bin.t7"), "t7", "rds");
+  ASSERT_TRUE(r.ok()) << r.status();
+  const data::Data plain = ReadPlain(r->bytes, "rds");
+  const ArrayValues values = ArraysByPath(plain).at("");
+  EXPECT_EQ(values.dtype, ElementType::kFloat64);
+  EXPECT_THAT(values.values, ElementsAre(-5000000000.0, 2, 3, 4, 5, 9007199254740992.0));
+
+  // 2^53 + 1 has no double.
+  data::Data big;
+  const int64_t elements[2] = {1, (int64_t{1} << 53) + 1};
+  big.roots().push_back(
+      big.Add(data::NdArray::Vector(ElementType::kInt64, 2, Buffer::Copy(elements, 16))));
+  const Buffer input = Buffer::FromString(BytesOf(big, {}, false));
+  absl::StatusOr<testing::Converted> refused = ConvertBytes(input, "t7", "rds");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(refused.status().message(),
+              HasSubstr("the root: element 1 (9007199254740993) is beyond 2^53"));
+  EXPECT_THAT(refused.status().message(), HasSubstr("--allow-inexact-integers"));
+
+  WriteOptions allow;
+  allow.allow_inexact_integers = true;
+  absl::StatusOr<testing::Converted> rounded = ConvertBytes(input, "t7", "rds", allow);
+  ASSERT_TRUE(rounded.ok()) << rounded.status();
+  EXPECT_THAT(rounded->notes,
+              ElementsAre("the root: 1 int64 elements beyond 2^53 rounded to the nearest double"));
+  EXPECT_THAT(ArraysByPath(ReadPlain(rounded->bytes, "rds")).at("").values,
+              ElementsAre(1.0, 9007199254740992.0));
+}
+
+TEST(Torch7ToRTest, ModulesBecomeNamedListsWithTheirClass) {
+  absl::StatusOr<testing::Converted> r =
+      ConvertBytes(CorpusFile("generated/checkpoint_like.bin.t7"), "t7", "rds");
+  ASSERT_TRUE(r.ok()) << r.status();
+  const data::Data plain = ReadPlain(r->bytes, "rds");
+  const ItemId root = plain.roots()[0];
+  const ItemId model = Field(plain, root, "model");
+  ASSERT_NE(model, kNoItem);
+  EXPECT_THAT(plain.item(model).classes, ElementsAre("nn.Linear", "torch7_object"));
+  const ItemId weight = Field(plain, model, "weight");
+  ASSERT_NE(weight, kNoItem);
+  EXPECT_THAT(std::get<data::NdArray>(plain.item(weight).data).shape, ElementsAre(2, 3));
+  // Numbers and strings: length-1 vectors.
+  const ItemId epoch = Field(plain, root, "epoch");
+  ASSERT_NE(epoch, kNoItem);
+  EXPECT_EQ(ArraysByPath(plain).at("epoch").values, std::vector<double>{3});
+  const ItemId name = Field(plain, Field(plain, root, "opt"), "name");
+  ASSERT_NE(name, kNoItem);
+  EXPECT_EQ(std::get<data::Strings>(plain.item(name).data).values.Get(0).bytes, "sgd");
+}
+
+TEST(Torch7ToRTest, OneElementTensorsAreOneDimensionalArrays) {
+  absl::StatusOr<testing::Converted> r =
+      ConvertBytes(CorpusFile("generated/nn_linear_float.bin.t7"), "t7", "rds");
+  ASSERT_TRUE(r.ok()) << r.status();
+  const data::Data plain = ReadPlain(r->bytes, "rds");
+  const ItemId bias = Field(plain, plain.roots()[0], "bias");
+  ASSERT_NE(bias, kNoItem);
+  bool has_dim = false;
+  for (const auto& [name, value] : plain.item(bias).attributes) has_dim |= name == "dim";
+  EXPECT_TRUE(has_dim);
+}
+
+TEST(Torch7ToRTest, FunctionsAndCyclesAreRefusedByPathOrDroppedWhenAsked) {
+  absl::StatusOr<testing::Converted> function =
+      ConvertBytes(CorpusFile("generated/function_plain.bin.t7"), "t7", "rds");
+  ASSERT_FALSE(function.ok());
+  EXPECT_THAT(function.status().message(), HasSubstr("the root is a Lua function"));
+  EXPECT_THAT(function.status().message(), HasSubstr("--drop-unconvertible"));
+
+  absl::StatusOr<testing::Converted> cycle =
+      ConvertBytes(CorpusFile("generated/table_cycle.bin.t7"), "t7", "rds");
+  ASSERT_FALSE(cycle.ok());
+  EXPECT_THAT(cycle.status().message(), HasSubstr("R lists cannot contain themselves"));
+
+  WriteOptions drop;
+  drop.drop_unconvertible = true;
+  absl::StatusOr<testing::Converted> dropped =
+      ConvertBytes(CorpusFile("generated/table_cycle.bin.t7"), "t7", "rds", drop);
+  ASSERT_TRUE(dropped.ok()) << dropped.status();
+  ASSERT_EQ(dropped->notes.size(), 1u);
+  EXPECT_THAT(dropped->notes[0], HasSubstr("a cycle R cannot hold; NULL in its place"));
+}
+
+TEST(Torch7ToRTest, BinaryLuaStringsKeepTheirBytes) {
+  absl::StatusOr<testing::Converted> r =
+      ConvertBytes(CorpusFile("generated/string_binary.bin.t7"), "t7", "rds");
+  ASSERT_TRUE(r.ok()) << r.status();
+  absl::StatusOr<Value> value = ReadR(r->bytes);
+  ASSERT_TRUE(value.ok());
+  const auto& strings = value->Get<StringVector>(value->roots()[0]);
+  EXPECT_EQ(strings.Get(0).bytes, std::string("a\0b\nc\r\n\xff" "end", 11));
+  EXPECT_EQ(strings.Get(0).encoding, StringEncoding::kBytes);
+}
+
+// ---- R -> Torch7
+
+// An R value built the way RToData gives it: a named list.
+struct RList {
+  data::Data plain;
+  std::vector<std::string> names;
+  std::vector<ItemId> items;
+  void Add(std::string name, data::Item item) {
+    names.push_back(std::move(name));
+    items.push_back(plain.Add(std::move(item)));
+  }
+  void Add(std::string name, data::ItemData item) { Add(std::move(name), data::Item(std::move(item))); }
+  Buffer Rds() {
+    StringVector strings;
+    for (const std::string& n : names) strings.Append(n, StringEncoding::kAscii);
+    data::Item list(data::Sequence{items});
+    list.names = plain.Add(data::Strings{strings, {}});
+    plain.roots() = {plain.Add(std::move(list))};
+    return Buffer::FromString(BytesOf(plain, {}, true));
+  }
+};
+
+data::NdArray Vector(ElementType type, std::vector<uint8_t> bytes) {
+  const uint64_t n = bytes.size() / ElementSize(type);
+  return data::NdArray::Vector(type, n, Buffer::Copy(bytes.data(), bytes.size()));
+}
+template <typename T>
+data::NdArray VectorOf(ElementType type, std::vector<T> values) {
+  return data::NdArray::Vector(type, values.size(),
+                               Buffer::Copy(values.data(), values.size() * sizeof(T)));
+}
+
+TEST(RToTorch7Test, ListsVectorsMatricesAndScalarsMapAsDocumented) {
+  RList list;
+  list.Add("lr", VectorOf<double>(ElementType::kFloat64, {0.01}));
+  list.Add("epochs", VectorOf<int32_t>(ElementType::kInt32, {10}));
+  list.Add("ok", VectorOf<int32_t>(ElementType::kLogical, {1}));
+  list.Add("flags", VectorOf<int32_t>(ElementType::kLogical, {1, 0, 1}));
+  data::NdArray matrix = VectorOf<double>(ElementType::kFloat64, {1, 4, 2, 5, 3, 6});
+  matrix.shape = {2, 3};
+  matrix.strides = {1, 2};
+  list.Add("w", std::move(matrix));
+  list.Add("counts", VectorOf<int32_t>(ElementType::kInt32, {1, 2, 3}));
+  list.Add("", VectorOf<double>(ElementType::kFloat64, {7, 8}));  // unnamed: key 7
+  absl::StatusOr<testing::Converted> t7 = ConvertBytes(list.Rds(), "rds", "t7");
+  ASSERT_TRUE(t7.ok()) << t7.status();
+  EXPECT_THAT(t7->notes, ::testing::IsEmpty());
+
+  const data::Data plain = ReadPlain(t7->bytes, "t7");
+  const ItemId root = plain.roots()[0];
+  ASSERT_NE(plain.GetIf<data::Map>(root), nullptr);
+  EXPECT_EQ(plain.GetIf<data::Number>(Field(plain, root, "lr"))->value, 0.01);
+  EXPECT_EQ(plain.GetIf<data::Number>(Field(plain, root, "epochs"))->value, 10);
+  EXPECT_TRUE(plain.GetIf<data::Boolean>(Field(plain, root, "ok"))->value);
+  const std::map<std::string, ArrayValues> arrays = ArraysByPath(plain);
+  EXPECT_EQ(arrays.at("flags").dtype, ElementType::kUint8);
+  EXPECT_THAT(arrays.at("flags").values, ElementsAre(1, 0, 1));
+  EXPECT_EQ(arrays.at("w").dtype, ElementType::kFloat64);
+  EXPECT_THAT(arrays.at("w").shape, ElementsAre(2, 3));
+  EXPECT_THAT(arrays.at("w").values, ElementsAre(1, 2, 3, 4, 5, 6));  // x[i, j] == t[i-1][j-1]
+  EXPECT_EQ(arrays.at("counts").dtype, ElementType::kInt32);
+  EXPECT_THAT(arrays.at("7").values, ElementsAre(7, 8));
+}
+
+TEST(RToTorch7Test, DataFramesFactorsAndStringsBecomeTables) {
+  RList list;
+  data::Data& plain = list.plain;
+  const ItemId x = plain.Add(VectorOf<double>(ElementType::kFloat64, {1.5, 2.5}));
+  StringVector labels;
+  labels.Append("a", StringEncoding::kAscii);
+  labels.AppendNa();
+  const ItemId y = plain.Add(data::Strings{labels, {}});
+  list.Add("df", data::DataFrame{{"x", "y"}, {x, y}, 2});
+  const ItemId codes = plain.Add(VectorOf<int32_t>(ElementType::kInt32, {2, 1, 2}));
+  StringVector levels;
+  levels.Append("lo", StringEncoding::kAscii);
+  levels.Append("hi", StringEncoding::kAscii);
+  const ItemId level_id = plain.Add(data::Strings{levels, {}});
+  list.Add("f", data::Factor{codes, level_id, false});
+  absl::StatusOr<testing::Converted> t7 = ConvertBytes(list.Rds(), "rds", "t7");
+  ASSERT_TRUE(t7.ok()) << t7.status();
+
+  const data::Data back = ReadPlain(t7->bytes, "t7");
+  const std::map<std::string, ArrayValues> arrays = ArraysByPath(back);
+  EXPECT_THAT(arrays.at("df.x").values, ElementsAre(1.5, 2.5));
+  EXPECT_THAT(arrays.at("f.codes").values, ElementsAre(2, 1, 2));
+  const ItemId root = back.roots()[0];
+  // Strings: a table with keys 1..n, NA leaving a hole.
+  const ItemId column = Field(back, Field(back, root, "df"), "y");
+  const auto* strings = back.GetIf<data::Sequence>(column);  // keys {1}: the NA was key 2
+  ASSERT_NE(strings, nullptr);
+  ASSERT_EQ(strings->items.size(), 1u);
+  EXPECT_EQ(back.GetIf<data::String>(strings->items[0])->bytes, "a");
+  const ItemId level_table = Field(back, Field(back, root, "f"), "levels");
+  ASSERT_NE(back.GetIf<data::Sequence>(level_table), nullptr);
+  EXPECT_EQ(back.GetIf<data::Sequence>(level_table)->items.size(), 2u);
+}
+
+TEST(RToTorch7Test, WhatTorch7CannotHoldIsRefusedByPathOrDroppedWhenAsked) {
+  RList list;
+  list.Add("mask", VectorOf<int32_t>(ElementType::kLogical, {1, kNaInteger}));
+  list.plain.mutable_item(list.items.back()).data = [&] {
+    data::NdArray a = VectorOf<int32_t>(ElementType::kLogical, {1, kNaInteger});
+    a.na_present = true;
+    return a;
+  }();
+  const double complex[2] = {1, 2};  // 1+2i
+  list.Add("z", data::NdArray::Vector(ElementType::kComplex128, 1, Buffer::Copy(complex, 16)));
+  const Buffer rds = list.Rds();
+  absl::StatusOr<testing::Converted> refused = ConvertBytes(rds, "rds", "t7");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().message(),
+            "mask is a logical vector with NA (a ByteTensor holds 0 and 1 only), which Torch7 "
+            "cannot hold (--drop-unconvertible leaves it out)");
+
+  WriteOptions drop;
+  drop.drop_unconvertible = true;
+  absl::StatusOr<testing::Converted> dropped = ConvertBytes(rds, "rds", "t7", drop);
+  ASSERT_TRUE(dropped.ok()) << dropped.status();
+  EXPECT_THAT(dropped->notes,
+              ElementsAre(HasSubstr("left out mask (a logical vector with NA"),
+                          HasSubstr("left out z (a complex vector)")));
+  const data::Data back = ReadPlain(dropped->bytes, "t7");
+  // Both left out: an empty table (which reads back as an empty list).
+  ASSERT_NE(back.GetIf<data::Sequence>(back.roots()[0]), nullptr);
+  EXPECT_TRUE(back.GetIf<data::Sequence>(back.roots()[0])->items.empty());
+}
+
+TEST(RToTorch7Test, RClassesAreNotedAndTorch7ObjectsComeBack) {
+  // An R classed list ("lm") is a plain table; c("nn.Linear", "torch7_object") is the object.
+  RList list;
+  data::Item fit(data::Sequence{});
+  fit.classes = {"lm"};
+  list.Add("fit", std::move(fit));
+  data::Item module(data::Sequence{});
+  module.classes = {"nn.Identity", "torch7_object"};
+  list.Add("module", std::move(module));
+  absl::StatusOr<testing::Converted> t7 = ConvertBytes(list.Rds(), "rds", "t7");
+  ASSERT_TRUE(t7.ok()) << t7.status();
+  EXPECT_THAT(t7->notes, ElementsAre("fit: R class lm not carried; written as a plain table (and "
+                                     "so is every other object of this class)"));
+  absl::StatusOr<Value> value = ReadTorch7(t7->bytes);
+  ASSERT_TRUE(value.ok());
+  int objects = 0;
+  for (const Node& node : value->nodes()) {
+    if (const auto* object = std::get_if<TorchObject>(&node.data)) {
+      EXPECT_EQ(object->class_name, "nn.Identity");
+      ++objects;
+    }
+  }
+  EXPECT_EQ(objects, 1);
+}
+
+// ---- round trips
+
+TEST(RoundTripTest, Torch7ToRAndBackKeepsEveryTensorsTypeSizesAndValues) {
+  WriteOptions drop;
+  drop.drop_unconvertible = true;
+  int tensors = 0;
+  for (const std::string& path : CorpusStreams()) {
+    Buffer input = CorpusFile(path);
+    absl::StatusOr<Value> value = ReadTorch7(input);
+    if (!value.ok()) continue;
+    absl::StatusOr<data::Data> torch = Torch7ToData(*value);
+    ASSERT_TRUE(torch.ok());
+    absl::StatusOr<testing::Converted> r = ConvertBytes(input, "t7", "rds", drop);
+    ASSERT_TRUE(r.ok()) << path << ": " << r.status();
+    absl::StatusOr<testing::Converted> back = ConvertBytes(r->bytes, "rds", "t7");
+    ASSERT_TRUE(back.ok()) << path << ": " << back.status();
+    const std::map<std::string, ArrayValues> got = ArraysByPath(ReadPlain(back->bytes, "t7"));
+    for (const auto& [where, array] : ArraysByPath(*torch)) {
+      SCOPED_TRACE(absl::StrCat(path, " ", where));
+      auto it = got.find(where);
+      if (it == got.end()) {
+        // R's list(key, value) pairs (a table with keys that are not strings) come back as
+        // tables {key, value}: the tensor is under a "value".
+        it = std::find_if(got.begin(), got.end(), [&](const auto& entry) {
+          return entry.first.find(".value") != std::string::npos &&
+                 entry.second.shape == array.shape && entry.second.values == array.values;
+        });
+      }
+      ASSERT_NE(it, got.end());
+      EXPECT_EQ(it->second.dtype, array.dtype);
+      EXPECT_EQ(it->second.shape, array.shape);
+      ASSERT_EQ(it->second.values.size(), array.values.size());
+      for (size_t i = 0; i < array.values.size(); ++i) {
+        if (!std::isnan(array.values[i])) EXPECT_EQ(it->second.values[i], array.values[i]);
+      }
+      ++tensors;
+    }
+  }
+  EXPECT_GE(tensors, 150);
+}
+
+}  // namespace
+}  // namespace seriald

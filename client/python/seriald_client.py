@@ -73,6 +73,14 @@ def main(argv):
                          help="R: serialization version to write")
     convert.add_argument("--compress", choices=sorted(seriald.COMPRESSIONS),
                          help="R: compression of the output file")
+    convert.add_argument("--drop-unconvertible", action="store_true",
+                         help="between Torch7 and R: leave out what the output cannot hold "
+                              "instead of failing (listed on standard error)")
+    convert.add_argument("--allow-inexact-integers", action="store_true",
+                         help="to R: round int64 values beyond 2^53 to the nearest double")
+    convert.add_argument("--strict", action="store_true",
+                         help="array files (npy, npz, safetensors): refuse values that are not "
+                              "arrays instead of skipping them")
 
     deserialize = commands.add_parser("deserialize", help="print IN as a JSON seriald.v1.Value")
     deserialize.add_argument("input", metavar="IN")
@@ -103,20 +111,25 @@ def main(argv):
             write = seriald.write_options(args.to, long_size=args.long_size,
                                           big_endian=True if args.big_endian else None,
                                           unreferenced=args.unreferenced, version=args.version,
-                                          compress=args.compress)
+                                          compress=args.compress,
+                                          drop_unconvertible=args.drop_unconvertible,
+                                          allow_inexact_integers=args.allow_inexact_integers,
+                                          strict=args.strict)
             if args.output == "-":
-                client.convert(data, args.to, read=read, write=write, output=sys.stdout.buffer,
-                               progress=show_progress)
+                converted = client.convert(data, args.to, read=read, write=write,
+                                           output=sys.stdout.buffer, progress=show_progress)
             else:
                 tmp = args.output + ".partial"
                 try:
                     with open(tmp, "wb") as out:
-                        client.convert(data, args.to, read=read, write=write, output=out,
-                                       progress=show_progress)
+                        converted = client.convert(data, args.to, read=read, write=write,
+                                                   output=out, progress=show_progress)
                     os.replace(tmp, args.output)
                 finally:
                     if os.path.exists(tmp):
                         os.unlink(tmp)
+            for note in converted.notes:
+                sys.stderr.write("seriald_client: note: %s\n" % note)
         elif args.command == "deserialize":
             value, _ = client.deserialize(data, read=seriald.read_options(args.source),
                                           progress=show_progress)

@@ -1,5 +1,7 @@
 // SerialdClient: load Torch7 and R serialized bytes as plain JavaScript values and dump such
-// values back, through a seriald server (the Deserialize/Serialize RPCs with VIEW_DATA).
+// values back, through a seriald server (the Deserialize/Serialize RPCs with VIEW_DATA); convert
+// bytes from one format to another (Convert), Torch7 <-> R and either to npy/npz/safetensors,
+// with the notes of what the conversion left out.
 //
 // Inputs and outputs above `streamThreshold` bytes go through the streaming RPCs: the input in
 // chunks, large arrays as ArrayChunk messages. A unary call the server refuses as too large
@@ -12,6 +14,7 @@
 //   const client = new SerialdClient('127.0.0.1:50051');
 //   const tensor = await client.load('model.t7');            // { dtype, shape, data, ... }
 //   const rds = await client.dump({ columns: { x: new Float64Array([1, 2]) } }, 'rds');
+//   const { data, notes } = await client.convert('model.t7', 'safetensors');
 //   client.close();
 'use strict';
 
@@ -35,6 +38,10 @@ const FORMATS = {
   'rds-asciihex': 'FORMAT_RDS_ASCIIHEX',
   rdata: 'FORMAT_RDATA',
   json: 'FORMAT_JSON',
+  npy: 'FORMAT_NPY',
+  npz: 'FORMAT_NPZ',
+  'npz-compressed': 'FORMAT_NPZ_COMPRESSED',
+  safetensors: 'FORMAT_SAFETENSORS',
 };
 const FORMAT_NAMES = Object.fromEntries(Object.entries(FORMATS).map(([name, proto]) => [proto, name]));
 const COMPRESSIONS = {
@@ -88,7 +95,18 @@ function readOptions(options, inputSize) {
   };
 }
 
-// dump format and options -> seriald.v1.WriteOptions.
+// convert options -> seriald.v1.ReadOptions for the input (`from` names its format).
+function convertReadOptions(options, inputSize) {
+  return {
+    format: formatEnum(options.from, { allowDetect: true }),
+    torch7LongSize: options.readLongSize || 0,
+    torch7ByteOrder: byteOrder(options.readBigEndian),
+    maxDepth: options.maxDepth || 0,
+    inputSize,
+  };
+}
+
+// dump/convert format and options -> seriald.v1.WriteOptions.
 function writeOptions(format, options) {
   const message = {
     format: formatEnum(format, { allowDetect: false }),
@@ -96,6 +114,9 @@ function writeOptions(format, options) {
     torch7ByteOrder: byteOrder(options.bigEndian),
     torch7Unreferenced: Boolean(options.unreferenced),
     rVersion: options.rVersion || 0,
+    dropUnconvertible: Boolean(options.dropUnconvertible),
+    allowInexactIntegers: Boolean(options.allowInexactIntegers),
+    strictArrays: Boolean(options.strict),
   };
   if (options.compress !== undefined) {
     message.rCompression = COMPRESSIONS[options.compress];
@@ -297,9 +318,10 @@ class SerialdClient {
     return header;
   }
 
-  // `value` written in `format` ("t7", "t7-ascii", "rds", "rds-ascii", "rdata", ...), as a
-  // Buffer. options: longSize, bigEndian, unreferenced (Torch7); rVersion (2 or 3) and compress
-  // ("none", "gzip", "bzip2", "xz") (R).
+  // `value` written in `format` ("t7", "t7-ascii", "rds", "rds-ascii", "rdata", "npz",
+  // "safetensors", ...), as a Buffer. options: longSize, bigEndian, unreferenced (Torch7);
+  // rVersion (2 or 3) and compress ("none", "gzip", "bzip2", "xz") (R); strict (array files:
+  // refuse what is not an array instead of leaving it out).
   async dump(value, format, options = {}) {
     return this.dumpAll([value], format, options);
   }
@@ -316,6 +338,54 @@ class SerialdClient {
       }
     }
     return this.serializeStream(data, write);
+  }
+
+  // `input` (a Buffer, a Uint8Array or a file path) converted to format `to`: resolves to
+  // { data: Buffer, notes: [string], inputFormat: "t7" }. `notes` says what a conversion between
+  // Torch7 and R, or to npy/npz/safetensors, left out or changed ("skipped model._type (a
+  // string): not an array"); it is empty for a same-family conversion. options: from (the
+  // input's format; detected when absent), readLongSize and readBigEndian (Torch7 input that
+  // needs them), maxDepth; the write options of dump (longSize, bigEndian, unreferenced,
+  // rVersion, compress, strict) and dropUnconvertible (Torch7 <-> R: leave out what the output
+  // cannot hold, listed in the notes, instead of failing) and allowInexactIntegers (to R: int64
+  // beyond 2^53 rounded to the nearest double).
+  async convert(input, to, options = {}) {
+    const bytes = await inputBytes(input);
+    const write = writeOptions(to, options);
+    if (bytes.length <= this.streamThreshold) {
+      try {
+        const response = await this.unary('Convert', {
+          data: bytes, input: convertReadOptions(options, 0), output: write,
+        });
+        return {
+          data: response.data,
+          notes: response.notes,
+          inputFormat: FORMAT_NAMES[response.inputFormat] || '',
+        };
+      } catch (error) {
+        if (!isTooLargeForUnary(error)) throw error;
+      }
+    }
+    return this.convertStream(bytes, convertReadOptions(options, bytes.length), write);
+  }
+
+  // ConvertStream: the options, then the input in chunks; back come the input's format, the
+  // output in chunks and, when there are any, the notes.
+  async convertStream(bytes, read, write) {
+    const chunkBytes = this.chunkBytes;
+    function* requests() {
+      yield { options: { input: read, output: write } };
+      for (const { piece } of pieces(bytes, chunkBytes)) yield { chunk: { data: piece } };
+    }
+    const output = [];
+    const notes = [];
+    let inputFormat = '';
+    await streamCall(this.stub.ConvertStream(this.callOptions()), requests(), (response) => {
+      if (response.part === 'chunk') output.push(response.chunk.data);
+      else if (response.part === 'notes') notes.push(...response.notes.notes);
+      else if (response.part === 'inputFormat') inputFormat = FORMAT_NAMES[response.inputFormat] || '';
+    });
+    return { data: Buffer.concat(output), notes, inputFormat };
   }
 
   // SerializeStream: a header with the data (large arrays emptied and listed), then those

@@ -6,6 +6,7 @@
 //   const client = new SerialdClient('127.0.0.1:50051');
 //   const frame = await client.load('table.rds');   // { columns: { x: Float64Array, ... }, rowNames }
 //   const t7 = await client.dump({ className: 'nn.Linear', weight: frame.columns.x }, 't7');
+//   const { data, notes } = await client.convert(t7, 'safetensors');   // notes: what was left out
 //   client.close();
 'use strict';
 

@@ -14,9 +14,11 @@ Example:
     frame = client.load("table.rds")          # a pandas DataFrame
     client.dump(frame, "rds", path="copy.rds")
     t7_ascii = client.convert(open("model.t7", "rb").read(), to="t7-ascii")
+    npz = client.convert(open("model.t7", "rb").read(), to="npz")   # npz.notes: what was left out
 """
-from .client import SerialdClient, SerialdError
+from .client import Converted, SerialdClient, SerialdError
 from .objects import Object, Opaque, Pairs, RArray, RList
 
 __version__ = "0.1.0"
-__all__ = ["SerialdClient", "SerialdError", "Object", "RList", "RArray", "Opaque", "Pairs"]
+__all__ = ["SerialdClient", "SerialdError", "Converted", "Object", "RList", "RArray", "Opaque",
+           "Pairs"]

@@ -13,6 +13,8 @@ Example:
     frame = client.load(rds_bytes)                  # a pandas DataFrame for an R data.frame
     client.dump(frame, "rds", path="frame.rds")
     ascii_bytes = client.convert(open("model.t7", "rb").read(), to="t7-ascii")
+    arrays = client.convert(open("model.t7", "rb").read(), to="npz")   # numpy.load-able bytes
+    arrays.notes                                    # ["skipped model._type (a string): ..."]
 """
 import mmap
 import os
@@ -34,6 +36,10 @@ FORMATS = {
     "rds-asciihex": serializer_pb2.FORMAT_RDS_ASCIIHEX,
     "rdata": serializer_pb2.FORMAT_RDATA,
     "json": serializer_pb2.FORMAT_JSON,
+    "npy": serializer_pb2.FORMAT_NPY,
+    "npz": serializer_pb2.FORMAT_NPZ,
+    "npz-compressed": serializer_pb2.FORMAT_NPZ_COMPRESSED,
+    "safetensors": serializer_pb2.FORMAT_SAFETENSORS,
 }
 FORMAT_NAMES = {number: name for name, number in FORMATS.items()}
 COMPRESSIONS = {
@@ -120,15 +126,38 @@ def read_options(fmt="", long_size=0, big_endian=None, max_depth=0, input_size=0
 
 
 def write_options(to, long_size=0, big_endian=None, unreferenced=False, version=0,
-                  compress=None):
+                  compress=None, drop_unconvertible=False, allow_inexact_integers=False,
+                  strict=False):
+    """WriteOptions for format `to`. Torch7: long_size (4, 8), big_endian, unreferenced. R:
+    version (2, 3), compress ("none", "gzip", "bzip2", "xz"). Between Torch7 and R:
+    drop_unconvertible (leave out what the output cannot hold, listing it in the notes),
+    allow_inexact_integers (int64 beyond 2^53 rounded to a double in R). Array files (npy, npz,
+    npz-compressed, safetensors): strict refuses values that are not arrays instead of skipping
+    them."""
     options = serializer_pb2.WriteOptions(format=_format_number(to), torch7_long_size=long_size,
-                                          torch7_unreferenced=unreferenced, r_version=version)
+                                          torch7_unreferenced=unreferenced, r_version=version,
+                                          drop_unconvertible=drop_unconvertible,
+                                          allow_inexact_integers=allow_inexact_integers,
+                                          strict_arrays=strict)
     if big_endian is not None:
         options.torch7_byte_order = (serializer_pb2.BYTE_ORDER_BIG_ENDIAN if big_endian
                                      else serializer_pb2.BYTE_ORDER_LITTLE_ENDIAN)
     if compress is not None:
         options.r_compression = COMPRESSIONS[compress]
     return options
+
+
+class Converted(bytes):
+    """What convert() returns: the converted bytes (empty when they went to `output`), plus
+    `notes`, a list of str saying what a conversion between families or to an array file left
+    out or changed ("skipped model._type (a string): not an array"; empty for a same-family
+    conversion), and `input_format`, the name of the format the input was read as ("t7")."""
+
+    def __new__(cls, data=b"", notes=(), input_format=""):
+        converted = super().__new__(cls, data)
+        converted.notes = list(notes)
+        converted.input_format = input_format
+        return converted
 
 
 class SerialdClient:
@@ -176,22 +205,36 @@ class SerialdClient:
             if progress:
                 progress(offset + len(piece), len(view))
 
-    def convert(self, data, to, fmt="", read=None, write=None, output=None, progress=None):
-        """Converts `data`; returns the bytes, or writes them to the file object `output`.
+    def convert(self, data, to, fmt="", read=None, write=None, output=None, progress=None,
+                **options):
+        """Converts `data` (bytes-like) to format `to`; returns a Converted: the output bytes (a
+        bytes subclass, so it is used as bytes), with `.notes` (list of str: what a conversion
+        between Torch7 and R, or to npy/npz/safetensors, skipped or changed) and
+        `.input_format` (the format name the input was read as). With `output` (a binary file
+        object) the bytes are written there instead, piece by piece as they arrive, and the
+        Converted is empty: the way to convert large files without holding the output.
 
-        `read`/`write` are ReadOptions/WriteOptions messages (see read_options/write_options);
-        `fmt` names the input format ("" detects), `to` the output format.
+        `fmt` names the input format ("" detects), `to` the output format: "t7", "t7-ascii",
+        "rds", "rds-native", "rds-ascii", "rds-asciihex", "rdata", "json", "npy", "npz",
+        "npz-compressed" or "safetensors". `options` are those of write_options (long_size,
+        big_endian, unreferenced, version, compress, drop_unconvertible,
+        allow_inexact_integers, strict); or pass `read`/`write`, ReadOptions/WriteOptions
+        messages (see read_options/write_options).
         """
+        if write is not None and options:
+            raise ValueError("convert() takes either write= or write options (%s), not both"
+                             % ", ".join(sorted(options)))
         read = read or read_options(fmt)
-        write = write or write_options(to)
+        write = write or write_options(to, **options)
         if len(data) <= self.stream_threshold:
             response = self._call(self._stub.Convert,
                                   serializer_pb2.ConvertRequest(data=bytes(data), input=read,
                                                                 output=write))
+            input_format = FORMAT_NAMES.get(response.input_format, "")
             if output is not None:
                 output.write(response.data)
-                return None
-            return response.data
+                return Converted(b"", response.notes, input_format)
+            return Converted(response.data, response.notes, input_format)
         read = _with_input_size(read, len(data))
 
         def requests():
@@ -201,16 +244,25 @@ class SerialdClient:
                 yield serializer_pb2.ConvertStreamRequest(chunk=serializer_pb2.BytesChunk(data=piece))
 
         pieces = []
+        notes = []
+        input_format = ""
         try:
             for response in self._stub.ConvertStream(requests(), timeout=self.timeout):
-                if response.WhichOneof("part") == "chunk":
+                part = response.WhichOneof("part")
+                if part == "chunk":
                     if output is not None:
                         output.write(response.chunk.data)
                     else:
                         pieces.append(response.chunk.data)
+                elif part == "notes":
+                    notes.extend(response.notes.notes)
+                elif part == "input_format":
+                    input_format = FORMAT_NAMES.get(response.input_format, "")
         except grpc.RpcError as e:
             raise SerialdError(e) from None
-        return None if output is not None else b"".join(pieces)
+        joined = b"".join(pieces)
+        del pieces[:]  # the Converted copies `joined` once more (a bytes subclass must own its bytes)
+        return Converted(joined, notes, input_format)
 
     def deserialize(self, data, fmt="", read=None, progress=None):
         """Reads `data` on the server; returns (seriald.v1.Value, format name)."""
@@ -285,9 +337,11 @@ class SerialdClient:
         one value, or a tuple when the stream holds several top-level objects (a Torch7 file
         written by several writeObject calls).
 
-        `format` names the input format ("t7", "rds", ...; None detects it); `options` are those
-        of read_options (long_size, big_endian, max_depth). Arrays are numpy arrays over the
-        received bytes, without copies (read-only when they came in the unary response).
+        `format` names the input format ("t7", "rds", "npz", "safetensors", ...; None detects
+        it); `options` are those of read_options (long_size, big_endian, max_depth). Arrays are
+        numpy arrays over the received bytes, without copies (read-only when they came in the
+        unary response). An npz or safetensors file gives a dict from array name to array, an
+        npy file its one array.
 
         `refhook`, as in R's unserialize(refhook =): called with the names (a list of str) of
         each persistent reference the file holds; what it returns takes the reference's place
@@ -363,13 +417,16 @@ class SerialdClient:
         return decode_data(header.data, buffers, refhook)
 
     def dump(self, obj, format, path=None, refhook=None, **options):
-        """Writes the Python value `obj` in `format` ("t7", "rds", ...) on the server; returns
-        the bytes, or writes them to the file `path` (through a temporary file renamed into
-        place, so a failed dump leaves no partial file) and returns None.
+        """Writes the Python value `obj` in `format` ("t7", "rds", "npz", "safetensors", ...)
+        on the server; returns the bytes, or writes them to the file `path` (through a temporary
+        file renamed into place, so a failed dump leaves no partial file) and returns None.
 
         `options` are those of write_options (long_size, big_endian, unreferenced, version,
-        compress). Above stream_threshold, arrays travel in ArrayChunk messages sent straight
-        from the arrays' memory.
+        compress, strict). Above stream_threshold, arrays travel in ArrayChunk messages sent
+        straight from the arrays' memory. For array files ("npy", "npz", "npz-compressed",
+        "safetensors") the arrays of `obj` are named by their dotted key path ({"model":
+        {"weight": a}} writes "model.weight"; an array alone is "arr_0"); what is not an array
+        is left out, or refused with strict=True; "npy" takes exactly one array.
 
         `refhook`, as in R's serialize(refhook =): called with each Opaque environment, external
         pointer and weak reference in `obj` (not the global, base and empty environments,

@@ -74,6 +74,9 @@ class ForR {
         case data::ItemKind::kOpaque:
           RETURN_IF_ERROR(Unconvertible(id));
           break;
+        case data::ItemKind::kString:
+          StringWithNul(id);
+          break;
         default:
           if (from_torch7_ && !item.classes.empty()) MarkObject(id);
           break;
@@ -254,7 +257,7 @@ class ForR {
       if (seen[id]) continue;
       seen[id] = true;
       std::vector<ItemId> next;
-      if (auto* map = plain_.GetIf<data::Map>(id)) {
+      if (plain_.GetIf<data::Map>(id) != nullptr) {
         for (auto& [key, value] : plain_.Get<data::Map>(id).entries) {
           if (IsContainer(plain_.item(key))) {
             if (cut++ == 0) first_cut = absl::StrCat(paths_.Describe(id), " uses a table as a key");
@@ -304,6 +307,17 @@ class ForR {
       const ItemId text = plain_.Add(data::Strings{std::move(na), {}});
       plain_.mutable_item(id).attributes[a].second = text;
     }
+  }
+
+  // R strings cannot hold a NUL byte (R's reader refuses the whole file): a Lua string holding
+  // one becomes a raw vector of its bytes.
+  void StringWithNul(ItemId id) {
+    const std::string& bytes = std::get<data::String>(plain_.item(id).data).bytes;
+    if (bytes.find('\0') == std::string::npos) return;
+    notes_.Add(absl::StrCat(paths_.Describe(id), ": a string holding a NUL byte, which R strings "
+                            "cannot: written as a raw vector of its ", bytes.size(), " bytes"));
+    Buffer raw = Buffer::Copy(bytes);
+    plain_.mutable_item(id).data = data::Binary{std::move(raw)};
   }
 
   absl::Status Unconvertible(ItemId id) {

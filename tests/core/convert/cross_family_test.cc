@@ -33,11 +33,6 @@ using testing::ReadPlain;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-// The root item of `plain`, or nullptr.
-const data::Item* Root(const data::Data& plain) {
-  return plain.roots().size() == 1 ? &plain.item(plain.roots()[0]) : nullptr;
-}
-
 // The value of map entry `key` (a string key) of item `id`, or kNoItem.
 ItemId Field(const data::Data& plain, ItemId id, std::string_view key) {
   if (const auto* map = plain.GetIf<data::Map>(id)) {
@@ -233,14 +228,28 @@ TEST(Torch7ToRTest, FunctionsAndCyclesAreRefusedByPathOrDroppedWhenAsked) {
 }
 
 TEST(Torch7ToRTest, BinaryLuaStringsKeepTheirBytes) {
+  // Not UTF-8: a string declared as bytes.
+  data::Data latin;
+  latin.roots().push_back(latin.Add(data::String{"caf\xe9"}));
   absl::StatusOr<testing::Converted> r =
-      ConvertBytes(CorpusFile("generated/string_binary.bin.t7"), "t7", "rds");
+      ConvertBytes(Buffer::FromString(BytesOf(latin, {}, false)), "t7", "rds");
   ASSERT_TRUE(r.ok()) << r.status();
   absl::StatusOr<Value> value = ReadR(r->bytes);
   ASSERT_TRUE(value.ok());
   const auto& strings = value->Get<StringVector>(value->roots()[0]);
-  EXPECT_EQ(strings.Get(0).bytes, std::string("a\0b\nc\r\n\xff" "end", 11));
+  EXPECT_EQ(strings.Get(0).bytes, "caf\xe9");
   EXPECT_EQ(strings.Get(0).encoding, StringEncoding::kBytes);
+
+  // A NUL byte, which no R string holds: a raw vector, noted.
+  r = ConvertBytes(CorpusFile("generated/string_binary.bin.t7"), "t7", "rds");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_THAT(r->notes, ElementsAre("the root: a string holding a NUL byte, which R strings "
+                                    "cannot: written as a raw vector of its 11 bytes"));
+  value = ReadR(r->bytes);
+  ASSERT_TRUE(value.ok());
+  const auto& raw = value->Get<Array>(value->roots()[0]);
+  EXPECT_EQ(raw.type, ElementType::kRaw);
+  EXPECT_EQ(raw.data.view(), std::string("a\0b\nc\r\n\xff" "end", 11));
 }
 
 // ---- R -> Torch7
@@ -265,10 +274,6 @@ struct RList {
   }
 };
 
-data::NdArray Vector(ElementType type, std::vector<uint8_t> bytes) {
-  const uint64_t n = bytes.size() / ElementSize(type);
-  return data::NdArray::Vector(type, n, Buffer::Copy(bytes.data(), bytes.size()));
-}
 template <typename T>
 data::NdArray VectorOf(ElementType type, std::vector<T> values) {
   return data::NdArray::Vector(type, values.size(),
@@ -429,7 +434,9 @@ TEST(RoundTripTest, Torch7ToRAndBackKeepsEveryTensorsTypeSizesAndValues) {
       EXPECT_EQ(it->second.shape, array.shape);
       ASSERT_EQ(it->second.values.size(), array.values.size());
       for (size_t i = 0; i < array.values.size(); ++i) {
-        if (!std::isnan(array.values[i])) EXPECT_EQ(it->second.values[i], array.values[i]);
+        if (!std::isnan(array.values[i])) {
+          EXPECT_EQ(it->second.values[i], array.values[i]);
+        }
       }
       ++tensors;
     }

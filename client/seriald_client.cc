@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/cord.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -14,6 +15,7 @@
 #include "client/grpc_status.h"
 #include "core/absl_compat.h"
 #include "core/io/file.h"
+#include "core/model/element_type.h"
 #include "core/status_macros.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "proto/service_options.h"
@@ -241,40 +243,85 @@ absl::StatusOr<Value> SerialdClient::Deserialize(const Buffer& input, std::strin
   v1::DeserializeStreamHeader header;
   bool have_header = false;
   absl::Status problem;
+  // What each streamed array still expects, from the header: nothing a server sends is taken on
+  // trust (an undeclared element type, a length whose bytes overflow, chunks out of place or
+  // past the declared size are errors, not reads past a table or huge allocations).
+  absl::flat_hash_map<uint32_t, uint64_t> expected;
+  auto server_error = [&](std::string message) {
+    if (problem.ok()) problem = absl::InternalError(absl::StrCat("server sent ", message));
+    context.TryCancel();
+  };
   while (stream->Read(&response)) {
+    if (!problem.ok()) continue;
     if (response.has_header()) {
+      if (have_header) {
+        server_error("a second header");
+        continue;
+      }
       header = std::move(*response.mutable_header());
       have_header = true;
       for (uint32_t id : header.streamed_arrays()) {
         if (id >= static_cast<uint32_t>(header.value().nodes_size()) ||
             !header.value().nodes(static_cast<int>(id)).has_array()) {
-          problem = absl::InternalError(
-              absl::StrCat("server streamed node ", id, ", which is not an array"));
+          server_error(absl::StrCat("streamed node ", id, ", which is not an array"));
           break;
         }
         const v1::Array& array = header.value().nodes(static_cast<int>(id)).array();
+        const int type = static_cast<int>(array.type());
+        if (!v1::ElementType_IsValid(type) || type < 0 || type >= kElementTypeCount) {
+          server_error(absl::StrCat("node ", id, " with undeclared element type ", type));
+          break;
+        }
+        const uint64_t size = ElementSize(static_cast<ElementType>(type));
+        if (array.length() > (uint64_t{1} << 62) / size || expected.contains(id) ||
+            !array.data().empty()) {
+          server_error(absl::StrCat("node ", id, " with an impossible length ", array.length()));
+          break;
+        }
+        expected[id] = array.length() * size;
+        // Room for what arrives, but never more up front than a chunk's worth of trust.
         header.mutable_value()
             ->mutable_nodes(static_cast<int>(id))
             ->mutable_array()
             ->mutable_data()
-            ->reserve(array.length() * ElementSize(static_cast<ElementType>(array.type())));
+            ->reserve(std::min<uint64_t>(expected[id], uint64_t{64} << 20));
       }
-    } else if (have_header && problem.ok()) {
+    } else if (response.has_array_chunk()) {
       const v1::ArrayChunk& chunk = response.array_chunk();
-      if (chunk.node() >= static_cast<uint32_t>(header.value().nodes_size()) ||
-          !header.value().nodes(static_cast<int>(chunk.node())).has_array()) {
-        problem = absl::InternalError(absl::StrCat("server sent a chunk for node ", chunk.node()));
+      auto it = expected.find(chunk.node());
+      if (!have_header || it == expected.end()) {
+        server_error(absl::StrCat("a chunk for node ", chunk.node(), ", which is not streamed"));
         continue;
       }
-      header.mutable_value()
-          ->mutable_nodes(static_cast<int>(chunk.node()))
-          ->mutable_array()
-          ->mutable_data()
-          ->append(chunk.data());
+      std::string* data = header.mutable_value()
+                              ->mutable_nodes(static_cast<int>(chunk.node()))
+                              ->mutable_array()
+                              ->mutable_data();
+      if (chunk.offset() != data->size() || chunk.data().size() > it->second - data->size()) {
+        server_error(absl::StrCat("a chunk for node ", chunk.node(), " at offset ",
+                                  chunk.offset(), " of ", chunk.data().size(),
+                                  " bytes, where ", data->size(), " of ", it->second,
+                                  " bytes had arrived"));
+        continue;
+      }
+      data->append(chunk.data());
+    } else {
+      server_error("a message that is neither header nor chunk");
     }
   }
-  RETURN_IF_ERROR(FromGrpcStatus(stream->Finish()));
+  if (problem.ok() && have_header) {
+    for (const auto& [id, bytes] : expected) {
+      const uint64_t got =
+          header.value().nodes(static_cast<int>(id)).array().data().size();
+      if (got != bytes) {
+        problem = absl::InternalError(absl::StrCat("server ended the stream with node ", id,
+                                                   " at ", got, " of ", bytes, " bytes"));
+      }
+    }
+  }
+  absl::Status finished = FromGrpcStatus(stream->Finish());
   RETURN_IF_ERROR(problem);
+  RETURN_IF_ERROR(finished);
   if (!have_header) return absl::InternalError("the server's stream held no value");
   *format = std::string(FormatName(header.format()));
   return FromProto(std::move(*header.mutable_value()));

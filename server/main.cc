@@ -6,11 +6,14 @@
 // finish, then the process exits with status 0.
 #include <signal.h>
 
+#include <cstdint>
 #include <iostream>
+#include <optional>
 #include <thread>
 
 #include "CLI/CLI.hpp"
 #include "absl/time/time.h"
+#include "server/memory_budget.h"
 #include "server/server.h"
 
 namespace {
@@ -52,10 +55,25 @@ int main(int argc, char** argv) {
                  "Deepest nesting of objects accepted in an input")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  app.add_option("--max-decompressed-bytes", options.limits.max_decompressed_bytes,
-                 "Largest decompressed size of compressed R input")
+  app.add_option("--max-response-bytes", options.limits.max_response_bytes,
+                 "Largest total of response bytes in one call, streams included")
       ->transform(sizes)
       ->capture_default_str();
+  std::optional<uint64_t> max_decompressed_bytes;
+  app.add_option("--max-decompressed-bytes", max_decompressed_bytes,
+                 "Largest decompressed size of compressed input (R files, npz) [default: 4 times "
+                 "--max-request-bytes]")
+      ->transform(sizes);
+  app.add_option("--max-decompression-ratio", options.limits.max_decompression_ratio,
+                 "Compressed input may decompress to at most this many times its size, or 64MiB, "
+                 "whichever is more (0: no ratio limit)")
+      ->capture_default_str();
+  std::optional<uint64_t> max_inflight_bytes;
+  app.add_option("--max-inflight-bytes", max_inflight_bytes,
+                 "Bytes all calls together may hold at once; a call that would pass it waits "
+                 "briefly, then gets RESOURCE_EXHAUSTED (0: no limit) [default: 3/4 of the "
+                 "container's memory limit, else of physical memory]")
+      ->transform(sizes);
   app.add_option("--chunk-bytes", options.limits.chunk_bytes,
                  "Size of the chunks the server streams back")
       ->transform(sizes)
@@ -77,6 +95,14 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
+  // A server's decompression bound follows what a call may send: four times the request limit
+  // unless given.
+  options.limits.max_decompressed_bytes =
+      max_decompressed_bytes.value_or(options.limits.max_request_bytes > UINT64_MAX / 4
+                                          ? UINT64_MAX
+                                          : 4 * options.limits.max_request_bytes);
+  options.limits.max_inflight_bytes =
+      max_inflight_bytes.value_or(seriald::MemoryBudget::DefaultTotal());
 
   sigset_t signals = BlockShutdownSignals();
   auto server = seriald::SerialdServer::Start(options);

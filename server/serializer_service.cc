@@ -47,6 +47,11 @@ Buffer BorrowBytes(const std::string& bytes) {
 // timer fires.
 constexpr std::chrono::seconds kDeadlineSlack{1};
 
+// The call's deadline, for waits on its behalf.
+absl::Time DeadlineOf(grpc::ServerContext* context) {
+  return absl::FromChrono(context->deadline());
+}
+
 // Why a call ended early: its deadline, or the client cancelling it.
 absl::Status CallAborted(grpc::ServerContext* context) {
   if (context->deadline() - kDeadlineSlack <= std::chrono::system_clock::now()) {
@@ -103,22 +108,65 @@ absl::StatusOr<const Codec*> OutputCodec(const CodecRegistry& registry, v1::Form
   return registry.Find(name);
 }
 
-// The read options of a request with the server's limits applied.
-absl::StatusOr<ReadOptions> ServerReadOptions(const v1::ReadOptions& message,
-                                              const ServiceLimits& limits) {
+}  // namespace
+
+// What one call may use: the server's limits, its share of the memory budget, its deadline.
+struct CallBudget {
+  const ServiceLimits& limits;
+  MemoryBudget::Reservation held;
+  absl::Time deadline;
+
+  // Reserves `bytes` more for the call (memory_budget.h).
+  absl::Status Reserve(uint64_t bytes) { return held.Grow(bytes, deadline); }
+};
+
+namespace {
+
+// The read options of a request with the server's limits applied; decompressed input is reserved
+// in the call's budget as it grows.
+absl::StatusOr<ReadOptions> ServerReadOptions(const v1::ReadOptions& message, CallBudget& call) {
+  const ServiceLimits& limits = call.limits;
   ASSIGN_OR_RETURN(ReadOptions options, ReadOptionsFromProto(message, limits.max_depth));
   options.max_depth = std::min(options.max_depth, limits.max_depth);
   options.max_decompressed_bytes = limits.max_decompressed_bytes;
+  options.max_decompression_ratio = limits.max_decompression_ratio;
   options.max_expanded_bytes = limits.max_request_bytes;
+  options.reserve_memory = [&call](uint64_t bytes) { return call.Reserve(bytes); };
   return options;
+}
+
+// The write options of a request: output is bounded by --max-response-bytes.
+absl::StatusOr<WriteOptions> ServerWriteOptions(const v1::WriteOptions& message,
+                                                const ServiceLimits& limits) {
+  ASSIGN_OR_RETURN(WriteOptions options, WriteOptionsFromProto(message));
+  options.max_output_bytes = limits.max_response_bytes;
+  options.output_limit = "max-response-bytes";
+  return options;
+}
+
+absl::Status ResponseTooLarge(uint64_t limit) {
+  return LimitExceeded("max-response-bytes",
+                       absl::StrCat("the response passes the server's limit of ", limit,
+                                    " bytes per call (--max-response-bytes)"));
+}
+
+// Hands pieces of output to `consume`, counting them against --max-response-bytes first.
+ByteWriter::PieceCallback CountedOutput(const ServiceLimits& limits, CallRecord& record,
+                                        ByteWriter::PieceCallback consume) {
+  return [&limits, &record, consume = std::move(consume)](Buffer piece) -> absl::Status {
+    record.bytes_out += piece.size();
+    if (record.bytes_out > limits.max_response_bytes) {
+      return ResponseTooLarge(limits.max_response_bytes);
+    }
+    return consume(std::move(piece));
+  };
 }
 
 // Reads an input with the format given or detected, and binds its persistent references as the
 // request asks; records the format it was read as. The value may view `input` and `message`.
 absl::StatusOr<Value> ReadInput(const CodecRegistry& registry, const v1::ReadOptions& message,
-                                const ServiceLimits& limits, const Buffer& input,
-                                CallRecord& record) {
-  ASSIGN_OR_RETURN(ReadOptions options, ServerReadOptions(message, limits));
+                                CallBudget& call, const Buffer& input, CallRecord& record) {
+  ASSIGN_OR_RETURN(ReadOptions options, ServerReadOptions(message, call));
   ASSIGN_OR_RETURN(const Codec* codec, InputCodec(registry, message.format(), input));
   record.input_format = std::string(codec->name());
   ASSIGN_OR_RETURN(Value value, codec->Read(input, options));
@@ -130,43 +178,48 @@ absl::StatusOr<Value> ReadInput(const CodecRegistry& registry, const v1::ReadOpt
 // Writes `value` in the requested format, handing each piece of output to `consume`. The nodes
 // the request names become persistent references first (so `value` changes).
 absl::Status WriteOutput(const CodecRegistry& registry, const v1::WriteOptions& message,
-                         Value& value, CallRecord& record, ByteWriter::PieceCallback consume) {
-  ASSIGN_OR_RETURN(WriteOptions options, WriteOptionsFromProto(message));
+                         Value& value, const ServiceLimits& limits, CallRecord& record,
+                         ByteWriter::PieceCallback consume) {
+  ASSIGN_OR_RETURN(WriteOptions options, ServerWriteOptions(message, limits));
   ASSIGN_OR_RETURN(const Codec* codec, OutputCodec(registry, message.format()));
   RETURN_IF_ERROR(ApplyPersistentReferences(message, value));
   record.output_format = std::string(codec->name());
-  ByteWriter out(std::move(consume));
+  ByteWriter out(CountedOutput(limits, record, std::move(consume)));
   RETURN_IF_ERROR(codec->Write(value, options, out));
   return out.Finish();
 }
 
 // Collects what `write` hands its callback into one string for a unary response, refusing output
 // over the unary limit.
+// The output is reserved in the call's budget as it grows (twice: the pieces, and the string
+// they become).
 template <typename Write>
-absl::StatusOr<std::string> CollectUnaryOutput(const ServiceLimits& limits, CallRecord& record,
-                                               std::string_view stream_method, Write&& write) {
+absl::StatusOr<std::string> CollectUnaryOutput(CallBudget& call, std::string_view stream_method,
+                                               Write&& write) {
+  const ServiceLimits& limits = call.limits;
   BufferChain output;
-  RETURN_IF_ERROR(write([&](Buffer piece) {
-    output.Append(std::move(piece));
-    if (output.size() > limits.max_message_bytes) {
-      return UnaryTooLarge("the output", output.size(), limits.max_message_bytes, stream_method);
+  RETURN_IF_ERROR(write([&](Buffer piece) -> absl::Status {
+    if (output.size() + piece.size() > limits.max_message_bytes) {
+      return UnaryTooLarge("the output", output.size() + piece.size(), limits.max_message_bytes,
+                           stream_method);
     }
+    RETURN_IF_ERROR(call.Reserve(2 * piece.size()));
+    output.Append(std::move(piece));
     return absl::OkStatus();
   }));
-  record.bytes_out = output.size();
   return output.ToString();
 }
 
 // Converts `input` as the request asks (core/convert/convert.h), handing each piece of output to
 // `consume`; records the formats and collects the notes.
 absl::Status ConvertOutput(const CodecRegistry& registry, const v1::ReadOptions& read_message,
-                           const v1::WriteOptions& write_message, const ServiceLimits& limits,
+                           const v1::WriteOptions& write_message, CallBudget& call,
                            const Buffer& input, CallRecord& record, ConversionNotes& notes,
                            ByteWriter::PieceCallback consume) {
-  ASSIGN_OR_RETURN(ReadOptions read_options, ServerReadOptions(read_message, limits));
+  ASSIGN_OR_RETURN(ReadOptions read_options, ServerReadOptions(read_message, call));
   ASSIGN_OR_RETURN(const Codec* from, InputCodec(registry, read_message.format(), input));
   record.input_format = std::string(from->name());
-  ASSIGN_OR_RETURN(WriteOptions write_options, WriteOptionsFromProto(write_message));
+  ASSIGN_OR_RETURN(WriteOptions write_options, ServerWriteOptions(write_message, call.limits));
   ASSIGN_OR_RETURN(const Codec* to, OutputCodec(registry, write_message.format()));
   record.output_format = std::string(to->name());
   if (!write_message.persistent_references().empty() && from->AsArrayCodec() != nullptr) {
@@ -182,7 +235,7 @@ absl::Status ConvertOutput(const CodecRegistry& registry, const v1::ReadOptions&
   hooks.before_write = [&](Value& value) {
     return ApplyPersistentReferences(write_message, value);
   };
-  ByteWriter out(std::move(consume));
+  ByteWriter out(CountedOutput(call.limits, record, std::move(consume)));
   ASSIGN_OR_RETURN(record.input_format,
                    ConvertInput(*from, *to, input, read_options, write_options, out, notes, hooks));
   return out.Finish();
@@ -192,15 +245,15 @@ absl::Status ConvertOutput(const CodecRegistry& registry, const v1::ReadOptions&
 // format's conventions, or as an array file), handing each piece of output to `consume`. The
 // messages given are consumed.
 absl::Status WriteRequestOutput(const CodecRegistry& registry, v1::Value* value, v1::Data* data,
-                                const v1::WriteOptions& options, CallRecord& record,
-                                ByteWriter::PieceCallback consume) {
+                                const v1::WriteOptions& options, const ServiceLimits& limits,
+                                CallRecord& record, ByteWriter::PieceCallback consume) {
   if (value != nullptr && data != nullptr) {
     return absl::InvalidArgumentError("set either the value or the data, not both");
   }
   if (data == nullptr) {
     ASSIGN_OR_RETURN(Value converted,
                      FromProto(value != nullptr ? std::move(*value) : v1::Value()));
-    return WriteOutput(registry, options, converted, record, std::move(consume));
+    return WriteOutput(registry, options, converted, limits, record, std::move(consume));
   }
   if (!options.persistent_references().empty()) {
     return absl::InvalidArgumentError(
@@ -213,12 +266,12 @@ absl::Status WriteRequestOutput(const CodecRegistry& registry, v1::Value* value,
         "plain data (Data) is written as a Torch7, R or array format; JSON carries the Value form");
   }
   record.output_format = std::string(to->name());
-  ASSIGN_OR_RETURN(WriteOptions write_options, WriteOptionsFromProto(options));
+  ASSIGN_OR_RETURN(WriteOptions write_options, ServerWriteOptions(options, limits));
   ASSIGN_OR_RETURN(data::Data plain, DataFromProto(std::move(*data)));
   DataToROptions r_options;
   r_options.root_as_pairlist = options.format() == v1::FORMAT_RDATA;
   ConversionNotes notes;
-  ByteWriter out(std::move(consume));
+  ByteWriter out(CountedOutput(limits, record, std::move(consume)));
   RETURN_IF_ERROR(WritePlainData(plain, *to, write_options, r_options, out, notes));
   return out.Finish();
 }
@@ -234,17 +287,16 @@ absl::StatusOr<data::Data> DataOfValue(const Value& value, const ServiceLimits& 
 // The plain data of an input for Deserialize's data view: an array file's arrays as they are
 // (numpy bools stay logical), else the plain data of the value read.
 absl::StatusOr<data::Data> ReadInputData(const CodecRegistry& registry,
-                                         const v1::ReadOptions& message,
-                                         const ServiceLimits& limits, const Buffer& input,
-                                         CallRecord& record) {
+                                         const v1::ReadOptions& message, CallBudget& call,
+                                         const Buffer& input, CallRecord& record) {
   ASSIGN_OR_RETURN(const Codec* codec, InputCodec(registry, message.format(), input));
   if (const ArrayCodec* arrays = codec->AsArrayCodec()) {
-    ASSIGN_OR_RETURN(ReadOptions options, ServerReadOptions(message, limits));
+    ASSIGN_OR_RETURN(ReadOptions options, ServerReadOptions(message, call));
     record.input_format = std::string(codec->name());
     return arrays->ReadData(input, options);
   }
-  ASSIGN_OR_RETURN(Value value, ReadInput(registry, message, limits, input, record));
-  return DataOfValue(value, limits);
+  ASSIGN_OR_RETURN(Value value, ReadInput(registry, message, call, input, record));
+  return DataOfValue(value, call.limits);
 }
 
 // Cuts `piece` into chunks of at most `chunk_bytes` and hands each to `send`, which returns false
@@ -263,14 +315,21 @@ absl::Status SendInChunks(grpc::ServerContext* context, const Buffer& piece, uin
 
 // Collects the byte chunks of a streaming request into one buffer. `chunk_of` returns the
 // chunk's bytes, or nullptr when the message is not a chunk.
+//
+// The call reserves twice the input in its budget before receiving it (the input, and what
+// decoding it may copy: ascii and big-endian data, the response of a data view), all of it up
+// front when the client says the size, else chunk by chunk.
 template <typename Request, typename Stream, typename ChunkOf>
 absl::StatusOr<Buffer> ReceiveChunks(grpc::ServerContext* context, Stream* stream,
                                      uint64_t size_hint, uint64_t first_message_bytes,
-                                     const ServiceLimits& limits, CallRecord& record,
-                                     ChunkOf&& chunk_of) {
+                                     CallBudget& call, CallRecord& record, ChunkOf&& chunk_of) {
+  const ServiceLimits& limits = call.limits;
   GrowableBuffer input;
+  uint64_t reserved_input = 0;
   if (size_hint > 0) {
     if (size_hint > limits.max_request_bytes) return RequestTooLarge(limits.max_request_bytes);
+    RETURN_IF_ERROR(call.Reserve(2 * size_hint));
+    reserved_input = size_hint;
     RETURN_IF_ERROR(input.Reserve(size_hint));
   }
   record.bytes_in = first_message_bytes;
@@ -283,6 +342,11 @@ absl::StatusOr<Buffer> ReceiveChunks(grpc::ServerContext* context, Stream* strea
     record.bytes_in += chunk->size();
     if (record.bytes_in > limits.max_request_bytes) {
       return RequestTooLarge(limits.max_request_bytes);
+    }
+    if (input.size() + chunk->size() > reserved_input) {
+      const uint64_t more = input.size() + chunk->size() - reserved_input;
+      RETURN_IF_ERROR(call.Reserve(2 * more));
+      reserved_input += more;
     }
     RETURN_IF_ERROR(input.Append(chunk->data(), chunk->size()));
   }
@@ -302,6 +366,9 @@ grpc::Status SerializerService::Serialize(grpc::ServerContext* context,
       return UnaryTooLarge("a request", record.bytes_in, limits_.max_message_bytes,
                            "SerializeStream");
     }
+    // The request, and a working copy of it while it is decoded.
+    CallBudget call{limits_, budget_.Start(), DeadlineOf(context)};
+    RETURN_IF_ERROR(call.Reserve(2 * record.bytes_in));
     // The request is const: its Value or Data is copied once, into a message the conversion
     // consumes.
     std::optional<v1::Data> plain;
@@ -309,10 +376,10 @@ grpc::Status SerializerService::Serialize(grpc::ServerContext* context,
     std::optional<v1::Value> message;
     if (request->has_value() || !request->has_data()) message = request->value();
     ASSIGN_OR_RETURN(*response->mutable_data(),
-                     CollectUnaryOutput(limits_, record, "SerializeStream", [&](auto consume) {
+                     CollectUnaryOutput(call, "SerializeStream", [&](auto consume) {
                        return WriteRequestOutput(*registry_, message ? &*message : nullptr,
                                                  plain ? &*plain : nullptr, request->options(),
-                                                 record, std::move(consume));
+                                                 limits_, record, std::move(consume));
                      }));
     return absl::OkStatus();
   });
@@ -328,17 +395,23 @@ grpc::Status SerializerService::Deserialize(grpc::ServerContext* context,
       return UnaryTooLarge("a request", record.bytes_in, limits_.max_message_bytes,
                            "DeserializeStream");
     }
+    // The request, and a working copy of it while it is decoded.
+    CallBudget call{limits_, budget_.Start(), DeadlineOf(context)};
+    RETURN_IF_ERROR(call.Reserve(2 * record.bytes_in));
     if (request->options().view() == v1::VIEW_DATA) {
-      ASSIGN_OR_RETURN(data::Data plain, ReadInputData(*registry_, request->options(), limits_,
+      ASSIGN_OR_RETURN(data::Data plain, ReadInputData(*registry_, request->options(), call,
                                                        BorrowBytes(request->data()), record));
       RETURN_IF_ERROR(DataToProto(plain, response->mutable_data()));
     } else {
-      ASSIGN_OR_RETURN(Value value, ReadInput(*registry_, request->options(), limits_,
+      ASSIGN_OR_RETURN(Value value, ReadInput(*registry_, request->options(), call,
                                               BorrowBytes(request->data()), record));
       RETURN_IF_ERROR(ToProto(value, response->mutable_value()));
     }
     response->set_format(FormatFromName(record.input_format).value_or(v1::FORMAT_UNSPECIFIED));
     record.bytes_out = response->ByteSizeLong();
+    if (record.bytes_out > limits_.max_response_bytes) {
+      return ResponseTooLarge(limits_.max_response_bytes);
+    }
     if (record.bytes_out > limits_.max_message_bytes) {
       return UnaryTooLarge("the response", record.bytes_out, limits_.max_message_bytes,
                            "DeserializeStream");
@@ -357,11 +430,14 @@ grpc::Status SerializerService::Convert(grpc::ServerContext* context,
       return UnaryTooLarge("a request", record.bytes_in, limits_.max_message_bytes,
                            "ConvertStream");
     }
+    // The request, and a working copy of it while it is decoded.
+    CallBudget call{limits_, budget_.Start(), DeadlineOf(context)};
+    RETURN_IF_ERROR(call.Reserve(2 * record.bytes_in));
     ConversionNotes notes;
     ASSIGN_OR_RETURN(*response->mutable_data(),
-                     CollectUnaryOutput(limits_, record, "ConvertStream", [&](auto consume) {
+                     CollectUnaryOutput(call, "ConvertStream", [&](auto consume) {
                        return ConvertOutput(*registry_, request->input(), request->output(),
-                                            limits_, BorrowBytes(request->data()), record, notes,
+                                            call, BorrowBytes(request->data()), record, notes,
                                             std::move(consume));
                      }));
     response->set_input_format(
@@ -381,7 +457,10 @@ grpc::Status SerializerService::Inspect(grpc::ServerContext* context,
       return UnaryTooLarge("a request", record.bytes_in, limits_.max_message_bytes,
                            "a local inspection");
     }
-    ASSIGN_OR_RETURN(Value value, ReadInput(*registry_, request->options(), limits_,
+    // The request, and a working copy of it while it is decoded.
+    CallBudget call{limits_, budget_.Start(), DeadlineOf(context)};
+    RETURN_IF_ERROR(call.Reserve(2 * record.bytes_in));
+    ASSIGN_OR_RETURN(Value value, ReadInput(*registry_, request->options(), call,
                                             BorrowBytes(request->data()), record));
     response->set_format(FormatFromName(record.input_format).value_or(v1::FORMAT_UNSPECIFIED));
     Value facts;
@@ -396,6 +475,9 @@ grpc::Status SerializerService::Inspect(grpc::ServerContext* context,
     }
     response->set_summary(seriald::Inspect(value));
     record.bytes_out = response->ByteSizeLong();
+    if (record.bytes_out > limits_.max_response_bytes) {
+      return ResponseTooLarge(limits_.max_response_bytes);
+    }
     return absl::OkStatus();
   });
 }
@@ -405,6 +487,7 @@ grpc::Status SerializerService::ConvertStream(
     grpc::ServerReaderWriter<v1::ConvertStreamResponse, v1::ConvertStreamRequest>* stream) {
   CallRecord record{"ConvertStream", context->peer()};
   return RunCall(tracker_, log_, record, [&]() -> absl::Status {
+    CallBudget call{limits_, budget_.Start(), DeadlineOf(context)};
     v1::ConvertStreamRequest first;
     if (!stream->Read(&first)) {
       if (context->IsCancelled()) return CallAborted(context);
@@ -417,7 +500,7 @@ grpc::Status SerializerService::ConvertStream(
     ASSIGN_OR_RETURN(Buffer input,
                      ReceiveChunks<v1::ConvertStreamRequest>(
                          context, stream, options.input().input_size(), first.ByteSizeLong(),
-                         limits_, record, [](const v1::ConvertStreamRequest& m) {
+                         call, record, [](const v1::ConvertStreamRequest& m) {
                            return m.has_chunk() ? &m.chunk().data() : nullptr;
                          }));
     // The header names the input format, which is known once the input is read: the first
@@ -434,10 +517,9 @@ grpc::Status SerializerService::ConvertStream(
     ConversionNotes notes;
     v1::ConvertStreamResponse response;
     RETURN_IF_ERROR(ConvertOutput(
-        *registry_, options.input(), options.output(), limits_, input, record, notes,
+        *registry_, options.input(), options.output(), call, input, record, notes,
         [&](Buffer piece) -> absl::Status {
           RETURN_IF_ERROR(send_header());
-          record.bytes_out += piece.size();
           return SendInChunks(context, piece, limits_.chunk_bytes, [&](std::string_view bytes) {
             response.mutable_chunk()->mutable_data()->assign(bytes.data(), bytes.size());
             return stream->Write(response);
@@ -458,6 +540,7 @@ grpc::Status SerializerService::DeserializeStream(
     grpc::ServerReaderWriter<v1::DeserializeStreamResponse, v1::DeserializeStreamRequest>* stream) {
   CallRecord record{"DeserializeStream", context->peer()};
   return RunCall(tracker_, log_, record, [&]() -> absl::Status {
+    CallBudget call{limits_, budget_.Start(), DeadlineOf(context)};
     v1::DeserializeStreamRequest first;
     if (!stream->Read(&first)) {
       if (context->IsCancelled()) return CallAborted(context);
@@ -469,7 +552,7 @@ grpc::Status SerializerService::DeserializeStream(
     const v1::ReadOptions options = first.options();
     ASSIGN_OR_RETURN(Buffer input, ReceiveChunks<v1::DeserializeStreamRequest>(
                                        context, stream, options.input_size(), first.ByteSizeLong(),
-                                       limits_, record, [](const v1::DeserializeStreamRequest& m) {
+                                       call, record, [](const v1::DeserializeStreamRequest& m) {
                                          return m.has_chunk() ? &m.chunk().data() : nullptr;
                                        }));
     // The header carries the Value (or its plain data) with the data of large arrays left out;
@@ -480,14 +563,14 @@ grpc::Status SerializerService::DeserializeStream(
     std::vector<std::pair<uint32_t, Buffer>> streamed;
     if (options.view() == v1::VIEW_DATA) {
       ASSIGN_OR_RETURN(data::Data plain,
-                       ReadInputData(*registry_, options, limits_, input, record));
+                       ReadInputData(*registry_, options, call, input, record));
       input = Buffer();  // the arrays keep what they need
       RETURN_IF_ERROR(DataToProto(plain, header.mutable_header()->mutable_data(), streaming));
       for (ItemId id : DataArraysLeftOut(plain, streaming)) {
         streamed.emplace_back(id, plain.GetIf<data::NdArray>(id)->data);
       }
     } else {
-      ASSIGN_OR_RETURN(Value value, ReadInput(*registry_, options, limits_, input, record));
+      ASSIGN_OR_RETURN(Value value, ReadInput(*registry_, options, call, input, record));
       input = Buffer();  // the Value keeps what it needs
       RETURN_IF_ERROR(ToProto(value, header.mutable_header()->mutable_value(), streaming));
       for (NodeId id : ArraysLeftOut(value, streaming)) {
@@ -497,6 +580,12 @@ grpc::Status SerializerService::DeserializeStream(
     header.mutable_header()->set_format(
         FormatFromName(record.input_format).value_or(v1::FORMAT_UNSPECIFIED));
     for (const auto& [id, bytes] : streamed) header.mutable_header()->add_streamed_arrays(id);
+    // The whole response's size is known before anything is sent.
+    uint64_t response_bytes = header.ByteSizeLong();
+    for (const auto& [id, bytes] : streamed) response_bytes += bytes.size();
+    if (response_bytes > limits_.max_response_bytes) {
+      return ResponseTooLarge(limits_.max_response_bytes);
+    }
     record.bytes_out = header.ByteSizeLong();
     if (!stream->Write(header)) return CallAborted(context);
 
@@ -524,6 +613,7 @@ grpc::Status SerializerService::SerializeStream(
     grpc::ServerReaderWriter<v1::BytesChunk, v1::SerializeStreamRequest>* stream) {
   CallRecord record{"SerializeStream", context->peer()};
   return RunCall(tracker_, log_, record, [&]() -> absl::Status {
+    CallBudget call{limits_, budget_.Start(), DeadlineOf(context)};
     v1::SerializeStreamRequest first;
     if (!stream->Read(&first)) {
       if (context->IsCancelled()) return CallAborted(context);
@@ -535,6 +625,7 @@ grpc::Status SerializerService::SerializeStream(
     record.bytes_in = first.ByteSizeLong();
     if (record.bytes_in > limits_.max_request_bytes)
       return RequestTooLarge(limits_.max_request_bytes);
+    RETURN_IF_ERROR(call.Reserve(2 * record.bytes_in));
     v1::SerializeStreamHeader* header = first.mutable_header();
     v1::Value* message =
         header->has_value() || !header->has_data() ? header->mutable_value() : nullptr;
@@ -588,6 +679,8 @@ grpc::Status SerializerService::SerializeStream(
       uint64_t expected = array.length * element_size;
       total += expected;
       if (total > limits_.max_request_bytes) return RequestTooLarge(limits_.max_request_bytes);
+      // The declared size, reserved before it is allocated (and once more for the model's copy).
+      RETURN_IF_ERROR(call.Reserve(2 * expected));
       array.data->reserve(expected);
       pending[id] = Pending{array.data, expected};
     }
@@ -624,9 +717,8 @@ grpc::Status SerializerService::SerializeStream(
       }
     }
     v1::BytesChunk response;
-    return WriteRequestOutput(*registry_, message, plain, header->options(), record,
+    return WriteRequestOutput(*registry_, message, plain, header->options(), limits_, record,
                               [&](Buffer piece) {
-      record.bytes_out += piece.size();
       return SendInChunks(context, piece, limits_.chunk_bytes, [&](std::string_view bytes) {
         response.mutable_data()->assign(bytes.data(), bytes.size());
         return stream->Write(response);

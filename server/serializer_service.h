@@ -26,6 +26,7 @@
 #include "seriald/v1/serializer.grpc.pb.h"
 #include "server/call_log.h"
 #include "server/call_tracker.h"
+#include "server/memory_budget.h"
 
 namespace seriald {
 
@@ -36,8 +37,17 @@ struct ServiceLimits {
   uint64_t max_request_bytes = uint64_t{4} << 30;
   // Nesting limit applied when a request does not set its own (and the cap on what it may set).
   uint32_t max_depth = 1'000'000;
-  // Largest decompressed size of compressed R input.
+  // Largest total of response bytes in one call, streams included; a call that would pass it
+  // stops with RESOURCE_EXHAUSTED ("max-response-bytes") as soon as it does (an R compact
+  // sequence expanded for version 2 before anything is sent).
+  uint64_t max_response_bytes = uint64_t{4} << 30;
+  // Largest decompressed size of compressed input (R files, npz): by default 4 times
+  // max_request_bytes, and never more than max_decompression_ratio times the compressed size
+  // (or 64 MiB, whichever is more; 0: no ratio limit).
   uint64_t max_decompressed_bytes = uint64_t{16} << 30;
+  uint64_t max_decompression_ratio = 4096;
+  // Bytes all calls together may hold at once (server/memory_budget.h); 0: no limit.
+  uint64_t max_inflight_bytes = 0;
   // Size of the byte chunks and array chunks the server sends.
   uint32_t chunk_bytes = 1 << 20;
 };
@@ -49,7 +59,11 @@ class SerializerService final : public v1::Serializer::Service {
  public:
   SerializerService(const CodecRegistry* registry, CallTracker* tracker, CallLog* log,
                     ServiceLimits limits)
-      : registry_(registry), tracker_(tracker), log_(log), limits_(limits) {}
+      : registry_(registry), tracker_(tracker), log_(log), limits_(limits),
+        budget_(limits.max_inflight_bytes) {}
+
+  // What calls hold of --max-inflight-bytes.
+  const MemoryBudget& budget() const { return budget_; }
 
   grpc::Status Serialize(grpc::ServerContext* context, const v1::SerializeRequest* request,
                          v1::SerializeResponse* response) override;
@@ -75,6 +89,7 @@ class SerializerService final : public v1::Serializer::Service {
   CallTracker* tracker_;
   CallLog* log_;
   const ServiceLimits limits_;
+  MemoryBudget budget_;
 };
 
 }  // namespace seriald

@@ -13,6 +13,7 @@
 #include "core/convert/convert.h"
 #include "core/inspect.h"
 #include "core/io/file.h"
+#include "core/io/input_error.h"
 #include "core/rds/reader.h"
 #include "core/rds/refhook.h"
 #include "core/status_macros.h"
@@ -131,15 +132,28 @@ absl::Status Convert(const CodecRegistry& registry, const FormatFlags& flags, co
   }
   ConvertHooks hooks;
   hooks.after_read = [&](Value& value) { return ResolveReferences(registry, flags, value); };
-  ByteWriter writer;
+  // The output goes to the file piece by piece as the writer produces it, so a large output
+  // (an R compact sequence expanded, a model as ascii) costs no memory of its own; the file is
+  // only put in place once the whole conversion succeeded.
+  const WriteOptions write_options = ToWriteOptions(flags);
+  ASSIGN_OR_RETURN(std::unique_ptr<OutputFile> file, OutputFile::Open(out));
+  uint64_t written = 0;
+  ByteWriter writer([&](Buffer piece) -> absl::Status {
+    written += piece.size();
+    if (written > write_options.max_output_bytes) {
+      return LimitExceeded("max-output-bytes",
+                           absl::StrCat("the output passes ", write_options.max_output_bytes,
+                                        " bytes (--max-output-bytes)"));
+    }
+    return file->Append(piece.view());
+  });
   ConversionNotes notes;
-  RETURN_IF_ERROR(ConvertInput(*from, *to, bytes, ToReadOptions(flags, registry),
-                               ToWriteOptions(flags), writer, notes, hooks)
+  RETURN_IF_ERROR(ConvertInput(*from, *to, bytes, ToReadOptions(flags, registry), write_options,
+                               writer, notes, hooks)
                       .status());
-  BufferChain output;
-  RETURN_IF_ERROR(writer.Finish(&output));
+  RETURN_IF_ERROR(writer.Finish());
   PrintNotes(notes.Lines());
-  return WriteOutputFile(out, output);
+  return file->Commit();
 }
 
 absl::Status InspectFile(const CodecRegistry& registry, const FormatFlags& flags,

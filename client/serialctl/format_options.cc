@@ -122,6 +122,9 @@ ReadOptions ToReadOptions(const FormatFlags& flags, const CodecRegistry& registr
   ReadOptions options;
   if (flags.max_depth) options.max_depth = *flags.max_depth;
   if (flags.max_decompressed_bytes) options.max_decompressed_bytes = *flags.max_decompressed_bytes;
+  if (flags.max_decompression_ratio) {
+    options.max_decompression_ratio = *flags.max_decompression_ratio;
+  }
   options.r_normalize = flags.r_normalize;
   if (FamilyOf(registry, flags.from) == kTorch7Family) {
     options.torch7_long_size = flags.long_size;
@@ -139,6 +142,7 @@ WriteOptions ToWriteOptions(const FormatFlags& flags) {
   options.drop_unconvertible = flags.drop_unconvertible;
   options.allow_inexact_integers = flags.allow_inexact_integers;
   options.strict_arrays = flags.strict;
+  options.max_output_bytes = flags.max_output_bytes;
   options.r_version = flags.r_version;
   for (const CompressionName& c : kCompressions) {
     if (flags.compress == c.name) options.r_compression = c.compression;

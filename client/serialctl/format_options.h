@@ -61,6 +61,8 @@ struct FormatFlags {
   std::string compress;  // a name from kCompressions; empty when not given
   std::optional<uint32_t> max_depth;
   std::optional<uint64_t> max_decompressed_bytes;
+  std::optional<uint64_t> max_decompression_ratio;
+  uint64_t max_output_bytes = uint64_t{64} << 30;
   bool r_normalize = false;  // --normalize
   bool pretty = false;
   bool drop_unconvertible = false;

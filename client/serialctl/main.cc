@@ -65,11 +65,19 @@ void AddInputOptions(CLI::App& command, FormatFlags& flags, const std::vector<st
                   "Deepest nesting of objects accepted in the input (default 1000000)")
       ->type_name("N")
       ->check(CLI::Range(uint32_t{1}, std::numeric_limits<uint32_t>::max()).description(""));
+  // Sizes take units: 4096, 64KiB, 64MiB, 2GiB (k, KB and KiB all mean 1024).
   command
       .add_option("--max-decompressed-bytes", flags.max_decompressed_bytes,
-                  "Largest decompressed size accepted for compressed R input (default 64 GiB)")
-      ->type_name("N")
+                  "Largest decompressed size accepted for compressed input (R files, npz; "
+                  "default 64GiB)")
+      ->type_name("SIZE")
+      ->transform(CLI::AsSizeValue(false).description(""))
       ->check(CLI::Range(uint64_t{1}, std::numeric_limits<uint64_t>::max()).description(""));
+  command
+      .add_option("--max-decompression-ratio", flags.max_decompression_ratio,
+                  "Compressed input may decompress to at most this many times its size, or "
+                  "64MiB, whichever is more (default 4096; 0: no ratio limit)")
+      ->type_name("N");
   command.add_flag("--normalize", flags.r_normalize,
                    "R input: read it as R's unserialize() leaves it, so that the output is what "
                    "R's serialize(unserialize(x)) writes (default: keep the input's own form)");
@@ -169,6 +177,14 @@ int Run(int argc, char** argv) {
       ->type_name("none|gzip|bzip2|xz")
       ->check(CLI::IsMember(compressions).description(""));
   convert->add_flag("--pretty", flags.pretty, "JSON: indent the output over several lines");
+  convert
+      ->add_option("--max-output-bytes", flags.max_output_bytes,
+                   "Largest output written; a conversion that would pass it stops (an R compact "
+                   "sequence written as version 2 is refused before anything is written) "
+                   "(default 64GiB)")
+      ->type_name("SIZE")
+      ->transform(CLI::AsSizeValue(false).description(""))
+      ->check(CLI::Range(uint64_t{1}, std::numeric_limits<uint64_t>::max()).description(""));
   convert->add_flag("--drop-unconvertible", flags.drop_unconvertible,
                     "Between Torch7 and R: leave out what the output cannot hold (Lua functions "
                     "in R; closures, environments, complex vectors, logical NA in Torch7) "

@@ -84,7 +84,7 @@ class NpzCodec final : public ArrayCodec {
   absl::StatusOr<data::Data> ReadData(const Buffer& input,
                                       const ReadOptions& options) const override {
     arrays::ArrayReadLimits limits;
-    limits.max_decompressed_bytes = options.max_decompressed_bytes;
+    limits.max_decompressed_bytes = options.DecompressionLimit(input.size());
     ASSIGN_OR_RETURN(std::vector<arrays::NamedArray> named, arrays::ReadNpz(input, limits));
     return ImportArrays(std::move(named));
   }

@@ -17,7 +17,9 @@
 #ifndef SERIALD_CORE_FORMAT_CODEC_H_
 #define SERIALD_CORE_FORMAT_CODEC_H_
 
+#include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -39,8 +41,31 @@ struct ReadOptions {
   // Deepest nesting of objects accepted. Readers do not recurse, so this bounds memory and the
   // depth of what callers must walk, not the stack.
   uint32_t max_depth = 1'000'000;
-  // Upper bound on the size of decompressed input (R files compressed with gzip, bzip2, xz).
+  // Upper bound on the size of decompressed input (R files compressed with gzip, bzip2, xz;
+  // deflated npz entries).
   uint64_t max_decompressed_bytes = uint64_t{64} << 30;
+  // Compressed input may also decompress to at most this many times its own size (or
+  // kDecompressionFloorBytes, whichever is larger); 0 for no such bound. 4096 is above what gzip
+  // can reach at all (about 1032:1) and far above real data under bzip2 or xz, and refuses the
+  // bombs those allow (826 bytes of bzip2 holding 1 GiB of zeros: 1.3 million to one).
+  uint64_t max_decompression_ratio = 4096;
+  // Called before a reader allocates memory the input's size does not already account for
+  // (decompressed input, as it grows), with the bytes about to be allocated; an error stops the
+  // read with it. The service reserves them in its memory budget (--max-inflight-bytes).
+  std::function<absl::Status(uint64_t bytes)> reserve_memory = nullptr;
+  // Up to this much decompressed input is always allowed, whatever the ratio.
+  static constexpr uint64_t kDecompressionFloorBytes = uint64_t{64} << 20;
+
+  // The decompressed size allowed for `compressed_size` bytes of compressed input.
+  uint64_t DecompressionLimit(uint64_t compressed_size) const {
+    uint64_t limit = max_decompressed_bytes;
+    if (max_decompression_ratio != 0 &&
+        compressed_size < (uint64_t{1} << 63) / max_decompression_ratio) {
+      limit = std::min(limit, std::max(kDecompressionFloorBytes,
+                                       compressed_size * max_decompression_ratio));
+    }
+    return limit;
+  }
   // R: apply what R's unserialize() changes while reading (old byte code versions, ALTREP
   // wrappers without metadata, NULL environments, old CHARSXP flag bits; core/rds/reader.h), so
   // that writing gives the bytes of R's serialize(unserialize(x)). By default the stream's own
@@ -70,6 +95,12 @@ struct WriteOptions {
   bool allow_inexact_integers = false;
   // Array files (npz, safetensors): refuse what is not an array instead of skipping it.
   bool strict_arrays = false;
+  // Output a writer can tell in advance would pass this (an R compact sequence of 2^52 elements
+  // expanded for version 2, from a 122-byte input) is refused before it is produced, with
+  // RESOURCE_EXHAUSTED naming `output_limit`; callers that stream the output also count the bytes
+  // against it (ConvertInput's callers, the service).
+  uint64_t max_output_bytes = UINT64_MAX;
+  std::string output_limit = "max-output-bytes";
 };
 
 // How sure a codec is that an input is its format.

@@ -73,6 +73,8 @@ class RdsCodec : public Codec {
     if (format_) {
       rds::RWriteSettings settings =
           rds::SettingsFor(value, *format_, options.r_version, options.r_compression);
+      settings.max_output_bytes = options.max_output_bytes;
+      settings.output_limit = options.output_limit;
       return WriteR(value, settings, out);
     }
     const bool from_rdata = source && !source->rdata_magic.empty();
@@ -84,6 +86,8 @@ class RdsCodec : public Codec {
             : std::optional<RCompression>(from_rdata ? source->compression : RCompression::kGzip));
     const char letter = format == RFormat::kNative ? 'B' : format == RFormat::kXdr ? 'X' : 'A';
     settings.rdata_magic = std::string("RD") + letter + (settings.version == 2 ? '2' : '3');
+    settings.max_output_bytes = options.max_output_bytes;
+    settings.output_limit = options.output_limit;
     return WriteR(value, settings, out);
   }
 

@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/absl_compat.h"
+#include "core/format/codec.h"
 #include "core/io/growable_buffer.h"
 #include "core/io/input_error.h"
 #include "core/status_macros.h"
@@ -18,29 +19,47 @@ namespace {
 
 constexpr size_t kChunk = 1 << 20;
 
+// How much decompressed output is allowed, and which option says so.
+struct DecompressionBudget {
+  uint64_t max_bytes = 0;
+  bool by_ratio = false;  // the ratio bound is the tighter one
+  uint64_t ratio = 0;
+  const std::function<absl::Status(uint64_t)>* reserve = nullptr;
+};
+
 // Collects decompressed output in chunks under the limit.
 class Sink {
  public:
-  Sink(RCompression kind, uint64_t max_bytes, uint64_t input_size)
-      : kind_(kind), max_bytes_(max_bytes) {
+  Sink(RCompression kind, const DecompressionBudget& budget, uint64_t input_size)
+      : kind_(kind), budget_(budget), input_size_(input_size), max_bytes_(budget.max_bytes) {
     // A guess that avoids regrowth for typical ratios without trusting the input.
     (void)buffer_.Reserve(static_cast<size_t>(
-        std::min<uint64_t>(std::min<uint64_t>(input_size, uint64_t{1} << 28) * 4, max_bytes)));
+        std::min<uint64_t>(std::min<uint64_t>(input_size, uint64_t{1} << 28) * 4, max_bytes_)));
   }
   uint8_t* chunk() { return chunk_; }
   absl::Status Flush(size_t n) {
     if (n > max_bytes_ - buffer_.size()) {
+      if (budget_.by_ratio) {
+        return LimitExceeded(
+            "max-decompression-ratio",
+            absl::StrCat("rds: ", AsAbsl(CompressionName(kind_)), " input of ", input_size_,
+                         " bytes decompresses to more than ", max_bytes_, " bytes, ",
+                         budget_.ratio, " times its size (--max-decompression-ratio)"));
+      }
       return LimitExceeded(
           "max-decompressed-bytes",
           absl::StrCat("rds: ", AsAbsl(CompressionName(kind_)), " input decompresses to more than ",
-                       max_bytes_, " bytes (ReadOptions::max_decompressed_bytes)"));
+                       max_bytes_, " bytes (--max-decompressed-bytes)"));
     }
+    if (budget_.reserve != nullptr && *budget_.reserve) RETURN_IF_ERROR((*budget_.reserve)(n));
     return buffer_.Append(chunk_, n);
   }
   Buffer Finish() && { return std::move(buffer_).Finish(); }
 
  private:
   RCompression kind_;
+  DecompressionBudget budget_;
+  uint64_t input_size_;
   uint64_t max_bytes_;
   GrowableBuffer buffer_;
   uint8_t chunk_[kChunk];
@@ -52,8 +71,8 @@ absl::Status Corrupt(RCompression kind, uint64_t offset, std::string_view detail
       absl::StrCat(AsAbsl(CompressionName(kind)), " data is corrupt (", AsAbsl(detail), ")"));
 }
 
-absl::StatusOr<Buffer> Gunzip(const Buffer& input, uint64_t max_bytes) {
-  auto sink = std::make_unique<Sink>(RCompression::kGzip, max_bytes, input.size());
+absl::StatusOr<Buffer> Gunzip(const Buffer& input, const DecompressionBudget& budget) {
+  auto sink = std::make_unique<Sink>(RCompression::kGzip, budget, input.size());
   uint64_t pos = 0;
   while (pos < input.size()) {
     z_stream z{};
@@ -95,8 +114,8 @@ absl::StatusOr<Buffer> Gunzip(const Buffer& input, uint64_t max_bytes) {
   return std::move(*sink).Finish();
 }
 
-absl::StatusOr<Buffer> Bunzip2(const Buffer& input, uint64_t max_bytes) {
-  auto sink = std::make_unique<Sink>(RCompression::kBzip2, max_bytes, input.size());
+absl::StatusOr<Buffer> Bunzip2(const Buffer& input, const DecompressionBudget& budget) {
+  auto sink = std::make_unique<Sink>(RCompression::kBzip2, budget, input.size());
   uint64_t pos = 0;
   while (pos < input.size()) {
     bz_stream b{};
@@ -131,8 +150,8 @@ absl::StatusOr<Buffer> Bunzip2(const Buffer& input, uint64_t max_bytes) {
   return std::move(*sink).Finish();
 }
 
-absl::StatusOr<Buffer> Unxz(const Buffer& input, uint64_t max_bytes) {
-  auto sink = std::make_unique<Sink>(RCompression::kXz, max_bytes, input.size());
+absl::StatusOr<Buffer> Unxz(const Buffer& input, const DecompressionBudget& budget) {
+  auto sink = std::make_unique<Sink>(RCompression::kXz, budget, input.size());
   lzma_stream x = LZMA_STREAM_INIT;
   if (lzma_stream_decoder(&x, UINT64_MAX, LZMA_CONCATENATED) != LZMA_OK) {
     return absl::InternalError("lzma_stream_decoder");
@@ -401,14 +420,23 @@ std::string_view CompressionName(RCompression compression) {
 }
 
 absl::StatusOr<Buffer> Decompress(const Buffer& input, RCompression compression,
-                                  uint64_t max_bytes) {
+                                  uint64_t max_bytes, uint64_t max_ratio,
+                                  const std::function<absl::Status(uint64_t bytes)>& reserve) {
+  ReadOptions limits;
+  limits.max_decompressed_bytes = max_bytes;
+  limits.max_decompression_ratio = max_ratio;
+  DecompressionBudget budget;
+  budget.max_bytes = limits.DecompressionLimit(input.size());
+  budget.by_ratio = budget.max_bytes < max_bytes;
+  budget.ratio = max_ratio;
+  budget.reserve = &reserve;
   switch (compression) {
     case RCompression::kGzip:
-      return Gunzip(input, max_bytes);
+      return Gunzip(input, budget);
     case RCompression::kBzip2:
-      return Bunzip2(input, max_bytes);
+      return Bunzip2(input, budget);
     case RCompression::kXz:
-      return Unxz(input, max_bytes);
+      return Unxz(input, budget);
     case RCompression::kNone:
       break;
   }

@@ -22,6 +22,7 @@
 #define SERIALD_CORE_RDS_COMPRESSION_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string_view>
 
@@ -41,10 +42,14 @@ RCompression DetectCompression(std::string_view head);
 std::string_view CompressionName(RCompression compression);
 
 // The decompressed bytes of `input`. INVALID_ARGUMENT (an InputError at the compressed offset)
-// when the data is corrupt or truncated; RESOURCE_EXHAUSTED (LimitExceeded
-// "max-decompressed-bytes") as soon as the output would exceed `max_bytes`.
-absl::StatusOr<Buffer> Decompress(const Buffer& input, RCompression compression,
-                                  uint64_t max_bytes);
+// when the data is corrupt or truncated; RESOURCE_EXHAUSTED as soon as the output would exceed
+// `max_bytes` (LimitExceeded "max-decompressed-bytes") or `max_ratio` times the input's size,
+// when that is larger than ReadOptions::kDecompressionFloorBytes ("max-decompression-ratio";
+// max_ratio 0: no such bound).
+// `reserve`, when set, is called with each piece's size before it is added to the output.
+absl::StatusOr<Buffer> Decompress(
+    const Buffer& input, RCompression compression, uint64_t max_bytes, uint64_t max_ratio = 0,
+    const std::function<absl::Status(uint64_t bytes)>& reserve = nullptr);
 
 // The 10-byte header of a gzip file when it is a plain one (no optional fields) that differs from
 // the header R writes; empty otherwise.

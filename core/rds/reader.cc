@@ -1039,7 +1039,9 @@ absl::StatusOr<Value> ReadR(const Buffer& input, const ReadOptions& options) {
   const RCompression compression = rds::DetectCompression(input.view());
   Buffer stream = input;
   if (compression != RCompression::kNone) {
-    ASSIGN_OR_RETURN(stream, rds::Decompress(input, compression, options.max_decompressed_bytes));
+    ASSIGN_OR_RETURN(stream, rds::Decompress(input, compression, options.max_decompressed_bytes,
+                                             options.max_decompression_ratio,
+                                             options.reserve_memory));
   }
   std::string magic;
   uint64_t offset = 0;

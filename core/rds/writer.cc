@@ -10,6 +10,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "core/absl_compat.h"
+#include "core/io/input_error.h"
 #include "core/rds/altrep.h"
 #include "core/rds/compression.h"
 #include "core/rds/primitives.h"
@@ -507,7 +508,18 @@ class StreamWriter {
     std::optional<ElementType> type = ElementTypeOf(e.base_type);
     if (!type) return NodeError(id, absl::StrCat("ALTREP of unknown base type ", e.base_type));
     const size_t size = ElementSize(*type);
+    // The length is the input's claim, not a promise of memory or output: refused up front
+    // when its elements alone pass the output limit.
+    if (e.length > settings_.max_output_bytes / size) {
+      return LimitExceeded(
+          settings_.output_limit,
+          absl::StrCat("node ", id, ": an ALTREP vector of ", e.length,
+                       " elements expands to more than the ", settings_.max_output_bytes,
+                       "-byte output limit (--", settings_.output_limit,
+                       ") when written as version 2; version 3 keeps it compact"));
+    }
     for (uint64_t begin = 0; begin < e.length; begin += kChunkElements) {
+      if (!out_.writer().ok()) return absl::OkStatus();  // the consumer failed: Finish says why
       uint64_t n = std::min(kChunkElements, e.length - begin);
       auto [buffer, bytes] = Buffer::Allocate(n * size);
       absl::Status status = FillElements(value_, id, *type, begin, n, bytes);

@@ -55,6 +55,11 @@ struct RWriteSettings {
   std::string rdata_magic;  // "RDX3", ... for save() files; empty for a stream
   Buffer trailing_bytes;    // written after the object (the source's, in its own format)
   std::string gzip_header;  // gzip member header to write instead of R's (the source's)
+  // A compact sequence expanded for version 2 whose elements would pass this many bytes is
+  // refused before anything of it is written (WriteOptions::max_output_bytes), naming
+  // `output_limit`.
+  uint64_t max_output_bytes = UINT64_MAX;
+  std::string output_limit = "max-output-bytes";
 };
 
 // The settings for writing `value` in `format`: the version, header and compression of the

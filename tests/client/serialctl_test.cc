@@ -2,6 +2,7 @@
 // the files it leaves.
 #include <dirent.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -14,6 +15,7 @@
 #include "gtest/gtest.h"
 #include "proto/value_json.h"
 #include "tests/proto/sample_values.h"
+#include "tests/testing/amplification_inputs.h"
 #include "tests/testing/files.h"
 #include "tests/testing/subprocess.h"
 
@@ -381,6 +383,52 @@ TEST_F(SerialctlTest, Torch7AndJsonConvertBothWays) {
   Result forced = Run({"convert", "--from", "t7", "--long-size", "4", "--big-endian", "--to",
                        "json", Path("small.t7"), "-"});
   EXPECT_EQ(forced.exit_code, 0) << forced.err;
+}
+
+// Small inputs that stand for huge outputs (tests/testing/amplification_inputs.h): refused before
+// the output is produced, or written to the file as produced, in little memory.
+TEST_F(SerialctlTest, AmplifyingInputsAreRefusedOrStreamedInLittleMemory) {
+  using ::seriald::testing::HexBytes;
+  WriteBytes(Path("real.rds"), HexBytes(::seriald::testing::kCompactRealSeqHex));
+  WriteBytes(Path("int.rds"), HexBytes(::seriald::testing::kCompactIntSeqHex));
+  WriteBytes(Path("zeros.rds"), HexBytes(::seriald::testing::kBzip2ZerosHex));
+
+  // 2^52 doubles as version 2: refused before a byte is written, and no output file.
+  Result real = Run({"convert", "--version", "2", "--to", "rds", Path("real.rds"), Path("o1")});
+  EXPECT_EQ(real.exit_code, 1);
+  ExpectOneErrorLine(real);
+  EXPECT_THAT(real.err, HasSubstr("an ALTREP vector of 4503599627370496 elements expands to "
+                                  "more than the 68719476736-byte output limit "
+                                  "(--max-output-bytes)"));
+  EXPECT_EQ(::access(Path("o1").c_str(), F_OK), -1);
+
+  // 168 MB of integers from 133 bytes: written as produced, so serialctl's own memory stays far
+  // below the output's size; and refused with a smaller --max-output-bytes (units accepted).
+  Result ints = Run({"convert", "--version", "2", "--to", "rds", Path("int.rds"), Path("o2")});
+  EXPECT_EQ(ints.exit_code, 0) << ints.err;
+  struct stat info;
+  ASSERT_EQ(::stat(Path("o2").c_str(), &info), 0);
+  EXPECT_EQ(info.st_size, 14 + 4 + 4 + 42000004 * 4);  // header, flags, length, integers
+  rusage usage;
+  ASSERT_EQ(::getrusage(RUSAGE_CHILDREN, &usage), 0);
+  EXPECT_LT(usage.ru_maxrss, 100 * 1024) << "KiB: serialctl held the output in memory";
+  Result capped = Run({"convert", "--version", "2", "--max-output-bytes", "1MiB", "--to", "rds",
+                       Path("int.rds"), Path("o3")});
+  EXPECT_EQ(capped.exit_code, 1);
+  EXPECT_THAT(capped.err, HasSubstr("more than the 1048576-byte output limit"));
+
+  // 826 bytes of bzip2 holding 1 GiB: stopped at 64 MiB decompressed.
+  Result bomb = Run({"convert", "--to", "json", Path("zeros.rds"), Path("o4")});
+  EXPECT_EQ(bomb.exit_code, 1);
+  EXPECT_THAT(bomb.err, HasSubstr("bzip2 input of 826 bytes decompresses to more than 67108864 "
+                                  "bytes, 4096 times its size (--max-decompression-ratio)"));
+  // Sizes take units; an explicit absolute limit is honoured too.
+  Result absolute = Run({"convert", "--max-decompression-ratio", "0",
+                         "--max-decompressed-bytes", "16MiB", "--to", "json", Path("zeros.rds"),
+                         Path("o5")});
+  EXPECT_EQ(absolute.exit_code, 1);
+  EXPECT_THAT(absolute.err, HasSubstr("decompresses to more than 16777216 bytes "
+                                      "(--max-decompressed-bytes)"));
 }
 
 }  // namespace

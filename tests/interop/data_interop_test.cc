@@ -54,7 +54,6 @@ std::vector<fs::path> RFiles() {
 
 // Corpus objects that cannot come back identical, with the reason.
 const std::map<std::string, std::string> kExpectedDifferences = {
-    {"chr_bytes", "strings R declares as \"bytes\" come back as UTF-8 text"},
     {"pairlist", "a pairlist's plain form is a list (as.list), written back as a list"},
     {"pairlist_long", "a pairlist's plain form is a list (as.list), written back as a list"},
 };

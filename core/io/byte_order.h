@@ -1,8 +1,9 @@
 // File: core/io/byte_order.h
 //
-// Byte order conversion for bulk element data. seriald keeps array data little-endian
-// (core/model/element_type.h); readers of big-endian input (R's XDR streams, numpy '>f8' arrays)
-// swap once, into a new buffer, and writers of big-endian output swap on the way out.
+// Byte order conversion for bulk element data: the one kernel every format uses. seriald keeps
+// array data little-endian (core/model/element_type.h); readers of big-endian input (R's XDR
+// streams, big-endian Torch7 files, numpy '>f8' arrays) swap once, into a new buffer, and writers
+// of big-endian output swap on the way out.
 //
 // Example:
 //

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "core/absl_compat.h"
+#include "core/io/byte_order.h"
 #include "core/status_macros.h"
 
 namespace seriald::torch7 {
@@ -37,52 +38,9 @@ void Store(uint8_t* p, T value) {
   std::memcpy(p, &value, sizeof(T));
 }
 
-uint16_t Swap(uint16_t v) { return __builtin_bswap16(v); }
+// Single values (bulk element data goes through core/io/byte_order.h).
 uint32_t Swap(uint32_t v) { return __builtin_bswap32(v); }
 uint64_t Swap(uint64_t v) { return __builtin_bswap64(v); }
-
-// Swaps `count` elements of type T from `src` into `dst` (which may not overlap). Written as a
-// plain loop over memcpy'd words so that the compiler vectorises it. Baseline x86-64 has no byte
-// shuffle, so an AVX2 clone is chosen at load time where the CPU has it (about 15% faster on
-// large arrays, which are memory-bound either way).
-#if defined(__x86_64__) && defined(__GNUC__)
-#define SERIALD_SWAP_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define SERIALD_SWAP_CLONES
-#endif
-
-template <typename T>
-inline void SwapLoop(const uint8_t* src, uint8_t* dst, uint64_t count) {
-  for (uint64_t i = 0; i < count; ++i) {
-    Store<T>(dst + i * sizeof(T), Swap(Load<T>(src + i * sizeof(T))));
-  }
-}
-
-SERIALD_SWAP_CLONES void SwapCopy16(const uint8_t* src, uint8_t* dst, uint64_t count) {
-  SwapLoop<uint16_t>(src, dst, count);
-}
-SERIALD_SWAP_CLONES void SwapCopy32(const uint8_t* src, uint8_t* dst, uint64_t count) {
-  SwapLoop<uint32_t>(src, dst, count);
-}
-SERIALD_SWAP_CLONES void SwapCopy64(const uint8_t* src, uint8_t* dst, uint64_t count) {
-  SwapLoop<uint64_t>(src, dst, count);
-}
-
-void SwapCopy(const uint8_t* src, uint8_t* dst, uint64_t count, size_t size) {
-  switch (size) {
-    case 2:
-      SwapCopy16(src, dst, count);
-      break;
-    case 4:
-      SwapCopy32(src, dst, count);
-      break;
-    case 8:
-      SwapCopy64(src, dst, count);
-      break;
-    default:
-      std::memcpy(dst, src, count * size);
-  }
-}
 
 std::string Printable(uint8_t c) {
   if (c >= 0x20 && c < 0x7f) return absl::StrFormat("'%c'", c);

@@ -278,9 +278,13 @@ absl::Status WriteRequestOutput(const CodecRegistry& registry, v1::Value* value,
 
 // The plain data of a value read for Deserialize; compact R sequences may expand up to the
 // request limit.
-absl::StatusOr<data::Data> DataOfValue(const Value& value, const ServiceLimits& limits) {
+absl::StatusOr<data::Data> DataOfValue(const Value& value, CallBudget& call) {
+  // What a compact sequence expands to is sent back: bounded like any response, and reserved.
   RToDataOptions options;
-  options.max_expanded_bytes = limits.max_request_bytes;
+  options.max_expanded_bytes =
+      std::min(call.limits.max_request_bytes, call.limits.max_response_bytes);
+  options.expansion_limit = "max-response-bytes";
+  options.reserve_memory = [&call](uint64_t bytes) { return call.Reserve(bytes); };
   return ToData(value, options);
 }
 
@@ -296,7 +300,7 @@ absl::StatusOr<data::Data> ReadInputData(const CodecRegistry& registry,
     return arrays->ReadData(input, options);
   }
   ASSIGN_OR_RETURN(Value value, ReadInput(registry, message, call, input, record));
-  return DataOfValue(value, call.limits);
+  return DataOfValue(value, call);
 }
 
 // Cuts `piece` into chunks of at most `chunk_bytes` and hands each to `send`, which returns false

@@ -1,5 +1,6 @@
 #include "core/convert/convert.h"
 
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <utility>
@@ -71,8 +72,13 @@ absl::StatusOr<std::string> ConvertInput(const Codec& from, const Codec& to, con
     RETURN_IF_ERROR(WriteValue(std::move(value), to, write_options, out, hooks));
     return read_as;
   }
+  // What a compact R sequence expands to becomes output: bounded by the output limit too, named
+  // as that is, and reserved as the reader's allocations are.
   RToDataOptions r_options;
-  r_options.max_expanded_bytes = read_options.max_expanded_bytes;
+  r_options.max_expanded_bytes =
+      std::min(read_options.max_expanded_bytes, write_options.max_output_bytes);
+  r_options.expansion_limit = write_options.output_limit;
+  r_options.reserve_memory = read_options.reserve_memory;
   ASSIGN_OR_RETURN(data::Data plain, ToData(value, r_options));
   value = Value();  // the plain data shares what it needs
   RETURN_IF_ERROR(WriteAdapted(std::move(plain),

@@ -42,6 +42,9 @@
 #ifndef SERIALD_CORE_DATA_R_MAPPING_H_
 #define SERIALD_CORE_DATA_R_MAPPING_H_
 
+#include <functional>
+#include <string>
+
 #include <cstdint>
 
 #include "absl/status/statusor.h"
@@ -54,6 +57,11 @@ struct RToDataOptions {
   // ALTREP compact sequences are materialised; one whose elements would take more bytes than
   // this is refused (a 122-byte stream can declare 2^52 elements).
   uint64_t max_expanded_bytes = uint64_t{4} << 30;
+  // The limit's name in the RESOURCE_EXHAUSTED error (LimitExceeded): the service names the
+  // option its callers know.
+  std::string expansion_limit = "max-expanded-bytes";
+  // Called with the bytes an expansion is about to allocate; an error stops the conversion.
+  std::function<absl::Status(uint64_t bytes)> reserve_memory = nullptr;
 };
 
 // The plain data of the R value `value` (every root). Fails only for malformed values (an ALTREP

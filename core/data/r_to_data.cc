@@ -15,6 +15,7 @@
 #include "core/data/internal/conversion_queue.h"
 #include "core/data/ndarray.h"
 #include "core/data/r_mapping.h"
+#include "core/io/input_error.h"
 #include "core/model/utf8.h"
 #include "core/rds/altrep.h"
 #include "core/rds/primitives.h"
@@ -477,10 +478,13 @@ class RToDataConverter {
         e.base_type == rds::kIntSxp ? ElementType::kInt32 : ElementType::kFloat64;
     const uint64_t size = ElementSize(type);
     if (e.length > options_.max_expanded_bytes / size) {
-      return absl::ResourceExhaustedError(absl::StrCat(
-          "node ", id, ": a compact sequence of ", e.length, " elements would expand to ",
-          e.length * size, " bytes, over the limit of ", options_.max_expanded_bytes));
+      return LimitExceeded(
+          options_.expansion_limit,
+          absl::StrCat("node ", id, ": a compact sequence of ", e.length,
+                       " elements would expand to ", e.length * size, " bytes, over the limit of ",
+                       options_.max_expanded_bytes, " (--", options_.expansion_limit, ")"));
     }
+    if (options_.reserve_memory) RETURN_IF_ERROR(options_.reserve_memory(e.length * size));
     auto [buffer, bytes] = Buffer::Allocate(e.length * size);
     RETURN_IF_ERROR(rds::FillElements(value_, source, type, 0, e.length, bytes));
     return ConvertVector(id, value_.node(id).attributes, Array{type, e.length, buffer});
@@ -495,9 +499,13 @@ class RToDataConverter {
   absl::StatusOr<StringVector> DeferredStrings(NodeId id, const rds::AltrepExpansion& e) {
     ASSIGN_OR_RETURN(uint64_t length, rds::VectorLength(value_, e.source));
     if (length > options_.max_expanded_bytes / 16) {
-      return absl::ResourceExhaustedError(
-          absl::StrCat("node ", id, ": deferred strings of ", length, " numbers over the limit"));
+      return LimitExceeded(
+          options_.expansion_limit,
+          absl::StrCat("node ", id, ": deferred strings of ", length, " numbers, over the limit "
+                       "of ", options_.max_expanded_bytes, " bytes (--", options_.expansion_limit,
+                       ")"));
     }
+    if (options_.reserve_memory) RETURN_IF_ERROR(options_.reserve_memory(length * 16));
     const Node& numbers = value_.node(e.source);
     const bool integer = numbers.kind() == NodeKind::kArray
                              ? std::get<Array>(numbers.data).type == ElementType::kInt32

@@ -12,6 +12,7 @@
 #include "core/convert/item_paths.h"
 #include "core/data/ndarray.h"
 #include "core/status_macros.h"
+#include "core/torch7/classes.h"
 
 namespace seriald {
 namespace {
@@ -21,30 +22,6 @@ using data::NdArray;
 
 // 2^53: every integer up to this is exact in a double.
 constexpr int64_t kExactIntegerLimit = int64_t{1} << 53;
-
-// The Torch7 type stem of the element types that have a tensor class.
-std::string_view TensorStem(ElementType type) {
-  switch (type) {
-    case ElementType::kUint8:
-      return "Byte";
-    case ElementType::kInt8:
-      return "Char";
-    case ElementType::kInt16:
-      return "Short";
-    case ElementType::kInt32:
-      return "Int";
-    case ElementType::kInt64:
-      return "Long";
-    case ElementType::kFloat16:
-      return "Half";
-    case ElementType::kFloat32:
-      return "Float";
-    case ElementType::kFloat64:
-      return "Double";
-    default:
-      return "";
-  }
-}
 
 class ForR {
  public:
@@ -343,8 +320,8 @@ class ForR {
       if (!item.classes.empty()) {
         torch_type = item.classes[0];
       } else if (array.dtype != ElementType::kFloat64 && array.dtype != ElementType::kInt32 &&
-                 !TensorStem(array.dtype).empty()) {
-        torch_type = absl::StrCat("torch.", AsAbsl(TensorStem(array.dtype)), "Tensor");
+                 !torch7::TypeStem(array.dtype).empty()) {
+        torch_type = absl::StrCat("torch.", AsAbsl(torch7::TypeStem(array.dtype)), "Tensor");
       }
       item.classes.clear();
     }

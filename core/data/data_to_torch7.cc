@@ -22,31 +22,11 @@ using data::Item;
 using data::ItemKind;
 using data::NdArray;
 
-// The Torch7 type stem of an element type: torch.<Stem>Tensor over torch.<Stem>Storage.
+// The Torch7 type stem an array of `type` is written with: R's logical and raw arrays become
+// Byte tensors (logical as bytes 0/1); complex has none.
 std::string_view TypeStem(ElementType type) {
-  switch (type) {
-    case ElementType::kUint8:
-    case ElementType::kRaw:
-    case ElementType::kLogical:  // written as bytes 0/1
-      return "Byte";
-    case ElementType::kInt8:
-      return "Char";
-    case ElementType::kInt16:
-      return "Short";
-    case ElementType::kInt32:
-      return "Int";
-    case ElementType::kInt64:
-      return "Long";
-    case ElementType::kFloat16:
-      return "Half";
-    case ElementType::kFloat32:
-      return "Float";
-    case ElementType::kFloat64:
-      return "Double";
-    case ElementType::kComplex128:
-      return "";
-  }
-  return "";
+  if (type == ElementType::kRaw || type == ElementType::kLogical) return "Byte";
+  return torch7::TypeStem(type);
 }
 
 class DataToTorch7Converter {

@@ -50,6 +50,29 @@ const ElementType* ElementTypeOfStem(std::string_view stem) {
 
 }  // namespace
 
+std::string_view TypeStem(ElementType type) {
+  switch (type) {
+    case ElementType::kUint8:
+      return "Byte";
+    case ElementType::kInt8:
+      return "Char";
+    case ElementType::kInt16:
+      return "Short";
+    case ElementType::kInt32:
+      return "Int";
+    case ElementType::kInt64:
+      return "Long";
+    case ElementType::kFloat16:
+      return "Half";
+    case ElementType::kFloat32:
+      return "Float";
+    case ElementType::kFloat64:
+      return "Double";
+    default:
+      return "";
+  }
+}
+
 ClassInfo ClassifyClass(std::string_view class_name) {
   if (const ElementType* type = ElementTypeOfStem(StemOf(class_name, kStorageSuffix))) {
     return {Payload::kStorage, *type};

@@ -53,6 +53,11 @@ struct ClassInfo {
 // What `class_name` carries. Never fails: unknown classes are kObject.
 ClassInfo ClassifyClass(std::string_view class_name);
 
+// The type stem of the Torch7 tensor and storage classes of `type` (torch.<Stem>Tensor over
+// torch.<Stem>Storage): "Byte", "Char", "Short", "Int", "Long", "Half", "Float", "Double";
+// empty for the element types Torch7 has no class for (R's logical, raw and complex).
+std::string_view TypeStem(ElementType type);
+
 // True when `storage_class` is the storage class Torch7 accepts under a tensor of class
 // `tensor_class` (same prefix, "Tensor" replaced by "Storage": torch.CudaTensor holds a
 // torch.CudaStorage, torch.FloatTensor a torch.FloatStorage).

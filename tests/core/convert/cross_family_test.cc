@@ -376,6 +376,52 @@ TEST(RToTorch7Test, WhatTorch7CannotHoldIsRefusedByPathOrDroppedWhenAsked) {
   EXPECT_TRUE(back.GetIf<data::Sequence>(back.roots()[0])->items.empty());
 }
 
+TEST(RToTorch7Test, ATorch7TypeAttributeRestoresTheTypeOrRefusesValuesItCannotHold) {
+  auto with_type = [](RList& list, std::string name, std::vector<double> values,
+                      std::string type) {
+    list.Add(std::move(name), VectorOf<double>(ElementType::kFloat64, std::move(values)));
+    StringVector text;
+    text.Append(type, StringEncoding::kAscii);
+    const ItemId attribute = list.plain.Add(data::Strings{text, {}});
+    list.plain.mutable_item(list.items.back()).attributes.emplace_back("torch7_type", attribute);
+  };
+  RList fits;
+  with_type(fits, "b", {1, 255}, "torch.ByteTensor");
+  with_type(fits, "s", {1.5, 2.5}, "torch.FloatStorage");
+  absl::StatusOr<testing::Converted> t7 = ConvertBytes(fits.Rds(), "rds", "t7");
+  ASSERT_TRUE(t7.ok()) << t7.status();
+  const data::Data back = ReadPlain(t7->bytes, "t7");
+  const std::map<std::string, ArrayValues> arrays = ArraysByPath(back);
+  EXPECT_EQ(arrays.at("b").dtype, ElementType::kUint8);
+  EXPECT_THAT(arrays.at("b").values, ElementsAre(1, 255));
+  EXPECT_EQ(arrays.at("s").dtype, ElementType::kFloat32);
+  EXPECT_THAT(back.item(Field(back, back.roots()[0], "s")).classes,
+              ElementsAre("torch.FloatStorage"));
+
+  RList too_big;
+  with_type(too_big, "b", {1, 300}, "torch.ByteTensor");
+  absl::StatusOr<testing::Converted> refused = ConvertBytes(too_big.Rds(), "rds", "t7");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().message(), "b: element 2 (300) does not fit a torch.ByteTensor");
+
+  RList fraction;
+  with_type(fraction, "l", {0.5}, "torch.LongTensor");
+  refused = ConvertBytes(fraction.Rds(), "rds", "t7");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().message(), "l: element 1 (0.5) does not fit a torch.LongTensor");
+
+  RList na;
+  na.Add("i", VectorOf<int32_t>(ElementType::kInt32, {1, kNaInteger}));
+  StringVector text;
+  text.Append("torch.ShortTensor", StringEncoding::kAscii);
+  const ItemId attribute = na.plain.Add(data::Strings{text, {}});
+  na.plain.mutable_item(na.items.back()).attributes.emplace_back("torch7_type", attribute);
+  refused = ConvertBytes(na.Rds(), "rds", "t7");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().message(),
+            "i: element 2 is NA, which a torch.ShortTensor cannot hold");
+}
+
 TEST(RToTorch7Test, RClassesAreNotedAndTorch7ObjectsComeBack) {
   // An R classed list ("lm") is a plain table; c("nn.Linear", "torch7_object") is the object.
   RList list;

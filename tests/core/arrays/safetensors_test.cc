@@ -11,31 +11,12 @@
 #include "core/io/input_error.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/core/arrays/array_testing.h"
 
 namespace seriald::arrays {
 namespace {
 
 using Metadata = std::vector<std::pair<std::string, std::string>>;
-
-// A contiguous row-major array of `values`.
-template <typename T>
-data::NdArray Array(ElementType dtype, const std::vector<T>& values, std::vector<int64_t> shape) {
-  const size_t bytes = values.size() * sizeof(T);
-  data::NdArray array =
-      data::NdArray::Vector(dtype, bytes / ElementSize(dtype), Buffer::Copy(values.data(), bytes));
-  array.strides = data::ContiguousStrides(shape, data::Order::kRowMajor);
-  array.shape = std::move(shape);
-  return array;
-}
-
-// The elements of a view, in row-major order.
-template <typename T>
-std::vector<T> Values(const data::NdArray& array) {
-  Buffer bytes = data::Gather(array, data::Order::kRowMajor);
-  std::vector<T> values(bytes.size() / sizeof(T));
-  if (!values.empty()) std::memcpy(values.data(), bytes.data(), bytes.size());
-  return values;
-}
 
 std::string Write(const std::vector<NamedArray>& arrays, const Metadata& metadata = {}) {
   ByteWriter out;

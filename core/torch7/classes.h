@@ -25,8 +25,11 @@
 #define SERIALD_CORE_TORCH7_CLASSES_H_
 
 #include <cstdint>
+#include <optional>
+#include <string>
 #include <string_view>
 
+#include "absl/status/statusor.h"
 #include "core/model/element_type.h"
 
 namespace seriald::torch7 {
@@ -70,6 +73,28 @@ bool IsStorageClassOf(std::string_view tensor_class, std::string_view storage_cl
 //              -> 2544 bytes. 32-bit x86 Linux aligns doubles to 4 and has 2540; such files
 //              cannot be told apart and are not supported.
 uint64_t GeneratorStateSize(int long_size);
+
+// The memory layout of a THGenerator state: the writing machine's C long size and byte order.
+struct GeneratorLayout {
+  int long_size = 8;  // 4 or 8
+  bool big_endian = false;
+  friend bool operator==(const GeneratorLayout&, const GeneratorLayout&) = default;
+};
+
+// Re-lays `state` (GeneratorStateSize(from.long_size) bytes, a THGenerator written by a machine
+// of layout `from`) as a machine of layout `to` would hold the same generator, field by field:
+// a Windows checkpoint's generator then loads in Torch7 on 64-bit Linux with the same seed and
+// Mersenne Twister position. Narrowing to 4-byte longs fails (InvalidArgument, naming the field)
+// when the seed or a state word does not fit in 32 bits; the padding after the final int is
+// written as zeros.
+absl::StatusOr<std::string> RelayGeneratorState(std::string_view state, GeneratorLayout from,
+                                                GeneratorLayout to);
+
+// The text after "V " when `first` (the first string of a torch object) is a version string:
+// "V " then something Lua's tonumber accepts ("1", "1.0", " 2 ", "0x10"), as File.lua:333-341
+// tests. nullopt when `first` is the class name of a legacy object written before versions
+// existed. The writer refuses versions and class names this would misread.
+std::optional<std::string> VersionOf(std::string_view first);
 
 // Describes a payload shape for messages: "storage", "tensor", "tds.Hash", ...
 std::string_view PayloadName(Payload payload);

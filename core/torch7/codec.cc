@@ -42,7 +42,13 @@ class Torch7Codec : public Codec {
 
   absl::Status Write(const Value& value, const WriteOptions& options,
                      ByteWriter& out) const override {
-    const Torch7Layout source = value.source().torch7.value_or(Torch7Layout{});
+    Torch7Layout source = value.source().torch7.value_or(Torch7Layout{});
+    if (ascii_ && !source.ascii) {
+      // An ascii stream records no long size or byte order, yet a torch.Generator's raw state
+      // depends on both; readers take 8-byte little-endian longs unless told otherwise, so a
+      // binary source's 4-byte or big-endian layout is not carried into ascii.
+      source = Torch7Layout{.ascii = true};
+    }
     Torch7Layout layout;
     layout.ascii = ascii_;
     layout.long_size = options.torch7_long_size.value_or(source.long_size);

@@ -1,6 +1,5 @@
 #include "core/torch7/reader.h"
 
-#include <charconv>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -51,30 +50,6 @@ std::string_view TagName(int32_t tag) {
 
 // NodeIds are 32-bit and kNoNode is reserved.
 constexpr size_t kMaxNodes = kNoNode - 1;
-
-// The text after "V " when `first` is a version string: "V " then something Lua's tonumber
-// accepts ("1", "1.0", " 2 ", "0x10"), as File.lua:333-341 tests. nullopt for the class name of
-// a legacy object written before versions existed.
-std::optional<std::string> VersionOf(std::string_view first) {
-  if (!first.starts_with("V ")) return std::nullopt;
-  std::string_view number = first.substr(2);
-  auto is_space = [](char c) { return c == ' ' || (c >= '\t' && c <= '\r'); };
-  while (!number.empty() && is_space(number.front())) number.remove_prefix(1);
-  while (!number.empty() && is_space(number.back())) number.remove_suffix(1);
-  if (!number.empty() && (number.front() == '-' || number.front() == '+')) number.remove_prefix(1);
-  if (number.empty()) return std::nullopt;
-  const char* end = number.data() + number.size();
-  if (number.size() > 2 && number[0] == '0' && (number[1] == 'x' || number[1] == 'X')) {
-    uint64_t ignored;
-    auto result = std::from_chars(number.data() + 2, end, ignored, 16);
-    if (result.ec != std::errc() || result.ptr != end) return std::nullopt;
-  } else {
-    double ignored;
-    auto result = std::from_chars(number.data(), end, ignored);
-    if (result.ec == std::errc::invalid_argument || result.ptr != end) return std::nullopt;
-  }
-  return std::string(first.substr(2));
-}
 
 // An object whose content is still being read: the objects that follow in the stream are its
 // children, delivered to it in order until `remaining` reaches zero.
@@ -252,7 +227,7 @@ class StreamParser {
 
   absl::StatusOr<NodeId> StartTorchObject(int32_t index, uint64_t tag_offset) {
     ASSIGN_OR_RETURN(Buffer first, ReadString("version length", "version string"));
-    std::optional<std::string> version = VersionOf(first.view());
+    std::optional<std::string> version = torch7::VersionOf(first.view());
     std::string class_name;
     if (version.has_value()) {
       ASSIGN_OR_RETURN(Buffer name, ReadString("class name length", "class name"));
@@ -535,6 +510,10 @@ absl::StatusOr<Value> ReadTorch7(const Buffer& input, const ReadOptions& options
       break;
   }
   if (layout.ascii) {
+    // Text records no long size or byte order; only a torch.Generator's raw state depends on
+    // them (8-byte little-endian longs unless the caller says otherwise).
+    layout.long_size = options.torch7_long_size.value_or(8);
+    layout.big_endian = options.torch7_big_endian.value_or(false);
     ASSIGN_OR_RETURN(Parse parse, ParseStream(input, layout, options, extent).parse);
     return Finish(std::move(parse), layout);
   }

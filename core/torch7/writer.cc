@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "core/absl_compat.h"
 #include "core/status_macros.h"
@@ -249,8 +250,21 @@ class StreamWriter {
     RETURN_IF_ERROR(CheckPayloadKind(id, object, info));
     ASSIGN_OR_RETURN(bool fresh, BeginIndexed(id, kTorchTag));
     if (!fresh) return absl::OkStatus();
+    // Torch7's readObject (and seriald's reader) tell a version from a legacy class name by
+    // whether "V " is followed by a number: anything else would be read as something else.
     if (object.version.has_value()) {
-      RETURN_IF_ERROR(WriteString(id, absl::StrCat("V ", *object.version)));
+      const std::string first = absl::StrCat("V ", *object.version);
+      if (!torch7::VersionOf(first).has_value()) {
+        return NodeError(id, absl::StrCat("has version \"", absl::CHexEscape(*object.version),
+                                          "\", which is not a number; Torch7 would read \"V ",
+                                          absl::CHexEscape(*object.version),
+                                          "\" as its class name"));
+      }
+      RETURN_IF_ERROR(WriteString(id, first));
+    } else if (torch7::VersionOf(object.class_name).has_value()) {
+      return NodeError(id, absl::StrCat("has no version and the class name \"",
+                                        absl::CHexEscape(object.class_name),
+                                        "\", which Torch7 would read as a version string"));
     }
     RETURN_IF_ERROR(WriteString(id, object.class_name));
 
@@ -265,8 +279,7 @@ class StreamWriter {
       case Payload::kTensor:
         return WriteTensor(id, object);
       case Payload::kGenerator:
-        out_.WriteRaw(value_.Get<Opaque>(object.payload).bytes);
-        return absl::OkStatus();
+        return WriteGeneratorState(id, value_.Get<Opaque>(object.payload).bytes);
       case Payload::kTdsHash: {
         const Table& table = value_.Get<Table>(object.payload);
         RETURN_IF_ERROR(CheckCount(id, table.entries.size(), "tds.Hash size"));
@@ -314,12 +327,12 @@ class StreamWriter {
         return PayloadAs<Tensor>(id, object, "a tensor").status();
       case Payload::kGenerator: {
         ASSIGN_OR_RETURN(const Opaque* state, PayloadAs<Opaque>(id, object, "an opaque"));
-        const uint64_t expected = torch7::GeneratorStateSize(layout().long_size);
-        if (state->bytes.size() != expected) {
-          return NodeError(
-              id, absl::StrCat("is a torch.Generator whose state has ", state->bytes.size(),
-                               " bytes; with ", layout().long_size, "-byte longs it must have ",
-                               expected));
+        const uint64_t size = state->bytes.size();
+        if (size != torch7::GeneratorStateSize(4) && size != torch7::GeneratorStateSize(8)) {
+          return NodeError(id, absl::StrCat("is a torch.Generator whose state has ", size,
+                                            " bytes; it must have ", torch7::GeneratorStateSize(8),
+                                            " (8-byte longs) or ", torch7::GeneratorStateSize(4),
+                                            " (4-byte longs)"));
         }
         return absl::OkStatus();
       }
@@ -365,6 +378,26 @@ class StreamWriter {
   }
 
   // generic/Tensor.c:1249-1273.
+  // A THGenerator is a raw struct: its long fields follow the writing machine's long size and
+  // byte order. A state from another layout (a Windows checkpoint written for Linux, a
+  // big-endian stream written little-endian) is re-laid field by field; one already in this
+  // layout is written as it is.
+  absl::Status WriteGeneratorState(NodeId id, const Buffer& state) {
+    const std::optional<Torch7Layout>& source = value_.source().torch7;
+    const torch7::GeneratorLayout to{layout().long_size, layout().big_endian};
+    const torch7::GeneratorLayout from{
+        state.size() == torch7::GeneratorStateSize(4) ? 4 : 8,
+        source.has_value() ? source->big_endian : to.big_endian};
+    if (from == to) {
+      out_.WriteRaw(state);
+      return absl::OkStatus();
+    }
+    absl::StatusOr<std::string> relaid = torch7::RelayGeneratorState(state.view(), from, to);
+    if (!relaid.ok()) return NodeError(id, absl::StrCat("is a torch.Generator whose ", relaid.status().message()));
+    out_.WriteRaw(std::string_view(*relaid));
+    return absl::OkStatus();
+  }
+
   absl::Status WriteTensor(NodeId id, const TorchObject& object) {
     const Tensor& tensor = value_.Get<Tensor>(object.payload);
     if (tensor.sizes.size() > kMaxInt) return NodeError(id, "has too many dimensions");

@@ -3,6 +3,7 @@
 // own layout and converted into every other layout the corpus has a twin for.
 #include "tests/core/torch7/testing/corpus.h"
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -189,6 +190,63 @@ TEST(Torch7CorpusTest, GeneratorStateIsKeptVerbatim) {
   uint64_t seed;
   std::memcpy(&seed, state.bytes.data(), sizeof seed);
   EXPECT_EQ(seed, 1234u);  // the_initial_seed, the struct's first field
+}
+
+// Reads the generator state of a one-generator stream written in `layout`.
+std::string GeneratorStateIn(const std::string& stream, const ReadOptions& options) {
+  absl::StatusOr<Value> value = ReadTorch7(Buffer::Copy(stream), options);
+  EXPECT_TRUE(value.ok()) << value.status();
+  if (!value.ok()) return "";
+  const auto& generator = value->Get<TorchObject>(value->roots()[0]);
+  return std::string(value->Get<Opaque>(generator.payload).bytes.view());
+}
+
+uint64_t LoadWord(std::string_view bytes, size_t offset, size_t size, bool big_endian) {
+  uint64_t word = 0;
+  for (size_t i = 0; i < size; ++i) {
+    word = (word << 8) | static_cast<uint8_t>(bytes[offset + (big_endian ? i : size - 1 - i)]);
+  }
+  return word;
+}
+
+TEST(Torch7CorpusTest, GeneratorStateIsReLaidForAnotherLongSizeOrByteOrder) {
+  // A THGenerator is a raw C struct whose longs follow the machine: written for 4-byte longs the
+  // seed, `next` and the 624 Mersenne Twister words shrink to 4 bytes each (2544 bytes in all),
+  // and back for 8-byte longs they give Torch7's original bytes again.
+  Buffer input = CorpusFile("generated/generator.bin.t7");
+  const std::string original(input.view().substr(34));
+  Value value = Read("generated/generator.bin.t7");
+
+  const std::string long4 = Write(value, {.long_size = 4});
+  const std::string state4 = GeneratorStateIn(long4, {.torch7_long_size = 4});
+  ASSERT_EQ(state4.size(), 2544u);
+  EXPECT_EQ(LoadWord(state4, 0, 4, false), 1234u);                           // the_initial_seed
+  EXPECT_EQ(LoadWord(state4, 4, 4, false), LoadWord(original, 8, 4, false));  // left
+  EXPECT_EQ(LoadWord(state4, 12, 4, false), LoadWord(original, 16, 8, false));  // next
+  for (size_t i = 0; i < 624; ++i) {
+    ASSERT_EQ(LoadWord(state4, 16 + 4 * i, 4, false), LoadWord(original, 24 + 8 * i, 8, false))
+        << "state[" << i << "]";
+  }
+  EXPECT_EQ(state4.substr(2512, 28), original.substr(5016, 28));  // normal_x/y/rho, is_valid
+
+  absl::StatusOr<Value> reread = ReadTorch7(Buffer::Copy(long4), {.torch7_long_size = 4});
+  ASSERT_TRUE(reread.ok()) << reread.status();
+  EXPECT_TRUE(Write(*reread, {.long_size = 8}) == input.view());
+
+  // Big-endian: every field is byte-swapped in place, and back again.
+  const std::string big = Write(value, {.big_endian = true});
+  const std::string state_big = GeneratorStateIn(big, {.torch7_big_endian = true});
+  ASSERT_EQ(state_big.size(), 5048u);
+  EXPECT_EQ(LoadWord(state_big, 0, 8, true), 1234u);
+  EXPECT_EQ(LoadWord(state_big, 24 + 8 * 623, 8, true), LoadWord(original, 24 + 8 * 623, 8, false));
+  absl::StatusOr<Value> big_value = ReadTorch7(Buffer::Copy(big), {.torch7_big_endian = true});
+  ASSERT_TRUE(big_value.ok()) << big_value.status();
+  EXPECT_TRUE(Write(*big_value, {}) == input.view());
+
+  // Ascii records no layout and is read with 8-byte little-endian longs: a 4-byte-long
+  // generator written as ascii is widened, so the text reads back with the original state.
+  const std::string ascii = Write(*reread, {.ascii = true, .long_size = 8});
+  EXPECT_EQ(GeneratorStateIn(ascii, {}), original);
 }
 
 TEST(Torch7CorpusTest, PrimitivesFileIsNotAnObjectStream) {

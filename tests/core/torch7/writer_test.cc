@@ -284,11 +284,48 @@ TEST(Torch7WriterTest, RefusesWhatTorch7CannotHold) {
                   "torch.FloatStorage object, not its own storage class");
   }
   {
-    Value value;  // a generator state of the LP64 size written with 4-byte longs
+    Value value;  // a version Lua's tonumber refuses: Torch7 would take "V \x05" for the class
+    value.roots().push_back(
+        value.Add(TorchObject{"nn.Module", "\x05", value.Add(Table{})}));
+    ExpectRefused(value,
+                  "node 1 has version \"\\x05\", which is not a number; Torch7 would read "
+                  "\"V \\x05\" as its class name");
+  }
+  {
+    Value value;  // a legacy (unversioned) object whose class name reads as a version
+    value.roots().push_back(
+        value.Add(TorchObject{"V 1", std::nullopt, value.Add(Table{})}));
+    ExpectRefused(value, "node 1 has no version and the class name \"V 1\", which Torch7 would "
+                         "read as a version string");
+  }
+  {
+    Value value;  // a generator state of neither size
+    value.roots().push_back(value.Add(TorchObject{
+        "torch.Generator", "1", value.Add(Opaque{Buffer::FromString(std::string(5047, 'x'))})}));
+    ExpectRefused(value,
+                  "node 1 is a torch.Generator whose state has 5047 bytes; it must have 5048 "
+                  "(8-byte longs) or 2544 (4-byte longs)");
+  }
+  {
+    Value value;  // an LP64 state whose seed does not fit in a 4-byte long
     value.roots().push_back(value.Add(TorchObject{
         "torch.Generator", "1", value.Add(Opaque{Buffer::FromString(std::string(5048, 'x'))})}));
     EXPECT_TRUE(Write(value).ok());
-    ExpectRefused(value, "whose state has 5048 bytes; with 4-byte longs it must have 2544",
+    ExpectRefused(value,
+                  "node 1 is a torch.Generator whose the_initial_seed (8680820740569200760) "
+                  "does not fit in a 4-byte long",
+                  {.long_size = 4});
+  }
+  {
+    Value value;  // the same with a small seed: the first state word is the one too large
+    std::string state(5048, '\0');
+    state[0] = 7;
+    state[24 + 8 * 3 + 4] = 1;  // state[3] = 2^32
+    value.roots().push_back(value.Add(TorchObject{
+        "torch.Generator", "1", value.Add(Opaque{Buffer::FromString(std::move(state))})}));
+    ExpectRefused(value,
+                  "node 1 is a torch.Generator whose state[3] (4294967296) does not fit in a "
+                  "4-byte long",
                   {.long_size = 4});
   }
   {

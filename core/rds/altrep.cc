@@ -20,7 +20,7 @@ constexpr double kMaxSequenceLength = 4503599627370496.0;  // 2^52
 absl::Status Unexpandable(const Altrep& altrep, std::string_view why) {
   return absl::FailedPreconditionError(
       absl::StrCat("ALTREP class ", altrep.class_name, " (package ", altrep.package,
-                   ") cannot be written as an ordinary vector: ", AsAbsl(why)));
+                   ") cannot be expanded: ", AsAbsl(why)));
 }
 
 bool IsWrapClass(std::string_view name) {
@@ -247,6 +247,19 @@ absl::Status FillElements(const Value& value, NodeId id, ElementType type, uint6
   }
   return absl::FailedPreconditionError(
       absl::StrCat("node ", id, " is not a vector of ", AsAbsl(ElementTypeName(type))));
+}
+
+absl::Status CheckAltrepStateReadable(const Value& value, NodeId id) {
+  const Altrep& altrep = value.Get<Altrep>(id);
+  const std::string& name = altrep.class_name;
+  if (altrep.package != "base" ||
+      !(name == "compact_intseq" || name == "compact_realseq" || IsWrapClass(name))) {
+    return absl::OkStatus();
+  }
+  absl::Status expandable = ExpandAltrep(value, id).status();
+  if (expandable.ok()) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat(expandable.message(), "; R's unserialize would misread it"));
 }
 
 absl::Status NormalizeAltrep(Value& value, NodeId id, uint64_t offset, bool apply) {

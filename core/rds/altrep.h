@@ -50,6 +50,13 @@ struct AltrepExpansion {
 // of base R's expandable classes or its state is malformed.
 absl::StatusOr<AltrepExpansion> ExpandAltrep(const Value& value, NodeId id);
 
+// The check the reader makes of an ALTREP object it reads (NormalizeAltrep), for writers: OK
+// unless `id` is a compact sequence or wrapper of base R whose state is malformed (a
+// compact_intseq state that is not c(n, first, increment), a wrapper without its
+// (data . metadata) pair), which R's unserialize would misread and seriald's reader refuses;
+// then InvalidArgument naming the class and the problem. Other classes' states are opaque.
+absl::Status CheckAltrepStateReadable(const Value& value, NodeId id);
+
 // Applies what R 4.2's unserialize() followed by serialize() does to the Altrep node `id` that
 // was just read (see reader.h); may turn the node into an ordinary vector in place. Errors are
 // InputErrors at `offset`.

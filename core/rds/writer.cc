@@ -227,14 +227,21 @@ class StreamWriter {
     return absl::OkStatus();
   }
 
+  // R writes the has-attributes and has-tag flags only when ATTRIB or TAG is not R_NilValue
+  // (serialize.c:1037), and its reader turns a NILVALUE tag or attribute list back into none:
+  // an R NULL node there is the same as no node.
+  bool Present(NodeId id) const {
+    return id != kNoNode && value_.node(id).kind() != NodeKind::kNil;
+  }
+
   int32_t Flags(int32_t type, const Node& node, bool has_tag = false) {
-    return PackFlags(type, node.r_flags.levels, node.r_flags.object, node.attributes != kNoNode,
+    return PackFlags(type, node.r_flags.levels, node.r_flags.object, Present(node.attributes),
                      has_tag || node.r_flags.stray_tag);
   }
 
   // Attributes of a non-pairlist object come after its payload.
   void PushAttributes(const Node& node) {
-    if (node.attributes != kNoNode) PushItem(node.attributes);
+    if (Present(node.attributes)) PushItem(node.attributes);
   }
 
   // Marks the start of a node R writes in full at every occurrence (everything but the
@@ -292,6 +299,16 @@ class StreamWriter {
       case NodeKind::kEnvironment: {
         if (WriteRefIfKnown(id)) return absl::OkStatus();
         const auto& env = std::get<Environment>(node.data);
+        // What the reader (and R's unserialize, which indexes them as such) requires.
+        if (Present(env.frame) && value_.node(env.frame).kind() != NodeKind::kPairlist) {
+          return NodeError(id, absl::StrCat("an environment's frame must be a pairlist, not ",
+                                            AsAbsl(NodeKindName(value_.node(env.frame).kind()))));
+        }
+        if (Present(env.hash_table) && value_.node(env.hash_table).kind() != NodeKind::kList) {
+          return NodeError(id,
+                           absl::StrCat("an environment's hash table must be a list, not ",
+                                        AsAbsl(NodeKindName(value_.node(env.hash_table).kind()))));
+        }
         out_.WriteInt(kEnvSxp);
         out_.WriteInt(env.locked ? 1 : 0);
         PushItem(node.attributes);
@@ -442,16 +459,17 @@ class StreamWriter {
     const int32_t type = cell.type == CellType::kLanguage ? kLangSxp
                          : cell.type == CellType::kDots   ? kDotSxp
                                                           : kListSxp;
-    out_.WriteInt(PackFlags(type, cell.flags.levels, cell.flags.object, cell.attributes != kNoNode,
-                            cell.tag != kNoNode));
+    const bool has_attributes = Present(cell.attributes);
+    const bool has_tag = Present(cell.tag);
+    out_.WriteInt(PackFlags(type, cell.flags.levels, cell.flags.object, has_attributes, has_tag));
     if (index + 1 < list.cells.size()) {
       tasks_.push_back(Task{Task::kCells, id, index + 1});
     } else {
       PushItem(list.tail);
     }
     PushItem(cell.value);
-    if (cell.tag != kNoNode) PushItem(cell.tag);
-    if (cell.attributes != kNoNode) PushItem(cell.attributes);
+    if (has_tag) PushItem(cell.tag);
+    if (has_attributes) PushItem(cell.attributes);
     return absl::OkStatus();
   }
 
@@ -459,6 +477,9 @@ class StreamWriter {
   absl::Status WriteAltrep(NodeId id) {
     const Node& node = value_.node(id);
     const auto& altrep = std::get<Altrep>(node.data);
+    if (absl::Status readable = CheckAltrepStateReadable(value_, id); !readable.ok()) {
+      return NodeError(id, AsStd(readable.message()));
+    }
     out_.WriteInt(PackFlags(kAltrepSxp, node.r_flags.levels, node.r_flags.object, false, false));
     // info: list3(class symbol, package symbol, INTSXP(1) base type), each symbol interned.
     for (const std::string* name : {&altrep.class_name, &altrep.package}) {
@@ -738,7 +759,7 @@ class StreamWriter {
     if (cell.type == CellType::kDots) {
       return NodeError(id, "a `...` cell inside a byte code language object");
     }
-    const bool attr = cell.attributes != kNoNode;
+    const bool attr = Present(cell.attributes);
     out_.WriteInt(attr ? (lang ? kAttrLangSxp : kAttrListSxp) : (lang ? kLangSxp : kListSxp));
     if (index + 1 < list.cells.size()) {
       tasks_.push_back(Task{Task::kBcCells, id, index + 1});

@@ -256,6 +256,67 @@ TEST(RdsWriterTest, RefusesWhatRCannotHold) {
   }
 }
 
+TEST(RdsWriterTest, RefusesWhatRsReaderWouldMisread) {
+  {  // A compact_intseq whose state is one integer, not c(n, first, increment): R reads past it.
+    Value value;
+    int32_t zero = 0;
+    NodeId state = value.Add(Array{ElementType::kInt32, 1, Buffer::Copy(&zero, 4)});
+    Value v = Root(std::move(value), value.Add(Altrep{"compact_intseq", "base", 13, state}));
+    auto r = Write(v, RFormat::kXdr, 3);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(r.status().message(),
+              "node 1: ALTREP class compact_intseq (package base) cannot be expanded: its state "
+              "is not c(n, first, increment); R's unserialize would misread it");
+  }
+  {  // An environment whose hash table is a symbol.
+    Value value;
+    NodeId enclosure = value.Add(Special{SpecialKind::kGlobalEnv});
+    NodeId symbol = value.Add(Symbol{StringValue{"x"}});
+    NodeId env = value.Add(Environment{false, enclosure, kNoNode, symbol});
+    auto r = Write(Root(std::move(value), env), RFormat::kXdr, 3);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().message(),
+              "node 2: an environment's hash table must be a list, not symbol");
+  }
+  {  // ... or whose frame is an integer vector.
+    Value value;
+    int32_t one = 1;
+    NodeId frame = value.Add(Array{ElementType::kInt32, 1, Buffer::Copy(&one, 4)});
+    NodeId env = value.Add(Environment{false, kNoNode, frame, kNoNode});
+    auto r = Write(Root(std::move(value), env), RFormat::kXdr, 3);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().message(),
+              "node 1: an environment's frame must be a pairlist, not array");
+  }
+}
+
+TEST(RdsWriterTest, NullTagIsNoTag) {
+  // R flags a tag only when it is not R_NilValue: a pairlist cell whose tag is an R NULL node
+  // writes as the untagged cell, so what is read back writes the same bytes.
+  auto pairlist = [](bool null_tag) {
+    Value value;
+    int32_t one = 1;
+    NodeId nil = value.Add(Nil{});
+    NodeId item = value.Add(Array{ElementType::kInt32, 1, Buffer::Copy(&one, 4)});
+    Pairlist list;
+    list.cells.push_back(
+        PairlistCell{CellType::kList, null_tag ? nil : kNoNode, item, kNoNode, RFlags{}});
+    return Root(std::move(value), value.Add(std::move(list)));
+  };
+  Xdr expected;
+  expected.Header(3).Int(2).Int(13).Int(1).Int(1).Int(254);
+  auto plain = Write(pairlist(false), RFormat::kXdr, 3);
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  EXPECT_EQ(ToHex(*plain), ToHex(expected.str()));
+  auto null_tag = Write(pairlist(true), RFormat::kXdr, 3);
+  ASSERT_TRUE(null_tag.ok()) << null_tag.status();
+  EXPECT_EQ(ToHex(*null_tag), ToHex(*plain));
+  auto reread = Read(*null_tag);
+  ASSERT_TRUE(reread.ok()) << reread.status();
+  EXPECT_EQ(ToHex(*Write(*reread, RFormat::kXdr, 3)), ToHex(*plain));
+}
+
 TEST(RdsWriterTest, RefusesCyclesAndRunawaySharingOfNonReferenceNodes) {
   {  // A list that contains itself.
     Value value;

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "core/absl_compat.h"
 #include "core/arrays/npy.h"
@@ -208,6 +209,12 @@ absl::StatusOr<std::vector<NamedArray>> ReadNpz(const Buffer& input,
 absl::Status WriteNpz(const std::vector<NamedArray>& arrays, bool compressed, ByteWriter& out) {
   absl::flat_hash_set<std::string_view> names;
   for (const NamedArray& named : arrays) {
+    // ZIP entry names are C strings to libzip and to Python's zipfile: both would cut the name.
+    if (named.name.find('\0') != std::string::npos) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("npz: the array name '", absl::CEscape(named.name),
+                       "' holds a NUL byte, which a ZIP entry name cannot hold"));
+    }
     if (!names.insert(named.name).second) {
       return absl::InvalidArgumentError(
           absl::StrCat("npz: two arrays are named '", AsAbsl(named.name), "'"));

@@ -55,7 +55,8 @@ absl::StatusOr<std::vector<NamedArray>> ReadNpz(const Buffer& input, const Array
 
 // Appends an .npz archive of `arrays` (entries "<name>.npy", in order) to `out`: stored entries as
 // numpy.savez writes, or deflated ones as numpy.savez_compressed when `compressed`.
-// INVALID_ARGUMENT for two arrays of one name or an array WriteNpy refuses.
+// INVALID_ARGUMENT for two arrays of one name, a name holding a NUL byte, or an array WriteNpy
+// refuses.
 absl::Status WriteNpz(const std::vector<NamedArray>& arrays, bool compressed, ByteWriter& out);
 
 }  // namespace seriald::arrays

@@ -376,6 +376,11 @@ TEST(NpzTest, WriteRefusesDuplicateNamesAndWhatNpyRefuses) {
       WriteNpz({{"mask", Array<int32_t>(ElementType::kLogical, {0, kNaInteger}, {2})}}, true, out);
   EXPECT_EQ(na.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(std::string(na.message()), "array 'mask': element [1] is NA; numpy bool has no NA");
+  // A NUL byte would cut the entry name in libzip and in Python's zipfile ("a\0b.npy" -> "a").
+  absl::Status nul = WriteNpz({{"ok", one}, {std::string("a\0b", 3), one}}, false, out);
+  EXPECT_EQ(nul.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(std::string(nul.message()),
+            "npz: the array name 'a\\000b' holds a NUL byte, which a ZIP entry name cannot hold");
   BufferChain chain;
   ASSERT_TRUE(out.Finish(&chain).ok());
   EXPECT_EQ(chain.size(), 0u);  // nothing was written

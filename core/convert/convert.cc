@@ -1,12 +1,17 @@
 #include "core/convert/convert.h"
 
 #include <algorithm>
+#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
+#include "core/absl_compat.h"
 #include "core/convert/array_codecs.h"
 #include "core/convert/cross_family.h"
+#include "core/data/ndarray.h"
+#include "core/io/input_error.h"
 #include "core/status_macros.h"
 
 namespace seriald {
@@ -26,6 +31,38 @@ absl::Status WriteValue(Value value, const Codec& to, const WriteOptions& option
                         ByteWriter& out, const ConvertHooks& hooks) {
   if (hooks.before_write) RETURN_IF_ERROR(hooks.before_write(value));
   return to.Write(value, options, out);
+}
+
+// Every array of plain data is written out in full, and a view that is not already contiguous
+// (a Torch7 tensor expanded with stride 0, a transposed one) is first gathered into a copy of its
+// own: a 100-byte checkpoint can show 2^40 elements. Both are bounded by the output limit before
+// anything is gathered, and the copies are reserved as the reader's allocations are.
+absl::Status BoundArrayOutput(const data::Data& plain, const WriteOptions& options,
+                              const std::function<absl::Status(uint64_t)>& reserve_memory) {
+  uint64_t total = 0;
+  uint64_t copies = 0;
+  for (ItemId id = 0; id < plain.size(); ++id) {
+    const data::NdArray* array = plain.GetIf<data::NdArray>(id);
+    if (array == nullptr) continue;
+    const uint64_t count = data::ElementCount(*array);
+    const uint64_t size = ElementSize(array->dtype);
+    const uint64_t room = options.max_output_bytes - std::min(total, options.max_output_bytes);
+    if (count > room / size) {
+      return LimitExceeded(
+          options.output_limit,
+          absl::StrCat("item ", id, ": an array of ", count, " ", AsAbsl(ElementTypeName(array->dtype)),
+                       " elements (", array->length, " stored) would write more than the ",
+                       room, " bytes left of the limit of ", options.max_output_bytes, " (--",
+                       options.output_limit, ")"));
+    }
+    total += count * size;
+    if (!data::IsContiguous(*array, data::Order::kRowMajor) &&
+        !data::IsContiguous(*array, data::Order::kColumnMajor)) {
+      copies += count * size;
+    }
+  }
+  if (reserve_memory && copies > 0) return reserve_memory(copies);
+  return absl::OkStatus();
 }
 
 // Writes plain data in `from`'s conventions with `to`.
@@ -81,6 +118,7 @@ absl::StatusOr<std::string> ConvertInput(const Codec& from, const Codec& to, con
   r_options.reserve_memory = read_options.reserve_memory;
   ASSIGN_OR_RETURN(data::Data plain, ToData(value, r_options));
   value = Value();  // the plain data shares what it needs
+  RETURN_IF_ERROR(BoundArrayOutput(plain, write_options, read_options.reserve_memory));
   RETURN_IF_ERROR(WriteAdapted(std::move(plain),
                                source == DataFamily::kR ? Conventions::kR : Conventions::kTorch7,
                                to, write_options, out, notes, hooks));
@@ -90,6 +128,7 @@ absl::StatusOr<std::string> ConvertInput(const Codec& from, const Codec& to, con
 absl::Status WritePlainData(const data::Data& plain, const Codec& to,
                             const WriteOptions& write_options, const DataToROptions& r_options,
                             ByteWriter& out, ConversionNotes& notes, const ConvertHooks& hooks) {
+  RETURN_IF_ERROR(BoundArrayOutput(plain, write_options, nullptr));
   if (const ArrayCodec* arrays = to.AsArrayCodec()) {
     return arrays->WriteData(plain, write_options, out, notes);
   }

@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/data/r_mapping.h"
+#include "core/io/input_error.h"
 #include "core/data/torch7_mapping.h"
 #include "core/rds/reader.h"
 #include "core/rds/writer.h"
@@ -204,6 +205,49 @@ TEST(Torch7ToRTest, OneElementTensorsAreOneDimensionalArrays) {
   bool has_dim = false;
   for (const auto& [name, value] : plain.item(bias).attributes) has_dim |= name == "dim";
   EXPECT_TRUE(has_dim);
+}
+
+// A torch.FloatTensor of `size` elements, all one stored 2.5 (stride 0), as Torch7 bytes.
+Buffer ExpandedTensor(int64_t size) {
+  Value value;
+  const float element = 2.5f;
+  NodeId array = value.Add(Array{ElementType::kFloat32, 1, Buffer::Copy(&element, 4)});
+  NodeId storage = value.Add(TorchObject{"torch.FloatStorage", "1", array});
+  NodeId tensor = value.Add(Tensor{{size}, {0}, 0, storage});
+  value.roots().push_back(value.Add(TorchObject{"torch.FloatTensor", "1", tensor}));
+  ByteWriter out;
+  EXPECT_TRUE(WriteTorch7(value, Torch7Layout{}, out).ok());
+  BufferChain chain;
+  EXPECT_TRUE(out.Finish(&chain).ok());
+  return Buffer::FromString(chain.ToString());
+}
+
+TEST(Torch7ToRTest, ExpandedViewsAreGatheredWithinTheOutputLimit) {
+  // tensor.expand() gives a stride-0 view: converting it writes every element it shows.
+  absl::StatusOr<testing::Converted> small = ConvertBytes(ExpandedTensor(3), "t7", "rds");
+  ASSERT_TRUE(small.ok()) << small.status();
+  const data::Data plain = ReadPlain(small->bytes, "rds");
+  const auto* array = plain.GetIf<data::NdArray>(plain.roots()[0]);
+  ASSERT_NE(array, nullptr);
+  EXPECT_THAT(testing::LogicalValues(*array), ElementsAre(2.5, 2.5, 2.5));
+
+  // A checkpoint of under 200 bytes showing 2^40 floats (4 TiB) is refused before anything is gathered,
+  // for every target that writes the elements out.
+  const Buffer huge = ExpandedTensor(int64_t{1} << 40);
+  EXPECT_LT(huge.size(), 200u);
+  WriteOptions bounded;
+  bounded.max_output_bytes = uint64_t{64} << 20;
+  for (const char* to : {"rds", "rds-ascii", "rdata", "npy", "npz", "safetensors"}) {
+    absl::StatusOr<testing::Converted> refused = ConvertBytes(huge, "t7", to, bounded);
+    ASSERT_FALSE(refused.ok()) << to;
+    EXPECT_EQ(refused.status().code(), absl::StatusCode::kResourceExhausted) << to;
+    EXPECT_EQ(LimitName(refused.status()), "max-output-bytes") << to;
+    EXPECT_THAT(refused.status().message(),
+                HasSubstr("an array of 1099511627776 float32 elements (1 stored) would write "
+                          "more than the 67108864 bytes left of the limit of 67108864 "
+                          "(--max-output-bytes)"))
+        << to;
+  }
 }
 
 TEST(Torch7ToRTest, FunctionsAndCyclesAreRefusedByPathOrDroppedWhenAsked) {

@@ -30,6 +30,8 @@ packages=(
   python3-venv python3-pip python3-setuptools python3-wheel
   # test tooling: TLS certificates, process inspection, the deploy proxy
   openssl procps nginx-light
+  # fuzzing (make fuzz, the fuzz_smoke test): clang and libFuzzer's runtime
+  clang libclang-rt-14-dev
 )
 # The Node client (client/node) needs node and npm. A node already on the PATH (Debian's or
 # another distribution's, such as NodeSource's, which bundles npm) is used as it is; Debian's

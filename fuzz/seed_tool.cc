@@ -1,0 +1,224 @@
+// fuzz_seed_tool: builds the seed corpus of every fuzz target from Torch7 and R files, so that no
+// binary seeds need to be committed. fuzz/make_seeds.sh collects the files and runs this.
+//
+//   fuzz_seed_tool OUT_DIR T7_DIR R_DIR
+//
+// Writes OUT_DIR/<target>/ for each target (see each target's header comment for its input
+// layout): the files themselves with the target's option bytes in front (torch7_fuzzer,
+// rds_fuzzer, convert_fuzzer), as they are (detect_fuzzer), and what the library makes of them,
+// through the same calls serialctl and the service use: their JSON form (json_fuzzer), their
+// seriald.v1.Value and seriald.v1.Data messages (proto_value_fuzzer, proto_data_fuzzer), and
+// their conversion to npy, npz and safetensors (arrays_fuzzer). Each corpus holds at most
+// kMaxSeeds files of at most kMaxSeedBytes (generated ones at most kMaxGeneratedBytes, the fuzz
+// runs' -max_len, since a truncated JSON text or message is no seed at all); larger sets are
+// thinned evenly.
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/convert/convert.h"
+#include "core/data/mapping.h"
+#include "core/format/codec.h"
+#include "core/io/byte_writer.h"
+#include "proto/data_conversion.h"
+#include "proto/json_codec.h"
+#include "proto/value_conversion.h"
+#include "proto/value_json.h"
+
+namespace seriald {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr size_t kMaxSeeds = 300;
+constexpr size_t kMaxSeedBytes = size_t{1} << 20;
+constexpr size_t kMaxGeneratedBytes = size_t{64} << 10;
+
+struct Seed {
+  std::string name;
+  std::string bytes;
+};
+
+class Corpora {
+ public:
+  void Add(const std::string& target, std::string name, std::string bytes, size_t limit) {
+    if (bytes.size() > limit) return;
+    seeds_[target].push_back({std::move(name), std::move(bytes)});
+  }
+
+  // Writes every corpus, thinned to kMaxSeeds. Returns false on an I/O error.
+  bool Write(const fs::path& root) const {
+    for (const auto& [target, all] : seeds_) {
+      const fs::path dir = root / target;
+      fs::create_directories(dir);
+      const size_t keep = std::min(all.size(), kMaxSeeds);
+      for (size_t k = 0; k < keep; ++k) {
+        const Seed& seed = all[k * all.size() / keep];
+        char prefix[16];
+        std::snprintf(prefix, sizeof prefix, "%03zu-", k);
+        std::ofstream file(dir / (prefix + seed.name), std::ios::binary);
+        file.write(seed.bytes.data(), static_cast<std::streamsize>(seed.bytes.size()));
+        if (!file) {
+          std::cerr << "fuzz_seed_tool: cannot write " << (dir / seed.name) << "\n";
+          return false;
+        }
+      }
+      std::cout << "fuzz_seed_tool: " << target << ": " << keep << " seeds (of " << all.size()
+                << ")\n";
+    }
+    return true;
+  }
+
+ private:
+  std::map<std::string, std::vector<Seed>> seeds_;
+};
+
+std::vector<fs::path> FilesIn(const fs::path& dir) {
+  std::vector<fs::path> files;
+  for (const auto& entry : fs::recursive_directory_iterator(dir)) {
+    if (entry.is_regular_file() && entry.file_size() <= kMaxSeedBytes) files.push_back(entry);
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+std::string ReadAll(const fs::path& path) {
+  std::ifstream file(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
+}
+
+// A file name for a seed made from `path`: its parent directory and name, flattened.
+std::string SeedName(const fs::path& path, std::string_view suffix = "") {
+  std::string name = path.parent_path().filename().string() + "_" + path.filename().string();
+  for (char& c : name) {
+    if (c == '/' || c == ' ') c = '_';
+  }
+  return name + std::string(suffix);
+}
+
+std::string Bytes(std::initializer_list<uint8_t> bytes) {
+  return std::string(bytes.begin(), bytes.end());
+}
+
+// The output of ConvertInput, or empty when the conversion fails.
+std::string Convert(const Codec& from, const Codec& to, const Buffer& input) {
+  ByteWriter out;
+  ConversionNotes notes;
+  WriteOptions options;
+  options.drop_unconvertible = true;
+  options.allow_inexact_integers = true;
+  if (!ConvertInput(from, to, input, ReadOptions{}, options, out, notes).ok()) return "";
+  BufferChain chain;
+  if (!out.Finish(&chain).ok()) return "";
+  return chain.ToString();
+}
+
+// Index of `name` in a target's table, for its option bytes.
+uint8_t IndexIn(std::initializer_list<std::string_view> table, std::string_view name) {
+  uint8_t i = 0;
+  for (std::string_view entry : table) {
+    if (entry == name) return i;
+    ++i;
+  }
+  std::cerr << "fuzz_seed_tool: no " << name << " in a target's table\n";
+  std::abort();
+}
+
+// convert_fuzzer's tables (fuzz/convert_fuzzer.cc).
+constexpr std::initializer_list<std::string_view> kConvertInputs = {
+    "", "t7", "t7-ascii", "rds", "safetensors", "npz", "npy", "json"};
+constexpr std::initializer_list<std::string_view> kConvertOutputs = {
+    "t7",    "t7-ascii", "rds", "rds-native",     "rds-ascii",   "rds-asciihex",
+    "rdata", "npy",      "npz", "npz-compressed", "safetensors", "json"};
+
+std::string ConvertOptions(std::string_view from, std::string_view to) {
+  return Bytes(
+      {static_cast<uint8_t>(IndexIn(kConvertInputs, from) | (IndexIn(kConvertOutputs, to) << 3)),
+       0});
+}
+
+int Main(int argc, char** argv) {
+  if (argc != 4) {
+    std::cerr << "usage: fuzz_seed_tool OUT_DIR T7_DIR R_DIR\n";
+    return 2;
+  }
+  const fs::path out = argv[1];
+  CodecRegistry registry = CoreCodecs();
+  RegisterJsonCodec(registry);
+  auto codec = [&registry](std::string_view name) -> const Codec& { return **registry.Find(name); };
+
+  Corpora corpora;
+  size_t files = 0;
+  size_t index = 0;
+  for (const auto& [family, dir] :
+       {std::pair<std::string, fs::path>{"t7", argv[2]}, {"rds", argv[3]}}) {
+    for (const fs::path& path : FilesIn(dir)) {
+      ++files;
+      ++index;
+      const std::string raw = ReadAll(path);
+      const std::string name = SeedName(path);
+      const Buffer input = Buffer::Copy(raw);
+      corpora.Add(family == "t7" ? "torch7_fuzzer" : "rds_fuzzer", name, Bytes({0, 0}) + raw,
+                  kMaxSeedBytes);
+      corpora.Add("detect_fuzzer", name, raw, kMaxSeedBytes);
+      // One conversion seed per file, to each target family in turn.
+      static constexpr std::string_view kToFromT7[] = {"rds", "safetensors", "rds-ascii",
+                                                       "npz", "rdata",       "json"};
+      static constexpr std::string_view kToFromR[] = {"t7",  "safetensors", "t7-ascii",
+                                                      "npz", "npy",         "json"};
+      const std::string_view to = family == "t7" ? kToFromT7[index % 6] : kToFromR[index % 6];
+      corpora.Add("convert_fuzzer", name, ConvertOptions(family, to) + raw, kMaxSeedBytes);
+
+      absl::StatusOr<Value> value = codec(family).Read(input, ReadOptions{});
+      if (!value.ok()) {
+        std::cerr << "fuzz_seed_tool: " << path.string() << ": " << value.status() << "\n";
+        continue;
+      }
+      if (absl::StatusOr<std::string> json = ValueToJson(*value, index % 2 == 0); json.ok()) {
+        corpora.Add("json_fuzzer", name + ".json", *json, kMaxGeneratedBytes);
+        corpora.Add("detect_fuzzer", name + ".json", *json, kMaxGeneratedBytes);
+      }
+      seriald::v1::Value message;
+      if (ToProto(*value, &message).ok()) {
+        corpora.Add("proto_value_fuzzer", name + ".pb", message.SerializeAsString(),
+                    kMaxGeneratedBytes);
+      }
+      if (absl::StatusOr<data::Data> plain = ToData(*value); plain.ok()) {
+        seriald::v1::Data data_message;
+        if (DataToProto(*plain, &data_message).ok()) {
+          corpora.Add("proto_data_fuzzer", name + ".pb", data_message.SerializeAsString(),
+                      kMaxGeneratedBytes);
+        }
+      }
+      for (const char* array_format : {"npy", "npz", "npz-compressed", "safetensors"}) {
+        std::string converted = Convert(codec(family), codec(array_format), input);
+        if (converted.empty()) continue;
+        const std::string suffix = std::string(".") + array_format;
+        corpora.Add("arrays_fuzzer", name + suffix, Bytes({0}) + converted, kMaxGeneratedBytes);
+        corpora.Add("detect_fuzzer", name + suffix, converted, kMaxGeneratedBytes);
+        // Array files into the other families.
+        const std::string_view from = std::string_view(array_format) == "npz-compressed"
+                                          ? "npz"
+                                          : std::string_view(array_format);
+        corpora.Add("convert_fuzzer", name + suffix,
+                    ConvertOptions(from, index % 2 == 0 ? "rds" : "t7") + converted,
+                    kMaxGeneratedBytes);
+      }
+    }
+  }
+  std::cout << "fuzz_seed_tool: " << files << " input files\n";
+  return corpora.Write(out) ? 0 : 1;
+}
+
+}  // namespace
+}  // namespace seriald
+
+int main(int argc, char** argv) { return seriald::Main(argc, argv); }

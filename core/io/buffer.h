@@ -61,7 +61,11 @@ class Buffer {
   Buffer Slice(size_t offset, size_t length) const;
 
   // True when both buffers hold the same bytes.
-  friend bool operator==(const Buffer& a, const Buffer& b) { return a.view() == b.view(); }
+  // Two slices of the same bytes are equal without reading them (the Torch7 reader compares
+  // the values of two parses of one input that share every storage's memory).
+  friend bool operator==(const Buffer& a, const Buffer& b) {
+    return a.size_ == b.size_ && (a.data() == b.data() || a.view() == b.view());
+  }
   friend bool operator!=(const Buffer& a, const Buffer& b) { return !(a == b); }
 
  private:

@@ -6,7 +6,9 @@
 //   2. streaming: a 1 GiB torch.FloatTensor through ConvertStream (t7 -> t7, and t7 -> t7
 //      big-endian) and DeserializeStream, next to a bare gRPC byte stream of the same shape (all
 //      bytes up, then as many back, same chunk size) served by this program itself in a
-//      subprocess: MiB/s of payload and the ratio to the bare stream;
+//      subprocess, and a pipelined bare stream (each chunk sent back as it arrives: the best a
+//      conversion streaming from input to output could do): MiB/s of payload and the ratio to
+//      the bare stream;
 //   3. the server's peak resident set during each streaming row (a fresh server per row), in
 //      bytes and as a multiple of the payload.
 //
@@ -95,6 +97,16 @@ class EchoService final : public ByteEcho::Service {
     for (uint64_t sent = 0; sent < total; sent += out.data().size()) {
       if (total - sent < out.data().size()) out.mutable_data()->resize(total - sent);
       if (!stream->Write(out)) return grpc::Status::CANCELLED;
+    }
+    return grpc::Status::OK;
+  }
+
+  grpc::Status PipelinedEcho(grpc::ServerContext* context,
+                             grpc::ServerReaderWriter<Chunk, Chunk>* stream) override {
+    Chunk chunk;
+    while (stream->Read(&chunk)) {
+      std::memset(chunk.mutable_data()->data(), kEchoPattern, chunk.data().size());
+      if (!stream->Write(chunk)) return grpc::Status::CANCELLED;
     }
     return grpc::Status::OK;
   }
@@ -368,6 +380,36 @@ StreamTiming StreamEcho(const std::shared_ptr<grpc::Channel>& channel, const std
   return timing;
 }
 
+// The pipelined echo: a thread sends the chunks while this one reads what comes back.
+StreamTiming StreamPipelinedEcho(const std::shared_ptr<grpc::Channel>& channel,
+                                 const std::string& input, size_t chunk_bytes) {
+  auto stub = ByteEcho::NewStub(channel);
+  grpc::ClientContext context;
+  StreamTiming timing;
+  auto start = Clock::now();
+  auto stream = stub->PipelinedEcho(&context);
+  std::thread sender([&] {
+    Chunk request;
+    SendChunks(*stream, request, input, chunk_bytes, [](Chunk& r) { return r.mutable_data(); });
+  });
+  Chunk response;
+  uint64_t received = 0;
+  bool right = true;
+  const std::string pattern(chunk_bytes, kEchoPattern);
+  while (stream->Read(&response)) {
+    if (received == 0) timing.up_seconds = SecondsSince(start);
+    right = right && response.data().size() <= chunk_bytes &&
+            std::memcmp(response.data().data(), pattern.data(), response.data().size()) == 0;
+    received += response.data().size();
+  }
+  sender.join();
+  grpc::Status status = stream->Finish();
+  timing.seconds = SecondsSince(start);
+  timing.ok = status.ok() && right && received == input.size();
+  if (!timing.ok) Fail(absl::StrCat("pipelined echo stream: ", status.error_message()));
+  return timing;
+}
+
 StreamTiming StreamConvert(const std::shared_ptr<grpc::Channel>& channel, const std::string& input,
                            const std::string& expected, bool big_endian, size_t chunk_bytes) {
   auto stub = v1::Serializer::NewStub(channel);
@@ -481,6 +523,11 @@ void BenchmarkStreams(const Options& options) {
   measure(
       "bare gRPC byte stream (echo)", ServerProcess::Start({SelfPath(), kEchoFlag}),
       [&](const std::shared_ptr<grpc::Channel>& c) { return StreamEcho(c, input, chunk_bytes); });
+  measure("pipelined bare echo (each chunk back as it arrives)",
+          ServerProcess::Start({SelfPath(), kEchoFlag}),
+          [&](const std::shared_ptr<grpc::Channel>& c) {
+            return StreamPipelinedEcho(c, input, chunk_bytes);
+          });
   measure("ConvertStream t7 -> t7", StartSeriald(options, chunk_flag),
           [&](const std::shared_ptr<grpc::Channel>& c) {
             return StreamConvert(c, input, input, /*big_endian=*/false, chunk_bytes);
@@ -502,22 +549,26 @@ void BenchmarkStreams(const Options& options) {
       static_cast<unsigned long long>(options.chunk_kib), options.repeat);
   std::printf(
       "| stream | whole call MiB/s | up MiB/s | back MiB/s | runs (s) | vs bare "
-      "stream | server idle RSS | server peak RSS | peak / payload |\n");
-  std::printf("|---|---:|---:|---:|---|---:|---:|---:|---:|\n");
+      "stream | vs pipelined | server idle RSS | server peak RSS | peak / payload |\n");
+  std::printf("|---|---:|---:|---:|---|---:|---:|---:|---:|---:|\n");
   const double mib = static_cast<double>(payload) / (1 << 20);
-  double bare = 0;
+  auto whole_of = [&](const StreamRow& row) {
+    StreamTiming median = Median(row.runs);
+    return median.seconds > 0 ? mib / median.seconds : 0;
+  };
+  const double bare = rows.size() > 0 ? whole_of(rows[0]) : 0;
+  const double pipelined = rows.size() > 1 ? whole_of(rows[1]) : 0;
   for (const StreamRow& row : rows) {
     StreamTiming median = Median(row.runs);
-    double whole = median.seconds > 0 ? mib / median.seconds : 0;
-    if (bare == 0) bare = whole;
+    double whole = whole_of(row);
     std::string runs;
     for (const StreamTiming& t : row.runs) {
       absl::StrAppend(&runs, runs.empty() ? "" : " ", absl::StrFormat("%.2f", t.seconds));
     }
-    std::printf("| %s | %.0f | %.0f | %.0f | %s | %.2f | %llu | %llu | %.3f |\n", row.name.c_str(),
-                whole, median.up_seconds > 0 ? mib / median.up_seconds : 0,
+    std::printf("| %s | %.0f | %.0f | %.0f | %s | %.2f | %.2f | %llu | %llu | %.3f |\n",
+                row.name.c_str(), whole, median.up_seconds > 0 ? mib / median.up_seconds : 0,
                 median.seconds > median.up_seconds ? mib / (median.seconds - median.up_seconds) : 0,
-                runs.c_str(), bare > 0 ? whole / bare : 0,
+                runs.c_str(), bare > 0 ? whole / bare : 0, pipelined > 0 ? whole / pipelined : 0,
                 static_cast<unsigned long long>(row.idle_rss),
                 static_cast<unsigned long long>(row.peak_rss),
                 static_cast<double>(row.peak_rss) / static_cast<double>(payload));

@@ -1,0 +1,210 @@
+#!/usr/bin/env python3
+"""Times `serialctl convert` on large files next to R and cp of the same files, in one run.
+
+    convert_benchmark.py [--serialctl build/bin/serialctl] [--work DIR] [--out-dir DIR]
+                         [--reps 3] [--scale 1]
+
+Writes its inputs once (R's saveRDS for the R files, torch.save's layout for the Torch7 ones) and
+reports, for every case, the median wall time of --reps runs of the whole process (start-up
+included, for serialctl, R and cp alike) and the largest peak RSS (getrusage's ru_maxrss of the
+child) of those runs:
+
+    numeric.rds     a numeric vector, uncompressed XDR (400 MB at --scale 1)
+                    cp; R saveRDS(readRDS()) to XDR and serialize(xdr = FALSE) to native;
+                    serialctl convert to rds (XDR) and to rds-native
+    frame.rds       a 5-column data.frame (doubles, integers, a factor, strings with NA, logicals)
+                    cp; R saveRDS(readRDS()); serialctl convert to rds
+    tensor.t7       a torch.FloatTensor (400 MB), little-endian with 8-byte longs
+                    cp; serialctl convert to t7 (the same bytes) with the long size detected and
+                    given, and to big-endian t7
+    tensor-be.t7    the same, big-endian: serialctl convert to little-endian t7
+
+Ratios are against cp and R of the same row group. Inputs are read from the page cache (each
+file is read once before timing). Every output is checked: the R rows and identity conversions
+give the input's bytes, byte-order conversions the twin file's, rds-native R's own
+serialize(xdr = FALSE) bytes. Outputs go to --out-dir, by default /dev/shm when it is there:
+on a disk, each run's 400 MB of dirty pages throttles the next runs' writes by whatever the
+kernel's writeback is doing, which swings every row (serialctl, R and cp alike) by 2-3 times.
+The peak RSS of a child counts from its fork, so this script stays small (the Torch7 inputs are
+written by a child process) and its own RSS is printed as the floor under every number.
+Nothing is asserted; speeds depend on the machine.
+"""
+import argparse
+import filecmp
+import os
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPOSITORY = os.path.abspath(os.path.join(HERE, "..", ".."))
+
+
+def run_measured(command):
+    """Seconds and peak RSS (bytes) of one run of `command`, which must succeed."""
+    start = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - start
+    stderr = process.stderr.read().decode(errors="replace")
+    process.stderr.close()
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit("failed (%s): %s\n%s" % (status, " ".join(command), stderr))
+    return seconds, usage.ru_maxrss * 1024
+
+
+def measure(command, reps):
+    runs = [run_measured(command) for _ in range(reps)]
+    return statistics.median(s for s, _ in runs), max(r for _, r in runs)
+
+
+def torch7_float_tensor(path, count, big_endian):
+    """One FloatTensor of `count` elements laid out as torch.save writes it (8-byte longs).
+    Runs in a child process (see --make-tensor): numpy's pages would otherwise stay in this
+    process and count in every measured child's peak RSS."""
+    import numpy
+    order = ">" if big_endian else "<"
+
+    def string(s):
+        return struct.pack(order + "i", len(s)) + s
+
+    header = (struct.pack(order + "i", 4) + struct.pack(order + "i", 1) + string(b"V 1") +
+              string(b"torch.FloatTensor") + struct.pack(order + "i", 1) +
+              struct.pack(order + "q", count) + struct.pack(order + "q", 1) +
+              struct.pack(order + "q", 1) + struct.pack(order + "i", 4) +
+              struct.pack(order + "i", 2) + string(b"V 1") + string(b"torch.FloatStorage") +
+              struct.pack(order + "q", count))
+    with open(path, "wb") as f:
+        f.write(header)
+        chunk = 1 << 24
+        for start in range(0, count, chunk):
+            n = min(chunk, count - start)
+            numpy.arange(start, start + n, dtype=order + "f4").tofile(f)
+
+
+def warm(path):
+    with open(path, "rb") as f:
+        while f.read(1 << 24):
+            pass
+
+
+def make_tensor(path, count, big_endian):
+    subprocess.run([sys.executable, os.path.abspath(__file__), "--make-tensor", path, str(count),
+                    "big" if big_endian else "little"], check=True)
+
+
+def self_rss_mb():
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1e3
+    return 0.0
+
+
+def main():
+    if len(sys.argv) == 5 and sys.argv[1] == "--make-tensor":
+        torch7_float_tensor(sys.argv[2], int(sys.argv[3]), sys.argv[4] == "big")
+        return
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--serialctl",
+                        default=os.path.join(REPOSITORY, "build", "bin", "serialctl"))
+    parser.add_argument("--work", default=None, help="where inputs and outputs go")
+    parser.add_argument("--out-dir", default="/dev/shm" if os.access("/dev/shm", os.W_OK)
+                        else None, help="where outputs go (default /dev/shm, else --work)")
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--scale", type=float, default=1.0,
+                        help="input size factor (1: 400 MB numeric and tensor files)")
+    args = parser.parse_args()
+    work = args.work or tempfile.mkdtemp(prefix="convert-bench-")
+    os.makedirs(work, exist_ok=True)
+    doubles = int(50_000_000 * args.scale)
+    rows = int(8_000_000 * args.scale)
+    floats = int(100_000_000 * args.scale)
+    numeric = os.path.join(work, "numeric.rds")
+    frame = os.path.join(work, "frame.rds")
+    tensor = os.path.join(work, "tensor.t7")
+    tensor_be = os.path.join(work, "tensor-be.t7")
+    out = os.path.join(args.out_dir or work, "convert-benchmark-%d.out" % os.getpid())
+    if not os.path.exists(numeric) or not os.path.exists(frame):
+        subprocess.run(["Rscript", "-e", (
+            "set.seed(1); saveRDS(runif(%d), '%s', compress = FALSE);"
+            "n <- %d; saveRDS(data.frame(x = runif(n), i = sample.int(1000L, n, TRUE),"
+            " f = factor(sample(letters, n, TRUE)), s = sample(c('alpha', 'beta', NA), n, TRUE),"
+            " b = sample(c(TRUE, FALSE, NA), n, TRUE), stringsAsFactors = FALSE), '%s',"
+            " compress = FALSE)") % (doubles, numeric, rows, frame)], check=True)
+    if not os.path.exists(tensor):
+        make_tensor(tensor, floats, big_endian=False)
+    if not os.path.exists(tensor_be):
+        make_tensor(tensor_be, floats, big_endian=True)
+
+    ctl = args.serialctl
+    r_native = out + ".r-native"
+    # (row name, command, file the output must equal after the row's runs, or None)
+    groups = [
+        (numeric, [
+            ("cp", ["cp", numeric, out], numeric),
+            ("R saveRDS(readRDS()) XDR",
+             ["Rscript", "-e", "saveRDS(readRDS('%s'), '%s', compress = FALSE)" % (numeric, out)],
+             numeric),
+            ("R serialize(readRDS(), xdr = FALSE)",
+             ["Rscript", "-e", "con <- file('%s', 'wb'); serialize(readRDS('%s'), con, "
+              "xdr = FALSE); close(con)" % (r_native, numeric)], None),
+            ("serialctl convert --to rds", [ctl, "convert", "--to", "rds", numeric, out], numeric),
+            ("serialctl convert --to rds-native",
+             [ctl, "convert", "--to", "rds-native", numeric, out], r_native),
+        ]),
+        (frame, [
+            ("cp", ["cp", frame, out], frame),
+            ("R saveRDS(readRDS()) XDR",
+             ["Rscript", "-e", "saveRDS(readRDS('%s'), '%s', compress = FALSE)" % (frame, out)],
+             frame),
+            ("serialctl convert --to rds", [ctl, "convert", "--to", "rds", frame, out], frame),
+        ]),
+        (tensor, [
+            ("cp", ["cp", tensor, out], tensor),
+            ("serialctl convert --to t7 (long size detected)",
+             [ctl, "convert", "--to", "t7", tensor, out], tensor),
+            ("serialctl convert --from t7 --long-size 8 --to t7",
+             [ctl, "convert", "--from", "t7", "--long-size", "8", "--to", "t7", tensor, out],
+             tensor),
+            ("serialctl convert --to t7 --byte-order big",
+             [ctl, "convert", "--to", "t7", "--byte-order", "big", tensor, out], tensor_be),
+        ]),
+        (tensor_be, [
+            ("cp", ["cp", tensor_be, out], tensor_be),
+            ("serialctl convert --to t7 --byte-order little (detected)",
+             [ctl, "convert", "--to", "t7", "--byte-order", "little", tensor_be, out], tensor),
+        ]),
+    ]
+    print("outputs in %s; this script's own peak RSS: %.0f MB" % (os.path.dirname(out),
+                                                                 self_rss_mb()))
+    print("| input | MB | command | median s | x cp | x R | peak RSS MB |")
+    print("|---|---|---|---|---|---|---|")
+    for path, cases in groups:
+        warm(path)
+        size = os.path.getsize(path)
+        cp_seconds = None
+        r_seconds = None
+        for name, command, expected in cases:
+            seconds, rss = measure(command, args.reps)
+            if expected is not None and not filecmp.cmp(out, expected, shallow=False):
+                sys.exit("wrong output: %s does not give the bytes of %s" % (" ".join(command),
+                                                                              expected))
+            if name == "cp":
+                cp_seconds = seconds
+            if name.startswith("R saveRDS"):
+                r_seconds = seconds
+            print("| %s | %.0f | %s | %.3f | %s | %s | %.0f |" % (
+                os.path.basename(path), size / 1e6, name, seconds,
+                "%.2f" % (seconds / cp_seconds) if cp_seconds else "",
+                "%.2f" % (seconds / r_seconds) if r_seconds else "", rss / 1e6), flush=True)
+    for path in (out, r_native):
+        if os.path.exists(path):
+            os.remove(path)
+
+
+if __name__ == "__main__":
+    main()

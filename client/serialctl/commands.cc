@@ -145,7 +145,15 @@ absl::Status Convert(const CodecRegistry& registry, const FormatFlags& flags, co
                            absl::StrCat("the output passes ", write_options.max_output_bytes,
                                         " bytes (--max-output-bytes)"));
     }
-    return file->Append(piece.view());
+    // A piece may be a slice of the mapped input (array data written as read): written a step
+    // at a time and each step's pages given back, the input is resident only a step at a time.
+    constexpr size_t kStep = size_t{8} << 20;
+    for (size_t offset = 0; offset < piece.size(); offset += kStep) {
+      const Buffer step = piece.Slice(offset, std::min(kStep, piece.size() - offset));
+      RETURN_IF_ERROR(file->Append(step.view()));
+      step.DropPages();
+    }
+    return absl::OkStatus();
   });
   ConversionNotes notes;
   RETURN_IF_ERROR(ConvertInput(*from, *to, bytes, ToReadOptions(flags, registry), write_options,

@@ -1,6 +1,7 @@
 #include "core/io/buffer.h"
 
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <cstdint>
 #include <cstring>
@@ -81,9 +82,27 @@ Buffer Buffer::Wrap(const void* data, size_t size, std::function<void()> release
   return Buffer(std::shared_ptr<const uint8_t>(owner, static_cast<const uint8_t*>(data)), size);
 }
 
+Buffer Buffer::WrapFileMapping(const void* data, size_t size, std::function<void()> release) {
+  Buffer buffer = Wrap(data, size, std::move(release));
+  buffer.file_mapping_ = true;
+  return buffer;
+}
+
 Buffer Buffer::Slice(size_t offset, size_t length) const {
   if (length == 0) return Buffer();
-  return Buffer(std::shared_ptr<const uint8_t>(data_, data_.get() + offset), length);
+  return Buffer(std::shared_ptr<const uint8_t>(data_, data_.get() + offset), length,
+                file_mapping_);
+}
+
+void Buffer::DropPages() const {
+  if (!file_mapping_) return;
+  static const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  // Only pages wholly inside this slice: the bytes around it may still be in use.
+  const uintptr_t begin = (reinterpret_cast<uintptr_t>(data()) + page - 1) & ~(page - 1);
+  const uintptr_t end = (reinterpret_cast<uintptr_t>(data()) + size_) & ~(page - 1);
+  // A private, read-only, never written file mapping: MADV_DONTNEED only unmaps the pages, and
+  // the next touch maps the page cache's (the file's) bytes again.
+  if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
 }
 
 Buffer BufferChain::Flatten() const {

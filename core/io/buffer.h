@@ -49,6 +49,10 @@ class Buffer {
   // Refers to memory owned elsewhere: `release` runs once no Buffer refers to it any more.
   static Buffer Wrap(const void* data, size_t size, std::function<void()> release);
 
+  // Like Wrap, for a read-only private mapping of a file (ReadFile in core/io/file.h), whose
+  // pages can always be given back to the kernel and read again from the file: see DropPages.
+  static Buffer WrapFileMapping(const void* data, size_t size, std::function<void()> release);
+
   const uint8_t* data() const { return data_.get(); }
   size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
@@ -60,6 +64,12 @@ class Buffer {
   // the buffer (callers check lengths against what remains before slicing).
   Buffer Slice(size_t offset, size_t length) const;
 
+  // Done with these bytes for now. When this is (a slice of) a file mapping, the whole pages
+  // inside it leave the process's resident memory; touched again, they fault back in from the
+  // page cache with the same bytes. So an input streamed through once, a piece at a time, holds
+  // only the piece in flight resident instead of the whole file. Does nothing for other memory.
+  void DropPages() const;
+
   // True when both buffers hold the same bytes.
   // Two slices of the same bytes are equal without reading them (the Torch7 reader compares
   // the values of two parses of one input that share every storage's memory).
@@ -69,10 +79,12 @@ class Buffer {
   friend bool operator!=(const Buffer& a, const Buffer& b) { return !(a == b); }
 
  private:
-  Buffer(std::shared_ptr<const uint8_t> data, size_t size) : data_(std::move(data)), size_(size) {}
+  Buffer(std::shared_ptr<const uint8_t> data, size_t size, bool file_mapping = false)
+      : data_(std::move(data)), size_(size), file_mapping_(file_mapping) {}
 
   std::shared_ptr<const uint8_t> data_;
   size_t size_ = 0;
+  bool file_mapping_ = false;  // see WrapFileMapping
 };
 
 // A byte stream made of several Buffers, in order.

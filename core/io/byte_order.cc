@@ -1,5 +1,6 @@
 #include "core/io/byte_order.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace seriald {
@@ -62,6 +63,17 @@ void SwapCopy(const uint8_t* from, uint8_t* to, uint64_t count, size_t size) {
       break;
     default:
       if (count != 0) std::memcpy(to, from, count * size);
+  }
+}
+
+void SwapCopy(const Buffer& from, uint8_t* to, uint64_t count, size_t size) {
+  constexpr uint64_t kStepBytes = uint64_t{8} << 20;
+  const uint64_t step = std::max<uint64_t>(1, kStepBytes / std::max<size_t>(size, 1));
+  for (uint64_t done = 0; done < count;) {
+    const uint64_t n = std::min(step, count - done);
+    SwapCopy(from.data() + done * size, to + done * size, n, size);
+    from.Slice(done * size, n * size).DropPages();
+    done += n;
   }
 }
 

@@ -15,12 +15,19 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "core/io/buffer.h"
+
 namespace seriald {
 
 // Byte-swaps `count` elements of `size` bytes (2, 4 or 8) from `from` to `to` (which may not
 // overlap). Any other size is copied unchanged (single bytes have no order; 16-byte complex
 // numbers are two 8-byte halves, so callers pass them as 2 * count elements of 8).
 void SwapCopy(const uint8_t* from, uint8_t* to, uint64_t count, size_t size);
+
+// The same from `from`'s bytes, in steps of a few MiB, giving each step's source pages back
+// behind it (Buffer::DropPages): swapping a mapped input's array keeps only a step of the input
+// resident besides the swapped copy.
+void SwapCopy(const Buffer& from, uint8_t* to, uint64_t count, size_t size);
 
 }  // namespace seriald
 

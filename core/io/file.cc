@@ -71,14 +71,16 @@ absl::StatusOr<Buffer> ReadFile(const std::string& path) {
     return result;
   }
   size_t size = static_cast<size_t>(info.st_size);
-  // MAP_POPULATE maps every page up front, in one pass over the page cache, instead of one page
-  // fault per 4 KiB on first touch: a 1 GiB tensor costs 262144 faults otherwise.
-  void* mapped = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+  // Pages are mapped as they are touched (MADV_SEQUENTIAL reads ahead, and each fault maps the
+  // pages around it), not all up front: a reader that skips array bytes (Torch7 storages in
+  // the machine's byte order are slices of the input) never makes them resident, and a
+  // conversion that streams them out drops them behind it (Buffer::DropPages).
+  void* mapped = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
   int error = errno;
   ::close(fd);
   if (mapped == MAP_FAILED) return ErrnoStatus(error, absl::StrCat("cannot map ", path));
   ::madvise(mapped, size, MADV_SEQUENTIAL);
-  return Buffer::Wrap(mapped, size, [mapped, size] { ::munmap(mapped, size); });
+  return Buffer::WrapFileMapping(mapped, size, [mapped, size] { ::munmap(mapped, size); });
 }
 
 absl::Status WriteDescriptor(int fd, const BufferChain& bytes, const std::string& name) {

@@ -261,12 +261,10 @@ absl::StatusOr<Buffer> InputStream::ReadElements(ElementType type, uint64_t coun
   const size_t size = ElementSize(type);
   if (!ascii()) {
     RETURN_IF_ERROR(CheckRoom(count, size, what));
-    const uint64_t start = offset();
     ASSIGN_OR_RETURN(Buffer wire, in_.ReadSlice(count * size, what));
     if (format_ == RFormat::kNative || type == ElementType::kRaw || count == 0) return wire;
     auto [buffer, bytes] = Buffer::Allocate(count * size);
-    SwapCopy(in_.input().data() + start, bytes, size == 16 ? count * 2 : count,
-             size == 16 ? 8 : size);
+    SwapCopy(wire, bytes, size == 16 ? count * 2 : count, size == 16 ? 8 : size);
     return buffer;
   }
   const uint64_t tokens = type == ElementType::kComplex128 ? 2 * count : count;
@@ -398,18 +396,21 @@ void OutputStream::WriteString(std::string_view bytes) {
   out_.Append(text);
 }
 
-void OutputStream::WriteSwapped(const uint8_t* data, uint64_t count, size_t size) {
+void OutputStream::WriteSwapped(const Buffer& source, uint64_t count, size_t size) {
   // Large vectors are swapped into buffers of their own (8 MiB: big enough for the kernel to
-  // back them with huge pages) that the writer takes by reference; small ones into its blocks.
+  // back them with huge pages) that the writer takes by reference, giving the source's pages
+  // back behind each (Buffer::DropPages: a mapped input is resident a step at a time); small
+  // ones into its blocks.
   constexpr uint64_t kOwnBufferBytes = uint64_t{8} << 20;
+  const uint8_t* data = source.data();
   if (count * size >= (uint64_t{1} << 20)) {
-    while (count > 0) {
-      uint64_t n = std::min<uint64_t>(count, kOwnBufferBytes / size);
+    for (uint64_t done = 0; done < count;) {
+      uint64_t n = std::min<uint64_t>(count - done, kOwnBufferBytes / size);
       auto [buffer, bytes] = Buffer::Allocate(n * size);
-      SwapCopy(data, bytes, n, size);
+      SwapCopy(data + done * size, bytes, n, size);
       out_.AppendShared(buffer);
-      data += n * size;
-      count -= n;
+      source.Slice(done * size, n * size).DropPages();
+      done += n;
     }
     return;
   }
@@ -472,9 +473,9 @@ void OutputStream::WriteElements(ElementType type, uint64_t count, const Buffer&
   } else if (format_ == RFormat::kNative || type == ElementType::kRaw) {
     out_.AppendShared(data);
   } else if (size == 16) {
-    WriteSwapped(data.data(), count * 2, 8);
+    WriteSwapped(data, count * 2, 8);
   } else {
-    WriteSwapped(data.data(), count, size);
+    WriteSwapped(data, count, size);
   }
 }
 

@@ -6,6 +6,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,6 +22,7 @@
 #include "tests/testing/amplification_inputs.h"
 #include "tests/testing/files.h"
 #include "tests/testing/subprocess.h"
+#include "tests/testing/torch7_tensor.h"
 
 namespace seriald {
 namespace {
@@ -429,6 +434,80 @@ TEST_F(SerialctlTest, AmplifyingInputsAreRefusedOrStreamedInLittleMemory) {
   EXPECT_EQ(absolute.exit_code, 1);
   EXPECT_THAT(absolute.err, HasSubstr("decompresses to more than 16777216 bytes "
                                       "(--max-decompressed-bytes)"));
+}
+
+// A little-endian torch.FloatTensor stream of `count` elements (element i holds i), written a
+// MiB at a time so that this process never holds it: a forked child's peak RSS counts the
+// parent's pages.
+void WriteFloatTensorFile(const std::string& path, uint64_t count) {
+  FILE* file = std::fopen(path.c_str(), "wb");
+  ASSERT_NE(file, nullptr);
+  const std::string header = ::seriald::testing::FloatTensorHeader(count);
+  ASSERT_EQ(std::fwrite(header.data(), 1, header.size(), file), header.size());
+  std::vector<float> chunk(1 << 18);
+  for (uint64_t done = 0; done < count;) {
+    const uint64_t n = std::min<uint64_t>(chunk.size(), count - done);
+    for (uint64_t i = 0; i < n; ++i) chunk[i] = static_cast<float>(done + i);
+    ASSERT_EQ(std::fwrite(chunk.data(), 4, n, file), n);
+    done += n;
+  }
+  ASSERT_EQ(std::fclose(file), 0);
+}
+
+// The `size` bytes of `path` at `offset`.
+std::string BytesAt(const std::string& path, uint64_t offset, size_t size) {
+  std::string bytes(size, '\0');
+  FILE* file = std::fopen(path.c_str(), "rb");
+  if (file == nullptr) return "";
+  std::fseek(file, static_cast<long>(offset), SEEK_SET);
+  bytes.resize(std::fread(bytes.data(), 1, size, file));
+  std::fclose(file);
+  return bytes;
+}
+
+bool SameFileContents(const std::string& a, const std::string& b) {
+  FILE* fa = std::fopen(a.c_str(), "rb");
+  FILE* fb = std::fopen(b.c_str(), "rb");
+  bool same = fa != nullptr && fb != nullptr;
+  std::vector<char> ba(1 << 20), bb(1 << 20);
+  while (same) {
+    const size_t na = std::fread(ba.data(), 1, ba.size(), fa);
+    const size_t nb = std::fread(bb.data(), 1, bb.size(), fb);
+    same = na == nb && std::memcmp(ba.data(), bb.data(), na) == 0;
+    if (na == 0) break;
+  }
+  if (fa != nullptr) std::fclose(fa);
+  if (fb != nullptr) std::fclose(fb);
+  return same;
+}
+
+TEST_F(SerialctlTest, Torch7ConversionsHoldLittleOfALargeInput) {
+  // A 96 MiB tensor converted within Torch7 (the same bytes, or the other byte order) streams
+  // from the mapped input to the output file: the input's pages are given back behind the
+  // writer, so serialctl's peak RSS stays far below the file's size.
+  const uint64_t count = uint64_t{24} << 20;
+  WriteFloatTensorFile(Path("in.t7"), count);
+  const uint64_t header = ::seriald::testing::FloatTensorHeader(count).size();
+
+  Result same = Run({"convert", "--to", "t7", Path("in.t7"), Path("same.t7")});
+  ASSERT_EQ(same.exit_code, 0) << same.err;
+  Result big = Run({"convert", "--to", "t7", "--byte-order", "big", Path("in.t7"), Path("big.t7")});
+  ASSERT_EQ(big.exit_code, 0) << big.err;
+  rusage usage;
+  ASSERT_EQ(::getrusage(RUSAGE_CHILDREN, &usage), 0);
+  EXPECT_LT(usage.ru_maxrss, 48 * 1024) << "KiB: serialctl held the input resident";
+
+  EXPECT_TRUE(SameFileContents(Path("in.t7"), Path("same.t7")));
+  struct stat info;
+  ASSERT_EQ(::stat(Path("big.t7").c_str(), &info), 0);
+  EXPECT_EQ(static_cast<uint64_t>(info.st_size), header + 4 * count);
+  EXPECT_EQ(BytesAt(Path("big.t7"), 0, header),
+            ::seriald::testing::FloatTensorHeader(count, /*big_endian=*/true));
+  // Element 1 is 1.0f (0x3f800000) and the last is 25165823 as a float (25165824.0f,
+  // 0x4bc00000), now big-endian.
+  EXPECT_EQ(BytesAt(Path("big.t7"), header + 4, 4), std::string("\x3f\x80\x00\x00", 4));
+  EXPECT_EQ(BytesAt(Path("big.t7"), header + 4 * (count - 1), 4),
+            std::string("\x4b\xc0\x00\x00", 4));
 }
 
 }  // namespace

@@ -83,6 +83,44 @@ TEST_F(FileTest, LargeFilesAreMappedNotCopied) {
   EXPECT_FALSE(IsMapped(path));  // released with the last Buffer
 }
 
+// The process's resident memory in KiB (VmRSS).
+long ResidentKiB() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  }
+  return -1;
+}
+
+TEST_F(FileTest, AMappedFilesPagesCanBeGivenBackAndReadAgain) {
+  std::string path = Path("pages.bin");
+  std::string data(32 << 20, '\0');
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>(i % 251);
+  ASSERT_TRUE(WriteFile(path, ChainOf({data})).ok());
+  data = std::string();  // keep only the mapping resident
+  absl::StatusOr<Buffer> read = ReadFile(path);
+  ASSERT_TRUE(read.ok()) << read.status();
+  // Mapped, not read: touching the bytes makes them resident.
+  uint64_t sum = 0;
+  for (size_t i = 0; i < read->size(); i += 4096) sum += read->data()[i];
+  const long touched = ResidentKiB();
+  // A slice gives back only the whole pages inside it; all of it, every page.
+  read->Slice(1, 4095).DropPages();  // no whole page inside: nothing happens
+  EXPECT_GT(ResidentKiB(), touched - 1024);
+  read->DropPages();
+  EXPECT_LT(ResidentKiB(), touched - 24 * 1024) << "KiB resident before: " << touched;
+  // Touched again, the pages come back from the file with the same bytes.
+  uint64_t again = 0;
+  for (size_t i = 0; i < read->size(); i += 4096) again += read->data()[i];
+  EXPECT_EQ(again, sum);
+  EXPECT_EQ(static_cast<uint8_t>(read->data()[read->size() - 1]), (read->size() - 1) % 251);
+  // Memory that is not a file mapping is left alone.
+  Buffer copy = Buffer::Copy(read->view().substr(0, 1 << 20));
+  copy.DropPages();
+  EXPECT_TRUE(copy.view() == read->view().substr(0, 1 << 20));
+}
+
 TEST_F(FileTest, SmallFilesAreRead) {
   std::string path = Path("small.bin");
   ASSERT_TRUE(WriteFile(path, ChainOf({"tiny"})).ok());

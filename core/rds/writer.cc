@@ -208,13 +208,24 @@ class StreamWriter {
     out_.WriteString(bytes);
   }
 
-  void WriteStringVec(const StringVector& strings) {
+  // The string vector of a persistent reference, namespace or package environment.
+  absl::Status WriteStringVec(NodeId id, const StringVector& strings) {
     out_.WriteInt(0);
     WriteLength(strings.size());
-    for (size_t i = 0; i < strings.size(); ++i) {
-      StringVector::Element e = strings.Get(i);
-      WriteChar(e.bytes, e.encoding, e.is_na, strings.CharFlagsOf(i));
-    }
+    return WriteStrings(id, strings);
+  }
+
+  // A CHARSXP flags word kept from a source stream (StringValue::char_flags) is written as it
+  // is; one that is not a CHARSXP's (another type, or the attributes bit, which CHARSXPs never
+  // have) would make the stream unreadable by R and by the reader.
+  absl::Status CheckCharFlags(NodeId id, std::optional<uint32_t> flags, std::string_view what) {
+    if (!flags.has_value()) return absl::OkStatus();
+    const ItemFlags unpacked = UnpackFlags(static_cast<int32_t>(*flags));
+    if (unpacked.type == kCharSxp && !unpacked.has_attr) return absl::OkStatus();
+    return NodeError(id, absl::StrCat(AsAbsl(what), " keeps the CHARSXP flags word ", *flags,
+                                      ", which is not a CHARSXP's (type ", unpacked.type,
+                                      unpacked.has_attr ? ", with attributes" : "",
+                                      "; a CHARSXP is type 9 without attributes)"));
   }
 
   void WriteRef(int32_t index) {
@@ -281,8 +292,7 @@ class StreamWriter {
       case NodeKind::kPersistentReference:
         ++ref_count_;  // entered at every occurrence (see writer.h)
         out_.WriteInt(kPersistSxp);
-        WriteStringVec(std::get<PersistentReference>(node.data).names);
-        return absl::OkStatus();
+        return WriteStringVec(id, std::get<PersistentReference>(node.data).names);
       case NodeKind::kSymbol: {
         const StringValue& name = std::get<Symbol>(node.data).name;
         auto [it, inserted] = symbols_.try_emplace(name.bytes, ref_count_ + 1);
@@ -292,6 +302,7 @@ class StreamWriter {
           return absl::OkStatus();
         }
         RETURN_IF_ERROR(CheckStringLength(id, name.bytes.size()));
+        RETURN_IF_ERROR(CheckCharFlags(id, name.char_flags, "the symbol's name"));
         out_.WriteInt(kSymSxp);
         WriteChar(name.bytes, name.encoding, false, name.char_flags);
         return absl::OkStatus();
@@ -320,13 +331,11 @@ class StreamWriter {
       case NodeKind::kNamespace:
         if (WriteRefIfKnown(id)) return absl::OkStatus();
         out_.WriteInt(kNamespaceSxp);
-        WriteStringVec(std::get<Namespace>(node.data).info);
-        return absl::OkStatus();
+        return WriteStringVec(id, std::get<Namespace>(node.data).info);
       case NodeKind::kPackageEnvironment:
         if (WriteRefIfKnown(id)) return absl::OkStatus();
         out_.WriteInt(kPackageSxp);
-        WriteStringVec(std::get<PackageEnvironment>(node.data).info);
-        return absl::OkStatus();
+        return WriteStringVec(id, std::get<PackageEnvironment>(node.data).info);
       case NodeKind::kExternalPointer: {
         if (WriteRefIfKnown(id)) return absl::OkStatus();
         const auto& ptr = std::get<ExternalPointer>(node.data);
@@ -382,6 +391,7 @@ class StreamWriter {
       case NodeKind::kString: {
         const auto& s = std::get<StringValue>(node.data);
         RETURN_IF_ERROR(CheckStringLength(id, s.bytes.size()));
+        RETURN_IF_ERROR(CheckCharFlags(id, s.char_flags, "the string"));
         WriteChar(s.bytes, s.encoding, s.is_na, s.char_flags);
         return absl::OkStatus();
       }
@@ -448,7 +458,9 @@ class StreamWriter {
     for (size_t i = 0; i < strings.size(); ++i) {
       StringVector::Element e = strings.Get(i);
       RETURN_IF_ERROR(CheckStringLength(id, e.bytes.size()));
-      WriteChar(e.bytes, e.encoding, e.is_na, strings.CharFlagsOf(i));
+      const std::optional<uint32_t> flags = strings.CharFlagsOf(i);
+      RETURN_IF_ERROR(CheckCharFlags(id, flags, absl::StrCat("element ", i + 1)));
+      WriteChar(e.bytes, e.encoding, e.is_na, flags);
     }
     return absl::OkStatus();
   }

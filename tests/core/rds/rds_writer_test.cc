@@ -261,7 +261,8 @@ TEST(RdsWriterTest, RefusesWhatRsReaderWouldMisread) {
     Value value;
     int32_t zero = 0;
     NodeId state = value.Add(Array{ElementType::kInt32, 1, Buffer::Copy(&zero, 4)});
-    Value v = Root(std::move(value), value.Add(Altrep{"compact_intseq", "base", 13, state}));
+    const NodeId altrep = value.Add(Altrep{"compact_intseq", "base", 13, state});
+    Value v = Root(std::move(value), altrep);
     auto r = Write(v, RFormat::kXdr, 3);
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
@@ -278,6 +279,28 @@ TEST(RdsWriterTest, RefusesWhatRsReaderWouldMisread) {
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.status().message(),
               "node 2: an environment's hash table must be a list, not symbol");
+  }
+  {  // A string element or symbol name keeping a flags word that is not a CHARSXP's.
+    Value value;
+    StringVector strings;
+    strings.Append("a", StringEncoding::kAscii);
+    strings.Append("b", StringEncoding::kAscii);
+    strings.SetLastCharFlags(1);
+    const NodeId id = value.Add(std::move(strings));
+    auto r = Write(Root(std::move(value), id), RFormat::kXdr, 3);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().message(),
+              "node 0: element 2 keeps the CHARSXP flags word 1, which is not a CHARSXP's "
+              "(type 1; a CHARSXP is type 9 without attributes)");
+    Value symbol;
+    StringValue name{"x"};
+    name.char_flags = 9 | (1 << 9);
+    const NodeId symbol_id = symbol.Add(Symbol{name});
+    auto s = Write(Root(std::move(symbol), symbol_id), RFormat::kXdr, 3);
+    ASSERT_FALSE(s.ok());
+    EXPECT_EQ(s.status().message(),
+              "node 0: the symbol's name keeps the CHARSXP flags word 521, which is not a "
+              "CHARSXP's (type 9, with attributes; a CHARSXP is type 9 without attributes)");
   }
   {  // ... or whose frame is an integer vector.
     Value value;
@@ -302,7 +325,8 @@ TEST(RdsWriterTest, NullTagIsNoTag) {
     Pairlist list;
     list.cells.push_back(
         PairlistCell{CellType::kList, null_tag ? nil : kNoNode, item, kNoNode, RFlags{}});
-    return Root(std::move(value), value.Add(std::move(list)));
+    const NodeId id = value.Add(std::move(list));
+    return Root(std::move(value), id);
   };
   Xdr expected;
   expected.Header(3).Int(2).Int(13).Int(1).Int(1).Int(254);

@@ -2,12 +2,13 @@
 """Times `serialctl convert` on large files next to R and cp of the same files, in one run.
 
     convert_benchmark.py [--serialctl build/bin/serialctl] [--work DIR] [--out-dir DIR]
-                         [--reps 3] [--scale 1]
+                         [--reps 5] [--scale 1]
 
 Writes its inputs once (R's saveRDS for the R files, torch.save's layout for the Torch7 ones) and
-reports, for every case, the median wall time of --reps runs of the whole process (start-up
-included, for serialctl, R and cp alike) and the largest peak RSS (getrusage's ru_maxrss of the
-child) of those runs:
+reports, for every case, the median and the fastest wall time of --reps runs of the whole process
+(start-up included, for serialctl, R and cp alike; on a virtual machine single runs of anything
+that touches 400 MB of fresh memory can take 3-4 times the usual) and the largest peak RSS
+(getrusage's ru_maxrss of the child) of those runs:
 
     numeric.rds     a numeric vector, uncompressed XDR (400 MB at --scale 1)
                     cp; R saveRDS(readRDS()) to XDR and serialize(xdr = FALSE) to native;
@@ -19,7 +20,7 @@ child) of those runs:
                     given, and to big-endian t7
     tensor-be.t7    the same, big-endian: serialctl convert to little-endian t7
 
-Ratios are against cp and R of the same row group. Inputs are read from the page cache (each
+Ratios (of medians) are against cp and R of the same row group. Inputs are read from the page cache (each
 file is read once before timing). Every output is checked: the R rows and identity conversions
 give the input's bytes, byte-order conversions the twin file's, rds-native R's own
 serialize(xdr = FALSE) bytes. Outputs go to --out-dir, by default /dev/shm when it is there:
@@ -58,7 +59,8 @@ def run_measured(command):
 
 def measure(command, reps):
     runs = [run_measured(command) for _ in range(reps)]
-    return statistics.median(s for s, _ in runs), max(r for _, r in runs)
+    seconds = [s for s, _ in runs]
+    return statistics.median(seconds), min(seconds), max(r for _, r in runs)
 
 
 def torch7_float_tensor(path, count, big_endian):
@@ -114,7 +116,7 @@ def main():
     parser.add_argument("--work", default=None, help="where inputs and outputs go")
     parser.add_argument("--out-dir", default="/dev/shm" if os.access("/dev/shm", os.W_OK)
                         else None, help="where outputs go (default /dev/shm, else --work)")
-    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--scale", type=float, default=1.0,
                         help="input size factor (1: 400 MB numeric and tensor files)")
     args = parser.parse_args()
@@ -181,15 +183,15 @@ def main():
     ]
     print("outputs in %s; this script's own peak RSS: %.0f MB" % (os.path.dirname(out),
                                                                  self_rss_mb()))
-    print("| input | MB | command | median s | x cp | x R | peak RSS MB |")
-    print("|---|---|---|---|---|---|---|")
+    print("| input | MB | command | median s | fastest s | x cp | x R | peak RSS MB |")
+    print("|---|---|---|---|---|---|---|---|")
     for path, cases in groups:
         warm(path)
         size = os.path.getsize(path)
         cp_seconds = None
         r_seconds = None
         for name, command, expected in cases:
-            seconds, rss = measure(command, args.reps)
+            seconds, fastest, rss = measure(command, args.reps)
             if expected is not None and not filecmp.cmp(out, expected, shallow=False):
                 sys.exit("wrong output: %s does not give the bytes of %s" % (" ".join(command),
                                                                               expected))
@@ -197,8 +199,8 @@ def main():
                 cp_seconds = seconds
             if name.startswith("R saveRDS"):
                 r_seconds = seconds
-            print("| %s | %.0f | %s | %.3f | %s | %s | %.0f |" % (
-                os.path.basename(path), size / 1e6, name, seconds,
+            print("| %s | %.0f | %s | %.3f | %.3f | %s | %s | %.0f |" % (
+                os.path.basename(path), size / 1e6, name, seconds, fastest,
                 "%.2f" % (seconds / cp_seconds) if cp_seconds else "",
                 "%.2f" % (seconds / r_seconds) if r_seconds else "", rss / 1e6), flush=True)
     for path in (out, r_native):

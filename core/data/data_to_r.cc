@@ -1,6 +1,7 @@
 // Plain data -> R value (r_mapping.h). Items are converted from a work queue, each once (an item
 // referred to twice becomes one node referred to twice, which R's writer writes out twice, as R
 // itself would copy it); a first pass refuses cycles, which no R value can have.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <string>
@@ -342,12 +343,12 @@ class DataToRConverter {
       case ElementType::kInt8:
       case ElementType::kInt16: {
         auto [buffer, out] = Buffer::Allocate(count * 4);
-        for (uint64_t i = 0; i < count; ++i) {
+        InSteps(gathered, ElementSize(array.dtype), count, [&](uint64_t i) {
           int32_t v = array.dtype == ElementType::kUint8  ? int32_t{p[i]}
                       : array.dtype == ElementType::kInt8 ? int32_t{static_cast<int8_t>(p[i])}
                                                           : Load<int16_t>(p + 2 * i);
           std::memcpy(out + 4 * i, &v, 4);
-        }
+        });
         return Array{ElementType::kInt32, count, buffer};
       }
       case ElementType::kInt64: {
@@ -364,7 +365,7 @@ class DataToRConverter {
           }
         }
         auto [buffer, out] = Buffer::Allocate(count * (fits_integer ? 4 : 8));
-        for (uint64_t i = 0; i < count; ++i) {
+        InSteps(gathered, 8, count, [&](uint64_t i) {
           const int64_t v = Load<int64_t>(p + 8 * i);
           if (fits_integer) {
             int32_t narrow = static_cast<int32_t>(v);
@@ -373,22 +374,36 @@ class DataToRConverter {
             double wide = static_cast<double>(v);
             std::memcpy(out + 8 * i, &wide, 8);
           }
-        }
+        });
         return Array{fits_integer ? ElementType::kInt32 : ElementType::kFloat64, count, buffer};
       }
       case ElementType::kFloat16:
       case ElementType::kFloat32: {
         auto [buffer, out] = Buffer::Allocate(count * 8);
-        for (uint64_t i = 0; i < count; ++i) {
+        InSteps(gathered, ElementSize(array.dtype), count, [&](uint64_t i) {
           double v = array.dtype == ElementType::kFloat32
                          ? double{Load<float>(p + 4 * i)}
                          : double{torch7::HalfToFloat(Load<uint16_t>(p + 2 * i))};
           std::memcpy(out + 8 * i, &v, 8);
-        }
+        });
         return Array{ElementType::kFloat64, count, buffer};
       }
     }
     return ItemError(id, "unknown dtype");
+  }
+
+  // Runs `convert(i)` for every element index in [0, count), giving back the source's file
+  // pages every few MiB behind it (Buffer::DropPages): a mapped input (a FloatTensor widened to
+  // R's doubles) is then resident only a step at a time besides the converted copy.
+  template <typename Convert>
+  static void InSteps(const Buffer& source, size_t element_size, uint64_t count,
+                      Convert convert) {
+    const uint64_t step = (uint64_t{8} << 20) / element_size;
+    for (uint64_t begin = 0; begin < count; begin += step) {
+      const uint64_t end = std::min(count, begin + step);
+      for (uint64_t i = begin; i < end; ++i) convert(i);
+      source.Slice(begin * element_size, (end - begin) * element_size).DropPages();
+    }
   }
 
   template <typename T>

@@ -122,6 +122,22 @@ class StreamWriter {
   StreamWriter(const Value& value, const RWriteSettings& settings, ByteWriter& out)
       : value_(value), settings_(settings), out_(out, settings.format) {}
 
+  // What load() accepts as a save() file's root: the pairlist of the saved objects, or R NULL
+  // when there were none (save(list = character(0)) writes NILVALUE). A pairlist without cells is
+  // written as its tail, so that is what counts.
+  bool IsSaveRoot(NodeId id) const {
+    for (size_t steps = 0; steps <= value_.size(); ++steps) {
+      if (id == kNoNode) return true;
+      const Node& node = value_.node(id);
+      if (node.kind() == NodeKind::kNil) return true;
+      const Pairlist* list = std::get_if<Pairlist>(&node.data);
+      if (list == nullptr) return false;
+      if (!list->cells.empty()) return true;
+      id = list->tail;
+    }
+    return false;  // empty pairlists whose tails go round in a circle
+  }
+
   absl::Status Run() {
     RETURN_IF_ERROR(value_.Validate());
     if (value_.roots().size() != 1) {
@@ -133,8 +149,9 @@ class StreamWriter {
           absl::StrCat("R serialization version ", settings_.version, " (2 or 3)"));
     }
     if (!settings_.rdata_magic.empty()) {
-      if (value_.node(value_.roots()[0]).kind() != NodeKind::kPairlist) {
-        return NodeError(value_.roots()[0], "the root of a save() file must be a pairlist");
+      if (!IsSaveRoot(value_.roots()[0])) {
+        return NodeError(value_.roots()[0],
+                         "the root of a save() file must be a pairlist, or NULL for no objects");
       }
       out_.WriteRaw(settings_.rdata_magic);
       out_.WriteRaw("\n");

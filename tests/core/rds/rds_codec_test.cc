@@ -171,7 +171,39 @@ TEST(RdsCodecTest, RDataCodecWritesSaveFiles) {
   Value list = Sample();
   ByteWriter out;
   absl::Status status = rdata->Write(list, WriteOptions{}, out);
-  EXPECT_THAT(std::string(status.message()), HasSubstr("root of a save() file must be a pairlist"));
+  EXPECT_THAT(std::string(status.message()),
+              HasSubstr("root of a save() file must be a pairlist, or NULL for no objects"));
+}
+
+TEST(RdsCodecTest, AnEmptySaveFileRoundTrips) {
+  // R 4.2.2's save(list = character(0), file = f): gzip around "RDX3\nX\n", the header and
+  // NILVALUE, since a pairlist of no objects is R NULL.
+  const std::string original = rds_test::Hex(
+      "1f8b08000000000000030b728930e68ae06260606066606162626066053219584343dc742d808c7f0074f37aec"
+      "20000000");
+  CodecRegistry registry;
+  RegisterRdsCodecs(registry);
+  const Codec* rdata = *registry.Find("rdata");
+  auto value = rdata->Read(Buffer::Copy(original), ReadOptions{});
+  ASSERT_TRUE(value.ok()) << value.status();
+  EXPECT_EQ(value->node(value->roots()[0]).kind(), NodeKind::kNil);
+  EXPECT_EQ(WriteWith(*rdata, *value), original);
+  // A pairlist without cells is written as its tail: an empty one is NULL too, one whose tail is
+  // an integer vector is no save() file.
+  Value empty;
+  empty.roots().push_back(empty.Add(Pairlist{}));
+  empty.source() = value->source();
+  EXPECT_EQ(WriteWith(*rdata, empty), original);
+  Value not_a_list;
+  int32_t one = 1;
+  NodeId tail = not_a_list.Add(Array{ElementType::kInt32, 1, Buffer::Copy(&one, 4)});
+  Pairlist cells_none;
+  cells_none.tail = tail;
+  not_a_list.roots().push_back(not_a_list.Add(std::move(cells_none)));
+  ByteWriter out;
+  absl::Status status = rdata->Write(not_a_list, WriteOptions{}, out);
+  EXPECT_EQ(status.message(),
+            "node 1: the root of a save() file must be a pairlist, or NULL for no objects");
 }
 
 TEST(RdsCodecTest, ConvenienceFunctionsMirrorR) {

@@ -342,7 +342,8 @@ class DataToRConverter {
       case ElementType::kUint8:
       case ElementType::kInt8:
       case ElementType::kInt16: {
-        auto [buffer, out] = Buffer::Allocate(count * 4);
+        auto [buffer, bytes] = Buffer::Allocate(count * 4);
+        uint8_t* out = bytes;  // clang 14 cannot capture a structured binding in a lambda
         InSteps(gathered, ElementSize(array.dtype), count, [&](uint64_t i) {
           int32_t v = array.dtype == ElementType::kUint8  ? int32_t{p[i]}
                       : array.dtype == ElementType::kInt8 ? int32_t{static_cast<int8_t>(p[i])}
@@ -364,7 +365,8 @@ class DataToRConverter {
             }
           }
         }
-        auto [buffer, out] = Buffer::Allocate(count * (fits_integer ? 4 : 8));
+        auto [buffer, bytes] = Buffer::Allocate(count * (fits_integer ? 4 : 8));
+        uint8_t* out = bytes;  // clang 14 cannot capture a structured binding in a lambda
         InSteps(gathered, 8, count, [&](uint64_t i) {
           const int64_t v = Load<int64_t>(p + 8 * i);
           if (fits_integer) {
@@ -379,7 +381,8 @@ class DataToRConverter {
       }
       case ElementType::kFloat16:
       case ElementType::kFloat32: {
-        auto [buffer, out] = Buffer::Allocate(count * 8);
+        auto [buffer, bytes] = Buffer::Allocate(count * 8);
+        uint8_t* out = bytes;  // clang 14 cannot capture a structured binding in a lambda
         InSteps(gathered, ElementSize(array.dtype), count, [&](uint64_t i) {
           double v = array.dtype == ElementType::kFloat32
                          ? double{Load<float>(p + 4 * i)}

@@ -56,26 +56,11 @@ const ElementType* ElementTypeOfStem(std::string_view stem) {
 }  // namespace
 
 std::string_view TypeStem(ElementType type) {
-  switch (type) {
-    case ElementType::kUint8:
-      return "Byte";
-    case ElementType::kInt8:
-      return "Char";
-    case ElementType::kInt16:
-      return "Short";
-    case ElementType::kInt32:
-      return "Int";
-    case ElementType::kInt64:
-      return "Long";
-    case ElementType::kFloat16:
-      return "Half";
-    case ElementType::kFloat32:
-      return "Float";
-    case ElementType::kFloat64:
-      return "Double";
-    default:
-      return "";
+  // kStems lists each type's CPU stem first ("Float" before "Cuda").
+  for (const auto& [name, stem_type] : kStems) {
+    if (stem_type == type) return name;
   }
+  return "";
 }
 
 ClassInfo ClassifyClass(std::string_view class_name) {

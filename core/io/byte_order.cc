@@ -77,4 +77,22 @@ void SwapCopy(const Buffer& from, uint8_t* to, uint64_t count, size_t size) {
   }
 }
 
+void AppendSwapped(const Buffer& from, uint64_t count, size_t size, ByteWriter& out) {
+  constexpr uint64_t kDropStep = uint64_t{8} << 20;
+  const uint8_t* data = from.data();
+  uint64_t dropped = 0;
+  for (uint64_t done = 0; done < count && out.ok();) {
+    size_t available = 0;
+    uint8_t* space = out.WritableSpace(size, &available);
+    const uint64_t n = std::min<uint64_t>(count - done, available / size);
+    SwapCopy(data + done * size, space, n, size);
+    out.Commit(n * size);
+    done += n;
+    if ((done - dropped) * size >= kDropStep || done == count) {
+      from.Slice(dropped * size, (done - dropped) * size).DropPages();
+      dropped = done;
+    }
+  }
+}
+
 }  // namespace seriald

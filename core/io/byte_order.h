@@ -16,6 +16,7 @@
 #include <cstdint>
 
 #include "core/io/buffer.h"
+#include "core/io/byte_writer.h"
 
 namespace seriald {
 
@@ -28,6 +29,11 @@ void SwapCopy(const uint8_t* from, uint8_t* to, uint64_t count, size_t size);
 // behind it (Buffer::DropPages): swapping a mapped input's array keeps only a step of the input
 // resident besides the swapped copy.
 void SwapCopy(const Buffer& from, uint8_t* to, uint64_t count, size_t size);
+
+// Appends `from`'s `count` elements of `size` bytes to `out`, byte-swapped: how every writer of
+// big-endian output writes array data. The elements are swapped straight into `out`'s blocks,
+// giving the source's pages back every 8 MiB (Buffer::DropPages). Stops once `out` has failed.
+void AppendSwapped(const Buffer& from, uint64_t count, size_t size, ByteWriter& out);
 
 }  // namespace seriald
 

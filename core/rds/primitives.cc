@@ -396,35 +396,6 @@ void OutputStream::WriteString(std::string_view bytes) {
   out_.Append(text);
 }
 
-void OutputStream::WriteSwapped(const Buffer& source, uint64_t count, size_t size) {
-  // Large vectors are swapped into buffers of their own (8 MiB: big enough for the kernel to
-  // back them with huge pages) that the writer takes by reference, giving the source's pages
-  // back behind each (Buffer::DropPages: a mapped input is resident a step at a time); small
-  // ones into its blocks.
-  constexpr uint64_t kOwnBufferBytes = uint64_t{8} << 20;
-  const uint8_t* data = source.data();
-  if (count * size >= (uint64_t{1} << 20)) {
-    for (uint64_t done = 0; done < count;) {
-      uint64_t n = std::min<uint64_t>(count - done, kOwnBufferBytes / size);
-      auto [buffer, bytes] = Buffer::Allocate(n * size);
-      SwapCopy(data + done * size, bytes, n, size);
-      out_.AppendShared(buffer);
-      source.Slice(done * size, n * size).DropPages();
-      done += n;
-    }
-    return;
-  }
-  while (count > 0) {
-    size_t available = 0;
-    uint8_t* space = out_.WritableSpace(size, &available);
-    uint64_t n = std::min<uint64_t>(count, available / size);
-    SwapCopy(data, space, n, size);
-    out_.Commit(n * size);
-    data += n * size;
-    count -= n;
-  }
-}
-
 void OutputStream::WriteAsciiElements(ElementType type, uint64_t count, const uint8_t* data) {
   const bool hex = format_ == RFormat::kAsciiHex;
   const uint64_t tokens = type == ElementType::kComplex128 ? 2 * count : count;
@@ -473,9 +444,9 @@ void OutputStream::WriteElements(ElementType type, uint64_t count, const Buffer&
   } else if (format_ == RFormat::kNative || type == ElementType::kRaw) {
     out_.AppendShared(data);
   } else if (size == 16) {
-    WriteSwapped(data, count * 2, 8);
+    AppendSwapped(data, count * 2, 8, out_);
   } else {
-    WriteSwapped(data, count, size);
+    AppendSwapped(data, count, size, out_);
   }
 }
 

@@ -132,7 +132,6 @@ class OutputStream {
   ByteWriter& writer() { return out_; }
 
  private:
-  void WriteSwapped(const Buffer& source, uint64_t count, size_t size);
   void WriteAsciiElements(ElementType type, uint64_t count, const uint8_t* data);
 
   ByteWriter& out_;

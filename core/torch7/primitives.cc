@@ -474,26 +474,6 @@ void PrimitiveWriter::WriteRaw(const Buffer& bytes) {
   if (layout_.ascii && !bytes.empty()) out_.AppendByte('\n');
 }
 
-void PrimitiveWriter::WriteSwapped(const Buffer& data, uint64_t count, size_t size) {
-  // The source's pages are given back every few MiB once swapped out (Buffer::DropPages): a
-  // mapped input converted to the other byte order stays resident only a step at a time.
-  constexpr uint64_t kDropStep = uint64_t{8} << 20;
-  uint64_t done = 0;
-  uint64_t dropped = 0;
-  while (done < count && out_.ok()) {
-    size_t available = 0;
-    uint8_t* space = out_.WritableSpace(size, &available);
-    uint64_t n = std::min<uint64_t>(count - done, available / size);
-    SwapCopy(data.data() + done * size, space, n, size);
-    out_.Commit(n * size);
-    done += n;
-    if ((done - dropped) * size >= kDropStep || done == count) {
-      data.Slice(dropped * size, (done - dropped) * size).DropPages();
-      dropped = done;
-    }
-  }
-}
-
 void PrimitiveWriter::WriteTruncatedLongs(const uint8_t* data, uint64_t count) {
   while (count > 0 && out_.ok()) {
     size_t available = 0;
@@ -559,7 +539,7 @@ void PrimitiveWriter::WriteElements(ElementType type, uint64_t count, const Buff
   if (type == ElementType::kInt64 && layout_.long_size == 4) {
     WriteTruncatedLongs(data.data(), count);
   } else if (layout_.big_endian && size > 1) {
-    WriteSwapped(data, count, size);
+    AppendSwapped(data, count, size, out_);
   } else {
     out_.AppendShared(data);
   }

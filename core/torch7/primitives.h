@@ -153,7 +153,6 @@ class PrimitiveWriter {
 
  private:
   void WriteAsciiLine(std::string_view text);
-  void WriteSwapped(const Buffer& data, uint64_t count, size_t size);
   void WriteTruncatedLongs(const uint8_t* data, uint64_t count);
   void WriteAsciiElements(ElementType type, uint64_t count, const uint8_t* data);
 

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/convert/array_codecs.h"
 #include "core/convert/convert.h"
+#include "core/torch7/codec.h"
 #include "proto/json_codec.h"
 
 namespace seriald::fuzz {
@@ -33,12 +34,10 @@ namespace {
 ReadOptions ReadBackOptionsFor(const Codec& codec, const Value& value,
                                const WriteOptions& options) {
   ReadOptions read = ReadBackOptions();
-  if (codec.name() == "t7" || codec.name() == "t7-ascii") {
-    Torch7Layout source = value.source().torch7.value_or(Torch7Layout{});
-    // The ascii writer does not carry a binary source's layout (see Torch7Codec::Write).
-    if (codec.name() == "t7-ascii" && !source.ascii) source = Torch7Layout{.ascii = true};
-    read.torch7_long_size = options.torch7_long_size.value_or(source.long_size);
-    read.torch7_big_endian = options.torch7_big_endian.value_or(source.big_endian);
+  if (codec.family() == "t7") {
+    const Torch7Layout layout = Torch7OutputLayout(value, options, codec.name() == "t7-ascii");
+    read.torch7_long_size = layout.long_size;
+    read.torch7_big_endian = layout.big_endian;
   }
   return read;
 }

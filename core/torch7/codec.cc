@@ -42,18 +42,8 @@ class Torch7Codec : public Codec {
 
   absl::Status Write(const Value& value, const WriteOptions& options,
                      ByteWriter& out) const override {
-    Torch7Layout source = value.source().torch7.value_or(Torch7Layout{});
-    if (ascii_ && !source.ascii) {
-      // An ascii stream records no long size or byte order, yet a torch.Generator's raw state
-      // depends on both; readers take 8-byte little-endian longs unless told otherwise, so a
-      // binary source's 4-byte or big-endian layout is not carried into ascii.
-      source = Torch7Layout{.ascii = true};
-    }
-    Torch7Layout layout;
-    layout.ascii = ascii_;
-    layout.long_size = options.torch7_long_size.value_or(source.long_size);
-    layout.big_endian = options.torch7_big_endian.value_or(source.big_endian);
-    return WriteTorch7(value, layout, out, options.torch7_referenced);
+    return WriteTorch7(value, Torch7OutputLayout(value, options, ascii_), out,
+                       options.torch7_referenced);
   }
 
  private:
@@ -61,6 +51,19 @@ class Torch7Codec : public Codec {
 };
 
 }  // namespace
+
+Torch7Layout Torch7OutputLayout(const Value& value, const WriteOptions& options, bool ascii) {
+  Torch7Layout source = value.source().torch7.value_or(Torch7Layout{});
+  // An ascii stream records no long size or byte order, yet a torch.Generator's raw state
+  // depends on both; readers take 8-byte little-endian longs unless told otherwise, so a binary
+  // source's 4-byte or big-endian layout is not carried into ascii.
+  if (ascii && !source.ascii) source = Torch7Layout{.ascii = true};
+  Torch7Layout layout;
+  layout.ascii = ascii;
+  layout.long_size = options.torch7_long_size.value_or(source.long_size);
+  layout.big_endian = options.torch7_big_endian.value_or(source.big_endian);
+  return layout;
+}
 
 void RegisterTorch7Codecs(CodecRegistry& registry) {
   registry.Register(std::make_unique<Torch7Codec>(/*ascii=*/false));

@@ -6,7 +6,9 @@
 //   "t7-ascii"  reads ascii only; writes ascii (torch.save(path, obj, 'ascii'))
 // Writing takes the long size and byte order from WriteOptions, else from the stream the value
 // was read from (value.source().torch7: converting a 4-byte-long or big-endian file to "t7"
-// reproduces it), else little-endian with 8-byte longs.
+// reproduces it), else little-endian with 8-byte longs. Ascii output does not take a binary
+// source's layout: text records none, and readers assume 8-byte little-endian longs (only a
+// torch.Generator's raw state depends on it).
 //
 // Example:
 //
@@ -22,6 +24,10 @@ namespace seriald {
 
 // Adds "t7" and "t7-ascii" to `registry`.
 void RegisterTorch7Codecs(CodecRegistry& registry);
+
+// The layout "t7" (ascii false) or "t7-ascii" (ascii true) writes `value` in with `options`, by
+// the rules above; read back with it as ReadOptions, the output gives the value again.
+Torch7Layout Torch7OutputLayout(const Value& value, const WriteOptions& options, bool ascii);
 
 }  // namespace seriald
 

@@ -65,6 +65,45 @@ TEST(Torch7CodecTest, DetectsTorch7AndRefusesForeignFiles) {
   EXPECT_THAT(std::string(pickle.status().message()), HasSubstr("is not a type tag"));
 }
 
+TEST(Torch7CodecTest, AsciiOutputTakesNoBinaryLayoutAndReadsBackByDefault) {
+  // A generator from a 4-byte-long big-endian stream: "t7" keeps that layout, "t7-ascii" takes
+  // 8-byte little-endian longs, the only ones an ascii reader assumes.
+  CodecRegistry registry = Torch7Registry();
+  const Buffer original = CorpusFile("generated/generator.bin.t7");
+  absl::StatusOr<Value> value = ReadAs(registry, "t7", original, ReadOptions{});
+  ASSERT_TRUE(value.ok()) << value.status();
+  const std::string windows =
+      WriteWith(registry, "t7", *value, {.torch7_long_size = 4, .torch7_big_endian = true});
+  absl::StatusOr<Value> from_windows =
+      ReadAs(registry, "t7", Buffer::Copy(windows),
+             ReadOptions{.torch7_long_size = 4, .torch7_big_endian = true});
+  ASSERT_TRUE(from_windows.ok()) << from_windows.status();
+
+  const Torch7Layout binary = Torch7OutputLayout(*from_windows, {}, /*ascii=*/false);
+  EXPECT_EQ(binary, (Torch7Layout{.ascii = false, .long_size = 4, .big_endian = true}));
+  const Torch7Layout ascii = Torch7OutputLayout(*from_windows, {}, /*ascii=*/true);
+  EXPECT_EQ(ascii, (Torch7Layout{.ascii = true, .long_size = 8, .big_endian = false}));
+  // Options still win, and an ascii source keeps its own.
+  EXPECT_EQ(Torch7OutputLayout(*from_windows, {.torch7_long_size = 4}, true).long_size, 4);
+
+  const std::string text = WriteWith(registry, "t7-ascii", *from_windows);
+  absl::StatusOr<Value> back = ReadAs(registry, "t7-ascii", Buffer::Copy(text), ReadOptions{});
+  ASSERT_TRUE(back.ok()) << back.status();
+  const auto& generator = back->Get<TorchObject>(back->roots()[0]);
+  EXPECT_TRUE(back->Get<Opaque>(generator.payload).bytes.view() == original.view().substr(34));
+
+  // Ascii written with 4-byte longs needs them said when read: by default the 2544-byte state
+  // is read as 5048 bytes and runs off the end.
+  const std::string text4 = WriteWith(registry, "t7-ascii", *back, {.torch7_long_size = 4});
+  EXPECT_FALSE(ReadAs(registry, "t7-ascii", Buffer::Copy(text4), ReadOptions{}).ok());
+  absl::StatusOr<Value> read4 = ReadAs(registry, "t7-ascii", Buffer::Copy(text4),
+                                       ReadOptions{.torch7_long_size = 4});
+  ASSERT_TRUE(read4.ok()) << read4.status();
+  EXPECT_EQ(read4->source().torch7->long_size, 4);
+  EXPECT_EQ(Torch7OutputLayout(*read4, {}, /*ascii=*/true).long_size, 4);
+  EXPECT_EQ(WriteWith(registry, "t7-ascii", *read4), text4);
+}
+
 TEST(Torch7CodecTest, ReadsThroughTheCodec) {
   CodecRegistry registry = Torch7Registry();
   absl::StatusOr<Value> value =

@@ -255,21 +255,22 @@ class StreamWriter {
     return absl::OkStatus();
   }
 
-  // R writes the has-attributes and has-tag flags only when ATTRIB or TAG is not R_NilValue
-  // (serialize.c:1037), and its reader turns a NILVALUE tag or attribute list back into none:
-  // an R NULL node there is the same as no node.
+  // Whether a tag, frame or hash table is there: an R NULL node is the same as none. R writes the
+  // has-tag flag only when TAG is not R_NilValue (serialize.c:1037), and the reader turns a
+  // NILVALUE tag, frame or hash table back into none. (Attributes are a pairlist or none:
+  // Value::Validate refuses anything else.)
   bool Present(NodeId id) const {
     return id != kNoNode && value_.node(id).kind() != NodeKind::kNil;
   }
 
   int32_t Flags(int32_t type, const Node& node, bool has_tag = false) {
-    return PackFlags(type, node.r_flags.levels, node.r_flags.object, Present(node.attributes),
+    return PackFlags(type, node.r_flags.levels, node.r_flags.object, node.attributes != kNoNode,
                      has_tag || node.r_flags.stray_tag);
   }
 
   // Attributes of a non-pairlist object come after its payload.
   void PushAttributes(const Node& node) {
-    if (Present(node.attributes)) PushItem(node.attributes);
+    if (node.attributes != kNoNode) PushItem(node.attributes);
   }
 
   // Marks the start of a node R writes in full at every occurrence (everything but the
@@ -488,7 +489,7 @@ class StreamWriter {
     const int32_t type = cell.type == CellType::kLanguage ? kLangSxp
                          : cell.type == CellType::kDots   ? kDotSxp
                                                           : kListSxp;
-    const bool has_attributes = Present(cell.attributes);
+    const bool has_attributes = cell.attributes != kNoNode;
     const bool has_tag = Present(cell.tag);
     out_.WriteInt(PackFlags(type, cell.flags.levels, cell.flags.object, has_attributes, has_tag));
     if (index + 1 < list.cells.size()) {
@@ -788,7 +789,7 @@ class StreamWriter {
     if (cell.type == CellType::kDots) {
       return NodeError(id, "a `...` cell inside a byte code language object");
     }
-    const bool attr = Present(cell.attributes);
+    const bool attr = cell.attributes != kNoNode;
     out_.WriteInt(attr ? (lang ? kAttrLangSxp : kAttrListSxp) : (lang ? kLangSxp : kListSxp));
     if (index + 1 < list.cells.size()) {
       tasks_.push_back(Task{Task::kBcCells, id, index + 1});

@@ -354,44 +354,25 @@ bool SendChunks(Stream& stream, Request& request, const std::string& input, size
   return stream.WritesDone();
 }
 
+// The bare byte stream: all of `input` up, then as much back (Echo); or, `pipelined`, a thread
+// sends the chunks while this one reads each as it comes back (PipelinedEcho).
 StreamTiming StreamEcho(const std::shared_ptr<grpc::Channel>& channel, const std::string& input,
-                        size_t chunk_bytes) {
+                        size_t chunk_bytes, bool pipelined) {
   auto stub = ByteEcho::NewStub(channel);
   grpc::ClientContext context;
   StreamTiming timing;
   auto start = Clock::now();
-  auto stream = stub->Echo(&context);
-  Chunk request;
-  SendChunks(*stream, request, input, chunk_bytes, [](Chunk& r) { return r.mutable_data(); });
-  Chunk response;
-  uint64_t received = 0;
-  bool right = true;
-  const std::string pattern(chunk_bytes, kEchoPattern);
-  while (stream->Read(&response)) {
-    if (received == 0) timing.up_seconds = SecondsSince(start);
-    right = right && response.data().size() <= chunk_bytes &&
-            std::memcmp(response.data().data(), pattern.data(), response.data().size()) == 0;
-    received += response.data().size();
-  }
-  grpc::Status status = stream->Finish();
-  timing.seconds = SecondsSince(start);
-  timing.ok = status.ok() && right && received == input.size();
-  if (!timing.ok) Fail(absl::StrCat("echo stream: ", status.error_message()));
-  return timing;
-}
-
-// The pipelined echo: a thread sends the chunks while this one reads what comes back.
-StreamTiming StreamPipelinedEcho(const std::shared_ptr<grpc::Channel>& channel,
-                                 const std::string& input, size_t chunk_bytes) {
-  auto stub = ByteEcho::NewStub(channel);
-  grpc::ClientContext context;
-  StreamTiming timing;
-  auto start = Clock::now();
-  auto stream = stub->PipelinedEcho(&context);
-  std::thread sender([&] {
+  auto stream = pipelined ? stub->PipelinedEcho(&context) : stub->Echo(&context);
+  auto send = [&] {
     Chunk request;
     SendChunks(*stream, request, input, chunk_bytes, [](Chunk& r) { return r.mutable_data(); });
-  });
+  };
+  std::thread sender;
+  if (pipelined) {
+    sender = std::thread(send);
+  } else {
+    send();
+  }
   Chunk response;
   uint64_t received = 0;
   bool right = true;
@@ -402,11 +383,13 @@ StreamTiming StreamPipelinedEcho(const std::shared_ptr<grpc::Channel>& channel,
             std::memcmp(response.data().data(), pattern.data(), response.data().size()) == 0;
     received += response.data().size();
   }
-  sender.join();
+  if (sender.joinable()) sender.join();
   grpc::Status status = stream->Finish();
   timing.seconds = SecondsSince(start);
   timing.ok = status.ok() && right && received == input.size();
-  if (!timing.ok) Fail(absl::StrCat("pipelined echo stream: ", status.error_message()));
+  if (!timing.ok) {
+    Fail(absl::StrCat(pipelined ? "pipelined " : "", "echo stream: ", status.error_message()));
+  }
   return timing;
 }
 
@@ -522,11 +505,13 @@ void BenchmarkStreams(const Options& options) {
   };
   measure(
       "bare gRPC byte stream (echo)", ServerProcess::Start({SelfPath(), kEchoFlag}),
-      [&](const std::shared_ptr<grpc::Channel>& c) { return StreamEcho(c, input, chunk_bytes); });
+      [&](const std::shared_ptr<grpc::Channel>& c) {
+        return StreamEcho(c, input, chunk_bytes, /*pipelined=*/false);
+      });
   measure("pipelined bare echo (each chunk back as it arrives)",
           ServerProcess::Start({SelfPath(), kEchoFlag}),
           [&](const std::shared_ptr<grpc::Channel>& c) {
-            return StreamPipelinedEcho(c, input, chunk_bytes);
+            return StreamEcho(c, input, chunk_bytes, /*pipelined=*/true);
           });
   measure("ConvertStream t7 -> t7", StartSeriald(options, chunk_flag),
           [&](const std::shared_ptr<grpc::Channel>& c) {

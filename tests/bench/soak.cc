@@ -896,6 +896,36 @@ struct StreamOutcome {
   bool cancelled = false;  // the plan's TryCancel was issued
 };
 
+// Writes `request` (the options), then `input` in chunks of kChunkBytes in the same request
+// message, ending the stream; or cancels before the chunk the plan says.
+template <typename Stream, typename Request>
+void Upload(Stream& stream, Request& request, const std::string& input, const StreamPlan& plan,
+            grpc::ClientContext& context, StreamOutcome& outcome) {
+  bool sending = stream.Write(request);
+  int64_t chunk = 0;
+  for (size_t offset = 0; sending && offset < input.size(); offset += kChunkBytes, ++chunk) {
+    if (chunk == plan.cancel_before_chunk) {
+      context.TryCancel();
+      outcome.cancelled = true;
+      return;
+    }
+    request.mutable_chunk()->mutable_data()->assign(input.data() + offset,
+                                                    std::min(kChunkBytes, input.size() - offset));
+    sending = stream.Write(request);
+  }
+  if (sending) stream.WritesDone();
+}
+
+// Cancels once the plan's amount of output has come back (once).
+void CancelOnceReceived(const StreamPlan& plan, grpc::ClientContext& context,
+                        StreamOutcome& outcome) {
+  if (!outcome.cancelled && plan.cancel_after_output_bytes >= 0 &&
+      outcome.received >= static_cast<uint64_t>(plan.cancel_after_output_bytes)) {
+    context.TryCancel();
+    outcome.cancelled = true;
+  }
+}
+
 // ConvertStream of `input` to Torch7 (big-endian when asked), the output compared with
 // `expected` as it arrives.
 StreamOutcome ConvertStreamCall(Stub& stub, const std::string& input, const std::string& expected,
@@ -907,20 +937,7 @@ StreamOutcome ConvertStreamCall(Stub& stub, const std::string& input, const std:
   v1::ConvertStreamRequest request;
   *request.mutable_options() = testing::ConvertTo(v1::FORMAT_T7, big_endian);
   request.mutable_options()->mutable_input()->set_input_size(input.size());
-  bool sending = stream->Write(request);
-  int64_t chunk = 0;
-  for (size_t offset = 0; sending && offset < input.size(); offset += kChunkBytes, ++chunk) {
-    if (chunk == plan.cancel_before_chunk) {
-      context.TryCancel();
-      outcome.cancelled = true;
-      sending = false;
-      break;
-    }
-    request.mutable_chunk()->mutable_data()->assign(input.data() + offset,
-                                                    std::min(kChunkBytes, input.size() - offset));
-    sending = stream->Write(request);
-  }
-  if (sending) stream->WritesDone();
+  Upload(*stream, request, input, plan, context, outcome);
   v1::ConvertStreamResponse response;
   while (stream->Read(&response)) {
     if (!response.has_chunk()) continue;
@@ -928,11 +945,7 @@ StreamOutcome ConvertStreamCall(Stub& stub, const std::string& input, const std:
     outcome.right = outcome.right && outcome.received + data.size() <= expected.size() &&
                     std::memcmp(data.data(), expected.data() + outcome.received, data.size()) == 0;
     outcome.received += data.size();
-    if (!outcome.cancelled && plan.cancel_after_output_bytes >= 0 &&
-        outcome.received >= static_cast<uint64_t>(plan.cancel_after_output_bytes)) {
-      context.TryCancel();
-      outcome.cancelled = true;
-    }
+    CancelOnceReceived(plan, context, outcome);
   }
   outcome.status = stream->Finish();
   outcome.complete = outcome.right && outcome.received == expected.size();
@@ -949,20 +962,7 @@ StreamOutcome DeserializeStreamCall(Stub& stub, const std::string& input, size_t
   auto stream = stub.DeserializeStream(&context);
   v1::DeserializeStreamRequest request;
   request.mutable_options()->set_input_size(input.size());
-  bool sending = stream->Write(request);
-  int64_t chunk = 0;
-  for (size_t offset = 0; sending && offset < input.size(); offset += kChunkBytes, ++chunk) {
-    if (chunk == plan.cancel_before_chunk) {
-      context.TryCancel();
-      outcome.cancelled = true;
-      sending = false;
-      break;
-    }
-    request.mutable_chunk()->mutable_data()->assign(input.data() + offset,
-                                                    std::min(kChunkBytes, input.size() - offset));
-    sending = stream->Write(request);
-  }
-  if (sending) stream->WritesDone();
+  Upload(*stream, request, input, plan, context, outcome);
   const char* data = input.data() + header_bytes;
   const uint64_t data_bytes = input.size() - header_bytes;
   v1::DeserializeStreamResponse response;
@@ -979,11 +979,7 @@ StreamOutcome DeserializeStreamCall(Stub& stub, const std::string& input, size_t
         outcome.received + piece.data().size() <= data_bytes &&
         std::memcmp(piece.data().data(), data + outcome.received, piece.data().size()) == 0;
     outcome.received += piece.data().size();
-    if (!outcome.cancelled && plan.cancel_after_output_bytes >= 0 &&
-        outcome.received >= static_cast<uint64_t>(plan.cancel_after_output_bytes)) {
-      context.TryCancel();
-      outcome.cancelled = true;
-    }
+    CancelOnceReceived(plan, context, outcome);
   }
   outcome.status = stream->Finish();
   outcome.complete = outcome.right && outcome.received == data_bytes;

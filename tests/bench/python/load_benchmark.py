@@ -17,15 +17,14 @@ import argparse
 import os
 import shutil
 import statistics
-import struct
 import subprocess
 import sys
 import tempfile
 import time
 
-import numpy
-
 import pyseriald
+
+from bench_inputs import write_r_inputs, write_torch7_float_tensor
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPOSITORY = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
@@ -46,22 +45,6 @@ def r_seconds(code, reps):
               " cat(median(t))" % (reps, code))
     return float(subprocess.run(["Rscript", "-e", script], check=True, capture_output=True,
                                 text=True).stdout)
-
-
-def torch7_float_tensor(path, count):
-    """A Torch7 binary stream of one FloatTensor of `count` elements (little-endian, 8-byte
-    longs), written the way torch.save lays it out."""
-    def string(s):
-        return struct.pack("<i", len(s)) + s
-
-    header = (struct.pack("<i", 4) + struct.pack("<i", 1) + string(b"V 1") +
-              string(b"torch.FloatTensor") + struct.pack("<i", 1) + struct.pack("<q", count) +
-              struct.pack("<q", 1) + struct.pack("<q", 1) + struct.pack("<i", 4) +
-              struct.pack("<i", 2) + string(b"V 1") + string(b"torch.FloatStorage") +
-              struct.pack("<q", count))
-    with open(path, "wb") as f:
-        f.write(header)
-        numpy.arange(count, dtype="<f4").tofile(f)
 
 
 class Server:
@@ -92,13 +75,8 @@ def main():
     numeric = os.path.join(work, "numeric.rds")
     frame = os.path.join(work, "frame.rds")
     tensor = os.path.join(work, "tensor.t7")
-    subprocess.run(["Rscript", "-e", (
-        "set.seed(1); saveRDS(runif(%d), '%s', compress = FALSE);"
-        "n <- %d; saveRDS(data.frame(x = runif(n), i = sample.int(1000L, n, TRUE),"
-        " f = factor(sample(letters, n, TRUE)), s = sample(c('alpha', 'beta', NA), n, TRUE),"
-        " b = sample(c(TRUE, FALSE, NA), n, TRUE), stringsAsFactors = FALSE), '%s',"
-        " compress = FALSE)") % (doubles, numeric, rows, frame)], check=True)
-    torch7_float_tensor(tensor, floats)
+    write_r_inputs(numeric, frame, doubles, rows)
+    write_torch7_float_tensor(tensor, floats)
 
     server = Server(args.seriald)
     rows_out = []

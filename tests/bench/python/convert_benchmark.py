@@ -34,26 +34,31 @@ import argparse
 import filecmp
 import os
 import statistics
-import struct
 import subprocess
 import sys
 import tempfile
 import time
 
+from bench_inputs import write_r_inputs
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-REPOSITORY = os.path.abspath(os.path.join(HERE, "..", ".."))
+REPOSITORY = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
 
 
 def run_measured(command):
     """Seconds and peak RSS (bytes) of one run of `command`, which must succeed."""
-    start = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(process.pid, 0)
-    seconds = time.perf_counter() - start
-    stderr = process.stderr.read().decode(errors="replace")
-    process.stderr.close()
-    if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit("failed (%s): %s\n%s" % (status, " ".join(command), stderr))
+    # Standard error goes to a file, not a pipe: read only after wait4, a pipe the child fills
+    # would block it forever.
+    with tempfile.TemporaryFile() as errors:
+        start = time.perf_counter()
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=errors)
+        _, status, usage = os.wait4(process.pid, 0)
+        seconds = time.perf_counter() - start
+        process.returncode = os.waitstatus_to_exitcode(status)
+        if process.returncode != 0:
+            errors.seek(0)
+            sys.exit("failed (%s): %s\n%s" % (process.returncode, " ".join(command),
+                                               errors.read().decode(errors="replace")))
     return seconds, usage.ru_maxrss * 1024
 
 
@@ -63,30 +68,6 @@ def measure(command, reps):
     return statistics.median(seconds), min(seconds), max(r for _, r in runs)
 
 
-def torch7_float_tensor(path, count, big_endian):
-    """One FloatTensor of `count` elements laid out as torch.save writes it (8-byte longs).
-    Runs in a child process (see --make-tensor): numpy's pages would otherwise stay in this
-    process and count in every measured child's peak RSS."""
-    import numpy
-    order = ">" if big_endian else "<"
-
-    def string(s):
-        return struct.pack(order + "i", len(s)) + s
-
-    header = (struct.pack(order + "i", 4) + struct.pack(order + "i", 1) + string(b"V 1") +
-              string(b"torch.FloatTensor") + struct.pack(order + "i", 1) +
-              struct.pack(order + "q", count) + struct.pack(order + "q", 1) +
-              struct.pack(order + "q", 1) + struct.pack(order + "i", 4) +
-              struct.pack(order + "i", 2) + string(b"V 1") + string(b"torch.FloatStorage") +
-              struct.pack(order + "q", count))
-    with open(path, "wb") as f:
-        f.write(header)
-        chunk = 1 << 24
-        for start in range(0, count, chunk):
-            n = min(chunk, count - start)
-            numpy.arange(start, start + n, dtype=order + "f4").tofile(f)
-
-
 def warm(path):
     with open(path, "rb") as f:
         while f.read(1 << 24):
@@ -94,8 +75,12 @@ def warm(path):
 
 
 def make_tensor(path, count, big_endian):
-    subprocess.run([sys.executable, os.path.abspath(__file__), "--make-tensor", path, str(count),
-                    "big" if big_endian else "little"], check=True)
+    """bench_inputs.write_torch7_float_tensor in a child process: numpy's pages would otherwise
+    stay in this one and count in every measured child's peak RSS."""
+    subprocess.run([sys.executable, "-c",
+                    "import sys; sys.path.insert(0, %r); import bench_inputs; "
+                    "bench_inputs.write_torch7_float_tensor(%r, %d, big_endian=%r)"
+                    % (HERE, path, count, big_endian)], check=True)
 
 
 def self_rss_mb():
@@ -107,9 +92,6 @@ def self_rss_mb():
 
 
 def main():
-    if len(sys.argv) == 5 and sys.argv[1] == "--make-tensor":
-        torch7_float_tensor(sys.argv[2], int(sys.argv[3]), sys.argv[4] == "big")
-        return
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--serialctl",
                         default=os.path.join(REPOSITORY, "build", "bin", "serialctl"))
@@ -131,12 +113,7 @@ def main():
     tensor_be = os.path.join(work, "tensor-be.t7")
     out = os.path.join(args.out_dir or work, "convert-benchmark-%d.out" % os.getpid())
     if not os.path.exists(numeric) or not os.path.exists(frame):
-        subprocess.run(["Rscript", "-e", (
-            "set.seed(1); saveRDS(runif(%d), '%s', compress = FALSE);"
-            "n <- %d; saveRDS(data.frame(x = runif(n), i = sample.int(1000L, n, TRUE),"
-            " f = factor(sample(letters, n, TRUE)), s = sample(c('alpha', 'beta', NA), n, TRUE),"
-            " b = sample(c(TRUE, FALSE, NA), n, TRUE), stringsAsFactors = FALSE), '%s',"
-            " compress = FALSE)") % (doubles, numeric, rows, frame)], check=True)
+        write_r_inputs(numeric, frame, doubles, rows)
     if not os.path.exists(tensor):
         make_tensor(tensor, floats, big_endian=False)
     if not os.path.exists(tensor_be):

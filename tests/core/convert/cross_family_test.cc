@@ -250,6 +250,59 @@ TEST(Torch7ToRTest, ExpandedViewsAreGatheredWithinTheOutputLimit) {
   }
 }
 
+TEST(Torch7ToRTest, GatheredViewsAreReservedAndARefusedReservationStopsTheConversion) {
+  // The stride-0 view of 3 floats is gathered into a 12-byte copy, which is reserved first.
+  static const CodecRegistry registry = CoreCodecs();
+  const Buffer input = ExpandedTensor(3);
+  for (bool refuse : {false, true}) {
+    std::vector<uint64_t> reserved;
+    ReadOptions read_options;
+    read_options.reserve_memory = [&](uint64_t bytes) -> absl::Status {
+      reserved.push_back(bytes);
+      if (refuse && bytes == 12) return LimitExceeded("max-inflight-bytes", "no room");
+      return absl::OkStatus();
+    };
+    ByteWriter out;
+    ConversionNotes notes;
+    absl::StatusOr<std::string> read_as = ConvertInput(
+        **registry.Find("t7"), **registry.Find("rds"), input, read_options, {}, out, notes);
+    EXPECT_THAT(reserved, ::testing::Contains(12u));
+    if (refuse) {
+      ASSERT_FALSE(read_as.ok());
+      EXPECT_EQ(LimitName(read_as.status()), "max-inflight-bytes");
+    } else {
+      EXPECT_TRUE(read_as.ok()) << read_as.status();
+    }
+  }
+}
+
+TEST(Torch7ToRTest, PlainDataViewsAreBoundedByTheOutputLimitToo) {
+  // What the service's Serialize writes from plain data: a view showing 2^40 floats of one.
+  data::Data plain;
+  const float element = 1.0f;
+  data::NdArray view = data::NdArray::Vector(ElementType::kFloat32, 1, Buffer::Copy(&element, 4));
+  view.shape = {int64_t{1} << 40};
+  view.strides = {0};
+  plain.roots().push_back(plain.Add(std::move(view)));
+  static const CodecRegistry registry = CoreCodecs();
+  WriteOptions bounded;
+  bounded.max_output_bytes = uint64_t{1} << 20;
+  bounded.output_limit = "max-response-bytes";
+  for (const char* to : {"rds", "npy", "safetensors", "t7"}) {
+    ByteWriter out;
+    ConversionNotes notes;
+    absl::Status status =
+        WritePlainData(plain, **registry.Find(to), bounded, DataToROptions{}, out, notes, {});
+    ASSERT_FALSE(status.ok()) << to;
+    EXPECT_EQ(LimitName(status), "max-response-bytes") << to;
+    EXPECT_THAT(status.message(),
+                HasSubstr("item 0: an array of 1099511627776 float32 elements (1 stored) would "
+                          "write more than the 1048576 bytes left of the limit of 1048576 "
+                          "(--max-response-bytes)"))
+        << to;
+  }
+}
+
 TEST(Torch7ToRTest, FunctionsAndCyclesAreRefusedByPathOrDroppedWhenAsked) {
   absl::StatusOr<testing::Converted> function =
       ConvertBytes(CorpusFile("generated/function_plain.bin.t7"), "t7", "rds");

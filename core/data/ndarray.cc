@@ -72,12 +72,13 @@ absl::Status CheckView(const NdArray& array, std::string_view what) {
       return invalid("the view spans more than 2^62 elements");
     }
   }
-  if (array.offset > kMaxElements || static_cast<int64_t>(array.offset) + low < 0 ||
-      static_cast<uint64_t>(static_cast<int64_t>(array.offset) + high) >= array.length) {
+  if (array.offset > kMaxElements) return invalid("offset ", array.offset, " is beyond 2^62");
+  // Offset, low and high all lie within 2^62 of zero: no sum overflows.
+  const int64_t first = static_cast<int64_t>(array.offset) + low;
+  const int64_t last = static_cast<int64_t>(array.offset) + high;
+  if (first < 0 || static_cast<uint64_t>(last) >= array.length) {
     return invalid("the view (offset ", array.offset, ", shape and strides) reaches elements ",
-                   static_cast<int64_t>(array.offset) + low, " to ",
-                   static_cast<int64_t>(array.offset) + high, ", outside the ", array.length,
-                   " elements of its data");
+                   first, " to ", last, ", outside the ", array.length, " elements of its data");
   }
   return absl::OkStatus();
 }

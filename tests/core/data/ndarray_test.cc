@@ -75,6 +75,15 @@ TEST(NdArrayTest, CheckViewRefusesViewsOutsideTheData) {
   NdArray short_data = Int32Array({1, 2}, {2}, {1});
   short_data.length = 3;
   EXPECT_THAT(CheckView(short_data, "x").message(), HasSubstr("data holds 8 bytes, but length 3"));
+  // An offset beyond 2^62 is refused by itself (found by the fuzzer: with a negative stride,
+  // the reach it reported overflowed), and a large one short of that just misses the data.
+  EXPECT_EQ(CheckView(Int32Array({1, 2}, {3}, {-(int64_t{1} << 40)}, uint64_t{1} << 63), "x")
+                .message(),
+            "x: offset 9223372036854775808 is beyond 2^62");
+  EXPECT_THAT(CheckView(Int32Array({1, 2}, {3}, {-(int64_t{1} << 40)}, uint64_t{1} << 61), "x")
+                  .message(),
+              HasSubstr("reaches elements 2305840810190438400 to 2305843009213693952, outside "
+                        "the 2 elements"));
   // An empty view reaches nothing, whatever its strides.
   EXPECT_TRUE(CheckView(Int32Array({}, {0, 5}, {99, 99}, 7), "x").ok());
 }

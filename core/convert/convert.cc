@@ -100,7 +100,12 @@ absl::StatusOr<std::string> ConvertInput(const Codec& from, const Codec& to, con
         WriteAdapted(std::move(plain), Conventions::kArrays, to, write_options, out, notes, hooks));
     return std::string(from.name());
   }
-  ASSIGN_OR_RETURN(Value value, from.Read(input, read_options));
+  // Within a family the writer takes the arrays as read: a big-endian input's arrays need no
+  // swapped copy (ReadOptions::keep_array_byte_order).
+  ReadOptions options = read_options;
+  options.keep_array_byte_order =
+      FamilyOfCodec(from).has_value() && FamilyOfCodec(from) == FamilyOfCodec(to);
+  ASSIGN_OR_RETURN(Value value, from.Read(input, options));
   std::string read_as(from.FormatOf(value));
   if (hooks.after_read) RETURN_IF_ERROR(hooks.after_read(value));
   const DataFamily source = FamilyOf(value);

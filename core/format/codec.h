@@ -71,6 +71,11 @@ struct ReadOptions {
   // that writing gives the bytes of R's serialize(unserialize(x)). By default the stream's own
   // form is kept, and writing it back in its own format reproduces it.
   bool r_normalize = false;
+  // Leave the arrays of a big-endian input (R's XDR, big-endian Torch7) big-endian, as written
+  // (Array::big_endian), instead of swapping them into a copy. For a conversion within a family:
+  // its writer takes the input's own bytes, so an XDR array written as XDR is never copied and
+  // one written in another order is swapped once, straight into the output.
+  bool keep_array_byte_order = false;
   // Converting R to plain data (another family, an array file) materialises ALTREP compact
   // sequences; one whose elements would take more bytes than this is refused.
   uint64_t max_expanded_bytes = uint64_t{4} << 30;

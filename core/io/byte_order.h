@@ -3,7 +3,8 @@
 // Byte order conversion for bulk element data: the one kernel every format uses. seriald keeps
 // array data little-endian (core/model/element_type.h); readers of big-endian input (R's XDR
 // streams, big-endian Torch7 files, numpy '>f8' arrays) swap once, into a new buffer, and writers
-// of big-endian output swap on the way out.
+// of big-endian output swap on the way out. Within a family the input's order is kept and a
+// writer swaps only when its output's order differs (Array::big_endian).
 //
 // Example:
 //

@@ -1,7 +1,8 @@
 // File: core/model/element_type.h
 //
-// The element types of typed arrays (Torch7 storages, R atomic vectors). Array data is always
-// kept as little-endian bytes of these types; readers of big-endian streams swap once on input.
+// The element types of typed arrays (Torch7 storages, R atomic vectors). Array data is kept as
+// little-endian bytes of these types; readers of big-endian streams swap once on input, except
+// for a conversion within a family, which passes them as written (Array::big_endian).
 //
 // Example:
 //

@@ -19,6 +19,7 @@
 #define SERIALD_CORE_MODEL_NODE_H_
 
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <optional>
 #include <string>
@@ -65,8 +66,31 @@ struct Array {
   ElementType type = ElementType::kUint8;
   uint64_t length = 0;
   Buffer data;
+  // The elements are big-endian, as an XDR stream or a big-endian Torch7 file holds them. Only a
+  // reader asked to keep arrays as written (ReadOptions::keep_array_byte_order) leaves them so:
+  // a conversion within a family hands the input's bytes to a writer of that family, which swaps
+  // them only if its output's order differs, so big-endian to big-endian copies nothing. Code
+  // that reads element values goes through ForEachLittleEndianStep, CopyLittleEndian or LoadElement.
+  bool big_endian = false;
   friend bool operator==(const Array&, const Array&) = default;
 };
+
+// Calls `step(values, count)` on `array`'s elements in order as little-endian bytes: once on
+// `data` itself, or, when big_endian, a MiB at a time on a swapped copy of each piece, giving a
+// mapped input's pages back behind it. For writers that need the values (ascii, 4-byte longs).
+void ForEachLittleEndianStep(const Array& array,
+                             const std::function<void(const uint8_t* values, uint64_t count)>& step);
+// Copies elements [begin, begin + count) of `array` to `out` as little-endian bytes. The range
+// must lie within the array.
+void CopyLittleEndian(const Array& array, uint64_t begin, uint64_t count, uint8_t* out);
+// Element `i` of `array` as a T of the element's size (int32_t for logical and integer, double,
+// ...), in either byte order.
+template <typename T>
+T LoadElement(const Array& array, uint64_t i) {
+  T value;
+  CopyLittleEndian(array, i, 1, reinterpret_cast<uint8_t*>(&value));
+  return value;
+}
 
 // Bytes kept verbatim because they have no structure seriald can know (torch.Generator state,
 // unknown payloads).

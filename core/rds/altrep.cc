@@ -30,13 +30,8 @@ bool IsWrapClass(std::string_view name) {
 }
 
 double ArrayDouble(const Array& array, uint64_t i) {
-  if (array.type == ElementType::kFloat64) {
-    double d;
-    std::memcpy(&d, array.data.data() + 8 * i, 8);
-    return d;
-  }
-  int32_t v;
-  std::memcpy(&v, array.data.data() + 4 * i, 4);
+  if (array.type == ElementType::kFloat64) return LoadElement<double>(array, i);
+  const int32_t v = LoadElement<int32_t>(array, i);
   return v == kNaInteger ? NAN : v;
 }
 
@@ -109,7 +104,7 @@ absl::StatusOr<AltrepExpansion> Expand(const Value& value, NodeId id, int depth)
     if (name == "deferred_string") {
       e.kind = AltrepExpansion::kDeferredString;
       e.base_type = kStrSxp;
-      std::memcpy(&e.scipen, meta->data.data(), 4);
+      e.scipen = LoadElement<int32_t>(*meta, 0);
       NodeId attributes = value.node(state->tail).attributes;
       if (const Pairlist* attrs = value.GetIf<Pairlist>(attributes)) {
         for (const PairlistCell& cell : attrs->cells) {
@@ -218,8 +213,7 @@ absl::Status FillElements(const Value& value, NodeId id, ElementType type, uint6
                                                           " ", AsAbsl(ElementTypeName(type)),
                                                           " elements from ", begin));
       }
-      const size_t size = ElementSize(type);
-      if (count > 0) std::memcpy(out, array->data.data() + begin * size, count * size);
+      CopyLittleEndian(*array, begin, count, out);
       return absl::OkStatus();
     }
     if (node.kind() != NodeKind::kAltrep) break;
@@ -289,9 +283,8 @@ absl::Status NormalizeAltrep(Value& value, NodeId id, uint64_t offset, bool appl
     if (!expansion.ok()) return InputError("rds", offset, AsStd(expansion.status().message()));
     const Pairlist& state = value.Get<Pairlist>(altrep.state);
     const Array& meta = value.Get<Array>(state.tail);
-    int32_t sorted, no_na = 0;
-    std::memcpy(&sorted, meta.data.data(), 4);
-    if (meta.length >= 2) std::memcpy(&no_na, meta.data.data() + 4, 4);
+    const int32_t sorted = LoadElement<int32_t>(meta, 0);
+    const int32_t no_na = meta.length >= 2 ? LoadElement<int32_t>(meta, 1) : 0;
     const NodeId wrapped = state.cells[0].value;
     const NodeKind kind = value.node(wrapped).kind();
     if (apply && kind != NodeKind::kAltrep && sorted == kNaInteger && no_na == 0 &&

@@ -257,12 +257,14 @@ absl::StatusOr<std::string_view> InputStream::ReadString(uint64_t length, std::s
 }
 
 absl::StatusOr<Buffer> InputStream::ReadElements(ElementType type, uint64_t count,
-                                                 std::string_view what) {
+                                                 std::string_view what, bool as_written) {
   const size_t size = ElementSize(type);
   if (!ascii()) {
     RETURN_IF_ERROR(CheckRoom(count, size, what));
     ASSIGN_OR_RETURN(Buffer wire, in_.ReadSlice(count * size, what));
-    if (format_ == RFormat::kNative || type == ElementType::kRaw || count == 0) return wire;
+    if (as_written || format_ == RFormat::kNative || type == ElementType::kRaw || count == 0) {
+      return wire;
+    }
     auto [buffer, bytes] = Buffer::Allocate(count * size);
     SwapCopy(wire, bytes, size == 16 ? count * 2 : count, size == 16 ? 8 : size);
     return buffer;
@@ -436,12 +438,17 @@ void OutputStream::WriteAsciiElements(ElementType type, uint64_t count, const ui
   }
 }
 
-void OutputStream::WriteElements(ElementType type, uint64_t count, const Buffer& data) {
+void OutputStream::WriteElements(ElementType type, uint64_t count, const Buffer& data,
+                                 bool big_endian) {
   const size_t size = ElementSize(type);
   if (count == 0) return;
   if (ascii()) {
-    WriteAsciiElements(type, count, data.data());
-  } else if (format_ == RFormat::kNative || type == ElementType::kRaw) {
+    // Ascii needs the values: big-endian input is swapped a step at a time.
+    ForEachLittleEndianStep(Array{type, count, data, big_endian},
+                            [&](const uint8_t* values, uint64_t n) {
+                              WriteAsciiElements(type, n, values);
+                            });
+  } else if ((format_ == RFormat::kXdr) == big_endian || type == ElementType::kRaw) {
     out_.AppendShared(data);
   } else if (size == 16) {
     AppendSwapped(data, count * 2, 8, out_);

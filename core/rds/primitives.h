@@ -13,9 +13,9 @@
 // InputStream checks every count against what remains before reading or allocating and reports
 // problems as InputError("rds", offset, problem). Element data comes back as model bytes
 // (little-endian): B vectors are slices of the input (no copy), X vectors are byte-swapped once
-// into a new buffer, ascii vectors are parsed. OutputStream appends to a ByteWriter: B data goes
-// by reference, X data is swapped straight into the writer's blocks (small vectors) or into 8 MiB
-// buffers the writer takes by reference (large ones): one pass, no intermediate copy.
+// into a new buffer, or kept as slices when asked (Array::big_endian), ascii vectors are parsed.
+// OutputStream appends to a ByteWriter: data already in the output's order goes by reference,
+// other data is swapped straight into the writer's blocks: one pass, no intermediate copy.
 //
 // Example:
 //
@@ -88,8 +88,10 @@ class InputStream {
   // `length` string bytes (a CHARSXP's, a builtin's name). In ascii the escapes are decoded
   // and the view stays valid until the next ReadString; otherwise it points into the input.
   absl::StatusOr<std::string_view> ReadString(uint64_t length, std::string_view what);
-  // `count` elements of `type` as model bytes (see the file comment).
-  absl::StatusOr<Buffer> ReadElements(ElementType type, uint64_t count, std::string_view what);
+  // `count` elements of `type` as model bytes (see the file comment), or with `as_written` the
+  // binary input's bytes in its own order (big-endian in XDR: see Array::big_endian).
+  absl::StatusOr<Buffer> ReadElements(ElementType type, uint64_t count, std::string_view what,
+                                      bool as_written = false);
 
   // INVALID_ARGUMENT unless `count` items of at least `bytes_each` wire bytes (as binary; ascii
   // tokens count as 2 bytes, a token and its separator: like R, every ascii token must be
@@ -124,8 +126,10 @@ class OutputStream {
   // The bytes of a string (its length is written separately, as an int): verbatim in binary,
   // escaped and followed by "\n" in ascii.
   void WriteString(std::string_view bytes);
-  // `count` elements of `type` from model bytes `data`.
-  void WriteElements(ElementType type, uint64_t count, const Buffer& data);
+  // `count` elements of `type` from `data`: model bytes, or big-endian ones when `big_endian`
+  // (Array::big_endian).
+  void WriteElements(ElementType type, uint64_t count, const Buffer& data,
+                     bool big_endian = false);
   // Bytes written as they are (the format line, RData magic).
   void WriteRaw(std::string_view bytes) { out_.Append(bytes); }
 

@@ -491,8 +491,11 @@ class StreamReader {
                                  : flags.type == rds::kCplxSxp ? ElementType::kComplex128
                                                                : ElementType::kRaw;
         ASSIGN_OR_RETURN(uint64_t length, ReadLength("vector length"));
-        ASSIGN_OR_RETURN(Buffer data, in_.ReadElements(type, length, "vector"));
-        NodeId id = AddWithFlags(Array{type, length, std::move(data)}, flags);
+        const bool big_endian = options_.keep_array_byte_order &&
+                                in_.format() == RFormat::kXdr && ElementSize(type) > 1 &&
+                                length > 0;
+        ASSIGN_OR_RETURN(Buffer data, in_.ReadElements(type, length, "vector", big_endian));
+        NodeId id = AddWithFlags(Array{type, length, std::move(data), big_endian}, flags);
         return Finish(id, flags, start);
       }
       case rds::kStrSxp: {
@@ -564,7 +567,7 @@ class StreamReader {
     if (bc == nullptr || !options_.r_normalize) return id;
     const Array& code = value_.Get<Array>(bc->code);
     int32_t version = 0;
-    if (code.length > 0) std::memcpy(&version, code.data.data(), 4);
+    if (code.length > 0) version = LoadElement<int32_t>(code, 0);
     if (version < 2 || (version >= kBcMinVersion && version <= kBcVersion)) return id;
     return bc->constants.empty() ? Nil() : bc->constants[0];
   }
@@ -805,7 +808,7 @@ class StreamReader {
       auto& altrep = value_.Get<Altrep>(f.node);
       altrep.class_name = klass->name.bytes;
       altrep.package = package->name.bytes;
-      std::memcpy(&altrep.base_type, type->data.data(), 4);
+      altrep.base_type = LoadElement<int32_t>(*type, 0);
       f.step = 1;
       return NeedItem();
     }

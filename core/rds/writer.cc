@@ -423,7 +423,7 @@ class StreamWriter {
         RETURN_IF_ERROR(Enter(id));
         out_.WriteInt(Flags(*type, node));
         WriteLength(array.length);
-        out_.WriteElements(array.type, array.length, array.data);
+        out_.WriteElements(array.type, array.length, array.data, array.big_endian);
         PushAttributes(node);
         return absl::OkStatus();
       }

@@ -489,8 +489,10 @@ void PrimitiveWriter::WriteTruncatedLongs(const uint8_t* data, uint64_t count) {
   }
 }
 
-void PrimitiveWriter::WriteAsciiElements(ElementType type, uint64_t count, const uint8_t* data) {
-  // Each element is formatted straight into the writer's block: "e0 e1 ... en\n".
+void PrimitiveWriter::WriteAsciiElements(ElementType type, uint64_t count, const uint8_t* data,
+                                         bool ends_call) {
+  // Each element is formatted straight into the writer's block: "e0 e1 ... en\n", the newline
+  // only once the call's last element is written.
   uint64_t i = 0;
   while (i < count && out_.ok()) {
     size_t available = 0;
@@ -519,26 +521,34 @@ void PrimitiveWriter::WriteAsciiElements(ElementType type, uint64_t count, const
           p += FormatDouble(Load<double>(data + 8 * i), p);
           break;
       }
-      *p++ = i + 1 == count ? '\n' : ' ';
+      *p++ = i + 1 == count && ends_call ? '\n' : ' ';
     }
     out_.Commit(p - begin);
   }
 }
 
-void PrimitiveWriter::WriteElements(ElementType type, uint64_t count, const Buffer& data) {
+void PrimitiveWriter::WriteElements(ElementType type, uint64_t count, const Buffer& data,
+                                    bool big_endian) {
   if (count == 0) return;
   const size_t size = ElementSize(type);
-  if (layout_.ascii) {
-    if (size == 1) {
-      WriteRaw(data);
-    } else {
-      WriteAsciiElements(type, count, data.data());
-    }
+  if (size == 1) {
+    WriteRaw(data);  // bytes have no order, and ascii writes char and byte arrays raw
     return;
   }
-  if (type == ElementType::kInt64 && layout_.long_size == 4) {
-    WriteTruncatedLongs(data.data(), count);
-  } else if (layout_.big_endian && size > 1) {
+  const bool narrows = type == ElementType::kInt64 && layout_.long_size == 4;
+  if (layout_.ascii || narrows) {
+    // These need the values: big-endian input is swapped a step at a time.
+    uint64_t done = 0;
+    ForEachLittleEndianStep(Array{type, count, data, big_endian},
+                            [&](const uint8_t* values, uint64_t n) {
+                              done += n;
+                              if (layout_.ascii) {
+                                WriteAsciiElements(type, n, values, done == count);
+                              } else {
+                                WriteTruncatedLongs(values, n);
+                              }
+                            });
+  } else if (layout_.big_endian != big_endian) {
     AppendSwapped(data, count, size, out_);
   } else {
     out_.AppendShared(data);

@@ -16,11 +16,12 @@
 // ByteWriter: little-endian element data is appended by reference, big-endian data is swapped
 // straight into the writer's blocks.
 //
-// Element data in the object model is always little-endian with 8-byte Long elements (see
-// core/model/element_type.h). In binary mode ReadElements returns the elements as written (a
-// slice of the input); ConvertElements turns them into model bytes when the layout differs
-// (big-endian, or LongStorage with 4-byte longs). The reader converts only once it knows the
-// layout is right, so trying a long size costs no copies.
+// Element data in the object model is little-endian with 8-byte Long elements (see
+// core/model/element_type.h), or big-endian as written when the reader is asked to keep it so
+// (Array::big_endian). In binary mode ReadElements returns the elements as written (a slice of
+// the input); ConvertElements turns them into model bytes when the layout differs (big-endian,
+// or LongStorage with 4-byte longs). The reader converts only once it knows the layout is right,
+// so trying a long size costs no copies.
 //
 // Example:
 //
@@ -148,13 +149,17 @@ class PrimitiveWriter {
   void WriteRaw(std::string_view bytes);
   // Like WriteRaw, by reference when large.
   void WriteRaw(const Buffer& bytes);
-  // `count` elements of `type` from model bytes `data`.
-  void WriteElements(ElementType type, uint64_t count, const Buffer& data);
+  // `count` elements of `type` from `data`: model bytes, or big-endian ones when `big_endian`
+  // (Array::big_endian).
+  void WriteElements(ElementType type, uint64_t count, const Buffer& data,
+                     bool big_endian = false);
 
  private:
   void WriteAsciiLine(std::string_view text);
   void WriteTruncatedLongs(const uint8_t* data, uint64_t count);
-  void WriteAsciiElements(ElementType type, uint64_t count, const uint8_t* data);
+  // `ends_call`: the last of these elements ends the array call (written with "\n", not " ").
+  void WriteAsciiElements(ElementType type, uint64_t count, const uint8_t* data,
+                          bool ends_call = true);
 
   ByteWriter& out_;
   Torch7Layout layout_;

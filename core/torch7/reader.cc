@@ -416,10 +416,17 @@ Attempt ParseStream(const Buffer& input, const Torch7Layout& layout, const ReadO
   return Attempt{std::move(parse), parser.objects_read()};
 }
 
-// The result of a parse in its final form: element data converted, layout recorded.
-Value Finish(Parse parse, const Torch7Layout& layout) {
+// The result of a parse in its final form: element data converted (or, when the options keep
+// the byte order, big-endian arrays marked as such), layout recorded.
+Value Finish(Parse parse, const Torch7Layout& layout, const ReadOptions& options) {
   for (NodeId id : parse.unconverted) {
     Array& array = parse.value.Get<Array>(id);
+    // 4-byte Longs still widen: an int64 array is 8 bytes an element in either order.
+    const bool widens = array.type == ElementType::kInt64 && layout.long_size == 4;
+    if (options.keep_array_byte_order && !widens) {
+      array.big_endian = array.length > 0;
+      continue;
+    }
     array.data = torch7::ConvertElements(layout, array.type, array.length, array.data);
   }
   parse.value.source().torch7 = layout;
@@ -444,22 +451,22 @@ absl::StatusOr<Value> ReadDetectingLongSize(const Buffer& input, Torch7Layout la
   layout4.long_size = 4;
   Attempt with4 = ParseStream(input, layout4, options, extent);
   if (with8.parse.ok() && with4.parse.ok()) {
-    if (with8.parse->value == with4.parse->value) return Finish(*std::move(with8.parse), layout);
+    if (with8.parse->value == with4.parse->value) return Finish(*std::move(with8.parse), layout, options);
     // torch.save writes exactly one object. An empty tensor's 8-byte storage offset, read as two
     // 4-byte longs, ends the tensor with a nil storage and leaves a stray nil behind it: the
     // wrong long size typically splits one object into several.
     const bool one8 = with8.parse->value.roots().size() == 1;
     const bool one4 = with4.parse->value.roots().size() == 1;
-    if (one8 && !one4) return Finish(*std::move(with8.parse), layout);
-    if (one4 && !one8) return Finish(*std::move(with4.parse), layout4);
+    if (one8 && !one4) return Finish(*std::move(with8.parse), layout, options);
+    if (one4 && !one8) return Finish(*std::move(with4.parse), layout4, options);
     return InputError(
         "torch7", 0,
         "the input reads completely both with 8-byte and with 4-byte longs, giving different "
         "objects; pass the long size it was written with (ReadOptions::torch7_long_size, like "
         "torch.load's 'b64' / 'b32')");
   }
-  if (with8.parse.ok()) return Finish(*std::move(with8.parse), layout);
-  if (with4.parse.ok()) return Finish(*std::move(with4.parse), layout4);
+  if (with8.parse.ok()) return Finish(*std::move(with8.parse), layout, options);
+  if (with4.parse.ok()) return Finish(*std::move(with4.parse), layout4, options);
   // Both fail. The more plausible failure is the one inside an earlier top-level object (a wrong
   // long size tends to end an object early and fail in a phantom next one), then the one further
   // into the input; report it, and the other in passing.
@@ -515,7 +522,7 @@ absl::StatusOr<Value> ReadTorch7(const Buffer& input, const ReadOptions& options
     layout.long_size = options.torch7_long_size.value_or(8);
     layout.big_endian = options.torch7_big_endian.value_or(false);
     ASSIGN_OR_RETURN(Parse parse, ParseStream(input, layout, options, extent).parse);
-    return Finish(std::move(parse), layout);
+    return Finish(std::move(parse), layout, options);
   }
   layout.big_endian =
       options.torch7_big_endian.value_or(sniff.encoding == torch7::Sniff::kBinaryBigEndian);
@@ -524,7 +531,7 @@ absl::StatusOr<Value> ReadTorch7(const Buffer& input, const ReadOptions& options
   }
   layout.long_size = *options.torch7_long_size;
   ASSIGN_OR_RETURN(Parse parse, ParseStream(input, layout, options, extent).parse);
-  return Finish(std::move(parse), layout);
+  return Finish(std::move(parse), layout, options);
 }
 
 }  // namespace seriald

@@ -273,7 +273,7 @@ class StreamWriter {
         const Array& array = value_.Get<Array>(object.payload);
         RETURN_IF_ERROR(CheckCount(id, array.length, "storage size"));
         out_.WriteLong(static_cast<int64_t>(array.length));
-        out_.WriteElements(array.type, array.length, array.data);
+        out_.WriteElements(array.type, array.length, array.data, array.big_endian);
         return absl::OkStatus();
       }
       case Payload::kTensor:
@@ -295,9 +295,7 @@ class StreamWriter {
         return absl::OkStatus();
       }
       case Payload::kTdsAtomicCounter: {
-        int64_t counter;
-        std::memcpy(&counter, value_.Get<Array>(object.payload).data.data(), sizeof counter);
-        out_.WriteLong(counter);
+        out_.WriteLong(LoadElement<int64_t>(value_.Get<Array>(object.payload), 0));
         return absl::OkStatus();
       }
       case Payload::kGpuModule:

@@ -8,12 +8,14 @@
 #include <signal.h>
 
 #include <cstdint>
+#include <cstdlib>
 #include <iostream>
 #include <optional>
 #include <thread>
 
 #include "CLI/CLI.hpp"
 #include "absl/time/time.h"
+#include "core/io/spill_file.h"
 #include "server/memory_budget.h"
 #include "server/server.h"
 
@@ -90,6 +92,15 @@ int main(int argc, char** argv) {
       ->transform(sizes)
       ->check(CLI::Range(uint64_t{4096}, uint64_t{64} << 20))
       ->capture_default_str();
+  const char* tmpdir = std::getenv("TMPDIR");
+  options.limits.spill_dir = tmpdir != nullptr && *tmpdir != '\0' ? tmpdir : "/tmp";
+  app.add_option("--spill-dir", options.limits.spill_dir,
+                 "Streamed inputs larger than --spill-above wait in an unnamed temporary file "
+                 "here, not in memory (\"\": keep them in memory) [default: $TMPDIR, else /tmp]");
+  app.add_option("--spill-above", options.limits.spill_above_bytes,
+                 "Streamed inputs larger than this go to --spill-dir")
+      ->transform(sizes)
+      ->capture_default_str();
   app.add_option("--tls-cert", options.tls_cert_file, "PEM certificate chain: serve over TLS")
       ->check(CLI::ExistingFile);
   app.add_option("--tls-key", options.tls_key_file, "PEM private key of --tls-cert")
@@ -115,6 +126,16 @@ int main(int argc, char** argv) {
   options.limits.max_inflight_bytes =
       max_inflight_bytes.value_or(seriald::MemoryBudget::DefaultTotal());
 
+  if (!options.limits.spill_dir.empty()) {
+    // A directory that cannot take a file would fail the first large stream: say so now.
+    absl::StatusOr<seriald::SpillFile> probe = seriald::SpillFile::Create(options.limits.spill_dir);
+    if (!probe.ok()) {
+      std::cerr << "seriald: --spill-dir: " << probe.status().message()
+                << " (give a writable directory, or --spill-dir \"\" to keep streamed inputs "
+                   "in memory)\n";
+      return 1;
+    }
+  }
   ReturnLargeBlocksToTheSystem();
   sigset_t signals = BlockShutdownSignals();
   auto server = seriald::SerialdServer::Start(options);

@@ -15,6 +15,7 @@
 #include "core/data/mapping.h"
 #include "core/inspect.h"
 #include "core/io/growable_buffer.h"
+#include "core/io/spill_file.h"
 #include "core/io/input_error.h"
 #include "core/status_macros.h"
 #include "proto/data_conversion.h"
@@ -313,6 +314,9 @@ absl::Status SendInChunks(grpc::ServerContext* context, const Buffer& piece, uin
     if (context->IsCancelled() || !send(piece.view().substr(offset, n))) {
       return CallAborted(context);
     }
+    // A piece of a spilled input's mapping (array data sent as read) is resident only while
+    // it is sent.
+    piece.Slice(offset, n).DropPages();
   }
   return absl::OkStatus();
 }
@@ -320,21 +324,34 @@ absl::Status SendInChunks(grpc::ServerContext* context, const Buffer& piece, uin
 // Collects the byte chunks of a streaming request into one buffer. `chunk_of` returns the
 // chunk's bytes, or nullptr when the message is not a chunk.
 //
-// The call reserves twice the input in its budget before receiving it (the input, and what
-// decoding it may copy: ascii and big-endian data, the response of a data view), all of it up
-// front when the client says the size, else chunk by chunk.
+// Input held in memory is reserved twice in the call's budget (the input, and what decoding it
+// may copy: ascii and big-endian data read for another family, the response of a data view),
+// all of it up front when the client says the size, else chunk by chunk. Input larger than
+// --spill-above goes to a spill file (core/io/spill_file.h) instead, and only the copy decoding
+// may make is reserved: the file's pages are in the page cache, and the conversion maps them in
+// a piece at a time.
 template <typename Request, typename Stream, typename ChunkOf>
 absl::StatusOr<Buffer> ReceiveChunks(grpc::ServerContext* context, Stream* stream,
                                      uint64_t size_hint, uint64_t first_message_bytes,
                                      CallBudget& call, CallRecord& record, ChunkOf&& chunk_of) {
   const ServiceLimits& limits = call.limits;
-  GrowableBuffer input;
-  uint64_t reserved_input = 0;
+  const auto spills = [&limits](uint64_t size) {
+    return !limits.spill_dir.empty() && size > limits.spill_above_bytes;
+  };
+  GrowableBuffer memory;
+  std::optional<SpillFile> spill;
+  uint64_t received = 0;
+  uint64_t reserved_input = 0;  // input bytes covered by the reservation
   if (size_hint > 0) {
     if (size_hint > limits.max_request_bytes) return RequestTooLarge(limits.max_request_bytes);
-    RETURN_IF_ERROR(call.Reserve(2 * size_hint));
+    if (spills(size_hint)) {
+      ASSIGN_OR_RETURN(spill, SpillFile::Create(limits.spill_dir));
+      RETURN_IF_ERROR(call.Reserve(size_hint));
+    } else {
+      RETURN_IF_ERROR(call.Reserve(2 * size_hint));
+      RETURN_IF_ERROR(memory.Reserve(size_hint));
+    }
     reserved_input = size_hint;
-    RETURN_IF_ERROR(input.Reserve(size_hint));
   }
   record.bytes_in = first_message_bytes;
   Request message;
@@ -347,15 +364,24 @@ absl::StatusOr<Buffer> ReceiveChunks(grpc::ServerContext* context, Stream* strea
     if (record.bytes_in > limits.max_request_bytes) {
       return RequestTooLarge(limits.max_request_bytes);
     }
-    if (input.size() + chunk->size() > reserved_input) {
-      const uint64_t more = input.size() + chunk->size() - reserved_input;
-      RETURN_IF_ERROR(call.Reserve(2 * more));
+    if (!spill.has_value() && spills(received + chunk->size())) {
+      // What was received so far moves to the file; its reservation stays.
+      ASSIGN_OR_RETURN(spill, SpillFile::Create(limits.spill_dir));
+      const Buffer held = std::move(memory).Finish();
+      RETURN_IF_ERROR(spill->Append(held.data(), held.size()));
+    }
+    if (received + chunk->size() > reserved_input) {
+      const uint64_t more = received + chunk->size() - reserved_input;
+      RETURN_IF_ERROR(call.Reserve(spill.has_value() ? more : 2 * more));
       reserved_input += more;
     }
-    RETURN_IF_ERROR(input.Append(chunk->data(), chunk->size()));
+    RETURN_IF_ERROR(spill.has_value() ? spill->Append(chunk->data(), chunk->size())
+                                      : memory.Append(chunk->data(), chunk->size()));
+    received += chunk->size();
   }
   if (context->IsCancelled()) return CallAborted(context);
-  return std::move(input).Finish();
+  if (spill.has_value()) return std::move(*spill).Map();
+  return std::move(memory).Finish();
 }
 
 }  // namespace

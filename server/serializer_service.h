@@ -50,6 +50,11 @@ struct ServiceLimits {
   uint64_t max_inflight_bytes = 0;
   // Size of the byte chunks and array chunks the server sends.
   uint32_t chunk_bytes = 1 << 20;
+  // A streamed input larger than spill_above_bytes is written to an unnamed temporary file in
+  // spill_dir and read from its mapping (core/io/spill_file.h), so the server holds a few chunks
+  // of it, not all of it; empty: inputs are held in memory.
+  std::string spill_dir;
+  uint64_t spill_above_bytes = uint64_t{64} << 20;
 };
 
 // The codecs the service offers: core's formats and JSON.

@@ -13,7 +13,6 @@
 #include "core/io/growable_buffer.h"
 
 namespace seriald {
-namespace {
 
 absl::Status ErrnoStatus(int error, const std::string& what) {
   std::string message = absl::StrCat(what, ": ", std::strerror(error));
@@ -27,6 +26,8 @@ absl::Status ErrnoStatus(int error, const std::string& what) {
       return absl::InternalError(message);
   }
 }
+
+namespace {
 
 // Below this size a plain read is cheaper than setting up a mapping.
 constexpr size_t kMapThreshold = 1 << 20;

@@ -27,6 +27,10 @@ absl::StatusOr<Buffer> ReadDescriptor(int fd, const std::string& name);
 // Writes `bytes` to `path` ("-" = standard output), replacing the file.
 absl::Status WriteFile(const std::string& path, const BufferChain& bytes);
 
+// The status for a failed system call on a file: "<what>: <strerror>", NOT_FOUND for ENOENT,
+// PERMISSION_DENIED for EACCES and EPERM, INTERNAL otherwise.
+absl::Status ErrnoStatus(int error, const std::string& what);
+
 // Writes `bytes` to an open file descriptor (not closed), retrying short writes.
 absl::Status WriteDescriptor(int fd, const BufferChain& bytes, const std::string& name);
 

@@ -125,5 +125,14 @@ TEST(ServerProcessTest, RejectsUnknownFlagsWithUsage) {
   EXPECT_THAT(result.err + result.out, HasSubstr("--no-such-flag"));
 }
 
+TEST(ServerProcessTest, ASpillDirThatCannotTakeAFileStopsStartUpNamingIt) {
+  testing::RunResult result =
+      RunProgram({kSeriald, "--listen", "127.0.0.1:0", "--spill-dir", "/no/such/dir"});
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_THAT(result.err, HasSubstr("seriald: --spill-dir: cannot create a spill file in "
+                                    "/no/such/dir: No such file or directory"));
+  EXPECT_THAT(result.err, HasSubstr("--spill-dir \"\" to keep streamed inputs in memory"));
+}
+
 }  // namespace
 }  // namespace seriald

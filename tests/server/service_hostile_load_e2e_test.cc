@@ -13,6 +13,7 @@
 #include "gtest/gtest.h"
 #include "tests/server/testing/service_e2e.h"
 #include "tests/testing/amplification_inputs.h"
+#include "tests/testing/files.h"
 #include "tests/testing/process_memory.h"
 #include "tests/testing/torch7_tensor.h"
 
@@ -95,7 +96,8 @@ TEST(HostileLoadE2eTest, AmplifyingInputsAreRefusedQuicklyInLittleMemory) {
 
 TEST(HostileLoadE2eTest, ConcurrentLargeStreamsStayWithinTheMemoryBudget) {
   constexpr uint64_t kBudget = uint64_t{256} << 20;
-  auto server = SerialdProcess::Start({"--max-inflight-bytes", "256MiB"});
+  // Inputs held in memory (not spilled to a file).
+  auto server = SerialdProcess::Start({"--max-inflight-bytes", "256MiB", "--spill-dir", ""});
   ASSERT_TRUE(server.ok()) << server.status();
   auto stub = testing::RawStub((*server)->address());
   ASSERT_TRUE(testing::ResetPeakRss((*server)->pid()).ok());
@@ -138,6 +140,37 @@ TEST(HostileLoadE2eTest, ConcurrentLargeStreamsStayWithinTheMemoryBudget) {
   // A call that could never fit is refused at once, naming the limit.
   const std::string huge = testing::FloatTensorStream(uint64_t{40} << 20);  // 160 MiB: 320 reserved
   v1::ConvertStreamOptions options = testing::ConvertTo(v1::FORMAT_T7);
+  options.mutable_input()->set_input_size(huge.size());
+  StreamResult never = testing::ConvertStream(*stub, huge, options, 1 << 20, absl::Seconds(60));
+  ExpectLimit(never.status, "max-inflight-bytes");
+  EXPECT_THAT(never.status.error_message(), HasSubstr("more than the server's whole budget"));
+}
+
+TEST(HostileLoadE2eTest, SpilledStreamsReserveOnlyWhatDecodingMayCopy) {
+  testing::ScratchDir spill_dir;
+  auto server = SerialdProcess::Start({"--max-inflight-bytes", "256MiB", "--spill-dir",
+                                       spill_dir.path(), "--spill-above", "16MiB"});
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto stub = testing::RawStub((*server)->address());
+  ASSERT_TRUE(testing::ResetPeakRss((*server)->pid()).ok());
+
+  // 200 MiB: twice that could not be held in memory within the budget; spilled, the call
+  // reserves it once and holds a few chunks of it.
+  const std::string input = testing::FloatTensorStream(uint64_t{50} << 20);
+  v1::ConvertStreamOptions options = testing::ConvertTo(v1::FORMAT_T7);
+  options.mutable_input()->set_input_size(input.size());
+  StreamResult converted =
+      testing::ConvertStream(*stub, input, options, 1 << 20, absl::Seconds(120));
+  ASSERT_TRUE(converted.status.ok()) << converted.status.error_message();
+  EXPECT_TRUE(converted.output == input);
+  absl::StatusOr<uint64_t> peak = testing::PeakRssBytes((*server)->pid());
+  ASSERT_TRUE(peak.ok());
+  std::printf("a spilled 200 MiB stream: server peak RSS %llu bytes\n",
+              static_cast<unsigned long long>(*peak));
+  EXPECT_LT(*peak, input.size());
+
+  // Still bounded: 300 MiB, once, is more than the whole budget.
+  const std::string huge = testing::FloatTensorStream(uint64_t{75} << 20);
   options.mutable_input()->set_input_size(huge.size());
   StreamResult never = testing::ConvertStream(*stub, huge, options, 1 << 20, absl::Seconds(60));
   ExpectLimit(never.status, "max-inflight-bytes");

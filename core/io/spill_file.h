@@ -1,0 +1,59 @@
+// File: core/io/spill_file.h
+//
+// SpillFile: an unnamed temporary file that bytes arriving in pieces (a stream's chunks) are
+// appended to, then mapped as one Buffer. The bytes wait in the page cache, not in the process's
+// memory: the mapping's pages are faulted in as a reader touches them and given back behind a
+// writer that streams them out (Buffer::DropPages), so converting a stream of any size holds
+// only a few of its pieces in memory. The file is unlinked as soon as it is created, so it
+// disappears with its last reference, also if the process dies.
+//
+// Not thread-safe.
+//
+// Example:
+//
+//   ASSIGN_OR_RETURN(SpillFile spill, SpillFile::Create("/var/tmp"));
+//   while (ReadChunk(&chunk)) RETURN_IF_ERROR(spill.Append(chunk.data(), chunk.size()));
+//   ASSIGN_OR_RETURN(Buffer whole, std::move(spill).Map());
+#ifndef SERIALD_CORE_IO_SPILL_FILE_H_
+#define SERIALD_CORE_IO_SPILL_FILE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "core/io/buffer.h"
+
+namespace seriald {
+
+class SpillFile {
+ public:
+  // A new empty file in `directory`. The error names the directory and the system's reason.
+  static absl::StatusOr<SpillFile> Create(const std::string& directory);
+
+  SpillFile(SpillFile&& other) noexcept;
+  SpillFile& operator=(SpillFile&& other) noexcept;
+  SpillFile(const SpillFile&) = delete;
+  SpillFile& operator=(const SpillFile&) = delete;
+  ~SpillFile();
+
+  // Appends `size` bytes (retrying short writes). RESOURCE_EXHAUSTED when the disk is full.
+  absl::Status Append(const void* data, size_t size);
+  uint64_t size() const { return size_; }
+
+  // The whole file as a read-only file mapping (Buffer::DropPages applies); the file lives as
+  // long as the Buffer and its slices. An empty file gives an empty Buffer.
+  absl::StatusOr<Buffer> Map() &&;
+
+ private:
+  SpillFile(int fd, std::string directory) : fd_(fd), directory_(std::move(directory)) {}
+
+  int fd_ = -1;
+  std::string directory_;
+  uint64_t size_ = 0;
+};
+
+}  // namespace seriald
+
+#endif  // SERIALD_CORE_IO_SPILL_FILE_H_

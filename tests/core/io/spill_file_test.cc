@@ -1,0 +1,86 @@
+// SpillFile (core/io/spill_file.h): what is appended comes back as one file mapping, the file
+// has no name in its directory at any time, and failures name the directory.
+#include "core/io/spill_file.h"
+
+#include <dirent.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace seriald {
+namespace {
+
+using ::testing::HasSubstr;
+
+class SpillFileTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = ::testing::TempDir() + "seriald_spill_test_XXXXXX";
+    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+  }
+  void TearDown() override { ::rmdir(dir_.c_str()); }
+
+  // The names in the directory, "." and ".." aside.
+  std::vector<std::string> Names() const {
+    std::vector<std::string> names;
+    DIR* dir = ::opendir(dir_.c_str());
+    if (dir == nullptr) return names;
+    while (const dirent* entry = ::readdir(dir)) {
+      const std::string name = entry->d_name;
+      if (name != "." && name != "..") names.push_back(name);
+    }
+    ::closedir(dir);
+    return names;
+  }
+
+  std::string dir_;
+};
+
+TEST_F(SpillFileTest, AppendedPiecesComeBackAsOneMappingOfAnUnnamedFile) {
+  absl::StatusOr<SpillFile> spill = SpillFile::Create(dir_);
+  ASSERT_TRUE(spill.ok()) << spill.status();
+  EXPECT_TRUE(Names().empty());
+  std::string expected;
+  for (int i = 0; i < 300; ++i) {
+    // Pieces of odd sizes, some larger than a page.
+    std::string piece(static_cast<size_t>(i * 37 + 1), static_cast<char>('a' + i % 26));
+    ASSERT_TRUE(spill->Append(piece.data(), piece.size()).ok());
+    expected += piece;
+  }
+  EXPECT_EQ(spill->size(), expected.size());
+  absl::StatusOr<Buffer> mapped = std::move(*spill).Map();
+  ASSERT_TRUE(mapped.ok()) << mapped.status();
+  EXPECT_EQ(mapped->view(), expected);
+  EXPECT_TRUE(Names().empty());
+  // Its pages can be given back and come again from the file.
+  mapped->DropPages();
+  EXPECT_EQ(mapped->view(), expected);
+  const Buffer slice = mapped->Slice(5000, 100);
+  *mapped = Buffer();
+  EXPECT_EQ(slice.view(), expected.substr(5000, 100));
+}
+
+TEST_F(SpillFileTest, AnEmptyFileMapsToAnEmptyBuffer) {
+  absl::StatusOr<SpillFile> spill = SpillFile::Create(dir_);
+  ASSERT_TRUE(spill.ok()) << spill.status();
+  absl::StatusOr<Buffer> mapped = std::move(*spill).Map();
+  ASSERT_TRUE(mapped.ok()) << mapped.status();
+  EXPECT_TRUE(mapped->empty());
+}
+
+TEST_F(SpillFileTest, AMissingDirectoryIsNamed) {
+  absl::StatusOr<SpillFile> spill = SpillFile::Create(dir_ + "/missing");
+  ASSERT_FALSE(spill.ok());
+  EXPECT_EQ(spill.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(spill.status().message(),
+              HasSubstr("cannot create a spill file in " + dir_ + "/missing: "));
+}
+
+}  // namespace
+}  // namespace seriald

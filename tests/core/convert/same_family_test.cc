@@ -62,6 +62,25 @@ bool Within(const Buffer& inner, const Buffer& outer) {
   return inner.data() >= outer.data() && inner.data() + inner.size() <= outer.data() + outer.size();
 }
 
+// Converts `input` from `format` to itself: the output must be the input's bytes, and one piece
+// of it, of `piece_size` bytes, the input's own memory.
+void ExpectTheSameBytesSharingAPieceOf(const Buffer& input, std::string_view format,
+                                       const WriteOptions& options, size_t piece_size) {
+  absl::StatusOr<const Codec*> codec = Registry().Find(format);
+  ASSERT_TRUE(codec.ok()) << codec.status();
+  ByteWriter out;
+  ConversionNotes notes;
+  ASSERT_TRUE(ConvertInput(**codec, **codec, input, ReadOptions{}, options, out, notes).ok());
+  BufferChain chain;
+  ASSERT_TRUE(out.Finish(&chain).ok());
+  EXPECT_EQ(chain.ToString(), input.view());
+  bool shared = false;
+  for (const Buffer& piece : chain.pieces()) {
+    shared |= piece.size() == piece_size && Within(piece, input);
+  }
+  EXPECT_TRUE(shared) << "no " << piece_size << "-byte piece of the output is the input's memory";
+}
+
 // An R list of every atomic vector type and of the ALTREP classes whose writing reads array
 // elements: a wrapper (written expanded in version 2), deferred strings (formatted from their
 // numbers), compact sequences with double and, as R 3.5 wrote them, integer state.
@@ -152,17 +171,8 @@ TEST(SameFamilyTest, XdrArraysReadAsWrittenAreTheInputsOwnBytes) {
 
 TEST(SameFamilyTest, XdrToXdrSharesTheInputsArrays) {
   const Buffer input = Written(RVectors(), "rds");
-  absl::StatusOr<const Codec*> codec = Registry().Find("rds");
-  ByteWriter out;
-  ConversionNotes notes;
-  ASSERT_TRUE(ConvertInput(**codec, **codec, input, ReadOptions{}, WriteOptions{}, out, notes).ok());
-  BufferChain chain;
-  ASSERT_TRUE(out.Finish(&chain).ok());
-  EXPECT_EQ(chain.ToString(), input.view());
   // The 40,000 bytes of doubles are one piece of the output: a slice of the input.
-  bool shared = false;
-  for (const Buffer& piece : chain.pieces()) shared |= piece.size() == 40000 && Within(piece, input);
-  EXPECT_TRUE(shared);
+  ExpectTheSameBytesSharingAPieceOf(input, "rds", WriteOptions{}, 40000);
 }
 
 TEST(SameFamilyTest, EveryROutputOfAnXdrInputIsThePlainPathsBytes) {
@@ -265,16 +275,7 @@ TEST(SameFamilyTest, EveryTorch7OutputOfABigEndianInputIsThePlainPathsBytes) {
   const Buffer input = Torch7Stream(true, 8);
   WriteOptions big;
   big.torch7_big_endian = true;
-  absl::StatusOr<const Codec*> codec = Registry().Find("t7");
-  ByteWriter out;
-  ConversionNotes notes;
-  ASSERT_TRUE(ConvertInput(**codec, **codec, input, ReadOptions{}, big, out, notes).ok());
-  BufferChain chain;
-  ASSERT_TRUE(out.Finish(&chain).ok());
-  EXPECT_EQ(chain.ToString(), input.view());
-  bool shared = false;
-  for (const Buffer& piece : chain.pieces()) shared |= piece.size() == 24000 && Within(piece, input);
-  EXPECT_TRUE(shared);
+  ExpectTheSameBytesSharingAPieceOf(input, "t7", big, 24000);  // the DoubleStorage
 }
 
 TEST(SameFamilyTest, ArraysOfSeveralStepsReachAsciiAndFourByteLongsWhole) {

@@ -8,7 +8,6 @@
 #include <signal.h>
 
 #include <cstdint>
-#include <cstdlib>
 #include <iostream>
 #include <optional>
 #include <thread>
@@ -92,8 +91,7 @@ int main(int argc, char** argv) {
       ->transform(sizes)
       ->check(CLI::Range(uint64_t{4096}, uint64_t{64} << 20))
       ->capture_default_str();
-  const char* tmpdir = std::getenv("TMPDIR");
-  options.limits.spill_dir = tmpdir != nullptr && *tmpdir != '\0' ? tmpdir : "/tmp";
+  options.limits.spill_dir = seriald::DefaultSpillDir();
   app.add_option("--spill-dir", options.limits.spill_dir,
                  "Streamed inputs larger than --spill-above wait in an unnamed temporary file "
                  "here, not in memory (\"\": keep them in memory) [default: $TMPDIR, else /tmp]");

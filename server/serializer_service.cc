@@ -14,8 +14,7 @@
 #include "core/convert/convert.h"
 #include "core/data/mapping.h"
 #include "core/inspect.h"
-#include "core/io/growable_buffer.h"
-#include "core/io/spill_file.h"
+#include "core/io/spillable_buffer.h"
 #include "core/io/input_error.h"
 #include "core/status_macros.h"
 #include "proto/data_conversion.h"
@@ -133,6 +132,8 @@ absl::StatusOr<ReadOptions> ServerReadOptions(const v1::ReadOptions& message, Ca
   options.max_decompression_ratio = limits.max_decompression_ratio;
   options.max_expanded_bytes = limits.max_request_bytes;
   options.reserve_memory = [&call](uint64_t bytes) { return call.Reserve(bytes); };
+  options.spill_dir = limits.spill_dir;
+  options.spill_above_bytes = limits.spill_above_bytes;
   return options;
 }
 
@@ -309,16 +310,12 @@ absl::StatusOr<data::Data> ReadInputData(const CodecRegistry& registry,
 template <typename Send>
 absl::Status SendInChunks(grpc::ServerContext* context, const Buffer& piece, uint32_t chunk_bytes,
                           Send&& send) {
-  for (size_t offset = 0; offset < piece.size(); offset += chunk_bytes) {
-    size_t n = std::min<size_t>(chunk_bytes, piece.size() - offset);
-    if (context->IsCancelled() || !send(piece.view().substr(offset, n))) {
-      return CallAborted(context);
-    }
-    // A piece of a spilled input's mapping (array data sent as read) is resident only while
-    // it is sent.
-    piece.Slice(offset, n).DropPages();
-  }
-  return absl::OkStatus();
+  // A piece of a spilled input's mapping (array data sent as read) is resident only while it is
+  // sent.
+  return ConsumeInSteps(piece, chunk_bytes, [&](const Buffer& chunk) {
+    if (context->IsCancelled() || !send(chunk.view())) return CallAborted(context);
+    return absl::OkStatus();
+  });
 }
 
 // Collects the byte chunks of a streaming request into one buffer. `chunk_of` returns the
@@ -335,22 +332,13 @@ absl::StatusOr<Buffer> ReceiveChunks(grpc::ServerContext* context, Stream* strea
                                      uint64_t size_hint, uint64_t first_message_bytes,
                                      CallBudget& call, CallRecord& record, ChunkOf&& chunk_of) {
   const ServiceLimits& limits = call.limits;
-  const auto spills = [&limits](uint64_t size) {
-    return !limits.spill_dir.empty() && size > limits.spill_above_bytes;
-  };
-  GrowableBuffer memory;
-  std::optional<SpillFile> spill;
-  uint64_t received = 0;
-  uint64_t reserved_input = 0;  // input bytes covered by the reservation
+  SpillableBuffer input(limits.spill_dir, limits.spill_above_bytes);
+  // Input bytes covered by the reservation: twice each in memory, once each spilled.
+  uint64_t reserved_input = 0;
   if (size_hint > 0) {
     if (size_hint > limits.max_request_bytes) return RequestTooLarge(limits.max_request_bytes);
-    if (spills(size_hint)) {
-      ASSIGN_OR_RETURN(spill, SpillFile::Create(limits.spill_dir));
-      RETURN_IF_ERROR(call.Reserve(size_hint));
-    } else {
-      RETURN_IF_ERROR(call.Reserve(2 * size_hint));
-      RETURN_IF_ERROR(memory.Reserve(size_hint));
-    }
+    RETURN_IF_ERROR(call.Reserve(input.Spills(size_hint) ? size_hint : 2 * size_hint));
+    RETURN_IF_ERROR(input.Reserve(size_hint));
     reserved_input = size_hint;
   }
   record.bytes_in = first_message_bytes;
@@ -364,24 +352,16 @@ absl::StatusOr<Buffer> ReceiveChunks(grpc::ServerContext* context, Stream* strea
     if (record.bytes_in > limits.max_request_bytes) {
       return RequestTooLarge(limits.max_request_bytes);
     }
-    if (!spill.has_value() && spills(received + chunk->size())) {
-      // What was received so far moves to the file; its reservation stays.
-      ASSIGN_OR_RETURN(spill, SpillFile::Create(limits.spill_dir));
-      const Buffer held = std::move(memory).Finish();
-      RETURN_IF_ERROR(spill->Append(held.data(), held.size()));
+    const uint64_t total = input.size() + chunk->size();
+    if (total > reserved_input) {
+      const uint64_t more = total - reserved_input;
+      RETURN_IF_ERROR(call.Reserve(input.Spills(total) ? more : 2 * more));
+      reserved_input = total;
     }
-    if (received + chunk->size() > reserved_input) {
-      const uint64_t more = received + chunk->size() - reserved_input;
-      RETURN_IF_ERROR(call.Reserve(spill.has_value() ? more : 2 * more));
-      reserved_input += more;
-    }
-    RETURN_IF_ERROR(spill.has_value() ? spill->Append(chunk->data(), chunk->size())
-                                      : memory.Append(chunk->data(), chunk->size()));
-    received += chunk->size();
+    RETURN_IF_ERROR(input.Append(chunk->data(), chunk->size()));
   }
   if (context->IsCancelled()) return CallAborted(context);
-  if (spill.has_value()) return std::move(*spill).Map();
-  return std::move(memory).Finish();
+  return std::move(input).Finish();
 }
 
 }  // namespace

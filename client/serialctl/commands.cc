@@ -147,13 +147,8 @@ absl::Status Convert(const CodecRegistry& registry, const FormatFlags& flags, co
     }
     // A piece may be a slice of the mapped input (array data written as read): written a step
     // at a time and each step's pages given back, the input is resident only a step at a time.
-    constexpr size_t kStep = size_t{8} << 20;
-    for (size_t offset = 0; offset < piece.size(); offset += kStep) {
-      const Buffer step = piece.Slice(offset, std::min(kStep, piece.size() - offset));
-      RETURN_IF_ERROR(file->Append(step.view()));
-      step.DropPages();
-    }
-    return absl::OkStatus();
+    return ConsumeInSteps(piece, size_t{8} << 20,
+                          [&](const Buffer& step) { return file->Append(step.view()); });
   });
   ConversionNotes notes;
   RETURN_IF_ERROR(ConvertInput(*from, *to, bytes, ToReadOptions(flags, registry), write_options,

@@ -6,6 +6,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "core/absl_compat.h"
+#include "core/io/spill_file.h"
 
 namespace seriald::serialctl {
 namespace {
@@ -126,6 +127,7 @@ ReadOptions ToReadOptions(const FormatFlags& flags, const CodecRegistry& registr
     options.max_decompression_ratio = *flags.max_decompression_ratio;
   }
   options.r_normalize = flags.r_normalize;
+  options.spill_dir = flags.spill_dir.value_or(DefaultSpillDir());
   if (FamilyOf(registry, flags.from) == kTorch7Family) {
     options.torch7_long_size = flags.long_size;
     options.torch7_big_endian = BigEndianOf(flags).value_or(std::nullopt);

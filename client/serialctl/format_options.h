@@ -10,8 +10,9 @@
 //   array files (npy, npz, safetensors)  --strict (output)
 //   any conversion              --drop-unconvertible, --allow-inexact-integers (they matter
 //                               only between families; a same-family conversion loses nothing)
-//   any input                   --max-depth, --max-decompressed-bytes, --resolve-reference (R
-//                               persistent references; an input that has none is unaffected)
+//   any input                   --max-depth, --max-decompressed-bytes, --spill-dir,
+//                               --resolve-reference (R persistent references; an input that has
+//                               none is unaffected)
 //
 // Example:
 //
@@ -62,6 +63,7 @@ struct FormatFlags {
   std::optional<uint32_t> max_depth;
   std::optional<uint64_t> max_decompressed_bytes;
   std::optional<uint64_t> max_decompression_ratio;
+  std::optional<std::string> spill_dir;  // --spill-dir; default DefaultSpillDir()
   uint64_t max_output_bytes = uint64_t{64} << 30;
   bool r_normalize = false;  // --normalize
   bool pretty = false;

@@ -78,6 +78,12 @@ void AddInputOptions(CLI::App& command, FormatFlags& flags, const std::vector<st
                   "Compressed input may decompress to at most this many times its size, or "
                   "64MiB, whichever is more (default 4096; 0: no ratio limit)")
       ->type_name("N");
+  command
+      .add_option("--spill-dir", flags.spill_dir,
+                  "Compressed R input that decompresses to more than 64MiB waits in an unnamed "
+                  "temporary file here instead of memory (default: $TMPDIR, else /tmp; \"\": "
+                  "keep it in memory)")
+      ->type_name("DIR");
   command.add_flag("--normalize", flags.r_normalize,
                    "R input: read it as R's unserialize() leaves it, so that the output is what "
                    "R's serialize(unserialize(x)) writes (default: keep the input's own form)");

@@ -53,6 +53,11 @@ struct ReadOptions {
   // (decompressed input, as it grows), with the bytes about to be allocated; an error stops the
   // read with it. The service reserves them in its memory budget (--max-inflight-bytes).
   std::function<absl::Status(uint64_t bytes)> reserve_memory = nullptr;
+  // Decompressed R input larger than spill_above_bytes waits in an unnamed temporary file in
+  // spill_dir, read from its mapping, instead of memory (core/io/spillable_buffer.h); it is not
+  // reserved with reserve_memory. Empty: always in memory.
+  std::string spill_dir;
+  uint64_t spill_above_bytes = uint64_t{64} << 20;
   // Up to this much decompressed input is always allowed, whatever the ratio.
   static constexpr uint64_t kDecompressionFloorBytes = uint64_t{64} << 20;
 

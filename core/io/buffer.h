@@ -28,6 +28,8 @@
 #include <utility>
 #include <vector>
 
+#include "absl/status/status.h"
+
 namespace seriald {
 
 class Buffer {
@@ -86,6 +88,13 @@ class Buffer {
   size_t size_ = 0;
   bool file_mapping_ = false;  // see WrapFileMapping
 };
+
+// Hands `buffer` to `consume` a step of at most `step_bytes` at a time, giving each step's pages
+// back once it is consumed (Buffer::DropPages): how bytes that may be a mapped input's are
+// streamed out (to a file, a compressor, the network) with only a step of them resident. Stops
+// at the first error.
+absl::Status ConsumeInSteps(const Buffer& buffer, size_t step_bytes,
+                            const std::function<absl::Status(const Buffer& step)>& consume);
 
 // A byte stream made of several Buffers, in order.
 class BufferChain {

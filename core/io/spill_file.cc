@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <utility>
 
@@ -12,6 +13,11 @@
 #include "core/io/file.h"
 
 namespace seriald {
+
+std::string DefaultSpillDir() {
+  const char* tmpdir = std::getenv("TMPDIR");
+  return tmpdir != nullptr && *tmpdir != '\0' ? tmpdir : "/tmp";
+}
 
 absl::StatusOr<SpillFile> SpillFile::Create(const std::string& directory) {
   // O_TMPFILE makes a file that never has a name; where the file system lacks it, a named one

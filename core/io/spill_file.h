@@ -27,6 +27,9 @@
 
 namespace seriald {
 
+// Where spill files go unless told otherwise: $TMPDIR, else /tmp.
+std::string DefaultSpillDir();
+
 class SpillFile {
  public:
   // A new empty file in `directory`. The error names the directory and the system's reason.

@@ -10,7 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/absl_compat.h"
 #include "core/format/codec.h"
-#include "core/io/growable_buffer.h"
+#include "core/io/spillable_buffer.h"
 #include "core/io/input_error.h"
 #include "core/status_macros.h"
 
@@ -25,13 +25,19 @@ struct DecompressionBudget {
   bool by_ratio = false;  // the ratio bound is the tighter one
   uint64_t ratio = 0;
   const std::function<absl::Status(uint64_t)>* reserve = nullptr;
+  std::string spill_dir;  // see ReadOptions::spill_dir
+  uint64_t spill_above = 0;
 };
 
 // Collects decompressed output in chunks under the limit.
 class Sink {
  public:
   Sink(RCompression kind, const DecompressionBudget& budget, uint64_t input_size)
-      : kind_(kind), budget_(budget), input_size_(input_size), max_bytes_(budget.max_bytes) {
+      : kind_(kind),
+        budget_(budget),
+        input_size_(input_size),
+        max_bytes_(budget.max_bytes),
+        buffer_(budget.spill_dir, budget.spill_above) {
     // A guess that avoids regrowth for typical ratios without trusting the input.
     (void)buffer_.Reserve(static_cast<size_t>(
         std::min<uint64_t>(std::min<uint64_t>(input_size, uint64_t{1} << 28) * 4, max_bytes_)));
@@ -51,17 +57,20 @@ class Sink {
           absl::StrCat("rds: ", AsAbsl(CompressionName(kind_)), " input decompresses to more than ",
                        max_bytes_, " bytes (--max-decompressed-bytes)"));
     }
-    if (budget_.reserve != nullptr && *budget_.reserve) RETURN_IF_ERROR((*budget_.reserve)(n));
+    // Memory is reserved; a spill file's bytes are page cache.
+    if (budget_.reserve != nullptr && *budget_.reserve && !buffer_.Spills(buffer_.size() + n)) {
+      RETURN_IF_ERROR((*budget_.reserve)(n));
+    }
     return buffer_.Append(chunk_, n);
   }
-  Buffer Finish() && { return std::move(buffer_).Finish(); }
+  absl::StatusOr<Buffer> Finish() && { return std::move(buffer_).Finish(); }
 
  private:
   RCompression kind_;
   DecompressionBudget budget_;
   uint64_t input_size_;
   uint64_t max_bytes_;
-  GrowableBuffer buffer_;
+  SpillableBuffer buffer_;
   uint8_t chunk_[kChunk];
 };
 
@@ -85,6 +94,8 @@ absl::StatusOr<Buffer> Gunzip(const Buffer& input, const DecompressionBudget& bu
       z.next_out = sink->chunk();
       z.avail_out = kChunk;
       rc = inflate(&z, Z_NO_FLUSH);
+      // A mapped input is resident only as far as inflate has not read it.
+      input.Slice(pos, take - z.avail_in).DropPages();
       pos += take - z.avail_in;
       if (absl::Status s = sink->Flush(kChunk - z.avail_out); !s.ok()) {
         inflateEnd(&z);
@@ -128,6 +139,7 @@ absl::StatusOr<Buffer> Bunzip2(const Buffer& input, const DecompressionBudget& b
       b.next_out = reinterpret_cast<char*>(sink->chunk());
       b.avail_out = kChunk;
       rc = BZ2_bzDecompress(&b);
+      input.Slice(pos, take - b.avail_in).DropPages();
       pos += take - b.avail_in;
       if (rc != BZ_OK && rc != BZ_STREAM_END) {
         BZ2_bzDecompressEnd(&b);
@@ -159,11 +171,14 @@ absl::StatusOr<Buffer> Unxz(const Buffer& input, const DecompressionBudget& budg
   x.next_in = input.data();
   x.avail_in = input.size();
   lzma_ret rc = LZMA_OK;
+  uint64_t read = 0;
   while (rc != LZMA_STREAM_END) {
     x.next_out = sink->chunk();
     x.avail_out = kChunk;
     rc = lzma_code(&x, x.avail_in == 0 ? LZMA_FINISH : LZMA_RUN);
     uint64_t pos = input.size() - x.avail_in;
+    input.Slice(read, pos - read).DropPages();
+    read = pos;
     if (rc != LZMA_OK && rc != LZMA_STREAM_END) {
       lzma_end(&x);
       if (rc == LZMA_BUF_ERROR) {
@@ -420,16 +435,14 @@ std::string_view CompressionName(RCompression compression) {
 }
 
 absl::StatusOr<Buffer> Decompress(const Buffer& input, RCompression compression,
-                                  uint64_t max_bytes, uint64_t max_ratio,
-                                  const std::function<absl::Status(uint64_t bytes)>& reserve) {
-  ReadOptions limits;
-  limits.max_decompressed_bytes = max_bytes;
-  limits.max_decompression_ratio = max_ratio;
+                                  const ReadOptions& options) {
   DecompressionBudget budget;
-  budget.max_bytes = limits.DecompressionLimit(input.size());
-  budget.by_ratio = budget.max_bytes < max_bytes;
-  budget.ratio = max_ratio;
-  budget.reserve = &reserve;
+  budget.max_bytes = options.DecompressionLimit(input.size());
+  budget.by_ratio = budget.max_bytes < options.max_decompressed_bytes;
+  budget.ratio = options.max_decompression_ratio;
+  budget.reserve = &options.reserve_memory;
+  budget.spill_dir = options.spill_dir;
+  budget.spill_above = options.spill_above_bytes;
   switch (compression) {
     case RCompression::kGzip:
       return Gunzip(input, budget);
@@ -441,6 +454,16 @@ absl::StatusOr<Buffer> Decompress(const Buffer& input, RCompression compression,
       break;
   }
   return input;
+}
+
+absl::StatusOr<Buffer> Decompress(const Buffer& input, RCompression compression,
+                                  uint64_t max_bytes, uint64_t max_ratio,
+                                  const std::function<absl::Status(uint64_t bytes)>& reserve) {
+  ReadOptions options;
+  options.max_decompressed_bytes = max_bytes;
+  options.max_decompression_ratio = max_ratio;
+  options.reserve_memory = reserve;
+  return Decompress(input, compression, options);
 }
 
 absl::StatusOr<std::unique_ptr<Compressor>> Compressor::Create(RCompression compression,

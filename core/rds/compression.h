@@ -29,6 +29,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "core/io/buffer.h"
+#include "core/format/codec.h"
 #include "core/io/byte_writer.h"
 #include "core/model/value.h"
 
@@ -50,6 +51,10 @@ std::string_view CompressionName(RCompression compression);
 absl::StatusOr<Buffer> Decompress(
     const Buffer& input, RCompression compression, uint64_t max_bytes, uint64_t max_ratio = 0,
     const std::function<absl::Status(uint64_t bytes)>& reserve = nullptr);
+// The same with ReadOptions' bounds and reservation, spilling output larger than
+// options.spill_above_bytes to a file in options.spill_dir (not reserved).
+absl::StatusOr<Buffer> Decompress(const Buffer& input, RCompression compression,
+                                  const ReadOptions& options);
 
 // The 10-byte header of a gzip file when it is a plain one (no optional fields) that differs from
 // the header R writes; empty otherwise.

@@ -1042,9 +1042,7 @@ absl::StatusOr<Value> ReadR(const Buffer& input, const ReadOptions& options) {
   const RCompression compression = rds::DetectCompression(input.view());
   Buffer stream = input;
   if (compression != RCompression::kNone) {
-    ASSIGN_OR_RETURN(stream, rds::Decompress(input, compression, options.max_decompressed_bytes,
-                                             options.max_decompression_ratio,
-                                             options.reserve_memory));
+    ASSIGN_OR_RETURN(stream, rds::Decompress(input, compression, options));
   }
   std::string magic;
   uint64_t offset = 0;

@@ -834,7 +834,12 @@ absl::Status WriteR(const Value& value, const rds::RWriteSettings& settings, Byt
   // never exists whole.
   ASSIGN_OR_RETURN(std::unique_ptr<rds::Compressor> compressor,
                    rds::Compressor::Create(settings.compression, out, settings.gzip_header));
-  ByteWriter plain([&](Buffer piece) { return compressor->Add(piece.view()); });
+  // A piece may be a slice of a mapped input (array data written as read): compressed a step
+  // at a time, its pages given back behind.
+  ByteWriter plain([&](Buffer piece) {
+    return ConsumeInSteps(piece, size_t{8} << 20,
+                          [&](const Buffer& step) { return compressor->Add(step.view()); });
+  });
   RETURN_IF_ERROR(rds::StreamWriter(value, settings, plain).Run());
   RETURN_IF_ERROR(plain.Finish());
   return compressor->Finish();

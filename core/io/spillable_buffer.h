@@ -1,0 +1,65 @@
+// File: core/io/spillable_buffer.h
+//
+// SpillableBuffer: collects bytes that arrive in pieces (a stream's chunks, decompressed output)
+// in memory (a GrowableBuffer) until they pass a threshold, then in a SpillFile: what was
+// collected moves to the file, and the rest goes there too. Finish gives one Buffer either way;
+// a spilled one is a file mapping, resident only where it is touched (Buffer::DropPages). So a
+// large input costs page cache, not the process's memory.
+//
+// Not thread-safe.
+//
+// Example:
+//
+//   SpillableBuffer input("/tmp", /*spill_above=*/64 << 20);
+//   while (ReadChunk(&chunk)) RETURN_IF_ERROR(input.Append(chunk.data(), chunk.size()));
+//   ASSIGN_OR_RETURN(Buffer whole, std::move(input).Finish());
+#ifndef SERIALD_CORE_IO_SPILLABLE_BUFFER_H_
+#define SERIALD_CORE_IO_SPILLABLE_BUFFER_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "core/io/buffer.h"
+#include "core/io/growable_buffer.h"
+#include "core/io/spill_file.h"
+
+namespace seriald {
+
+class SpillableBuffer {
+ public:
+  // Spills once more than `spill_above` bytes are collected, into a file in `spill_dir`; an
+  // empty `spill_dir` keeps everything in memory.
+  SpillableBuffer(std::string spill_dir, uint64_t spill_above)
+      : spill_dir_(std::move(spill_dir)), spill_above_(spill_above) {}
+
+  // Whether `total` bytes in all would be (or are) in a file.
+  bool Spills(uint64_t total) const {
+    return file_.has_value() || (!spill_dir_.empty() && total > spill_above_);
+  }
+  bool spilled() const { return file_.has_value(); }
+
+  // Makes room in memory for `capacity` bytes in total, when that many stay in memory.
+  absl::Status Reserve(size_t capacity);
+  // Appends a copy of `n` bytes, moving everything to the file first when the total passes
+  // the threshold. The file's errors name its directory.
+  absl::Status Append(const void* data, size_t n);
+  uint64_t size() const { return size_; }
+
+  // Everything appended, as one Buffer; the SpillableBuffer is empty afterwards.
+  absl::StatusOr<Buffer> Finish() &&;
+
+ private:
+  std::string spill_dir_;
+  uint64_t spill_above_;
+  uint64_t size_ = 0;
+  GrowableBuffer memory_;
+  std::optional<SpillFile> file_;
+};
+
+}  // namespace seriald
+
+#endif  // SERIALD_CORE_IO_SPILLABLE_BUFFER_H_

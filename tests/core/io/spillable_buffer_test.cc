@@ -1,0 +1,127 @@
+// SpillableBuffer (core/io/spillable_buffer.h): bytes stay in memory up to the threshold and move
+// to a spill file past it, with the same bytes either way; a directory that cannot take the file
+// fails the append that passes the threshold, naming it. Decompression of R input spills through
+// it (core/rds/compression.h).
+#include "core/io/spillable_buffer.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <string>
+
+#include "core/format/codec.h"
+#include "core/rds/compression.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace seriald {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::string Pattern(size_t size, int seed) {
+  std::string bytes(size, '\0');
+  for (size_t i = 0; i < size; ++i) bytes[i] = static_cast<char>((i * 131 + seed) % 251);
+  return bytes;
+}
+
+class SpillableBufferTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = ::testing::TempDir() + "seriald_spillable_test_XXXXXX";
+    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+  }
+  void TearDown() override { ::rmdir(dir_.c_str()); }
+  std::string dir_;
+};
+
+TEST_F(SpillableBufferTest, StaysInMemoryUpToTheThresholdAndSpillsPastIt) {
+  const std::string first = Pattern(600, 1), second = Pattern(400, 2), third = Pattern(5000, 3);
+  SpillableBuffer small(dir_, 1000);
+  ASSERT_TRUE(small.Append(first.data(), first.size()).ok());
+  ASSERT_TRUE(small.Append(second.data(), second.size()).ok());
+  EXPECT_FALSE(small.spilled());  // exactly the threshold
+  absl::StatusOr<Buffer> kept = std::move(small).Finish();
+  ASSERT_TRUE(kept.ok());
+  EXPECT_EQ(kept->view(), first + second);
+
+  SpillableBuffer large(dir_, 1000);
+  EXPECT_FALSE(large.Spills(1000));
+  EXPECT_TRUE(large.Spills(1001));
+  ASSERT_TRUE(large.Append(first.data(), first.size()).ok());
+  ASSERT_TRUE(large.Append(second.data(), second.size()).ok());
+  ASSERT_TRUE(large.Append(third.data(), third.size()).ok());
+  EXPECT_TRUE(large.spilled());
+  EXPECT_EQ(large.size(), first.size() + second.size() + third.size());
+  absl::StatusOr<Buffer> spilled = std::move(large).Finish();
+  ASSERT_TRUE(spilled.ok()) << spilled.status();
+  EXPECT_EQ(spilled->view(), first + second + third);
+}
+
+TEST_F(SpillableBufferTest, NoDirectoryMeansMemoryWhateverTheSize) {
+  const std::string bytes = Pattern(10000, 4);
+  SpillableBuffer buffer("", 10);
+  EXPECT_FALSE(buffer.Spills(uint64_t{1} << 40));
+  ASSERT_TRUE(buffer.Append(bytes.data(), bytes.size()).ok());
+  EXPECT_FALSE(buffer.spilled());
+  EXPECT_EQ(std::move(buffer).Finish()->view(), bytes);
+}
+
+TEST_F(SpillableBufferTest, ADirectoryThatCannotTakeTheFileFailsThePassingAppend) {
+  const std::string bytes = Pattern(600, 5);
+  SpillableBuffer buffer(dir_ + "/missing", 1000);
+  ASSERT_TRUE(buffer.Append(bytes.data(), bytes.size()).ok());
+  absl::Status status = buffer.Append(bytes.data(), bytes.size());
+  EXPECT_EQ(status.code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(status.message(), HasSubstr("cannot create a spill file in " + dir_ + "/missing"));
+}
+
+std::string Gzip(const std::string& bytes) {
+  uLongf size = compressBound(bytes.size()) + 32;
+  std::string out(size, '\0');
+  z_stream z{};
+  EXPECT_EQ(deflateInit2(&z, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY), Z_OK);
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(bytes.data()));
+  z.avail_in = static_cast<uInt>(bytes.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  EXPECT_EQ(deflate(&z, Z_FINISH), Z_STREAM_END);
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  return out;
+}
+
+TEST_F(SpillableBufferTest, DecompressedRInputSpillsPastTheThresholdAndIsNotReserved) {
+  const std::string plain = Pattern(3 << 20, 6);
+  const Buffer gz = Buffer::FromString(Gzip(plain));
+  ReadOptions options;
+  options.spill_dir = dir_;
+  options.spill_above_bytes = 1 << 20;
+  uint64_t reserved = 0;
+  options.reserve_memory = [&](uint64_t bytes) {
+    reserved += bytes;
+    return absl::OkStatus();
+  };
+  absl::StatusOr<Buffer> spilled = rds::Decompress(gz, RCompression::kGzip, options);
+  ASSERT_TRUE(spilled.ok()) << spilled.status();
+  EXPECT_EQ(spilled->view(), plain);
+  // Only the first MiB, which stayed in memory until the output passed it, was reserved.
+  EXPECT_EQ(reserved, uint64_t{1} << 20);
+
+  options.spill_dir = dir_ + "/missing";
+  absl::StatusOr<Buffer> failed = rds::Decompress(gz, RCompression::kGzip, options);
+  ASSERT_FALSE(failed.ok());
+  EXPECT_THAT(failed.status().message(), HasSubstr("cannot create a spill file in"));
+
+  options.spill_dir = "";
+  reserved = 0;
+  absl::StatusOr<Buffer> in_memory = rds::Decompress(gz, RCompression::kGzip, options);
+  ASSERT_TRUE(in_memory.ok()) << in_memory.status();
+  EXPECT_EQ(in_memory->view(), plain);
+  EXPECT_EQ(reserved, plain.size());
+}
+
+}  // namespace
+}  // namespace seriald

@@ -324,9 +324,9 @@ absl::Status SendInChunks(grpc::ServerContext* context, const Buffer& piece, uin
 // Input held in memory is reserved twice in the call's budget (the input, and what decoding it
 // may copy: ascii and big-endian data read for another family, the response of a data view),
 // all of it up front when the client says the size, else chunk by chunk. Input larger than
-// --spill-above goes to a spill file (core/io/spill_file.h) instead, and only the copy decoding
-// may make is reserved: the file's pages are in the page cache, and the conversion maps them in
-// a piece at a time.
+// --spill-above goes to a spill file instead (core/io/spillable_buffer.h), and only the copy
+// decoding may make is reserved: the file's pages are in the page cache, and the conversion maps
+// them in a piece at a time.
 template <typename Request, typename Stream, typename ChunkOf>
 absl::StatusOr<Buffer> ReceiveChunks(grpc::ServerContext* context, Stream* stream,
                                      uint64_t size_hint, uint64_t first_message_bytes,

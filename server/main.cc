@@ -93,10 +93,11 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   options.limits.spill_dir = seriald::DefaultSpillDir();
   app.add_option("--spill-dir", options.limits.spill_dir,
-                 "Streamed inputs larger than --spill-above wait in an unnamed temporary file "
-                 "here, not in memory (\"\": keep them in memory) [default: $TMPDIR, else /tmp]");
+                 "ConvertStream and DeserializeStream inputs, and decompressed R input, larger "
+                 "than --spill-above wait in an unnamed temporary file here, not in memory "
+                 "(\"\": keep them in memory) [default: $TMPDIR, else /tmp]");
   app.add_option("--spill-above", options.limits.spill_above_bytes,
-                 "Streamed inputs larger than this go to --spill-dir")
+                 "Inputs larger than this go to --spill-dir")
       ->transform(sizes)
       ->capture_default_str();
   app.add_option("--tls-cert", options.tls_cert_file, "PEM certificate chain: serve over TLS")

@@ -123,18 +123,20 @@ class SerialdClient::Impl {
     }
   }
 
-  // Sends `input` as chunk messages built by `make_chunk`, reporting progress.
+  // Sends `input` as chunk messages built by `make_chunk`, reporting progress. A mapped input
+  // (serialctl's) is resident only a chunk at a time (ConsumeInSteps).
   template <typename Request, typename Stream, typename MakeChunk>
   bool SendChunks(Stream* stream, const Buffer& input, const ProgressCallback& progress,
                   MakeChunk&& make_chunk) const {
     Request request;
-    for (size_t offset = 0; offset < input.size(); offset += options_.chunk_bytes) {
-      size_t n = std::min<size_t>(options_.chunk_bytes, input.size() - offset);
-      make_chunk(request)->assign(reinterpret_cast<const char*>(input.data()) + offset, n);
-      if (!stream->Write(request)) return false;
-      if (progress) progress(offset + n, input.size());
-    }
-    return true;
+    uint64_t sent = 0;
+    return ConsumeInSteps(input, options_.chunk_bytes, [&](const Buffer& chunk) {
+             make_chunk(request)->assign(chunk.view());
+             if (!stream->Write(request)) return absl::CancelledError("the stream broke");
+             sent += chunk.size();
+             if (progress) progress(sent, input.size());
+             return absl::OkStatus();
+           }).ok();
   }
 
   ClientOptions options_;
@@ -356,17 +358,22 @@ absl::Status SerialdClient::Serialize(const Value& value, std::string_view forma
   uint64_t done = 0;
   v1::SerializeStreamRequest request;
   for (size_t i = 0; sent && i < large.size(); ++i) {
-    const Buffer& data = value.Get<Array>(large[i]).data;
-    for (size_t offset = 0; sent && offset < data.size(); offset += impl_->options_.chunk_bytes) {
-      size_t n = std::min<size_t>(impl_->options_.chunk_bytes, data.size() - offset);
-      v1::ArrayChunk* chunk = request.mutable_array_chunk();
-      chunk->set_node(large[i]);
-      chunk->set_offset(offset);
-      chunk->mutable_data()->assign(reinterpret_cast<const char*>(data.data()) + offset, n);
-      sent = stream->Write(request);
-      done += n;
-      if (progress) progress(done, large_bytes);
-    }
+    uint64_t offset = 0;
+    sent = ConsumeInSteps(value.Get<Array>(large[i]).data, impl_->options_.chunk_bytes,
+                          [&](const Buffer& data) {
+                            v1::ArrayChunk* chunk = request.mutable_array_chunk();
+                            chunk->set_node(large[i]);
+                            chunk->set_offset(offset);
+                            chunk->mutable_data()->assign(data.view());
+                            if (!stream->Write(request)) {
+                              return absl::CancelledError("the stream broke");
+                            }
+                            offset += data.size();
+                            done += data.size();
+                            if (progress) progress(done, large_bytes);
+                            return absl::OkStatus();
+                          })
+               .ok();
   }
   if (sent) stream->WritesDone();
   v1::BytesChunk response;

@@ -22,6 +22,10 @@ absl::Status ErrnoStatus(int error, const std::string& what) {
     case EACCES:
     case EPERM:
       return absl::PermissionDeniedError(message);
+    case ENOSPC:
+    case EDQUOT:
+    case EFBIG:
+      return absl::ResourceExhaustedError(message);
     default:
       return absl::InternalError(message);
   }
@@ -71,32 +75,40 @@ absl::StatusOr<Buffer> ReadFile(const std::string& path) {
     ::close(fd);
     return result;
   }
-  size_t size = static_cast<size_t>(info.st_size);
+  absl::StatusOr<Buffer> mapped = MapDescriptor(fd, static_cast<size_t>(info.st_size), path);
+  ::close(fd);  // the mapping keeps the file
+  return mapped;
+}
+
+absl::StatusOr<Buffer> MapDescriptor(int fd, size_t size, const std::string& name) {
   // Pages are mapped as they are touched (MADV_SEQUENTIAL reads ahead, and each fault maps the
   // pages around it), not all up front: a reader that skips array bytes (Torch7 storages in
   // the machine's byte order are slices of the input) never makes them resident, and a
   // conversion that streams them out drops them behind it (Buffer::DropPages).
   void* mapped = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
-  int error = errno;
-  ::close(fd);
-  if (mapped == MAP_FAILED) return ErrnoStatus(error, absl::StrCat("cannot map ", path));
+  if (mapped == MAP_FAILED) return ErrnoStatus(errno, absl::StrCat("cannot map ", name));
   ::madvise(mapped, size, MADV_SEQUENTIAL);
   return Buffer::WrapFileMapping(mapped, size, [mapped, size] { ::munmap(mapped, size); });
 }
 
+absl::Status WriteBytes(int fd, const void* data, size_t size, const std::string& name) {
+  const auto* bytes = static_cast<const uint8_t*>(data);
+  while (size > 0) {
+    const ssize_t n = ::write(fd, bytes, size);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoStatus(errno, absl::StrCat("cannot write ", name));
+    }
+    bytes += n;
+    size -= static_cast<size_t>(n);
+  }
+  return absl::OkStatus();
+}
+
 absl::Status WriteDescriptor(int fd, const BufferChain& bytes, const std::string& name) {
   for (const Buffer& piece : bytes.pieces()) {
-    const uint8_t* data = piece.data();
-    size_t left = piece.size();
-    while (left > 0) {
-      ssize_t n = ::write(fd, data, left);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return ErrnoStatus(errno, absl::StrCat("cannot write ", name));
-      }
-      data += n;
-      left -= static_cast<size_t>(n);
-    }
+    absl::Status status = WriteBytes(fd, piece.data(), piece.size(), name);
+    if (!status.ok()) return status;
   }
   return absl::OkStatus();
 }

@@ -28,8 +28,17 @@ absl::StatusOr<Buffer> ReadDescriptor(int fd, const std::string& name);
 absl::Status WriteFile(const std::string& path, const BufferChain& bytes);
 
 // The status for a failed system call on a file: "<what>: <strerror>", NOT_FOUND for ENOENT,
-// PERMISSION_DENIED for EACCES and EPERM, INTERNAL otherwise.
+// PERMISSION_DENIED for EACCES and EPERM, RESOURCE_EXHAUSTED for a full disk or quota (ENOSPC,
+// EDQUOT, EFBIG), INTERNAL otherwise.
 absl::Status ErrnoStatus(int error, const std::string& what);
+
+// The first `size` bytes of an open file as a read-only file mapping (Buffer::WrapFileMapping;
+// its pages are faulted in as they are touched). The descriptor may be closed afterwards.
+absl::StatusOr<Buffer> MapDescriptor(int fd, size_t size, const std::string& name);
+
+// Writes `size` bytes to an open file descriptor, retrying short writes; errors say
+// "cannot write <name>".
+absl::Status WriteBytes(int fd, const void* data, size_t size, const std::string& name);
 
 // Writes `bytes` to an open file descriptor (not closed), retrying short writes.
 absl::Status WriteDescriptor(int fd, const BufferChain& bytes, const std::string& name);

@@ -1,16 +1,15 @@
 #include "core/io/spill_file.h"
 
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdlib>
-#include <cstring>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "core/io/file.h"
+#include "core/status_macros.h"
 
 namespace seriald {
 
@@ -54,41 +53,21 @@ SpillFile::~SpillFile() {
 }
 
 absl::Status SpillFile::Append(const void* data, size_t size) {
-  const auto* bytes = static_cast<const uint8_t*>(data);
-  while (size > 0) {
-    const ssize_t n = ::write(fd_, bytes, size);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      const int error = errno;
-      const std::string what =
-          absl::StrCat("cannot write the spill file in ", directory_, " at ", size_, " bytes");
-      if (error == ENOSPC || error == EDQUOT || error == EFBIG) {
-        return absl::ResourceExhaustedError(absl::StrCat(what, ": ", std::strerror(error)));
-      }
-      return ErrnoStatus(error, what);
-    }
-    bytes += n;
-    size -= static_cast<size_t>(n);
-    size_ += static_cast<uint64_t>(n);
-  }
+  RETURN_IF_ERROR(WriteBytes(fd_, data, size,
+                             absl::StrCat("the spill file in ", directory_, " at ", size_,
+                                          " bytes")));
+  size_ += size;
   return absl::OkStatus();
 }
 
 absl::StatusOr<Buffer> SpillFile::Map() && {
   const int fd = std::exchange(fd_, -1);
-  if (size_ == 0) {
-    ::close(fd);
-    return Buffer();
-  }
-  const size_t size = static_cast<size_t>(size_);
-  void* mapped = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
-  const int error = errno;
+  absl::StatusOr<Buffer> mapped =
+      size_ == 0 ? Buffer()
+                 : MapDescriptor(fd, static_cast<size_t>(size_),
+                                 absl::StrCat("the spill file in ", directory_));
   ::close(fd);  // the mapping keeps the file
-  if (mapped == MAP_FAILED) {
-    return ErrnoStatus(error, absl::StrCat("cannot map the spill file in ", directory_));
-  }
-  ::madvise(mapped, size, MADV_SEQUENTIAL);
-  return Buffer::WrapFileMapping(mapped, size, [mapped, size] { ::munmap(mapped, size); });
+  return mapped;
 }
 
 }  // namespace seriald

@@ -184,5 +184,18 @@ TEST_F(FileTest, ErrorsNameThePathAndTheReason) {
   EXPECT_THAT(std::string(unwritable.message()), HasSubstr("out.t7"));
 }
 
+TEST(FileErrorsTest, AFullDiskIsResourceExhaustedNamingTheFile) {
+  // /dev/full fails every write with ENOSPC, as a full disk or spill directory does.
+  int fd = ::open("/dev/full", O_WRONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  absl::Status status = WriteBytes(fd, "abc", 3, "the spill file");
+  ::close(fd);
+  EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(status.message(), "cannot write the spill file: No space left on device");
+  EXPECT_EQ(ErrnoStatus(EDQUOT, "x").code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(ErrnoStatus(ENOENT, "x").code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(ErrnoStatus(EIO, "x").code(), absl::StatusCode::kInternal);
+}
+
 }  // namespace
 }  // namespace seriald

@@ -3,14 +3,13 @@
 #include "core/io/spill_file.h"
 
 #include <dirent.h>
-#include <stdlib.h>
-#include <unistd.h>
 
 #include <string>
 #include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/files.h"
 
 namespace seriald {
 namespace {
@@ -19,13 +18,6 @@ using ::testing::HasSubstr;
 
 class SpillFileTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string pattern = ::testing::TempDir() + "seriald_spill_test_XXXXXX";
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override { ::rmdir(dir_.c_str()); }
-
   // The names in the directory, "." and ".." aside.
   std::vector<std::string> Names() const {
     std::vector<std::string> names;
@@ -39,7 +31,8 @@ class SpillFileTest : public ::testing::Test {
     return names;
   }
 
-  std::string dir_;
+  testing::ScratchDir scratch_;
+  const std::string dir_ = scratch_.path();
 };
 
 TEST_F(SpillFileTest, AppendedPiecesComeBackAsOneMappingOfAnUnnamedFile) {

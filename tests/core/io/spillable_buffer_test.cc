@@ -4,8 +4,6 @@
 // it (core/rds/compression.h).
 #include "core/io/spillable_buffer.h"
 
-#include <stdlib.h>
-#include <unistd.h>
 #include <zlib.h>
 
 #include <string>
@@ -14,6 +12,7 @@
 #include "core/rds/compression.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/files.h"
 
 namespace seriald {
 namespace {
@@ -28,13 +27,8 @@ std::string Pattern(size_t size, int seed) {
 
 class SpillableBufferTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string pattern = ::testing::TempDir() + "seriald_spillable_test_XXXXXX";
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override { ::rmdir(dir_.c_str()); }
-  std::string dir_;
+  testing::ScratchDir scratch_;
+  const std::string dir_ = scratch_.path();
 };
 
 TEST_F(SpillableBufferTest, StaysInMemoryUpToTheThresholdAndSpillsPastIt) {

@@ -395,18 +395,22 @@ class DataToRConverter {
     return ItemError(id, "unknown dtype");
   }
 
-  // Runs `convert(i)` for every element index in [0, count), giving back the source's file
-  // pages every few MiB behind it (Buffer::DropPages): a mapped input (a FloatTensor widened to
-  // R's doubles) is then resident only a step at a time besides the converted copy.
+  // Runs `convert(i)` for every element index in [0, count), a few MiB of the source at a time
+  // through ConsumeInSteps, which gives a mapped input's pages back behind (a FloatTensor
+  // widened to R's doubles is then resident only a step at a time besides the converted copy).
   template <typename Convert>
   static void InSteps(const Buffer& source, size_t element_size, uint64_t count,
                       Convert convert) {
-    const uint64_t step = (uint64_t{8} << 20) / element_size;
-    for (uint64_t begin = 0; begin < count; begin += step) {
-      const uint64_t end = std::min(count, begin + step);
-      for (uint64_t i = begin; i < end; ++i) convert(i);
-      source.Slice(begin * element_size, (end - begin) * element_size).DropPages();
-    }
+    if (count == 0) return;
+    uint64_t begin = 0;
+    (void)ConsumeInSteps(source.Slice(0, count * element_size), size_t{8} << 20,
+                         [&](const Buffer& step) {
+                           // A local index: one captured by reference would live in memory.
+                           const uint64_t end = begin + step.size() / element_size;
+                           for (uint64_t i = begin; i < end; ++i) convert(i);
+                           begin = end;
+                           return absl::OkStatus();
+                         });
   }
 
   template <typename T>

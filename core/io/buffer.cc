@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <cstdint>
-#include <algorithm>
 #include <cstring>
 #include <new>
 
@@ -104,17 +103,6 @@ void Buffer::DropPages() const {
   // A private, read-only, never written file mapping: MADV_DONTNEED only unmaps the pages, and
   // the next touch maps the page cache's (the file's) bytes again.
   if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
-}
-
-absl::Status ConsumeInSteps(const Buffer& buffer, size_t step_bytes,
-                            const std::function<absl::Status(const Buffer& step)>& consume) {
-  for (size_t offset = 0; offset < buffer.size(); offset += step_bytes) {
-    const Buffer step = buffer.Slice(offset, std::min(step_bytes, buffer.size() - offset));
-    absl::Status status = consume(step);
-    if (!status.ok()) return status;
-    step.DropPages();
-  }
-  return absl::OkStatus();
 }
 
 Buffer BufferChain::Flatten() const {

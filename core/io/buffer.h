@@ -92,9 +92,20 @@ class Buffer {
 // Hands `buffer` to `consume` a step of at most `step_bytes` at a time, giving each step's pages
 // back once it is consumed (Buffer::DropPages): how bytes that may be a mapped input's are
 // streamed out (to a file, a compressor, the network) with only a step of them resident. Stops
-// at the first error.
-absl::Status ConsumeInSteps(const Buffer& buffer, size_t step_bytes,
-                            const std::function<absl::Status(const Buffer& step)>& consume);
+// at the first error. A template, so that `consume` inlines into the loop: element loops run
+// inside it (widening for R, swapping).
+template <typename Consume>
+absl::Status ConsumeInSteps(const Buffer& buffer, size_t step_bytes, Consume&& consume) {
+  for (size_t offset = 0; offset < buffer.size(); offset += step_bytes) {
+    const Buffer step =
+        buffer.Slice(offset, step_bytes < buffer.size() - offset ? step_bytes
+                                                                 : buffer.size() - offset);
+    absl::Status status = consume(step);
+    if (!status.ok()) return status;
+    step.DropPages();
+  }
+  return absl::OkStatus();
+}
 
 // A byte stream made of several Buffers, in order.
 class BufferChain {

@@ -66,33 +66,35 @@ void SwapCopy(const uint8_t* from, uint8_t* to, uint64_t count, size_t size) {
   }
 }
 
+// Both Buffer forms go through ConsumeInSteps: a step of the source at a time, its pages given
+// back behind (8 MiB is a whole number of elements of every size).
+constexpr size_t kStepBytes = size_t{8} << 20;
+
 void SwapCopy(const Buffer& from, uint8_t* to, uint64_t count, size_t size) {
-  constexpr uint64_t kStepBytes = uint64_t{8} << 20;
-  const uint64_t step = std::max<uint64_t>(1, kStepBytes / std::max<size_t>(size, 1));
-  for (uint64_t done = 0; done < count;) {
-    const uint64_t n = std::min(step, count - done);
-    SwapCopy(from.data() + done * size, to + done * size, n, size);
-    from.Slice(done * size, n * size).DropPages();
-    done += n;
-  }
+  if (count == 0) return;
+  (void)ConsumeInSteps(from.Slice(0, count * size), kStepBytes, [&](const Buffer& step) {
+    SwapCopy(step.data(), to, step.size() / size, size);
+    to += step.size();
+    return absl::OkStatus();
+  });
 }
 
 void AppendSwapped(const Buffer& from, uint64_t count, size_t size, ByteWriter& out) {
-  constexpr uint64_t kDropStep = uint64_t{8} << 20;
-  const uint8_t* data = from.data();
-  uint64_t dropped = 0;
-  for (uint64_t done = 0; done < count && out.ok();) {
-    size_t available = 0;
-    uint8_t* space = out.WritableSpace(size, &available);
-    const uint64_t n = std::min<uint64_t>(count - done, available / size);
-    SwapCopy(data + done * size, space, n, size);
-    out.Commit(n * size);
-    done += n;
-    if ((done - dropped) * size >= kDropStep || done == count) {
-      from.Slice(dropped * size, (done - dropped) * size).DropPages();
-      dropped = done;
+  if (count == 0) return;
+  (void)ConsumeInSteps(from.Slice(0, count * size), kStepBytes, [&](const Buffer& step) {
+    // Swapped straight into the writer's blocks, as many elements as each has room for.
+    const uint8_t* data = step.data();
+    for (uint64_t left = step.size() / size; left > 0 && out.ok();) {
+      size_t available = 0;
+      uint8_t* space = out.WritableSpace(size, &available);
+      const uint64_t n = std::min<uint64_t>(left, available / size);
+      SwapCopy(data, space, n, size);
+      out.Commit(n * size);
+      data += n * size;
+      left -= n;
     }
-  }
+    return absl::OkStatus();
+  });
 }
 
 }  // namespace seriald

@@ -16,20 +16,16 @@ void ForEachLittleEndianStep(
     step(array.data.data(), array.length);
     return;
   }
-  constexpr uint64_t kStepBytes = uint64_t{1} << 20;
-  const uint64_t per_step = kStepBytes / size;
-  std::vector<uint8_t> scratch(std::min(array.length, per_step) * size);
-  for (uint64_t begin = 0; begin < array.length; begin += per_step) {
-    const uint64_t count = std::min(per_step, array.length - begin);
-    const Buffer piece = array.data.Slice(begin * size, count * size);
-    // Complex numbers are two doubles, each swapped on its own.
-    if (size == 16) {
-      SwapCopy(piece, scratch.data(), count * 2, 8);
-    } else {
-      SwapCopy(piece, scratch.data(), count, size);
-    }
-    step(scratch.data(), count);
-  }
+  // A MiB (a whole number of elements of every size) at a time, through ConsumeInSteps, which
+  // gives the source's pages back behind.
+  constexpr size_t kStepBytes = size_t{1} << 20;
+  std::vector<uint8_t> scratch(std::min<uint64_t>(array.data.size(), kStepBytes));
+  (void)ConsumeInSteps(array.data, kStepBytes, [&](const Buffer& piece) {
+    const Array part{array.type, piece.size() / size, piece, true};
+    CopyLittleEndian(part, 0, part.length, scratch.data());
+    step(scratch.data(), part.length);
+    return absl::OkStatus();
+  });
 }
 
 void CopyLittleEndian(const Array& array, uint64_t begin, uint64_t count, uint8_t* out) {
@@ -37,7 +33,7 @@ void CopyLittleEndian(const Array& array, uint64_t begin, uint64_t count, uint8_
   const uint8_t* from = array.data.data() + begin * size;
   if (!array.big_endian || size == 1) {
     if (count > 0) std::memcpy(out, from, count * size);
-  } else if (size == 16) {
+  } else if (size == 16) {  // complex: two doubles, each swapped on its own
     SwapCopy(from, out, count * 2, 8);
   } else {
     SwapCopy(from, out, count, size);

@@ -102,9 +102,9 @@ absl::StatusOr<std::string> ConvertInput(const Codec& from, const Codec& to, con
   }
   // Within a family the writer takes the arrays as read: a big-endian input's arrays need no
   // swapped copy (ReadOptions::keep_array_byte_order).
+  const std::optional<DataFamily> source_family = FamilyOfCodec(from);
   ReadOptions options = read_options;
-  options.keep_array_byte_order =
-      FamilyOfCodec(from).has_value() && FamilyOfCodec(from) == FamilyOfCodec(to);
+  options.keep_array_byte_order = source_family.has_value() && source_family == FamilyOfCodec(to);
   ASSIGN_OR_RETURN(Value value, from.Read(input, options));
   std::string read_as(from.FormatOf(value));
   if (hooks.after_read) RETURN_IF_ERROR(hooks.after_read(value));

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "core/convert/convert.h"
 #include "core/data/mapping.h"
 #include "core/format/codec.h"
 #include "core/io/byte_writer.h"
@@ -176,11 +177,33 @@ TEST_F(RdsFidelityTest, NativeEncodingsAreShownAsRShowsThemAndKept) {
   }
 }
 
+// `value` written with `to`.
+std::string WrittenBytes(const Value& value, const Codec& to) {
+  ByteWriter out;
+  EXPECT_TRUE(to.Write(value, WriteOptions{}, out).ok());
+  BufferChain chain;
+  EXPECT_TRUE(out.Finish(&chain).ok());
+  return chain.ToString();
+}
+
+// `input` converted from `from` to `to` as serialctl and the service convert it.
+std::string ConvertedBytes(const Codec& from, const Codec& to, const Buffer& input) {
+  ByteWriter out;
+  ConversionNotes notes;
+  absl::StatusOr<std::string> read_as =
+      ConvertInput(from, to, input, ReadOptions{}, WriteOptions{}, out, notes);
+  EXPECT_TRUE(read_as.ok()) << read_as.status();
+  BufferChain chain;
+  EXPECT_TRUE(out.Finish(&chain).ok());
+  return chain.ToString();
+}
+
 // Every R file installed under R's library directories (saveRDS files, save() files: datasets,
 // fitted models, test data of packages, some from old R versions) converted to its own format:
 // the same bytes, or, where only the compressor's settings differ, the same decompressed bytes.
 TEST(RdsInstalledFilesTest, ConvertToTheirOwnFormatByteForByte) {
   const CodecRegistry registry = CoreCodecs();
+  const Codec* native = *registry.Find("rds-native");
   int files = 0, identical = 0, decompressed = 0;
   for (const char* root :
        {"/usr/lib/R/library", "/usr/lib/R/site-library", "/usr/local/lib/R/site-library"}) {
@@ -200,11 +223,20 @@ TEST(RdsInstalledFilesTest, ConvertToTheirOwnFormatByteForByte) {
       ASSERT_TRUE(value.ok()) << path << ": " << value.status();
       absl::StatusOr<const Codec*> same_format = registry.Find((*codec)->FormatOf(*value));
       ASSERT_TRUE(same_format.ok());
+      const bool input_is_native =
+          value->source().r.has_value() && value->source().r->format != RFormat::kXdr;
       ByteWriter out;
       ASSERT_TRUE((*same_format)->Write(*value, WriteOptions{}, out).ok()) << path;
       BufferChain chain;
       ASSERT_TRUE(out.Finish(&chain).ok());
       const std::string written = chain.ToString();
+      // serialctl's path (ConvertInput) reads XDR vectors as written and writes them back
+      // unswapped, or swaps them once for native output: the same bytes as the plain read.
+      EXPECT_EQ(ConvertedBytes(**codec, **same_format, *input), written) << path;
+      if (!input_is_native) {
+        EXPECT_EQ(ConvertedBytes(**codec, *native, *input), WrittenBytes(*value, *native))
+            << path;
+      }
       ++files;
       if (written == input->view()) {
         ++identical;
@@ -234,6 +266,8 @@ TEST(RdsInstalledFilesTest, ConvertToTheirOwnFormatByteForByte) {
 // format: the same bytes.
 TEST(RdsInstalledFilesTest, LazyLoadEntriesConvertByteForByte) {
   int databases = 0, entries = 0, identical = 0, other_compression = 0;
+  ReadOptions as_written;
+  as_written.keep_array_byte_order = true;
   for (const char* root :
        {"/usr/lib/R/library", "/usr/lib/R/site-library", "/usr/local/lib/R/site-library"}) {
     if (!fs::exists(root)) continue;
@@ -298,20 +332,32 @@ TEST(RdsInstalledFilesTest, LazyLoadEntriesConvertByteForByte) {
                   Z_OK)
             << database << " at " << offset;
         stream.resize(size);
-        absl::StatusOr<Value> object = ReadR(Buffer::Copy(stream));
+        const Buffer stream_bytes = Buffer::Copy(stream);
+        absl::StatusOr<Value> object = ReadR(stream_bytes);
         ASSERT_TRUE(object.ok()) << database << " at " << offset << ": " << object.status();
         const RStreamInfo& source = *object->source().r;
-        ByteWriter out;
-        ASSERT_TRUE(
-            WriteR(*object, rds::SettingsFor(*object, source.format, source.version), out).ok());
-        BufferChain chain;
-        ASSERT_TRUE(out.Finish(&chain).ok());
+        auto write = [](const Value& value, RFormat format, int version) {
+          ByteWriter out;
+          EXPECT_TRUE(WriteR(value, rds::SettingsFor(value, format, version), out).ok());
+          BufferChain chain;
+          EXPECT_TRUE(out.Finish(&chain).ok());
+          return chain.ToString();
+        };
         ++entries;
-        if (chain.ToString() == stream) {
+        if (write(*object, source.format, source.version) == stream) {
           ++identical;
         } else {
           ADD_FAILURE() << database << " at " << offset << ": the entry comes back changed";
         }
+        // Read as a conversion within R reads it (vectors kept as written): the same bytes in
+        // the entry's own encoding, and in native, where every vector is swapped on output.
+        absl::StatusOr<Value> kept = ReadR(stream_bytes, as_written);
+        ASSERT_TRUE(kept.ok()) << database << " at " << offset << ": " << kept.status();
+        EXPECT_EQ(write(*kept, source.format, source.version), stream)
+            << database << " at " << offset;
+        EXPECT_EQ(write(*kept, RFormat::kNative, source.version),
+                  write(*object, RFormat::kNative, source.version))
+            << database << " at " << offset;
       }
     }
   }

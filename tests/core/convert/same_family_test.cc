@@ -316,6 +316,48 @@ TEST(SameFamilyTest, ArraysOfSeveralStepsReachAsciiAndFourByteLongsWhole) {
   EXPECT_NE(ascii.find("\n9371.46875\n"), std::string::npos);  // element 299,983
 }
 
+// A damaged input fails a conversion within its family exactly as it fails the plain read: the
+// same status, message and byte offset, whether its arrays are kept as written or not.
+void ExpectTheSameFailures(const Buffer& input, std::string_view format) {
+  const Codec* codec = *Registry().Find(format);
+  int failures = 0;
+  for (size_t size = 0; size < input.size(); size += size + 64 < input.size() ? 7 : 1) {
+    const Buffer prefix = input.Slice(0, size);
+    const absl::Status plain = codec->Read(prefix, ReadOptions{}).status();
+    const absl::StatusOr<testing::Converted> converted = ConvertBytes(prefix, format, format);
+    ASSERT_EQ(converted.status(), plain) << size << " of " << input.size() << " bytes";
+    failures += !plain.ok();
+  }
+  EXPECT_GT(failures, 0);
+}
+
+TEST(SameFamilyTest, TruncatedInputFailsAsThePlainReadFails) {
+  ExpectTheSameFailures(Written(RVectors(), "rds"), "rds");
+  ExpectTheSameFailures(Torch7Stream(/*big_endian=*/true, 8), "t7");
+}
+
+TEST(SameFamilyTest, AVectorLongerThanItsInputIsRefusedAtItsOffset) {
+  // XDR version 3: a double vector claiming 2^31 - 1 elements, holding one.
+  std::string xdr = "X\n";
+  for (uint32_t word : {3u, 0x00040202u, 0x00030500u, 5u}) {
+    const uint32_t be = __builtin_bswap32(word);
+    xdr.append(reinterpret_cast<const char*>(&be), 4);
+  }
+  xdr += "UTF-8";
+  for (uint32_t word : {14u, 0x7FFFFFFFu, 0x3FF00000u, 0u}) {
+    const uint32_t be = __builtin_bswap32(word);
+    xdr.append(reinterpret_cast<const char*>(&be), 4);
+  }
+  const Buffer input = Buffer::FromString(xdr);
+  const absl::StatusOr<testing::Converted> converted = ConvertBytes(input, "rds", "rds");
+  ASSERT_FALSE(converted.ok());
+  EXPECT_EQ(converted.status(), (*Registry().Find("rds"))->Read(input, ReadOptions{}).status());
+  EXPECT_EQ(converted.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(converted.status().message()),
+              ::testing::HasSubstr("vector of 2147483647 elements needs at least 17179869176 "
+                                   "more bytes, but only 8 remain at byte 31"));
+}
+
 TEST(SameFamilyTest, OnlyAConversionWithinTheFamilyKeepsTheByteOrder) {
   // To another family the arrays are values: a big-endian input reaches R as its numbers.
   const Buffer input = Torch7Stream(true, 8);

@@ -102,6 +102,34 @@ TEST(Torch7CorpusTest, EveryFileRewritesByteForByteInItsOwnLayout) {
   }
 }
 
+// A conversion within Torch7 reads storages in the file's own byte order
+// (ReadOptions::keep_array_byte_order) and the writer swaps them only if its layout differs: every
+// corpus file must then write, in every layout, the bytes of the plain read (swapped on input).
+TEST(Torch7CorpusTest, EveryFileReadAsWrittenWritesEveryLayoutAsThePlainReadDoes) {
+  ReadOptions as_written;
+  as_written.keep_array_byte_order = true;
+  int big_endian_arrays = 0;
+  for (const std::string& path : CorpusStreams()) {
+    SCOPED_TRACE(path);
+    const Value plain = Read(path);
+    absl::StatusOr<Value> kept = ReadTorch7(CorpusFile(path), as_written);
+    ASSERT_TRUE(kept.ok()) << kept.status();
+    for (const Node& node : kept->nodes()) {
+      if (const auto* array = std::get_if<Array>(&node.data)) big_endian_arrays += array->big_endian;
+    }
+    for (const Torch7Layout& layout :
+         {*plain.source().torch7, Torch7Layout{}, Torch7Layout{.big_endian = true},
+          Torch7Layout{.long_size = 4}, Torch7Layout{.long_size = 4, .big_endian = true},
+          Torch7Layout{.ascii = true}}) {
+      EXPECT_TRUE(Write(*kept, layout) == Write(plain, layout))
+          << "long size " << layout.long_size << (layout.big_endian ? " big-endian" : "")
+          << (layout.ascii ? " ascii" : "");
+    }
+  }
+  // The corpus's big-endian files did keep their storages big-endian.
+  EXPECT_GT(big_endian_arrays, 0);
+}
+
 TEST(Torch7CorpusTest, BinaryAndAsciiTwinsConvertIntoEachOther) {
   int pairs = 0;
   for (const std::string& path : CorpusStreams()) {

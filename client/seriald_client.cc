@@ -6,7 +6,6 @@
 #include <utility>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/strings/cord.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -21,6 +20,9 @@
 #include "proto/service_options.h"
 #include "proto/value_conversion.h"
 #include "seriald/v1/serializer.grpc.pb.h"
+#include "wire/array_assembler.h"
+#include "wire/chunk_wire.h"
+#include "wire/raw_streams.h"
 
 namespace seriald {
 namespace {
@@ -115,6 +117,7 @@ class SerialdClient::Impl {
       : options_(std::move(options)),
         channel_(std::move(channel)),
         stub_(v1::Serializer::NewStub(channel_)),
+        streams_(channel_),
         health_(grpc::health::v1::Health::NewStub(channel_)) {}
 
   void Prepare(grpc::ClientContext* context) const {
@@ -123,16 +126,16 @@ class SerialdClient::Impl {
     }
   }
 
-  // Sends `input` as chunk messages built by `make_chunk`, reporting progress. A mapped input
-  // (serialctl's) is resident only a chunk at a time (ConsumeInSteps).
-  template <typename Request, typename Stream, typename MakeChunk>
-  bool SendChunks(Stream* stream, const Buffer& input, const ProgressCallback& progress,
-                  MakeChunk&& make_chunk) const {
-    Request request;
+  // Sends `input` as chunk messages, each a slice over the input's own memory
+  // (wire/chunk_wire.h), reporting progress. A mapped input (serialctl's) is resident only a
+  // chunk at a time (ConsumeInSteps).
+  bool SendChunks(wire::RawClientStream* stream, const Buffer& input,
+                  const ProgressCallback& progress) const {
     uint64_t sent = 0;
     return ConsumeInSteps(input, options_.chunk_bytes, [&](const Buffer& chunk) {
-             make_chunk(request)->assign(chunk.view());
-             if (!stream->Write(request)) return absl::CancelledError("the stream broke");
+             if (!stream->Write(wire::EncodeBytesChunk(wire::ChunkEnvelope::kField2, chunk))) {
+               return absl::CancelledError("the stream broke");
+             }
              sent += chunk.size();
              if (progress) progress(sent, input.size());
              return absl::OkStatus();
@@ -142,6 +145,8 @@ class SerialdClient::Impl {
   ClientOptions options_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::Serializer::Stub> stub_;
+  // The streaming methods, over grpc::ByteBuffer (wire/raw_streams.h).
+  wire::RawMethods streams_;
   std::unique_ptr<grpc::health::v1::Health::Stub> health_;
 };
 
@@ -183,7 +188,7 @@ absl::StatusOr<ConvertResult> SerialdClient::Convert(const Buffer& input, const 
   }
 
   result.streamed = true;
-  auto stream = impl_->stub_->ConvertStream(&context);
+  auto stream = impl_->streams_.Open(wire::StreamingMethod::kConvertStream, &context);
   v1::ConvertStreamRequest first;
   ReadOptionsToProto(spec.read_options, spec.input_format,
                      first.mutable_options()->mutable_input());
@@ -191,23 +196,33 @@ absl::StatusOr<ConvertResult> SerialdClient::Convert(const Buffer& input, const 
   AddReferenceBindings(spec.reference_bindings, first.mutable_options()->mutable_input());
   WriteOptionsToProto(spec.write_options, spec.output_format,
                       first.mutable_options()->mutable_output());
-  bool sent = stream->Write(first) &&
-              impl_->SendChunks<v1::ConvertStreamRequest>(
-                  stream.get(), input, progress,
-                  [](v1::ConvertStreamRequest& r) { return r.mutable_chunk()->mutable_data(); });
+  bool sent = stream->Write(wire::SerializeMessage(first)) &&
+              impl_->SendChunks(stream.get(), input, progress);
   if (sent) stream->WritesDone();
-  v1::ConvertStreamResponse response;
+  grpc::ByteBuffer message;
+  wire::ReceivedChunk chunk;
+  v1::ConvertStreamResponse other;
+  // The first error: the output callback's, or a message from the server that does not parse.
   absl::Status consumer;
-  while (stream->Read(&response)) {
-    if (response.has_input_format()) {
-      result.input_format = std::string(FormatName(response.input_format()));
-    } else if (response.has_notes()) {
-      result.notes.assign(response.notes().notes().begin(), response.notes().notes().end());
-    } else if (consumer.ok()) {
-      result.output_bytes += response.chunk().data().size();
-      consumer = output(response.chunk().data());
-      if (!consumer.ok()) context.TryCancel();
+  while (stream->Read(&message)) {
+    if (!consumer.ok()) continue;
+    absl::StatusOr<bool> is_chunk = wire::ReadChunkOr(message, &chunk, &other);
+    if (!is_chunk.ok()) {
+      consumer = absl::InternalError(absl::StrCat("server sent ", is_chunk.status().message()));
+    } else if (!*is_chunk) {
+      if (other.has_input_format()) {
+        result.input_format = std::string(FormatName(other.input_format()));
+      } else if (other.has_notes()) {
+        result.notes.assign(other.notes().notes().begin(), other.notes().notes().end());
+      }
+    } else {
+      result.output_bytes += chunk.size;
+      for (std::string_view piece : chunk.pieces) {
+        consumer = output(piece);
+        if (!consumer.ok()) break;
+      }
     }
+    if (!consumer.ok()) context.TryCancel();
   }
   absl::Status status = FromGrpcStatus(stream->Finish());
   if (!consumer.ok()) return consumer;
@@ -230,37 +245,46 @@ absl::StatusOr<Value> SerialdClient::Deserialize(const Buffer& input, std::strin
     return FromProto(std::move(*response.mutable_value()));
   }
 
-  auto stream = impl_->stub_->DeserializeStream(&context);
+  auto stream = impl_->streams_.Open(wire::StreamingMethod::kDeserializeStream, &context);
   v1::DeserializeStreamRequest first;
   ReadOptionsToProto(options, *format, first.mutable_options());
   first.mutable_options()->set_input_size(input.size());
-  bool sent = stream->Write(first) &&
-              impl_->SendChunks<v1::DeserializeStreamRequest>(
-                  stream.get(), input, progress, [](v1::DeserializeStreamRequest& r) {
-                    return r.mutable_chunk()->mutable_data();
-                  });
+  bool sent = stream->Write(wire::SerializeMessage(first)) &&
+              impl_->SendChunks(stream.get(), input, progress);
   if (sent) stream->WritesDone();
 
-  v1::DeserializeStreamResponse response;
+  grpc::ByteBuffer message;
+  wire::ReceivedChunk chunk;
+  v1::DeserializeStreamResponse other;
   v1::DeserializeStreamHeader header;
   bool have_header = false;
   absl::Status problem;
-  // What each streamed array still expects, from the header: nothing a server sends is taken on
-  // trust (an undeclared element type, a length whose bytes overflow, chunks out of place or
-  // past the declared size are errors, not reads past a table or huge allocations).
-  absl::flat_hash_map<uint32_t, uint64_t> expected;
-  auto server_error = [&](std::string message) {
+  // Nothing a server sends is taken on trust: an undeclared element type or a length whose bytes
+  // overflow are refused here, and chunks out of place, past the declared size or for arrays
+  // never announced by the assembler, rather than read past a table or allocated.
+  wire::ArrayAssembler arrays;
+  auto server_error = [&](absl::string_view message) {
     if (problem.ok()) problem = absl::InternalError(absl::StrCat("server sent ", message));
     context.TryCancel();
   };
-  while (stream->Read(&response)) {
+  while (stream->Read(&message)) {
     if (!problem.ok()) continue;
-    if (response.has_header()) {
+    absl::StatusOr<bool> is_chunk = wire::ReadChunkOr(message, &chunk, &other);
+    if (!is_chunk.ok()) {
+      server_error(is_chunk.status().message());
+    } else if (*is_chunk) {
+      if (!have_header) {
+        server_error(absl::StrCat("a chunk for node ", chunk.node, " before the header"));
+        continue;
+      }
+      absl::Status added = arrays.Add(chunk);
+      if (!added.ok()) server_error(added.message());
+    } else if (other.has_header()) {
       if (have_header) {
         server_error("a second header");
         continue;
       }
-      header = std::move(*response.mutable_header());
+      header = std::move(*other.mutable_header());
       have_header = true;
       for (uint32_t id : header.streamed_arrays()) {
         if (id >= static_cast<uint32_t>(header.value().nodes_size()) ||
@@ -268,57 +292,33 @@ absl::StatusOr<Value> SerialdClient::Deserialize(const Buffer& input, std::strin
           server_error(absl::StrCat("streamed node ", id, ", which is not an array"));
           break;
         }
-        const v1::Array& array = header.value().nodes(static_cast<int>(id)).array();
-        const int type = static_cast<int>(array.type());
+        v1::Array* array = header.mutable_value()->mutable_nodes(static_cast<int>(id))->mutable_array();
+        const int type = static_cast<int>(array->type());
         if (!v1::ElementType_IsValid(type) || type < 0 || type >= kElementTypeCount) {
           server_error(absl::StrCat("node ", id, " with undeclared element type ", type));
           break;
         }
         const uint64_t size = ElementSize(static_cast<ElementType>(type));
-        if (array.length() > (uint64_t{1} << 62) / size || expected.contains(id) ||
-            !array.data().empty()) {
-          server_error(absl::StrCat("node ", id, " with an impossible length ", array.length()));
+        if (array->length() > (uint64_t{1} << 62) / size) {
+          server_error(absl::StrCat("node ", id, " with an impossible length ", array->length()));
           break;
         }
-        expected[id] = array.length() * size;
         // Room for what arrives, but never more up front than a chunk's worth of trust.
-        header.mutable_value()
-            ->mutable_nodes(static_cast<int>(id))
-            ->mutable_array()
-            ->mutable_data()
-            ->reserve(std::min<uint64_t>(expected[id], uint64_t{64} << 20));
+        absl::Status expected = arrays.Expect(id, array->mutable_data(), array->length() * size,
+                                              uint64_t{64} << 20);
+        if (!expected.ok()) {
+          server_error(expected.message());
+          break;
+        }
       }
-    } else if (response.has_array_chunk()) {
-      const v1::ArrayChunk& chunk = response.array_chunk();
-      auto it = expected.find(chunk.node());
-      if (!have_header || it == expected.end()) {
-        server_error(absl::StrCat("a chunk for node ", chunk.node(), ", which is not streamed"));
-        continue;
-      }
-      std::string* data = header.mutable_value()
-                              ->mutable_nodes(static_cast<int>(chunk.node()))
-                              ->mutable_array()
-                              ->mutable_data();
-      if (chunk.offset() != data->size() || chunk.data().size() > it->second - data->size()) {
-        server_error(absl::StrCat("a chunk for node ", chunk.node(), " at offset ",
-                                  chunk.offset(), " of ", chunk.data().size(),
-                                  " bytes, where ", data->size(), " of ", it->second,
-                                  " bytes had arrived"));
-        continue;
-      }
-      data->append(chunk.data());
     } else {
       server_error("a message that is neither header nor chunk");
     }
   }
   if (problem.ok() && have_header) {
-    for (const auto& [id, bytes] : expected) {
-      const uint64_t got =
-          header.value().nodes(static_cast<int>(id)).array().data().size();
-      if (got != bytes) {
-        problem = absl::InternalError(absl::StrCat("server ended the stream with node ", id,
-                                                   " at ", got, " of ", bytes, " bytes"));
-      }
+    absl::Status complete = arrays.CheckComplete();
+    if (!complete.ok()) {
+      problem = absl::InternalError(absl::StrCat("server's stream: ", complete.message()));
     }
   }
   absl::Status finished = FromGrpcStatus(stream->Finish());
@@ -348,24 +348,19 @@ absl::Status SerialdClient::Serialize(const Value& value, std::string_view forma
     return output(response.data());
   }
 
-  auto stream = impl_->stub_->SerializeStream(&context);
+  auto stream = impl_->streams_.Open(wire::StreamingMethod::kSerializeStream, &context);
   v1::SerializeStreamRequest first;
   v1::SerializeStreamHeader* header = first.mutable_header();
   RETURN_IF_ERROR(ToProto(value, header->mutable_value(), streaming));
   WriteOptionsToProto(options, format, header->mutable_options());
   for (NodeId id : large) header->add_streamed_arrays(id);
-  bool sent = stream->Write(first);
+  bool sent = stream->Write(wire::SerializeMessage(first));
   uint64_t done = 0;
-  v1::SerializeStreamRequest request;
   for (size_t i = 0; sent && i < large.size(); ++i) {
     uint64_t offset = 0;
     sent = ConsumeInSteps(value.Get<Array>(large[i]).data, impl_->options_.chunk_bytes,
                           [&](const Buffer& data) {
-                            v1::ArrayChunk* chunk = request.mutable_array_chunk();
-                            chunk->set_node(large[i]);
-                            chunk->set_offset(offset);
-                            chunk->mutable_data()->assign(data.view());
-                            if (!stream->Write(request)) {
+                            if (!stream->Write(wire::EncodeArrayChunk(large[i], offset, data))) {
                               return absl::CancelledError("the stream broke");
                             }
                             offset += data.size();
@@ -376,11 +371,19 @@ absl::Status SerialdClient::Serialize(const Value& value, std::string_view forma
                .ok();
   }
   if (sent) stream->WritesDone();
-  v1::BytesChunk response;
+  grpc::ByteBuffer message;
+  wire::ReceivedChunk chunk;
+  v1::BytesChunk parsed;
   absl::Status consumer;
-  while (stream->Read(&response)) {
+  while (stream->Read(&message)) {
     if (!consumer.ok()) continue;
-    consumer = output(response.data());
+    absl::StatusOr<bool> is_chunk = wire::ReadChunkOr(message, &chunk, &parsed);
+    if (!is_chunk.ok()) {
+      consumer = absl::InternalError(absl::StrCat("server sent ", is_chunk.status().message()));
+    }
+    for (size_t i = 0; consumer.ok() && i < chunk.pieces.size(); ++i) {
+      consumer = output(chunk.pieces[i]);
+    }
     if (!consumer.ok()) context.TryCancel();
   }
   absl::Status status = FromGrpcStatus(stream->Finish());

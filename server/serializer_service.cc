@@ -1,5 +1,7 @@
 #include "server/serializer_service.h"
 
+#include <grpcpp/support/method_handler.h>
+
 #include <algorithm>
 #include <chrono>
 #include <optional>
@@ -7,7 +9,6 @@
 #include <utility>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "core/absl_compat.h"
 #include "core/convert/array_codecs.h"
@@ -22,6 +23,8 @@
 #include "proto/service_options.h"
 #include "proto/value_conversion.h"
 #include "server/grpc_status.h"
+#include "wire/array_assembler.h"
+#include "wire/chunk_wire.h"
 
 namespace seriald {
 
@@ -305,21 +308,44 @@ absl::StatusOr<data::Data> ReadInputData(const CodecRegistry& registry,
   return DataOfValue(value, call);
 }
 
-// Cuts `piece` into chunks of at most `chunk_bytes` and hands each to `send`, which returns false
-// when the client has gone away.
-template <typename Send>
-absl::Status SendInChunks(grpc::ServerContext* context, const Buffer& piece, uint32_t chunk_bytes,
-                          Send&& send) {
-  // A piece of a spilled input's mapping (array data sent as read) is resident only while it is
-  // sent.
+// Cuts `piece` into chunks of at most `chunk_bytes` and writes the message `encode` makes of
+// each: a slice over the chunk's memory (wire/chunk_wire.h), so nothing is copied on the way to
+// gRPC. A piece of a spilled input's mapping (array data sent as read) is resident only while it
+// is sent (ConsumeInSteps).
+template <typename Encode>
+absl::Status SendInChunks(grpc::ServerContext* context, wire::RawServerStream* stream,
+                          const Buffer& piece, uint32_t chunk_bytes, Encode&& encode) {
   return ConsumeInSteps(piece, chunk_bytes, [&](const Buffer& chunk) {
-    if (context->IsCancelled() || !send(chunk.view())) return CallAborted(context);
+    if (context->IsCancelled() || !stream->Write(encode(chunk))) return CallAborted(context);
     return absl::OkStatus();
   });
 }
 
-// Collects the byte chunks of a streaming request into one buffer. `chunk_of` returns the
-// chunk's bytes, or nullptr when the message is not a chunk.
+// Writes a message without bulk data (a header, notes).
+absl::Status WriteMessage(grpc::ServerContext* context, wire::RawServerStream* stream,
+                          const google::protobuf::MessageLite& message) {
+  return stream->Write(wire::SerializeMessage(message)) ? absl::OkStatus()
+                                                         : CallAborted(context);
+}
+
+// Reads a streaming call's first message (its options or header, named by `what`) into
+// `*first`, and its size into `*bytes`.
+template <typename Message>
+absl::Status ReadFirstMessage(grpc::ServerContext* context, wire::RawServerStream* stream,
+                              const char* what, Message* first, uint64_t* bytes) {
+  grpc::ByteBuffer message;
+  if (!stream->Read(&message)) {
+    if (context->IsCancelled()) return CallAborted(context);
+    return absl::InvalidArgumentError(
+        absl::StrCat("the stream ended before its ", what, " message"));
+  }
+  *bytes = message.Length();
+  return wire::ParseMessage(message, first);
+}
+
+// Collects the byte chunks of a streaming request (messages of type `Envelope`) into one
+// buffer. Each chunk's bytes are copied once, from gRPC's slices into the buffer or the spill
+// file.
 //
 // Input held in memory is reserved twice in the call's budget (the input, and what decoding it
 // may copy: ascii and big-endian data read for another family, the response of a data view),
@@ -327,10 +353,10 @@ absl::Status SendInChunks(grpc::ServerContext* context, const Buffer& piece, uin
 // --spill-above goes to a spill file instead (core/io/spillable_buffer.h), and only the copy
 // decoding may make is reserved: the file's pages are in the page cache, and the conversion maps
 // them in a piece at a time.
-template <typename Request, typename Stream, typename ChunkOf>
-absl::StatusOr<Buffer> ReceiveChunks(grpc::ServerContext* context, Stream* stream,
+template <typename Envelope>
+absl::StatusOr<Buffer> ReceiveChunks(grpc::ServerContext* context, wire::RawServerStream* stream,
                                      uint64_t size_hint, uint64_t first_message_bytes,
-                                     CallBudget& call, CallRecord& record, ChunkOf&& chunk_of) {
+                                     CallBudget& call, CallRecord& record) {
   const ServiceLimits& limits = call.limits;
   SpillableBuffer input(limits.spill_dir, limits.spill_above_bytes);
   // Input bytes covered by the reservation: twice each in memory, once each spilled.
@@ -342,29 +368,47 @@ absl::StatusOr<Buffer> ReceiveChunks(grpc::ServerContext* context, Stream* strea
     reserved_input = size_hint;
   }
   record.bytes_in = first_message_bytes;
-  Request message;
+  grpc::ByteBuffer message;
+  wire::ReceivedChunk chunk;
+  Envelope other;
   while (stream->Read(&message)) {
-    const std::string* chunk = chunk_of(message);
-    if (chunk == nullptr) {
+    ASSIGN_OR_RETURN(bool is_chunk, wire::ReadChunkOr(message, &chunk, &other));
+    if (!is_chunk) {
       return absl::InvalidArgumentError("every message after the first must be a chunk");
     }
-    record.bytes_in += chunk->size();
+    record.bytes_in += chunk.size;
     if (record.bytes_in > limits.max_request_bytes) {
       return RequestTooLarge(limits.max_request_bytes);
     }
-    const uint64_t total = input.size() + chunk->size();
+    const uint64_t total = input.size() + chunk.size;
     if (total > reserved_input) {
       const uint64_t more = total - reserved_input;
       RETURN_IF_ERROR(call.Reserve(input.Spills(total) ? more : 2 * more));
       reserved_input = total;
     }
-    RETURN_IF_ERROR(input.Append(chunk->data(), chunk->size()));
+    for (std::string_view piece : chunk.pieces) {
+      RETURN_IF_ERROR(input.Append(piece.data(), piece.size()));
+    }
   }
   if (context->IsCancelled()) return CallAborted(context);
   return std::move(input).Finish();
 }
 
 }  // namespace
+
+SerializerService::SerializerService(const CodecRegistry* registry, CallTracker* tracker,
+                                     CallLog* log, ServiceLimits limits)
+    : registry_(registry), tracker_(tracker), log_(log), limits_(limits),
+      budget_(limits.max_inflight_bytes) {
+  using Handler =
+      grpc::internal::BidiStreamingHandler<SerializerService, grpc::ByteBuffer, grpc::ByteBuffer>;
+  MarkMethodStreamed(wire::MethodIndex(wire::StreamingMethod::kSerializeStream),
+                     new Handler(&SerializerService::ServeSerializeStream, this));
+  MarkMethodStreamed(wire::MethodIndex(wire::StreamingMethod::kDeserializeStream),
+                     new Handler(&SerializerService::ServeDeserializeStream, this));
+  MarkMethodStreamed(wire::MethodIndex(wire::StreamingMethod::kConvertStream),
+                     new Handler(&SerializerService::ServeConvertStream, this));
+}
 
 grpc::Status SerializerService::Serialize(grpc::ServerContext* context,
                                           const v1::SerializeRequest* request,
@@ -492,27 +536,21 @@ grpc::Status SerializerService::Inspect(grpc::ServerContext* context,
   });
 }
 
-grpc::Status SerializerService::ConvertStream(
-    grpc::ServerContext* context,
-    grpc::ServerReaderWriter<v1::ConvertStreamResponse, v1::ConvertStreamRequest>* stream) {
+grpc::Status SerializerService::ServeConvertStream(grpc::ServerContext* context,
+                                                   wire::RawServerStream* stream) {
   CallRecord record{"ConvertStream", context->peer()};
   return RunCall(tracker_, log_, record, [&]() -> absl::Status {
     CallBudget call{limits_, budget_.Start(), DeadlineOf(context)};
     v1::ConvertStreamRequest first;
-    if (!stream->Read(&first)) {
-      if (context->IsCancelled()) return CallAborted(context);
-      return absl::InvalidArgumentError("the stream ended before its options message");
-    }
+    uint64_t first_bytes = 0;
+    RETURN_IF_ERROR(ReadFirstMessage(context, stream, "options", &first, &first_bytes));
     if (!first.has_options()) {
       return absl::InvalidArgumentError("the first message must hold the options");
     }
     const v1::ConvertStreamOptions options = first.options();
-    ASSIGN_OR_RETURN(Buffer input,
-                     ReceiveChunks<v1::ConvertStreamRequest>(
-                         context, stream, options.input().input_size(), first.ByteSizeLong(),
-                         call, record, [](const v1::ConvertStreamRequest& m) {
-                           return m.has_chunk() ? &m.chunk().data() : nullptr;
-                         }));
+    ASSIGN_OR_RETURN(Buffer input, ReceiveChunks<v1::ConvertStreamRequest>(
+                                       context, stream, options.input().input_size(),
+                                       first_bytes, call, record));
     // The header names the input format, which is known once the input is read: the first
     // piece of output (or the end, for an empty output) sends it.
     bool header_sent = false;
@@ -522,49 +560,42 @@ grpc::Status SerializerService::ConvertStream(
       v1::ConvertStreamResponse header;
       header.set_input_format(
           FormatFromName(record.input_format).value_or(v1::FORMAT_UNSPECIFIED));
-      return stream->Write(header) ? absl::OkStatus() : CallAborted(context);
+      return WriteMessage(context, stream, header);
     };
     ConversionNotes notes;
-    v1::ConvertStreamResponse response;
     RETURN_IF_ERROR(ConvertOutput(
         *registry_, options.input(), options.output(), call, input, record, notes,
         [&](Buffer piece) -> absl::Status {
           RETURN_IF_ERROR(send_header());
-          return SendInChunks(context, piece, limits_.chunk_bytes, [&](std::string_view bytes) {
-            response.mutable_chunk()->mutable_data()->assign(bytes.data(), bytes.size());
-            return stream->Write(response);
+          return SendInChunks(context, stream, piece, limits_.chunk_bytes, [](const Buffer& c) {
+            return wire::EncodeBytesChunk(wire::ChunkEnvelope::kField2, c);
           });
         }));
     RETURN_IF_ERROR(send_header());
     if (!notes.empty()) {
       v1::ConvertStreamResponse last;
       for (std::string& line : notes.Lines()) last.mutable_notes()->add_notes(std::move(line));
-      if (!stream->Write(last)) return CallAborted(context);
+      RETURN_IF_ERROR(WriteMessage(context, stream, last));
     }
     return absl::OkStatus();
   });
 }
 
-grpc::Status SerializerService::DeserializeStream(
-    grpc::ServerContext* context,
-    grpc::ServerReaderWriter<v1::DeserializeStreamResponse, v1::DeserializeStreamRequest>* stream) {
+grpc::Status SerializerService::ServeDeserializeStream(grpc::ServerContext* context,
+                                                       wire::RawServerStream* stream) {
   CallRecord record{"DeserializeStream", context->peer()};
   return RunCall(tracker_, log_, record, [&]() -> absl::Status {
     CallBudget call{limits_, budget_.Start(), DeadlineOf(context)};
     v1::DeserializeStreamRequest first;
-    if (!stream->Read(&first)) {
-      if (context->IsCancelled()) return CallAborted(context);
-      return absl::InvalidArgumentError("the stream ended before its options message");
-    }
+    uint64_t first_bytes = 0;
+    RETURN_IF_ERROR(ReadFirstMessage(context, stream, "options", &first, &first_bytes));
     if (!first.has_options()) {
       return absl::InvalidArgumentError("the first message must hold the options");
     }
     const v1::ReadOptions options = first.options();
     ASSIGN_OR_RETURN(Buffer input, ReceiveChunks<v1::DeserializeStreamRequest>(
-                                       context, stream, options.input_size(), first.ByteSizeLong(),
-                                       call, record, [](const v1::DeserializeStreamRequest& m) {
-                                         return m.has_chunk() ? &m.chunk().data() : nullptr;
-                                       }));
+                                       context, stream, options.input_size(), first_bytes, call,
+                                       record));
     // The header carries the Value (or its plain data) with the data of large arrays left out;
     // that data follows in ArrayChunk messages, read straight from the arrays' buffers.
     const ToProtoOptions streaming{.max_inline_array_bytes = limits_.chunk_bytes - 1u};
@@ -597,42 +628,34 @@ grpc::Status SerializerService::DeserializeStream(
       return ResponseTooLarge(limits_.max_response_bytes);
     }
     record.bytes_out = header.ByteSizeLong();
-    if (!stream->Write(header)) return CallAborted(context);
+    RETURN_IF_ERROR(WriteMessage(context, stream, header));
 
-    v1::DeserializeStreamResponse response;
     for (auto& [id, bytes] : streamed) {
       uint64_t offset = 0;
-      RETURN_IF_ERROR(
-          SendInChunks(context, bytes, limits_.chunk_bytes, [&](std::string_view piece) {
-            v1::ArrayChunk* chunk = response.mutable_array_chunk();
-            chunk->set_node(id);
-            chunk->set_offset(offset);
-            chunk->mutable_data()->assign(piece.data(), piece.size());
-            offset += piece.size();
-            record.bytes_out += piece.size();
-            return stream->Write(response);
-          }));
+      RETURN_IF_ERROR(SendInChunks(context, stream, bytes, limits_.chunk_bytes,
+                                   [&, id = id](const Buffer& chunk) {
+                                     grpc::ByteBuffer message =
+                                         wire::EncodeArrayChunk(id, offset, chunk);
+                                     offset += chunk.size();
+                                     record.bytes_out += chunk.size();
+                                     return message;
+                                   }));
       bytes = Buffer();  // release each array once it is sent
     }
     return absl::OkStatus();
   });
 }
 
-grpc::Status SerializerService::SerializeStream(
-    grpc::ServerContext* context,
-    grpc::ServerReaderWriter<v1::BytesChunk, v1::SerializeStreamRequest>* stream) {
+grpc::Status SerializerService::ServeSerializeStream(grpc::ServerContext* context,
+                                                     wire::RawServerStream* stream) {
   CallRecord record{"SerializeStream", context->peer()};
   return RunCall(tracker_, log_, record, [&]() -> absl::Status {
     CallBudget call{limits_, budget_.Start(), DeadlineOf(context)};
     v1::SerializeStreamRequest first;
-    if (!stream->Read(&first)) {
-      if (context->IsCancelled()) return CallAborted(context);
-      return absl::InvalidArgumentError("the stream ended before its header message");
-    }
+    RETURN_IF_ERROR(ReadFirstMessage(context, stream, "header", &first, &record.bytes_in));
     if (!first.has_header()) {
       return absl::InvalidArgumentError("the first message must hold the header");
     }
-    record.bytes_in = first.ByteSizeLong();
     if (record.bytes_in > limits_.max_request_bytes)
       return RequestTooLarge(limits_.max_request_bytes);
     RETURN_IF_ERROR(call.Reserve(2 * record.bytes_in));
@@ -666,19 +689,11 @@ grpc::Status SerializerService::SerializeStream(
       return ArrayField{array->mutable_data(), array->type(), array->length()};
     };
 
-    // Room for each streamed array, filled from the chunks in order.
-    struct Pending {
-      std::string* data;
-      uint64_t expected;
-    };
-    absl::flat_hash_map<uint32_t, Pending> pending;
+    // Each streamed array is filled from its chunks, in order.
+    wire::ArrayAssembler arrays;
     uint64_t total = record.bytes_in;
     for (uint32_t id : header->streamed_arrays()) {
       ASSIGN_OR_RETURN(ArrayField array, array_field(id));
-      if (!array.data->empty() || pending.contains(id)) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "streamed array ", id, " must be listed once and have empty data in the header"));
-      }
       if (!v1::ElementType_IsValid(array.type)) {
         return absl::InvalidArgumentError(absl::StrCat("array ", id, ": unknown element type"));
       }
@@ -691,47 +706,25 @@ grpc::Status SerializerService::SerializeStream(
       if (total > limits_.max_request_bytes) return RequestTooLarge(limits_.max_request_bytes);
       // The declared size, reserved before it is allocated (and once more for the model's copy).
       RETURN_IF_ERROR(call.Reserve(2 * expected));
-      array.data->reserve(expected);
-      pending[id] = Pending{array.data, expected};
+      RETURN_IF_ERROR(arrays.Expect(id, array.data, expected, expected));
     }
-    v1::SerializeStreamRequest request;
-    while (stream->Read(&request)) {
-      if (!request.has_array_chunk()) {
+    grpc::ByteBuffer received;
+    wire::ReceivedChunk chunk;
+    v1::SerializeStreamRequest other;
+    while (stream->Read(&received)) {
+      ASSIGN_OR_RETURN(bool is_chunk, wire::ReadChunkOr(received, &chunk, &other));
+      if (!is_chunk) {
         return absl::InvalidArgumentError("every message after the header must be an array chunk");
       }
-      const v1::ArrayChunk& chunk = request.array_chunk();
-      auto it = pending.find(chunk.node());
-      if (it == pending.end()) {
-        return absl::InvalidArgumentError(absl::StrCat("array chunk for node ", chunk.node(),
-                                                       ", which is not listed in streamed_arrays"));
-      }
-      Pending& target = it->second;
-      if (chunk.offset() != target.data->size()) {
-        return absl::InvalidArgumentError(absl::StrCat("array chunk for node ", chunk.node(),
-                                                       " at offset ", chunk.offset(),
-                                                       ", expected offset ", target.data->size()));
-      }
-      if (chunk.data().size() > target.expected - target.data->size()) {
-        return absl::InvalidArgumentError(absl::StrCat("array chunks for node ", chunk.node(),
-                                                       " exceed its ", target.expected, " bytes"));
-      }
-      target.data->append(chunk.data());
-      record.bytes_in += chunk.data().size();
+      RETURN_IF_ERROR(arrays.Add(chunk));
+      record.bytes_in += chunk.size;
     }
     if (context->IsCancelled()) return CallAborted(context);
-    for (const auto& [id, target] : pending) {
-      if (target.data->size() != target.expected) {
-        return absl::InvalidArgumentError(absl::StrCat("the stream ended with node ", id, " at ",
-                                                       target.data->size(), " of ", target.expected,
-                                                       " bytes"));
-      }
-    }
-    v1::BytesChunk response;
+    RETURN_IF_ERROR(arrays.CheckComplete());
     return WriteRequestOutput(*registry_, message, plain, header->options(), limits_, record,
                               [&](Buffer piece) {
-      return SendInChunks(context, piece, limits_.chunk_bytes, [&](std::string_view bytes) {
-        response.mutable_data()->assign(bytes.data(), bytes.size());
-        return stream->Write(response);
+      return SendInChunks(context, stream, piece, limits_.chunk_bytes, [](const Buffer& c) {
+        return wire::EncodeBytesChunk(wire::ChunkEnvelope::kNone, c);
       });
     });
   });

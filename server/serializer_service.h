@@ -6,9 +6,10 @@
 // per message and per call, the concurrency limit and draining (CallTracker), cancellation and
 // deadlines checked while streaming, chunking, and one log line per call.
 //
-// Streaming keeps one copy of the data: incoming chunks are appended to one GrowableBuffer, the
-// reader slices it instead of copying, and the writer's output (which references large arrays
-// rather than copying them) is cut into chunks as it is produced.
+// Streaming keeps one copy of the data: incoming chunks are copied once, from gRPC's slices into
+// one buffer or spill file (wire/chunk_wire.h); the reader slices it instead of copying; and the
+// writer's output (which references large arrays rather than copying them) is cut into chunks as
+// it is produced, each sent as a slice over its memory.
 //
 // Example:
 //
@@ -27,6 +28,7 @@
 #include "server/call_log.h"
 #include "server/call_tracker.h"
 #include "server/memory_budget.h"
+#include "wire/raw_streams.h"
 
 namespace seriald {
 
@@ -62,10 +64,10 @@ CodecRegistry ServiceCodecs();
 
 class SerializerService final : public v1::Serializer::Service {
  public:
+  // The streaming methods are served over grpc::ByteBuffer (wire/raw_streams.h), so that their
+  // chunks travel without copies; the unary ones through the generated types.
   SerializerService(const CodecRegistry* registry, CallTracker* tracker, CallLog* log,
-                    ServiceLimits limits)
-      : registry_(registry), tracker_(tracker), log_(log), limits_(limits),
-        budget_(limits.max_inflight_bytes) {}
+                    ServiceLimits limits);
 
   // What calls hold of --max-inflight-bytes.
   const MemoryBudget& budget() const { return budget_; }
@@ -78,18 +80,12 @@ class SerializerService final : public v1::Serializer::Service {
                        v1::ConvertResponse* response) override;
   grpc::Status Inspect(grpc::ServerContext* context, const v1::InspectRequest* request,
                        v1::InspectResponse* response) override;
-  grpc::Status SerializeStream(
-      grpc::ServerContext* context,
-      grpc::ServerReaderWriter<v1::BytesChunk, v1::SerializeStreamRequest>* stream) override;
-  grpc::Status DeserializeStream(
-      grpc::ServerContext* context,
-      grpc::ServerReaderWriter<v1::DeserializeStreamResponse, v1::DeserializeStreamRequest>* stream)
-      override;
-  grpc::Status ConvertStream(grpc::ServerContext* context,
-                             grpc::ServerReaderWriter<v1::ConvertStreamResponse,
-                                                      v1::ConvertStreamRequest>* stream) override;
-
  private:
+  grpc::Status ServeSerializeStream(grpc::ServerContext* context, wire::RawServerStream* stream);
+  grpc::Status ServeDeserializeStream(grpc::ServerContext* context,
+                                      wire::RawServerStream* stream);
+  grpc::Status ServeConvertStream(grpc::ServerContext* context, wire::RawServerStream* stream);
+
   const CodecRegistry* registry_;
   CallTracker* tracker_;
   CallLog* log_;

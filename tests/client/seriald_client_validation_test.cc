@@ -122,7 +122,7 @@ TEST(SerialdClientValidationTest, ChunksOutOfPlaceOrPastTheirArrayAreRefused) {
                   stream->Write(Header(v1::ELEMENT_TYPE_UINT8, 4));
                   stream->Write(Chunk(7, 0, "ab"));
                 }),
-                "a chunk for node 7, which is not streamed");
+                "server sent a chunk for node 7, which is not listed in streamed_arrays");
 }
 
 TEST(SerialdClientValidationTest, AStreamEndingBeforeItsArraysAreCompleteIsRefused) {
@@ -130,7 +130,7 @@ TEST(SerialdClientValidationTest, AStreamEndingBeforeItsArraysAreCompleteIsRefus
                   stream->Write(Header(v1::ELEMENT_TYPE_UINT8, 4));
                   stream->Write(Chunk(0, 0, "ab"));
                 }),
-                "server ended the stream with node 0 at 2 of 4 bytes");
+                "server's stream: the stream ended with node 0 at 2 of 4 bytes");
 }
 
 }  // namespace

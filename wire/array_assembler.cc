@@ -1,0 +1,53 @@
+#include "wire/array_assembler.h"
+
+#include <algorithm>
+#include <string_view>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+
+namespace seriald::wire {
+
+absl::Status ArrayAssembler::Expect(uint32_t id, std::string* target, uint64_t expected,
+                                    uint64_t reserve_bytes) {
+  if (!target->empty() || pending_.contains(id)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "streamed array ", id, " must be listed once and have empty data in the header"));
+  }
+  target->reserve(std::min(expected, reserve_bytes));
+  pending_[id] = Pending{target, expected};
+  return absl::OkStatus();
+}
+
+absl::Status ArrayAssembler::Add(const ReceivedChunk& chunk) {
+  auto it = pending_.find(chunk.node);
+  if (it == pending_.end()) {
+    return absl::InvalidArgumentError(absl::StrCat("a chunk for node ", chunk.node,
+                                                   ", which is not listed in streamed_arrays"));
+  }
+  Pending& target = it->second;
+  const uint64_t have = target.data->size();
+  if (chunk.offset != have || chunk.size > target.expected - have) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "a chunk for node ", chunk.node, " at offset ", chunk.offset, " of ", chunk.size,
+        " bytes, where ", have, " of ", target.expected, " bytes had arrived"));
+  }
+  for (std::string_view piece : chunk.pieces) target.data->append(piece);
+  return absl::OkStatus();
+}
+
+absl::Status ArrayAssembler::CheckComplete() const {
+  // The lowest id first, so that the message does not depend on the map's order.
+  std::vector<uint32_t> short_ids;
+  for (const auto& [id, target] : pending_) {
+    if (target.data->size() != target.expected) short_ids.push_back(id);
+  }
+  if (short_ids.empty()) return absl::OkStatus();
+  const uint32_t id = *std::min_element(short_ids.begin(), short_ids.end());
+  const Pending& target = pending_.at(id);
+  return absl::InvalidArgumentError(absl::StrCat("the stream ended with node ", id, " at ",
+                                                 target.data->size(), " of ", target.expected,
+                                                 " bytes"));
+}
+
+}  // namespace seriald::wire

@@ -1,0 +1,268 @@
+#include "wire/chunk_wire.h"
+
+#include <grpcpp/impl/codegen/proto_utils.h>
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <limits>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace seriald::wire {
+namespace {
+
+// Protobuf's wire format: a field's tag is (number << 3) | wire type.
+constexpr uint64_t kVarint = 0;
+constexpr uint64_t kLengthDelimited = 2;
+constexpr uint64_t Tag(uint64_t field, uint64_t wire_type) { return (field << 3) | wire_type; }
+
+// Field numbers, from serializer.proto.
+constexpr uint64_t kEnvelopeChunkField = 2;  // every envelope's chunk / array_chunk
+constexpr uint64_t kBytesChunkData = 1;      // BytesChunk.data
+constexpr uint64_t kArrayChunkNode = 1;      // ArrayChunk.node
+constexpr uint64_t kArrayChunkOffset = 2;    // ArrayChunk.offset
+constexpr uint64_t kArrayChunkData = 3;      // ArrayChunk.data
+
+// The bytes of a message header: at most a few tags and varints.
+class HeaderBytes {
+ public:
+  void Varint(uint64_t value) {
+    while (value >= 0x80) {
+      bytes_[size_++] = static_cast<uint8_t>(value | 0x80);
+      value >>= 7;
+    }
+    bytes_[size_++] = static_cast<uint8_t>(value);
+  }
+  // Protobuf leaves a proto3 scalar out when it is zero.
+  void VarintField(uint64_t field, uint64_t value) {
+    if (value == 0) return;
+    Varint(Tag(field, kVarint));
+    Varint(value);
+  }
+  void LengthPrefix(uint64_t field, uint64_t length) {
+    Varint(Tag(field, kLengthDelimited));
+    Varint(length);
+  }
+  void Append(const HeaderBytes& other) {
+    std::memcpy(bytes_.data() + size_, other.data(), other.size());
+    size_ += other.size();
+  }
+  size_t size() const { return size_; }
+  const uint8_t* data() const { return bytes_.data(); }
+
+ private:
+  std::array<uint8_t, 64> bytes_;
+  size_t size_ = 0;
+};
+
+// A slice over `data`'s memory that keeps `data` alive until gRPC has sent it.
+grpc::Slice SliceOver(const Buffer& data) {
+  auto* owner = new Buffer(data);
+  return grpc::Slice(
+      const_cast<uint8_t*>(owner->data()), owner->size(),
+      [](void* buffer) { delete static_cast<Buffer*>(buffer); }, owner);
+}
+
+// `header` then `data` (left out when empty, as protobuf leaves an empty bytes field out).
+grpc::ByteBuffer HeaderAndData(const HeaderBytes& header, const Buffer& data) {
+  std::array<grpc::Slice, 2> slices = {grpc::Slice(header.data(), header.size()),
+                                       data.size() > 0 ? SliceOver(data) : grpc::Slice()};
+  return grpc::ByteBuffer(slices.data(), data.size() > 0 ? 2 : 1);
+}
+
+// Reads protobuf's wire format across a message's slices.
+class SliceCursor {
+ public:
+  explicit SliceCursor(const std::vector<grpc::Slice>& slices) : slices_(slices) {
+    for (const grpc::Slice& slice : slices_) remaining_ += slice.size();
+  }
+
+  uint64_t remaining() const { return remaining_; }
+
+  bool ReadVarint(uint64_t* value) {
+    uint64_t result = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      uint8_t byte;
+      if (!ReadByte(&byte)) return false;
+      // A tenth byte may only hold the top bit; protobuf's tolerance of more is left to it.
+      if (shift == 63 && byte > 1) return false;
+      result |= uint64_t{byte & 0x7fu} << shift;
+      if ((byte & 0x80) == 0) {
+        *value = result;
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // The next `n` bytes, as pieces of the slices.
+  bool Take(uint64_t n, ReceivedChunk* chunk) {
+    if (n > remaining_) return false;
+    remaining_ -= n;
+    chunk->size += n;
+    while (n > 0) {
+      SkipSpent();
+      const grpc::Slice& slice = slices_[index_];
+      const uint64_t here = std::min<uint64_t>(n, slice.size() - position_);
+      chunk->pieces.emplace_back(reinterpret_cast<const char*>(slice.begin()) + position_, here);
+      position_ += here;
+      n -= here;
+    }
+    return true;
+  }
+
+ private:
+  bool ReadByte(uint8_t* byte) {
+    if (remaining_ == 0) return false;
+    SkipSpent();
+    *byte = slices_[index_].begin()[position_++];
+    --remaining_;
+    return true;
+  }
+
+  void SkipSpent() {
+    while (position_ == slices_[index_].size()) {
+      ++index_;
+      position_ = 0;
+    }
+  }
+
+  const std::vector<grpc::Slice>& slices_;
+  size_t index_ = 0;
+  size_t position_ = 0;
+  uint64_t remaining_ = 0;
+};
+
+void SetPiecesOfParsed(ReceivedChunk* chunk) {
+  chunk->size = chunk->parsed.size();
+  if (!chunk->parsed.empty()) chunk->pieces.emplace_back(chunk->parsed);
+}
+
+}  // namespace
+
+void ReceivedChunk::Clear() {
+  node = 0;
+  offset = 0;
+  pieces.clear();
+  size = 0;
+  slices.clear();
+  parsed.clear();
+}
+
+grpc::ByteBuffer EncodeBytesChunk(ChunkEnvelope envelope, const Buffer& data) {
+  HeaderBytes inner;
+  if (data.size() > 0) inner.LengthPrefix(kBytesChunkData, data.size());
+  if (envelope == ChunkEnvelope::kNone) return HeaderAndData(inner, data);
+  HeaderBytes header;
+  header.LengthPrefix(kEnvelopeChunkField, inner.size() + data.size());
+  header.Append(inner);
+  return HeaderAndData(header, data);
+}
+
+grpc::ByteBuffer EncodeArrayChunk(uint32_t node, uint64_t offset, const Buffer& data) {
+  HeaderBytes inner;
+  inner.VarintField(kArrayChunkNode, node);
+  inner.VarintField(kArrayChunkOffset, offset);
+  if (data.size() > 0) inner.LengthPrefix(kArrayChunkData, data.size());
+  HeaderBytes header;
+  header.LengthPrefix(kEnvelopeChunkField, inner.size() + data.size());
+  header.Append(inner);
+  return HeaderAndData(header, data);
+}
+
+bool DecodeChunkInPlace(const grpc::ByteBuffer& message, ChunkEnvelope envelope, ChunkKind kind,
+                        ReceivedChunk* chunk) {
+  chunk->Clear();
+  std::vector<grpc::Slice> slices;
+  if (!message.Valid() || !message.Dump(&slices).ok()) return false;
+  SliceCursor cursor(slices);
+  if (envelope == ChunkEnvelope::kField2) {
+    uint64_t tag = 0;
+    uint64_t length = 0;
+    if (!cursor.ReadVarint(&tag) || tag != Tag(kEnvelopeChunkField, kLengthDelimited) ||
+        !cursor.ReadVarint(&length) || length != cursor.remaining()) {
+      return false;
+    }
+  }
+  const uint64_t data_field = kind == ChunkKind::kArray ? kArrayChunkData : kBytesChunkData;
+  bool seen[4] = {false, false, false, false};
+  bool in_form = true;
+  while (in_form && cursor.remaining() > 0) {
+    uint64_t tag = 0;
+    in_form = cursor.ReadVarint(&tag) && (tag >> 3) <= 3 && !seen[tag >> 3];
+    if (!in_form) break;
+    seen[tag >> 3] = true;
+    if (tag == Tag(data_field, kLengthDelimited)) {
+      uint64_t length = 0;
+      in_form = cursor.ReadVarint(&length) && cursor.Take(length, chunk);
+    } else if (kind == ChunkKind::kArray && tag == Tag(kArrayChunkNode, kVarint)) {
+      // Protobuf keeps the low 32 bits of a larger value; that form is left to it.
+      uint64_t node = 0;
+      in_form = cursor.ReadVarint(&node) && node <= std::numeric_limits<uint32_t>::max();
+      chunk->node = static_cast<uint32_t>(node);
+    } else if (kind == ChunkKind::kArray && tag == Tag(kArrayChunkOffset, kVarint)) {
+      in_form = cursor.ReadVarint(&chunk->offset);
+    } else {
+      in_form = false;
+    }
+  }
+  if (!in_form) {
+    chunk->Clear();
+    return false;
+  }
+  // The pieces point into the slices' memory, which moving the vector does not move.
+  chunk->slices = std::move(slices);
+  return true;
+}
+
+absl::Status ParseMessage(grpc::ByteBuffer& message, google::protobuf::MessageLite* out) {
+  grpc::Status status =
+      grpc::GenericDeserialize<grpc::ProtoBufferReader, google::protobuf::MessageLite>(&message,
+                                                                                        out);
+  if (status.ok()) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat("a message that is not a valid ", out->GetTypeName()));
+}
+
+grpc::ByteBuffer SerializeMessage(const google::protobuf::MessageLite& message) {
+  grpc::ByteBuffer bytes;
+  bool own = false;
+  grpc::GenericSerialize<grpc::ProtoBufferWriter, google::protobuf::MessageLite>(message, &bytes,
+                                                                                 &own);
+  return bytes;
+}
+
+const v1::BytesChunk* ChunkIn(const v1::ConvertStreamRequest& message) {
+  return message.has_chunk() ? &message.chunk() : nullptr;
+}
+const v1::BytesChunk* ChunkIn(const v1::DeserializeStreamRequest& message) {
+  return message.has_chunk() ? &message.chunk() : nullptr;
+}
+const v1::BytesChunk* ChunkIn(const v1::ConvertStreamResponse& message) {
+  return message.has_chunk() ? &message.chunk() : nullptr;
+}
+const v1::BytesChunk* ChunkIn(const v1::BytesChunk& message) { return &message; }
+const v1::ArrayChunk* ChunkIn(const v1::SerializeStreamRequest& message) {
+  return message.has_array_chunk() ? &message.array_chunk() : nullptr;
+}
+const v1::ArrayChunk* ChunkIn(const v1::DeserializeStreamResponse& message) {
+  return message.has_array_chunk() ? &message.array_chunk() : nullptr;
+}
+
+void TakeParsedChunk(v1::BytesChunk& parsed, ReceivedChunk* chunk) {
+  chunk->Clear();
+  chunk->parsed.swap(*parsed.mutable_data());
+  SetPiecesOfParsed(chunk);
+}
+
+void TakeParsedChunk(v1::ArrayChunk& parsed, ReceivedChunk* chunk) {
+  chunk->Clear();
+  chunk->node = parsed.node();
+  chunk->offset = parsed.offset();
+  chunk->parsed.swap(*parsed.mutable_data());
+  SetPiecesOfParsed(chunk);
+}
+
+}  // namespace seriald::wire

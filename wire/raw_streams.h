@@ -1,0 +1,67 @@
+// File: wire/raw_streams.h
+//
+// The streaming methods of seriald.v1.Serializer seen as streams of grpc::ByteBuffer messages
+// instead of generated protobuf types, on both ends, so that chunk messages can be encoded and
+// decoded without copying (wire/chunk_wire.h). The service and the wire format are unchanged:
+// the method names are the proto's, and every message is the proto's message in protobuf's
+// encoding.
+//
+// The sync API has no raw form of a method, so this uses what generated code itself uses: the
+// server replaces a method's handler with one typed on ByteBuffer (grpc::Service's
+// MarkMethodStreamed, see SerializerService's constructor), and the client opens the call with
+// grpc::internal::ClientReaderWriterFactory, as a generated stub does.
+//
+// Example (client):
+//
+//   RawMethods methods(channel);
+//   grpc::ClientContext context;
+//   std::unique_ptr<RawClientStream> stream = methods.Open(RawMethods::kConvertStream, &context);
+//   stream->Write(SerializeMessage(options_message));
+#ifndef SERIALD_WIRE_RAW_STREAMS_H_
+#define SERIALD_WIRE_RAW_STREAMS_H_
+
+#include <grpcpp/channel.h>
+#include <grpcpp/client_context.h>
+#include <grpcpp/impl/rpc_method.h>
+#include <grpcpp/support/byte_buffer.h>
+#include <grpcpp/support/sync_stream.h>
+
+#include <array>
+#include <memory>
+#include <string_view>
+
+namespace seriald::wire {
+
+using RawServerStream = grpc::ServerReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>;
+using RawClientStream = grpc::ClientReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>;
+
+// The streaming methods.
+enum class StreamingMethod { kSerializeStream, kDeserializeStream, kConvertStream };
+inline constexpr std::array<StreamingMethod, 3> kStreamingMethods = {
+    StreamingMethod::kSerializeStream, StreamingMethod::kDeserializeStream,
+    StreamingMethod::kConvertStream};
+
+// "/seriald.v1.Serializer/ConvertStream" and so on.
+const char* MethodPath(StreamingMethod method);
+
+// The method's index in the generated Serializer::Service (the proto's order), from the proto's
+// descriptor.
+int MethodIndex(StreamingMethod method);
+
+// Opens streaming calls on one channel; registers each method with the channel once, as a
+// generated stub does.
+class RawMethods {
+ public:
+  explicit RawMethods(const std::shared_ptr<grpc::Channel>& channel);
+
+  std::unique_ptr<RawClientStream> Open(StreamingMethod method,
+                                        grpc::ClientContext* context) const;
+
+ private:
+  std::shared_ptr<grpc::Channel> channel_;
+  std::array<grpc::internal::RpcMethod, 3> methods_;
+};
+
+}  // namespace seriald::wire
+
+#endif  // SERIALD_WIRE_RAW_STREAMS_H_

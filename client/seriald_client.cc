@@ -21,6 +21,7 @@
 #include "proto/value_conversion.h"
 #include "seriald/v1/serializer.grpc.pb.h"
 #include "wire/array_assembler.h"
+#include "wire/chunk_sender.h"
 #include "wire/chunk_wire.h"
 #include "wire/raw_streams.h"
 
@@ -126,20 +127,21 @@ class SerialdClient::Impl {
     }
   }
 
-  // Sends `input` as chunk messages, each a slice over the input's own memory
-  // (wire/chunk_wire.h), reporting progress. A mapped input (serialctl's) is resident only a
-  // chunk at a time (ConsumeInSteps).
+  // Sends `input` as chunk messages (wire/chunk_sender.h), reporting progress. A mapped input
+  // (serialctl's) is resident only a chunk at a time.
   bool SendChunks(wire::RawClientStream* stream, const Buffer& input,
                   const ProgressCallback& progress) const {
     uint64_t sent = 0;
-    return ConsumeInSteps(input, options_.chunk_bytes, [&](const Buffer& chunk) {
-             if (!stream->Write(wire::EncodeBytesChunk(wire::ChunkEnvelope::kField2, chunk))) {
-               return absl::CancelledError("the stream broke");
-             }
-             sent += chunk.size();
-             if (progress) progress(sent, input.size());
-             return absl::OkStatus();
-           }).ok();
+    wire::ChunkSender sender(wire::ChunkEnvelope::kField2, options_.chunk_bytes,
+                             [&](grpc::ByteBuffer message, size_t data_bytes) -> absl::Status {
+                               if (!stream->Write(message)) {
+                                 return absl::CancelledError("the stream broke");
+                               }
+                               sent += data_bytes;
+                               if (progress) progress(sent, input.size());
+                               return absl::OkStatus();
+                             });
+    return sender.Send(input).ok() && sender.Flush().ok();
   }
 
   ClientOptions options_;
@@ -292,7 +294,8 @@ absl::StatusOr<Value> SerialdClient::Deserialize(const Buffer& input, std::strin
           server_error(absl::StrCat("streamed node ", id, ", which is not an array"));
           break;
         }
-        v1::Array* array = header.mutable_value()->mutable_nodes(static_cast<int>(id))->mutable_array();
+        v1::Array* array =
+            header.mutable_value()->mutable_nodes(static_cast<int>(id))->mutable_array();
         const int type = static_cast<int>(array->type());
         if (!v1::ElementType_IsValid(type) || type < 0 || type >= kElementTypeCount) {
           server_error(absl::StrCat("node ", id, " with undeclared element type ", type));
@@ -357,17 +360,16 @@ absl::Status SerialdClient::Serialize(const Value& value, std::string_view forma
   bool sent = stream->Write(wire::SerializeMessage(first));
   uint64_t done = 0;
   for (size_t i = 0; sent && i < large.size(); ++i) {
-    uint64_t offset = 0;
-    sent = ConsumeInSteps(value.Get<Array>(large[i]).data, impl_->options_.chunk_bytes,
-                          [&](const Buffer& data) {
-                            if (!stream->Write(wire::EncodeArrayChunk(large[i], offset, data))) {
-                              return absl::CancelledError("the stream broke");
-                            }
-                            offset += data.size();
-                            done += data.size();
-                            if (progress) progress(done, large_bytes);
-                            return absl::OkStatus();
-                          })
+    const Buffer& data = value.Get<Array>(large[i]).data;
+    sent = wire::SendArrayChunks(large[i], data, impl_->options_.chunk_bytes,
+                                 [&](grpc::ByteBuffer message, size_t data_bytes) -> absl::Status {
+                                   if (!stream->Write(message)) {
+                                     return absl::CancelledError("the stream broke");
+                                   }
+                                   done += data_bytes;
+                                   if (progress) progress(done, large_bytes);
+                                   return absl::OkStatus();
+                                 })
                .ok();
   }
   if (sent) stream->WritesDone();

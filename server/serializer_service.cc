@@ -24,6 +24,7 @@
 #include "proto/value_conversion.h"
 #include "server/grpc_status.h"
 #include "wire/array_assembler.h"
+#include "wire/chunk_sender.h"
 #include "wire/chunk_wire.h"
 
 namespace seriald {
@@ -308,17 +309,13 @@ absl::StatusOr<data::Data> ReadInputData(const CodecRegistry& registry,
   return DataOfValue(value, call);
 }
 
-// Cuts `piece` into chunks of at most `chunk_bytes` and writes the message `encode` makes of
-// each: a slice over the chunk's memory (wire/chunk_wire.h), so nothing is copied on the way to
-// gRPC. A piece of a spilled input's mapping (array data sent as read) is resident only while it
-// is sent (ConsumeInSteps).
-template <typename Encode>
-absl::Status SendInChunks(grpc::ServerContext* context, wire::RawServerStream* stream,
-                          const Buffer& piece, uint32_t chunk_bytes, Encode&& encode) {
-  return ConsumeInSteps(piece, chunk_bytes, [&](const Buffer& chunk) {
-    if (context->IsCancelled() || !stream->Write(encode(chunk))) return CallAborted(context);
+// Writes each message to `stream`, checking for cancellation first: the write function of the
+// call's chunk sender (wire/chunk_sender.h).
+wire::WriteMessageFn WriteTo(grpc::ServerContext* context, wire::RawServerStream* stream) {
+  return [context, stream](grpc::ByteBuffer message, size_t) -> absl::Status {
+    if (context->IsCancelled() || !stream->Write(message)) return CallAborted(context);
     return absl::OkStatus();
-  });
+  };
 }
 
 // Writes a message without bulk data (a header, notes).
@@ -563,14 +560,14 @@ grpc::Status SerializerService::ServeConvertStream(grpc::ServerContext* context,
       return WriteMessage(context, stream, header);
     };
     ConversionNotes notes;
-    RETURN_IF_ERROR(ConvertOutput(
-        *registry_, options.input(), options.output(), call, input, record, notes,
-        [&](Buffer piece) -> absl::Status {
-          RETURN_IF_ERROR(send_header());
-          return SendInChunks(context, stream, piece, limits_.chunk_bytes, [](const Buffer& c) {
-            return wire::EncodeBytesChunk(wire::ChunkEnvelope::kField2, c);
-          });
-        }));
+    wire::ChunkSender output(wire::ChunkEnvelope::kField2, limits_.chunk_bytes,
+                             WriteTo(context, stream));
+    RETURN_IF_ERROR(ConvertOutput(*registry_, options.input(), options.output(), call, input,
+                                  record, notes, [&](Buffer piece) -> absl::Status {
+                                    RETURN_IF_ERROR(send_header());
+                                    return output.Send(piece);
+                                  }));
+    RETURN_IF_ERROR(output.Flush());
     RETURN_IF_ERROR(send_header());
     if (!notes.empty()) {
       v1::ConvertStreamResponse last;
@@ -630,16 +627,10 @@ grpc::Status SerializerService::ServeDeserializeStream(grpc::ServerContext* cont
     record.bytes_out = header.ByteSizeLong();
     RETURN_IF_ERROR(WriteMessage(context, stream, header));
 
+    const wire::WriteMessageFn write = WriteTo(context, stream);
     for (auto& [id, bytes] : streamed) {
-      uint64_t offset = 0;
-      RETURN_IF_ERROR(SendInChunks(context, stream, bytes, limits_.chunk_bytes,
-                                   [&, id = id](const Buffer& chunk) {
-                                     grpc::ByteBuffer message =
-                                         wire::EncodeArrayChunk(id, offset, chunk);
-                                     offset += chunk.size();
-                                     record.bytes_out += chunk.size();
-                                     return message;
-                                   }));
+      RETURN_IF_ERROR(wire::SendArrayChunks(id, bytes, limits_.chunk_bytes, write));
+      record.bytes_out += bytes.size();
       bytes = Buffer();  // release each array once it is sent
     }
     return absl::OkStatus();
@@ -721,12 +712,12 @@ grpc::Status SerializerService::ServeSerializeStream(grpc::ServerContext* contex
     }
     if (context->IsCancelled()) return CallAborted(context);
     RETURN_IF_ERROR(arrays.CheckComplete());
-    return WriteRequestOutput(*registry_, message, plain, header->options(), limits_, record,
-                              [&](Buffer piece) {
-      return SendInChunks(context, stream, piece, limits_.chunk_bytes, [](const Buffer& c) {
-        return wire::EncodeBytesChunk(wire::ChunkEnvelope::kNone, c);
-      });
-    });
+    wire::ChunkSender output(wire::ChunkEnvelope::kNone, limits_.chunk_bytes,
+                             WriteTo(context, stream));
+    RETURN_IF_ERROR(WriteRequestOutput(*registry_, message, plain, header->options(), limits_,
+                                       record,
+                                       [&](Buffer piece) { return output.Send(piece); }));
+    return output.Flush();
   });
 }
 

@@ -65,11 +65,15 @@ grpc::Slice SliceOver(const Buffer& data) {
       [](void* buffer) { delete static_cast<Buffer*>(buffer); }, owner);
 }
 
-// `header` then `data` (left out when empty, as protobuf leaves an empty bytes field out).
-grpc::ByteBuffer HeaderAndData(const HeaderBytes& header, const Buffer& data) {
-  std::array<grpc::Slice, 2> slices = {grpc::Slice(header.data(), header.size()),
-                                       data.size() > 0 ? SliceOver(data) : grpc::Slice()};
-  return grpc::ByteBuffer(slices.data(), data.size() > 0 ? 2 : 1);
+// `header` then a slice over each of `pieces` (none when empty, as protobuf leaves an empty bytes
+// field out).
+grpc::ByteBuffer HeaderAndData(const HeaderBytes& header, absl::Span<const Buffer> pieces) {
+  absl::InlinedVector<grpc::Slice, 4> slices;
+  slices.emplace_back(header.data(), header.size());
+  for (const Buffer& piece : pieces) {
+    if (piece.size() > 0) slices.push_back(SliceOver(piece));
+  }
+  return grpc::ByteBuffer(slices.data(), slices.size());
 }
 
 // Reads protobuf's wire format across a message's slices.
@@ -151,14 +155,16 @@ void ReceivedChunk::Clear() {
   parsed.clear();
 }
 
-grpc::ByteBuffer EncodeBytesChunk(ChunkEnvelope envelope, const Buffer& data) {
+grpc::ByteBuffer EncodeBytesChunk(ChunkEnvelope envelope, absl::Span<const Buffer> pieces) {
+  uint64_t size = 0;
+  for (const Buffer& piece : pieces) size += piece.size();
   HeaderBytes inner;
-  if (data.size() > 0) inner.LengthPrefix(kBytesChunkData, data.size());
-  if (envelope == ChunkEnvelope::kNone) return HeaderAndData(inner, data);
+  if (size > 0) inner.LengthPrefix(kBytesChunkData, size);
+  if (envelope == ChunkEnvelope::kNone) return HeaderAndData(inner, pieces);
   HeaderBytes header;
-  header.LengthPrefix(kEnvelopeChunkField, inner.size() + data.size());
+  header.LengthPrefix(kEnvelopeChunkField, inner.size() + size);
   header.Append(inner);
-  return HeaderAndData(header, data);
+  return HeaderAndData(header, pieces);
 }
 
 grpc::ByteBuffer EncodeArrayChunk(uint32_t node, uint64_t offset, const Buffer& data) {
@@ -169,7 +175,7 @@ grpc::ByteBuffer EncodeArrayChunk(uint32_t node, uint64_t offset, const Buffer& 
   HeaderBytes header;
   header.LengthPrefix(kEnvelopeChunkField, inner.size() + data.size());
   header.Append(inner);
-  return HeaderAndData(header, data);
+  return HeaderAndData(header, absl::MakeConstSpan(&data, 1));
 }
 
 bool DecodeChunkInPlace(const grpc::ByteBuffer& message, ChunkEnvelope envelope, ChunkKind kind,

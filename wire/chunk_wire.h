@@ -42,6 +42,7 @@
 
 #include "absl/container/inlined_vector.h"
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 #include "core/io/buffer.h"
 #include "seriald/v1/serializer.pb.h"
 
@@ -52,8 +53,9 @@ namespace seriald::wire {
 // (SerializeStream's responses are bare BytesChunk messages).
 enum class ChunkEnvelope { kNone, kField2 };
 
-// `envelope { chunk: BytesChunk { data } }` (or a bare BytesChunk), its data a slice over `data`.
-grpc::ByteBuffer EncodeBytesChunk(ChunkEnvelope envelope, const Buffer& data);
+// `envelope { chunk: BytesChunk { data } }` (or a bare BytesChunk), its data the concatenation of
+// `pieces`, sent as one slice over each.
+grpc::ByteBuffer EncodeBytesChunk(ChunkEnvelope envelope, absl::Span<const Buffer> pieces);
 
 // `envelope { array_chunk: ArrayChunk { node, offset, data } }`, its data a slice over `data`.
 grpc::ByteBuffer EncodeArrayChunk(uint32_t node, uint64_t offset, const Buffer& data);

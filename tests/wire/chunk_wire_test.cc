@@ -62,15 +62,31 @@ TEST(ChunkWireTest, BytesChunksAreWhatProtobufWrites) {
     const std::string data = Pattern(n);
     v1::ConvertStreamRequest envelope;
     envelope.mutable_chunk()->set_data(data);
-    EXPECT_EQ(Flatten(EncodeBytesChunk(ChunkEnvelope::kField2, Buffer::Copy(data))),
+    EXPECT_EQ(Flatten(EncodeBytesChunk(ChunkEnvelope::kField2, {Buffer::Copy(data)})),
               envelope.SerializeAsString())
         << n;
     v1::BytesChunk bare;
     bare.set_data(data);
-    EXPECT_EQ(Flatten(EncodeBytesChunk(ChunkEnvelope::kNone, Buffer::Copy(data))),
+    EXPECT_EQ(Flatten(EncodeBytesChunk(ChunkEnvelope::kNone, {Buffer::Copy(data)})),
               bare.SerializeAsString())
         << n;
   }
+}
+
+TEST(ChunkWireTest, PiecesGatheredInOneChunkAreWhatProtobufWritesForTheirConcatenation) {
+  const std::vector<std::string> parts = {Pattern(100), "", Pattern(70000), Pattern(1)};
+  std::vector<Buffer> pieces;
+  v1::ConvertStreamResponse envelope;
+  for (const std::string& part : parts) {
+    pieces.push_back(Buffer::Copy(part));
+    envelope.mutable_chunk()->mutable_data()->append(part);
+  }
+  grpc::ByteBuffer message = EncodeBytesChunk(ChunkEnvelope::kField2, pieces);
+  EXPECT_EQ(Flatten(message), envelope.SerializeAsString());
+  std::vector<grpc::Slice> slices;
+  ASSERT_TRUE(message.Dump(&slices).ok());
+  ASSERT_EQ(slices.size(), 4u) << "a header and one slice per non-empty piece";
+  EXPECT_EQ(slices[2].begin(), pieces[2].data());
 }
 
 TEST(ChunkWireTest, ArrayChunksAreWhatProtobufWrites) {
@@ -132,7 +148,8 @@ TEST(ChunkWireTest, ProtobufsFormIsDecodedInPlaceAcrossAnySlices) {
       bool inside = false;
       for (const grpc::Slice& slice : chunk.slices) {
         const char* begin = reinterpret_cast<const char*>(slice.begin());
-        inside = inside || (piece.data() >= begin && piece.data() + piece.size() <= begin + slice.size());
+        inside = inside ||
+                 (piece.data() >= begin && piece.data() + piece.size() <= begin + slice.size());
       }
       EXPECT_TRUE(inside);
     }
@@ -281,7 +298,7 @@ TEST(ChunkWireTest, WhatIsEncodedDecodesInPlace) {
   EXPECT_EQ(chunk.node, 12u);
   EXPECT_EQ(chunk.offset, 99u);
   EXPECT_EQ(Joined(chunk), Pattern(70000));
-  grpc::ByteBuffer bare = EncodeBytesChunk(ChunkEnvelope::kNone, Buffer());
+  grpc::ByteBuffer bare = EncodeBytesChunk(ChunkEnvelope::kNone, {Buffer()});
   ASSERT_TRUE(DecodeChunkInPlace(bare, ChunkEnvelope::kNone, ChunkKind::kBytes, &chunk));
   EXPECT_EQ(chunk.size, 0u);
 }

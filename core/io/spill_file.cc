@@ -28,7 +28,13 @@ absl::StatusOr<SpillFile> SpillFile::Create(const std::string& directory) {
     if (fd >= 0) ::unlink(path.c_str());
   }
   if (fd < 0) {
-    return ErrnoStatus(errno, absl::StrCat("cannot create a spill file in ", directory));
+    // A full disk is RESOURCE_EXHAUSTED like any other; anything else (the directory deleted or
+    // made read-only after start-up) is INTERNAL, not NOT_FOUND or PERMISSION_DENIED: the spill
+    // directory is the server's (or serialctl's) own setting, nothing a caller named.
+    absl::Status status =
+        ErrnoStatus(errno, absl::StrCat("cannot create a spill file in ", directory));
+    if (absl::IsResourceExhausted(status)) return status;
+    return absl::InternalError(status.message());
   }
   return SpillFile(fd, directory);
 }

@@ -3,6 +3,9 @@
 // --max-request-bytes, malformed input (with its byte offset), calls over --max-concurrent-calls,
 // client deadlines in the middle of a stream; each time with the typed ErrorInfo detail, one log
 // line, and a server that goes on serving.
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <map>
 #include <string>
 #include <vector>
@@ -362,6 +365,32 @@ TEST(ServiceErrorsE2eTest, LogLineNamesMethodFormatsSizesAndStatus) {
   EXPECT_EQ(fields["status"], "OK");
   EXPECT_EQ(server->CallLogLines().size(), 3u);
   EXPECT_EQ(server->Stop(), 0);
+}
+
+// The spill directory is the server's: when it goes away after start-up, a stream that would
+// spill fails with INTERNAL naming it (not NOT_FOUND, which would blame the caller), and the
+// server goes on serving what it can hold in memory.
+TEST(ServiceErrorsE2eTest, ASpillDirRemovedAfterStartUpIsAnInternalErrorNamingIt) {
+  testing::ScratchDir scratch;
+  const std::string spill_dir = scratch.File("spill");
+  ASSERT_EQ(::mkdir(spill_dir.c_str(), 0700), 0);
+  auto server = SerialdProcess::Start({"--spill-dir", spill_dir, "--spill-above", "1MiB"});
+  ASSERT_TRUE(server.ok()) << server.status();
+  ASSERT_EQ(::rmdir(spill_dir.c_str()), 0);
+  auto stub = testing::RawStub((*server)->address());
+
+  const std::string large = testing::FloatTensorStream(1 << 20);  // 4 MiB: spills
+  StreamResult failed = testing::ConvertStream(*stub, large, ConvertTo(v1::FORMAT_T7), 1 << 20,
+                                               absl::Seconds(60));
+  EXPECT_EQ(failed.status.error_code(), grpc::StatusCode::INTERNAL);
+  EXPECT_THAT(failed.status.error_message(),
+              HasSubstr("cannot create a spill file in " + spill_dir + ": No such file"));
+
+  const std::string small = testing::FloatTensorStream(1000);
+  StreamResult converted = testing::ConvertStream(*stub, small, ConvertTo(v1::FORMAT_T7), 1 << 16,
+                                                  absl::Seconds(60));
+  ASSERT_TRUE(converted.status.ok()) << converted.status.error_message();
+  EXPECT_TRUE(converted.output == small);
 }
 
 }  // namespace

@@ -67,10 +67,12 @@ TEST_F(SpillFileTest, AnEmptyFileMapsToAnEmptyBuffer) {
   EXPECT_TRUE(mapped->empty());
 }
 
-TEST_F(SpillFileTest, AMissingDirectoryIsNamed) {
+// INTERNAL, not NOT_FOUND: a server whose spill directory went away must not tell its client that
+// something the client named is missing.
+TEST_F(SpillFileTest, AMissingDirectoryIsNamedAsAnInternalError) {
   absl::StatusOr<SpillFile> spill = SpillFile::Create(dir_ + "/missing");
   ASSERT_FALSE(spill.ok());
-  EXPECT_EQ(spill.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(spill.status().code(), absl::StatusCode::kInternal);
   EXPECT_THAT(spill.status().message(),
               HasSubstr("cannot create a spill file in " + dir_ + "/missing: "));
 }

@@ -294,8 +294,7 @@ absl::StatusOr<Value> SerialdClient::Deserialize(const Buffer& input, std::strin
           server_error(absl::StrCat("streamed node ", id, ", which is not an array"));
           break;
         }
-        v1::Array* array =
-            header.mutable_value()->mutable_nodes(static_cast<int>(id))->mutable_array();
+        const v1::Array* array = &header.value().nodes(static_cast<int>(id)).array();
         const int type = static_cast<int>(array->type());
         if (!v1::ElementType_IsValid(type) || type < 0 || type >= kElementTypeCount) {
           server_error(absl::StrCat("node ", id, " with undeclared element type ", type));
@@ -306,8 +305,8 @@ absl::StatusOr<Value> SerialdClient::Deserialize(const Buffer& input, std::strin
           server_error(absl::StrCat("node ", id, " with an impossible length ", array->length()));
           break;
         }
-        // Room for what arrives, but never more up front than a chunk's worth of trust.
-        absl::Status expected = arrays.Expect(id, array->mutable_data(), array->length() * size,
+        // Room for what arrives, but never more up front than 64 MiB of trust.
+        absl::Status expected = arrays.Expect(id, array->data().size(), array->length() * size,
                                               uint64_t{64} << 20);
         if (!expected.ok()) {
           server_error(expected.message());
@@ -329,7 +328,7 @@ absl::StatusOr<Value> SerialdClient::Deserialize(const Buffer& input, std::strin
   RETURN_IF_ERROR(finished);
   if (!have_header) return absl::InternalError("the server's stream held no value");
   *format = std::string(FormatName(header.format()));
-  return FromProto(std::move(*header.mutable_value()));
+  return FromProto(std::move(*header.mutable_value()), std::move(arrays).Finish());
 }
 
 absl::Status SerialdClient::Serialize(const Value& value, std::string_view format,

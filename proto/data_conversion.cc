@@ -292,7 +292,11 @@ std::vector<ItemId> DataArraysLeftOut(const data::Data& plain, const ToProtoOpti
   return ids;
 }
 
-absl::StatusOr<data::Data> DataFromProto(pb::Data&& message) {
+namespace {
+
+// The items of `message`, their bytes moved out of it, and `streamed`'s array data put in place;
+// not yet validated.
+absl::StatusOr<data::Data> ReadItems(pb::Data& message, const StreamedArrayData& streamed) {
   data::Data plain;
   plain.mutable_items().reserve(message.items_size());
   for (int i = 0; i < message.items_size(); ++i) {
@@ -300,6 +304,30 @@ absl::StatusOr<data::Data> DataFromProto(pb::Data&& message) {
     plain.Add(std::move(item));
   }
   plain.roots().assign(message.roots().begin(), message.roots().end());
+  for (const auto& [id, data] : streamed) {
+    data::NdArray* array =
+        id < plain.size() ? std::get_if<data::NdArray>(&plain.mutable_items()[id].data) : nullptr;
+    if (array == nullptr) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("streamed data for item ", id, ", which is not an array item"));
+    }
+    if (!array->data.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("item ", id, " has data both in its message and streamed"));
+    }
+    array->data = data;
+  }
+  return plain;
+}
+
+}  // namespace
+
+absl::StatusOr<data::Data> DataFromProto(pb::Data&& message) {
+  return DataFromProto(std::move(message), StreamedArrayData());
+}
+
+absl::StatusOr<data::Data> DataFromProto(pb::Data&& message, const StreamedArrayData& streamed) {
+  ASSIGN_OR_RETURN(data::Data plain, ReadItems(message, streamed));
   RETURN_IF_ERROR(plain.Validate());
   return plain;
 }

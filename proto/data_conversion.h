@@ -43,6 +43,12 @@ std::vector<ItemId> DataArraysLeftOut(const data::Data& plain, const ToProtoOpti
 // The Data `message` describes, validated; array and binary bytes are moved out of `message`.
 absl::StatusOr<data::Data> DataFromProto(seriald::v1::Data&& message);
 
+// Like DataFromProto(&&), with the data of the array items in `streamed` (by item id) taken from
+// there: each must name an array item whose data in `message` is empty (INVALID_ARGUMENT
+// otherwise), and is validated like any array's.
+absl::StatusOr<data::Data> DataFromProto(seriald::v1::Data&& message,
+                                         const StreamedArrayData& streamed);
+
 }  // namespace seriald
 
 #endif  // SERIALD_PROTO_DATA_CONVERSION_H_

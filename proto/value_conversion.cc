@@ -910,8 +910,10 @@ absl::StatusOr<Value> FromProto(const pb::Value& message) {
   return ProtoReader(message, nullptr).Read();
 }
 
-absl::StatusOr<Value> FromProto(pb::Value&& message) {
-  // Move the large byte fields out first; the reader then finds them by node id.
+namespace {
+
+// Moves the large byte fields out of `message`, by node id; the reader then finds them there.
+std::vector<Buffer> TakeBytes(pb::Value& message) {
   std::vector<Buffer> taken(message.nodes_size());
   for (int i = 0; i < message.nodes_size(); ++i) {
     pb::Node& node = *message.mutable_nodes(i);
@@ -930,6 +932,29 @@ absl::StatusOr<Value> FromProto(pb::Value&& message) {
         break;
     }
     if (bytes != nullptr && !bytes->empty()) taken[i] = Buffer::FromString(std::move(*bytes));
+  }
+  return taken;
+}
+
+}  // namespace
+
+absl::StatusOr<Value> FromProto(pb::Value&& message) {
+  std::vector<Buffer> taken = TakeBytes(message);
+  return ProtoReader(message, &taken).Read();
+}
+
+absl::StatusOr<Value> FromProto(pb::Value&& message, const StreamedArrayData& streamed) {
+  std::vector<Buffer> taken = TakeBytes(message);
+  for (const auto& [id, data] : streamed) {
+    if (id >= taken.size() || message.nodes(static_cast<int>(id)).kind_case() != pb::Node::kArray) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("streamed data for node ", id, ", which is not an array node"));
+    }
+    if (!taken[id].empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("node ", id, " has data both in its message and streamed"));
+    }
+    taken[id] = data;
   }
   return ProtoReader(message, &taken).Read();
 }

@@ -40,6 +40,7 @@
 #include <limits>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "core/model/value.h"
@@ -70,6 +71,15 @@ absl::StatusOr<Value> FromProto(const seriald::v1::Value& message);
 // Like FromProto(const&), but takes array, opaque and bytecode bytes out of `message` instead of
 // copying them. `message` is left valid but unspecified.
 absl::StatusOr<Value> FromProto(seriald::v1::Value&& message);
+
+// The data of arrays that travelled outside their message (a streaming call's ArrayChunks,
+// assembled by wire/array_assembler.h), by node id (or item id, for Data).
+using StreamedArrayData = absl::flat_hash_map<uint32_t, Buffer>;
+
+// Like FromProto(&&), with the data of the arrays in `streamed` taken from there: each must name
+// an array node whose data in `message` is empty (INVALID_ARGUMENT otherwise), and is checked
+// against the node's type and length like any array's.
+absl::StatusOr<Value> FromProto(seriald::v1::Value&& message, const StreamedArrayData& streamed);
 
 }  // namespace seriald
 

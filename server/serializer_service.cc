@@ -249,8 +249,10 @@ absl::Status ConvertOutput(const CodecRegistry& registry, const v1::ReadOptions&
 
 // Writes what a Serialize request holds: its Value, or its plain data (written with the output
 // format's conventions, or as an array file), handing each piece of output to `consume`. The
-// messages given are consumed.
+// messages given are consumed. `streamed` holds the data of the arrays a SerializeStream sent in
+// chunks.
 absl::Status WriteRequestOutput(const CodecRegistry& registry, v1::Value* value, v1::Data* data,
+                                const StreamedArrayData& streamed,
                                 const v1::WriteOptions& options, const ServiceLimits& limits,
                                 CallRecord& record, ByteWriter::PieceCallback consume) {
   if (value != nullptr && data != nullptr) {
@@ -258,7 +260,7 @@ absl::Status WriteRequestOutput(const CodecRegistry& registry, v1::Value* value,
   }
   if (data == nullptr) {
     ASSIGN_OR_RETURN(Value converted,
-                     FromProto(value != nullptr ? std::move(*value) : v1::Value()));
+                     FromProto(value != nullptr ? std::move(*value) : v1::Value(), streamed));
     return WriteOutput(registry, options, converted, limits, record, std::move(consume));
   }
   if (!options.persistent_references().empty()) {
@@ -273,7 +275,7 @@ absl::Status WriteRequestOutput(const CodecRegistry& registry, v1::Value* value,
   }
   record.output_format = std::string(to->name());
   ASSIGN_OR_RETURN(WriteOptions write_options, ServerWriteOptions(options, limits));
-  ASSIGN_OR_RETURN(data::Data plain, DataFromProto(std::move(*data)));
+  ASSIGN_OR_RETURN(data::Data plain, DataFromProto(std::move(*data), streamed));
   DataToROptions r_options;
   r_options.root_as_pairlist = options.format() == v1::FORMAT_RDATA;
   ConversionNotes notes;
@@ -429,7 +431,8 @@ grpc::Status SerializerService::Serialize(grpc::ServerContext* context,
     ASSIGN_OR_RETURN(*response->mutable_data(),
                      CollectUnaryOutput(call, "SerializeStream", [&](auto consume) {
                        return WriteRequestOutput(*registry_, message ? &*message : nullptr,
-                                                 plain ? &*plain : nullptr, request->options(),
+                                                 plain ? &*plain : nullptr, StreamedArrayData(),
+                                                 request->options(),
                                                  limits_, record, std::move(consume));
                      }));
     return absl::OkStatus();
@@ -654,10 +657,10 @@ grpc::Status SerializerService::ServeSerializeStream(grpc::ServerContext* contex
     v1::Value* message =
         header->has_value() || !header->has_data() ? header->mutable_value() : nullptr;
     v1::Data* plain = header->has_data() ? header->mutable_data() : nullptr;
-    // The data field, element type and length of the array `id` names: a node of the Value or
-    // an item of the Data.
+    // The data field (empty: the data follows in chunks), element type and length of the
+    // array `id` names: a node of the Value or an item of the Data.
     struct ArrayField {
-      std::string* data;
+      const std::string* data;
       int type;
       uint64_t length;
     };
@@ -697,7 +700,7 @@ grpc::Status SerializerService::ServeSerializeStream(grpc::ServerContext* contex
       if (total > limits_.max_request_bytes) return RequestTooLarge(limits_.max_request_bytes);
       // The declared size, reserved before it is allocated (and once more for the model's copy).
       RETURN_IF_ERROR(call.Reserve(2 * expected));
-      RETURN_IF_ERROR(arrays.Expect(id, array.data, expected, expected));
+      RETURN_IF_ERROR(arrays.Expect(id, array.data->size(), expected, expected));
     }
     grpc::ByteBuffer received;
     wire::ReceivedChunk chunk;
@@ -714,8 +717,8 @@ grpc::Status SerializerService::ServeSerializeStream(grpc::ServerContext* contex
     RETURN_IF_ERROR(arrays.CheckComplete());
     wire::ChunkSender output(wire::ChunkEnvelope::kNone, limits_.chunk_bytes,
                              WriteTo(context, stream));
-    RETURN_IF_ERROR(WriteRequestOutput(*registry_, message, plain, header->options(), limits_,
-                                       record,
+    RETURN_IF_ERROR(WriteRequestOutput(*registry_, message, plain, std::move(arrays).Finish(),
+                                       header->options(), limits_, record,
                                        [&](Buffer piece) { return output.Send(piece); }));
     return output.Flush();
   });

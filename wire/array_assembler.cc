@@ -8,14 +8,16 @@
 
 namespace seriald::wire {
 
-absl::Status ArrayAssembler::Expect(uint32_t id, std::string* target, uint64_t expected,
+absl::Status ArrayAssembler::Expect(uint32_t id, uint64_t inline_bytes, uint64_t expected,
                                     uint64_t reserve_bytes) {
-  if (!target->empty() || pending_.contains(id)) {
+  if (inline_bytes != 0 || pending_.contains(id)) {
     return absl::InvalidArgumentError(absl::StrCat(
         "streamed array ", id, " must be listed once and have empty data in the header"));
   }
-  target->reserve(std::min(expected, reserve_bytes));
-  pending_[id] = Pending{target, expected};
+  auto data = std::make_unique<GrowableBuffer>();
+  absl::Status reserved = data->Reserve(std::min(expected, reserve_bytes));
+  if (!reserved.ok()) return reserved;
+  pending_[id] = Pending{std::move(data), expected};
   return absl::OkStatus();
 }
 
@@ -32,7 +34,10 @@ absl::Status ArrayAssembler::Add(const ReceivedChunk& chunk) {
         "a chunk for node ", chunk.node, " at offset ", chunk.offset, " of ", chunk.size,
         " bytes, where ", have, " of ", target.expected, " bytes had arrived"));
   }
-  for (std::string_view piece : chunk.pieces) target.data->append(piece);
+  for (std::string_view piece : chunk.pieces) {
+    absl::Status appended = target.data->Append(piece.data(), piece.size());
+    if (!appended.ok()) return appended;
+  }
   return absl::OkStatus();
 }
 
@@ -48,6 +53,13 @@ absl::Status ArrayAssembler::CheckComplete() const {
   return absl::InvalidArgumentError(absl::StrCat("the stream ended with node ", id, " at ",
                                                  target.data->size(), " of ", target.expected,
                                                  " bytes"));
+}
+
+absl::flat_hash_map<uint32_t, Buffer> ArrayAssembler::Finish() && {
+  absl::flat_hash_map<uint32_t, Buffer> arrays;
+  for (auto& [id, target] : pending_) arrays[id] = std::move(*target.data).Finish();
+  pending_.clear();
+  return arrays;
 }
 
 }  // namespace seriald::wire

@@ -8,34 +8,42 @@
 // and a stream that ends before every array is whole, are errors naming the array and the
 // offsets, never writes out of place or allocations the peer merely claims.
 //
+// Each array is collected in its own GrowableBuffer (core/io/growable_buffer.h): memory is taken
+// as bytes arrive, and growing moves page tables, not bytes, so a 1.5 GiB array from a peer trusted
+// with only 64 MiB up front is still copied once, from gRPC's slices into its place.
+//
 // Example:
 //
 //   ArrayAssembler arrays;
-//   RETURN_IF_ERROR(arrays.Expect(id, array_proto->mutable_data(), bytes, /*reserve=*/bytes));
+//   RETURN_IF_ERROR(arrays.Expect(id, array_proto.data().size(), bytes, /*reserve=*/bytes));
 //   while (stream->Read(&message)) {
 //     ... decode `chunk` (wire/chunk_wire.h) ...
 //     RETURN_IF_ERROR(arrays.Add(chunk));
 //   }
 //   RETURN_IF_ERROR(arrays.CheckComplete());
+//   ASSIGN_OR_RETURN(Value value, FromProto(std::move(message), std::move(arrays).Finish()));
 #ifndef SERIALD_WIRE_ARRAY_ASSEMBLER_H_
 #define SERIALD_WIRE_ARRAY_ASSEMBLER_H_
 
 #include <cstdint>
-#include <string>
+#include <memory>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "core/io/buffer.h"
+#include "core/io/growable_buffer.h"
 #include "wire/chunk_wire.h"
 
 namespace seriald::wire {
 
 class ArrayAssembler {
  public:
-  // Declares that array `id`'s data, `expected` bytes, arrives in chunks, to be collected in
-  // `target` (the array's data field in the header, which must be empty). Room for
-  // `reserve_bytes` is made now: all of it when the size has been checked against a budget, less
-  // when it comes from a peer not trusted with memory (more is then made as data arrives).
-  absl::Status Expect(uint32_t id, std::string* target, uint64_t expected, uint64_t reserve_bytes);
+  // Declares that array `id`'s data, `expected` bytes, arrives in chunks. `inline_bytes` is what
+  // the header itself holds of it, which must be nothing. Room for `reserve_bytes` is made now:
+  // all of it when the size has been checked against a budget, less when it comes from a peer not
+  // trusted with memory (more is then taken as data arrives).
+  absl::Status Expect(uint32_t id, uint64_t inline_bytes, uint64_t expected,
+                      uint64_t reserve_bytes);
 
   // Appends a chunk's data to its array (its bytes are copied once, from the received pieces).
   absl::Status Add(const ReceivedChunk& chunk);
@@ -43,11 +51,12 @@ class ArrayAssembler {
   // OK when every declared array has all its bytes.
   absl::Status CheckComplete() const;
 
-  bool empty() const { return pending_.empty(); }
+  // The arrays, by id, once CheckComplete is OK; the assembler is left empty.
+  absl::flat_hash_map<uint32_t, Buffer> Finish() &&;
 
  private:
   struct Pending {
-    std::string* data;
+    std::unique_ptr<GrowableBuffer> data;
     uint64_t expected;
   };
   absl::flat_hash_map<uint32_t, Pending> pending_;

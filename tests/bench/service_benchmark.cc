@@ -9,6 +9,10 @@
 //      subprocess, and a pipelined bare stream (each chunk sent back as it arrives: the best a
 //      conversion streaming from input to output could do): MiB/s of payload and the ratio to
 //      the bare stream;
+//      The service rows use generated stubs, as any gRPC client would (each chunk copied into and
+//      out of a protobuf string on the client's side, as in the echo rows); two more rows go
+//      through seriald's own C++ client (client/seriald_client.h), which sends and receives chunks
+//      without those copies (wire/chunk_wire.h);
 //   3. the server's peak resident set during each streaming row (a fresh server per row), in
 //      bytes and as a multiple of the payload. The server rows run with the input spilled to a
 //      file (seriald's default above 64 MiB) and, up to 4 GiB, with it held in memory.
@@ -42,6 +46,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "client/seriald_client.h"
 #include "seriald/bench/byte_echo.grpc.pb.h"
 #include "seriald/v1/serializer.grpc.pb.h"
 #include "tests/testing/process_memory.h"
@@ -505,6 +510,78 @@ StreamTiming StreamDeserialize(const std::shared_ptr<grpc::Channel>& channel,
   return timing;
 }
 
+// ConvertStream to big-endian through seriald's C++ client, every output byte checked as it
+// arrives. `up` is the time until the first output byte.
+StreamTiming ClientConvert(const std::string& address, const std::string& input,
+                           size_t header_bytes, const std::string& big_endian_header,
+                           size_t chunk_bytes) {
+  StreamTiming timing;
+  ClientOptions options;
+  options.target = address;
+  options.chunk_bytes = static_cast<uint32_t>(chunk_bytes);
+  absl::StatusOr<std::unique_ptr<SerialdClient>> client = SerialdClient::Connect(options);
+  if (!client.ok()) {
+    Fail(absl::StrCat("SerialdClient: ", client.status().ToString()));
+    return timing;
+  }
+  ConvertSpec spec;
+  spec.output_format = "t7";
+  spec.write_options.torch7_big_endian = true;
+  const Buffer bytes = Buffer::Wrap(input.data(), input.size(), [] {});
+  uint64_t received = 0;
+  bool right = true;
+  auto start = Clock::now();
+  absl::StatusOr<ConvertResult> result =
+      (*client)->Convert(bytes, spec, [&](std::string_view data) {
+        if (received == 0) timing.up_seconds = SecondsSince(start);
+        right = right && IsExpectedOutput(input, header_bytes, big_endian_header, true, received,
+                                          data);
+        received += data.size();
+        return absl::OkStatus();
+      });
+  timing.seconds = SecondsSince(start);
+  timing.ok = result.ok() && result->streamed && right && received == input.size();
+  if (!timing.ok) {
+    Fail(absl::StrCat("SerialdClient::Convert: ", result.status().ToString(),
+                      right ? "" : " (wrong bytes)"));
+  }
+  return timing;
+}
+
+// DeserializeStream through seriald's C++ client: the tensor's data comes back as one Buffer,
+// checked against the input. The client reports no first response, so `up` stays unknown.
+StreamTiming ClientDeserialize(const std::string& address, const std::string& input,
+                               size_t header_bytes, size_t chunk_bytes) {
+  StreamTiming timing;
+  ClientOptions options;
+  options.target = address;
+  options.chunk_bytes = static_cast<uint32_t>(chunk_bytes);
+  absl::StatusOr<std::unique_ptr<SerialdClient>> client = SerialdClient::Connect(options);
+  if (!client.ok()) {
+    Fail(absl::StrCat("SerialdClient: ", client.status().ToString()));
+    return timing;
+  }
+  const Buffer bytes = Buffer::Wrap(input.data(), input.size(), [] {});
+  std::string format;
+  auto start = Clock::now();
+  absl::StatusOr<Value> value = (*client)->Deserialize(bytes, &format);
+  timing.seconds = SecondsSince(start);
+  const std::string_view data_part = std::string_view(input).substr(header_bytes);
+  bool right = false;
+  if (value.ok()) {
+    for (NodeId id = 0; id < value->size(); ++id) {
+      const Array* array = value->GetIf<Array>(id);
+      right = right || (array != nullptr && array->data.view() == data_part);
+    }
+  }
+  timing.ok = value.ok() && right;
+  if (!timing.ok) {
+    Fail(absl::StrCat("SerialdClient::Deserialize: ", value.status().ToString(),
+                      right ? "" : " (wrong data)"));
+  }
+  return timing;
+}
+
 struct StreamRow {
   std::string name;
   std::vector<StreamTiming> runs;
@@ -544,44 +621,53 @@ void BenchmarkStreams(const Options& options) {
     if (server == nullptr) return;
     auto channel = server->Channel();
     row.idle_rss = server->Rss();
-    for (int i = 0; i < options.repeat; ++i) row.runs.push_back(run(channel));
+    for (int i = 0; i < options.repeat; ++i) row.runs.push_back(run(channel, server->address()));
     row.peak_rss = server->PeakRss();
     rows.push_back(std::move(row));
   };
   measure(
       "bare gRPC byte stream (echo)", ServerProcess::Start({SelfPath(), kEchoFlag}),
-      [&](const std::shared_ptr<grpc::Channel>& c) {
+      [&](const std::shared_ptr<grpc::Channel>& c, const std::string&) {
         return StreamEcho(c, input, chunk_bytes, /*pipelined=*/false);
       });
   measure("pipelined bare echo (each chunk back as it arrives)",
           ServerProcess::Start({SelfPath(), kEchoFlag}),
-          [&](const std::shared_ptr<grpc::Channel>& c) {
+          [&](const std::shared_ptr<grpc::Channel>& c, const std::string&) {
             return StreamEcho(c, input, chunk_bytes, /*pipelined=*/true);
           });
   measure("ConvertStream t7 -> t7", StartSeriald(options, spilled),
-          [&](const std::shared_ptr<grpc::Channel>& c) {
+          [&](const std::shared_ptr<grpc::Channel>& c, const std::string&) {
             return StreamConvert(c, input, header_bytes, big_endian_header, false, chunk_bytes);
           });
   measure("ConvertStream t7 -> t7 big-endian", StartSeriald(options, spilled),
-          [&](const std::shared_ptr<grpc::Channel>& c) {
+          [&](const std::shared_ptr<grpc::Channel>& c, const std::string&) {
             return StreamConvert(c, input, header_bytes, big_endian_header, true, chunk_bytes);
           });
   if (with_in_memory) {
     measure("ConvertStream t7 -> t7 big-endian, input in memory", StartSeriald(options, in_memory),
-            [&](const std::shared_ptr<grpc::Channel>& c) {
+            [&](const std::shared_ptr<grpc::Channel>& c, const std::string&) {
               return StreamConvert(c, input, header_bytes, big_endian_header, true, chunk_bytes);
             });
   }
   measure("DeserializeStream t7", StartSeriald(options, spilled),
-          [&](const std::shared_ptr<grpc::Channel>& c) {
+          [&](const std::shared_ptr<grpc::Channel>& c, const std::string&) {
             return StreamDeserialize(c, input, header_bytes, chunk_bytes);
           });
   if (with_in_memory) {
     measure("DeserializeStream t7, input in memory", StartSeriald(options, in_memory),
-            [&](const std::shared_ptr<grpc::Channel>& c) {
+            [&](const std::shared_ptr<grpc::Channel>& c, const std::string&) {
               return StreamDeserialize(c, input, header_bytes, chunk_bytes);
             });
   }
+
+  measure("ConvertStream t7 -> t7 big-endian, seriald's C++ client", StartSeriald(options, spilled),
+          [&](const std::shared_ptr<grpc::Channel>&, const std::string& address) {
+            return ClientConvert(address, input, header_bytes, big_endian_header, chunk_bytes);
+          });
+  measure("DeserializeStream t7, seriald's C++ client", StartSeriald(options, spilled),
+          [&](const std::shared_ptr<grpc::Channel>&, const std::string& address) {
+            return ClientDeserialize(address, input, header_bytes, chunk_bytes);
+          });
 
   std::printf(
       "\n2-3. Streams: a %llu MiB torch.FloatTensor (%llu-byte payload) up in %llu KiB "
@@ -607,9 +693,15 @@ void BenchmarkStreams(const Options& options) {
     for (const StreamTiming& t : row.runs) {
       absl::StrAppend(&runs, runs.empty() ? "" : " ", absl::StrFormat("%.2f", t.seconds));
     }
-    std::printf("| %s | %.0f | %.0f | %.0f | %s | %.2f | %.2f | %llu | %llu | %.3f |\n",
-                row.name.c_str(), whole, median.up_seconds > 0 ? mib / median.up_seconds : 0,
-                median.seconds > median.up_seconds ? mib / (median.seconds - median.up_seconds) : 0,
+    // A row that cannot tell when the first response came shows no up and back speeds.
+    const std::string up =
+        median.up_seconds > 0 ? absl::StrFormat("%.0f", mib / median.up_seconds) : "-";
+    const std::string back =
+        median.up_seconds > 0 && median.seconds > median.up_seconds
+            ? absl::StrFormat("%.0f", mib / (median.seconds - median.up_seconds))
+            : "-";
+    std::printf("| %s | %.0f | %s | %s | %s | %.2f | %.2f | %llu | %llu | %.3f |\n",
+                row.name.c_str(), whole, up.c_str(), back.c_str(),
                 runs.c_str(), bare > 0 ? whole / bare : 0, pipelined > 0 ? whole / pipelined : 0,
                 static_cast<unsigned long long>(row.idle_rss),
                 static_cast<unsigned long long>(row.peak_rss),

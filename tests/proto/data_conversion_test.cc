@@ -65,6 +65,39 @@ TEST(DataConversionTest, LargeArraysAreLeftOutForStreaming) {
   EXPECT_EQ(message.items(2).array().data().size(), 12u);
 }
 
+TEST(DataConversionTest, StreamedArrayDataIsTakenAsItIsAndChecked) {
+  const data::Data plain = Sample();
+  const ToProtoOptions streaming{.max_inline_array_bytes = 20};
+  pb::Data message;
+  ASSERT_TRUE(DataToProto(plain, &message, streaming).ok());
+  const Buffer data = Buffer::Copy(plain.GetIf<data::NdArray>(0)->data.view());
+  {
+    pb::Data copy = message;
+    absl::StatusOr<data::Data> back = DataFromProto(std::move(copy), {{0, data}});
+    ASSERT_TRUE(back.ok()) << back.status();
+    EXPECT_EQ(back->GetIf<data::NdArray>(0)->data.data(), data.data()) << "copied";
+    EXPECT_EQ(back->GetIf<data::NdArray>(0)->data.view(),
+              plain.GetIf<data::NdArray>(0)->data.view());
+  }
+  {
+    pb::Data copy = message;
+    EXPECT_FALSE(DataFromProto(std::move(copy), {{0, data.Slice(0, 8)}}).ok()) << "too short";
+  }
+  {
+    pb::Data copy = message;
+    absl::Status status = DataFromProto(std::move(copy), {{0, data}, {1, data}}).status();
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(std::string(status.message()),
+                HasSubstr("streamed data for item 1, which is not an array item"));
+  }
+  {
+    pb::Data copy = message;
+    absl::Status status = DataFromProto(std::move(copy), {{2, data}}).status();
+    EXPECT_THAT(std::string(status.message()),
+                HasSubstr("item 2 has data both in its message and streamed"));
+  }
+}
+
 TEST(DataConversionTest, RefusesHostileMessages) {
   auto refused = [](pb::Data message) {
     absl::StatusOr<data::Data> plain = DataFromProto(std::move(message));

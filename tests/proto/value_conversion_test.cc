@@ -225,6 +225,62 @@ TEST(ValueConversionTest, LargeArraysCanBeLeftForTheCallerToSend) {
   EXPECT_TRUE(*back == original);
 }
 
+// A streaming receiver's arrays come back outside the message, used as they are (not copied),
+// and checked like any array's data; streamed data for what is not a streamed array is refused.
+TEST(ValueConversionTest, StreamedArrayDataIsTakenAsItIsAndChecked) {
+  const Value original = EveryKind();
+  const ToProtoOptions streaming{.max_inline_array_bytes = 32};
+  pb::Value message;
+  ASSERT_TRUE(ToProto(original, &message, streaming).ok());
+  StreamedArrayData streamed;
+  for (NodeId id : ArraysLeftOut(original, streaming)) {
+    streamed[id] = Buffer::Copy(original.Get<Array>(id).data.view());
+  }
+  ASSERT_FALSE(streamed.empty());
+  {
+    pb::Value copy = message;
+    absl::StatusOr<Value> back = FromProto(std::move(copy), streamed);
+    ASSERT_TRUE(back.ok()) << back.status();
+    EXPECT_TRUE(*back == original);
+    for (const auto& [id, data] : streamed) {
+      EXPECT_EQ(back->Get<Array>(id).data.data(), data.data()) << "node " << id << " was copied";
+    }
+  }
+  const NodeId some_array = streamed.begin()->first;
+  {
+    // Too short for its length.
+    StreamedArrayData wrong = streamed;
+    wrong[some_array] = wrong[some_array].Slice(0, wrong[some_array].size() - 1);
+    pb::Value copy = message;
+    EXPECT_THAT(std::string(FromProto(std::move(copy), wrong).status().message()),
+                HasSubstr("bytes of data, but has"));
+  }
+  {
+    // A node that is not an array, and one past the end.
+    for (uint32_t id : {original.roots()[0], static_cast<uint32_t>(message.nodes_size())}) {
+      if (id < static_cast<uint32_t>(message.nodes_size()) &&
+          message.nodes(static_cast<int>(id)).kind_case() == pb::Node::kArray) {
+        continue;
+      }
+      StreamedArrayData wrong = streamed;
+      wrong[id] = Buffer::Copy("abcd");
+      pb::Value copy = message;
+      absl::Status status = FromProto(std::move(copy), wrong).status();
+      EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+      EXPECT_THAT(std::string(status.message()),
+                  HasSubstr(absl::StrCat("streamed data for node ", id,
+                                         ", which is not an array node")));
+    }
+  }
+  {
+    // Data both inline and streamed.
+    pb::Value copy = message;
+    copy.mutable_nodes(static_cast<int>(some_array))->mutable_array()->set_data("x");
+    EXPECT_THAT(std::string(FromProto(std::move(copy), streamed).status().message()),
+                HasSubstr("has data both in its message and streamed"));
+  }
+}
+
 TEST(ValueConversionTest, FromConstMessageLeavesItIntact) {
   const pb::Value message = MessageOf(EveryKind());
   const std::string before = message.SerializeAsString();

@@ -18,6 +18,7 @@ absl::StatusOr<CallTracker::Token> CallTracker::Begin() {
                                       " concurrent calls (--max-concurrent-calls); retry later"));
   }
   ++running_;
+  ++started_;
   return Token(this);
 }
 
@@ -39,6 +40,11 @@ bool CallTracker::draining() const {
 uint32_t CallTracker::running() const {
   absl::MutexLock lock(&mutex_);
   return running_;
+}
+
+uint64_t CallTracker::started() const {
+  absl::MutexLock lock(&mutex_);
+  return started_;
 }
 
 bool CallTracker::WaitUntilIdle(absl::Time deadline) {

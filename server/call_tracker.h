@@ -56,6 +56,8 @@ class CallTracker {
   bool WaitUntilIdle(absl::Time deadline);
 
   uint32_t running() const;
+  // Calls begun since the tracker was made (a call refused at Begin does not count).
+  uint64_t started() const;
 
  private:
   void End();
@@ -63,6 +65,7 @@ class CallTracker {
   const uint32_t max_calls_;
   mutable absl::Mutex mutex_;
   uint32_t running_ ABSL_GUARDED_BY(mutex_) = 0;
+  uint64_t started_ ABSL_GUARDED_BY(mutex_) = 0;
   bool draining_ ABSL_GUARDED_BY(mutex_) = false;
 };
 

@@ -7,6 +7,7 @@
 #include <malloc.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <iostream>
 #include <optional>
@@ -100,6 +101,12 @@ int main(int argc, char** argv) {
                  "Inputs larger than this go to --spill-dir")
       ->transform(sizes)
       ->capture_default_str();
+  std::optional<uint64_t> max_spill_bytes;
+  app.add_option("--max-spill-bytes", max_spill_bytes,
+                 "Bytes all calls together may keep in --spill-dir at once; a call that would "
+                 "pass it waits briefly, then gets RESOURCE_EXHAUSTED (0: no limit) [default: 3/4 "
+                 "of the directory's free space at start-up]")
+      ->transform(sizes);
   app.add_option("--tls-cert", options.tls_cert_file, "PEM certificate chain: serve over TLS")
       ->check(CLI::ExistingFile);
   app.add_option("--tls-key", options.tls_key_file, "PEM private key of --tls-cert")
@@ -133,6 +140,19 @@ int main(int argc, char** argv) {
                 << " (give a writable directory, or --spill-dir \"\" to keep streamed inputs "
                    "in memory)\n";
       return 1;
+    }
+    // Concurrent spilled calls must not fill the disk: by default they share three quarters of
+    // what was free at start-up.
+    if (max_spill_bytes.has_value()) {
+      options.limits.max_spill_bytes = *max_spill_bytes;
+    } else {
+      absl::StatusOr<uint64_t> free_bytes = seriald::FreeBytes(options.limits.spill_dir);
+      if (!free_bytes.ok()) {
+        std::cerr << "seriald: --spill-dir: " << free_bytes.status().message() << "\n";
+        return 1;
+      }
+      // At least one byte: 0 would mean no limit.
+      options.limits.max_spill_bytes = std::max<uint64_t>(*free_bytes / 4 * 3, 1);
     }
   }
   ReturnLargeBlocksToTheSystem();

@@ -45,9 +45,9 @@ absl::Status MemoryBudget::Acquire(uint64_t bytes, uint64_t already_held, absl::
   if (total_ != 0) {
     if (bytes > total_ || already_held > total_ - bytes) {
       return LimitExceeded(
-          "max-inflight-bytes",
-          absl::StrCat("the call needs ", already_held + bytes, " bytes at once, more than the "
-                       "server's whole budget of ", total_, " bytes (--max-inflight-bytes)"));
+          limit_, absl::StrCat("the call needs ", already_held + bytes, " bytes at once, more "
+                               "than the server's whole budget of ", total_, " bytes (--",
+                               limit_, ")"));
     }
     const absl::Time until = std::min(deadline, absl::Now() + kMaxWait);
     auto room = [this, bytes]() ABSL_SHARED_LOCKS_REQUIRED(mutex_) {
@@ -55,9 +55,9 @@ absl::Status MemoryBudget::Acquire(uint64_t bytes, uint64_t already_held, absl::
     };
     if (!mutex_.AwaitWithDeadline(absl::Condition(&room), until)) {
       return LimitExceeded(
-          "max-inflight-bytes",
-          absl::StrCat("no room for ", bytes, " more bytes: calls in flight hold ", in_use_,
-                       " of the server's ", total_, " bytes (--max-inflight-bytes); retry later"));
+          limit_, absl::StrCat("no room for ", bytes, " more bytes: calls in flight hold ",
+                               in_use_, " of the server's ", total_, " bytes (--", limit_,
+                               "); retry later"));
     }
   }
   in_use_ += bytes;

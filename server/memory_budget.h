@@ -1,6 +1,7 @@
 // File: server/memory_budget.h
 //
-// MemoryBudget: the bytes every call together may hold at once (--max-inflight-bytes). A call
+// MemoryBudget: the bytes every call together may hold at once (--max-inflight-bytes; a second
+// budget, named by its own flag, bounds the bytes calls keep in spill files, --max-spill-bytes). A call
 // reserves what it is about to allocate (the request bytes it will receive, the arrays a
 // SerializeStream header declares, the output it must collect for a unary response, a working
 // copy for decoding) before allocating it; when the budget has no room, the call waits briefly
@@ -20,6 +21,7 @@
 #define SERIALD_SERVER_MEMORY_BUDGET_H_
 
 #include <cstdint>
+#include <string>
 
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
@@ -43,7 +45,7 @@ class MemoryBudget {
     ~Reservation();
 
     // Adds `bytes` to what the call holds, waiting until `deadline` (at most kMaxWait) for room.
-    // RESOURCE_EXHAUSTED naming max-inflight-bytes when there is none, or when the call's total
+    // RESOURCE_EXHAUSTED naming the budget's limit when there is none, or when the call's total
     // could never fit the budget.
     absl::Status Grow(uint64_t bytes, absl::Time deadline = absl::InfiniteFuture());
     // Gives back `bytes` of what the call holds (at most all of it).
@@ -57,8 +59,10 @@ class MemoryBudget {
     uint64_t held_ = 0;
   };
 
-  // `total` 0 means no limit (reservations always succeed and are still counted).
-  explicit MemoryBudget(uint64_t total) : total_(total) {}
+  // `total` 0 means no limit (reservations always succeed and are still counted). `limit` is
+  // the flag that sets it, named by every refusal ("max-inflight-bytes", "max-spill-bytes").
+  explicit MemoryBudget(uint64_t total, std::string limit = "max-inflight-bytes")
+      : total_(total), limit_(std::move(limit)) {}
 
   Reservation Start() { return Reservation(this); }
 
@@ -78,6 +82,7 @@ class MemoryBudget {
   void Release(uint64_t bytes);
 
   const uint64_t total_;
+  const std::string limit_;
   mutable absl::Mutex mutex_;
   uint64_t in_use_ ABSL_GUARDED_BY(mutex_) = 0;
   uint64_t peak_ ABSL_GUARDED_BY(mutex_) = 0;

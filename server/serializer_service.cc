@@ -119,9 +119,13 @@ struct CallBudget {
   const ServiceLimits& limits;
   MemoryBudget::Reservation held;
   absl::Time deadline;
+  // What the call keeps in spill files (--max-spill-bytes).
+  MemoryBudget::Reservation spilled;
 
-  // Reserves `bytes` more for the call (memory_budget.h).
+  // Reserves `bytes` more memory for the call (memory_budget.h).
   absl::Status Reserve(uint64_t bytes) { return held.Grow(bytes, deadline); }
+  // Reserves `bytes` more of the spill directory for the call.
+  absl::Status ReserveSpill(uint64_t bytes) { return spilled.Grow(bytes, deadline); }
 };
 
 namespace {
@@ -138,6 +142,7 @@ absl::StatusOr<ReadOptions> ServerReadOptions(const v1::ReadOptions& message, Ca
   options.reserve_memory = [&call](uint64_t bytes) { return call.Reserve(bytes); };
   options.spill_dir = limits.spill_dir;
   options.spill_above_bytes = limits.spill_above_bytes;
+  options.reserve_spill = [&call](uint64_t bytes) { return call.ReserveSpill(bytes); };
   return options;
 }
 
@@ -358,10 +363,19 @@ absl::StatusOr<Buffer> ReceiveChunks(grpc::ServerContext* context, wire::RawServ
                                      CallBudget& call, CallRecord& record) {
   const ServiceLimits& limits = call.limits;
   SpillableBuffer input(limits.spill_dir, limits.spill_above_bytes);
-  // Input bytes covered by the reservation: twice each in memory, once each spilled.
+  // Input bytes covered by the memory reservation (twice each in memory, once each spilled),
+  // and by the spill reservation (once each, all of them from the move to the file on).
   uint64_t reserved_input = 0;
+  uint64_t reserved_spill = 0;
+  auto reserve_spill = [&](uint64_t total) -> absl::Status {
+    if (!input.Spills(total) || total <= reserved_spill) return absl::OkStatus();
+    RETURN_IF_ERROR(call.ReserveSpill(total - reserved_spill));
+    reserved_spill = total;
+    return absl::OkStatus();
+  };
   if (size_hint > 0) {
     if (size_hint > limits.max_request_bytes) return RequestTooLarge(limits.max_request_bytes);
+    RETURN_IF_ERROR(reserve_spill(size_hint));
     RETURN_IF_ERROR(call.Reserve(input.Spills(size_hint) ? size_hint : 2 * size_hint));
     RETURN_IF_ERROR(input.Reserve(size_hint));
     reserved_input = size_hint;
@@ -380,6 +394,7 @@ absl::StatusOr<Buffer> ReceiveChunks(grpc::ServerContext* context, wire::RawServ
       return RequestTooLarge(limits.max_request_bytes);
     }
     const uint64_t total = input.size() + chunk.size;
+    RETURN_IF_ERROR(reserve_spill(total));
     if (total > reserved_input) {
       const uint64_t more = total - reserved_input;
       RETURN_IF_ERROR(call.Reserve(input.Spills(total) ? more : 2 * more));
@@ -398,7 +413,8 @@ absl::StatusOr<Buffer> ReceiveChunks(grpc::ServerContext* context, wire::RawServ
 SerializerService::SerializerService(const CodecRegistry* registry, CallTracker* tracker,
                                      CallLog* log, ServiceLimits limits)
     : registry_(registry), tracker_(tracker), log_(log), limits_(limits),
-      budget_(limits.max_inflight_bytes) {
+      budget_(limits.max_inflight_bytes),
+      spill_budget_(limits.max_spill_bytes, "max-spill-bytes") {
   using Handler =
       grpc::internal::BidiStreamingHandler<SerializerService, grpc::ByteBuffer, grpc::ByteBuffer>;
   MarkMethodStreamed(wire::MethodIndex(wire::StreamingMethod::kSerializeStream),
@@ -420,7 +436,7 @@ grpc::Status SerializerService::Serialize(grpc::ServerContext* context,
                            "SerializeStream");
     }
     // The request, and a working copy of it while it is decoded.
-    CallBudget call{limits_, budget_.Start(), DeadlineOf(context)};
+    CallBudget call{limits_, budget_.Start(), DeadlineOf(context), spill_budget_.Start()};
     RETURN_IF_ERROR(call.Reserve(2 * record.bytes_in));
     // The request is const: its Value or Data is copied once, into a message the conversion
     // consumes.
@@ -450,7 +466,7 @@ grpc::Status SerializerService::Deserialize(grpc::ServerContext* context,
                            "DeserializeStream");
     }
     // The request, and a working copy of it while it is decoded.
-    CallBudget call{limits_, budget_.Start(), DeadlineOf(context)};
+    CallBudget call{limits_, budget_.Start(), DeadlineOf(context), spill_budget_.Start()};
     RETURN_IF_ERROR(call.Reserve(2 * record.bytes_in));
     if (request->options().view() == v1::VIEW_DATA) {
       ASSIGN_OR_RETURN(data::Data plain, ReadInputData(*registry_, request->options(), call,
@@ -485,7 +501,7 @@ grpc::Status SerializerService::Convert(grpc::ServerContext* context,
                            "ConvertStream");
     }
     // The request, and a working copy of it while it is decoded.
-    CallBudget call{limits_, budget_.Start(), DeadlineOf(context)};
+    CallBudget call{limits_, budget_.Start(), DeadlineOf(context), spill_budget_.Start()};
     RETURN_IF_ERROR(call.Reserve(2 * record.bytes_in));
     ConversionNotes notes;
     ASSIGN_OR_RETURN(*response->mutable_data(),
@@ -512,7 +528,7 @@ grpc::Status SerializerService::Inspect(grpc::ServerContext* context,
                            "a local inspection");
     }
     // The request, and a working copy of it while it is decoded.
-    CallBudget call{limits_, budget_.Start(), DeadlineOf(context)};
+    CallBudget call{limits_, budget_.Start(), DeadlineOf(context), spill_budget_.Start()};
     RETURN_IF_ERROR(call.Reserve(2 * record.bytes_in));
     ASSIGN_OR_RETURN(Value value, ReadInput(*registry_, request->options(), call,
                                             BorrowBytes(request->data()), record));
@@ -540,7 +556,7 @@ grpc::Status SerializerService::ServeConvertStream(grpc::ServerContext* context,
                                                    wire::RawServerStream* stream) {
   CallRecord record{"ConvertStream", context->peer()};
   return RunCall(tracker_, log_, record, [&]() -> absl::Status {
-    CallBudget call{limits_, budget_.Start(), DeadlineOf(context)};
+    CallBudget call{limits_, budget_.Start(), DeadlineOf(context), spill_budget_.Start()};
     v1::ConvertStreamRequest first;
     uint64_t first_bytes = 0;
     RETURN_IF_ERROR(ReadFirstMessage(context, stream, "options", &first, &first_bytes));
@@ -585,7 +601,7 @@ grpc::Status SerializerService::ServeDeserializeStream(grpc::ServerContext* cont
                                                        wire::RawServerStream* stream) {
   CallRecord record{"DeserializeStream", context->peer()};
   return RunCall(tracker_, log_, record, [&]() -> absl::Status {
-    CallBudget call{limits_, budget_.Start(), DeadlineOf(context)};
+    CallBudget call{limits_, budget_.Start(), DeadlineOf(context), spill_budget_.Start()};
     v1::DeserializeStreamRequest first;
     uint64_t first_bytes = 0;
     RETURN_IF_ERROR(ReadFirstMessage(context, stream, "options", &first, &first_bytes));
@@ -644,7 +660,7 @@ grpc::Status SerializerService::ServeSerializeStream(grpc::ServerContext* contex
                                                      wire::RawServerStream* stream) {
   CallRecord record{"SerializeStream", context->peer()};
   return RunCall(tracker_, log_, record, [&]() -> absl::Status {
-    CallBudget call{limits_, budget_.Start(), DeadlineOf(context)};
+    CallBudget call{limits_, budget_.Start(), DeadlineOf(context), spill_budget_.Start()};
     v1::SerializeStreamRequest first;
     RETURN_IF_ERROR(ReadFirstMessage(context, stream, "header", &first, &record.bytes_in));
     if (!first.has_header()) {

@@ -57,6 +57,10 @@ struct ServiceLimits {
   // of it, not all of it; empty: inputs are held in memory.
   std::string spill_dir;
   uint64_t spill_above_bytes = uint64_t{64} << 20;
+  // Bytes all calls together may keep in spill files at once (the spilled inputs and
+  // decompressed R input); a call that would pass it waits briefly, then gets
+  // RESOURCE_EXHAUSTED ("max-spill-bytes"). 0: no limit.
+  uint64_t max_spill_bytes = 0;
 };
 
 // The codecs the service offers: core's formats and JSON.
@@ -69,8 +73,9 @@ class SerializerService final : public v1::Serializer::Service {
   SerializerService(const CodecRegistry* registry, CallTracker* tracker, CallLog* log,
                     ServiceLimits limits);
 
-  // What calls hold of --max-inflight-bytes.
+  // What calls hold of --max-inflight-bytes, and of --max-spill-bytes.
   const MemoryBudget& budget() const { return budget_; }
+  const MemoryBudget& spill_budget() const { return spill_budget_; }
 
   grpc::Status Serialize(grpc::ServerContext* context, const v1::SerializeRequest* request,
                          v1::SerializeResponse* response) override;
@@ -91,6 +96,7 @@ class SerializerService final : public v1::Serializer::Service {
   CallLog* log_;
   const ServiceLimits limits_;
   MemoryBudget budget_;
+  MemoryBudget spill_budget_;
 };
 
 }  // namespace seriald

@@ -55,7 +55,8 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(const Serve
 SerialdServer::SerialdServer(const ServerOptions& options)
     : registry_(ServiceCodecs()),
       tracker_(options.max_concurrent_calls),
-      service_(&registry_, &tracker_, &log_, options.limits) {}
+      service_(&registry_, &tracker_, &log_, options.limits),
+      idle_memory_(&tracker_) {}
 
 absl::StatusOr<std::unique_ptr<SerialdServer>> SerialdServer::Start(const ServerOptions& options) {
   ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials, Credentials(options));

@@ -23,6 +23,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "server/idle_memory.h"
 #include "server/serializer_service.h"
 
 namespace grpc {
@@ -71,6 +72,8 @@ class SerialdServer {
   CallTracker tracker_;
   CallLog log_;
   SerializerService service_;
+  // Trims the heap when no call has run for a second (server/idle_memory.h).
+  IdleMemoryReturner idle_memory_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
 };

@@ -58,6 +58,10 @@ struct ReadOptions {
   // reserved with reserve_memory. Empty: always in memory.
   std::string spill_dir;
   uint64_t spill_above_bytes = uint64_t{64} << 20;
+  // Called before bytes go to that spill file, with their count (on the move to the file, all
+  // collected so far); an error stops the read with it. The service counts them against its
+  // disk budget (--max-spill-bytes).
+  std::function<absl::Status(uint64_t bytes)> reserve_spill = nullptr;
   // Up to this much decompressed input is always allowed, whatever the ratio.
   static constexpr uint64_t kDecompressionFloorBytes = uint64_t{64} << 20;
 

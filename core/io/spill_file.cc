@@ -1,6 +1,7 @@
 #include "core/io/spill_file.h"
 
 #include <fcntl.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -16,6 +17,14 @@ namespace seriald {
 std::string DefaultSpillDir() {
   const char* tmpdir = std::getenv("TMPDIR");
   return tmpdir != nullptr && *tmpdir != '\0' ? tmpdir : "/tmp";
+}
+
+absl::StatusOr<uint64_t> FreeBytes(const std::string& directory) {
+  struct statvfs info;
+  if (::statvfs(directory.c_str(), &info) != 0) {
+    return ErrnoStatus(errno, absl::StrCat("cannot read the free space of ", directory));
+  }
+  return static_cast<uint64_t>(info.f_bavail) * info.f_frsize;
 }
 
 absl::StatusOr<SpillFile> SpillFile::Create(const std::string& directory) {

@@ -30,6 +30,9 @@ namespace seriald {
 // Where spill files go unless told otherwise: $TMPDIR, else /tmp.
 std::string DefaultSpillDir();
 
+// The bytes an unprivileged process may still write on `directory`'s file system (statvfs).
+absl::StatusOr<uint64_t> FreeBytes(const std::string& directory);
+
 class SpillFile {
  public:
   // A new empty file in `directory`. The error names the directory and the system's reason.

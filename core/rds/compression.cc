@@ -25,6 +25,7 @@ struct DecompressionBudget {
   bool by_ratio = false;  // the ratio bound is the tighter one
   uint64_t ratio = 0;
   const std::function<absl::Status(uint64_t)>* reserve = nullptr;
+  const std::function<absl::Status(uint64_t)>* reserve_spill = nullptr;
   std::string spill_dir;  // see ReadOptions::spill_dir
   uint64_t spill_above = 0;
 };
@@ -57,9 +58,12 @@ class Sink {
           absl::StrCat("rds: ", AsAbsl(CompressionName(kind_)), " input decompresses to more than ",
                        max_bytes_, " bytes (--max-decompressed-bytes)"));
     }
-    // Memory is reserved; a spill file's bytes are page cache.
-    if (budget_.reserve != nullptr && *budget_.reserve && !buffer_.Spills(buffer_.size() + n)) {
-      RETURN_IF_ERROR((*budget_.reserve)(n));
+    // Memory is reserved as memory; a spill file's bytes are page cache, counted as disk (all
+    // collected so far when they move to the file).
+    if (!buffer_.Spills(buffer_.size() + n)) {
+      if (budget_.reserve != nullptr && *budget_.reserve) RETURN_IF_ERROR((*budget_.reserve)(n));
+    } else if (budget_.reserve_spill != nullptr && *budget_.reserve_spill) {
+      RETURN_IF_ERROR((*budget_.reserve_spill)(buffer_.spilled() ? n : buffer_.size() + n));
     }
     return buffer_.Append(chunk_, n);
   }
@@ -441,6 +445,7 @@ absl::StatusOr<Buffer> Decompress(const Buffer& input, RCompression compression,
   budget.by_ratio = budget.max_bytes < options.max_decompressed_bytes;
   budget.ratio = options.max_decompression_ratio;
   budget.reserve = &options.reserve_memory;
+  budget.reserve_spill = &options.reserve_spill;
   budget.spill_dir = options.spill_dir;
   budget.spill_above = options.spill_above_bytes;
   switch (compression) {

@@ -21,6 +21,7 @@ namespace seriald {
 namespace {
 
 using ::seriald::testing::ErrorInfoOf;
+using ::seriald::testing::HeldStream;
 using ::seriald::testing::HexBytes;
 using ::seriald::testing::SerialdProcess;
 using ::seriald::testing::StreamResult;
@@ -175,6 +176,49 @@ TEST(HostileLoadE2eTest, SpilledStreamsReserveOnlyWhatDecodingMayCopy) {
   StreamResult never = testing::ConvertStream(*stub, huge, options, 1 << 20, absl::Seconds(60));
   ExpectLimit(never.status, "max-inflight-bytes");
   EXPECT_THAT(never.status.error_message(), HasSubstr("more than the server's whole budget"));
+}
+
+// Spill files are bounded across calls too (--max-spill-bytes): a stream that could never fit is
+// refused at once naming the limit, one that fits converts, and one that must wait for another
+// call's file to go waits, then is refused while that call holds it.
+TEST(HostileLoadE2eTest, SpillFilesStayWithinTheSpillBudget) {
+  testing::ScratchDir spill_dir;
+  auto server = SerialdProcess::Start({"--spill-dir", spill_dir.path(), "--spill-above", "1MiB",
+                                       "--max-spill-bytes", "12MiB"});
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto stub = testing::RawStub((*server)->address());
+
+  const std::string huge = testing::FloatTensorStream(uint64_t{4} << 20);  // 16 MiB
+  v1::ConvertStreamOptions options = testing::ConvertTo(v1::FORMAT_T7);
+  options.mutable_input()->set_input_size(huge.size());
+  StreamResult never = testing::ConvertStream(*stub, huge, options, 1 << 20, absl::Seconds(60));
+  ExpectLimit(never.status, "max-spill-bytes");
+  EXPECT_THAT(never.status.error_message(),
+              HasSubstr("more than the server's whole budget of 12582912 bytes "
+                        "(--max-spill-bytes)"));
+
+  // Without a size given, the limit is met chunk by chunk.
+  options.mutable_input()->clear_input_size();
+  StreamResult unsized = testing::ConvertStream(*stub, huge, options, 1 << 20, absl::Seconds(60));
+  ExpectLimit(unsized.status, "max-spill-bytes");
+
+  const std::string eight = testing::FloatTensorStream(uint64_t{2} << 20);  // 8 MiB
+  options.mutable_input()->set_input_size(eight.size());
+  StreamResult fits = testing::ConvertStream(*stub, eight, options, 1 << 20, absl::Seconds(60));
+  ASSERT_TRUE(fits.status.ok()) << fits.status.error_message();
+  EXPECT_TRUE(fits.output == eight);
+
+  // Two at once: the first holds 8 MiB of the 12 while the test keeps it open; the second,
+  // which needs 8 more, waits and is refused.
+  HeldStream held(*stub, eight, options, eight.size() - (1 << 20));
+  absl::SleepFor(absl::Milliseconds(500));
+  StreamResult second = testing::ConvertStream(*stub, eight, options, 1 << 20, absl::Seconds(60));
+  ExpectLimit(second.status, "max-spill-bytes");
+  EXPECT_THAT(second.status.error_message(), HasSubstr("retry later"));
+  ASSERT_TRUE(held.Release(1 << 20, absl::ZeroDuration()));
+  ASSERT_TRUE(held.WaitUntilDone(absl::Seconds(60)));
+  EXPECT_TRUE(held.status().ok()) << held.status().error_message();
+  EXPECT_TRUE(held.output() == eight);
 }
 
 }  // namespace

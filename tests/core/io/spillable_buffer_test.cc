@@ -98,11 +98,25 @@ TEST_F(SpillableBufferTest, DecompressedRInputSpillsPastTheThresholdAndIsNotRese
     reserved += bytes;
     return absl::OkStatus();
   };
+  uint64_t reserved_spill = 0;
+  options.reserve_spill = [&](uint64_t bytes) {
+    reserved_spill += bytes;
+    return absl::OkStatus();
+  };
   absl::StatusOr<Buffer> spilled = rds::Decompress(gz, RCompression::kGzip, options);
   ASSERT_TRUE(spilled.ok()) << spilled.status();
   EXPECT_EQ(spilled->view(), plain);
-  // Only the first MiB, which stayed in memory until the output passed it, was reserved.
+  // Only the first MiB, which stayed in memory until the output passed it, was reserved as
+  // memory; everything in the file, that MiB included, as spill.
   EXPECT_EQ(reserved, uint64_t{1} << 20);
+  EXPECT_EQ(reserved_spill, plain.size());
+
+  // A spill budget that is full stops the read with its error.
+  options.reserve_spill = [](uint64_t) { return absl::ResourceExhaustedError("spill budget"); };
+  absl::StatusOr<Buffer> refused = rds::Decompress(gz, RCompression::kGzip, options);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(refused.status().message(), HasSubstr("spill budget"));
+  options.reserve_spill = nullptr;
 
   options.spill_dir = dir_ + "/missing";
   absl::StatusOr<Buffer> failed = rds::Decompress(gz, RCompression::kGzip, options);

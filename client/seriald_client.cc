@@ -157,6 +157,9 @@ SerialdClient::~SerialdClient() = default;
 
 absl::StatusOr<std::unique_ptr<SerialdClient>> SerialdClient::Connect(
     const ClientOptions& options) {
+  if (options.chunk_bytes == 0) {
+    return absl::InvalidArgumentError("ClientOptions.chunk_bytes must be at least 1");
+  }
   ASSIGN_OR_RETURN(std::string target, ChannelTarget(options.target));
   ASSIGN_OR_RETURN(std::shared_ptr<grpc::ChannelCredentials> credentials, Credentials(options));
   grpc::ChannelArguments arguments;

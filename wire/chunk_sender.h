@@ -36,6 +36,7 @@ using WriteMessageFn = std::function<absl::Status(grpc::ByteBuffer message, size
 
 class ChunkSender {
  public:
+  // `chunk_bytes` is at least 1.
   ChunkSender(ChunkEnvelope envelope, size_t chunk_bytes, WriteMessageFn write)
       : envelope_(envelope), chunk_bytes_(chunk_bytes), write_(std::move(write)) {}
 
@@ -58,7 +59,8 @@ class ChunkSender {
   uint64_t bytes_ = 0;
 };
 
-// Sends array `node`'s data as ArrayChunk messages of at most `chunk_bytes`, in order.
+// Sends array `node`'s data as ArrayChunk messages of at most `chunk_bytes` (at least 1), in
+// order.
 absl::Status SendArrayChunks(uint32_t node, const Buffer& data, size_t chunk_bytes,
                              const WriteMessageFn& write);
 

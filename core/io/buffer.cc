@@ -18,21 +18,15 @@ struct AlignedDelete {
   }
 };
 
-// Buffers this large are mapped directly and backed by transparent huge pages where the system
-// allows it (THP "madvise" mode is common): filling a fresh 256 MiB buffer then takes 512 page
-// faults instead of 65536, which on virtual machines is the difference between about 50 ms and
-// 200 ms.
-constexpr size_t kHugePageThreshold = size_t{8} << 20;
 constexpr uintptr_t kHugePageSize = uintptr_t{2} << 20;
 
-// Asks for huge pages for the whole 2 MiB pages inside [data, data + size). Advice only.
+}  // namespace
+
 void AdviseHugePages(void* data, size_t size) {
   uintptr_t begin = (reinterpret_cast<uintptr_t>(data) + kHugePageSize - 1) & ~(kHugePageSize - 1);
   uintptr_t end = (reinterpret_cast<uintptr_t>(data) + size) & ~(kHugePageSize - 1);
   if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
 }
-
-}  // namespace
 
 std::pair<Buffer, uint8_t*> Buffer::Allocate(size_t size) {
   if (size == 0) return {Buffer(), nullptr};

@@ -32,6 +32,14 @@
 
 namespace seriald {
 
+// Fresh memory this large is backed by transparent huge pages where the system allows it (THP
+// "madvise" mode is common): filling a fresh 256 MiB buffer then takes 512 page faults instead of
+// 65536, which on virtual machines is the difference between about 50 ms and 200 ms.
+inline constexpr size_t kHugePageThreshold = size_t{8} << 20;
+
+// Asks for huge pages for the whole 2 MiB pages inside [data, data + size). Advice only.
+void AdviseHugePages(void* data, size_t size);
+
 class Buffer {
  public:
   // An empty buffer.

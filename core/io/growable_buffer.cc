@@ -40,6 +40,11 @@ absl::Status GrowableBuffer::Reserve(size_t capacity) {
   }
   data_ = static_cast<uint8_t*>(memory);
   capacity_ = new_capacity;
+  // Huge pages, as Buffer::Allocate asks for, so that a large input collected here is faulted in
+  // 2 MiB at a time. The whole mapping is advised, not only the 2 MiB pages inside it
+  // (AdviseHugePages): advice on part of a mapping splits it in regions, and mremap cannot grow
+  // a range that spans several.
+  if (new_capacity >= kHugePageThreshold) ::madvise(data_, new_capacity, MADV_HUGEPAGE);
   return absl::OkStatus();
 }
 

@@ -133,5 +133,13 @@ TEST(SerialdClientValidationTest, AStreamEndingBeforeItsArraysAreCompleteIsRefus
                 "server's stream: the stream ended with node 0 at 2 of 4 bytes");
 }
 
+TEST(SerialdClientValidationTest, AZeroChunkSizeIsRefusedAtConnect) {
+  ClientOptions options;
+  options.chunk_bytes = 0;
+  absl::StatusOr<std::unique_ptr<SerialdClient>> client = SerialdClient::Connect(options);
+  EXPECT_EQ(client.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(client.status().message(), HasSubstr("chunk_bytes must be at least 1"));
+}
+
 }  // namespace
 }  // namespace seriald

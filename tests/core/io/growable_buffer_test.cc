@@ -32,6 +32,20 @@ TEST(GrowableBufferTest, AppendsAcrossGrowthKeepEveryByte) {
   EXPECT_EQ(whole.view(), expected);
 }
 
+// Past 8 MiB the mapping asks for huge pages; growing it further must still work (advice on part
+// of a mapping would split it, and mremap cannot grow a split range).
+TEST(GrowableBufferTest, GrowsOnPastTheHugePageThreshold) {
+  GrowableBuffer buffer;
+  std::string expected;
+  for (int i = 0; expected.size() < (size_t{48} << 20); ++i) {
+    std::string piece = Pattern((1 << 20) + 4093 * i, i);
+    ASSERT_TRUE(buffer.Append(piece.data(), piece.size()).ok()) << "at " << expected.size();
+    expected += piece;
+  }
+  Buffer whole = std::move(buffer).Finish();
+  EXPECT_TRUE(whole.view() == expected);
+}
+
 TEST(GrowableBufferTest, ReserveThenAppendDoesNotMoveTheBytes) {
   GrowableBuffer buffer;
   ASSERT_TRUE(buffer.Reserve(3 << 20).ok());

@@ -510,21 +510,29 @@ StreamTiming StreamDeserialize(const std::shared_ptr<grpc::Channel>& channel,
   return timing;
 }
 
+// seriald's C++ client, always streaming, whatever --stream-mib; null (after reporting) when it
+// cannot connect.
+std::unique_ptr<SerialdClient> ConnectClient(const std::string& address, size_t chunk_bytes) {
+  ClientOptions options;
+  options.target = address;
+  options.chunk_bytes = static_cast<uint32_t>(chunk_bytes);
+  options.stream_threshold_bytes = 0;
+  absl::StatusOr<std::unique_ptr<SerialdClient>> client = SerialdClient::Connect(options);
+  if (!client.ok()) {
+    Fail(absl::StrCat("SerialdClient: ", client.status().ToString()));
+    return nullptr;
+  }
+  return std::move(*client);
+}
+
 // ConvertStream to big-endian through seriald's C++ client, every output byte checked as it
 // arrives. `up` is the time until the first output byte.
 StreamTiming ClientConvert(const std::string& address, const std::string& input,
                            size_t header_bytes, const std::string& big_endian_header,
                            size_t chunk_bytes) {
   StreamTiming timing;
-  ClientOptions options;
-  options.target = address;
-  options.chunk_bytes = static_cast<uint32_t>(chunk_bytes);
-  options.stream_threshold_bytes = 0;  // always the streaming call, whatever --stream-mib
-  absl::StatusOr<std::unique_ptr<SerialdClient>> client = SerialdClient::Connect(options);
-  if (!client.ok()) {
-    Fail(absl::StrCat("SerialdClient: ", client.status().ToString()));
-    return timing;
-  }
+  std::unique_ptr<SerialdClient> client = ConnectClient(address, chunk_bytes);
+  if (client == nullptr) return timing;
   ConvertSpec spec;
   spec.output_format = "t7";
   spec.write_options.torch7_big_endian = true;
@@ -533,7 +541,7 @@ StreamTiming ClientConvert(const std::string& address, const std::string& input,
   bool right = true;
   auto start = Clock::now();
   absl::StatusOr<ConvertResult> result =
-      (*client)->Convert(bytes, spec, [&](std::string_view data) {
+      client->Convert(bytes, spec, [&](std::string_view data) {
         if (received == 0) timing.up_seconds = SecondsSince(start);
         right = right && IsExpectedOutput(input, header_bytes, big_endian_header, true, received,
                                           data);
@@ -554,19 +562,12 @@ StreamTiming ClientConvert(const std::string& address, const std::string& input,
 StreamTiming ClientDeserialize(const std::string& address, const std::string& input,
                                size_t header_bytes, size_t chunk_bytes) {
   StreamTiming timing;
-  ClientOptions options;
-  options.target = address;
-  options.chunk_bytes = static_cast<uint32_t>(chunk_bytes);
-  options.stream_threshold_bytes = 0;  // always the streaming call, whatever --stream-mib
-  absl::StatusOr<std::unique_ptr<SerialdClient>> client = SerialdClient::Connect(options);
-  if (!client.ok()) {
-    Fail(absl::StrCat("SerialdClient: ", client.status().ToString()));
-    return timing;
-  }
+  std::unique_ptr<SerialdClient> client = ConnectClient(address, chunk_bytes);
+  if (client == nullptr) return timing;
   const Buffer bytes = Buffer::Wrap(input.data(), input.size(), [] {});
   std::string format;
   auto start = Clock::now();
-  absl::StatusOr<Value> value = (*client)->Deserialize(bytes, &format);
+  absl::StatusOr<Value> value = client->Deserialize(bytes, &format);
   timing.seconds = SecondsSince(start);
   const std::string_view data_part = std::string_view(input).substr(header_bytes);
   bool right = false;

@@ -3,11 +3,13 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "core/io/growable_buffer.h"
@@ -91,26 +93,48 @@ absl::StatusOr<Buffer> MapDescriptor(int fd, size_t size, const std::string& nam
   return Buffer::WrapFileMapping(mapped, size, [mapped, size] { ::munmap(mapped, size); });
 }
 
-absl::Status WriteBytes(int fd, const void* data, size_t size, const std::string& name) {
-  const auto* bytes = static_cast<const uint8_t*>(data);
-  while (size > 0) {
-    const ssize_t n = ::write(fd, bytes, size);
+absl::Status WritePieces(int fd, absl::Span<const std::string_view> pieces,
+                         const std::string& name) {
+  // Up to this many pieces per system call (IOV_MAX is 1024 on Linux).
+  constexpr size_t kMaxVectors = 64;
+  size_t next = 0;      // the first piece not yet wholly written
+  size_t written = 0;   // bytes of pieces[next] already written
+  while (next < pieces.size()) {
+    iovec vectors[kMaxVectors];
+    int count = 0;
+    for (size_t i = next; i < pieces.size() && count < static_cast<int>(kMaxVectors); ++i) {
+      const size_t skip = i == next ? written : 0;
+      vectors[count].iov_base = const_cast<char*>(pieces[i].data() + skip);
+      vectors[count].iov_len = pieces[i].size() - skip;
+      ++count;
+    }
+    ssize_t n = ::writev(fd, vectors, count);
     if (n < 0) {
       if (errno == EINTR) continue;
       return ErrnoStatus(errno, absl::StrCat("cannot write ", name));
     }
-    bytes += n;
-    size -= static_cast<size_t>(n);
+    // Past what was written: whole pieces, then part of the next.
+    auto left = static_cast<size_t>(n);
+    while (next < pieces.size() && left >= pieces[next].size() - written) {
+      left -= pieces[next].size() - written;
+      written = 0;
+      ++next;
+    }
+    written += left;
   }
   return absl::OkStatus();
 }
 
+absl::Status WriteBytes(int fd, const void* data, size_t size, const std::string& name) {
+  const std::string_view piece(static_cast<const char*>(data), size);
+  return WritePieces(fd, absl::MakeConstSpan(&piece, 1), name);
+}
+
 absl::Status WriteDescriptor(int fd, const BufferChain& bytes, const std::string& name) {
-  for (const Buffer& piece : bytes.pieces()) {
-    absl::Status status = WriteBytes(fd, piece.data(), piece.size(), name);
-    if (!status.ok()) return status;
-  }
-  return absl::OkStatus();
+  std::vector<std::string_view> pieces;
+  pieces.reserve(bytes.pieces().size());
+  for (const Buffer& piece : bytes.pieces()) pieces.push_back(piece.view());
+  return WritePieces(fd, pieces, name);
 }
 
 absl::Status WriteFile(const std::string& path, const BufferChain& bytes) {

@@ -11,8 +11,10 @@
 #define SERIALD_CORE_IO_FILE_H_
 
 #include <string>
+#include <string_view>
 
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 #include "core/io/buffer.h"
 
 namespace seriald {
@@ -36,8 +38,12 @@ absl::Status ErrnoStatus(int error, const std::string& what);
 // its pages are faulted in as they are touched). The descriptor may be closed afterwards.
 absl::StatusOr<Buffer> MapDescriptor(int fd, size_t size, const std::string& name);
 
-// Writes `size` bytes to an open file descriptor, retrying short writes; errors say
-// "cannot write <name>".
+// Writes `pieces`, in order, to an open file descriptor with as few system calls as it can
+// (writev), retrying short writes; errors say "cannot write <name>".
+absl::Status WritePieces(int fd, absl::Span<const std::string_view> pieces,
+                         const std::string& name);
+
+// Writes `size` bytes to an open file descriptor (WritePieces with one piece).
 absl::Status WriteBytes(int fd, const void* data, size_t size, const std::string& name);
 
 // Writes `bytes` to an open file descriptor (not closed), retrying short writes.

@@ -67,11 +67,11 @@ SpillFile::~SpillFile() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-absl::Status SpillFile::Append(const void* data, size_t size) {
-  RETURN_IF_ERROR(WriteBytes(fd_, data, size,
-                             absl::StrCat("the spill file in ", directory_, " at ", size_,
-                                          " bytes")));
-  size_ += size;
+absl::Status SpillFile::Append(absl::Span<const std::string_view> pieces) {
+  RETURN_IF_ERROR(WritePieces(fd_, pieces,
+                              absl::StrCat("the spill file in ", directory_, " at ", size_,
+                                           " bytes")));
+  for (std::string_view piece : pieces) size_ += piece.size();
   return absl::OkStatus();
 }
 

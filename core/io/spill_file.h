@@ -20,9 +20,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 #include "core/io/buffer.h"
 
 namespace seriald {
@@ -44,8 +46,9 @@ class SpillFile {
   SpillFile& operator=(const SpillFile&) = delete;
   ~SpillFile();
 
-  // Appends `size` bytes (retrying short writes). RESOURCE_EXHAUSTED when the disk is full.
-  absl::Status Append(const void* data, size_t size);
+  // Appends `pieces`, in order, in as few system calls as it can (WritePieces). RESOURCE_EXHAUSTED
+  // when the disk is full.
+  absl::Status Append(absl::Span<const std::string_view> pieces);
   uint64_t size() const { return size_; }
 
   // The whole file as a read-only file mapping (Buffer::DropPages applies); the file lives as

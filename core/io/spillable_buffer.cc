@@ -11,14 +11,42 @@ absl::Status SpillableBuffer::Reserve(size_t capacity) {
   return memory_.Reserve(capacity);
 }
 
+absl::Status SpillableBuffer::ReserveSpill(uint64_t total) {
+  if (!Spills(total)) return absl::OkStatus();
+  return ReserveSpillUpTo(total);
+}
+
+absl::Status SpillableBuffer::ReserveSpillUpTo(uint64_t total) {
+  if (!reserve_spill_ || total <= reserved_spill_) return absl::OkStatus();
+  RETURN_IF_ERROR(reserve_spill_(total - reserved_spill_));
+  reserved_spill_ = total;
+  return absl::OkStatus();
+}
+
 absl::Status SpillableBuffer::Append(const void* data, size_t n) {
-  if (!file_.has_value() && Spills(size_ + n)) {
-    ASSIGN_OR_RETURN(SpillFile file, SpillFile::Create(spill_dir_));
-    file_.emplace(std::move(file));
-    const Buffer held = std::move(memory_).Finish();
-    RETURN_IF_ERROR(file_->Append(held.data(), held.size()));
+  const std::string_view piece(static_cast<const char*>(data), n);
+  return Append(absl::MakeConstSpan(&piece, 1));
+}
+
+absl::Status SpillableBuffer::Append(absl::Span<const std::string_view> pieces) {
+  uint64_t n = 0;
+  for (std::string_view piece : pieces) n += piece.size();
+  if (Spills(size_ + n)) {
+    // Counted before anything is written: on the move, what memory held goes too.
+    RETURN_IF_ERROR(ReserveSpillUpTo(size_ + n));
+    if (!file_.has_value()) {
+      ASSIGN_OR_RETURN(SpillFile file, SpillFile::Create(spill_dir_));
+      file_.emplace(std::move(file));
+      const Buffer held = std::move(memory_).Finish();
+      const std::string_view held_view = held.view();
+      RETURN_IF_ERROR(file_->Append(absl::MakeConstSpan(&held_view, 1)));
+    }
+    RETURN_IF_ERROR(file_->Append(pieces));
+  } else {
+    for (std::string_view piece : pieces) {
+      RETURN_IF_ERROR(memory_.Append(piece.data(), piece.size()));
+    }
   }
-  RETURN_IF_ERROR(file_.has_value() ? file_->Append(data, n) : memory_.Append(data, n));
   size_ += n;
   return absl::OkStatus();
 }

@@ -38,7 +38,8 @@ class Sink {
         budget_(budget),
         input_size_(input_size),
         max_bytes_(budget.max_bytes),
-        buffer_(budget.spill_dir, budget.spill_above) {
+        buffer_(budget.spill_dir, budget.spill_above,
+                budget.reserve_spill != nullptr ? *budget.reserve_spill : nullptr) {
     // A guess that avoids regrowth for typical ratios without trusting the input.
     (void)buffer_.Reserve(static_cast<size_t>(
         std::min<uint64_t>(std::min<uint64_t>(input_size, uint64_t{1} << 28) * 4, max_bytes_)));
@@ -58,12 +59,10 @@ class Sink {
           absl::StrCat("rds: ", AsAbsl(CompressionName(kind_)), " input decompresses to more than ",
                        max_bytes_, " bytes (--max-decompressed-bytes)"));
     }
-    // Memory is reserved as memory; a spill file's bytes are page cache, counted as disk (all
-    // collected so far when they move to the file).
-    if (!buffer_.Spills(buffer_.size() + n)) {
-      if (budget_.reserve != nullptr && *budget_.reserve) RETURN_IF_ERROR((*budget_.reserve)(n));
-    } else if (budget_.reserve_spill != nullptr && *budget_.reserve_spill) {
-      RETURN_IF_ERROR((*budget_.reserve_spill)(buffer_.spilled() ? n : buffer_.size() + n));
+    // Memory is reserved here; a spill file's bytes are page cache, which the buffer counts as
+    // disk itself (ReadOptions::reserve_spill).
+    if (budget_.reserve != nullptr && *budget_.reserve && !buffer_.Spills(buffer_.size() + n)) {
+      RETURN_IF_ERROR((*budget_.reserve)(n));
     }
     return buffer_.Append(chunk_, n);
   }

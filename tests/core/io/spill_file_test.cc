@@ -40,12 +40,20 @@ TEST_F(SpillFileTest, AppendedPiecesComeBackAsOneMappingOfAnUnnamedFile) {
   ASSERT_TRUE(spill.ok()) << spill.status();
   EXPECT_TRUE(Names().empty());
   std::string expected;
+  std::vector<std::string> pieces;
   for (int i = 0; i < 300; ++i) {
-    // Pieces of odd sizes, some larger than a page.
-    std::string piece(static_cast<size_t>(i * 37 + 1), static_cast<char>('a' + i % 26));
-    ASSERT_TRUE(spill->Append(piece.data(), piece.size()).ok());
-    expected += piece;
+    // Pieces of odd sizes, some larger than a page, some empty.
+    pieces.emplace_back(static_cast<size_t>(i % 7 == 0 ? 0 : i * 37 + 1),
+                        static_cast<char>('a' + i % 26));
+    expected += pieces.back();
   }
+  // One piece at a time, then the rest in one call: more pieces than one system call takes.
+  for (int i = 0; i < 10; ++i) {
+    const std::string_view piece = pieces[i];
+    ASSERT_TRUE(spill->Append(absl::MakeConstSpan(&piece, 1)).ok());
+  }
+  const std::vector<std::string_view> rest(pieces.begin() + 10, pieces.end());
+  ASSERT_TRUE(spill->Append(rest).ok());
   EXPECT_EQ(spill->size(), expected.size());
   absl::StatusOr<Buffer> mapped = std::move(*spill).Map();
   ASSERT_TRUE(mapped.ok()) << mapped.status();

@@ -7,6 +7,7 @@
 #include <zlib.h>
 
 #include <string>
+#include <vector>
 
 #include "core/format/codec.h"
 #include "core/rds/compression.h"
@@ -61,6 +62,48 @@ TEST_F(SpillableBufferTest, NoDirectoryMeansMemoryWhateverTheSize) {
   ASSERT_TRUE(buffer.Append(bytes.data(), bytes.size()).ok());
   EXPECT_FALSE(buffer.spilled());
   EXPECT_EQ(std::move(buffer).Finish()->view(), bytes);
+}
+
+// Every byte that goes to the file is counted once, before it is written: on the move what
+// memory held, then each append; a declared total is counted up front, and only what passes it
+// later. A refusal fails the append and writes nothing.
+TEST_F(SpillableBufferTest, WhatGoesToTheFileIsCountedOnceBeforeItIsWritten) {
+  std::vector<uint64_t> counted;
+  absl::Status answer = absl::OkStatus();
+  auto count = [&](uint64_t bytes) {
+    if (answer.ok()) counted.push_back(bytes);
+    return answer;
+  };
+  const std::string a = Pattern(600, 1), b = Pattern(600, 2), c = Pattern(100, 3);
+  SpillableBuffer buffer(dir_, 1000, count);
+  ASSERT_TRUE(buffer.Append(a.data(), a.size()).ok());
+  EXPECT_TRUE(counted.empty()) << "in memory: not disk";
+  // Two pieces at once, the move to the file among them.
+  const std::vector<std::string_view> pieces = {b, c};
+  ASSERT_TRUE(buffer.Append(pieces).ok());
+  EXPECT_EQ(counted, (std::vector<uint64_t>{1300}));
+  answer = absl::ResourceExhaustedError("disk budget");
+  absl::Status refused = buffer.Append(c.data(), c.size());
+  EXPECT_EQ(refused.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(buffer.size(), 1300u);
+  answer = absl::OkStatus();
+  ASSERT_TRUE(buffer.Append(c.data(), c.size()).ok());
+  EXPECT_EQ(counted, (std::vector<uint64_t>{1300, 100}));
+  absl::StatusOr<Buffer> whole = std::move(buffer).Finish();
+  ASSERT_TRUE(whole.ok()) << whole.status();
+  EXPECT_EQ(whole->view(), a + b + c + c);
+
+  counted.clear();
+  SpillableBuffer declared(dir_, 1000, count);
+  ASSERT_TRUE(declared.ReserveSpill(5000).ok());
+  EXPECT_EQ(counted, (std::vector<uint64_t>{5000}));
+  const std::string big = Pattern(4800, 4);
+  ASSERT_TRUE(declared.Append(big.data(), big.size()).ok());
+  ASSERT_TRUE(declared.Append(a.data(), a.size()).ok());
+  EXPECT_EQ(counted, (std::vector<uint64_t>{5000, 400})) << "only what passes the declared 5000";
+  SpillableBuffer small(dir_, 1000, count);
+  ASSERT_TRUE(small.ReserveSpill(900).ok());
+  EXPECT_EQ(counted.size(), 2u) << "a total that stays in memory reserves no disk";
 }
 
 TEST_F(SpillableBufferTest, ADirectoryThatCannotTakeTheFileFailsThePassingAppend) {

@@ -328,8 +328,7 @@ wire::WriteMessageFn WriteTo(grpc::ServerContext* context, wire::RawServerStream
 // Writes a message without bulk data (a header, notes).
 absl::Status WriteMessage(grpc::ServerContext* context, wire::RawServerStream* stream,
                           const google::protobuf::MessageLite& message) {
-  return stream->Write(wire::SerializeMessage(message)) ? absl::OkStatus()
-                                                         : CallAborted(context);
+  return WriteTo(context, stream)(wire::SerializeMessage(message), 0);
 }
 
 // Reads a streaming call's first message (its options or header, named by `what`) into
@@ -362,20 +361,14 @@ absl::StatusOr<Buffer> ReceiveChunks(grpc::ServerContext* context, wire::RawServ
                                      uint64_t size_hint, uint64_t first_message_bytes,
                                      CallBudget& call, CallRecord& record) {
   const ServiceLimits& limits = call.limits;
-  SpillableBuffer input(limits.spill_dir, limits.spill_above_bytes);
-  // Input bytes covered by the memory reservation (twice each in memory, once each spilled),
-  // and by the spill reservation (once each, all of them from the move to the file on).
+  // What goes to the spill file is counted against --max-spill-bytes by the buffer itself.
+  SpillableBuffer input(limits.spill_dir, limits.spill_above_bytes,
+                        [&call](uint64_t bytes) { return call.ReserveSpill(bytes); });
+  // Input bytes covered by the memory reservation: twice each in memory, once each spilled.
   uint64_t reserved_input = 0;
-  uint64_t reserved_spill = 0;
-  auto reserve_spill = [&](uint64_t total) -> absl::Status {
-    if (!input.Spills(total) || total <= reserved_spill) return absl::OkStatus();
-    RETURN_IF_ERROR(call.ReserveSpill(total - reserved_spill));
-    reserved_spill = total;
-    return absl::OkStatus();
-  };
   if (size_hint > 0) {
     if (size_hint > limits.max_request_bytes) return RequestTooLarge(limits.max_request_bytes);
-    RETURN_IF_ERROR(reserve_spill(size_hint));
+    RETURN_IF_ERROR(input.ReserveSpill(size_hint));
     RETURN_IF_ERROR(call.Reserve(input.Spills(size_hint) ? size_hint : 2 * size_hint));
     RETURN_IF_ERROR(input.Reserve(size_hint));
     reserved_input = size_hint;
@@ -394,15 +387,13 @@ absl::StatusOr<Buffer> ReceiveChunks(grpc::ServerContext* context, wire::RawServ
       return RequestTooLarge(limits.max_request_bytes);
     }
     const uint64_t total = input.size() + chunk.size;
-    RETURN_IF_ERROR(reserve_spill(total));
     if (total > reserved_input) {
       const uint64_t more = total - reserved_input;
       RETURN_IF_ERROR(call.Reserve(input.Spills(total) ? more : 2 * more));
       reserved_input = total;
     }
-    for (std::string_view piece : chunk.pieces) {
-      RETURN_IF_ERROR(input.Append(piece.data(), piece.size()));
-    }
+    // All of a chunk's pieces in one write to the spill file.
+    RETURN_IF_ERROR(input.Append(chunk.pieces));
   }
   if (context->IsCancelled()) return CallAborted(context);
   return std::move(input).Finish();

@@ -240,21 +240,21 @@ grpc::ByteBuffer SerializeMessage(const google::protobuf::MessageLite& message) 
   return bytes;
 }
 
-const v1::BytesChunk* ChunkIn(const v1::ConvertStreamRequest& message) {
-  return message.has_chunk() ? &message.chunk() : nullptr;
+v1::BytesChunk* ChunkIn(v1::ConvertStreamRequest& message) {
+  return message.has_chunk() ? message.mutable_chunk() : nullptr;
 }
-const v1::BytesChunk* ChunkIn(const v1::DeserializeStreamRequest& message) {
-  return message.has_chunk() ? &message.chunk() : nullptr;
+v1::BytesChunk* ChunkIn(v1::DeserializeStreamRequest& message) {
+  return message.has_chunk() ? message.mutable_chunk() : nullptr;
 }
-const v1::BytesChunk* ChunkIn(const v1::ConvertStreamResponse& message) {
-  return message.has_chunk() ? &message.chunk() : nullptr;
+v1::BytesChunk* ChunkIn(v1::ConvertStreamResponse& message) {
+  return message.has_chunk() ? message.mutable_chunk() : nullptr;
 }
-const v1::BytesChunk* ChunkIn(const v1::BytesChunk& message) { return &message; }
-const v1::ArrayChunk* ChunkIn(const v1::SerializeStreamRequest& message) {
-  return message.has_array_chunk() ? &message.array_chunk() : nullptr;
+v1::BytesChunk* ChunkIn(v1::BytesChunk& message) { return &message; }
+v1::ArrayChunk* ChunkIn(v1::SerializeStreamRequest& message) {
+  return message.has_array_chunk() ? message.mutable_array_chunk() : nullptr;
 }
-const v1::ArrayChunk* ChunkIn(const v1::DeserializeStreamResponse& message) {
-  return message.has_array_chunk() ? &message.array_chunk() : nullptr;
+v1::ArrayChunk* ChunkIn(v1::DeserializeStreamResponse& message) {
+  return message.has_array_chunk() ? message.mutable_array_chunk() : nullptr;
 }
 
 void TakeParsedChunk(v1::BytesChunk& parsed, ReceivedChunk* chunk) {

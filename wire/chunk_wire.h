@@ -93,14 +93,14 @@ absl::Status ParseMessage(grpc::ByteBuffer& message, google::protobuf::MessageLi
 // `message` serialized by protobuf, for messages without bulk data (headers, options, notes).
 grpc::ByteBuffer SerializeMessage(const google::protobuf::MessageLite& message);
 
-// The chunk field of each envelope message that carries one; nullptr when the message holds
-// another part.
-const v1::BytesChunk* ChunkIn(const v1::ConvertStreamRequest& message);
-const v1::BytesChunk* ChunkIn(const v1::DeserializeStreamRequest& message);
-const v1::BytesChunk* ChunkIn(const v1::ConvertStreamResponse& message);
-const v1::BytesChunk* ChunkIn(const v1::BytesChunk& message);
-const v1::ArrayChunk* ChunkIn(const v1::SerializeStreamRequest& message);
-const v1::ArrayChunk* ChunkIn(const v1::DeserializeStreamResponse& message);
+// The chunk field of each envelope message that carries one (a bare BytesChunk is its own);
+// nullptr when the message holds another part.
+v1::BytesChunk* ChunkIn(v1::ConvertStreamRequest& message);
+v1::BytesChunk* ChunkIn(v1::DeserializeStreamRequest& message);
+v1::BytesChunk* ChunkIn(v1::ConvertStreamResponse& message);
+v1::BytesChunk* ChunkIn(v1::BytesChunk& message);
+v1::ArrayChunk* ChunkIn(v1::SerializeStreamRequest& message);
+v1::ArrayChunk* ChunkIn(v1::DeserializeStreamResponse& message);
 
 // Takes the chunk `parsed` holds into `chunk` (moving its data string).
 void TakeParsedChunk(v1::BytesChunk& parsed, ReceivedChunk* chunk);
@@ -112,27 +112,20 @@ void TakeParsedChunk(v1::ArrayChunk& parsed, ReceivedChunk* chunk);
 template <typename Envelope>
 absl::StatusOr<bool> ReadChunkOr(grpc::ByteBuffer& message, ReceivedChunk* chunk,
                                  Envelope* other) {
-  constexpr bool kBare = std::is_same_v<Envelope, v1::BytesChunk>;
-  constexpr bool kArray = std::is_same_v<Envelope, v1::SerializeStreamRequest> ||
-                          std::is_same_v<Envelope, v1::DeserializeStreamResponse>;
-  if (DecodeChunkInPlace(message, kBare ? ChunkEnvelope::kNone : ChunkEnvelope::kField2,
-                         kArray ? ChunkKind::kArray : ChunkKind::kBytes, chunk)) {
-    return true;
-  }
+  // The envelope's chunk type says the kind; only SerializeStream's responses come bare.
+  using Inner = std::remove_pointer_t<decltype(ChunkIn(*other))>;
+  constexpr ChunkKind kind =
+      std::is_same_v<Inner, v1::ArrayChunk> ? ChunkKind::kArray : ChunkKind::kBytes;
+  constexpr ChunkEnvelope envelope = std::is_same_v<Envelope, v1::BytesChunk>
+                                         ? ChunkEnvelope::kNone
+                                         : ChunkEnvelope::kField2;
+  if (DecodeChunkInPlace(message, envelope, kind, chunk)) return true;
   absl::Status parsed = ParseMessage(message, other);
   if (!parsed.ok()) return parsed;
-  if constexpr (kBare) {
-    TakeParsedChunk(*other, chunk);
-    return true;
-  } else {
-    if (ChunkIn(*other) == nullptr) return false;
-    if constexpr (kArray) {
-      TakeParsedChunk(*other->mutable_array_chunk(), chunk);
-    } else {
-      TakeParsedChunk(*other->mutable_chunk(), chunk);
-    }
-    return true;
-  }
+  Inner* inside = ChunkIn(*other);
+  if (inside == nullptr) return false;
+  TakeParsedChunk(*inside, chunk);
+  return true;
 }
 
 }  // namespace seriald::wire

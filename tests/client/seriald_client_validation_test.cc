@@ -125,6 +125,16 @@ TEST(SerialdClientValidationTest, ChunksOutOfPlaceOrPastTheirArrayAreRefused) {
                 "server sent a chunk for node 7, which is not listed in streamed_arrays");
 }
 
+TEST(SerialdClientValidationTest, AChunkBeforeTheHeaderOrASecondHeaderIsRefused) {
+  ExpectRefused(DeserializeFrom([](auto* stream) { stream->Write(Chunk(0, 0, "ab")); }),
+                "server sent a chunk for node 0 before the header");
+  ExpectRefused(DeserializeFrom([](auto* stream) {
+                  stream->Write(Header(v1::ELEMENT_TYPE_UINT8, 0));
+                  stream->Write(Header(v1::ELEMENT_TYPE_UINT8, 0));
+                }),
+                "server sent a second header");
+}
+
 TEST(SerialdClientValidationTest, AStreamEndingBeforeItsArraysAreCompleteIsRefused) {
   ExpectRefused(DeserializeFrom([](auto* stream) {
                   stream->Write(Header(v1::ELEMENT_TYPE_UINT8, 4));

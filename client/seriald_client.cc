@@ -3,6 +3,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -201,9 +202,14 @@ absl::StatusOr<ConvertResult> SerialdClient::Convert(const Buffer& input, const 
   AddReferenceBindings(spec.reference_bindings, first.mutable_options()->mutable_input());
   WriteOptionsToProto(spec.write_options, spec.output_format,
                       first.mutable_options()->mutable_output());
-  bool sent = stream->Write(wire::SerializeMessage(first)) &&
-              impl_->SendChunks(stream.get(), input, progress);
-  if (sent) stream->WritesDone();
+  // The input goes on its own thread: the server may send output before the input ends (a
+  // Torch7 to Torch7 conversion streams), and reading it as it comes keeps both moving.
+  std::thread sending([&] {
+    if (stream->Write(wire::SerializeMessage(first)) &&
+        impl_->SendChunks(stream.get(), input, progress)) {
+      stream->WritesDone();
+    }
+  });
   grpc::ByteBuffer message;
   wire::ReceivedChunk chunk;
   v1::ConvertStreamResponse other;
@@ -229,6 +235,7 @@ absl::StatusOr<ConvertResult> SerialdClient::Convert(const Buffer& input, const 
     }
     if (!consumer.ok()) context.TryCancel();
   }
+  sending.join();  // the call has ended: a write still under way returns false
   absl::Status status = FromGrpcStatus(stream->Finish());
   if (!consumer.ok()) return consumer;
   RETURN_IF_ERROR(status);

@@ -97,7 +97,9 @@ class SerialdClient {
   static absl::StatusOr<std::unique_ptr<SerialdClient>> Connect(const ClientOptions& options);
   ~SerialdClient();
 
-  // Converts `input`; the output is handed to `output` as it arrives.
+  // Converts `input`; the output is handed to `output` as it arrives. A streamed conversion
+  // sends the input from a thread of its own while this one receives the output (the server
+  // may answer before the input ends), so `progress` is called on that thread.
   absl::StatusOr<ConvertResult> Convert(const Buffer& input, const ConvertSpec& spec,
                                         const OutputCallback& output,
                                         const ProgressCallback& progress = nullptr);

@@ -32,6 +32,10 @@ void CallLog::Write(const CallRecord& record, const absl::Status& status) {
       LogValue(record.input_format.empty() ? "-" : record.input_format),
       LogValue(record.output_format.empty() ? "-" : record.output_format), record.bytes_in,
       record.bytes_out, ms, absl::StatusCodeToString(status.code()));
+  if (record.as_received) {
+    absl::StrAppend(&line, " as_received=1 queued_peak=", record.queued_peak_bytes,
+                    " spilled=", record.spilled_bytes);
+  }
   if (!status.ok()) absl::StrAppend(&line, " error=", LogValue(status.message()));
   line.push_back('\n');
   absl::MutexLock lock(&mutex_);

@@ -6,6 +6,10 @@
 //   seriald call method=ConvertStream peer=ipv4:127.0.0.1:41234 in=t7 out=t7-ascii
 //     bytes_in=1610612790 bytes_out=2147483700 ms=5321.7 status=OK
 //
+// A ConvertStream that converted as its input arrived adds "as_received=1", the most input it
+// held in memory at once waiting to be converted ("queued_peak") and what of it waited in a
+// spill file ("spilled", when the client did not read the output while it sent).
+//
 // Example:
 //
 //   CallRecord record{"Convert", context->peer()};
@@ -35,6 +39,10 @@ struct CallRecord {
   uint64_t bytes_in = 0;
   uint64_t bytes_out = 0;
   absl::Time start = absl::Now();
+  // ConvertStream, converting as the input arrives (see the file comment).
+  bool as_received = false;
+  uint64_t queued_peak_bytes = 0;
+  uint64_t spilled_bytes = 0;
 };
 
 class CallLog {

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -15,9 +16,13 @@
 #include "core/convert/convert.h"
 #include "core/data/mapping.h"
 #include "core/inspect.h"
+#include "core/io/chunked_input.h"
+#include "core/io/piece_queue.h"
 #include "core/io/spillable_buffer.h"
 #include "core/io/input_error.h"
 #include "core/status_macros.h"
+#include "core/torch7/codec.h"
+#include "core/torch7/transcoder.h"
 #include "proto/data_conversion.h"
 #include "proto/json_codec.h"
 #include "proto/service_options.h"
@@ -238,14 +243,18 @@ absl::Status ConvertOutput(const CodecRegistry& registry, const v1::ReadOptions&
         "persistent_references names nodes of an R object; an array file has none");
   }
   ConvertHooks hooks;
-  hooks.after_read = [&](Value& value) {
-    // Known before any output, which a stream's header carries.
-    record.input_format = std::string(from->FormatOf(value));
-    return ApplyReferenceBindings(read_message, read_options, value);
-  };
-  hooks.before_write = [&](Value& value) {
-    return ApplyPersistentReferences(write_message, value);
-  };
+  // Known before any output, which a stream's header carries.
+  hooks.on_read_as = [&](std::string_view read_as) { record.input_format = std::string(read_as); };
+  if (!read_message.reference_bindings().empty()) {
+    hooks.after_read = [&](Value& value) {
+      return ApplyReferenceBindings(read_message, read_options, value);
+    };
+  }
+  if (!write_message.persistent_references().empty()) {
+    hooks.before_write = [&](Value& value) {
+      return ApplyPersistentReferences(write_message, value);
+    };
+  }
   ByteWriter out(CountedOutput(call.limits, record, std::move(consume)));
   ASSIGN_OR_RETURN(record.input_format,
                    ConvertInput(*from, *to, input, read_options, write_options, out, notes, hooks));
@@ -346,7 +355,51 @@ absl::Status ReadFirstMessage(grpc::ServerContext* context, wire::RawServerStrea
   return wire::ParseMessage(message, first);
 }
 
-// Collects the byte chunks of a streaming request (messages of type `Envelope`) into one
+// The byte chunks of a streaming request (messages of type `Envelope`), message by message:
+// each chunk's data as Buffers over the slices gRPC received it in (wire::TakePieces, no copy),
+// counted in the call's record and against --max-request-bytes.
+template <typename Envelope>
+class ChunkReceiver {
+ public:
+  ChunkReceiver(grpc::ServerContext* context, wire::RawServerStream* stream,
+                const ServiceLimits& limits, CallRecord& record)
+      : context_(context), stream_(stream), limits_(limits), record_(record) {}
+
+  // The next chunk's pieces; nullopt once the client has sent all.
+  absl::StatusOr<std::optional<std::vector<Buffer>>> Next() {
+    if (!stream_->Read(&message_)) {
+      if (context_->IsCancelled()) return CallAborted(context_);
+      return std::nullopt;
+    }
+    ASSIGN_OR_RETURN(bool is_chunk, wire::ReadChunkOr(message_, &chunk_, &other_));
+    if (!is_chunk) {
+      return absl::InvalidArgumentError("every message after the first must be a chunk");
+    }
+    record_.bytes_in += chunk_.size;
+    if (record_.bytes_in > limits_.max_request_bytes) {
+      return RequestTooLarge(limits_.max_request_bytes);
+    }
+    return wire::TakePieces(chunk_);
+  }
+
+  // Reads and drops whatever else the client sends, until it ends the stream (or the call
+  // ends): after an error found while it still sends, so that a client which reads only once
+  // it has sent all gets there, and then gets the error.
+  void DrainRest() {
+    while (stream_->Read(&message_)) message_.Clear();
+  }
+
+ private:
+  grpc::ServerContext* context_;
+  wire::RawServerStream* stream_;
+  const ServiceLimits& limits_;
+  CallRecord& record_;
+  grpc::ByteBuffer message_;
+  wire::ReceivedChunk chunk_;
+  Envelope other_;
+};
+
+// Collects the rest of a streaming request's chunks, after those already `held`, into one
 // buffer. Each chunk's bytes are copied once, from gRPC's slices into the buffer or the spill
 // file.
 //
@@ -355,11 +408,11 @@ absl::Status ReadFirstMessage(grpc::ServerContext* context, wire::RawServerStrea
 // all of it up front when the client says the size, else chunk by chunk. Input larger than
 // --spill-above goes to a spill file instead (core/io/spillable_buffer.h), and only the copy
 // decoding may make is reserved: the file's pages are in the page cache, and the conversion maps
-// them in a piece at a time.
+// them in a piece at a time. `held` is reserved again as it is copied in: the caller's own
+// reservation of it stays until the call ends.
 template <typename Envelope>
-absl::StatusOr<Buffer> ReceiveChunks(grpc::ServerContext* context, wire::RawServerStream* stream,
-                                     uint64_t size_hint, uint64_t first_message_bytes,
-                                     CallBudget& call, CallRecord& record) {
+absl::StatusOr<Buffer> ReceiveChunks(ChunkReceiver<Envelope>& receiver, uint64_t size_hint,
+                                     const std::vector<Buffer>& held, CallBudget& call) {
   const ServiceLimits& limits = call.limits;
   // What goes to the spill file is counted against --max-spill-bytes by the buffer itself.
   SpillableBuffer input(limits.spill_dir, limits.spill_above_bytes,
@@ -371,32 +424,155 @@ absl::StatusOr<Buffer> ReceiveChunks(grpc::ServerContext* context, wire::RawServ
     RETURN_IF_ERROR(input.ReserveSpill(size_hint));
     RETURN_IF_ERROR(call.Reserve(input.Spills(size_hint) ? size_hint : 2 * size_hint));
     RETURN_IF_ERROR(input.Reserve(size_hint));
-    reserved_input = size_hint;
+    reserved_input = std::max(reserved_input, size_hint);
   }
-  record.bytes_in = first_message_bytes;
-  grpc::ByteBuffer message;
-  wire::ReceivedChunk chunk;
-  Envelope other;
-  while (stream->Read(&message)) {
-    ASSIGN_OR_RETURN(bool is_chunk, wire::ReadChunkOr(message, &chunk, &other));
-    if (!is_chunk) {
-      return absl::InvalidArgumentError("every message after the first must be a chunk");
+  std::vector<std::string_view> views;
+  auto append = [&](const std::vector<Buffer>& pieces) -> absl::Status {
+    uint64_t size = 0;
+    views.clear();
+    for (const Buffer& piece : pieces) {
+      size += piece.size();
+      views.push_back(piece.view());
     }
-    record.bytes_in += chunk.size;
-    if (record.bytes_in > limits.max_request_bytes) {
-      return RequestTooLarge(limits.max_request_bytes);
-    }
-    const uint64_t total = input.size() + chunk.size;
+    const uint64_t total = input.size() + size;
     if (total > reserved_input) {
       const uint64_t more = total - reserved_input;
       RETURN_IF_ERROR(call.Reserve(input.Spills(total) ? more : 2 * more));
       reserved_input = total;
     }
     // All of a chunk's pieces in one write to the spill file.
-    RETURN_IF_ERROR(input.Append(chunk.pieces));
+    return input.Append(views);
+  };
+  RETURN_IF_ERROR(append(held));
+  while (true) {
+    ASSIGN_OR_RETURN(std::optional<std::vector<Buffer>> pieces, receiver.Next());
+    if (!pieces.has_value()) break;
+    RETURN_IF_ERROR(append(*pieces));
   }
-  if (context->IsCancelled()) return CallAborted(context);
   return std::move(input).Finish();
+}
+
+// The first bytes of a ConvertStream input, held until they decide how it is converted: from
+// 64 KiB, checked again each time they double, up to kTorch7DecisionBytes.
+constexpr uint64_t kTorch7FirstCheckBytes = uint64_t{64} << 10;
+constexpr uint64_t kTorch7DecisionBytes = uint64_t{16} << 20;
+// What a Torch7 conversion that streams holds besides the decision's bytes: the chunk being
+// read, the output being gathered into a message, and gRPC's buffers of both.
+constexpr uint64_t kTorch7StreamingBytes = uint64_t{8} << 20;
+// The input received but not yet converted that a Torch7 stream holds in memory, at most; more
+// waits in a spill file.
+constexpr uint64_t kTorch7QueuedBytes = uint64_t{4} << 20;
+
+// ConvertStream for Torch7 to Torch7 (core/torch7/transcoder.h): reads chunks into `held` until
+// they decide the input's layout, then converts them and each chunk after as it arrives, handing
+// the output to `send`; the server then holds a chunk at a time, whatever the input's size.
+// Returns false, with what was read in `held`, for any other conversion, or when the first
+// kTorch7DecisionBytes (or the whole input, if shorter) cannot decide the layout: the caller
+// then converts the whole input as usual.
+template <typename Envelope>
+absl::StatusOr<bool> ConvertTorch7AsReceived(const CodecRegistry& registry,
+                                             const v1::ConvertStreamOptions& options,
+                                             CallBudget& call, ChunkReceiver<Envelope>& receiver,
+                                             CallRecord& record, std::vector<Buffer>& held,
+                                             const ByteWriter::PieceCallback& send) {
+  const v1::ReadOptions& read_message = options.input();
+  const v1::WriteOptions& write_message = options.output();
+  ASSIGN_OR_RETURN(WriteOptions write_options, ServerWriteOptions(write_message, call.limits));
+  ASSIGN_OR_RETURN(const Codec* to, OutputCodec(registry, write_message.format()));
+  record.output_format = std::string(to->name());
+  if (to->family() != "t7" || !write_options.torch7_referenced ||
+      !read_message.reference_bindings().empty() ||
+      !write_message.persistent_references().empty()) {
+    return false;
+  }
+  const Codec* from = nullptr;
+  if (read_message.format() != v1::FORMAT_UNSPECIFIED) {
+    ASSIGN_OR_RETURN(from, InputCodec(registry, read_message.format(), Buffer()));
+    if (from->family() != "t7") return false;
+  }
+  ASSIGN_OR_RETURN(ReadOptions read_options, ServerReadOptions(read_message, call));
+  RETURN_IF_ERROR(call.Reserve(kTorch7StreamingBytes));
+  // Hold the first chunks until they decide.
+  BufferChain prefix;
+  uint64_t next_check = kTorch7FirstCheckBytes;
+  std::optional<Torch7StreamLayout> source;
+  while (true) {
+    ASSIGN_OR_RETURN(std::optional<std::vector<Buffer>> pieces, receiver.Next());
+    if (!pieces.has_value()) return false;  // the whole input is here: convert it as a whole
+    for (Buffer& piece : *pieces) {
+      RETURN_IF_ERROR(call.Reserve(2 * piece.size()));  // the piece, and its copy in `first`
+      prefix.Append(piece);
+      held.push_back(std::move(piece));
+    }
+    if (prefix.size() < next_check) continue;
+    const Buffer first = prefix.Flatten();
+    if (from == nullptr) {
+      // Detected from the first bytes, as the whole input would be: a Torch7 stream says what
+      // it is in its first type tags.
+      absl::StatusOr<const Codec*> detected = registry.Detect(first);
+      if (!detected.ok() || (*detected)->family() != "t7") return false;
+      from = *detected;
+    }
+    const Torch7Mode mode = from->name() == "t7-ascii" ? Torch7Mode::kAscii : Torch7Mode::kDetect;
+    // input_size is a hint only: counts are not checked against it.
+    ASSIGN_OR_RETURN(source, DecideTorch7StreamLayout(first, /*whole_input=*/false, std::nullopt,
+                                                      read_options, mode));
+    if (source.has_value()) break;
+    if (prefix.size() >= kTorch7DecisionBytes) return false;
+    next_check = std::min(2 * next_check, kTorch7DecisionBytes);
+  }
+  prefix = BufferChain();  // `held` alone keeps the first chunks, until they are converted
+  record.input_format = source->layout.ascii ? "t7-ascii" : "t7";
+  const Torch7Layout layout =
+      Torch7OutputLayout(source->layout, write_options, to->name() == "t7-ascii");
+  // The rest of the input is received on a thread of its own into a queue, which holds up to
+  // kTorch7QueuedBytes (or --spill-above, if less) in memory and spills beyond: the call keeps
+  // reading while its output cannot be sent (a client that sends everything before it reads),
+  // so neither side waits for the other.
+  const uint64_t queued_in_memory = std::min(kTorch7QueuedBytes, call.limits.spill_above_bytes);
+  RETURN_IF_ERROR(call.Reserve(queued_in_memory));
+  // Only the receiving thread reserves from here on.
+  PieceQueue queue(
+      call.limits.spill_dir, queued_in_memory,
+      [&call](uint64_t bytes) { return call.ReserveSpill(bytes); },
+      [&call](uint64_t bytes) { return call.Reserve(bytes); });
+  std::thread receiving([&receiver, &queue] {
+    while (true) {
+      absl::StatusOr<std::optional<std::vector<Buffer>>> pieces = receiver.Next();
+      absl::Status failed = pieces.status();
+      if (pieces.ok()) {
+        if (!pieces->has_value()) break;
+        failed = queue.Push(**pieces);  // after Abandon, dropped: reading goes on to the end
+      }
+      if (!failed.ok()) {
+        queue.Close(failed);
+        // The converting thread may be waiting to send output that a client which sends all
+        // before it reads would never read: the input goes on being read, and dropped.
+        receiver.DrainRest();
+        return;
+      }
+    }
+    queue.Close(absl::OkStatus());
+  });
+  size_t next_held = 0;
+  ChunkedInput in(
+      [&]() -> absl::StatusOr<std::optional<Buffer>> {
+        if (next_held < held.size()) return std::move(held[next_held++]);
+        return queue.Pop();
+      },
+      "torch7");
+  ByteWriter out(CountedOutput(call.limits, record, send));
+  absl::Status converted = TranscodeTorch7(in, *source, layout, out, read_options);
+  if (converted.ok()) converted = out.Finish();
+  // On failure the rest of the input is read and dropped: the call's status goes back once the
+  // client has sent all (or gone), as for any request refused after it is read.
+  if (!converted.ok()) queue.Abandon();
+  receiving.join();
+  record.as_received = true;
+  record.queued_peak_bytes = queue.peak_memory_bytes();
+  record.spilled_bytes = queue.spilled_bytes();
+  RETURN_IF_ERROR(converted);
+  return true;
 }
 
 }  // namespace
@@ -555,9 +731,11 @@ grpc::Status SerializerService::ServeConvertStream(grpc::ServerContext* context,
       return absl::InvalidArgumentError("the first message must hold the options");
     }
     const v1::ConvertStreamOptions options = first.options();
-    ASSIGN_OR_RETURN(Buffer input, ReceiveChunks<v1::ConvertStreamRequest>(
-                                       context, stream, options.input().input_size(),
-                                       first_bytes, call, record));
+    if (options.input().input_size() > limits_.max_request_bytes) {
+      return RequestTooLarge(limits_.max_request_bytes);
+    }
+    record.bytes_in = first_bytes;
+    ChunkReceiver<v1::ConvertStreamRequest> receiver(context, stream, limits_, record);
     // The header names the input format, which is known once the input is read: the first
     // piece of output (or the end, for an empty output) sends it.
     bool header_sent = false;
@@ -572,11 +750,22 @@ grpc::Status SerializerService::ServeConvertStream(grpc::ServerContext* context,
     ConversionNotes notes;
     wire::ChunkSender output(wire::ChunkEnvelope::kField2, limits_.chunk_bytes,
                              WriteTo(context, stream));
-    RETURN_IF_ERROR(ConvertOutput(*registry_, options.input(), options.output(), call, input,
-                                  record, notes, [&](Buffer piece) -> absl::Status {
-                                    RETURN_IF_ERROR(send_header());
-                                    return output.Send(piece);
-                                  }));
+    auto send = [&](Buffer piece) -> absl::Status {
+      RETURN_IF_ERROR(send_header());
+      return output.Send(piece);
+    };
+    // Torch7 to Torch7 is converted as the chunks arrive, once the first of them decide the
+    // input's layout; what they hold so far is then converted like any input.
+    std::vector<Buffer> held;
+    ASSIGN_OR_RETURN(bool converted, ConvertTorch7AsReceived(*registry_, options, call, receiver,
+                                                             record, held, send));
+    if (!converted) {
+      ASSIGN_OR_RETURN(Buffer input,
+                       ReceiveChunks(receiver, options.input().input_size(), held, call));
+      held.clear();
+      RETURN_IF_ERROR(ConvertOutput(*registry_, options.input(), options.output(), call, input,
+                                    record, notes, send));
+    }
     RETURN_IF_ERROR(output.Flush());
     RETURN_IF_ERROR(send_header());
     if (!notes.empty()) {
@@ -600,9 +789,9 @@ grpc::Status SerializerService::ServeDeserializeStream(grpc::ServerContext* cont
       return absl::InvalidArgumentError("the first message must hold the options");
     }
     const v1::ReadOptions options = first.options();
-    ASSIGN_OR_RETURN(Buffer input, ReceiveChunks<v1::DeserializeStreamRequest>(
-                                       context, stream, options.input_size(), first_bytes, call,
-                                       record));
+    record.bytes_in = first_bytes;
+    ChunkReceiver<v1::DeserializeStreamRequest> receiver(context, stream, limits_, record);
+    ASSIGN_OR_RETURN(Buffer input, ReceiveChunks(receiver, options.input_size(), {}, call));
     // The header carries the Value (or its plain data) with the data of large arrays left out;
     // that data follows in ArrayChunk messages, read straight from the arrays' buffers.
     const ToProtoOptions streaming{.max_inline_array_bytes = limits_.chunk_bytes - 1u};

@@ -3,6 +3,7 @@
 #include <grpcpp/impl/codegen/proto_utils.h>
 
 #include <algorithm>
+#include <memory>
 #include <array>
 #include <cstring>
 #include <limits>
@@ -153,6 +154,24 @@ void ReceivedChunk::Clear() {
   size = 0;
   slices.clear();
   parsed.clear();
+}
+
+std::vector<Buffer> TakePieces(ReceivedChunk& chunk) {
+  std::vector<Buffer> buffers;
+  buffers.reserve(chunk.pieces.size());
+  if (!chunk.parsed.empty()) {
+    // A short string keeps its bytes inside itself, so they would move with it.
+    for (std::string_view piece : chunk.pieces) buffers.push_back(Buffer::Copy(piece));
+  } else {
+    // Moving the vector keeps each Slice where it is, so the pieces stay valid (even those of a
+    // slice small enough to hold its bytes inline).
+    auto slices = std::make_shared<std::vector<grpc::Slice>>(std::move(chunk.slices));
+    for (std::string_view piece : chunk.pieces) {
+      buffers.push_back(Buffer::Wrap(piece.data(), piece.size(), [slices] {}));
+    }
+  }
+  chunk.Clear();
+  return buffers;
 }
 
 grpc::ByteBuffer EncodeBytesChunk(ChunkEnvelope envelope, absl::Span<const Buffer> pieces) {

@@ -80,6 +80,12 @@ struct ReceivedChunk {
   std::string parsed;
 };
 
+// The chunk's data as Buffers that keep what they point into alive (the received slices are
+// moved out of `chunk` into the Buffers' keeping, not copied; data protobuf parsed into a string
+// is copied), for a reader that keeps pieces past the next message (core/io/chunked_input.h).
+// `chunk` is left empty.
+std::vector<Buffer> TakePieces(ReceivedChunk& chunk);
+
 // The chunk in a received message, when it is in the form protobuf writes for `kind`'s message
 // (`envelope` says whether it is wrapped). Returns false, leaving `chunk` empty, for anything
 // else: another message of the envelope, or a chunk encoded otherwise; ReadChunkOr parses those.

@@ -131,7 +131,9 @@ absl::Status Convert(const CodecRegistry& registry, const FormatFlags& flags, co
         "--resolve-reference binds R persistent references; the input is ", AsAbsl(from->name())));
   }
   ConvertHooks hooks;
-  hooks.after_read = [&](Value& value) { return ResolveReferences(registry, flags, value); };
+  if (!flags.resolve_references.empty()) {
+    hooks.after_read = [&](Value& value) { return ResolveReferences(registry, flags, value); };
+  }
   // The output goes to the file piece by piece as the writer produces it, so a large output
   // (an R compact sequence expanded, a model as ascii) costs no memory of its own; the file is
   // only put in place once the whole conversion succeeded.

@@ -12,7 +12,10 @@
 #include "core/convert/cross_family.h"
 #include "core/data/ndarray.h"
 #include "core/io/input_error.h"
+#include "core/io/chunked_input.h"
 #include "core/status_macros.h"
+#include "core/torch7/codec.h"
+#include "core/torch7/transcoder.h"
 
 namespace seriald {
 
@@ -88,6 +91,34 @@ absl::Status WriteAdapted(data::Data plain, Conventions from, const Codec& to,
   return WriteValue(std::move(value), to, options, out, hooks);
 }
 
+// A Torch7 stream is converted as it is read a step at a time: a mapped input is resident only
+// a step at a time, and nothing holds its arrays.
+constexpr size_t kTorch7Step = size_t{1} << 20;
+
+bool StreamsTorch7(const Codec& from, const Codec& to, const WriteOptions& options,
+                   const ConvertHooks& hooks) {
+  // Unreferenced output writes a shared object again at each occurrence, which needs the object.
+  return from.family() == "t7" && to.family() == "t7" && options.torch7_referenced &&
+         !hooks.after_read && !hooks.before_write;
+}
+
+absl::StatusOr<std::optional<std::string>> ConvertTorch7AsRead(
+    const Codec& from, const Codec& to, const Buffer& input, const ReadOptions& read_options,
+    const WriteOptions& write_options, ByteWriter& out, const ConvertHooks& hooks) {
+  const Torch7Mode mode = from.name() == "t7-ascii" ? Torch7Mode::kAscii : Torch7Mode::kDetect;
+  ASSIGN_OR_RETURN(std::optional<Torch7StreamLayout> source,
+                   DecideTorch7StreamLayout(input, /*whole_input=*/true, input.size(),
+                                            read_options, mode));
+  if (!source.has_value()) return std::nullopt;  // ReadTorch7 decides, or says what is wrong
+  std::string read_as = source->layout.ascii ? "t7-ascii" : "t7";
+  if (hooks.on_read_as) hooks.on_read_as(read_as);
+  const Torch7Layout layout =
+      Torch7OutputLayout(source->layout, write_options, to.name() == "t7-ascii");
+  ChunkedInput in(ChunkedInput::ChunksOf(input, kTorch7Step), "torch7", input.size());
+  RETURN_IF_ERROR(TranscodeTorch7(in, *source, layout, out, read_options));
+  return read_as;
+}
+
 }  // namespace
 
 absl::StatusOr<std::string> ConvertInput(const Codec& from, const Codec& to, const Buffer& input,
@@ -96,9 +127,15 @@ absl::StatusOr<std::string> ConvertInput(const Codec& from, const Codec& to, con
                                          ConversionNotes& notes, const ConvertHooks& hooks) {
   if (const ArrayCodec* arrays = from.AsArrayCodec()) {
     ASSIGN_OR_RETURN(data::Data plain, arrays->ReadData(input, read_options));
+    if (hooks.on_read_as) hooks.on_read_as(from.name());
     RETURN_IF_ERROR(
         WriteAdapted(std::move(plain), Conventions::kArrays, to, write_options, out, notes, hooks));
     return std::string(from.name());
+  }
+  if (StreamsTorch7(from, to, write_options, hooks)) {
+    ASSIGN_OR_RETURN(std::optional<std::string> read_as,
+                     ConvertTorch7AsRead(from, to, input, read_options, write_options, out, hooks));
+    if (read_as.has_value()) return *std::move(read_as);
   }
   // Within a family the writer takes the arrays as read: a big-endian input's arrays need no
   // swapped copy (ReadOptions::keep_array_byte_order).
@@ -107,6 +144,7 @@ absl::StatusOr<std::string> ConvertInput(const Codec& from, const Codec& to, con
   options.keep_array_byte_order = source_family.has_value() && source_family == FamilyOfCodec(to);
   ASSIGN_OR_RETURN(Value value, from.Read(input, options));
   std::string read_as(from.FormatOf(value));
+  if (hooks.on_read_as) hooks.on_read_as(read_as);
   if (hooks.after_read) RETURN_IF_ERROR(hooks.after_read(value));
   const DataFamily source = FamilyOf(value);
   const std::optional<DataFamily> target = FamilyOfCodec(to);

@@ -41,10 +41,13 @@ namespace seriald {
 
 // Steps a caller adds on the object graph: after it is read (binding R persistent references),
 // and before it is written (naming nodes as persistent references). Not called for array files,
-// which have no object graph.
+// which have no object graph. Set them only when they have work to do: a Torch7 to Torch7
+// conversion builds no object graph unless one is set (it streams, core/torch7/transcoder.h).
 struct ConvertHooks {
   std::function<absl::Status(Value&)> after_read;
   std::function<absl::Status(Value&)> before_write;
+  // Told the format the input is read as (what ConvertInput returns) before any output.
+  std::function<void(std::string_view read_as)> on_read_as;
 };
 
 // The family whose conventions a codec writes plain data with; nullopt for JSON (which writes
@@ -53,6 +56,8 @@ std::optional<DataFamily> FamilyOfCodec(const Codec& codec);
 
 // Reads `input` with `from`, writes it with `to` into `out` (not finished). Returns the format
 // the input was read as (Codec::FormatOf: "t7-ascii" for an ascii Torch7 file read by "t7").
+// Torch7 to Torch7 (referenced output, no hooks) is converted as it is read, a step of the input
+// at a time (core/torch7/transcoder.h), byte for byte as through the object graph.
 absl::StatusOr<std::string> ConvertInput(const Codec& from, const Codec& to, const Buffer& input,
                                          const ReadOptions& read_options,
                                          const WriteOptions& write_options, ByteWriter& out,

@@ -26,10 +26,13 @@ namespace seriald {
 
 class ByteReader {
  public:
-  // `format` names the format in error messages ("torch7", "rds").
-  ByteReader(Buffer input, std::string_view format) : input_(std::move(input)), format_(format) {}
+  // `format` names the format in error messages ("torch7", "rds"). `base` is where `input`
+  // starts in the whole stream when it is a window of it (core/io/chunked_input.h): offsets, and
+  // the offsets errors name, are the stream's.
+  ByteReader(Buffer input, std::string_view format, uint64_t base = 0)
+      : input_(std::move(input)), format_(format), base_(base) {}
 
-  uint64_t offset() const { return offset_; }
+  uint64_t offset() const { return base_ + offset_; }
   uint64_t remaining() const { return input_.size() - offset_; }
   bool AtEnd() const { return offset_ == input_.size(); }
   const uint8_t* current() const { return input_.data() + offset_; }
@@ -52,12 +55,12 @@ class ByteReader {
     return slice;
   }
 
-  // Moves the cursor; `offset` must not exceed the input size.
-  void Seek(uint64_t offset) { offset_ = offset; }
+  // Moves the cursor to `offset` (a stream offset, as offset() gives); it must lie in the input.
+  void Seek(uint64_t offset) { offset_ = offset - base_; }
   void Skip(uint64_t size) { offset_ += size; }
 
   // Error helpers, at the current offset or at a given one.
-  absl::Status Error(std::string_view problem) const { return ErrorAt(offset_, problem); }
+  absl::Status Error(std::string_view problem) const { return ErrorAt(offset(), problem); }
   absl::Status ErrorAt(uint64_t offset, std::string_view problem) const {
     return InputError(format_, offset, problem);
   }
@@ -69,7 +72,8 @@ class ByteReader {
  private:
   Buffer input_;
   std::string_view format_;
-  uint64_t offset_ = 0;
+  uint64_t base_ = 0;
+  uint64_t offset_ = 0;  // within input_
 };
 
 }  // namespace seriald

@@ -1,11 +1,13 @@
 #include "core/io/spill_file.h"
 
 #include <fcntl.h>
+#include <linux/falloc.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -73,6 +75,28 @@ absl::Status SpillFile::Append(absl::Span<const std::string_view> pieces) {
                                            " bytes")));
   for (std::string_view piece : pieces) size_ += piece.size();
   return absl::OkStatus();
+}
+
+absl::StatusOr<Buffer> SpillFile::ReadAt(uint64_t offset, uint64_t size) const {
+  auto [buffer, bytes] = Buffer::Allocate(size);
+  uint64_t done = 0;
+  while (done < size) {
+    const ssize_t n = ::pread(fd_, bytes + done, size - done, static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      return absl::InternalError(absl::StrCat("cannot read the spill file in ", directory_,
+                                              " at ", offset + done, " bytes: ",
+                                              n < 0 ? std::strerror(errno) : "it ends early"));
+    }
+    done += static_cast<uint64_t>(n);
+  }
+  return buffer;
+}
+
+void SpillFile::Discard(uint64_t offset, uint64_t size) const {
+  // Advice only: a file system without holes keeps the blocks until the file goes.
+  ::fallocate(fd_, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(offset),
+              static_cast<off_t>(size));
 }
 
 absl::StatusOr<Buffer> SpillFile::Map() && {

@@ -53,7 +53,12 @@ class Torch7Codec : public Codec {
 }  // namespace
 
 Torch7Layout Torch7OutputLayout(const Value& value, const WriteOptions& options, bool ascii) {
-  Torch7Layout source = value.source().torch7.value_or(Torch7Layout{});
+  return Torch7OutputLayout(value.source().torch7.value_or(Torch7Layout{}), options, ascii);
+}
+
+Torch7Layout Torch7OutputLayout(const Torch7Layout& read_as, const WriteOptions& options,
+                                bool ascii) {
+  Torch7Layout source = read_as;
   // An ascii stream records no long size or byte order, yet a torch.Generator's raw state
   // depends on both; readers take 8-byte little-endian longs unless told otherwise, so a binary
   // source's 4-byte or big-endian layout is not carried into ascii.

@@ -28,6 +28,9 @@ void RegisterTorch7Codecs(CodecRegistry& registry);
 // The layout "t7" (ascii false) or "t7-ascii" (ascii true) writes `value` in with `options`, by
 // the rules above; read back with it as ReadOptions, the output gives the value again.
 Torch7Layout Torch7OutputLayout(const Value& value, const WriteOptions& options, bool ascii);
+// The same for a stream read with `source` (a layout as Value::source().torch7 records it).
+Torch7Layout Torch7OutputLayout(const Torch7Layout& source, const WriteOptions& options,
+                                bool ascii);
 
 }  // namespace seriald
 

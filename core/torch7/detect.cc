@@ -73,16 +73,6 @@ Sniff SniffStream(const Buffer& input) {
 }
 
 std::string DescribeBadTag(const Buffer& input, uint64_t offset, int64_t tag, bool binary) {
-  std::string message = absl::StrCat("unknown type tag ", tag);
-  if (binary && offset + 4 <= input.size()) {
-    const uint8_t* p = input.data() + offset;
-    std::string printable;
-    for (int i = 0; i < 4; ++i) {
-      printable.push_back(p[i] >= 0x20 && p[i] < 0x7f ? static_cast<char>(p[i]) : '.');
-    }
-    absl::StrAppend(&message, absl::StrFormat(" (bytes %02x %02x %02x %02x \"%s\")", p[0], p[1],
-                                              p[2], p[3], printable));
-  }
   // Only the first tag tells what the whole input is; a bad tag further in means corruption.
   bool first_tag = true;
   for (uint64_t i = 0; i < offset && i < input.size(); ++i) {
@@ -91,8 +81,24 @@ std::string DescribeBadTag(const Buffer& input, uint64_t offset, int64_t tag, bo
       break;
     }
   }
-  if (first_tag) {
-    if (std::optional<std::string> foreign = DescribeForeignInput(input)) {
+  const Buffer at = offset <= input.size() ? input.Slice(offset, input.size() - offset) : Buffer();
+  return DescribeBadTagAt(at, tag, binary, first_tag ? std::optional<Buffer>(input) : std::nullopt);
+}
+
+std::string DescribeBadTagAt(const Buffer& at, int64_t tag, bool binary,
+                             const std::optional<Buffer>& whole_input) {
+  std::string message = absl::StrCat("unknown type tag ", tag);
+  if (binary && at.size() >= 4) {
+    const uint8_t* p = at.data();
+    std::string printable;
+    for (int i = 0; i < 4; ++i) {
+      printable.push_back(p[i] >= 0x20 && p[i] < 0x7f ? static_cast<char>(p[i]) : '.');
+    }
+    absl::StrAppend(&message, absl::StrFormat(" (bytes %02x %02x %02x %02x \"%s\")", p[0], p[1],
+                                              p[2], p[3], printable));
+  }
+  if (whole_input.has_value()) {
+    if (std::optional<std::string> foreign = DescribeForeignInput(*whole_input)) {
       absl::StrAppend(&message, ": ", *foreign);
     } else {
       absl::StrAppend(&message, ": the input is not a Torch7 object stream");
@@ -103,6 +109,31 @@ std::string DescribeBadTag(const Buffer& input, uint64_t offset, int64_t tag, bo
                                      : ": the input is corrupt");
   }
   return message;
+}
+
+absl::StatusOr<StartingLayout> LayoutToStartWith(const Sniff& sniff, const ReadOptions& options,
+                                                  Torch7Mode mode) {
+  if (options.torch7_long_size.has_value() && *options.torch7_long_size != 4 &&
+      *options.torch7_long_size != 8) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("torch7 long size must be 4 or 8, not ", *options.torch7_long_size));
+  }
+  StartingLayout start;
+  Torch7Layout& layout = start.layout;
+  layout.ascii = mode == Torch7Mode::kAscii ||
+                 (mode == Torch7Mode::kDetect && sniff.encoding == Sniff::kAscii);
+  if (layout.ascii) {
+    // Text records no long size or byte order; only a torch.Generator's raw state depends on
+    // them (8-byte little-endian longs unless the caller says otherwise).
+    layout.long_size = options.torch7_long_size.value_or(8);
+    layout.big_endian = options.torch7_big_endian.value_or(false);
+    start.long_size_known = true;
+    return start;
+  }
+  layout.big_endian = options.torch7_big_endian.value_or(sniff.encoding == Sniff::kBinaryBigEndian);
+  start.long_size_known = options.torch7_long_size.has_value();
+  layout.long_size = options.torch7_long_size.value_or(8);
+  return start;
 }
 
 }  // namespace seriald::torch7

@@ -15,9 +15,13 @@
 #define SERIALD_CORE_TORCH7_DETECT_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
+#include "absl/status/statusor.h"
+#include "core/format/codec.h"
 #include "core/io/buffer.h"
+#include "core/torch7/reader.h"
 
 namespace seriald::torch7 {
 
@@ -37,6 +41,24 @@ Sniff SniffStream(const Buffer& input);
 // Explains an invalid type tag `tag` read at `offset`: the tag, its four bytes (binary), and, for
 // the first tag of the input, what the input looks like instead ("it is a Python pickle ...").
 std::string DescribeBadTag(const Buffer& input, uint64_t offset, int64_t tag, bool binary);
+// The same, for a reader that holds only the bytes from the tag on (`at`): `whole_input` is the
+// input from its start when this is its first tag (nothing but nils, or whitespace, before it),
+// else nullopt.
+std::string DescribeBadTagAt(const Buffer& at, int64_t tag, bool binary,
+                             const std::optional<Buffer>& whole_input);
+
+// The layout a stream is read with, as far as its first bytes (`sniff`), the mode asked for and
+// the options decide it: ascii or binary; the byte order; the long size when the options give it
+// or the stream is ascii (which records none: 8 unless the options say otherwise), else
+// `long_size_known` false and the readers try both. INVALID_ARGUMENT for a long size other than
+// 4 or 8 in the options. In kDetect mode, input that is not Torch7 reads as binary (and then fails
+// on its first tag, in DescribeBadTag's words).
+struct StartingLayout {
+  Torch7Layout layout;
+  bool long_size_known = false;
+};
+absl::StatusOr<StartingLayout> LayoutToStartWith(const Sniff& sniff, const ReadOptions& options,
+                                                  Torch7Mode mode);
 
 }  // namespace seriald::torch7
 

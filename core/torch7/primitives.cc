@@ -18,9 +18,7 @@
 namespace seriald::torch7 {
 namespace {
 
-bool IsSpace(uint8_t c) {
-  return c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\v' || c == '\f';
-}
+bool IsSpace(uint8_t c) { return IsAsciiSpace(c); }
 
 // A number longer than this is not something printf wrote; refusing it bounds the copy that
 // strtod's fallback needs.
@@ -129,6 +127,10 @@ size_t FormatInteger(int64_t value, char* out) {
   return std::to_chars(out, out + kMaxNumberChars, value).ptr - out;
 }
 
+bool IsAsciiSpace(uint8_t c) {
+  return c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\v' || c == '\f';
+}
+
 // --- element conversion -----------------------------------------------------------------------
 
 bool ElementsNeedConversion(const Torch7Layout& layout, ElementType type) {
@@ -157,8 +159,8 @@ Buffer ConvertElements(const Torch7Layout& layout, ElementType type, uint64_t co
 
 // --- reader -----------------------------------------------------------------------------------
 
-PrimitiveReader::PrimitiveReader(Buffer input, const Torch7Layout& layout)
-    : in_(std::move(input), "torch7"), layout_(layout) {}
+PrimitiveReader::PrimitiveReader(Buffer input, const Torch7Layout& layout, uint64_t base)
+    : in_(std::move(input), "torch7", base), layout_(layout) {}
 
 bool PrimitiveReader::AtEnd() const {
   if (!layout_.ascii) return in_.AtEnd();
@@ -392,6 +394,17 @@ absl::Status PrimitiveReader::ParseElements(ElementType type, uint64_t count, ui
   return absl::OkStatus();
 }
 
+absl::StatusOr<uint64_t> PrimitiveReader::ReadSomeElements(ElementType type, uint64_t max_count,
+                                                          uint8_t* out, std::string_view what) {
+  const size_t size = ElementSize(type);
+  uint64_t count = 0;
+  while (count < max_count && !AtEnd()) {
+    RETURN_IF_ERROR(ParseElements(type, 1, out + count * size, what));
+    ++count;
+  }
+  return count;
+}
+
 absl::StatusOr<Buffer> PrimitiveReader::ReadElements(ElementType type, uint64_t count,
                                                      std::string_view what) {
   RETURN_IF_ERROR(CheckRoom(count, MinElementBytes(type), what, offset()));
@@ -528,11 +541,13 @@ void PrimitiveWriter::WriteAsciiElements(ElementType type, uint64_t count, const
 }
 
 void PrimitiveWriter::WriteElements(ElementType type, uint64_t count, const Buffer& data,
-                                    bool big_endian) {
+                                    bool big_endian, bool ends_call) {
   if (count == 0) return;
   const size_t size = ElementSize(type);
   if (size == 1) {
-    WriteRaw(data);  // bytes have no order, and ascii writes char and byte arrays raw
+    // Bytes have no order, and ascii writes char and byte arrays raw.
+    out_.AppendShared(data);
+    if (layout_.ascii && ends_call) out_.AppendByte('\n');
     return;
   }
   const bool narrows = type == ElementType::kInt64 && layout_.long_size == 4;
@@ -543,7 +558,7 @@ void PrimitiveWriter::WriteElements(ElementType type, uint64_t count, const Buff
                             [&](const uint8_t* values, uint64_t n) {
                               done += n;
                               if (layout_.ascii) {
-                                WriteAsciiElements(type, n, values, done == count);
+                                WriteAsciiElements(type, n, values, done == count && ends_call);
                               } else {
                                 WriteTruncatedLongs(values, n);
                               }

@@ -75,10 +75,14 @@ bool ElementsNeedConversion(const Torch7Layout& layout, ElementType type);
 Buffer ConvertElements(const Torch7Layout& layout, ElementType type, uint64_t count,
                        const Buffer& wire);
 
+// Whether `c` is whitespace to Torch7 ascii (fscanf's: space, \t, \n, \v, \f, \r).
+bool IsAsciiSpace(uint8_t c);
+
 class PrimitiveReader {
  public:
-  // `layout.long_size` must be 4 or 8 (only binary mode uses it).
-  PrimitiveReader(Buffer input, const Torch7Layout& layout);
+  // `layout.long_size` must be 4 or 8 (only binary mode uses it). `base`: where `input` starts in
+  // the whole stream, when it is a window of a streamed input; offsets are the stream's.
+  PrimitiveReader(Buffer input, const Torch7Layout& layout, uint64_t base = 0);
 
   const Torch7Layout& layout() const { return layout_; }
   uint64_t offset() const { return in_.offset(); }
@@ -103,6 +107,15 @@ class PrimitiveReader {
   // bytes.
   absl::StatusOr<Buffer> ReadElements(ElementType type, uint64_t count, std::string_view what);
 
+  // Ascii: parses up to `max_count` elements of `type` (not 1-byte types) into `out` as model
+  // bytes, stopping early where only whitespace remains; returns how many it parsed. For an
+  // array read in pieces from a window of the input (core/torch7/transcoder.h), which then ends
+  // the array with SwallowNewline.
+  absl::StatusOr<uint64_t> ReadSomeElements(ElementType type, uint64_t max_count, uint8_t* out,
+                                            std::string_view what);
+  // Ascii: skips the "\n" that ends a non-empty array call, if it is there.
+  void SwallowNewline();
+
   // The least number of input bytes one element of `type` (or one long, one int) takes in this
   // layout, for checking counts against what remains.
   uint64_t MinElementBytes(ElementType type) const;
@@ -121,7 +134,6 @@ class PrimitiveReader {
  private:
   uint64_t WireSize(ElementType type) const;
   void SkipSpace();
-  void SwallowNewline();
   absl::StatusOr<int64_t> ParseInteger(int64_t min, int64_t max, std::string_view what);
   absl::StatusOr<double> ParseDouble(std::string_view what);
   absl::StatusOr<float> ParseFloat(std::string_view what);
@@ -150,9 +162,10 @@ class PrimitiveWriter {
   // Like WriteRaw, by reference when large.
   void WriteRaw(const Buffer& bytes);
   // `count` elements of `type` from `data`: model bytes, or big-endian ones when `big_endian`
-  // (Array::big_endian).
+  // (Array::big_endian). An array may be written in pieces: `ends_call` false for all but the
+  // last (in ascii, the last piece's last element ends the line; binary has no such mark).
   void WriteElements(ElementType type, uint64_t count, const Buffer& data,
-                     bool big_endian = false);
+                     bool big_endian = false, bool ends_call = true);
 
  private:
   void WriteAsciiLine(std::string_view text);

@@ -16,6 +16,7 @@
 #include "core/torch7/classes.h"
 #include "core/torch7/detect.h"
 #include "core/torch7/primitives.h"
+#include "core/torch7/tags.h"
 
 namespace seriald {
 namespace {
@@ -24,29 +25,18 @@ using torch7::ClassInfo;
 using torch7::Payload;
 using torch7::PrimitiveReader;
 
-// Type tags (torch7 File.lua:15-23).
-enum Tag : int32_t {
-  kNilTag = 0,
-  kNumberTag = 1,
-  kStringTag = 2,
-  kTableTag = 3,
-  kTorchTag = 4,
-  kBooleanTag = 5,
-  kFunctionTag = 6,             // before mid-2014: no index
-  kLegacyRecurFunctionTag = 7,  // 2014-2015: index, plain upvalue values
-  kRecurFunctionTag = 8,        // current: index, {name, value, id} upvalues
-};
-
-std::string_view TagName(int32_t tag) {
-  switch (tag) {
-    case kTableTag:
-      return "table";
-    case kTorchTag:
-      return "torch object";
-    default:
-      return "function";
-  }
-}
+using torch7::kBooleanTag;
+using torch7::kFunctionTag;
+using torch7::kLegacyRecurFunctionTag;
+using torch7::kNilTag;
+using torch7::kNumberTag;
+using torch7::kRecurFunctionTag;
+using torch7::kStringTag;
+using torch7::kTableTag;
+using torch7::kTorchTag;
+using torch7::MissingReference;
+using torch7::ReferenceMismatch;
+using torch7::StorageMismatch;
 
 // NodeIds are 32-bit and kNoNode is reserved.
 constexpr size_t kMaxNodes = kNoNode - 1;
@@ -163,9 +153,7 @@ class StreamParser {
     // torch7 numbers new objects 1, 2, 3, ... in stream order, so an unknown index at or below
     // the last one can only be a reference to an object that does not exist.
     if (last_index_.has_value() && index <= *last_index_) {
-      return in_.ErrorAt(index_offset, absl::StrCat("reference to object index ", index,
-                                                    ", which no earlier object has (last index ",
-                                                    *last_index_, ")"));
+      return in_.ErrorAt(index_offset, MissingReference(index, *last_index_));
     }
     last_index_ = index;
     switch (tag) {
@@ -197,10 +185,7 @@ class StreamParser {
     if (const auto* function = std::get_if<LuaFunction>(&target.data)) {
       what = absl::StrCat("function with tag ", function->tag);
     }
-    return in_.ErrorAt(tag_offset,
-                       absl::StrCat("type tag ", tag, " (", AsAbsl(TagName(tag)),
-                                    ") refers to object index ", index, ", which is a ", what));
-  }
+    return in_.ErrorAt(tag_offset, ReferenceMismatch(tag, index, what));  }
 
   absl::StatusOr<NodeId> StartTable(int32_t index, uint64_t tag_offset) {
     const uint64_t count_offset = in_.offset();
@@ -385,9 +370,7 @@ class StreamParser {
       std::string found = storage != nullptr
                               ? absl::StrCat("a ", storage->class_name)
                               : absl::StrCat("a ", AsAbsl(NodeKindName(value_.node(child).kind())));
-      return in_.ErrorAt(child_offset,
-                         absl::StrCat("the storage of a ", tensor_class,
-                                      " must be nil or its own storage type, found ", found));
+      return in_.ErrorAt(child_offset, StorageMismatch(tensor_class, found));
     }
     value_.Get<Tensor>(frame.target).storage = child;
     return absl::OkStatus();
@@ -494,42 +477,16 @@ absl::StatusOr<Value> ReadTorch7(const Buffer& input, const ReadOptions& options
 
 absl::StatusOr<Value> ReadTorch7(const Buffer& input, const ReadOptions& options, Torch7Mode mode,
                                  Torch7Extent extent) {
-  if (options.torch7_long_size.has_value() && *options.torch7_long_size != 4 &&
-      *options.torch7_long_size != 8) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("torch7 long size must be 4 or 8, not ", *options.torch7_long_size));
-  }
   const torch7::Sniff sniff = torch7::SniffStream(input);
-  Torch7Layout layout;
-  switch (mode) {
-    case Torch7Mode::kAscii:
-      layout.ascii = true;
-      break;
-    case Torch7Mode::kBinary:
-      break;
-    case Torch7Mode::kDetect:
-      if (input.empty()) return InputError("torch7", 0, "the input is empty");
-      if (sniff.encoding == torch7::Sniff::kNotTorch7 && input.size() < 4) {
-        return InputError("torch7", 0, sniff.reason);
-      }
-      // Anything else that is not a stream fails on its first tag, with DescribeBadTag's words.
-      layout.ascii = sniff.encoding == torch7::Sniff::kAscii;
-      break;
+  ASSIGN_OR_RETURN(torch7::StartingLayout start, torch7::LayoutToStartWith(sniff, options, mode));
+  if (mode == Torch7Mode::kDetect) {
+    if (input.empty()) return InputError("torch7", 0, "the input is empty");
+    if (sniff.encoding == torch7::Sniff::kNotTorch7 && input.size() < 4) {
+      return InputError("torch7", 0, sniff.reason);
+    }
   }
-  if (layout.ascii) {
-    // Text records no long size or byte order; only a torch.Generator's raw state depends on
-    // them (8-byte little-endian longs unless the caller says otherwise).
-    layout.long_size = options.torch7_long_size.value_or(8);
-    layout.big_endian = options.torch7_big_endian.value_or(false);
-    ASSIGN_OR_RETURN(Parse parse, ParseStream(input, layout, options, extent).parse);
-    return Finish(std::move(parse), layout, options);
-  }
-  layout.big_endian =
-      options.torch7_big_endian.value_or(sniff.encoding == torch7::Sniff::kBinaryBigEndian);
-  if (!options.torch7_long_size.has_value()) {
-    return ReadDetectingLongSize(input, layout, options, extent);
-  }
-  layout.long_size = *options.torch7_long_size;
+  const Torch7Layout& layout = start.layout;
+  if (!start.long_size_known) return ReadDetectingLongSize(input, layout, options, extent);
   ASSIGN_OR_RETURN(Parse parse, ParseStream(input, layout, options, extent).parse);
   return Finish(std::move(parse), layout, options);
 }

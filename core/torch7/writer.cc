@@ -13,6 +13,7 @@
 #include "core/status_macros.h"
 #include "core/torch7/classes.h"
 #include "core/torch7/primitives.h"
+#include "core/torch7/tags.h"
 
 namespace seriald {
 namespace {
@@ -21,14 +22,13 @@ using torch7::ClassInfo;
 using torch7::Payload;
 using torch7::PrimitiveWriter;
 
-// Type tags (torch7 File.lua:15-23).
-constexpr int32_t kNilTag = 0;
-constexpr int32_t kNumberTag = 1;
-constexpr int32_t kStringTag = 2;
-constexpr int32_t kTableTag = 3;
-constexpr int32_t kTorchTag = 4;
-constexpr int32_t kBooleanTag = 5;
-constexpr int32_t kFunctionTag = 6;
+using torch7::kBooleanTag;
+using torch7::kFunctionTag;
+using torch7::kNilTag;
+using torch7::kNumberTag;
+using torch7::kStringTag;
+using torch7::kTableTag;
+using torch7::kTorchTag;
 
 constexpr uint64_t kMaxInt = std::numeric_limits<int32_t>::max();
 

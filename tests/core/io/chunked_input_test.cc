@@ -1,0 +1,101 @@
+// ChunkedInput (core/io/chunked_input.h): bytes that straddle chunks are gathered once, bulk
+// bytes come out as slices of the chunk that holds them, and the cursor's offset is the stream's.
+#include "core/io/chunked_input.h"
+
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace seriald {
+namespace {
+
+// A source handing out `chunks` in turn, counting the calls.
+ChunkedInput::NextChunk FromChunks(std::vector<Buffer> chunks, int* calls) {
+  auto next = std::make_shared<size_t>(0);
+  return [chunks = std::move(chunks), next, calls]() -> absl::StatusOr<std::optional<Buffer>> {
+    ++*calls;
+    if (*next == chunks.size()) return std::nullopt;
+    return chunks[(*next)++];
+  };
+}
+
+TEST(ChunkedInputTest, PeekGathersAcrossChunksAndTakeSlicesWithoutCopying) {
+  const Buffer a = Buffer::Copy("abc");
+  const Buffer b = Buffer::Copy("");
+  const Buffer c = Buffer::Copy("defghij");
+  int calls = 0;
+  ChunkedInput in(FromChunks({a, b, c}, &calls), "test", 10);
+  EXPECT_EQ(in.remaining(), 10u);
+  // Two bytes are in the first chunk: its rest comes back as it is.
+  absl::StatusOr<Buffer> peeked = in.Peek(2, 2);
+  ASSERT_TRUE(peeked.ok());
+  EXPECT_EQ(peeked->view(), "abc");
+  EXPECT_EQ(peeked->data(), a.data());
+  in.Skip(2);
+  // Five bytes straddle three chunks (one empty): gathered into one buffer of the wanted size.
+  peeked = in.Peek(5, 5);
+  ASSERT_TRUE(peeked.ok());
+  EXPECT_EQ(peeked->view(), "cdefg");
+  in.Skip(5);
+  EXPECT_EQ(in.offset(), 7u);
+  EXPECT_EQ(in.remaining(), 3u);
+  // What follows the gathered bytes is still the chunk's own memory.
+  absl::StatusOr<Buffer> taken = in.Take(100);
+  ASSERT_TRUE(taken.ok());
+  EXPECT_EQ(taken->view(), "hij");
+  EXPECT_EQ(taken->data(), c.data() + 4);
+  absl::StatusOr<bool> end = in.AtEnd();
+  ASSERT_TRUE(end.ok());
+  EXPECT_TRUE(*end);
+  // At the end, reads give what there is: nothing.
+  EXPECT_TRUE(in.Take(1)->empty());
+  EXPECT_TRUE(in.Peek(4, 4)->empty());
+}
+
+TEST(ChunkedInputTest, APeekPastTheEndGivesTheRest) {
+  int calls = 0;
+  ChunkedInput in(FromChunks({Buffer::Copy("ab"), Buffer::Copy("c")}, &calls), "test");
+  EXPECT_FALSE(in.remaining().has_value());
+  absl::StatusOr<Buffer> peeked = in.Peek(8, 8);
+  ASSERT_TRUE(peeked.ok());
+  EXPECT_EQ(peeked->view(), "abc");
+  in.Skip(3);
+  EXPECT_TRUE(*in.AtEnd());
+}
+
+TEST(ChunkedInputTest, TheSourceIsReadOnlyWhenBytesAreNeeded) {
+  int calls = 0;
+  ChunkedInput in(FromChunks({Buffer::Copy("abcd"), Buffer::Copy("efgh")}, &calls), "test");
+  ASSERT_TRUE(in.Peek(4, 4).ok());
+  EXPECT_EQ(calls, 1);
+  in.Skip(4);
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(in.Take(8)->view(), "efgh");
+  EXPECT_EQ(calls, 2);
+}
+
+TEST(ChunkedInputTest, TheSourcesErrorStopsTheRead) {
+  ChunkedInput in([]() -> absl::StatusOr<std::optional<Buffer>> {
+    return absl::CancelledError("call cancelled by the client");
+  }, "test");
+  EXPECT_EQ(in.Peek(1, 1).status().code(), absl::StatusCode::kCancelled);
+  EXPECT_EQ(in.AtEnd().status().code(), absl::StatusCode::kCancelled);
+}
+
+TEST(ChunkedInputTest, ChunksOfCutsABufferIntoSlices) {
+  const Buffer whole = Buffer::Copy("0123456789");
+  ChunkedInput::NextChunk next = ChunkedInput::ChunksOf(whole, 4);
+  std::vector<std::string> pieces;
+  while (true) {
+    absl::StatusOr<std::optional<Buffer>> chunk = next();
+    ASSERT_TRUE(chunk.ok());
+    if (!chunk->has_value()) break;
+    EXPECT_EQ((*chunk)->data(), whole.data() + 4 * pieces.size());
+    pieces.emplace_back((*chunk)->view());
+  }
+  EXPECT_EQ(pieces, (std::vector<std::string>{"0123", "4567", "89"}));
+}
+
+}  // namespace
+}  // namespace seriald

@@ -18,7 +18,10 @@
 // Checks: reading never crashes or exceeds the limits of BoundedReadOptions; when it succeeds,
 // writing the value as "t7" (its layout), "t7-ascii" and the variant layout works or fails
 // cleanly, and each output reads back and is a fixpoint (written, read and written again gives
-// the same bytes); the conversion's output reads back in the target format.
+// the same bytes); the conversion's output reads back in the target format. The streamed
+// conversion (TranscodeTorch7, the input cut into chunks of 1 to 16 bytes) into the variant
+// layout (referenced) and into ascii agrees with the object graph's: it fails exactly where
+// ReadTorch7 or WriteTorch7 does, and otherwise writes the same bytes.
 //
 // Run: make fuzz (all targets), or by hand:
 //   build-fuzz/fuzz/torch7_fuzzer -max_len=65536 -rss_limit_mb=2048 \
@@ -27,7 +30,15 @@
 #include <cstddef>
 #include <cstdint>
 
+#include <optional>
+#include <string>
+
+#include "core/io/byte_writer.h"
+#include "core/io/chunked_input.h"
+#include "core/torch7/codec.h"
 #include "core/torch7/reader.h"
+#include "core/torch7/transcoder.h"
+#include "core/torch7/writer.h"
 #include "fuzz/fuzz_common.h"
 
 namespace seriald::fuzz {
@@ -35,6 +46,69 @@ namespace {
 
 constexpr const char* kConversionTargets[] = {"rds", "rds-ascii", "rdata", "safetensors",
                                               "npz", "npy",       "json",  "t7-ascii"};
+
+// Written through the object graph: WriteTorch7(value) in `layout`.
+absl::StatusOr<std::string> ThroughValue(const Value& value, const Torch7Layout& layout) {
+  ByteWriter out;
+  absl::Status written = WriteTorch7(value, layout, out);
+  BufferChain bytes;
+  absl::Status finished = out.Finish(&bytes);
+  if (!written.ok()) return written;
+  if (!finished.ok()) return finished;
+  return bytes.ToString();
+}
+
+// The streamed conversion of `input` into `layout`, in chunks of `step` bytes.
+absl::StatusOr<std::string> Streamed(const Buffer& input, const Torch7StreamLayout& from,
+                                     const Torch7Layout& layout, size_t step,
+                                     const ReadOptions& options) {
+  ChunkedInput in(ChunkedInput::ChunksOf(input, step), "torch7", input.size());
+  ByteWriter out;
+  absl::Status status = TranscodeTorch7(in, from, layout, out, options);
+  BufferChain bytes;
+  absl::Status finished = out.Finish(&bytes);
+  if (!status.ok()) return status;
+  if (!finished.ok()) return finished;
+  return bytes.ToString();
+}
+
+void CheckTranscoder(const Buffer& input, const ReadOptions& read_options, Torch7Mode mode,
+                     const absl::StatusOr<Value>& value, const WriteOptions& variant,
+                     size_t step) {
+  absl::StatusOr<std::optional<Torch7StreamLayout>> decided =
+      DecideTorch7StreamLayout(input, /*whole_input=*/true, input.size(), read_options, mode);
+  if (!decided.ok()) {
+    FUZZ_CHECK(!value.ok(), "DecideTorch7StreamLayout refused what ReadTorch7 read: " +
+                                Describe(decided.status()));
+    return;
+  }
+  if (!decided->has_value()) return;  // left to ReadTorch7
+  FUZZ_CHECK(!(*decided)->one_object, "a whole input was decided as one object");
+  if (value.ok()) {
+    const Torch7Layout& read_as = *value->source().torch7;
+    FUZZ_CHECK(read_as.ascii == (*decided)->layout.ascii &&
+                   read_as.long_size == (*decided)->layout.long_size &&
+                   read_as.big_endian == (*decided)->layout.big_endian,
+               "the streamed conversion decided another layout than ReadTorch7");
+  }
+  for (bool ascii : {false, true}) {
+    const Torch7Layout layout = Torch7OutputLayout((*decided)->layout, variant, ascii);
+    absl::StatusOr<std::string> streamed = Streamed(input, **decided, layout, step, read_options);
+    if (!value.ok()) {
+      FUZZ_CHECK(!streamed.ok(), "TranscodeTorch7 accepted what ReadTorch7 refuses: " +
+                                     Describe(value.status()));
+      return;
+    }
+    absl::StatusOr<std::string> expected = ThroughValue(*value, layout);
+    FUZZ_CHECK(streamed.ok() == expected.ok(),
+               "TranscodeTorch7 and WriteTorch7(ReadTorch7()) disagree: " +
+                   Describe(streamed.status()) + " vs " + Describe(expected.status()));
+    if (streamed.ok()) {
+      FUZZ_CHECK(*streamed == *expected,
+                 "TranscodeTorch7 wrote other bytes than WriteTorch7(ReadTorch7())");
+    }
+  }
+}
 
 void FuzzOne(const uint8_t* data, size_t size) {
   OptionBytes options(data, size, 2);
@@ -70,6 +144,12 @@ void FuzzOne(const uint8_t* data, size_t size) {
       options.Bit(6) ? Torch7Extent::kOneObject : Torch7Extent::kWholeStream;
 
   absl::StatusOr<Value> value = ReadTorch7(input, read_options, mode, extent);
+  WriteOptions variant = BoundedWriteOptions();
+  variant.torch7_long_size = options.Bit(8) ? 4 : 8;
+  variant.torch7_big_endian = options.Bit(9);
+  if (extent == Torch7Extent::kWholeStream) {
+    CheckTranscoder(input, read_options, mode, value, variant, 1 + options.Bits(11, 4));
+  }
   if (!value.ok()) return;
   FUZZ_CHECK(value->Validate().ok(),
              "ReadTorch7 gave an invalid Value: " + Describe(value->Validate()));
@@ -79,9 +159,6 @@ void FuzzOne(const uint8_t* data, size_t size) {
   (void)CheckWrite(CodecNamed("t7"), *value, defaults, /*fixpoint=*/true);
   (void)CheckWrite(CodecNamed("t7-ascii"), *value, defaults, /*fixpoint=*/true);
 
-  WriteOptions variant = BoundedWriteOptions();
-  variant.torch7_long_size = options.Bit(8) ? 4 : 8;
-  variant.torch7_big_endian = options.Bit(9);
   variant.torch7_referenced = !options.Bit(10);
   (void)CheckWrite(CodecNamed("t7"), *value, variant, /*fixpoint=*/true);
 

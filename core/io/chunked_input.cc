@@ -22,9 +22,23 @@ void ChunkedInput::PopFront() {
   chunks_.front().DropPages();
   chunks_.pop_front();
   front_offset_ = 0;
+  borrowed_ = 0;
+}
+
+void ChunkedInput::LeaveGathered() {
+  // Past the bytes the gathered buffer copied from chunks now gone, the cursor is in bytes the
+  // next chunk still holds: read them there, so that one gather does not lead to the next.
+  if (borrowed_ == 0 || chunks_.size() < 2) return;
+  const size_t own = chunks_.front().size() - borrowed_;
+  if (front_offset_ < own) return;
+  const size_t into_next = front_offset_ - own;
+  chunks_.pop_front();
+  front_offset_ = into_next;
+  borrowed_ = 0;
 }
 
 absl::StatusOr<bool> ChunkedInput::Fill() {
+  LeaveGathered();
   while (true) {
     if (!chunks_.empty()) {
       if (front_offset_ < chunks_.front().size()) return true;
@@ -48,12 +62,15 @@ absl::StatusOr<Buffer> ChunkedInput::Peek(size_t min, size_t want) {
   const size_t have = front.size() - front_offset_;
   if (have >= min) return front.Slice(front_offset_, have);
   // The bytes straddle chunks: gather up to `want` of them into one buffer, which takes the
-  // place of what it was copied from.
+  // place of the chunks it copied whole; the last one it copied from stays as it is, its first
+  // `borrowed_` bytes also at the end of the gathered buffer (see LeaveGathered).
   want = std::max(want, min);
   auto [gathered, out] = Buffer::Allocate(want);
   size_t got = 0;
   size_t index = 0;
   size_t position = front_offset_;
+  // A gathered front's borrowed bytes are copied from the chunk that holds them.
+  size_t end = chunks_.front().size() - borrowed_;
   while (got < want) {
     if (index == chunks_.size()) {
       if (ended_) break;
@@ -64,21 +81,21 @@ absl::StatusOr<Buffer> ChunkedInput::Peek(size_t min, size_t want) {
       }
       if (chunk->empty()) continue;
       chunks_.push_back(*std::move(chunk));
+      end = chunks_.back().size();
     }
     const Buffer& chunk = chunks_[index];
-    const size_t n = std::min(chunk.size() - position, want - got);
+    const size_t n = std::min(end - position, want - got);
     std::memcpy(out + got, chunk.data() + position, n);
     got += n;
     position += n;
-    if (position == chunk.size()) {
+    if (position == end) {
       ++index;
       position = 0;
+      if (index < chunks_.size()) end = chunks_[index].size();
     }
   }
   for (size_t i = 0; i < index; ++i) PopFront();
-  if (position > 0) {
-    chunks_.front() = chunks_.front().Slice(position, chunks_.front().size() - position);
-  }
+  borrowed_ = position;
   chunks_.push_front(gathered.Slice(0, got));
   front_offset_ = 0;
   return chunks_.front();

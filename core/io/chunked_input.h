@@ -72,6 +72,8 @@ class ChunkedInput {
   absl::StatusOr<bool> Fill();
   // Drops the front chunk, whose bytes the cursor has passed.
   void PopFront();
+  // Moves from a gathered front to the chunk it borrowed from, once the cursor is in that part.
+  void LeaveGathered();
 
   NextChunk next_;
   std::string_view format_;
@@ -80,6 +82,9 @@ class ChunkedInput {
   // Chunks from the one holding the cursor on; `front_offset_` is the cursor within the first.
   std::deque<Buffer> chunks_;
   size_t front_offset_ = 0;
+  // When the first chunk was gathered by Peek: how many of its last bytes are a copy of the
+  // first bytes of the second, which is kept whole.
+  size_t borrowed_ = 0;
   uint64_t offset_ = 0;
 };
 

@@ -2,6 +2,8 @@
 // bytes come out as slices of the chunk that holds them, and the cursor's offset is the stream's.
 #include "core/io/chunked_input.h"
 
+#include <algorithm>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -81,6 +83,47 @@ TEST(ChunkedInputTest, TheSourcesErrorStopsTheRead) {
   }, "test");
   EXPECT_EQ(in.Peek(1, 1).status().code(), absl::StatusCode::kCancelled);
   EXPECT_EQ(in.AtEnd().status().code(), absl::StatusCode::kCancelled);
+}
+
+// Random chunkings and random reads: whatever the mix of Peeks (gathering or not), Skips and
+// Takes, the bytes read are the input's, in order, each once.
+TEST(ChunkedInputTest, RandomReadsOfRandomChunksGiveTheInputBack) {
+  std::mt19937_64 random(7);
+  for (int trial = 0; trial < 300; ++trial) {
+    std::string bytes(1 + random() % 5000, '\0');
+    for (char& c : bytes) c = static_cast<char>(random());
+    std::vector<Buffer> chunks;
+    for (size_t at = 0; at < bytes.size();) {
+      const size_t n = std::min<size_t>(random() % 300, bytes.size() - at);
+      chunks.push_back(Buffer::Copy(bytes.data() + at, n));
+      at += n;
+    }
+    int calls = 0;
+    ChunkedInput in(FromChunks(chunks, &calls), "test", bytes.size());
+    std::string read;
+    while (true) {
+      ASSERT_EQ(in.offset(), read.size());
+      if (random() % 2 == 0) {
+        const size_t min = 1 + random() % 100;
+        const size_t want = min + random() % 200;
+        absl::StatusOr<Buffer> window = in.Peek(min, want);
+        ASSERT_TRUE(window.ok());
+        if (window->empty()) break;
+        ASSERT_TRUE(window->size() >= min || read.size() + window->size() == bytes.size());
+        ASSERT_EQ(window->view(), std::string_view(bytes).substr(read.size(), window->size()));
+        const size_t skip = 1 + random() % window->size();
+        read += window->view().substr(0, skip);
+        in.Skip(skip);
+      } else {
+        absl::StatusOr<Buffer> taken = in.Take(1 + random() % 400);
+        ASSERT_TRUE(taken.ok());
+        if (taken->empty()) break;
+        read += taken->view();
+      }
+    }
+    ASSERT_TRUE(read == bytes) << trial;
+    EXPECT_TRUE(*in.AtEnd());
+  }
 }
 
 TEST(ChunkedInputTest, ChunksOfCutsABufferIntoSlices) {

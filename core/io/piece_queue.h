@@ -52,7 +52,7 @@ class PieceQueue {
   // it counts the consumer as stalled and goes on. Long enough that a consumer which is only
   // slow (converting, or sending to a client that reads a little late) is not taken for stalled;
   // a client that sends all before it reads pays it once.
-  static constexpr std::chrono::milliseconds kDefaultStall{1000};
+  static constexpr std::chrono::milliseconds kDefaultStall{250};
 
   // Pieces beyond `memory_bytes` queued go to a spill file in `spill_dir` (created when first
   // needed), each byte counted first with `reserve_spill` (may be null). An empty `spill_dir`

@@ -740,7 +740,8 @@ void BenchmarkStreams(const Options& options) {
   std::printf(
       "\nwhole call = payload / (first byte sent .. status received); up = payload / "
       "(.. first response message,\nwhich the server sends once it has read all the "
-      "input); back = payload / the rest of the call.\n");
+      "input, except where it converts as the input arrives:\nTorch7 to Torch7 ConvertStream); "
+      "back = payload / the rest of the call.\n");
   std::fflush(stdout);
 }
 

@@ -43,9 +43,10 @@ using torch7::StorageMismatch;
 
 constexpr uint64_t kMaxInt = std::numeric_limits<int32_t>::max();
 
-// Ascii numbers are parsed from a window of at least this many bytes (or the rest of the input),
-// and none is started within kAsciiLookahead of its end: a number token is at most 513
-// characters (primitives.cc), so each is parsed from the whole of it, as from the whole input.
+// Ascii numbers are parsed from a window of at least kAsciiWindow bytes (or the rest of the
+// input); a single number (an int, a long, a double) from one of at least kAsciiLookahead: a
+// number token is at most 513 characters (primitives.cc), so each is parsed from the whole of
+// it, as from the whole input.
 constexpr size_t kAsciiWindow = 64 * 1024;
 constexpr size_t kAsciiLookahead = 1024;
 // The bytes kept from the start of the input, to say what an input that is not Torch7 is.
@@ -596,25 +597,29 @@ class Transcoder {
       ASSIGN_OR_RETURN(Buffer window, in_.Peek(kAsciiWindow, kAsciiWindow));
       // Peek gives at least what was asked unless the input ends first.
       const bool at_end = window.size() < kAsciiWindow;
-      const size_t limit = at_end ? window.size() : window.size() - kAsciiLookahead;
       if (window.empty()) {
         return InputError("torch7", in_.offset(),
                           "input ends where storage data (a number) was expected");
       }
-      const uint64_t base = in_.offset();
-      PrimitiveReader reader(window, from_, base);
-      // Each number takes at least one character and one separator, but the last.
-      const uint64_t room = std::min<uint64_t>(left, window.size() / 2 + 1);
-      auto [values, data] = Buffer::Allocate(room * size);
-      uint64_t parsed = 0;
-      while (parsed < room) {
-        size_t start = reader.offset() - base;
-        while (start < window.size() && torch7::IsAsciiSpace(window.data()[start])) ++start;
-        if (start >= limit) break;
-        ASSIGN_OR_RETURN(uint64_t one,
-                         reader.ReadSomeElements(type, 1, data + parsed * size, "storage data"));
-        parsed += one;
+      // The numbers before the window's last whitespace are whole: parsed from the window cut
+      // there, each is parsed as from the whole input. (A window without whitespace is one
+      // token longer than any number: parsed from the window, as far as a number goes.)
+      size_t cut = window.size();
+      uint64_t most = left;
+      if (!at_end) {
+        while (cut > 0 && !torch7::IsAsciiSpace(window.data()[cut - 1])) --cut;
+        if (cut == 0) {
+          cut = window.size();
+          most = 1;
+        }
       }
+      const uint64_t base = in_.offset();
+      PrimitiveReader reader(window.Slice(0, cut), from_, base);
+      // Each number takes at least one character and one separator, but the last.
+      const uint64_t room = std::min<uint64_t>(most, cut / 2 + 1);
+      auto [values, data] = Buffer::Allocate(room * size);
+      ASSIGN_OR_RETURN(uint64_t parsed,
+                       reader.ReadSomeElements(type, room, data, "storage data"));
       in_.Skip(reader.offset() - base);
       left -= parsed;
       if (out()) out()->WriteElements(type, parsed, values.Slice(0, parsed * size), false, left == 0);

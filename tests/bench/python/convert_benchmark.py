@@ -19,6 +19,11 @@ that touches 400 MB of fresh memory can take 3-4 times the usual) and the larges
                     cp; serialctl convert to t7 (the same bytes) with the long size detected and
                     given, and to big-endian t7
     tensor-be.t7    the same, big-endian: serialctl convert to little-endian t7
+    small.t7        a torch.FloatTensor of 40 MB: cp; serialctl convert to t7-ascii (about 120 MB
+                    of text, each float's "%.9g")
+    small.ascii.t7  that ascii file (written by the first serialctl run of the row above, then
+                    checked by this one): cp; serialctl convert to binary t7, which gives
+                    small.t7's bytes back
 
 Ratios (of medians) are against cp and R of the same row group. Inputs are read from the page cache (each
 file is read once before timing). Every output is checked: the R rows and identity conversions
@@ -111,6 +116,8 @@ def main():
     frame = os.path.join(work, "frame.rds")
     tensor = os.path.join(work, "tensor.t7")
     tensor_be = os.path.join(work, "tensor-be.t7")
+    small = os.path.join(work, "small.t7")
+    small_ascii = os.path.join(work, "small.ascii.t7")
     out = os.path.join(args.out_dir or work, "convert-benchmark-%d.out" % os.getpid())
     if not os.path.exists(numeric) or not os.path.exists(frame):
         write_r_inputs(numeric, frame, doubles, rows)
@@ -118,6 +125,11 @@ def main():
         make_tensor(tensor, floats, big_endian=False)
     if not os.path.exists(tensor_be):
         make_tensor(tensor_be, floats, big_endian=True)
+    if not os.path.exists(small):
+        make_tensor(small, floats // 10, big_endian=False)
+    if not os.path.exists(small_ascii):
+        subprocess.run([args.serialctl, "convert", "--to", "t7-ascii", small, small_ascii],
+                       check=True)
 
     ctl = args.serialctl
     r_native = out + ".r-native"
@@ -156,6 +168,16 @@ def main():
             ("cp", ["cp", tensor_be, out], tensor_be),
             ("serialctl convert --to t7 --byte-order little (detected)",
              [ctl, "convert", "--to", "t7", "--byte-order", "little", tensor_be, out], tensor),
+        ]),
+        (small, [
+            ("cp", ["cp", small, out], small),
+            ("serialctl convert --to t7-ascii",
+             [ctl, "convert", "--to", "t7-ascii", small, out], small_ascii),
+        ]),
+        (small_ascii, [
+            ("cp", ["cp", small_ascii, out], small_ascii),
+            ("serialctl convert --to t7 (ascii in)",
+             [ctl, "convert", "--to", "t7", small_ascii, out], small),
         ]),
     ]
     print("outputs in %s; this script's own peak RSS: %.0f MB" % (os.path.dirname(out),

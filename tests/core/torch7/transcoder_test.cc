@@ -125,6 +125,68 @@ TEST(Torch7TranscoderTest, EveryCorpusStreamWritesTheBytesOfTheObjectGraphInEver
   EXPECT_LT(decided_by_read, 10);
 }
 
+// An ascii DoubleStorage holding `numbers` (the text of each) separated by `separators` in turn.
+std::string AsciiStorage(const std::vector<std::string>& numbers,
+                         const std::vector<std::string>& separators) {
+  std::string text = "4\n1\n3\nV 1\n19\ntorch.DoubleStorage\n" +
+                     std::to_string(numbers.size()) + "\n";
+  for (size_t i = 0; i < numbers.size(); ++i) {
+    if (i > 0) text += separators[i % separators.size()];
+    text += numbers[i];
+  }
+  return text + "\n";
+}
+
+// Ascii numbers are parsed a window at a time: numbers of every length, whitespace of every
+// kind and length, a token longer than a window, all parse as from the whole input.
+TEST(Torch7TranscoderTest, AsciiNumbersAcrossWindowsParseAsFromTheWholeInput) {
+  std::mt19937_64 random(5);
+  std::vector<std::string> numbers;
+  for (int i = 0; i < 40000; ++i) {
+    switch (random() % 6) {
+      case 0:
+        numbers.push_back(std::to_string(static_cast<int64_t>(random() % 2000000) - 1000000));
+        break;
+      case 1:
+        numbers.push_back("-nan");
+        break;
+      case 2:
+        numbers.push_back("1" + std::string(random() % 700, '0'));  // up to 700 digits: inf
+        break;
+      case 3:
+        numbers.push_back("0." + std::string(random() % 600, '0') + "1");
+        break;
+      default:
+        numbers.push_back(absl::StrCat(static_cast<double>(random()) / 3e9));
+        break;
+    }
+  }
+  const std::vector<std::string> separators = {" ", "\n", "\t \t", std::string(3000, ' '),
+                                               " \r\n "};
+  std::vector<std::string> streams = {AsciiStorage(numbers, separators)};
+  // A token longer than a window (digits only), then more numbers.
+  numbers[100] = std::string(70000, '0') + "12";
+  streams.push_back(AsciiStorage(numbers, separators));
+  for (const std::string& text : streams) {
+    const Buffer input = Buffer::Copy(text);
+    ASSERT_GT(input.size(), size_t{256} << 10);
+    const Torch7StreamLayout from{Torch7Layout{.ascii = true}};
+    for (const Torch7Layout& layout : {Torch7Layout{}, Torch7Layout{.ascii = true}}) {
+      absl::StatusOr<std::string> expected = ThroughValue(input, layout);
+      for (size_t step : {size_t{1} << 20, size_t{65536}, size_t{4099}, size_t{777}}) {
+        SCOPED_TRACE(absl::StrCat("chunks of ", step));
+        absl::StatusOr<std::string> actual = Streamed(input, from, layout, step);
+        ASSERT_EQ(actual.ok(), expected.ok()) << actual.status() << " / " << expected.status();
+        if (actual.ok()) {
+          ASSERT_TRUE(*actual == *expected);
+        } else {
+          EXPECT_EQ(actual.status(), expected.status());
+        }
+      }
+    }
+  }
+}
+
 TEST(Torch7TranscoderTest, TheUnknownTotalSizeChangesNothingForGoodStreams) {
   for (const char* path : {"generated/nn_linear.bin.t7", "generated/tensor_long_2x3.long4.bin.t7",
                            "generated/tensor_double_2x3.bigendian.bin.t7"}) {

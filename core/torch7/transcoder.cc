@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -44,9 +45,9 @@ using torch7::StorageMismatch;
 constexpr uint64_t kMaxInt = std::numeric_limits<int32_t>::max();
 
 // Ascii numbers are parsed from a window of at least kAsciiWindow bytes (or the rest of the
-// input); a single number (an int, a long, a double) from one of at least kAsciiLookahead: a
-// number token is at most 513 characters (primitives.cc), so each is parsed from the whole of
-// it, as from the whole input.
+// input), up to its last whitespace; a single number (an int, a long, a double) from one that
+// holds the whitespace after it, or at least kAsciiLookahead bytes: a number token is at most 513
+// characters (primitives.cc), so each is parsed from the whole of it, as from the whole input.
 constexpr size_t kAsciiWindow = 64 * 1024;
 constexpr size_t kAsciiLookahead = 1024;
 // The bytes kept from the start of the input, to say what an input that is not Torch7 is.
@@ -463,7 +464,7 @@ class Transcoder {
     Buffer window;
     if (ascii()) {
       RETURN_IF_ERROR(SkipAsciiSpace());
-      ASSIGN_OR_RETURN(window, in_.Peek(kAsciiLookahead, kAsciiWindow));
+      ASSIGN_OR_RETURN(window, AsciiNumberWindow());
     } else {
       ASSIGN_OR_RETURN(window, in_.Peek(binary_size, binary_size));
     }
@@ -472,6 +473,26 @@ class Transcoder {
     auto value = read(reader);
     if (value.ok()) in_.Skip(reader.offset() - base);
     return value;
+  }
+
+  // The bytes at the cursor, as far as the whitespace that ends the number there (and one
+  // more, the newline a scalar may end with), or kAsciiLookahead of them (more than the longest
+  // token a number is parsed from), or all that remain. Grown by doubling from a few bytes, so
+  // that input cut into tiny chunks costs a few copied bytes per number, not a window's worth.
+  absl::StatusOr<Buffer> AsciiNumberWindow() {
+    size_t want = 32;
+    while (true) {
+      ASSIGN_OR_RETURN(Buffer window, in_.Peek(want, want));
+      if (window.size() < want || window.size() >= kAsciiLookahead) return window;
+      const uint8_t* begin = window.data();
+      const uint8_t* end = begin + window.size();
+      // Whitespace with a byte after it: the token and the newline after it are all here.
+      if (std::find_if(begin, end - 1, [](uint8_t c) { return torch7::IsAsciiSpace(c); }) !=
+          end - 1) {
+        return window;
+      }
+      want *= 2;
+    }
   }
 
   absl::StatusOr<int32_t> ReadInt(std::string_view what) {
@@ -602,25 +623,37 @@ class Transcoder {
                           "input ends where storage data (a number) was expected");
       }
       // The numbers before the window's last whitespace are whole: parsed from the window cut
-      // there, each is parsed as from the whole input. (A window without whitespace is one
-      // token longer than any number: parsed from the window, as far as a number goes.)
+      // there, each is parsed as from the whole input.
       size_t cut = window.size();
-      uint64_t most = left;
       if (!at_end) {
         while (cut > 0 && !torch7::IsAsciiSpace(window.data()[cut - 1])) --cut;
-        if (cut == 0) {
-          cut = window.size();
-          most = 1;
-        }
       }
       const uint64_t base = in_.offset();
-      PrimitiveReader reader(window.Slice(0, cut), from_, base);
-      // Each number takes at least one character and one separator, but the last.
-      const uint64_t room = std::min<uint64_t>(most, cut / 2 + 1);
-      auto [values, data] = Buffer::Allocate(room * size);
-      ASSIGN_OR_RETURN(uint64_t parsed,
-                       reader.ReadSomeElements(type, room, data, "storage data"));
-      in_.Skip(reader.offset() - base);
+      uint64_t parsed = 0;
+      std::optional<PrimitiveReader> reader;
+      Buffer values;
+      if (cut > 0) {
+        reader.emplace(window.Slice(0, cut), from_, base);
+        // Each number takes at least one character and one separator, but the last.
+        const uint64_t room = std::min<uint64_t>(left, cut / 2 + 1);
+        uint8_t* data;
+        std::tie(values, data) = Buffer::Allocate(room * size);
+        ASSIGN_OR_RETURN(parsed, reader->ReadSomeElements(type, room, data, "storage data"));
+      } else {
+        // One token longer than the window: numbers are parsed from it a token's most (513
+        // characters) at a time, as from the whole input, while a whole token's worth of the
+        // window remains after each.
+        reader.emplace(window, from_, base);
+        const uint64_t room = std::min<uint64_t>(left, window.size() - kAsciiLookahead + 1);
+        uint8_t* data;
+        std::tie(values, data) = Buffer::Allocate(room * size);
+        while (parsed < room && reader->offset() - base + kAsciiLookahead <= window.size()) {
+          ASSIGN_OR_RETURN(uint64_t one, reader->ReadSomeElements(type, 1, data + parsed * size,
+                                                                  "storage data"));
+          parsed += one;
+        }
+      }
+      in_.Skip(reader->offset() - base);
       left -= parsed;
       if (out()) out()->WriteElements(type, parsed, values.Slice(0, parsed * size), false, left == 0);
       if (parsed == 0 && at_end) {

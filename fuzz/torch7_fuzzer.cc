@@ -19,9 +19,9 @@
 // writing the value as "t7" (its layout), "t7-ascii" and the variant layout works or fails
 // cleanly, and each output reads back and is a fixpoint (written, read and written again gives
 // the same bytes); the conversion's output reads back in the target format. The streamed
-// conversion (TranscodeTorch7, the input cut into chunks of 1 to 16 bytes) into the variant
-// layout (referenced) and into ascii agrees with the object graph's: it fails exactly where
-// ReadTorch7 or WriteTorch7 does, and otherwise writes the same bytes.
+// conversion (TranscodeTorch7, the input cut into chunks of 1 to 8 bytes or 512 bytes to
+// 64 KiB) into the variant layout (referenced) and into ascii agrees with the object graph's: it
+// fails exactly where ReadTorch7 or WriteTorch7 does, and otherwise writes the same bytes.
 //
 // Run: make fuzz (all targets), or by hand:
 //   build-fuzz/fuzz/torch7_fuzzer -max_len=65536 -rss_limit_mb=2048 \
@@ -148,7 +148,10 @@ void FuzzOne(const uint8_t* data, size_t size) {
   variant.torch7_long_size = options.Bit(8) ? 4 : 8;
   variant.torch7_big_endian = options.Bit(9);
   if (extent == Torch7Extent::kWholeStream) {
-    CheckTranscoder(input, read_options, mode, value, variant, 1 + options.Bits(11, 4));
+    // Tiny chunks (every read gathers) or large ones (reads are slices of the chunk).
+    const size_t step =
+        options.Bit(14) ? 1 + options.Bits(11, 3) : size_t{512} << options.Bits(11, 3);
+    CheckTranscoder(input, read_options, mode, value, variant, step);
   }
   if (!value.ok()) return;
   FUZZ_CHECK(value->Validate().ok(),

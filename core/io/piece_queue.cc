@@ -113,7 +113,6 @@ absl::StatusOr<std::optional<Buffer>> PieceQueue::Pop() {
   taken_.notify_one();
   if (!entry.spilled) return std::optional<Buffer>(std::move(entry.piece));
   ASSIGN_OR_RETURN(Buffer piece, spill_->ReadAt(entry.offset, entry.size));
-  spill_->Discard(entry.offset, entry.size);
   return std::optional<Buffer>(std::move(piece));
 }
 

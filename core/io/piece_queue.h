@@ -9,8 +9,10 @@
 // consumer takes nothing for a while (`stall`: it cannot go on, say because its output cannot be
 // sent to a client that sends all its input before it reads any output), the receiver goes on
 // and the queue grows into the spill file, so neither end of such a stream waits for the other
-// and memory stays at the bound whatever the stream's size. Spilled bytes are read back once and
-// their disk blocks given back behind the reader.
+// and memory stays at the bound whatever the stream's size. Spilled bytes are read back once;
+// the file goes with the queue. (Giving its blocks back behind the reader, by punching holes,
+// makes the reader wait for the writeback of the pages it punches: in service_benchmark, a
+// 1.5 GiB stream from a client that sends all first went at 394 MiB/s with it, 478 without.)
 //
 // Thread-safe: one thread pushes, one pops.
 //

@@ -1,7 +1,6 @@
 #include "core/io/spill_file.h"
 
 #include <fcntl.h>
-#include <linux/falloc.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -91,12 +90,6 @@ absl::StatusOr<Buffer> SpillFile::ReadAt(uint64_t offset, uint64_t size) const {
     done += static_cast<uint64_t>(n);
   }
   return buffer;
-}
-
-void SpillFile::Discard(uint64_t offset, uint64_t size) const {
-  // Advice only: a file system without holes keeps the blocks until the file goes.
-  ::fallocate(fd_, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(offset),
-              static_cast<off_t>(size));
 }
 
 absl::StatusOr<Buffer> SpillFile::Map() && {

@@ -54,9 +54,6 @@ class SpillFile {
   // A copy of `size` bytes from `offset`, which Append has written. May run on another thread
   // than Append (the bytes it reads are already written).
   absl::StatusOr<Buffer> ReadAt(uint64_t offset, uint64_t size) const;
-  // Gives the disk blocks of `size` bytes from `offset` back to the file system (a hole that
-  // reads as zeros): for a file read once, front to back, while it is still being written.
-  void Discard(uint64_t offset, uint64_t size) const;
 
   // The whole file as a read-only file mapping (Buffer::DropPages applies); the file lives as
   // long as the Buffer and its slices. An empty file gives an empty Buffer.

@@ -212,7 +212,9 @@ class SerialdClient:
         between Torch7 and R, or to npy/npz/safetensors, skipped or changed) and
         `.input_format` (the format name the input was read as). With `output` (a binary file
         object) the bytes are written there instead, piece by piece as they arrive, and the
-        Converted is empty: the way to convert large files without holding the output.
+        Converted is empty: the way to convert large files without holding the output. A Torch7
+        to Torch7 conversion of a streamed input starts its output before the input has all been
+        sent, so when it fails (SerialdError) `output` may hold the start of an output: discard it.
 
         `fmt` names the input format ("" detects), `to` the output format: "t7", "t7-ascii",
         "rds", "rds-native", "rds-ascii", "rds-asciihex", "rdata", "json", "npy", "npz",

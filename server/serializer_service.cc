@@ -21,7 +21,6 @@
 #include "core/io/spillable_buffer.h"
 #include "core/io/input_error.h"
 #include "core/status_macros.h"
-#include "core/torch7/codec.h"
 #include "core/torch7/transcoder.h"
 #include "proto/data_conversion.h"
 #include "proto/json_codec.h"
@@ -480,8 +479,7 @@ absl::StatusOr<bool> ConvertTorch7AsReceived(const CodecRegistry& registry,
   ASSIGN_OR_RETURN(WriteOptions write_options, ServerWriteOptions(write_message, call.limits));
   ASSIGN_OR_RETURN(const Codec* to, OutputCodec(registry, write_message.format()));
   record.output_format = std::string(to->name());
-  if (to->family() != "t7" || !write_options.torch7_referenced ||
-      !read_message.reference_bindings().empty() ||
+  if (!ConvertsTorch7AsRead(*to, write_options) || !read_message.reference_bindings().empty() ||
       !write_message.persistent_references().empty()) {
     return false;
   }
@@ -523,8 +521,6 @@ absl::StatusOr<bool> ConvertTorch7AsReceived(const CodecRegistry& registry,
   }
   prefix = BufferChain();  // `held` alone keeps the first chunks, until they are converted
   record.input_format = source->layout.ascii ? "t7-ascii" : "t7";
-  const Torch7Layout layout =
-      Torch7OutputLayout(source->layout, write_options, to->name() == "t7-ascii");
   // The rest of the input is received on a thread of its own into a queue, which holds up to
   // kTorch7QueuedBytes (or --spill-above, if less) in memory and spills beyond: the call keeps
   // reading while its output cannot be sent (a client that sends everything before it reads),
@@ -562,7 +558,8 @@ absl::StatusOr<bool> ConvertTorch7AsReceived(const CodecRegistry& registry,
       },
       "torch7");
   ByteWriter out(CountedOutput(call.limits, record, send));
-  absl::Status converted = TranscodeTorch7(in, *source, layout, out, read_options);
+  absl::Status converted =
+      ConvertTorch7Stream(in, *source, *to, read_options, write_options, out);
   if (converted.ok()) converted = out.Finish();
   // On failure the rest of the input is read and dropped: the call's status goes back once the
   // client has sent all (or gone), as for any request refused after it is read.

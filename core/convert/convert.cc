@@ -97,9 +97,8 @@ constexpr size_t kTorch7Step = size_t{1} << 20;
 
 bool StreamsTorch7(const Codec& from, const Codec& to, const WriteOptions& options,
                    const ConvertHooks& hooks) {
-  // Unreferenced output writes a shared object again at each occurrence, which needs the object.
-  return from.family() == "t7" && to.family() == "t7" && options.torch7_referenced &&
-         !hooks.after_read && !hooks.before_write;
+  return from.family() == "t7" && ConvertsTorch7AsRead(to, options) && !hooks.after_read &&
+         !hooks.before_write;
 }
 
 absl::StatusOr<std::optional<std::string>> ConvertTorch7AsRead(
@@ -112,14 +111,24 @@ absl::StatusOr<std::optional<std::string>> ConvertTorch7AsRead(
   if (!source.has_value()) return std::nullopt;  // ReadTorch7 decides, or says what is wrong
   std::string read_as = source->layout.ascii ? "t7-ascii" : "t7";
   if (hooks.on_read_as) hooks.on_read_as(read_as);
-  const Torch7Layout layout =
-      Torch7OutputLayout(source->layout, write_options, to.name() == "t7-ascii");
   ChunkedInput in(ChunkedInput::ChunksOf(input, kTorch7Step), "torch7", input.size());
-  RETURN_IF_ERROR(TranscodeTorch7(in, *source, layout, out, read_options));
+  RETURN_IF_ERROR(ConvertTorch7Stream(in, *source, to, read_options, write_options, out));
   return read_as;
 }
 
 }  // namespace
+
+bool ConvertsTorch7AsRead(const Codec& to, const WriteOptions& options) {
+  return to.family() == "t7" && options.torch7_referenced;
+}
+
+absl::Status ConvertTorch7Stream(ChunkedInput& in, const Torch7StreamLayout& source,
+                                 const Codec& to, const ReadOptions& read_options,
+                                 const WriteOptions& write_options, ByteWriter& out) {
+  const Torch7Layout layout =
+      Torch7OutputLayout(source.layout, write_options, to.name() == "t7-ascii");
+  return TranscodeTorch7(in, source, layout, out, read_options);
+}
 
 absl::StatusOr<std::string> ConvertInput(const Codec& from, const Codec& to, const Buffer& input,
                                          const ReadOptions& read_options,

@@ -36,6 +36,8 @@
 #include "core/data/data.h"
 #include "core/data/mapping.h"
 #include "core/format/codec.h"
+#include "core/io/chunked_input.h"
+#include "core/torch7/transcoder.h"
 
 namespace seriald {
 
@@ -62,6 +64,19 @@ absl::StatusOr<std::string> ConvertInput(const Codec& from, const Codec& to, con
                                          const ReadOptions& read_options,
                                          const WriteOptions& write_options, ByteWriter& out,
                                          ConversionNotes& notes, const ConvertHooks& hooks = {});
+
+// Whether a conversion into `to` with `options` can be made as the input is read, for a Torch7
+// input: Torch7 output, referenced (unreferenced output writes a shared object again at each
+// occurrence, which needs the object).
+bool ConvertsTorch7AsRead(const Codec& to, const WriteOptions& options);
+
+// Converts the Torch7 stream in `in`, laid out as `source` (DecideTorch7StreamLayout), into `to`
+// ("t7" or "t7-ascii") with `write_options` as it reads (core/torch7/transcoder.h), into `out`
+// (not finished). What ConvertInput does for a Torch7 input it holds whole; the service calls it
+// for one that is still arriving.
+absl::Status ConvertTorch7Stream(ChunkedInput& in, const Torch7StreamLayout& source,
+                                 const Codec& to, const ReadOptions& read_options,
+                                 const WriteOptions& write_options, ByteWriter& out);
 
 // Writes plain data from a client (no family's conventions) with `to`: an array file, or the
 // value it stands for in `to`'s family (R for JSON). `r_options` apply when that is R.

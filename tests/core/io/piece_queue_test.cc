@@ -125,6 +125,27 @@ TEST(PieceQueueTest, WithoutASpillDirectoryEverythingStaysInMemory) {
   EXPECT_TRUE(PopAll(queue, &end) == Stream(10));
 }
 
+TEST(PieceQueueTest, WithoutASpillDirectoryTheMemoryBudgetStopsTheReceiver) {
+  uint64_t reserved = 0;
+  PieceQueue queue(
+      "", 1500, nullptr,
+      [&](uint64_t bytes) -> absl::Status {
+        if (reserved + bytes > 1000) return absl::ResourceExhaustedError("max-inflight-bytes");
+        reserved += bytes;
+        return absl::OkStatus();
+      },
+      kShortStall);
+  ASSERT_TRUE(queue.Push({Piece(0)}).ok());  // 1000 bytes: within the bound
+  ASSERT_TRUE(queue.Push({Piece(1)}).ok());  // 2001 held: 501 reserved beyond it
+  absl::Status pushed = queue.Push({Piece(2)});
+  EXPECT_EQ(pushed.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(reserved, 501u);
+  queue.Close(pushed);
+  absl::Status end;
+  EXPECT_TRUE(PopAll(queue, &end) == Stream(2));
+  EXPECT_EQ(end.code(), absl::StatusCode::kResourceExhausted);
+}
+
 TEST(PieceQueueTest, TheSpillBudgetStopsTheReceiver) {
   testing::ScratchDir dir;
   PieceQueue queue(

@@ -391,6 +391,25 @@ TEST(Torch7TranscoderTest, AStreamTakenAsOneObjectThatHoldsMoreIsRefusedAtItsEnd
   EXPECT_EQ(*actual, *ThroughValue(input, Torch7Layout{}, options));
 }
 
+TEST(Torch7TranscoderTest, ACountFourByteLongsCannotHoldIsRefusedBeforeItsData) {
+  // A storage of 2^31 bytes, into 4-byte longs: refused at its header, naming the object, as
+  // WriteTorch7 refuses it; its data (absent here) is never waited for.
+  StreamBytes storage;
+  storage.TorchHeader(1, "torch.ByteStorage").Long(int64_t{1} << 31);
+  absl::StatusOr<std::string> actual = Streamed(storage.buffer(), Torch7StreamLayout{},
+                                                Torch7Layout{.long_size = 4}, 16,
+                                                /*size_known=*/false);
+  ASSERT_FALSE(actual.ok());
+  EXPECT_EQ(actual.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(actual.status().message()),
+              HasSubstr("the torch.ByteStorage at byte 0 has a storage size of 2147483648, which "
+                        "does not fit a 4-byte long"));
+  // With 8-byte longs the same header goes on to wait for the data, which is missing.
+  actual = Streamed(storage.buffer(), Torch7StreamLayout{}, Torch7Layout{}, 16, false);
+  ASSERT_FALSE(actual.ok());
+  EXPECT_THAT(std::string(actual.status().message()), HasSubstr("input ends inside storage data"));
+}
+
 TEST(Torch7TranscoderTest, HugeCountsWithoutATotalSizeFailWhereTheInputEnds) {
   // A storage claiming 2^40 elements and a tensor claiming 2^31-1 dimensions, in a few bytes:
   // nothing is allocated for the claims, and the error is where the bytes run out.

@@ -174,6 +174,7 @@ class ProtoWriter {
     out->set_levels(flags.levels);
     out->set_object(flags.object);
     out->set_stray_tag(flags.stray_tag);
+    out->set_null_attributes(flags.null_attributes);
   }
 
   absl::Status WriteNode(const Node& node, pb::Node* out) const {
@@ -604,7 +605,8 @@ class ProtoReader {
     if (in.levels() > 0xFFFF) {
       return Error(absl::StrCat(AsAbsl(what), " levels ", in.levels(), " exceed 16 bits"));
     }
-    return RFlags{static_cast<uint16_t>(in.levels()), in.object(), in.stray_tag()};
+    return RFlags{static_cast<uint16_t>(in.levels()), in.object(), in.stray_tag(),
+                  in.null_attributes()};
   }
 
   absl::StatusOr<Node> ReadNode(const pb::Node& in) const {

@@ -13,6 +13,11 @@
 #include "core/data/ndarray.h"
 #include "core/io/input_error.h"
 #include "core/io/chunked_input.h"
+#include "core/rds/codec.h"
+#include "core/rds/compression.h"
+#include "core/rds/reader.h"
+#include "core/rds/transcoder.h"
+#include "core/rds/writer.h"
 #include "core/status_macros.h"
 #include "core/torch7/codec.h"
 #include "core/torch7/transcoder.h"
@@ -116,6 +121,104 @@ absl::StatusOr<std::optional<std::string>> ConvertTorch7AsRead(
   return read_as;
 }
 
+bool StreamsR(const Codec& from, const Codec& to, const ReadOptions& read_options,
+              const ConvertHooks& hooks) {
+  return from.family() == "rds" && to.family() == "rds" && !read_options.r_normalize &&
+         !hooks.after_read && !hooks.before_write;
+}
+
+// Writes the R stream of `value` into `stream` (uncompressed), leaving out its first `skip`
+// bytes: what the transcoder wrote before it stopped.
+absl::Status WriteRStreamAfter(const Value& value, rds::RWriteSettings settings, uint64_t skip,
+                               ByteWriter& stream) {
+  settings.compression = RCompression::kNone;
+  uint64_t skipped = 0;
+  ByteWriter rest([&](Buffer piece) {
+    if (skipped < skip) {
+      const uint64_t drop = std::min<uint64_t>(skip - skipped, piece.size());
+      skipped += drop;
+      piece = piece.Slice(drop, piece.size() - drop);
+    }
+    if (piece.size() > 0) stream.AppendShared(piece);
+    return absl::OkStatus();
+  });
+  RETURN_IF_ERROR(WriteR(value, settings, rest));
+  return rest.Finish();
+}
+
+// An R input converted into another R format as it is read (core/rds/transcoder.h), compressed
+// input decompressed a piece at a time. Where the transcoder stops (what the object graph would
+// write differently, ascii input) or finds the input bad, the whole input is read as a Value and
+// written on from where the transcoder stopped: its output is the graph's, and a bad input's
+// error is the reader's.
+absl::StatusOr<std::string> ConvertRAsRead(const Codec& to, const Buffer& input,
+                                           const ReadOptions& read_options,
+                                           const WriteOptions& write_options, ByteWriter& out,
+                                           const ConvertHooks& hooks) {
+  const RCompression compression = rds::DetectCompression(input.view());
+  std::optional<uint64_t> total_size;
+  ChunkedInput::NextChunk chunks;
+  std::unique_ptr<rds::Decompressor> decompressor;
+  if (compression == RCompression::kNone) {
+    total_size = input.size();
+    chunks = ChunkedInput::ChunksOf(input, kTorch7Step);
+  } else {
+    ASSIGN_OR_RETURN(decompressor, rds::Decompressor::Create(input, compression, read_options));
+    chunks = [&decompressor] { return decompressor->Next(); };
+  }
+  ChunkedInput in(std::move(chunks), "rds", total_size);
+
+  std::string read_as;
+  std::unique_ptr<rds::Compressor> compressor;
+  // The uncompressed stream: into the compressor once the header says which, else into `out`.
+  ByteWriter stream([&](Buffer piece) -> absl::Status {
+    if (compressor == nullptr) {
+      out.AppendShared(piece);
+      return absl::OkStatus();
+    }
+    // A piece may be a slice of a mapped input: compressed a step at a time.
+    return ConsumeInSteps(piece, size_t{8} << 20,
+                          [&](const Buffer& step) { return compressor->Add(step.view()); });
+  });
+  auto settings_for = [&](const RStreamInfo& header) -> absl::StatusOr<rds::RWriteSettings> {
+    RStreamInfo source = header;
+    source.compression = compression;
+    if (compression == RCompression::kGzip) {
+      source.gzip_header = rds::DistinctGzipHeader(input.view());
+    }
+    read_as = std::string(rds::CodecNameOf(source));
+    if (hooks.on_read_as) hooks.on_read_as(read_as);
+    rds::RWriteSettings settings = rds::CodecWriteSettings(to.name(), source, write_options);
+    if (settings.compression != RCompression::kNone) {
+      ASSIGN_OR_RETURN(compressor,
+                       rds::Compressor::Create(settings.compression, out, settings.gzip_header));
+    }
+    return settings;
+  };
+  absl::StatusOr<RTranscodeOutcome> outcome = TranscodeR(in, settings_for, stream, read_options);
+  const bool input_error = !outcome.ok() && absl::IsInvalidArgument(outcome.status());
+  if (!outcome.ok() && !input_error) return outcome.status();
+  if (input_error || !outcome->complete) {
+    ReadOptions options = read_options;
+    options.keep_array_byte_order = true;
+    ASSIGN_OR_RETURN(Value value, ReadR(input, options));
+    if (read_as.empty()) {
+      read_as = std::string(to.FormatOf(value));
+      if (hooks.on_read_as) hooks.on_read_as(read_as);
+      // Nothing was written yet (ascii input): the object graph writes it all.
+      RETURN_IF_ERROR(to.Write(value, write_options, out));
+      return read_as;
+    }
+    if (input_error) return outcome.status();  // the reader read what the transcoder did not
+    RETURN_IF_ERROR(WriteRStreamAfter(
+        value, rds::CodecWriteSettings(to.name(), value.source().r, write_options),
+        outcome->emitted, stream));
+  }
+  RETURN_IF_ERROR(stream.Finish());
+  if (compressor != nullptr) RETURN_IF_ERROR(compressor->Finish());
+  return read_as;
+}
+
 }  // namespace
 
 bool ConvertsTorch7AsRead(const Codec& to, const WriteOptions& options) {
@@ -140,6 +243,9 @@ absl::StatusOr<std::string> ConvertInput(const Codec& from, const Codec& to, con
     RETURN_IF_ERROR(
         WriteAdapted(std::move(plain), Conventions::kArrays, to, write_options, out, notes, hooks));
     return std::string(from.name());
+  }
+  if (StreamsR(from, to, read_options, hooks)) {
+    return ConvertRAsRead(to, input, read_options, write_options, out, hooks);
   }
   if (StreamsTorch7(from, to, write_options, hooks)) {
     ASSIGN_OR_RETURN(std::optional<std::string> read_as,

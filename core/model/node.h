@@ -182,6 +182,10 @@ struct RFlags {
   // The tag bit on an object that has no tag (a vector, an S4 object, an external pointer), as old
   // R versions sometimes wrote it; R ignores it, writers reproduce it.
   bool stray_tag = false;
+  // The attributes bit over an attribute list written as NULL (a vector, an S4 object, an
+  // external pointer...: whatever has its attributes after its payload), as no R version writes
+  // but R reads as no attributes; writers reproduce it with the NULL.
+  bool null_attributes = false;
   friend bool operator==(const RFlags&, const RFlags&) = default;
 };
 

@@ -24,18 +24,7 @@ class RdsCodec : public Codec {
   std::string_view FormatOf(const Value& value) const override {
     const std::optional<RStreamInfo>& source = value.source().r;
     if (!source) return name();
-    if (!source->rdata_magic.empty()) return "rdata";
-    switch (source->format) {
-      case RFormat::kXdr:
-        return "rds";
-      case RFormat::kNative:
-        return "rds-native";
-      case RFormat::kAscii:
-        return "rds-ascii";
-      case RFormat::kAsciiHex:
-        return "rds-asciihex";
-    }
-    return name();
+    return rds::CodecNameOf(*source);
   }
 
   Recognition Recognize(const Buffer& input) const override {
@@ -69,26 +58,7 @@ class RdsCodec : public Codec {
 
   absl::Status Write(const Value& value, const WriteOptions& options,
                      ByteWriter& out) const override {
-    const std::optional<RStreamInfo>& source = value.source().r;
-    if (format_) {
-      rds::RWriteSettings settings =
-          rds::SettingsFor(value, *format_, options.r_version, options.r_compression);
-      settings.max_output_bytes = options.max_output_bytes;
-      settings.output_limit = options.output_limit;
-      return WriteR(value, settings, out);
-    }
-    const bool from_rdata = source && !source->rdata_magic.empty();
-    const RFormat format = source ? source->format : RFormat::kXdr;
-    rds::RWriteSettings settings = rds::SettingsFor(
-        value, format, options.r_version,
-        options.r_compression
-            ? options.r_compression
-            : std::optional<RCompression>(from_rdata ? source->compression : RCompression::kGzip));
-    const char letter = format == RFormat::kNative ? 'B' : format == RFormat::kXdr ? 'X' : 'A';
-    settings.rdata_magic = std::string("RD") + letter + (settings.version == 2 ? '2' : '3');
-    settings.max_output_bytes = options.max_output_bytes;
-    settings.output_limit = options.output_limit;
-    return WriteR(value, settings, out);
+    return WriteR(value, rds::CodecWriteSettings(name_, value.source().r, options), out);
   }
 
  private:
@@ -98,6 +68,53 @@ class RdsCodec : public Codec {
 };
 
 }  // namespace
+
+namespace rds {
+
+std::string_view CodecNameOf(const RStreamInfo& source) {
+  if (!source.rdata_magic.empty()) return "rdata";
+  switch (source.format) {
+    case RFormat::kXdr:
+      return "rds";
+    case RFormat::kNative:
+      return "rds-native";
+    case RFormat::kAscii:
+      return "rds-ascii";
+    case RFormat::kAsciiHex:
+      return "rds-asciihex";
+  }
+  return "rds";
+}
+
+RWriteSettings CodecWriteSettings(std::string_view codec, const std::optional<RStreamInfo>& source,
+                                  const WriteOptions& options) {
+  std::optional<RFormat> format;
+  if (codec == "rds") format = RFormat::kXdr;
+  if (codec == "rds-native") format = RFormat::kNative;
+  if (codec == "rds-ascii") format = RFormat::kAscii;
+  if (codec == "rds-asciihex") format = RFormat::kAsciiHex;
+  if (format) {
+    RWriteSettings settings =
+        SettingsForSource(source, *format, options.r_version, options.r_compression);
+    settings.max_output_bytes = options.max_output_bytes;
+    settings.output_limit = options.output_limit;
+    return settings;
+  }
+  // "rdata": the source's encoding, gzip unless the source was a save() file.
+  const bool from_rdata = source && !source->rdata_magic.empty();
+  const RFormat rdata_format = source ? source->format : RFormat::kXdr;
+  RWriteSettings settings = SettingsForSource(
+      source, rdata_format, options.r_version,
+      options.r_compression
+          ? options.r_compression
+          : std::optional<RCompression>(from_rdata ? source->compression : RCompression::kGzip));
+  settings.rdata_magic = RDataMagic(rdata_format, settings.version);
+  settings.max_output_bytes = options.max_output_bytes;
+  settings.output_limit = options.output_limit;
+  return settings;
+}
+
+}  // namespace rds
 
 void RegisterRdsCodecs(CodecRegistry& registry) {
   registry.Register(std::make_unique<RdsCodec>(

@@ -25,9 +25,26 @@
 #ifndef SERIALD_CORE_RDS_CODEC_H_
 #define SERIALD_CORE_RDS_CODEC_H_
 
+#include <optional>
+#include <string_view>
+
 #include "core/format/codec.h"
+#include "core/rds/writer.h"
 
 namespace seriald {
+
+namespace rds {
+
+// The codec name of the format a stream with header `source` was in: "rds", "rds-native",
+// "rds-ascii", "rds-asciihex", or "rdata" for a save() file (Codec::FormatOf).
+std::string_view CodecNameOf(const RStreamInfo& source);
+
+// The settings the R codec named `codec` writes a value read from a stream with header `source`
+// with (see the file comment).
+RWriteSettings CodecWriteSettings(std::string_view codec, const std::optional<RStreamInfo>& source,
+                                  const WriteOptions& options);
+
+}  // namespace rds
 
 // Adds "rds", "rds-native", "rds-ascii", "rds-asciihex" and "rdata" to `registry`.
 void RegisterRdsCodecs(CodecRegistry& registry);

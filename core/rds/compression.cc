@@ -15,67 +15,16 @@
 #include "core/status_macros.h"
 
 namespace seriald::rds {
-namespace {
 
-constexpr size_t kChunk = 1 << 20;
-
-// How much decompressed output is allowed, and which option says so.
-struct DecompressionBudget {
-  uint64_t max_bytes = 0;
-  bool by_ratio = false;  // the ratio bound is the tighter one
-  uint64_t ratio = 0;
-  const std::function<absl::Status(uint64_t)>* reserve = nullptr;
-  const std::function<absl::Status(uint64_t)>* reserve_spill = nullptr;
-  std::string spill_dir;  // see ReadOptions::spill_dir
-  uint64_t spill_above = 0;
-};
-
-// Collects decompressed output in chunks under the limit.
-class Sink {
+// One compression library's decoder over a whole input: Produce fills `out` with up to `size`
+// bytes of what follows, returning how many (0 only at the end of the data).
+class Decoder {
  public:
-  Sink(RCompression kind, const DecompressionBudget& budget, uint64_t input_size)
-      : kind_(kind),
-        budget_(budget),
-        input_size_(input_size),
-        max_bytes_(budget.max_bytes),
-        buffer_(budget.spill_dir, budget.spill_above,
-                budget.reserve_spill != nullptr ? *budget.reserve_spill : nullptr) {
-    // A guess that avoids regrowth for typical ratios without trusting the input.
-    (void)buffer_.Reserve(static_cast<size_t>(
-        std::min<uint64_t>(std::min<uint64_t>(input_size, uint64_t{1} << 28) * 4, max_bytes_)));
-  }
-  uint8_t* chunk() { return chunk_; }
-  absl::Status Flush(size_t n) {
-    if (n > max_bytes_ - buffer_.size()) {
-      if (budget_.by_ratio) {
-        return LimitExceeded(
-            "max-decompression-ratio",
-            absl::StrCat("rds: ", AsAbsl(CompressionName(kind_)), " input of ", input_size_,
-                         " bytes decompresses to more than ", max_bytes_, " bytes, ",
-                         budget_.ratio, " times its size (--max-decompression-ratio)"));
-      }
-      return LimitExceeded(
-          "max-decompressed-bytes",
-          absl::StrCat("rds: ", AsAbsl(CompressionName(kind_)), " input decompresses to more than ",
-                       max_bytes_, " bytes (--max-decompressed-bytes)"));
-    }
-    // Memory is reserved here; a spill file's bytes are page cache, which the buffer counts as
-    // disk itself (ReadOptions::reserve_spill).
-    if (budget_.reserve != nullptr && *budget_.reserve && !buffer_.Spills(buffer_.size() + n)) {
-      RETURN_IF_ERROR((*budget_.reserve)(n));
-    }
-    return buffer_.Append(chunk_, n);
-  }
-  absl::StatusOr<Buffer> Finish() && { return std::move(buffer_).Finish(); }
-
- private:
-  RCompression kind_;
-  DecompressionBudget budget_;
-  uint64_t input_size_;
-  uint64_t max_bytes_;
-  SpillableBuffer buffer_;
-  uint8_t chunk_[kChunk];
+  virtual ~Decoder() = default;
+  virtual absl::StatusOr<size_t> Produce(uint8_t* out, size_t size) = 0;
 };
+
+namespace {
 
 absl::Status Corrupt(RCompression kind, uint64_t offset, std::string_view detail) {
   return InputError(
@@ -83,120 +32,188 @@ absl::Status Corrupt(RCompression kind, uint64_t offset, std::string_view detail
       absl::StrCat(AsAbsl(CompressionName(kind)), " data is corrupt (", AsAbsl(detail), ")"));
 }
 
-absl::StatusOr<Buffer> Gunzip(const Buffer& input, const DecompressionBudget& budget) {
-  auto sink = std::make_unique<Sink>(RCompression::kGzip, budget, input.size());
-  uint64_t pos = 0;
-  while (pos < input.size()) {
-    z_stream z{};
-    if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) return absl::InternalError("inflateInit2");
-    int rc = Z_OK;
-    while (rc != Z_STREAM_END) {
-      uint64_t take = std::min<uint64_t>(input.size() - pos, 1u << 30);
-      z.next_in = const_cast<Bytef*>(input.data() + pos);
-      z.avail_in = static_cast<uInt>(take);
-      z.next_out = sink->chunk();
-      z.avail_out = kChunk;
-      rc = inflate(&z, Z_NO_FLUSH);
+// Concatenated gzip members, then nothing or zero padding (as gzip reads them).
+class GzipDecoder : public Decoder {
+ public:
+  explicit GzipDecoder(Buffer input) : input_(std::move(input)) {}
+  ~GzipDecoder() override {
+    if (in_member_) inflateEnd(&z_);
+  }
+
+  absl::StatusOr<size_t> Produce(uint8_t* out, size_t size) override {
+    while (true) {
+      if (!in_member_) {
+        if (pos_ == input_.size()) return 0;
+        // Trailing zero padding after a member is ignored, as gzip does; anything else must be
+        // another member.
+        if (members_ > 0 && input_.data()[pos_] != 0x1f) {
+          if (std::all_of(input_.data() + pos_, input_.data() + input_.size(),
+                          [](uint8_t b) { return b == 0; })) {
+            pos_ = input_.size();
+            return 0;
+          }
+          return InputError("rds", pos_, "unexpected bytes after the gzip stream");
+        }
+        z_ = z_stream{};
+        if (inflateInit2(&z_, 16 + MAX_WBITS) != Z_OK) return absl::InternalError("inflateInit2");
+        in_member_ = true;
+      }
+      const uint64_t take = std::min<uint64_t>(input_.size() - pos_, 1u << 30);
+      z_.next_in = const_cast<Bytef*>(input_.data() + pos_);
+      z_.avail_in = static_cast<uInt>(take);
+      z_.next_out = out;
+      z_.avail_out = static_cast<uInt>(size);
+      const int rc = inflate(&z_, Z_NO_FLUSH);
       // A mapped input is resident only as far as inflate has not read it.
-      input.Slice(pos, take - z.avail_in).DropPages();
-      pos += take - z.avail_in;
-      if (absl::Status s = sink->Flush(kChunk - z.avail_out); !s.ok()) {
-        inflateEnd(&z);
-        return s;
+      input_.Slice(pos_, take - z_.avail_in).DropPages();
+      pos_ += take - z_.avail_in;
+      const size_t produced = size - z_.avail_out;
+      if (rc == Z_STREAM_END) {
+        inflateEnd(&z_);
+        in_member_ = false;
+        ++members_;
+        if (produced > 0) return produced;
+        continue;
       }
-      if (rc == Z_STREAM_END) break;
-      const bool stalled = rc == Z_BUF_ERROR || (rc == Z_OK && z.avail_out != 0);
-      if (stalled && pos == input.size()) {
-        inflateEnd(&z);
-        return InputError("rds", pos, "gzip data ends before the end of its stream");
+      if (produced > 0) return produced;
+      const bool stalled = rc == Z_BUF_ERROR || rc == Z_OK;
+      if (stalled && pos_ == input_.size()) {
+        return InputError("rds", pos_, "gzip data ends before the end of its stream");
       }
-      if (rc != Z_OK) {
-        inflateEnd(&z);
-        return Corrupt(RCompression::kGzip, pos, z.msg ? z.msg : "inflate failed");
-      }
-    }
-    inflateEnd(&z);
-    // Trailing zero padding after a member is ignored, as gzip does; anything else must be
-    // another member.
-    if (pos < input.size() && input.data()[pos] != 0x1f) {
-      bool zeros = std::all_of(input.data() + pos, input.data() + input.size(),
-                               [](uint8_t b) { return b == 0; });
-      if (zeros) break;
-      return InputError("rds", pos, "unexpected bytes after the gzip stream");
+      if (rc != Z_OK) return Corrupt(RCompression::kGzip, pos_, z_.msg ? z_.msg : "inflate failed");
     }
   }
-  return std::move(*sink).Finish();
-}
 
-absl::StatusOr<Buffer> Bunzip2(const Buffer& input, const DecompressionBudget& budget) {
-  auto sink = std::make_unique<Sink>(RCompression::kBzip2, budget, input.size());
-  uint64_t pos = 0;
-  while (pos < input.size()) {
-    bz_stream b{};
-    if (BZ2_bzDecompressInit(&b, 0, 0) != BZ_OK) return absl::InternalError("bzDecompressInit");
-    int rc = BZ_OK;
-    while (rc != BZ_STREAM_END) {
-      uint64_t take = std::min<uint64_t>(input.size() - pos, 1u << 30);
-      b.next_in = const_cast<char*>(reinterpret_cast<const char*>(input.data() + pos));
-      b.avail_in = static_cast<unsigned>(take);
-      b.next_out = reinterpret_cast<char*>(sink->chunk());
-      b.avail_out = kChunk;
-      rc = BZ2_bzDecompress(&b);
-      input.Slice(pos, take - b.avail_in).DropPages();
-      pos += take - b.avail_in;
+ private:
+  Buffer input_;
+  uint64_t pos_ = 0;
+  z_stream z_{};
+  bool in_member_ = false;
+  uint64_t members_ = 0;
+};
+
+// Concatenated bzip2 streams.
+class Bzip2Decoder : public Decoder {
+ public:
+  explicit Bzip2Decoder(Buffer input) : input_(std::move(input)) {}
+  ~Bzip2Decoder() override {
+    if (in_stream_) BZ2_bzDecompressEnd(&b_);
+  }
+
+  absl::StatusOr<size_t> Produce(uint8_t* out, size_t size) override {
+    while (true) {
+      if (!in_stream_) {
+        if (pos_ == input_.size()) return 0;
+        if (streams_ > 0 && input_.data()[pos_] != 'B') {
+          return InputError("rds", pos_, "unexpected bytes after the bzip2 stream");
+        }
+        b_ = bz_stream{};
+        if (BZ2_bzDecompressInit(&b_, 0, 0) != BZ_OK) {
+          return absl::InternalError("bzDecompressInit");
+        }
+        in_stream_ = true;
+      }
+      const uint64_t take = std::min<uint64_t>(input_.size() - pos_, 1u << 30);
+      b_.next_in = const_cast<char*>(reinterpret_cast<const char*>(input_.data() + pos_));
+      b_.avail_in = static_cast<unsigned>(take);
+      b_.next_out = reinterpret_cast<char*>(out);
+      b_.avail_out = static_cast<unsigned>(size);
+      const int rc = BZ2_bzDecompress(&b_);
+      input_.Slice(pos_, take - b_.avail_in).DropPages();
+      pos_ += take - b_.avail_in;
       if (rc != BZ_OK && rc != BZ_STREAM_END) {
-        BZ2_bzDecompressEnd(&b);
-        return Corrupt(RCompression::kBzip2, pos, absl::StrCat("error ", rc));
+        return Corrupt(RCompression::kBzip2, pos_, absl::StrCat("error ", rc));
       }
-      if (absl::Status s = sink->Flush(kChunk - b.avail_out); !s.ok()) {
-        BZ2_bzDecompressEnd(&b);
-        return s;
+      const size_t produced = size - b_.avail_out;
+      if (rc == BZ_STREAM_END) {
+        BZ2_bzDecompressEnd(&b_);
+        in_stream_ = false;
+        ++streams_;
+        if (produced > 0) return produced;
+        continue;
       }
-      if (rc != BZ_STREAM_END && pos == input.size() && b.avail_out != 0) {
-        BZ2_bzDecompressEnd(&b);
-        return InputError("rds", pos, "bzip2 data ends before the end of its stream");
+      if (produced > 0) return produced;
+      if (pos_ == input_.size()) {
+        return InputError("rds", pos_, "bzip2 data ends before the end of its stream");
       }
-    }
-    BZ2_bzDecompressEnd(&b);
-    if (pos < input.size() && input.data()[pos] != 'B') {
-      return InputError("rds", pos, "unexpected bytes after the bzip2 stream");
     }
   }
-  return std::move(*sink).Finish();
-}
 
-absl::StatusOr<Buffer> Unxz(const Buffer& input, const DecompressionBudget& budget) {
-  auto sink = std::make_unique<Sink>(RCompression::kXz, budget, input.size());
-  lzma_stream x = LZMA_STREAM_INIT;
-  if (lzma_stream_decoder(&x, UINT64_MAX, LZMA_CONCATENATED) != LZMA_OK) {
-    return absl::InternalError("lzma_stream_decoder");
+ private:
+  Buffer input_;
+  uint64_t pos_ = 0;
+  bz_stream b_{};
+  bool in_stream_ = false;
+  uint64_t streams_ = 0;
+};
+
+// One or more concatenated xz streams (LZMA_CONCATENATED).
+class XzDecoder : public Decoder {
+ public:
+  explicit XzDecoder(Buffer input) : input_(std::move(input)) {}
+  ~XzDecoder() override { lzma_end(&x_); }
+
+  absl::Status Start() {
+    if (lzma_stream_decoder(&x_, UINT64_MAX, LZMA_CONCATENATED) != LZMA_OK) {
+      return absl::InternalError("lzma_stream_decoder");
+    }
+    x_.next_in = input_.data();
+    x_.avail_in = input_.size();
+    return absl::OkStatus();
   }
-  x.next_in = input.data();
-  x.avail_in = input.size();
-  lzma_ret rc = LZMA_OK;
-  uint64_t read = 0;
-  while (rc != LZMA_STREAM_END) {
-    x.next_out = sink->chunk();
-    x.avail_out = kChunk;
-    rc = lzma_code(&x, x.avail_in == 0 ? LZMA_FINISH : LZMA_RUN);
-    uint64_t pos = input.size() - x.avail_in;
-    input.Slice(read, pos - read).DropPages();
-    read = pos;
-    if (rc != LZMA_OK && rc != LZMA_STREAM_END) {
-      lzma_end(&x);
-      if (rc == LZMA_BUF_ERROR) {
-        return InputError("rds", pos, "xz data ends before the end of its stream");
+
+  absl::StatusOr<size_t> Produce(uint8_t* out, size_t size) override {
+    while (!ended_) {
+      x_.next_out = out;
+      x_.avail_out = size;
+      const lzma_ret rc = lzma_code(&x_, x_.avail_in == 0 ? LZMA_FINISH : LZMA_RUN);
+      const uint64_t pos = input_.size() - x_.avail_in;
+      input_.Slice(read_, pos - read_).DropPages();
+      read_ = pos;
+      if (rc != LZMA_OK && rc != LZMA_STREAM_END) {
+        if (rc == LZMA_BUF_ERROR) {
+          return InputError("rds", pos, "xz data ends before the end of its stream");
+        }
+        return Corrupt(RCompression::kXz, pos, absl::StrCat("lzma error ", static_cast<int>(rc)));
       }
-      return Corrupt(RCompression::kXz, pos, absl::StrCat("lzma error ", static_cast<int>(rc)));
+      ended_ = rc == LZMA_STREAM_END;
+      const size_t produced = size - x_.avail_out;
+      if (produced > 0) return produced;
     }
-    if (absl::Status s = sink->Flush(kChunk - x.avail_out); !s.ok()) {
-      lzma_end(&x);
-      return s;
-    }
+    return 0;
   }
-  lzma_end(&x);
-  return std::move(*sink).Finish();
-}
+
+ private:
+  Buffer input_;
+  lzma_stream x_ = LZMA_STREAM_INIT;
+  uint64_t read_ = 0;
+  bool ended_ = false;
+};
+
+// Collects decompressed output whole, in memory or in a spill file, reserving memory as it goes.
+class Sink {
+ public:
+  Sink(const ReadOptions& options, uint64_t input_size, uint64_t max_bytes)
+      : options_(options), buffer_(options.spill_dir, options.spill_above_bytes,
+                                   options.reserve_spill) {
+    // A guess that avoids regrowth for typical ratios without trusting the input.
+    (void)buffer_.Reserve(static_cast<size_t>(
+        std::min<uint64_t>(std::min<uint64_t>(input_size, uint64_t{1} << 28) * 4, max_bytes)));
+  }
+  absl::Status Add(const Buffer& piece) {
+    // Memory is reserved here; a spill file's bytes are page cache, which the buffer counts as
+    // disk itself (ReadOptions::reserve_spill).
+    if (options_.reserve_memory && !buffer_.Spills(buffer_.size() + piece.size())) {
+      RETURN_IF_ERROR(options_.reserve_memory(piece.size()));
+    }
+    return buffer_.Append(piece.data(), piece.size());
+  }
+  absl::StatusOr<Buffer> Finish() && { return std::move(buffer_).Finish(); }
+
+ private:
+  const ReadOptions& options_;
+  SpillableBuffer buffer_;
+};
 
 // Output side: runs `step(space, available)` -> {bytes produced, done} into the ByteWriter's own
 // blocks until it is done.
@@ -437,27 +454,75 @@ std::string_view CompressionName(RCompression compression) {
   return "none";
 }
 
-absl::StatusOr<Buffer> Decompress(const Buffer& input, RCompression compression,
-                                  const ReadOptions& options) {
-  DecompressionBudget budget;
-  budget.max_bytes = options.DecompressionLimit(input.size());
-  budget.by_ratio = budget.max_bytes < options.max_decompressed_bytes;
-  budget.ratio = options.max_decompression_ratio;
-  budget.reserve = &options.reserve_memory;
-  budget.reserve_spill = &options.reserve_spill;
-  budget.spill_dir = options.spill_dir;
-  budget.spill_above = options.spill_above_bytes;
+absl::StatusOr<std::unique_ptr<Decompressor>> Decompressor::Create(const Buffer& input,
+                                                                   RCompression compression,
+                                                                   const ReadOptions& options) {
+  std::unique_ptr<Decompressor> d(new Decompressor());
+  d->compression_ = compression;
+  d->input_size_ = input.size();
+  d->max_bytes_ = options.DecompressionLimit(input.size());
+  d->by_ratio_ = d->max_bytes_ < options.max_decompressed_bytes;
+  d->ratio_ = options.max_decompression_ratio;
   switch (compression) {
     case RCompression::kGzip:
-      return Gunzip(input, budget);
-    case RCompression::kBzip2:
-      return Bunzip2(input, budget);
-    case RCompression::kXz:
-      return Unxz(input, budget);
-    case RCompression::kNone:
+      d->decoder_ = std::make_unique<GzipDecoder>(input);
       break;
+    case RCompression::kBzip2:
+      d->decoder_ = std::make_unique<Bzip2Decoder>(input);
+      break;
+    case RCompression::kXz: {
+      auto xz = std::make_unique<XzDecoder>(input);
+      RETURN_IF_ERROR(xz->Start());
+      d->decoder_ = std::move(xz);
+      break;
+    }
+    case RCompression::kNone:
+      return absl::InvalidArgumentError("Decompressor: the input is not compressed");
   }
-  return input;
+  return d;
+}
+
+Decompressor::~Decompressor() = default;
+
+absl::StatusOr<std::optional<Buffer>> Decompressor::Next() {
+  if (ended_) return std::optional<Buffer>();
+  auto [piece, bytes] = Buffer::Allocate(kPieceBytes);
+  ASSIGN_OR_RETURN(size_t produced, decoder_->Produce(bytes, kPieceBytes));
+  if (produced == 0) {
+    ended_ = true;
+    return std::optional<Buffer>();
+  }
+  if (produced > max_bytes_ - produced_) {
+    ended_ = true;
+    if (by_ratio_) {
+      return LimitExceeded(
+          "max-decompression-ratio",
+          absl::StrCat("rds: ", AsAbsl(CompressionName(compression_)), " input of ", input_size_,
+                       " bytes decompresses to more than ", max_bytes_, " bytes, ", ratio_,
+                       " times its size (--max-decompression-ratio)"));
+    }
+    return LimitExceeded("max-decompressed-bytes",
+                         absl::StrCat("rds: ", AsAbsl(CompressionName(compression_)),
+                                      " input decompresses to more than ", max_bytes_,
+                                      " bytes (--max-decompressed-bytes)"));
+  }
+  produced_ += produced;
+  return std::optional<Buffer>(piece.Slice(0, produced));
+}
+
+absl::StatusOr<Buffer> Decompress(const Buffer& input, RCompression compression,
+                                  const ReadOptions& options) {
+  if (compression == RCompression::kNone) return input;
+  ASSIGN_OR_RETURN(std::unique_ptr<Decompressor> decompressor,
+                   Decompressor::Create(input, compression, options));
+  auto sink = std::make_unique<Sink>(options, input.size(),
+                                     options.DecompressionLimit(input.size()));
+  while (true) {
+    ASSIGN_OR_RETURN(std::optional<Buffer> piece, decompressor->Next());
+    if (!piece.has_value()) break;
+    RETURN_IF_ERROR(sink->Add(*piece));
+  }
+  return std::move(*sink).Finish();
 }
 
 absl::StatusOr<Buffer> Decompress(const Buffer& input, RCompression compression,

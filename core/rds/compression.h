@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string_view>
 
 #include "absl/status/status.h"
@@ -55,6 +56,39 @@ absl::StatusOr<Buffer> Decompress(
 // options.spill_above_bytes to a file in options.spill_dir (not reserved).
 absl::StatusOr<Buffer> Decompress(const Buffer& input, RCompression compression,
                                   const ReadOptions& options);
+
+// Decompresses a whole compressed input a piece at a time, as the pieces are asked for, under
+// the bounds Decompress applies (the same errors): readers that convert as they read (the R
+// transcoder) never hold the decompressed stream whole. A mapped input's pages are given back
+// behind the decoder.
+class Decoder;
+class Decompressor {
+ public:
+  static constexpr size_t kPieceBytes = size_t{1} << 20;
+
+  // `compression` is not kNone. `options` gives the bounds (DecompressionLimit); nothing is
+  // reserved or spilled: the pieces belong to the caller.
+  static absl::StatusOr<std::unique_ptr<Decompressor>> Create(const Buffer& input,
+                                                              RCompression compression,
+                                                              const ReadOptions& options);
+  ~Decompressor();
+
+  // The next piece of the decompressed stream (at most kPieceBytes, a buffer of its own), or
+  // nullopt at its end.
+  absl::StatusOr<std::optional<Buffer>> Next();
+
+ private:
+  Decompressor() = default;
+
+  std::unique_ptr<Decoder> decoder_;
+  RCompression compression_ = RCompression::kNone;
+  uint64_t input_size_ = 0;
+  uint64_t max_bytes_ = 0;
+  bool by_ratio_ = false;
+  uint64_t ratio_ = 0;
+  uint64_t produced_ = 0;
+  bool ended_ = false;
+};
 
 // The 10-byte header of a gzip file when it is a plain one (no optional fields) that differs from
 // the header R writes; empty otherwise.

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/absl_compat.h"
 #include "core/io/byte_order.h"
+#include "core/io/input_error.h"
 #include "core/rds/sexptype.h"
 #include "core/status_macros.h"
 
@@ -74,6 +75,12 @@ uint16_t CharLevels(std::string_view bytes, StringEncoding encoding, bool is_na)
     default:
       return 0;
   }
+}
+
+absl::Status NestedTooDeep(uint64_t max_depth, uint64_t offset) {
+  return LimitExceeded("max-depth", absl::StrCat("rds: objects nested more than ", max_depth,
+                                                 " deep (ReadOptions::max_depth) at byte ",
+                                                 offset));
 }
 
 bool IsRNa(double value) { return std::isnan(value) && (ToBits(value) & 0xFFFFFFFFu) == 1954; }

@@ -147,6 +147,10 @@ class OutputStream {
 // (at least 40 bytes).
 size_t FormatAsciiDouble(double value, bool hex, char* out);
 
+// RESOURCE_EXHAUSTED (LimitExceeded "max-depth"): an object at `offset` nested deeper than
+// `max_depth` (ReadOptions::max_depth), for the readers of R streams.
+absl::Status NestedTooDeep(uint64_t max_depth, uint64_t offset);
+
 }  // namespace seriald::rds
 
 #endif  // SERIALD_CORE_RDS_PRIMITIVES_H_

@@ -190,9 +190,7 @@ class StreamReader {
 
   absl::Status Push(Frame frame) {
     if (stack_.size() >= options_.max_depth) {
-      return LimitExceeded("max-depth",
-                           absl::StrCat("rds: objects nested more than ", options_.max_depth,
-                                        " deep (ReadOptions::max_depth) at byte ", frame.start));
+      return rds::NestedTooDeep(options_.max_depth, frame.start);
     }
     stack_.push_back(frame);
     return absl::OkStatus();
@@ -597,6 +595,10 @@ class StreamReader {
         NodeId id = f.node;
         stack_.pop_back();
         value_.mutable_node(id).attributes = attributes;
+        // Attributes written as NULL read as none; the form is kept unless normalising.
+        if (attributes == kNoNode && !options_.r_normalize) {
+          value_.mutable_node(id).r_flags.null_attributes = true;
+        }
         return Result(Complete(id));
       }
       case Frame::Kind::kDiscard: {

@@ -21,9 +21,14 @@ namespace rds {
 
 RWriteSettings SettingsFor(const Value& value, RFormat format, std::optional<int> version,
                            std::optional<RCompression> compression) {
+  return SettingsForSource(value.source().r, format, version, compression);
+}
+
+RWriteSettings SettingsForSource(const std::optional<RStreamInfo>& source, RFormat format,
+                                 std::optional<int> version,
+                                 std::optional<RCompression> compression) {
   RWriteSettings settings;
   settings.format = format;
-  const std::optional<RStreamInfo>& source = value.source().r;
   settings.version = version.value_or(source ? source->version : 3);
   settings.min_reader_version = settings.version == 2 ? kMinReaderVersion2 : kMinReaderVersion3;
   if (source) {
@@ -264,13 +269,15 @@ class StreamWriter {
   }
 
   int32_t Flags(int32_t type, const Node& node, bool has_tag = false) {
-    return PackFlags(type, node.r_flags.levels, node.r_flags.object, node.attributes != kNoNode,
+    return PackFlags(type, node.r_flags.levels, node.r_flags.object,
+                     node.attributes != kNoNode || node.r_flags.null_attributes,
                      has_tag || node.r_flags.stray_tag);
   }
 
-  // Attributes of a non-pairlist object come after its payload.
+  // Attributes of a non-pairlist object come after its payload (NULL when the source wrote them
+  // so, RFlags::null_attributes).
   void PushAttributes(const Node& node) {
-    if (node.attributes != kNoNode) PushItem(node.attributes);
+    if (node.attributes != kNoNode || node.r_flags.null_attributes) PushItem(node.attributes);
   }
 
   // Marks the start of a node R writes in full at every occurrence (everything but the

@@ -69,6 +69,11 @@ struct RWriteSettings {
 RWriteSettings SettingsFor(const Value& value, RFormat format, std::optional<int> version = {},
                            std::optional<RCompression> compression = {});
 
+// The same for a value read from a stream with header `source` (none: built by hand).
+RWriteSettings SettingsForSource(const std::optional<RStreamInfo>& source, RFormat format,
+                                 std::optional<int> version = {},
+                                 std::optional<RCompression> compression = {});
+
 // The save() magic for a stream in `format` and `version`: "RDX3", "RDB2", "RDA3", ...
 std::string RDataMagic(RFormat format, int version);
 

@@ -1,0 +1,744 @@
+#include "core/rds/transcoder.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "core/absl_compat.h"
+#include "core/io/input_error.h"
+#include "core/model/element_type.h"
+#include "core/rds/primitives.h"
+#include "core/rds/sexptype.h"
+#include "core/status_macros.h"
+
+namespace seriald {
+namespace {
+
+using rds::ItemFlags;
+
+// Vector data is taken from the input at most this much at a time.
+constexpr size_t kDataStep = size_t{8} << 20;
+// Small values are peeked with this much look-ahead, so that gathering across chunks is rare.
+constexpr size_t kLookahead = 256;
+
+bool IsCellType(int32_t type) {
+  return type == rds::kListSxp || type == rds::kLangSxp || type == rds::kDotSxp;
+}
+
+std::optional<ElementType> AtomicElementType(int32_t type) {
+  switch (type) {
+    case rds::kLglSxp:
+      return ElementType::kLogical;
+    case rds::kIntSxp:
+      return ElementType::kInt32;
+    case rds::kRealSxp:
+      return ElementType::kFloat64;
+    case rds::kCplxSxp:
+      return ElementType::kComplex128;
+    case rds::kRawSxp:
+      return ElementType::kRaw;
+    default:
+      return std::nullopt;
+  }
+}
+
+// What may stand where an item is read.
+enum class Slot : uint8_t {
+  kAny,
+  kAttributes,     // a pairlist (attributes written NULL after a payload are kept as NULL)
+  kPairlistOrNil,  // an environment's frame or attributes
+  kListOrNil,      // an environment's hash table
+  kHeldTag,        // a tag or closure environment whose flag was written before it showed:
+                   // NULL there is a form the graph drops
+};
+
+// An object whose content is still to come: `items` items (a list's elements), then the slots.
+struct Frame {
+  bool cells = false;  // a pairlist chain: slots are the current cell's, then its CDR
+  bool holding = false;
+  uint64_t items = 0;
+  uint64_t start = 0;
+  Slot slots[4] = {};
+  uint8_t slot_count = 0;
+  uint8_t next_slot = 0;
+};
+
+class Transcoder {
+ public:
+  Transcoder(ChunkedInput& in, const RSettingsForSource& settings_for, ByteWriter& out,
+             const ReadOptions& options)
+      : in_(in), settings_for_(settings_for), out_(out), options_(options), base_(out.size()) {}
+
+  absl::StatusOr<RTranscodeOutcome> Run() {
+    RStreamInfo info;
+    ASSIGN_OR_RETURN(bool binary, ReadHeader(info));
+    if (!binary) return Stop(0, "ascii input is read through the object graph");
+    ASSIGN_OR_RETURN(settings_, settings_for_(info));
+    os_.emplace(out_, settings_.format);
+    if (!settings_.rdata_magic.empty()) {
+      ASSIGN_OR_RETURN(int32_t word, PeekInt("item flags"));
+      const int32_t type = rds::UnpackFlags(word).type;
+      if (!IsCellType(type) && type != rds::kNilValueSxp) {
+        return Stop(in_.offset(), "a save() file's root must be a pairlist");
+      }
+      os().WriteRaw(settings_.rdata_magic);
+      os().WriteRaw("\n");
+    }
+    os().WriteRaw(os().ascii() ? "A\n" : settings_.format == RFormat::kNative ? "B\n" : "X\n");
+    os().WriteInt(settings_.version);
+    os().WriteInt(settings_.writer_version);
+    os().WriteInt(settings_.min_reader_version);
+    if (settings_.version == 3) {
+      os().WriteInt(static_cast<int32_t>(settings_.native_encoding.size()));
+      os().WriteString(settings_.native_encoding);
+    }
+    RETURN_IF_ERROR(ReadRoot());
+    if (stopped_) return outcome_;
+    if (!out_.ok()) return RTranscodeOutcome{true};
+    // R stops reading after the object; what follows is kept when the stream is written in its
+    // own encoding and version again (rds::SettingsFor), and read through in any case: a
+    // compressed input's integrity is checked to its end, as the reader does.
+    const bool keep_trailing =
+        settings_.format == info.format && settings_.version == info.version;
+    while (true) {
+      ASSIGN_OR_RETURN(Buffer rest, in_.Take(kDataStep));
+      if (rest.size() == 0) break;
+      if (keep_trailing) os().WriteRaw(rest.view());
+    }
+    return RTranscodeOutcome{true};
+  }
+
+ private:
+  rds::OutputStream& os() { return held_os_.has_value() ? *held_os_ : *os_; }
+
+  absl::StatusOr<RTranscodeOutcome> Stop(uint64_t at, std::string reason) {
+    stopped_ = true;
+    outcome_.complete = false;
+    outcome_.emitted = out_.size() - base_;
+    outcome_.stopped_at = at;
+    outcome_.reason = std::move(reason);
+    return outcome_;
+  }
+  absl::Status StopHere(uint64_t at, std::string reason) {
+    (void)Stop(at, std::move(reason));
+    return absl::OkStatus();
+  }
+
+  absl::Status Error(uint64_t at, std::string_view problem) const {
+    return InputError("rds", at, problem);
+  }
+  absl::Status Truncated(std::string_view what) const {
+    return Error(in_.offset(), absl::StrCat("input ends inside ", AsAbsl(what)));
+  }
+
+  // ---- primitives (binary)
+  absl::StatusOr<int32_t> PeekInt(std::string_view what) {
+    ASSIGN_OR_RETURN(Buffer w, in_.Peek(4, kLookahead));
+    if (w.size() < 4) return Truncated(what);
+    uint32_t v;
+    std::memcpy(&v, w.data(), 4);
+    if (xdr_) v = __builtin_bswap32(v);
+    return static_cast<int32_t>(v);
+  }
+  absl::StatusOr<int32_t> Int(std::string_view what) {
+    ASSIGN_OR_RETURN(int32_t v, PeekInt(what));
+    in_.Skip(4);
+    return v;
+  }
+  absl::StatusOr<Buffer> Bytes(uint64_t size, std::string_view what) {
+    if (auto left = in_.remaining(); left.has_value() && size > *left) return Truncated(what);
+    ASSIGN_OR_RETURN(Buffer bytes, in_.Peek(size, size));
+    if (bytes.size() < size) return Truncated(what);
+    in_.Skip(size);
+    return bytes.Slice(0, size);
+  }
+  // A count of `count` items of at least `bytes_each` bytes must fit in what remains (when
+  // the total size is known; otherwise the input ends where it ends).
+  absl::Status CheckRoom(uint64_t count, uint64_t bytes_each, std::string_view what) const {
+    std::optional<uint64_t> left = in_.remaining();
+    if (left.has_value() && count > *left / bytes_each) {
+      return Error(in_.offset(), absl::StrCat(AsAbsl(what), " of ", count,
+                                              " elements is longer than the rest of the input (",
+                                              *left, " bytes)"));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<uint64_t> ReadLength(std::string_view what) {
+    const uint64_t at = in_.offset();
+    ASSIGN_OR_RETURN(int32_t length, Int(what));
+    if (length >= 0) return static_cast<uint64_t>(length);
+    if (length != -1) return Error(at, absl::StrCat("negative ", AsAbsl(what), " ", length));
+    ASSIGN_OR_RETURN(int32_t upper, Int(what));
+    ASSIGN_OR_RETURN(int32_t lower, Int(what));
+    if (upper < 0 || upper > 65536) {
+      return Error(at, absl::StrCat("long ", AsAbsl(what), " with upper word ", upper,
+                                    " (at most 65536)"));
+    }
+    return (static_cast<uint64_t>(upper) << 32) + static_cast<uint32_t>(lower);
+  }
+  void WriteLength(uint64_t length) {
+    if (length <= 0x7FFFFFFF) {
+      os().WriteInt(static_cast<int32_t>(length));
+    } else {
+      os().WriteInt(-1);
+      os().WriteInt(static_cast<int32_t>(length >> 32));
+      os().WriteInt(static_cast<int32_t>(static_cast<uint32_t>(length)));
+    }
+  }
+
+  // ---- header (as the reader's)
+  absl::StatusOr<bool> ReadHeader(RStreamInfo& info) {
+    ASSIGN_OR_RETURN(Buffer head, in_.Peek(5, kLookahead));
+    if (rds::IsRDataMagic(head.view())) {
+      info.rdata_magic = std::string(head.view().substr(0, 4));
+      in_.Skip(5);
+      ASSIGN_OR_RETURN(head, in_.Peek(2, kLookahead));
+    }
+    const std::string_view line = head.view().substr(0, 2);
+    if (line == "X\n") {
+      info.format = RFormat::kXdr;
+    } else if (line == "B\n") {
+      info.format = RFormat::kNative;
+    } else if (line == "A\n" || line == "\nA") {
+      return false;
+    } else {
+      return Error(in_.offset(), "unknown input format: a stream starts with X\\n, B\\n or A\\n");
+    }
+    in_.Skip(2);
+    xdr_ = info.format == RFormat::kXdr;
+    const uint64_t version_at = in_.offset();
+    ASSIGN_OR_RETURN(info.version, Int("version"));
+    if (info.version != 2 && info.version != 3) {
+      return Error(version_at, absl::StrCat("unsupported serialization version ", info.version,
+                                            " (R writes 2 or 3)"));
+    }
+    ASSIGN_OR_RETURN(info.writer_version, Int("writer version"));
+    ASSIGN_OR_RETURN(info.min_reader_version, Int("minimal reader version"));
+    if (info.version == 3) {
+      const uint64_t at = in_.offset();
+      ASSIGN_OR_RETURN(int32_t length, Int("native encoding length"));
+      if (length < 0 || length > 63) {
+        return Error(at, absl::StrCat("native encoding name of ", length,
+                                      " bytes (R allows 0 to 63)"));
+      }
+      ASSIGN_OR_RETURN(Buffer name, Bytes(length, "native encoding"));
+      info.native_encoding = std::string(name.view());
+    } else {
+      info.native_encoding.clear();
+    }
+    return true;
+  }
+
+  // ---- holding output whose flags may yet prove different from the graph's
+  void OpenHold() {
+    if (hold_depth_++ == 0) {
+      held_.emplace();
+      held_os_.emplace(*held_, settings_.format);
+    }
+  }
+  absl::Status CloseHold() {
+    if (--hold_depth_ > 0) return absl::OkStatus();
+    BufferChain held;
+    held_os_.reset();
+    RETURN_IF_ERROR(held_->Finish(&held));
+    held_.reset();
+    for (const Buffer& piece : held.pieces()) out_.AppendShared(piece);
+    return absl::OkStatus();
+  }
+
+  absl::Status Push(Frame frame) {
+    if (stack_.size() >= options_.max_depth) {
+      return rds::NestedTooDeep(options_.max_depth, frame.start);
+    }
+    stack_.push_back(frame);
+    return absl::OkStatus();
+  }
+  // A frame for the attributes that follow a payload, when flagged.
+  absl::Status PushAttributes(const ItemFlags& flags, uint64_t start) {
+    if (!flags.has_attr) return absl::OkStatus();
+    Frame frame;
+    frame.start = start;
+    frame.slots[frame.slot_count++] = Slot::kAttributes;
+    return Push(frame);
+  }
+
+  // Whether the item at the cursor is a NULL (its flags word's type).
+  absl::StatusOr<bool> NullFollows() {
+    ASSIGN_OR_RETURN(int32_t word, PeekInt("item flags"));
+    return rds::UnpackFlags(word).type == rds::kNilValueSxp;
+  }
+
+  // ---- the item loop, without recursion
+  absl::Status ReadRoot() {
+    ASSIGN_OR_RETURN(bool done, StartItem(Slot::kAny, std::nullopt));
+    while (!stopped_ && out_.ok()) {
+      if (done) {
+        if (stack_.empty()) return absl::OkStatus();
+        // The frame on top has one more of its children.
+      }
+      if (stack_.empty()) return absl::OkStatus();
+      Frame& f = stack_.back();
+      if (f.items > 0) {
+        --f.items;
+        ASSIGN_OR_RETURN(done, StartItem(Slot::kAny, std::nullopt));
+        continue;
+      }
+      if (f.next_slot < f.slot_count) {
+        const Slot slot = f.slots[f.next_slot++];
+        ASSIGN_OR_RETURN(done, StartItem(slot, std::nullopt));
+        continue;
+      }
+      if (f.cells) {
+        // The CDR: another cell of the chain, its end, or a tail item.
+        const uint64_t at = in_.offset();
+        ASSIGN_OR_RETURN(int32_t word, Int("pairlist CDR"));
+        const ItemFlags next = rds::UnpackFlags(word);
+        if (IsCellType(next.type)) {
+          RETURN_IF_ERROR(StartCell(next, at, stack_.back()));
+          done = false;
+          continue;
+        }
+        stack_.pop_back();
+        if (next.type == rds::kNilValueSxp) {
+          os().WriteInt(rds::kNilValueSxp);
+          done = true;
+          continue;
+        }
+        // The tail is the chain's last child: its frame is gone, as the reader's.
+        ASSIGN_OR_RETURN(done, StartItem(Slot::kAny, std::make_pair(word, at)));
+        continue;
+      }
+      stack_.pop_back();
+      done = true;
+    }
+    return absl::OkStatus();
+  }
+
+  // A cell whose flags were read: writes them and sets `f` up for its attributes, tag and car.
+  absl::Status StartCell(const ItemFlags& flags, uint64_t at, Frame& f) {
+    f.cells = true;
+    f.slot_count = 0;
+    f.next_slot = 0;
+    f.start = at;
+    if (flags.has_attr) {
+      ASSIGN_OR_RETURN(bool null, NullFollows());
+      if (null) return StopHere(in_.offset(), "a pairlist cell's attributes written as NULL");
+      f.slots[f.slot_count++] = Slot::kAttributes;
+    }
+    if (flags.has_tag) {
+      if (flags.has_attr) {
+        OpenHold();
+        f.holding = true;
+        f.slots[f.slot_count++] = Slot::kHeldTag;
+      } else {
+        ASSIGN_OR_RETURN(bool null, NullFollows());
+        if (null) return StopHere(in_.offset(), "a pairlist cell's tag written as NULL");
+        f.slots[f.slot_count++] = Slot::kAny;
+      }
+    }
+    f.slots[f.slot_count++] = Slot::kAny;  // the CAR
+    os().WriteInt(rds::PackFlags(flags.type, flags.levels, flags.is_object, flags.has_attr,
+                                 flags.has_tag));
+    return absl::OkStatus();
+  }
+
+  // Reads an item (its flags word, or `pre` when the caller read it) and writes it; true when it
+  // is complete, false when a frame was pushed for its content.
+  absl::StatusOr<bool> StartItem(Slot slot, std::optional<std::pair<int32_t, uint64_t>> pre) {
+    uint64_t start = in_.offset();
+    int32_t word;
+    if (pre.has_value()) {
+      word = pre->first;
+      start = pre->second;
+    } else {
+      ASSIGN_OR_RETURN(word, Int("item flags"));
+    }
+    const ItemFlags flags = rds::UnpackFlags(word);
+    switch (slot) {
+      case Slot::kAny:
+        break;
+      case Slot::kAttributes:
+        if (!IsCellType(flags.type) && flags.type != rds::kNilValueSxp) {
+          RETURN_IF_ERROR(StopHere(start, "attributes that are not a pairlist"));
+          return true;
+        }
+        break;
+      case Slot::kPairlistOrNil:
+        if (!IsCellType(flags.type) && flags.type != rds::kNilValueSxp) {
+          RETURN_IF_ERROR(StopHere(start, "an environment frame that is not a pairlist"));
+          return true;
+        }
+        break;
+      case Slot::kListOrNil:
+        if (flags.type != rds::kVecSxp && flags.type != rds::kExprSxp &&
+            flags.type != rds::kNilValueSxp) {
+          RETURN_IF_ERROR(StopHere(start, "an environment hash table that is not a list"));
+          return true;
+        }
+        break;
+      case Slot::kHeldTag: {
+        if (flags.type == rds::kNilValueSxp) {
+          RETURN_IF_ERROR(StopHere(start, "a tag or closure environment written as NULL"));
+          return true;
+        }
+        Frame& f = stack_.back();
+        f.holding = false;
+        RETURN_IF_ERROR(CloseHold());
+        break;
+      }
+    }
+    switch (flags.type) {
+      case rds::kNilValueSxp:
+      case rds::kEmptyEnvSxp:
+      case rds::kBaseEnvSxp:
+      case rds::kGlobalEnvSxp:
+      case rds::kUnboundValueSxp:
+      case rds::kMissingArgSxp:
+      case rds::kBaseNamespaceSxp:
+        os().WriteInt(flags.type);
+        return true;
+      case rds::kRefSxp: {
+        int64_t index = rds::RefIndex(word);
+        if (index == 0) {
+          ASSIGN_OR_RETURN(int32_t i, Int("reference index"));
+          index = i;
+        }
+        if (index <= 0 || static_cast<uint64_t>(index) > refs_.size()) {
+          return Error(start, absl::StrCat("reference to index ", index, ", but the table has ",
+                                           refs_.size(), " entries"));
+        }
+        if (refs_[index - 1]) {
+          RETURN_IF_ERROR(StopHere(start, "a reference to a persistent name"));
+          return true;
+        }
+        int32_t words[2];
+        for (int i = 0, n = rds::PackRef(static_cast<int32_t>(index), words); i < n; ++i) {
+          os().WriteInt(words[i]);
+        }
+        return true;
+      }
+      case rds::kPersistSxp:
+        os().WriteInt(rds::kPersistSxp);
+        RETURN_IF_ERROR(CopyStringVec("persistent name"));
+        refs_.push_back(true);
+        return true;
+      case rds::kPackageSxp:
+      case rds::kNamespaceSxp:
+        os().WriteInt(flags.type);
+        RETURN_IF_ERROR(CopyStringVec(flags.type == rds::kPackageSxp ? "package environment name"
+                                                                     : "namespace name"));
+        refs_.push_back(false);
+        return true;
+      case rds::kSymSxp:
+        RETURN_IF_ERROR(CopySymbol(start));
+        return true;
+      case rds::kEnvSxp: {
+        ASSIGN_OR_RETURN(int32_t locked, Int("environment lock"));
+        refs_.push_back(false);
+        os().WriteInt(rds::kEnvSxp);
+        os().WriteInt(locked != 0 ? 1 : 0);
+        Frame frame;
+        frame.start = start;
+        frame.slots[0] = Slot::kAny;  // enclosure
+        frame.slots[1] = Slot::kPairlistOrNil;
+        frame.slots[2] = Slot::kListOrNil;
+        frame.slots[3] = Slot::kPairlistOrNil;  // attributes
+        frame.slot_count = 4;
+        RETURN_IF_ERROR(Push(frame));
+        return false;
+      }
+      case rds::kListSxp:
+      case rds::kLangSxp:
+      case rds::kDotSxp: {
+        RETURN_IF_ERROR(Push(Frame{}));
+        RETURN_IF_ERROR(StartCell(flags, start, stack_.back()));
+        return false;
+      }
+      case rds::kCloSxp:
+      case rds::kPromSxp: {
+        Frame frame;
+        frame.start = start;
+        if (flags.has_attr) {
+          ASSIGN_OR_RETURN(bool null, NullFollows());
+          if (null) {
+            RETURN_IF_ERROR(StopHere(in_.offset(), "a closure's attributes written as NULL"));
+            return true;
+          }
+          frame.slots[frame.slot_count++] = Slot::kAttributes;
+        }
+        if (flags.has_tag) {
+          if (flags.has_attr) {
+            frame.slots[frame.slot_count++] = Slot::kHeldTag;
+          } else {
+            ASSIGN_OR_RETURN(bool null, NullFollows());
+            if (null) {
+              RETURN_IF_ERROR(StopHere(in_.offset(), "a closure's environment written as NULL"));
+              return true;
+            }
+            frame.slots[frame.slot_count++] = Slot::kAny;
+          }
+        }
+        frame.slots[frame.slot_count++] = Slot::kAny;  // formals / value
+        frame.slots[frame.slot_count++] = Slot::kAny;  // body / code
+        RETURN_IF_ERROR(Push(frame));
+        if (flags.has_attr && flags.has_tag) {
+          OpenHold();
+          stack_.back().holding = true;
+        }
+        os().WriteInt(rds::PackFlags(flags.type, flags.levels, flags.is_object, flags.has_attr,
+                                     flags.has_tag));
+        return false;
+      }
+      case rds::kExtptrSxp: {
+        refs_.push_back(false);
+        os().WriteInt(Repacked(flags));
+        Frame frame;
+        frame.start = start;
+        frame.slots[frame.slot_count++] = Slot::kAny;  // protected value
+        frame.slots[frame.slot_count++] = Slot::kAny;  // tag
+        if (flags.has_attr) frame.slots[frame.slot_count++] = Slot::kAttributes;
+        RETURN_IF_ERROR(Push(frame));
+        return false;
+      }
+      case rds::kWeakrefSxp:
+        refs_.push_back(false);
+        os().WriteInt(Repacked(flags));
+        RETURN_IF_ERROR(PushAttributes(flags, start));
+        return !flags.has_attr;
+      case rds::kSpecialSxp:
+      case rds::kBuiltinSxp: {
+        const uint64_t at = in_.offset();
+        ASSIGN_OR_RETURN(int32_t length, Int("primitive name length"));
+        if (length < 0) return Error(at, absl::StrCat("negative name length ", length));
+        ASSIGN_OR_RETURN(Buffer name, Bytes(length, "primitive name"));
+        os().WriteInt(Repacked(flags));
+        os().WriteInt(length);
+        os().WriteString(name.view());
+        RETURN_IF_ERROR(PushAttributes(flags, start));
+        return !flags.has_attr;
+      }
+      case rds::kCharSxp:
+        if (flags.has_attr) {
+          RETURN_IF_ERROR(StopHere(start, "a CHARSXP with attributes (the graph drops them)"));
+          return true;
+        }
+        RETURN_IF_ERROR(CopyCharPayload(CharItemWord(flags)));
+        return true;
+      case rds::kLglSxp:
+      case rds::kIntSxp:
+      case rds::kRealSxp:
+      case rds::kCplxSxp:
+      case rds::kRawSxp: {
+        const ElementType type = *AtomicElementType(flags.type);
+        ASSIGN_OR_RETURN(uint64_t length, ReadLength("vector length"));
+        RETURN_IF_ERROR(CheckRoom(length, ElementSize(type), "vector"));
+        os().WriteInt(Repacked(flags));
+        WriteLength(length);
+        RETURN_IF_ERROR(CopyElements(type, length));
+        RETURN_IF_ERROR(PushAttributes(flags, start));
+        return !flags.has_attr;
+      }
+      case rds::kStrSxp: {
+        ASSIGN_OR_RETURN(uint64_t length, ReadLength("vector length"));
+        RETURN_IF_ERROR(CheckRoom(length, 8, "character vector"));
+        os().WriteInt(Repacked(flags));
+        WriteLength(length);
+        RETURN_IF_ERROR(CopyStrings(length));
+        RETURN_IF_ERROR(PushAttributes(flags, start));
+        return !flags.has_attr;
+      }
+      case rds::kVecSxp:
+      case rds::kExprSxp: {
+        ASSIGN_OR_RETURN(uint64_t length, ReadLength("list length"));
+        RETURN_IF_ERROR(CheckRoom(length, 4, "list"));
+        os().WriteInt(Repacked(flags));
+        WriteLength(length);
+        if (length == 0) {
+          RETURN_IF_ERROR(PushAttributes(flags, start));
+          return !flags.has_attr;
+        }
+        Frame frame;
+        frame.start = start;
+        frame.items = length;
+        if (flags.has_attr) frame.slots[frame.slot_count++] = Slot::kAttributes;
+        RETURN_IF_ERROR(Push(frame));
+        return false;
+      }
+      case rds::kS4Sxp:
+        os().WriteInt(Repacked(flags));
+        RETURN_IF_ERROR(PushAttributes(flags, start));
+        return !flags.has_attr;
+      case rds::kBcodeSxp:
+        RETURN_IF_ERROR(StopHere(start, "byte code (the graph renumbers its shared cells)"));
+        return true;
+      case rds::kAltrepSxp:
+        RETURN_IF_ERROR(StopHere(start, "an ALTREP object (the graph rewrites or expands it)"));
+        return true;
+      case rds::kClassRefSxp:
+      case rds::kGenericRefSxp:
+        return Error(start,
+                     absl::StrCat("class references (type ", flags.type, ") cannot be read"));
+      default:
+        return Error(start, absl::StrCat("unknown type ", flags.type, " (flags ", word, ")"));
+    }
+  }
+
+  // The flags word the writer gives an object that keeps its source flags (the tag bit kept
+  // where it means nothing, the attribute bit over NULL attributes kept: RFlags).
+  static int32_t Repacked(const ItemFlags& flags) {
+    return rds::PackFlags(flags.type, flags.levels, flags.is_object, flags.has_attr,
+                          flags.has_tag);
+  }
+
+  absl::Status CopySymbol(uint64_t start) {
+    const uint64_t at = in_.offset();
+    ASSIGN_OR_RETURN(int32_t word, Int("symbol name"));
+    const ItemFlags flags = rds::UnpackFlags(word);
+    if (flags.type != rds::kCharSxp || flags.has_attr) {
+      return Error(at, absl::StrCat("symbol name must be a CHARSXP (type 9), not flags ", word));
+    }
+    const uint64_t length_at = in_.offset();
+    ASSIGN_OR_RETURN(int32_t length, Int("string length"));
+    if (length == -1) return Error(start, "symbol name is NA");
+    if (length < 0) return Error(length_at, absl::StrCat("negative string length ", length));
+    ASSIGN_OR_RETURN(Buffer name, Bytes(length, "string"));
+    if (!symbols_.insert(std::string(name.view())).second) {
+      return StopHere(start, "a symbol written in full a second time");
+    }
+    refs_.push_back(false);
+    os().WriteInt(rds::kSymSxp);
+    os().WriteInt(CharItemWord(flags));
+    os().WriteInt(length);
+    os().WriteString(name.view());
+    return absl::OkStatus();
+  }
+
+  // The flags word the graph writes for a CHARSXP standing on its own (a symbol's name, a
+  // string of a persistent name, a CHARSXP item): the reader keeps the word as its fields give
+  // it, without the attributes bit. (In a character vector it keeps the word as written.)
+  static int32_t CharItemWord(const ItemFlags& flags) {
+    return rds::PackFlags(flags.type, flags.levels, flags.is_object, false, flags.has_tag);
+  }
+
+  // A CHARSXP's length and bytes, after its flags word `word` (as the graph writes it).
+  absl::Status CopyCharPayload(int32_t word) {
+    const uint64_t at = in_.offset();
+    ASSIGN_OR_RETURN(int32_t length, Int("string length"));
+    if (length == -1) {
+      os().WriteInt(word);
+      os().WriteInt(-1);
+      return absl::OkStatus();
+    }
+    if (length < 0) return Error(at, absl::StrCat("negative string length ", length));
+    ASSIGN_OR_RETURN(Buffer bytes, Bytes(length, "string"));
+    os().WriteInt(word);
+    os().WriteInt(length);
+    os().WriteString(bytes.view());
+    return absl::OkStatus();
+  }
+
+  // OutStringVec: int 0, length, CHARSXPs.
+  absl::Status CopyStringVec(std::string_view what) {
+    const uint64_t at = in_.offset();
+    ASSIGN_OR_RETURN(int32_t zero, Int(what));
+    if (zero != 0) return Error(at, absl::StrCat(AsAbsl(what), ": names are not supported"));
+    ASSIGN_OR_RETURN(uint64_t length, ReadLength("string vector length"));
+    RETURN_IF_ERROR(CheckRoom(length, 8, what));
+    os().WriteInt(0);
+    WriteLength(length);
+    for (uint64_t i = 0; i < length && out_.ok(); ++i) {
+      const uint64_t word_at = in_.offset();
+      ASSIGN_OR_RETURN(int32_t word, Int(what));
+      const ItemFlags flags = rds::UnpackFlags(word);
+      if (flags.type != rds::kCharSxp || flags.has_attr) {
+        return Error(word_at, absl::StrCat(AsAbsl(what),
+                                           " must be a CHARSXP (type 9), not flags ", word));
+      }
+      RETURN_IF_ERROR(CopyCharPayload(CharItemWord(flags)));
+    }
+    return absl::OkStatus();
+  }
+
+  // The CHARSXPs of a character vector.
+  absl::Status CopyStrings(uint64_t length) {
+    for (uint64_t i = 0; i < length && out_.ok(); ++i) {
+      const uint64_t at = in_.offset();
+      ASSIGN_OR_RETURN(int32_t word, Int("string flags"));
+      const ItemFlags flags = rds::UnpackFlags(word);
+      if (flags.type != rds::kCharSxp || flags.has_attr) {
+        return Error(at, absl::StrCat("element ", i + 1,
+                                      " of a character vector is not a CHARSXP (flags ", word,
+                                      ")"));
+      }
+      RETURN_IF_ERROR(CopyCharPayload(word));
+    }
+    return absl::OkStatus();
+  }
+
+  // `count` elements of `type`, a piece of the input at a time: by reference when the output
+  // keeps their byte order, swapped or formatted into the output otherwise.
+  absl::Status CopyElements(ElementType type, uint64_t count) {
+    const size_t size = ElementSize(type);
+    const bool big_endian = xdr_ && size > 1;
+    uint64_t left = count * size;
+    while (left > 0 && out_.ok()) {
+      ASSIGN_OR_RETURN(Buffer piece, in_.Take(static_cast<size_t>(std::min<uint64_t>(left,
+                                                                                    kDataStep))));
+      if (piece.size() == 0) return Truncated("vector");
+      left -= piece.size();
+      const size_t whole = piece.size() - piece.size() % size;
+      if (whole > 0) os().WriteElements(type, whole / size, piece.Slice(0, whole), big_endian);
+      const size_t part = piece.size() - whole;
+      if (part == 0) continue;
+      // An element split between chunks: joined in a copy of its own.
+      const size_t need = size - part;
+      if (left < need) return Truncated("vector");
+      ASSIGN_OR_RETURN(Buffer rest, in_.Peek(need, need));
+      if (rest.size() < need) return Truncated("vector");
+      auto [element, bytes] = Buffer::Allocate(size);
+      std::memcpy(bytes, piece.data() + whole, part);
+      std::memcpy(bytes + part, rest.data(), need);
+      in_.Skip(need);
+      left -= need;
+      os().WriteElements(type, 1, element, big_endian);
+    }
+    return absl::OkStatus();
+  }
+
+  ChunkedInput& in_;
+  const RSettingsForSource& settings_for_;
+  ByteWriter& out_;
+  const ReadOptions& options_;
+  const uint64_t base_;  // what `out_` held before the stream
+  rds::RWriteSettings settings_;
+  std::optional<rds::OutputStream> os_;
+  bool xdr_ = false;
+  std::vector<Frame> stack_;
+  // The reference table: one entry per referable object, true for a persistent name.
+  std::vector<bool> refs_;
+  absl::flat_hash_set<std::string> symbols_;
+  // Output held until a flag written before its item proves right.
+  int hold_depth_ = 0;
+  std::optional<ByteWriter> held_;
+  std::optional<rds::OutputStream> held_os_;
+  bool stopped_ = false;
+  RTranscodeOutcome outcome_;
+};
+
+}  // namespace
+
+absl::StatusOr<RTranscodeOutcome> TranscodeR(ChunkedInput& in,
+                                             const RSettingsForSource& settings_for,
+                                             ByteWriter& out, const ReadOptions& options) {
+  return Transcoder(in, settings_for, out, options).Run();
+}
+
+}  // namespace seriald

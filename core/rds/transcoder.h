@@ -1,0 +1,78 @@
+// File: core/rds/transcoder.h
+//
+// Converts a binary R serialization stream (XDR or native, version 2 or 3, a bare stream or a
+// save() file's) into another R encoding and version as its bytes arrive: each item is written as
+// soon as it is read, and vector data goes from the input chunk it arrived in to the output a
+// piece at a time (by reference when the byte order is the same, swapped or formatted straight
+// into the output otherwise). Memory is a chunk and the reference table, whatever the size of
+// the stream; serialctl and unary Convert use it for R to R conversions (core/convert), reading
+// compressed input through rds::Decompressor so that the decompressed stream is never held whole.
+//
+// The output is byte for byte what WriteR(ReadR(input)) writes with the same settings (without
+// normalising: ReadOptions::r_normalize off). Where the object graph would write something else
+// than the items as they come, the transcoder does not guess: it stops, before it has written
+// anything that could differ, and says where and why (RTranscodeOutcome::complete false). The
+// caller then converts the whole input through the object graph, and may keep the output written
+// so far, which is the graph's output's first `emitted` bytes. It stops for:
+//   ascii input (its numbers are read through the object graph),
+//   ALTREP objects and byte code (the graph rewrites them: expanded for version 2, reps
+//   renumbered),
+//   forms no R version writes and the reader normalises: a symbol written in full twice, a
+//   reference to a persistent name, a CHARSXP with attributes, a NULL written for a flagged
+//   tag, closure environment or pairlist attribute list,
+//   what the reader would refuse where the graph's reader words it (a frame or attribute list
+//   that is not a pairlist), and a save() file's root that is not a pairlist.
+// A cell or closure whose tag bit follows attributes is held in memory until its tag shows
+// whether it is NULL.
+//
+// Input problems are InputErrors "rds: ... at byte N" (stream offsets); callers that hold the
+// whole input may rather report the reader's own error by converting through the object graph.
+//
+// Example:
+//
+//   ChunkedInput in(ChunkedInput::ChunksOf(input, 1 << 20), "rds", input.size());
+//   ByteWriter stream(...);   // the uncompressed output stream
+//   ASSIGN_OR_RETURN(RTranscodeOutcome done,
+//                    TranscodeR(in, [&](const RStreamInfo& source) {
+//                      return rds::SettingsForSource(source, RFormat::kNative);
+//                    }, stream, ReadOptions{}));
+//   if (!done.complete) ...;  // ReadR + WriteR, skipping the first done.emitted bytes
+#ifndef SERIALD_CORE_RDS_TRANSCODER_H_
+#define SERIALD_CORE_RDS_TRANSCODER_H_
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "core/format/codec.h"
+#include "core/io/byte_writer.h"
+#include "core/io/chunked_input.h"
+#include "core/model/value.h"
+#include "core/rds/writer.h"
+
+namespace seriald {
+
+struct RTranscodeOutcome {
+  bool complete = false;
+  // When not complete: the stream bytes written, which the object graph's output starts with;
+  // the input offset where the transcoder stopped, and why.
+  uint64_t emitted = 0;
+  uint64_t stopped_at = 0;
+  std::string reason;
+};
+
+// The output settings for a stream whose header is `source` (compression is the caller's: the
+// settings' compression is ignored, the uncompressed stream is written).
+using RSettingsForSource =
+    std::function<absl::StatusOr<rds::RWriteSettings>(const RStreamInfo& source)>;
+
+// Reads the R stream in `in` (uncompressed: a bare stream or a save() file's) and writes it into
+// `out` as `settings_for` says, as it reads. `out` is not finished.
+absl::StatusOr<RTranscodeOutcome> TranscodeR(ChunkedInput& in,
+                                             const RSettingsForSource& settings_for,
+                                             ByteWriter& out, const ReadOptions& options);
+
+}  // namespace seriald
+
+#endif  // SERIALD_CORE_RDS_TRANSCODER_H_

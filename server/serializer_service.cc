@@ -20,6 +20,8 @@
 #include "core/io/piece_queue.h"
 #include "core/io/spillable_buffer.h"
 #include "core/io/input_error.h"
+#include "core/rds/compression.h"
+#include "core/rds/sexptype.h"
 #include "core/status_macros.h"
 #include "core/torch7/transcoder.h"
 #include "proto/data_conversion.h"
@@ -462,6 +464,76 @@ constexpr uint64_t kTorch7StreamingBytes = uint64_t{8} << 20;
 // waits in a spill file.
 constexpr uint64_t kTorch7QueuedBytes = uint64_t{4} << 20;
 
+// The first bytes of an R input that say what it is: a save() magic and a format line.
+constexpr uint64_t kRHeadBytes = 64;
+
+// Converts an input as it arrives: `convert` reads `held` (the chunks received so far), then
+// the rest of the input, which a thread of its own receives into a PieceQueue. The queue holds
+// up to kTorch7QueuedBytes (or --spill-above, if less) in memory and spills beyond: the call
+// keeps reading while its output cannot be sent (a client that sends everything before it
+// reads), so neither side waits for the other. `keep`, when set, is given every piece the thread
+// receives, before it is queued. `convert` may call `receive_rest` to stop reading the queue and
+// wait until the whole input is received (and kept); its status is the receiving's. Records the
+// queue's use in `record`.
+template <typename Envelope>
+absl::Status ConvertWhileReceiving(
+    CallBudget& call, ChunkReceiver<Envelope>& receiver, CallRecord& record,
+    std::vector<Buffer>& held, std::string_view format,
+    const std::function<absl::Status(const std::vector<Buffer>&)>& keep,
+    const std::function<absl::Status(ChunkedInput&, const std::function<absl::Status()>&)>&
+        convert) {
+  const uint64_t queued_in_memory = std::min(kTorch7QueuedBytes, call.limits.spill_above_bytes);
+  RETURN_IF_ERROR(call.Reserve(queued_in_memory));
+  // Only the receiving thread reserves from here on.
+  PieceQueue queue(
+      call.limits.spill_dir, queued_in_memory,
+      [&call](uint64_t bytes) { return call.ReserveSpill(bytes); },
+      [&call](uint64_t bytes) { return call.Reserve(bytes); });
+  absl::Status received;
+  std::thread receiving([&receiver, &queue, &keep, &received] {
+    while (true) {
+      absl::StatusOr<std::optional<std::vector<Buffer>>> pieces = receiver.Next();
+      absl::Status failed = pieces.status();
+      if (pieces.ok()) {
+        if (!pieces->has_value()) break;
+        if (keep) failed = keep(**pieces);
+        // After Abandon, dropped: reading goes on to the end.
+        if (failed.ok()) failed = queue.Push(**pieces);
+      }
+      if (!failed.ok()) {
+        received = failed;
+        queue.Close(failed);
+        // The converting thread may be waiting to send output that a client which sends all
+        // before it reads would never read: the input goes on being read, and dropped.
+        receiver.DrainRest();
+        return;
+      }
+    }
+    queue.Close(absl::OkStatus());
+  });
+  auto receive_rest = [&]() -> absl::Status {
+    queue.Abandon();
+    if (receiving.joinable()) receiving.join();
+    return received;
+  };
+  size_t next_held = 0;
+  ChunkedInput in(
+      [&]() -> absl::StatusOr<std::optional<Buffer>> {
+        if (next_held < held.size()) return std::move(held[next_held++]);
+        return queue.Pop();
+      },
+      format);
+  absl::Status converted = convert(in, receive_rest);
+  // On failure the rest of the input is read and dropped: the call's status goes back once the
+  // client has sent all (or gone), as for any request refused after it is read.
+  queue.Abandon();
+  if (receiving.joinable()) receiving.join();
+  record.as_received = true;
+  record.queued_peak_bytes = queue.peak_memory_bytes();
+  record.spilled_bytes = queue.spilled_bytes();
+  return converted;
+}
+
 // ConvertStream for Torch7 to Torch7 (core/torch7/transcoder.h): reads chunks into `held` until
 // they decide the input's layout, then converts them and each chunk after as it arrives, handing
 // the output to `send`; the server then holds a chunk at a time, whatever the input's size.
@@ -521,54 +593,92 @@ absl::StatusOr<bool> ConvertTorch7AsReceived(const CodecRegistry& registry,
   }
   prefix = BufferChain();  // `held` alone keeps the first chunks, until they are converted
   record.input_format = source->layout.ascii ? "t7-ascii" : "t7";
-  // The rest of the input is received on a thread of its own into a queue, which holds up to
-  // kTorch7QueuedBytes (or --spill-above, if less) in memory and spills beyond: the call keeps
-  // reading while its output cannot be sent (a client that sends everything before it reads),
-  // so neither side waits for the other.
-  const uint64_t queued_in_memory = std::min(kTorch7QueuedBytes, call.limits.spill_above_bytes);
-  RETURN_IF_ERROR(call.Reserve(queued_in_memory));
-  // Only the receiving thread reserves from here on.
-  PieceQueue queue(
-      call.limits.spill_dir, queued_in_memory,
-      [&call](uint64_t bytes) { return call.ReserveSpill(bytes); },
-      [&call](uint64_t bytes) { return call.Reserve(bytes); });
-  std::thread receiving([&receiver, &queue] {
-    while (true) {
-      absl::StatusOr<std::optional<std::vector<Buffer>>> pieces = receiver.Next();
-      absl::Status failed = pieces.status();
-      if (pieces.ok()) {
-        if (!pieces->has_value()) break;
-        failed = queue.Push(**pieces);  // after Abandon, dropped: reading goes on to the end
-      }
-      if (!failed.ok()) {
-        queue.Close(failed);
-        // The converting thread may be waiting to send output that a client which sends all
-        // before it reads would never read: the input goes on being read, and dropped.
-        receiver.DrainRest();
-        return;
-      }
+  RETURN_IF_ERROR(ConvertWhileReceiving(
+      call, receiver, record, held, "torch7", nullptr,
+      [&](ChunkedInput& in, const std::function<absl::Status()>&) -> absl::Status {
+        ByteWriter out(CountedOutput(call.limits, record, send));
+        RETURN_IF_ERROR(ConvertTorch7Stream(in, *source, *to, read_options, write_options, out));
+        return out.Finish();
+      }));
+  return true;
+}
+
+// ConvertStream for R to R (core/rds/transcoder.h): an uncompressed binary R stream (XDR or
+// native, bare or a save() file's) is converted as its chunks arrive. The input is also kept
+// (in memory up to --spill-above, beyond in a spill file counted in --max-spill-bytes) for where
+// the transcoder stops before something the object graph writes differently (ALTREP objects,
+// byte code, forms no R writes): the whole input is then read as a Value and written on, so the
+// output is always the graph's, and a bad input gets the reader's error. Returns false, with
+// what was read in `held`, for any other conversion (compressed or ascii input among them): the
+// caller converts the whole input as usual.
+template <typename Envelope>
+absl::StatusOr<bool> ConvertRAsReceived(const CodecRegistry& registry,
+                                        const v1::ConvertStreamOptions& options,
+                                        CallBudget& call, ChunkReceiver<Envelope>& receiver,
+                                        CallRecord& record, std::vector<Buffer>& held,
+                                        const ByteWriter::PieceCallback& send) {
+  const v1::ReadOptions& read_message = options.input();
+  const v1::WriteOptions& write_message = options.output();
+  ASSIGN_OR_RETURN(WriteOptions write_options, ServerWriteOptions(write_message, call.limits));
+  ASSIGN_OR_RETURN(const Codec* to, OutputCodec(registry, write_message.format()));
+  record.output_format = std::string(to->name());
+  if (!read_message.reference_bindings().empty() ||
+      !write_message.persistent_references().empty()) {
+    return false;
+  }
+  if (read_message.format() != v1::FORMAT_UNSPECIFIED) {
+    ASSIGN_OR_RETURN(const Codec* from, InputCodec(registry, read_message.format(), Buffer()));
+    if (from->family() != "rds") return false;
+  }
+  ASSIGN_OR_RETURN(ReadOptions read_options, ServerReadOptions(read_message, call));
+  if (!ConvertsRAsRead(*to, read_options)) return false;
+  // The first bytes say whether the input is a binary R stream.
+  BufferChain prefix;
+  while (prefix.size() < kRHeadBytes) {
+    ASSIGN_OR_RETURN(std::optional<std::vector<Buffer>> pieces, receiver.Next());
+    if (!pieces.has_value()) return false;  // the whole input is here: convert it as a whole
+    for (Buffer& piece : *pieces) {
+      RETURN_IF_ERROR(call.Reserve(2 * piece.size()));  // the piece, and its copy in `first`
+      prefix.Append(piece);
+      held.push_back(std::move(piece));
     }
-    queue.Close(absl::OkStatus());
-  });
-  size_t next_held = 0;
-  ChunkedInput in(
-      [&]() -> absl::StatusOr<std::optional<Buffer>> {
-        if (next_held < held.size()) return std::move(held[next_held++]);
-        return queue.Pop();
-      },
-      "torch7");
-  ByteWriter out(CountedOutput(call.limits, record, send));
-  absl::Status converted =
-      ConvertTorch7Stream(in, *source, *to, read_options, write_options, out);
-  if (converted.ok()) converted = out.Finish();
-  // On failure the rest of the input is read and dropped: the call's status goes back once the
-  // client has sent all (or gone), as for any request refused after it is read.
-  if (!converted.ok()) queue.Abandon();
-  receiving.join();
-  record.as_received = true;
-  record.queued_peak_bytes = queue.peak_memory_bytes();
-  record.spilled_bytes = queue.spilled_bytes();
-  RETURN_IF_ERROR(converted);
+  }
+  const Buffer first = prefix.Flatten();
+  prefix = BufferChain();
+  std::string_view head = first.view();
+  if (rds::IsRDataMagic(head)) head.remove_prefix(5);
+  if (head.substr(0, 2) != "X\n" && head.substr(0, 2) != "B\n") return false;
+  RETURN_IF_ERROR(call.Reserve(kTorch7StreamingBytes));
+  // The input as received, for the object graph if the transcoder stops.
+  SpillableBuffer kept(call.limits.spill_dir, call.limits.spill_above_bytes,
+                       [&call](uint64_t bytes) { return call.ReserveSpill(bytes); });
+  std::vector<std::string_view> views;
+  auto keep = [&](const std::vector<Buffer>& pieces) -> absl::Status {
+    uint64_t size = 0;
+    views.clear();
+    for (const Buffer& piece : pieces) {
+      size += piece.size();
+      views.push_back(piece.view());
+    }
+    if (!kept.Spills(kept.size() + size)) RETURN_IF_ERROR(call.Reserve(size));
+    return kept.Append(views);
+  };
+  RETURN_IF_ERROR(keep(held));
+  RETURN_IF_ERROR(ConvertWhileReceiving(
+      call, receiver, record, held, "rds", keep,
+      [&](ChunkedInput& in, const std::function<absl::Status()>& receive_rest) -> absl::Status {
+        ByteWriter out(CountedOutput(call.limits, record, send));
+        auto whole_input = [&]() -> absl::StatusOr<Buffer> {
+          RETURN_IF_ERROR(receive_rest());
+          return std::move(kept).Finish();
+        };
+        ASSIGN_OR_RETURN(std::string read_as,
+                         ConvertRStream(in, RContainer{}, *to, read_options, write_options, out,
+                                        whole_input, [&record](std::string_view format) {
+                                          record.input_format = std::string(format);
+                                        }));
+        return out.Finish();
+      }));
   return true;
 }
 
@@ -752,10 +862,15 @@ grpc::Status SerializerService::ServeConvertStream(grpc::ServerContext* context,
       return output.Send(piece);
     };
     // Torch7 to Torch7 is converted as the chunks arrive, once the first of them decide the
-    // input's layout; what they hold so far is then converted like any input.
+    // input's layout, and so is a binary R stream to R; otherwise what the first chunks hold is
+    // converted like any input.
     std::vector<Buffer> held;
     ASSIGN_OR_RETURN(bool converted, ConvertTorch7AsReceived(*registry_, options, call, receiver,
                                                              record, held, send));
+    if (!converted && held.empty()) {
+      ASSIGN_OR_RETURN(converted,
+                       ConvertRAsReceived(*registry_, options, call, receiver, record, held, send));
+    }
     if (!converted) {
       ASSIGN_OR_RETURN(Buffer input,
                        ReceiveChunks(receiver, options.input().input_size(), held, call));

@@ -123,8 +123,8 @@ absl::StatusOr<std::optional<std::string>> ConvertTorch7AsRead(
 
 bool StreamsR(const Codec& from, const Codec& to, const ReadOptions& read_options,
               const ConvertHooks& hooks) {
-  return from.family() == "rds" && to.family() == "rds" && !read_options.r_normalize &&
-         !hooks.after_read && !hooks.before_write;
+  return from.family() == "rds" && ConvertsRAsRead(to, read_options) && !hooks.after_read &&
+         !hooks.before_write;
 }
 
 // Writes the R stream of `value` into `stream` (uncompressed), leaving out its first `skip`
@@ -146,77 +146,32 @@ absl::Status WriteRStreamAfter(const Value& value, rds::RWriteSettings settings,
   return rest.Finish();
 }
 
-// An R input converted into another R format as it is read (core/rds/transcoder.h), compressed
-// input decompressed a piece at a time. Where the transcoder stops (what the object graph would
-// write differently, ascii input) or finds the input bad, the whole input is read as a Value and
-// written on from where the transcoder stopped: its output is the graph's, and a bad input's
-// error is the reader's.
+// An R input held whole (a mapped file, a unary request) converted as it is read: compressed
+// input is decompressed a piece at a time.
 absl::StatusOr<std::string> ConvertRAsRead(const Codec& to, const Buffer& input,
                                            const ReadOptions& read_options,
                                            const WriteOptions& write_options, ByteWriter& out,
                                            const ConvertHooks& hooks) {
-  const RCompression compression = rds::DetectCompression(input.view());
+  RContainer container;
+  container.compression = rds::DetectCompression(input.view());
+  if (container.compression == RCompression::kGzip) {
+    container.gzip_header = rds::DistinctGzipHeader(input.view());
+  }
   std::optional<uint64_t> total_size;
   ChunkedInput::NextChunk chunks;
   std::unique_ptr<rds::Decompressor> decompressor;
-  if (compression == RCompression::kNone) {
+  if (container.compression == RCompression::kNone) {
     total_size = input.size();
     chunks = ChunkedInput::ChunksOf(input, kTorch7Step);
   } else {
-    ASSIGN_OR_RETURN(decompressor, rds::Decompressor::Create(input, compression, read_options));
+    ASSIGN_OR_RETURN(decompressor,
+                     rds::Decompressor::Create(input, container.compression, read_options));
     chunks = [&decompressor] { return decompressor->Next(); };
   }
   ChunkedInput in(std::move(chunks), "rds", total_size);
-
-  std::string read_as;
-  std::unique_ptr<rds::Compressor> compressor;
-  // The uncompressed stream: into the compressor once the header says which, else into `out`.
-  ByteWriter stream([&](Buffer piece) -> absl::Status {
-    if (compressor == nullptr) {
-      out.AppendShared(piece);
-      return absl::OkStatus();
-    }
-    // A piece may be a slice of a mapped input: compressed a step at a time.
-    return ConsumeInSteps(piece, size_t{8} << 20,
-                          [&](const Buffer& step) { return compressor->Add(step.view()); });
-  });
-  auto settings_for = [&](const RStreamInfo& header) -> absl::StatusOr<rds::RWriteSettings> {
-    RStreamInfo source = header;
-    source.compression = compression;
-    if (compression == RCompression::kGzip) {
-      source.gzip_header = rds::DistinctGzipHeader(input.view());
-    }
-    read_as = std::string(rds::CodecNameOf(source));
-    if (hooks.on_read_as) hooks.on_read_as(read_as);
-    rds::RWriteSettings settings = rds::CodecWriteSettings(to.name(), source, write_options);
-    if (settings.compression != RCompression::kNone) {
-      ASSIGN_OR_RETURN(compressor,
-                       rds::Compressor::Create(settings.compression, out, settings.gzip_header));
-    }
-    return settings;
-  };
-  absl::StatusOr<RTranscodeOutcome> outcome = TranscodeR(in, settings_for, stream, read_options);
-  const bool input_error = !outcome.ok() && absl::IsInvalidArgument(outcome.status());
-  if (!outcome.ok() && !input_error) return outcome.status();
-  if (input_error || !outcome->complete) {
-    ReadOptions options = read_options;
-    options.keep_array_byte_order = true;
-    ASSIGN_OR_RETURN(Value value, ReadR(input, options));
-    if (read_as.empty()) {
-      read_as = std::string(to.FormatOf(value));
-      if (hooks.on_read_as) hooks.on_read_as(read_as);
-      // Nothing was written yet (ascii input): the object graph writes it all.
-      RETURN_IF_ERROR(to.Write(value, write_options, out));
-      return read_as;
-    }
-    if (input_error) return outcome.status();  // the reader read what the transcoder did not
-    RETURN_IF_ERROR(WriteRStreamAfter(
-        value, rds::CodecWriteSettings(to.name(), value.source().r, write_options),
-        outcome->emitted, stream));
-  }
-  RETURN_IF_ERROR(stream.Finish());
-  if (compressor != nullptr) RETURN_IF_ERROR(compressor->Finish());
-  return read_as;
+  return ConvertRStream(
+      in, container, to, read_options, write_options, out,
+      [&input]() -> absl::StatusOr<Buffer> { return input; }, hooks.on_read_as);
 }
 
 }  // namespace
@@ -231,6 +186,67 @@ absl::Status ConvertTorch7Stream(ChunkedInput& in, const Torch7StreamLayout& sou
   const Torch7Layout layout =
       Torch7OutputLayout(source.layout, write_options, to.name() == "t7-ascii");
   return TranscodeTorch7(in, source, layout, out, read_options);
+}
+
+bool ConvertsRAsRead(const Codec& to, const ReadOptions& read_options) {
+  return to.family() == "rds" && !read_options.r_normalize;
+}
+
+absl::StatusOr<std::string> ConvertRStream(
+    ChunkedInput& in, const RContainer& container, const Codec& to,
+    const ReadOptions& read_options, const WriteOptions& write_options, ByteWriter& out,
+    const std::function<absl::StatusOr<Buffer>()>& whole_input,
+    const std::function<void(std::string_view read_as)>& on_read_as) {
+  std::string read_as;
+  std::unique_ptr<rds::Compressor> compressor;
+  // The uncompressed stream: into the compressor once the header says which, else into `out`.
+  ByteWriter stream([&](Buffer piece) -> absl::Status {
+    if (compressor == nullptr) {
+      out.AppendShared(piece);
+      return absl::OkStatus();
+    }
+    // A piece may be a slice of a mapped input: compressed a step at a time.
+    return ConsumeInSteps(piece, size_t{8} << 20,
+                          [&](const Buffer& step) { return compressor->Add(step.view()); });
+  });
+  auto settings_for = [&](const RStreamInfo& header) -> absl::StatusOr<rds::RWriteSettings> {
+    RStreamInfo source = header;
+    source.compression = container.compression;
+    source.gzip_header = container.gzip_header;
+    read_as = std::string(rds::CodecNameOf(source));
+    if (on_read_as) on_read_as(read_as);
+    rds::RWriteSettings settings = rds::CodecWriteSettings(to.name(), source, write_options);
+    if (settings.compression != RCompression::kNone) {
+      ASSIGN_OR_RETURN(compressor,
+                       rds::Compressor::Create(settings.compression, out, settings.gzip_header));
+    }
+    return settings;
+  };
+  absl::StatusOr<RTranscodeOutcome> outcome = TranscodeR(in, settings_for, stream, read_options);
+  const bool input_error = !outcome.ok() && absl::IsInvalidArgument(outcome.status());
+  if (!outcome.ok() && !input_error) return outcome.status();
+  if (input_error || !outcome->complete) {
+    // The object graph reads the whole input: where the transcoder stopped, it writes on; where
+    // the input is bad, it says so in the reader's words.
+    ASSIGN_OR_RETURN(Buffer input, whole_input());
+    ReadOptions options = read_options;
+    options.keep_array_byte_order = true;
+    ASSIGN_OR_RETURN(Value value, ReadR(input, options));
+    if (read_as.empty()) {
+      // Nothing was written yet (ascii input): the object graph writes it all.
+      read_as = std::string(to.FormatOf(value));
+      if (on_read_as) on_read_as(read_as);
+      RETURN_IF_ERROR(to.Write(value, write_options, out));
+      return read_as;
+    }
+    if (input_error) return outcome.status();  // the reader read what the transcoder did not
+    RETURN_IF_ERROR(WriteRStreamAfter(
+        value, rds::CodecWriteSettings(to.name(), value.source().r, write_options),
+        outcome->emitted, stream));
+  }
+  RETURN_IF_ERROR(stream.Finish());
+  if (compressor != nullptr) RETURN_IF_ERROR(compressor->Finish());
+  return read_as;
 }
 
 absl::StatusOr<std::string> ConvertInput(const Codec& from, const Codec& to, const Buffer& input,

@@ -59,7 +59,8 @@ std::optional<DataFamily> FamilyOfCodec(const Codec& codec);
 // Reads `input` with `from`, writes it with `to` into `out` (not finished). Returns the format
 // the input was read as (Codec::FormatOf: "t7-ascii" for an ascii Torch7 file read by "t7").
 // Torch7 to Torch7 (referenced output, no hooks) is converted as it is read, a step of the input
-// at a time (core/torch7/transcoder.h), byte for byte as through the object graph.
+// at a time (core/torch7/transcoder.h), and so is R to R (not normalising, no hooks;
+// core/rds/transcoder.h), byte for byte as through the object graph.
 absl::StatusOr<std::string> ConvertInput(const Codec& from, const Codec& to, const Buffer& input,
                                          const ReadOptions& read_options,
                                          const WriteOptions& write_options, ByteWriter& out,
@@ -77,6 +78,30 @@ bool ConvertsTorch7AsRead(const Codec& to, const WriteOptions& options);
 absl::Status ConvertTorch7Stream(ChunkedInput& in, const Torch7StreamLayout& source,
                                  const Codec& to, const ReadOptions& read_options,
                                  const WriteOptions& write_options, ByteWriter& out);
+
+// Whether an R input can be converted into `to` as it is read: R output, and the input read in
+// its own form (not ReadOptions::r_normalize).
+bool ConvertsRAsRead(const Codec& to, const ReadOptions& read_options);
+
+// What surrounds an R stream: the compression it came in (the output's default), and a gzip
+// member header that differs from R's.
+struct RContainer {
+  RCompression compression = RCompression::kNone;
+  std::string gzip_header;
+};
+
+// Converts the R stream in `in` (uncompressed: decompressed by the caller if `container` says
+// it was compressed) into `to` as it reads (core/rds/transcoder.h), into `out` (not finished).
+// Where the transcoder stops, or finds the input bad, `whole_input` gives the whole (compressed)
+// input, which is read as a Value and written on from where the transcoder stopped, so the
+// output is always the object graph's and an error the reader's. `on_read_as` is told the
+// format the input is read as before any output. Returns that format. What ConvertInput does for
+// an R input it holds whole; the service calls it for one that is still arriving.
+absl::StatusOr<std::string> ConvertRStream(
+    ChunkedInput& in, const RContainer& container, const Codec& to,
+    const ReadOptions& read_options, const WriteOptions& write_options, ByteWriter& out,
+    const std::function<absl::StatusOr<Buffer>()>& whole_input,
+    const std::function<void(std::string_view read_as)>& on_read_as = nullptr);
 
 // Writes plain data from a client (no family's conventions) with `to`: an array file, or the
 // value it stands for in `to`'s family (R for JSON). `r_options` apply when that is R.

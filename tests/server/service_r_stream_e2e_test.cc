@@ -1,0 +1,156 @@
+// ConvertStream of R to R through a real seriald: a binary R stream is converted as its chunks
+// arrive (core/rds/transcoder.h). A 384 MiB numeric vector in XDR goes to native byte for byte as
+// `serialctl convert` does locally, with the server's peak resident set under 256 MiB (the input
+// is kept for the object graph, in a spill file beyond --spill-above); a stream with an ALTREP
+// object (where the transcoder stops) gives the object graph's bytes all the same; a truncated
+// stream gets the reader's error.
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <string>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/server/testing/service_e2e.h"
+#include "tests/testing/process_memory.h"
+
+namespace seriald {
+namespace {
+
+using ::seriald::testing::RunProgram;
+using ::seriald::testing::RunResult;
+using ::seriald::testing::ScratchDir;
+using ::seriald::testing::SerialdProcess;
+using ::testing::HasSubstr;
+
+constexpr uint64_t kElements = uint64_t{48} << 20;  // 50,331,648 doubles
+constexpr uint64_t kPayloadBytes = 8 * kElements;   // 384 MiB
+constexpr uint64_t kMaxPeakBytes = uint64_t{256} << 20;
+
+// serialize(list(x = c(1.5, 2.5, 3.5), y = 1:10), NULL) in R 4.2: `y` is an ALTREP compact
+// sequence, which the transcoder leaves to the object graph.
+constexpr char kAltrepListHex[] =
+    "580a000000030004020200030500000000055554462d3800000213000000020000000e000000033ff8000000"
+    "0000004004000000000000400c000000000000000000ee0000000200000001000400090000000e636f6d7061"
+    "63745f696e747365710000000200000001000400090000000462617365000000020000000d00000001000000"
+    "0d000000fe0000000e0000000340240000000000003ff00000000000003ff0000000000000000000fe000004"
+    "020000000100040009000000056e616d65730000001000000002000400090000000178000400090000000179"
+    "000000fe";
+
+// What R 4.2 writes for the same list with serialize(..., xdr = FALSE).
+constexpr char kAltrepListNativeHex[] =
+    "420a030000000202040000050300050000005554462d3813020000020000000e000000030000000000000000"
+    "00f83f00000000000004400000000000000c40ee0000000200000001000000090004000e000000636f6d7061"
+    "63745f696e747365710200000001000000090004000400000062617365020000000d000000010000000d0000"
+    "00fe0000000e000000030000000000000000002440000000000000f03f000000000000f03ffe000000020400"
+    "000100000009000400050000006e616d65731000000002000000090004000100000078090004000100000079"
+    "fe000000";
+
+void PutInt(std::string& s, int32_t v) {
+  for (int k = 3; k >= 0; --k) s.push_back(static_cast<char>((static_cast<uint32_t>(v) >> (8 * k)) & 0xFF));
+}
+
+// An XDR version 3 stream of one double vector of kElements elements, i + 0.5 each.
+absl::Status WriteNumericStream(const std::string& path) {
+  std::ofstream file(path, std::ios::binary);
+  std::string head = "X\n";
+  for (int32_t v : {3, 0x040202, 0x030500, 5}) PutInt(head, v);
+  head += "UTF-8";
+  PutInt(head, 14);
+  PutInt(head, static_cast<int32_t>(kElements));
+  file.write(head.data(), static_cast<std::streamsize>(head.size()));
+  std::string block(1 << 20, '\0');
+  for (uint64_t i = 0; i < kElements;) {
+    size_t n = 0;
+    for (; n < block.size() / 8 && i < kElements; ++n, ++i) {
+      const double d = static_cast<double>(i) + 0.5;
+      uint64_t bits;
+      std::memcpy(&bits, &d, 8);
+      bits = __builtin_bswap64(bits);
+      std::memcpy(block.data() + 8 * n, &bits, 8);
+    }
+    file.write(block.data(), static_cast<std::streamsize>(8 * n));
+  }
+  file.close();
+  if (!file) return absl::InternalError("cannot write " + path);
+  return absl::OkStatus();
+}
+
+class RStreamE2eTest : public ::testing::Test {
+ protected:
+  void StartServer() {
+    auto server = SerialdProcess::Start({"--spill-dir", dir_.path(), "--spill-above", "64MiB"});
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
+    ASSERT_TRUE(testing::ResetPeakRss(server_->pid()).ok());
+  }
+
+  ScratchDir dir_;
+  std::unique_ptr<SerialdProcess> server_;
+};
+
+TEST_F(RStreamE2eTest, ConvertStreamOfALargeRStreamConvertsAsReceived) {
+  const std::string input = dir_.File("numeric.rds");
+  ASSERT_TRUE(WriteNumericStream(input).ok());
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  const std::string remote = dir_.File("remote.rds");
+  RunResult converted = RunProgram({testing::SerialctlBinary(), "--server", server_->address(),
+                                    "--timeout", "600", "convert", "--to", "rds-native", input,
+                                    remote},
+                                   "", absl::Seconds(600));
+  ASSERT_EQ(converted.exit_code, 0) << converted.err;
+  std::optional<std::string> line = server_->WaitForCallLogLine({"method=ConvertStream "});
+  ASSERT_TRUE(line.has_value()) << server_->Log();
+  EXPECT_THAT(*line, HasSubstr(" in=rds out=rds-native "));
+  EXPECT_THAT(*line, HasSubstr(" as_received=1 "));
+  EXPECT_THAT(*line, HasSubstr(" status=OK"));
+  absl::StatusOr<uint64_t> peak = testing::PeakRssBytes(server_->pid());
+  ASSERT_TRUE(peak.ok()) << peak.status();
+  std::cout << "ConvertStream rds -> rds-native, 384 MiB: server peak RSS " << *peak << " bytes\n";
+  RecordProperty("server_peak_rss_bytes", absl::StrCat(*peak));
+  EXPECT_LT(*peak, kMaxPeakBytes);
+
+  const std::string local = dir_.File("local.rds");
+  RunResult reference = RunProgram(
+      {testing::SerialctlBinary(), "convert", "--to", "rds-native", input, local}, "",
+      absl::Seconds(600));
+  ASSERT_EQ(reference.exit_code, 0) << reference.err;
+  std::string difference;
+  EXPECT_TRUE(testing::SameFileContents(local, remote, &difference)) << difference;
+  EXPECT_EQ(server_->Stop(), 0);
+}
+
+TEST_F(RStreamE2eTest, WhereTheTranscoderStopsTheObjectGraphWritesOn) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  const std::string input = absl::HexStringToBytes(kAltrepListHex);
+  auto stub = testing::RawStub(server_->address());
+  for (size_t chunk : {size_t{7}, size_t{64}, size_t{1} << 20}) {
+    testing::StreamResult result = testing::ConvertStream(
+        *stub, input, testing::ConvertTo(v1::FORMAT_RDS_NATIVE), chunk, absl::Seconds(60));
+    ASSERT_TRUE(result.status.ok()) << result.status.error_message();
+    EXPECT_EQ(result.input_format, v1::FORMAT_RDS);
+    EXPECT_EQ(absl::BytesToHexString(result.output), kAltrepListNativeHex) << "chunks of " << chunk;
+    std::optional<std::string> line = server_->WaitForCallLogLine({"method=ConvertStream "});
+    ASSERT_TRUE(line.has_value()) << server_->Log();
+    EXPECT_THAT(*line, HasSubstr(" as_received=1 "));
+  }
+  EXPECT_EQ(server_->Stop(), 0);
+}
+
+TEST_F(RStreamE2eTest, ATruncatedStreamGetsTheReadersError) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  std::string input = absl::HexStringToBytes(kAltrepListHex);
+  input.resize(100);
+  auto stub = testing::RawStub(server_->address());
+  testing::StreamResult result = testing::ConvertStream(
+      *stub, input, testing::ConvertTo(v1::FORMAT_RDS_NATIVE), 16, absl::Seconds(60));
+  EXPECT_EQ(result.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(result.status.error_message(), HasSubstr("rds: "));
+  EXPECT_THAT(result.status.error_message(), HasSubstr(" at byte "));
+  EXPECT_EQ(server_->Stop(), 0);
+}
+
+}  // namespace
+}  // namespace seriald

@@ -603,13 +603,14 @@ absl::StatusOr<bool> ConvertTorch7AsReceived(const CodecRegistry& registry,
   return true;
 }
 
-// ConvertStream for R to R (core/rds/transcoder.h): an uncompressed binary R stream (XDR or
-// native, bare or a save() file's) is converted as its chunks arrive. The input is also kept
+// ConvertStream for R to R (core/rds/transcoder.h): a binary R stream (XDR or native, bare or a
+// save() file's, compressed or not) is converted as its chunks arrive, compressed input
+// decompressed a piece at a time as the transcoder asks. The input is also kept
 // (in memory up to --spill-above, beyond in a spill file counted in --max-spill-bytes) for where
 // the transcoder stops before something the object graph writes differently (ALTREP objects,
 // byte code, forms no R writes): the whole input is then read as a Value and written on, so the
 // output is always the graph's, and a bad input gets the reader's error. Returns false, with
-// what was read in `held`, for any other conversion (compressed or ascii input among them): the
+// what was read in `held`, for any other conversion (uncompressed ascii input among them): the
 // caller converts the whole input as usual.
 template <typename Envelope>
 absl::StatusOr<bool> ConvertRAsReceived(const CodecRegistry& registry,
@@ -645,9 +646,17 @@ absl::StatusOr<bool> ConvertRAsReceived(const CodecRegistry& registry,
   }
   const Buffer first = prefix.Flatten();
   prefix = BufferChain();
+  RContainer container;
+  container.compression = rds::DetectCompression(first.view());
+  if (container.compression == RCompression::kGzip) {
+    container.gzip_header = rds::DistinctGzipHeader(first.view());
+  }
   std::string_view head = first.view();
   if (rds::IsRDataMagic(head)) head.remove_prefix(5);
-  if (head.substr(0, 2) != "X\n" && head.substr(0, 2) != "B\n") return false;
+  if (container.compression == RCompression::kNone && head.substr(0, 2) != "X\n" &&
+      head.substr(0, 2) != "B\n") {
+    return false;
+  }
   RETURN_IF_ERROR(call.Reserve(kTorch7StreamingBytes));
   // The input as received, for the object graph if the transcoder stops.
   SpillableBuffer kept(call.limits.spill_dir, call.limits.spill_above_bytes,
@@ -672,11 +681,32 @@ absl::StatusOr<bool> ConvertRAsReceived(const CodecRegistry& registry,
           RETURN_IF_ERROR(receive_rest());
           return std::move(kept).Finish();
         };
-        ASSIGN_OR_RETURN(std::string read_as,
-                         ConvertRStream(in, RContainer{}, *to, read_options, write_options, out,
-                                        whole_input, [&record](std::string_view format) {
-                                          record.input_format = std::string(format);
-                                        }));
+        auto on_read_as = [&record](std::string_view format) {
+          record.input_format = std::string(format);
+        };
+        if (container.compression == RCompression::kNone) {
+          RETURN_IF_ERROR(ConvertRStream(in, container, *to, read_options, write_options, out,
+                                         whole_input, on_read_as)
+                              .status());
+          return out.Finish();
+        }
+        // Compressed: decompressed a piece at a time as the transcoder asks, from the chunks
+        // as they arrive; the client's input_size, when given, bounds the ratio.
+        const uint64_t size_hint = read_message.input_size();
+        ASSIGN_OR_RETURN(
+            std::unique_ptr<rds::Decompressor> decompressor,
+            rds::Decompressor::Create(
+                [&in]() -> absl::StatusOr<std::optional<Buffer>> {
+                  ASSIGN_OR_RETURN(Buffer chunk, in.Take(size_t{1} << 20));
+                  if (chunk.size() == 0) return std::nullopt;
+                  return chunk;
+                },
+                container.compression, read_options,
+                size_hint > 0 ? std::optional<uint64_t>(size_hint) : std::nullopt));
+        ChunkedInput stream([&decompressor] { return decompressor->Next(); }, "rds");
+        RETURN_IF_ERROR(ConvertRStream(stream, container, *to, read_options, write_options, out,
+                                       whole_input, on_read_as)
+                            .status());
         return out.Finish();
       }));
   return true;

@@ -32,10 +32,52 @@ absl::Status Corrupt(RCompression kind, uint64_t offset, std::string_view detail
       absl::StrCat(AsAbsl(CompressionName(kind)), " data is corrupt (", AsAbsl(detail), ")"));
 }
 
+// The compressed input a decoder reads: chunks taken as they are needed, with the offset of the
+// cursor for errors. A mapped chunk's pages are given back behind the cursor.
+class CompressedSource {
+ public:
+  explicit CompressedSource(ChunkedInput::NextChunk next) : next_(std::move(next)) {}
+
+  // Makes sure a byte is at the cursor; false at the end of the input.
+  absl::StatusOr<bool> Fill() {
+    while (pos_ == current_.size()) {
+      if (ended_) return false;
+      ASSIGN_OR_RETURN(std::optional<Buffer> chunk, next_());
+      offset_ += current_.size();
+      current_ = Buffer();
+      pos_ = 0;
+      if (!chunk.has_value()) {
+        ended_ = true;
+        return false;
+      }
+      current_ = *std::move(chunk);
+    }
+    return true;
+  }
+  // The bytes of the chunk at the cursor (after Fill).
+  const uint8_t* data() const { return current_.data() + pos_; }
+  size_t size() const { return current_.size() - pos_; }
+  void Advance(size_t n) {
+    current_.Slice(pos_, n).DropPages();
+    pos_ += n;
+  }
+  uint64_t offset() const { return offset_ + pos_; }
+
+ private:
+  ChunkedInput::NextChunk next_;
+  Buffer current_;
+  size_t pos_ = 0;
+  uint64_t offset_ = 0;
+  bool ended_ = false;
+};
+
+// The most a compression library takes at once (its length fields are 32-bit).
+constexpr size_t kMaxTake = size_t{1} << 30;
+
 // Concatenated gzip members, then nothing or zero padding (as gzip reads them).
 class GzipDecoder : public Decoder {
  public:
-  explicit GzipDecoder(Buffer input) : input_(std::move(input)) {}
+  explicit GzipDecoder(ChunkedInput::NextChunk input) : in_(std::move(input)) {}
   ~GzipDecoder() override {
     if (in_member_) inflateEnd(&z_);
   }
@@ -43,30 +85,35 @@ class GzipDecoder : public Decoder {
   absl::StatusOr<size_t> Produce(uint8_t* out, size_t size) override {
     while (true) {
       if (!in_member_) {
-        if (pos_ == input_.size()) return 0;
+        ASSIGN_OR_RETURN(bool more, in_.Fill());
+        if (!more) return 0;
         // Trailing zero padding after a member is ignored, as gzip does; anything else must be
         // another member.
-        if (members_ > 0 && input_.data()[pos_] != 0x1f) {
-          if (std::all_of(input_.data() + pos_, input_.data() + input_.size(),
-                          [](uint8_t b) { return b == 0; })) {
-            pos_ = input_.size();
-            return 0;
+        if (members_ > 0 && *in_.data() != 0x1f) {
+          const uint64_t at = in_.offset();
+          while (true) {
+            ASSIGN_OR_RETURN(bool rest, in_.Fill());
+            if (!rest) return 0;
+            if (!std::all_of(in_.data(), in_.data() + in_.size(),
+                             [](uint8_t b) { return b == 0; })) {
+              return InputError("rds", at, "unexpected bytes after the gzip stream");
+            }
+            in_.Advance(in_.size());
           }
-          return InputError("rds", pos_, "unexpected bytes after the gzip stream");
         }
         z_ = z_stream{};
         if (inflateInit2(&z_, 16 + MAX_WBITS) != Z_OK) return absl::InternalError("inflateInit2");
         in_member_ = true;
       }
-      const uint64_t take = std::min<uint64_t>(input_.size() - pos_, 1u << 30);
-      z_.next_in = const_cast<Bytef*>(input_.data() + pos_);
+      ASSIGN_OR_RETURN(bool more, in_.Fill());
+      const size_t take = more ? std::min(in_.size(), kMaxTake) : 0;
+      z_.next_in = more ? const_cast<Bytef*>(in_.data()) : nullptr;
       z_.avail_in = static_cast<uInt>(take);
       z_.next_out = out;
       z_.avail_out = static_cast<uInt>(size);
       const int rc = inflate(&z_, Z_NO_FLUSH);
       // A mapped input is resident only as far as inflate has not read it.
-      input_.Slice(pos_, take - z_.avail_in).DropPages();
-      pos_ += take - z_.avail_in;
+      in_.Advance(take - z_.avail_in);
       const size_t produced = size - z_.avail_out;
       if (rc == Z_STREAM_END) {
         inflateEnd(&z_);
@@ -77,16 +124,17 @@ class GzipDecoder : public Decoder {
       }
       if (produced > 0) return produced;
       const bool stalled = rc == Z_BUF_ERROR || rc == Z_OK;
-      if (stalled && pos_ == input_.size()) {
-        return InputError("rds", pos_, "gzip data ends before the end of its stream");
+      if (stalled && !more) {
+        return InputError("rds", in_.offset(), "gzip data ends before the end of its stream");
       }
-      if (rc != Z_OK) return Corrupt(RCompression::kGzip, pos_, z_.msg ? z_.msg : "inflate failed");
+      if (rc != Z_OK) {
+        return Corrupt(RCompression::kGzip, in_.offset(), z_.msg ? z_.msg : "inflate failed");
+      }
     }
   }
 
  private:
-  Buffer input_;
-  uint64_t pos_ = 0;
+  CompressedSource in_;
   z_stream z_{};
   bool in_member_ = false;
   uint64_t members_ = 0;
@@ -95,7 +143,7 @@ class GzipDecoder : public Decoder {
 // Concatenated bzip2 streams.
 class Bzip2Decoder : public Decoder {
  public:
-  explicit Bzip2Decoder(Buffer input) : input_(std::move(input)) {}
+  explicit Bzip2Decoder(ChunkedInput::NextChunk input) : in_(std::move(input)) {}
   ~Bzip2Decoder() override {
     if (in_stream_) BZ2_bzDecompressEnd(&b_);
   }
@@ -103,9 +151,10 @@ class Bzip2Decoder : public Decoder {
   absl::StatusOr<size_t> Produce(uint8_t* out, size_t size) override {
     while (true) {
       if (!in_stream_) {
-        if (pos_ == input_.size()) return 0;
-        if (streams_ > 0 && input_.data()[pos_] != 'B') {
-          return InputError("rds", pos_, "unexpected bytes after the bzip2 stream");
+        ASSIGN_OR_RETURN(bool more, in_.Fill());
+        if (!more) return 0;
+        if (streams_ > 0 && *in_.data() != 'B') {
+          return InputError("rds", in_.offset(), "unexpected bytes after the bzip2 stream");
         }
         b_ = bz_stream{};
         if (BZ2_bzDecompressInit(&b_, 0, 0) != BZ_OK) {
@@ -113,16 +162,16 @@ class Bzip2Decoder : public Decoder {
         }
         in_stream_ = true;
       }
-      const uint64_t take = std::min<uint64_t>(input_.size() - pos_, 1u << 30);
-      b_.next_in = const_cast<char*>(reinterpret_cast<const char*>(input_.data() + pos_));
+      ASSIGN_OR_RETURN(bool more, in_.Fill());
+      const size_t take = more ? std::min(in_.size(), kMaxTake) : 0;
+      b_.next_in = more ? const_cast<char*>(reinterpret_cast<const char*>(in_.data())) : nullptr;
       b_.avail_in = static_cast<unsigned>(take);
       b_.next_out = reinterpret_cast<char*>(out);
       b_.avail_out = static_cast<unsigned>(size);
       const int rc = BZ2_bzDecompress(&b_);
-      input_.Slice(pos_, take - b_.avail_in).DropPages();
-      pos_ += take - b_.avail_in;
+      in_.Advance(take - b_.avail_in);
       if (rc != BZ_OK && rc != BZ_STREAM_END) {
-        return Corrupt(RCompression::kBzip2, pos_, absl::StrCat("error ", rc));
+        return Corrupt(RCompression::kBzip2, in_.offset(), absl::StrCat("error ", rc));
       }
       const size_t produced = size - b_.avail_out;
       if (rc == BZ_STREAM_END) {
@@ -133,15 +182,14 @@ class Bzip2Decoder : public Decoder {
         continue;
       }
       if (produced > 0) return produced;
-      if (pos_ == input_.size()) {
-        return InputError("rds", pos_, "bzip2 data ends before the end of its stream");
+      if (!more) {
+        return InputError("rds", in_.offset(), "bzip2 data ends before the end of its stream");
       }
     }
   }
 
  private:
-  Buffer input_;
-  uint64_t pos_ = 0;
+  CompressedSource in_;
   bz_stream b_{};
   bool in_stream_ = false;
   uint64_t streams_ = 0;
@@ -150,31 +198,33 @@ class Bzip2Decoder : public Decoder {
 // One or more concatenated xz streams (LZMA_CONCATENATED).
 class XzDecoder : public Decoder {
  public:
-  explicit XzDecoder(Buffer input) : input_(std::move(input)) {}
+  explicit XzDecoder(ChunkedInput::NextChunk input) : in_(std::move(input)) {}
   ~XzDecoder() override { lzma_end(&x_); }
 
   absl::Status Start() {
     if (lzma_stream_decoder(&x_, UINT64_MAX, LZMA_CONCATENATED) != LZMA_OK) {
       return absl::InternalError("lzma_stream_decoder");
     }
-    x_.next_in = input_.data();
-    x_.avail_in = input_.size();
     return absl::OkStatus();
   }
 
   absl::StatusOr<size_t> Produce(uint8_t* out, size_t size) override {
     while (!ended_) {
+      ASSIGN_OR_RETURN(bool more, in_.Fill());
+      const size_t take = more ? in_.size() : 0;
+      x_.next_in = more ? in_.data() : nullptr;
+      x_.avail_in = take;
       x_.next_out = out;
       x_.avail_out = size;
-      const lzma_ret rc = lzma_code(&x_, x_.avail_in == 0 ? LZMA_FINISH : LZMA_RUN);
-      const uint64_t pos = input_.size() - x_.avail_in;
-      input_.Slice(read_, pos - read_).DropPages();
-      read_ = pos;
+      // The end of the input is the end of the last stream.
+      const lzma_ret rc = lzma_code(&x_, more ? LZMA_RUN : LZMA_FINISH);
+      in_.Advance(take - x_.avail_in);
       if (rc != LZMA_OK && rc != LZMA_STREAM_END) {
         if (rc == LZMA_BUF_ERROR) {
-          return InputError("rds", pos, "xz data ends before the end of its stream");
+          return InputError("rds", in_.offset(), "xz data ends before the end of its stream");
         }
-        return Corrupt(RCompression::kXz, pos, absl::StrCat("lzma error ", static_cast<int>(rc)));
+        return Corrupt(RCompression::kXz, in_.offset(),
+                       absl::StrCat("lzma error ", static_cast<int>(rc)));
       }
       ended_ = rc == LZMA_STREAM_END;
       const size_t produced = size - x_.avail_out;
@@ -184,9 +234,8 @@ class XzDecoder : public Decoder {
   }
 
  private:
-  Buffer input_;
+  CompressedSource in_;
   lzma_stream x_ = LZMA_STREAM_INIT;
-  uint64_t read_ = 0;
   bool ended_ = false;
 };
 
@@ -457,21 +506,28 @@ std::string_view CompressionName(RCompression compression) {
 absl::StatusOr<std::unique_ptr<Decompressor>> Decompressor::Create(const Buffer& input,
                                                                    RCompression compression,
                                                                    const ReadOptions& options) {
+  return Create(ChunkedInput::ChunksOf(input, kMaxTake), compression, options, input.size());
+}
+
+absl::StatusOr<std::unique_ptr<Decompressor>> Decompressor::Create(
+    ChunkedInput::NextChunk input, RCompression compression, const ReadOptions& options,
+    std::optional<uint64_t> input_size) {
   std::unique_ptr<Decompressor> d(new Decompressor());
   d->compression_ = compression;
-  d->input_size_ = input.size();
-  d->max_bytes_ = options.DecompressionLimit(input.size());
+  d->input_size_ = input_size.value_or(0);
+  d->max_bytes_ = input_size.has_value() ? options.DecompressionLimit(*input_size)
+                                         : options.max_decompressed_bytes;
   d->by_ratio_ = d->max_bytes_ < options.max_decompressed_bytes;
   d->ratio_ = options.max_decompression_ratio;
   switch (compression) {
     case RCompression::kGzip:
-      d->decoder_ = std::make_unique<GzipDecoder>(input);
+      d->decoder_ = std::make_unique<GzipDecoder>(std::move(input));
       break;
     case RCompression::kBzip2:
-      d->decoder_ = std::make_unique<Bzip2Decoder>(input);
+      d->decoder_ = std::make_unique<Bzip2Decoder>(std::move(input));
       break;
     case RCompression::kXz: {
-      auto xz = std::make_unique<XzDecoder>(input);
+      auto xz = std::make_unique<XzDecoder>(std::move(input));
       RETURN_IF_ERROR(xz->Start());
       d->decoder_ = std::move(xz);
       break;

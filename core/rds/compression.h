@@ -32,6 +32,7 @@
 #include "core/io/buffer.h"
 #include "core/format/codec.h"
 #include "core/io/byte_writer.h"
+#include "core/io/chunked_input.h"
 #include "core/model/value.h"
 
 namespace seriald::rds {
@@ -71,6 +72,13 @@ class Decompressor {
   static absl::StatusOr<std::unique_ptr<Decompressor>> Create(const Buffer& input,
                                                               RCompression compression,
                                                               const ReadOptions& options);
+  // The same over compressed input that arrives a chunk at a time; `input_size`, when known,
+  // gives the ratio bound (without it only options.max_decompressed_bytes applies). Error
+  // offsets count from the first chunk.
+  static absl::StatusOr<std::unique_ptr<Decompressor>> Create(ChunkedInput::NextChunk input,
+                                                              RCompression compression,
+                                                              const ReadOptions& options,
+                                                              std::optional<uint64_t> input_size);
   ~Decompressor();
 
   // The next piece of the decompressed stream (at most kPieceBytes, a buffer of its own), or

@@ -14,6 +14,9 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/server/testing/service_e2e.h"
+#include "core/io/buffer.h"
+#include "core/io/byte_writer.h"
+#include "core/rds/compression.h"
 #include "tests/testing/process_memory.h"
 
 namespace seriald {
@@ -135,6 +138,55 @@ TEST_F(RStreamE2eTest, WhereTheTranscoderStopsTheObjectGraphWritesOn) {
     std::optional<std::string> line = server_->WaitForCallLogLine({"method=ConvertStream "});
     ASSERT_TRUE(line.has_value()) << server_->Log();
     EXPECT_THAT(*line, HasSubstr(" as_received=1 "));
+  }
+  EXPECT_EQ(server_->Stop(), 0);
+}
+
+std::string Compressed(const std::string& bytes, RCompression kind) {
+  BufferChain plain;
+  plain.Append(Buffer::FromString(bytes));
+  ByteWriter packed;
+  EXPECT_TRUE(rds::Compress(plain, kind, packed).ok());
+  BufferChain chain;
+  EXPECT_TRUE(packed.Finish(&chain).ok());
+  return chain.ToString();
+}
+
+// Compressed input is decompressed as it arrives, a piece at a time; a truncated one gets the
+// reader's error, as the same file converted locally does.
+TEST_F(RStreamE2eTest, CompressedStreamsAreDecompressedAsTheyArrive) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  auto stub = testing::RawStub(server_->address());
+  const std::string plain = absl::HexStringToBytes(kAltrepListHex);
+  v1::ConvertStreamOptions options = testing::ConvertTo(v1::FORMAT_RDS_NATIVE);
+  options.mutable_output()->set_r_compression(v1::R_COMPRESSION_NONE);
+  for (RCompression kind : {RCompression::kGzip, RCompression::kBzip2, RCompression::kXz}) {
+    const std::string input = Compressed(plain, kind);
+    testing::StreamResult result =
+        testing::ConvertStream(*stub, input, options, 5, absl::Seconds(60));
+    ASSERT_TRUE(result.status.ok()) << result.status.error_message();
+    EXPECT_EQ(absl::BytesToHexString(result.output), kAltrepListNativeHex)
+        << rds::CompressionName(kind);
+    std::optional<std::string> line = server_->WaitForCallLogLine({"method=ConvertStream "});
+    ASSERT_TRUE(line.has_value()) << server_->Log();
+    EXPECT_THAT(*line, HasSubstr(" as_received=1 "));
+
+    const std::string cut = input.substr(0, input.size() - 9);
+    testing::StreamResult truncated =
+        testing::ConvertStream(*stub, cut, options, 5, absl::Seconds(60));
+    EXPECT_EQ(truncated.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+        << rds::CompressionName(kind);
+    const std::string local = dir_.File("cut.rds");
+    {
+      std::ofstream file(local, std::ios::binary);
+      file.write(cut.data(), static_cast<std::streamsize>(cut.size()));
+    }
+    RunResult reference = RunProgram(
+        {testing::SerialctlBinary(), "convert", "--to", "rds-native", local, dir_.File("x")}, "",
+        absl::Seconds(60));
+    EXPECT_NE(reference.exit_code, 0);
+    EXPECT_THAT(reference.err, HasSubstr(truncated.status.error_message()))
+        << rds::CompressionName(kind);
   }
   EXPECT_EQ(server_->Stop(), 0);
 }

@@ -27,6 +27,8 @@ using rds::ItemFlags;
 constexpr size_t kDataStep = size_t{8} << 20;
 // Small values are peeked with this much look-ahead, so that gathering across chunks is rare.
 constexpr size_t kLookahead = 256;
+// Bytes of a string gathered in one allocation when the input's size is unknown.
+constexpr size_t kGatherAtOnce = size_t{1} << 20;
 
 bool IsCellType(int32_t type) {
   return type == rds::kListSxp || type == rds::kLangSxp || type == rds::kDotSxp;
@@ -153,11 +155,23 @@ class Transcoder {
     return v;
   }
   absl::StatusOr<Buffer> Bytes(uint64_t size, std::string_view what) {
-    if (auto left = in_.remaining(); left.has_value() && size > *left) return Truncated(what);
-    ASSIGN_OR_RETURN(Buffer bytes, in_.Peek(size, size));
-    if (bytes.size() < size) return Truncated(what);
-    in_.Skip(size);
-    return bytes.Slice(0, size);
+    const std::optional<uint64_t> left = in_.remaining();
+    if (left.has_value() && size > *left) return Truncated(what);
+    if (left.has_value() || size <= kGatherAtOnce) {
+      ASSIGN_OR_RETURN(Buffer bytes, in_.Peek(size, size));
+      if (bytes.size() < size) return Truncated(what);
+      in_.Skip(size);
+      return bytes.Slice(0, size);
+    }
+    // The input's size is unknown: a length is not a promise, so the bytes are gathered as they
+    // come, not allocated up front.
+    std::string gathered;
+    while (gathered.size() < size) {
+      ASSIGN_OR_RETURN(Buffer piece, in_.Take(static_cast<size_t>(size - gathered.size())));
+      if (piece.size() == 0) return Truncated(what);
+      gathered.append(piece.view());
+    }
+    return Buffer::FromString(std::move(gathered));
   }
   // A count of `count` items of at least `bytes_each` bytes must fit in what remains (when
   // the total size is known; otherwise the input ends where it ends).
@@ -667,20 +681,66 @@ class Transcoder {
     return absl::OkStatus();
   }
 
-  // The CHARSXPs of a character vector.
+  // The CHARSXPs of a character vector: as many at a time as lie whole in the chunk at the
+  // cursor (millions of short strings are common), each as the reader checks it; the one that
+  // straddles chunks, or that the reader would refuse, on its own.
   absl::Status CopyStrings(uint64_t length) {
-    for (uint64_t i = 0; i < length && out_.ok(); ++i) {
-      const uint64_t at = in_.offset();
-      ASSIGN_OR_RETURN(int32_t word, Int("string flags"));
-      const ItemFlags flags = rds::UnpackFlags(word);
-      if (flags.type != rds::kCharSxp || flags.has_attr) {
-        return Error(at, absl::StrCat("element ", i + 1,
-                                      " of a character vector is not a CHARSXP (flags ", word,
-                                      ")"));
+    // Binary output in the input's byte order takes runs of elements as they are, by reference.
+    const bool as_is = !os().ascii() && (settings_.format == RFormat::kXdr) == xdr_;
+    uint64_t i = 0;
+    while (i < length && out_.ok()) {
+      ASSIGN_OR_RETURN(Buffer window, in_.Peek(8, 8));
+      size_t used = 0;
+      while (i < length && window.size() - used >= 8) {
+        const uint8_t* p = window.data() + used;
+        uint32_t word, n;
+        std::memcpy(&word, p, 4);
+        std::memcpy(&n, p + 4, 4);
+        if (xdr_) {
+          word = __builtin_bswap32(word);
+          n = __builtin_bswap32(n);
+        }
+        const ItemFlags flags = rds::UnpackFlags(static_cast<int32_t>(word));
+        if (flags.type != rds::kCharSxp || flags.has_attr) break;
+        if (n == 0xFFFFFFFFu) {
+          if (!as_is) {
+            os().WriteInt(static_cast<int32_t>(word));
+            os().WriteInt(-1);
+          }
+          used += 8;
+          ++i;
+          continue;
+        }
+        if (n > 0x7FFFFFFFu || n > window.size() - used - 8) break;
+        if (!as_is) {
+          os().WriteInt(static_cast<int32_t>(word));
+          os().WriteInt(static_cast<int32_t>(n));
+          os().WriteString(std::string_view(reinterpret_cast<const char*>(p + 8), n));
+        }
+        used += 8 + n;
+        ++i;
       }
-      RETURN_IF_ERROR(CopyCharPayload(word));
+      if (used > 0) {
+        if (as_is) os().writer().AppendShared(window.Slice(0, used));
+        in_.Skip(used);
+        continue;
+      }
+      RETURN_IF_ERROR(CopyString(i));
+      ++i;
     }
     return absl::OkStatus();
+  }
+
+  // Element `i` (0-based) of a character vector, on its own.
+  absl::Status CopyString(uint64_t i) {
+    const uint64_t at = in_.offset();
+    ASSIGN_OR_RETURN(int32_t word, Int("string flags"));
+    const ItemFlags flags = rds::UnpackFlags(word);
+    if (flags.type != rds::kCharSxp || flags.has_attr) {
+      return Error(at, absl::StrCat("element ", i + 1,
+                                    " of a character vector is not a CHARSXP (flags ", word, ")"));
+    }
+    return CopyCharPayload(word);
   }
 
   // `count` elements of `type`, a piece of the input at a time: by reference when the output

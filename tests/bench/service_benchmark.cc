@@ -11,7 +11,10 @@
 //      the bare stream;
 //      The ConvertStream rows send from one thread while another reads the output as it comes
 //      (the server converts Torch7 as the chunks arrive), except one whose client sends all of
-//      the input before it reads (the server then keeps receiving into a spill file).
+//      the input before it reads (the server then keeps receiving into a spill file). One row
+//      sends the same payload as an R double vector in XDR and converts it to native R (the
+//      server converts R as the chunks arrive too, keeping the input in a spill file for the
+//      object graph should its transcoder stop).
 //      The service rows use generated stubs, as any gRPC client would (each chunk copied into and
 //      out of a protobuf string on the client's side, as in the echo rows); two more rows go
 //      through seriald's own C++ client (client/seriald_client.h), which sends and receives chunks
@@ -486,6 +489,97 @@ StreamTiming StreamConvert(const std::shared_ptr<grpc::Channel>& channel, const 
   return timing;
 }
 
+// An R stream of the tensor's payload as one double vector, "X\n" version 3 (or, native, "B\n"):
+// its header; the vector's data follows (the payload's bytes, big-endian in XDR).
+std::string RNumericHeader(uint64_t doubles, bool native) {
+  std::string s = native ? "B\n" : "X\n";
+  auto put = [&](int32_t v) {
+    uint32_t u = static_cast<uint32_t>(v);
+    if (!native) u = __builtin_bswap32(u);
+    s.append(reinterpret_cast<const char*>(&u), 4);
+  };
+  for (int32_t v : {3, 0x040202, 0x030500, 5}) put(v);
+  s += "UTF-8";
+  put(14);  // REALSXP
+  if (doubles <= 0x7FFFFFFF) {
+    put(static_cast<int32_t>(doubles));
+  } else {
+    put(-1);
+    put(static_cast<int32_t>(doubles >> 32));
+    put(static_cast<int32_t>(static_cast<uint32_t>(doubles)));
+  }
+  return s;
+}
+
+// ConvertStream of an XDR R stream (RNumericHeader, then `data`) to native R, the sender on a
+// thread of its own; the output is checked as it arrives (its header, then each double swapped).
+StreamTiming StreamConvertR(const std::shared_ptr<grpc::Channel>& channel, std::string_view data,
+                            size_t chunk_bytes) {
+  const std::string header = RNumericHeader(data.size() / 8, /*native=*/false);
+  const std::string native_header = RNumericHeader(data.size() / 8, /*native=*/true);
+  auto stub = v1::Serializer::NewStub(channel);
+  grpc::ClientContext context;
+  StreamTiming timing;
+  auto start = Clock::now();
+  auto stream = stub->ConvertStream(&context);
+  v1::ConvertStreamRequest request;
+  request.mutable_options()->mutable_input()->set_input_size(header.size() + data.size());
+  request.mutable_options()->mutable_output()->set_format(v1::FORMAT_RDS_NATIVE);
+  std::thread sender([&] {
+    if (!stream->Write(request)) return;
+    // The header and the data, cut into chunks as one stream.
+    std::string* chunk = request.mutable_chunk()->mutable_data();
+    chunk->assign(header);
+    for (size_t offset = 0; offset < data.size();) {
+      const size_t take = std::min(chunk_bytes - chunk->size(), data.size() - offset);
+      chunk->append(data.data() + offset, take);
+      offset += take;
+      if (chunk->size() == chunk_bytes || offset == data.size()) {
+        if (!stream->Write(request)) return;
+        chunk->clear();
+      }
+    }
+    stream->WritesDone();
+  });
+  v1::ConvertStreamResponse response;
+  uint64_t received = 0;
+  bool right = true, first = true;
+  while (stream->Read(&response)) {
+    if (first) timing.up_seconds = SecondsSince(start);
+    first = false;
+    if (!response.has_chunk()) continue;
+    const std::string& out = response.chunk().data();
+    for (size_t i = 0; right && i < out.size();) {
+      const uint64_t at = received + i;
+      if (at < native_header.size()) {
+        right = out[i] == native_header[at];
+        ++i;
+        continue;
+      }
+      const uint64_t d = at - native_header.size();
+      if (d % 8 == 0 && i + 8 <= out.size() && d + 8 <= data.size()) {
+        uint64_t got, from;
+        std::memcpy(&got, out.data() + i, 8);
+        std::memcpy(&from, data.data() + d, 8);
+        right = got == __builtin_bswap64(from);
+        i += 8;
+      } else {
+        right = d < data.size() && out[i] == data[(d & ~uint64_t{7}) + 7 - d % 8];
+        ++i;
+      }
+    }
+    received += out.size();
+  }
+  sender.join();
+  grpc::Status status = stream->Finish();
+  timing.seconds = SecondsSince(start);
+  timing.ok = status.ok() && right && received == native_header.size() + data.size();
+  if (!timing.ok) {
+    Fail(absl::StrCat("ConvertStream rds: ", status.error_message(), right ? "" : " (wrong bytes)"));
+  }
+  return timing;
+}
+
 StreamTiming StreamDeserialize(const std::shared_ptr<grpc::Channel>& channel,
                                const std::string& input, size_t header_bytes, size_t chunk_bytes) {
   auto stub = v1::Serializer::NewStub(channel);
@@ -676,6 +770,11 @@ void BenchmarkStreams(const Options& options) {
                                    /*pipelined=*/true);
             });
   }
+  // The same payload as an R double vector (the tensor's bytes taken as XDR doubles).
+  measure("ConvertStream rds -> rds-native (XDR doubles)", StartSeriald(options, spilled),
+          [&](const std::shared_ptr<grpc::Channel>& c, const std::string&) {
+            return StreamConvertR(c, std::string_view(input).substr(header_bytes), chunk_bytes);
+          });
   measure("DeserializeStream t7", StartSeriald(options, spilled),
           [&](const std::shared_ptr<grpc::Channel>& c, const std::string&) {
             return StreamDeserialize(c, input, header_bytes, chunk_bytes);

@@ -13,6 +13,10 @@ that touches 400 MB of fresh memory can take 3-4 times the usual) and the larges
     numeric.rds     a numeric vector, uncompressed XDR (400 MB at --scale 1)
                     cp; R saveRDS(readRDS()) to XDR and serialize(xdr = FALSE) to native;
                     serialctl convert to rds (XDR) and to rds-native
+    numeric-gz.rds  numeric.rds as saveRDS writes it by default (gzip)
+                    cp; gzip -dc (decompressing alone); R saveRDS(readRDS(), compress = FALSE);
+                    serialctl convert to rds and rds-native with --compress none (decompressed
+                    a piece at a time as it is converted: no temporary file)
     frame.rds       a 5-column data.frame (doubles, integers, a factor, strings with NA, logicals)
                     cp; R saveRDS(readRDS()); serialctl convert to rds
     tensor.t7       a torch.FloatTensor (400 MB), little-endian with 8-byte longs
@@ -114,6 +118,7 @@ def main():
     floats = int(100_000_000 * args.scale)
     numeric = os.path.join(work, "numeric.rds")
     frame = os.path.join(work, "frame.rds")
+    numeric_gz = os.path.join(work, "numeric-gz.rds")
     tensor = os.path.join(work, "tensor.t7")
     tensor_be = os.path.join(work, "tensor-be.t7")
     small = os.path.join(work, "small.t7")
@@ -121,6 +126,9 @@ def main():
     out = os.path.join(args.out_dir or work, "convert-benchmark-%d.out" % os.getpid())
     if not os.path.exists(numeric) or not os.path.exists(frame):
         write_r_inputs(numeric, frame, doubles, rows)
+    if not os.path.exists(numeric_gz):
+        subprocess.run(["Rscript", "-e", "saveRDS(readRDS('%s'), '%s')" % (numeric, numeric_gz)],
+                       check=True)
     if not os.path.exists(tensor):
         make_tensor(tensor, floats, big_endian=False)
     if not os.path.exists(tensor_be):
@@ -146,6 +154,18 @@ def main():
             ("serialctl convert --to rds", [ctl, "convert", "--to", "rds", numeric, out], numeric),
             ("serialctl convert --to rds-native",
              [ctl, "convert", "--to", "rds-native", numeric, out], r_native),
+        ]),
+        (numeric_gz, [
+            ("cp", ["cp", numeric_gz, out], numeric_gz),
+            ("gzip -dc", ["sh", "-c", "gzip -dc < '%s' > '%s'" % (numeric_gz, out)], numeric),
+            ("R saveRDS(readRDS(), compress = FALSE)",
+             ["Rscript", "-e",
+              "saveRDS(readRDS('%s'), '%s', compress = FALSE)" % (numeric_gz, out)], numeric),
+            ("serialctl convert --to rds --compress none",
+             [ctl, "convert", "--to", "rds", "--compress", "none", numeric_gz, out], numeric),
+            ("serialctl convert --to rds-native --compress none",
+             [ctl, "convert", "--to", "rds-native", "--compress", "none", numeric_gz, out],
+             r_native),
         ]),
         (frame, [
             ("cp", ["cp", frame, out], frame),

@@ -17,9 +17,9 @@
 #include "core/data/mapping.h"
 #include "core/inspect.h"
 #include "core/io/chunked_input.h"
+#include "core/io/input_error.h"
 #include "core/io/piece_queue.h"
 #include "core/io/spillable_buffer.h"
-#include "core/io/input_error.h"
 #include "core/rds/compression.h"
 #include "core/rds/sexptype.h"
 #include "core/status_macros.h"
@@ -267,9 +267,9 @@ absl::Status ConvertOutput(const CodecRegistry& registry, const v1::ReadOptions&
 // messages given are consumed. `streamed` holds the data of the arrays a SerializeStream sent in
 // chunks.
 absl::Status WriteRequestOutput(const CodecRegistry& registry, v1::Value* value, v1::Data* data,
-                                const StreamedArrayData& streamed,
-                                const v1::WriteOptions& options, const ServiceLimits& limits,
-                                CallRecord& record, ByteWriter::PieceCallback consume) {
+                                const StreamedArrayData& streamed, const v1::WriteOptions& options,
+                                const ServiceLimits& limits, CallRecord& record,
+                                ByteWriter::PieceCallback consume) {
   if (value != nullptr && data != nullptr) {
     return absl::InvalidArgumentError("set either the value or the data, not both");
   }
@@ -614,9 +614,9 @@ absl::StatusOr<bool> ConvertTorch7AsReceived(const CodecRegistry& registry,
 // caller converts the whole input as usual.
 template <typename Envelope>
 absl::StatusOr<bool> ConvertRAsReceived(const CodecRegistry& registry,
-                                        const v1::ConvertStreamOptions& options,
-                                        CallBudget& call, ChunkReceiver<Envelope>& receiver,
-                                        CallRecord& record, std::vector<Buffer>& held,
+                                        const v1::ConvertStreamOptions& options, CallBudget& call,
+                                        ChunkReceiver<Envelope>& receiver, CallRecord& record,
+                                        std::vector<Buffer>& held,
                                         const ByteWriter::PieceCallback& send) {
   const v1::ReadOptions& read_message = options.input();
   const v1::WriteOptions& write_message = options.output();
@@ -658,8 +658,10 @@ absl::StatusOr<bool> ConvertRAsReceived(const CodecRegistry& registry,
     return false;
   }
   RETURN_IF_ERROR(call.Reserve(kTorch7StreamingBytes));
-  // The input as received, for the object graph if the transcoder stops.
-  SpillableBuffer kept(call.limits.spill_dir, call.limits.spill_above_bytes,
+  // The input as received, for the object graph if the transcoder stops: no more of it in
+  // memory than the queue holds, the rest in a spill file (unless there is no spill directory).
+  SpillableBuffer kept(call.limits.spill_dir,
+                       std::min(kTorch7QueuedBytes, call.limits.spill_above_bytes),
                        [&call](uint64_t bytes) { return call.ReserveSpill(bytes); });
   std::vector<std::string_view> views;
   auto keep = [&](const std::vector<Buffer>& pieces) -> absl::Status {
@@ -693,16 +695,15 @@ absl::StatusOr<bool> ConvertRAsReceived(const CodecRegistry& registry,
         // Compressed: decompressed a piece at a time as the transcoder asks, from the chunks
         // as they arrive; the client's input_size, when given, bounds the ratio.
         const uint64_t size_hint = read_message.input_size();
-        ASSIGN_OR_RETURN(
-            std::unique_ptr<rds::Decompressor> decompressor,
-            rds::Decompressor::Create(
-                [&in]() -> absl::StatusOr<std::optional<Buffer>> {
-                  ASSIGN_OR_RETURN(Buffer chunk, in.Take(size_t{1} << 20));
-                  if (chunk.size() == 0) return std::nullopt;
-                  return chunk;
-                },
-                container.compression, read_options,
-                size_hint > 0 ? std::optional<uint64_t>(size_hint) : std::nullopt));
+        ASSIGN_OR_RETURN(std::unique_ptr<rds::Decompressor> decompressor,
+                         rds::Decompressor::Create(
+                             [&in]() -> absl::StatusOr<std::optional<Buffer>> {
+                               ASSIGN_OR_RETURN(Buffer chunk, in.Take(size_t{1} << 20));
+                               if (chunk.size() == 0) return std::nullopt;
+                               return chunk;
+                             },
+                             container.compression, read_options,
+                             size_hint > 0 ? std::optional<uint64_t>(size_hint) : std::nullopt));
         ChunkedInput stream([&decompressor] { return decompressor->Next(); }, "rds");
         RETURN_IF_ERROR(ConvertRStream(stream, container, *to, read_options, write_options, out,
                                        whole_input, on_read_as)
@@ -716,7 +717,10 @@ absl::StatusOr<bool> ConvertRAsReceived(const CodecRegistry& registry,
 
 SerializerService::SerializerService(const CodecRegistry* registry, CallTracker* tracker,
                                      CallLog* log, ServiceLimits limits)
-    : registry_(registry), tracker_(tracker), log_(log), limits_(limits),
+    : registry_(registry),
+      tracker_(tracker),
+      log_(log),
+      limits_(limits),
       budget_(limits.max_inflight_bytes),
       spill_budget_(limits.max_spill_bytes, "max-spill-bytes") {
   using Handler =
@@ -748,13 +752,12 @@ grpc::Status SerializerService::Serialize(grpc::ServerContext* context,
     if (request->has_data()) plain = request->data();
     std::optional<v1::Value> message;
     if (request->has_value() || !request->has_data()) message = request->value();
-    ASSIGN_OR_RETURN(*response->mutable_data(),
-                     CollectUnaryOutput(call, "SerializeStream", [&](auto consume) {
-                       return WriteRequestOutput(*registry_, message ? &*message : nullptr,
-                                                 plain ? &*plain : nullptr, StreamedArrayData(),
-                                                 request->options(),
-                                                 limits_, record, std::move(consume));
-                     }));
+    ASSIGN_OR_RETURN(
+        *response->mutable_data(), CollectUnaryOutput(call, "SerializeStream", [&](auto consume) {
+          return WriteRequestOutput(*registry_, message ? &*message : nullptr,
+                                    plain ? &*plain : nullptr, StreamedArrayData(),
+                                    request->options(), limits_, record, std::move(consume));
+        }));
     return absl::OkStatus();
   });
 }
@@ -808,12 +811,11 @@ grpc::Status SerializerService::Convert(grpc::ServerContext* context,
     CallBudget call{limits_, budget_.Start(), DeadlineOf(context), spill_budget_.Start()};
     RETURN_IF_ERROR(call.Reserve(2 * record.bytes_in));
     ConversionNotes notes;
-    ASSIGN_OR_RETURN(*response->mutable_data(),
-                     CollectUnaryOutput(call, "ConvertStream", [&](auto consume) {
-                       return ConvertOutput(*registry_, request->input(), request->output(),
-                                            call, BorrowBytes(request->data()), record, notes,
-                                            std::move(consume));
-                     }));
+    ASSIGN_OR_RETURN(
+        *response->mutable_data(), CollectUnaryOutput(call, "ConvertStream", [&](auto consume) {
+          return ConvertOutput(*registry_, request->input(), request->output(), call,
+                               BorrowBytes(request->data()), record, notes, std::move(consume));
+        }));
     response->set_input_format(
         FormatFromName(record.input_format).value_or(v1::FORMAT_UNSPECIFIED));
     for (std::string& line : notes.Lines()) response->add_notes(std::move(line));
@@ -880,8 +882,7 @@ grpc::Status SerializerService::ServeConvertStream(grpc::ServerContext* context,
       if (header_sent) return absl::OkStatus();
       header_sent = true;
       v1::ConvertStreamResponse header;
-      header.set_input_format(
-          FormatFromName(record.input_format).value_or(v1::FORMAT_UNSPECIFIED));
+      header.set_input_format(FormatFromName(record.input_format).value_or(v1::FORMAT_UNSPECIFIED));
       return WriteMessage(context, stream, header);
     };
     ConversionNotes notes;
@@ -941,8 +942,7 @@ grpc::Status SerializerService::ServeDeserializeStream(grpc::ServerContext* cont
     // The buffers to send, by the id the chunks name.
     std::vector<std::pair<uint32_t, Buffer>> streamed;
     if (options.view() == v1::VIEW_DATA) {
-      ASSIGN_OR_RETURN(data::Data plain,
-                       ReadInputData(*registry_, options, call, input, record));
+      ASSIGN_OR_RETURN(data::Data plain, ReadInputData(*registry_, options, call, input, record));
       input = Buffer();  // the arrays keep what they need
       RETURN_IF_ERROR(DataToProto(plain, header.mutable_header()->mutable_data(), streaming));
       for (ItemId id : DataArraysLeftOut(plain, streaming)) {

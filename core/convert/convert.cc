@@ -11,8 +11,8 @@
 #include "core/convert/array_codecs.h"
 #include "core/convert/cross_family.h"
 #include "core/data/ndarray.h"
-#include "core/io/input_error.h"
 #include "core/io/chunked_input.h"
+#include "core/io/input_error.h"
 #include "core/rds/codec.h"
 #include "core/rds/compression.h"
 #include "core/rds/reader.h"
@@ -35,8 +35,8 @@ namespace {
 // Where plain data being converted came from, which decides how it is adapted.
 enum class Conventions { kTorch7, kR, kArrays };
 
-absl::Status WriteValue(Value value, const Codec& to, const WriteOptions& options,
-                        ByteWriter& out, const ConvertHooks& hooks) {
+absl::Status WriteValue(Value value, const Codec& to, const WriteOptions& options, ByteWriter& out,
+                        const ConvertHooks& hooks) {
   if (hooks.before_write) RETURN_IF_ERROR(hooks.before_write(value));
   return to.Write(value, options, out);
 }
@@ -58,10 +58,10 @@ absl::Status BoundArrayOutput(const data::Data& plain, const WriteOptions& optio
     if (count > room / size) {
       return LimitExceeded(
           options.output_limit,
-          absl::StrCat("item ", id, ": an array of ", count, " ", AsAbsl(ElementTypeName(array->dtype)),
-                       " elements (", array->length, " stored) would write more than the ",
-                       room, " bytes left of the limit of ", options.max_output_bytes, " (--",
-                       options.output_limit, ")"));
+          absl::StrCat("item ", id, ": an array of ", count, " ",
+                       AsAbsl(ElementTypeName(array->dtype)), " elements (", array->length,
+                       " stored) would write more than the ", room, " bytes left of the limit of ",
+                       options.max_output_bytes, " (--", options.output_limit, ")"));
     }
     total += count * size;
     if (!data::IsContiguous(*array, data::Order::kRowMajor) &&
@@ -110,9 +110,9 @@ absl::StatusOr<std::optional<std::string>> ConvertTorch7AsRead(
     const Codec& from, const Codec& to, const Buffer& input, const ReadOptions& read_options,
     const WriteOptions& write_options, ByteWriter& out, const ConvertHooks& hooks) {
   const Torch7Mode mode = from.name() == "t7-ascii" ? Torch7Mode::kAscii : Torch7Mode::kDetect;
-  ASSIGN_OR_RETURN(std::optional<Torch7StreamLayout> source,
-                   DecideTorch7StreamLayout(input, /*whole_input=*/true, input.size(),
-                                            read_options, mode));
+  ASSIGN_OR_RETURN(
+      std::optional<Torch7StreamLayout> source,
+      DecideTorch7StreamLayout(input, /*whole_input=*/true, input.size(), read_options, mode));
   if (!source.has_value()) return std::nullopt;  // ReadTorch7 decides, or says what is wrong
   std::string read_as = source->layout.ascii ? "t7-ascii" : "t7";
   if (hooks.on_read_as) hooks.on_read_as(read_as);
@@ -193,8 +193,8 @@ bool ConvertsRAsRead(const Codec& to, const ReadOptions& read_options) {
 }
 
 absl::StatusOr<std::string> ConvertRStream(
-    ChunkedInput& in, const RContainer& container, const Codec& to,
-    const ReadOptions& read_options, const WriteOptions& write_options, ByteWriter& out,
+    ChunkedInput& in, const RContainer& container, const Codec& to, const ReadOptions& read_options,
+    const WriteOptions& write_options, ByteWriter& out,
     const std::function<absl::StatusOr<Buffer>()>& whole_input,
     const std::function<void(std::string_view read_as)>& on_read_as) {
   std::string read_as;

@@ -10,8 +10,8 @@
 #include "absl/strings/str_cat.h"
 #include "core/absl_compat.h"
 #include "core/format/codec.h"
-#include "core/io/spillable_buffer.h"
 #include "core/io/input_error.h"
+#include "core/io/spillable_buffer.h"
 #include "core/status_macros.h"
 
 namespace seriald::rds {
@@ -243,8 +243,8 @@ class XzDecoder : public Decoder {
 class Sink {
  public:
   Sink(const ReadOptions& options, uint64_t input_size, uint64_t max_bytes)
-      : options_(options), buffer_(options.spill_dir, options.spill_above_bytes,
-                                   options.reserve_spill) {
+      : options_(options),
+        buffer_(options.spill_dir, options.spill_above_bytes, options.reserve_spill) {
     // A guess that avoids regrowth for typical ratios without trusting the input.
     (void)buffer_.Reserve(static_cast<size_t>(
         std::min<uint64_t>(std::min<uint64_t>(input_size, uint64_t{1} << 28) * 4, max_bytes)));
@@ -571,8 +571,8 @@ absl::StatusOr<Buffer> Decompress(const Buffer& input, RCompression compression,
   if (compression == RCompression::kNone) return input;
   ASSIGN_OR_RETURN(std::unique_ptr<Decompressor> decompressor,
                    Decompressor::Create(input, compression, options));
-  auto sink = std::make_unique<Sink>(options, input.size(),
-                                     options.DecompressionLimit(input.size()));
+  auto sink =
+      std::make_unique<Sink>(options, input.size(), options.DecompressionLimit(input.size()));
   while (true) {
     ASSIGN_OR_RETURN(std::optional<Buffer> piece, decompressor->Next());
     if (!piece.has_value()) break;
@@ -581,8 +581,8 @@ absl::StatusOr<Buffer> Decompress(const Buffer& input, RCompression compression,
   return std::move(*sink).Finish();
 }
 
-absl::StatusOr<Buffer> Decompress(const Buffer& input, RCompression compression,
-                                  uint64_t max_bytes, uint64_t max_ratio,
+absl::StatusOr<Buffer> Decompress(const Buffer& input, RCompression compression, uint64_t max_bytes,
+                                  uint64_t max_ratio,
                                   const std::function<absl::Status(uint64_t bytes)>& reserve) {
   ReadOptions options;
   options.max_decompressed_bytes = max_bytes;

@@ -107,8 +107,7 @@ class Transcoder {
     // R stops reading after the object; what follows is kept when the stream is written in its
     // own encoding and version again (rds::SettingsFor), and read through in any case: a
     // compressed input's integrity is checked to its end, as the reader does.
-    const bool keep_trailing =
-        settings_.format == info.format && settings_.version == info.version;
+    const bool keep_trailing = settings_.format == info.format && settings_.version == info.version;
     while (true) {
       ASSIGN_OR_RETURN(Buffer rest, in_.Take(kDataStep));
       if (rest.size() == 0) break;
@@ -193,8 +192,8 @@ class Transcoder {
     ASSIGN_OR_RETURN(int32_t upper, Int(what));
     ASSIGN_OR_RETURN(int32_t lower, Int(what));
     if (upper < 0 || upper > 65536) {
-      return Error(at, absl::StrCat("long ", AsAbsl(what), " with upper word ", upper,
-                                    " (at most 65536)"));
+      return Error(
+          at, absl::StrCat("long ", AsAbsl(what), " with upper word ", upper, " (at most 65536)"));
     }
     return (static_cast<uint64_t>(upper) << 32) + static_cast<uint32_t>(lower);
   }
@@ -240,8 +239,8 @@ class Transcoder {
       const uint64_t at = in_.offset();
       ASSIGN_OR_RETURN(int32_t length, Int("native encoding length"));
       if (length < 0 || length > 63) {
-        return Error(at, absl::StrCat("native encoding name of ", length,
-                                      " bytes (R allows 0 to 63)"));
+        return Error(at,
+                     absl::StrCat("native encoding name of ", length, " bytes (R allows 0 to 63)"));
       }
       ASSIGN_OR_RETURN(Buffer name, Bytes(length, "native encoding"));
       info.native_encoding = std::string(name.view());
@@ -359,8 +358,8 @@ class Transcoder {
       }
     }
     f.slots[f.slot_count++] = Slot::kAny;  // the CAR
-    os().WriteInt(rds::PackFlags(flags.type, flags.levels, flags.is_object, flags.has_attr,
-                                 flags.has_tag));
+    os().WriteInt(
+        rds::PackFlags(flags.type, flags.levels, flags.is_object, flags.has_attr, flags.has_tag));
     return absl::OkStatus();
   }
 
@@ -608,8 +607,7 @@ class Transcoder {
   // The flags word the writer gives an object that keeps its source flags (the tag bit kept
   // where it means nothing, the attribute bit over NULL attributes kept: RFlags).
   static int32_t Repacked(const ItemFlags& flags) {
-    return rds::PackFlags(flags.type, flags.levels, flags.is_object, flags.has_attr,
-                          flags.has_tag);
+    return rds::PackFlags(flags.type, flags.levels, flags.is_object, flags.has_attr, flags.has_tag);
   }
 
   absl::Status CopySymbol(uint64_t start) {
@@ -673,8 +671,8 @@ class Transcoder {
       ASSIGN_OR_RETURN(int32_t word, Int(what));
       const ItemFlags flags = rds::UnpackFlags(word);
       if (flags.type != rds::kCharSxp || flags.has_attr) {
-        return Error(word_at, absl::StrCat(AsAbsl(what),
-                                           " must be a CHARSXP (type 9), not flags ", word));
+        return Error(word_at,
+                     absl::StrCat(AsAbsl(what), " must be a CHARSXP (type 9), not flags ", word));
       }
       RETURN_IF_ERROR(CopyCharPayload(CharItemWord(flags)));
     }
@@ -750,8 +748,8 @@ class Transcoder {
     const bool big_endian = xdr_ && size > 1;
     uint64_t left = count * size;
     while (left > 0 && out_.ok()) {
-      ASSIGN_OR_RETURN(Buffer piece, in_.Take(static_cast<size_t>(std::min<uint64_t>(left,
-                                                                                    kDataStep))));
+      ASSIGN_OR_RETURN(Buffer piece,
+                       in_.Take(static_cast<size_t>(std::min<uint64_t>(left, kDataStep))));
       if (piece.size() == 0) return Truncated("vector");
       left -= piece.size();
       const size_t whole = piece.size() - piece.size() % size;

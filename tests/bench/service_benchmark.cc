@@ -75,6 +75,9 @@ struct Options {
   uint64_t stream_mib = 1024;
   uint64_t chunk_kib = 1024;
   int repeat = 3;
+  // Stream rows run: those whose name contains this (all when empty); the two bare streams,
+  // the baselines, always run.
+  std::string rows;
 };
 
 // Wrong answers found; any makes the exit status 1.
@@ -575,7 +578,8 @@ StreamTiming StreamConvertR(const std::shared_ptr<grpc::Channel>& channel, std::
   timing.seconds = SecondsSince(start);
   timing.ok = status.ok() && right && received == native_header.size() + data.size();
   if (!timing.ok) {
-    Fail(absl::StrCat("ConvertStream rds: ", status.error_message(), right ? "" : " (wrong bytes)"));
+    Fail(
+        absl::StrCat("ConvertStream rds: ", status.error_message(), right ? "" : " (wrong bytes)"));
   }
   return timing;
 }
@@ -649,14 +653,12 @@ StreamTiming ClientConvert(const std::string& address, const std::string& input,
   uint64_t received = 0;
   bool right = true;
   auto start = Clock::now();
-  absl::StatusOr<ConvertResult> result =
-      client->Convert(bytes, spec, [&](std::string_view data) {
-        if (received == 0) timing.up_seconds = SecondsSince(start);
-        right = right && IsExpectedOutput(input, header_bytes, big_endian_header, true, received,
-                                          data);
-        received += data.size();
-        return absl::OkStatus();
-      });
+  absl::StatusOr<ConvertResult> result = client->Convert(bytes, spec, [&](std::string_view data) {
+    if (received == 0) timing.up_seconds = SecondsSince(start);
+    right = right && IsExpectedOutput(input, header_bytes, big_endian_header, true, received, data);
+    received += data.size();
+    return absl::OkStatus();
+  });
   timing.seconds = SecondsSince(start);
   timing.ok = result.ok() && result->streamed && right && received == input.size();
   if (!timing.ok) {
@@ -718,8 +720,8 @@ void BenchmarkStreams(const Options& options) {
   // Inputs above --spill-above (64 MiB) wait in a file in $TMPDIR or /tmp (the default), or in
   // memory with --spill-dir "".
   const std::string limit = absl::StrCat(input.size() + (1 << 20));
-  const std::vector<std::string> spilled = {"--chunk-bytes", absl::StrCat(chunk_bytes),
-                                            "--max-request-bytes", limit,
+  const std::vector<std::string> spilled = {"--chunk-bytes",        absl::StrCat(chunk_bytes),
+                                            "--max-request-bytes",  limit,
                                             "--max-response-bytes", limit};
   std::vector<std::string> in_memory = spilled;
   in_memory.insert(in_memory.end(), {"--spill-dir", ""});
@@ -728,7 +730,10 @@ void BenchmarkStreams(const Options& options) {
   const bool with_in_memory = options.stream_mib <= 4096;
 
   std::vector<StreamRow> rows;
-  auto measure = [&](const std::string& name, std::unique_ptr<ServerProcess> server, auto run) {
+  auto measure = [&](const std::string& name, auto start_server, auto run) {
+    const bool baseline = rows.size() < 2;
+    if (!baseline && name.find(options.rows) == std::string::npos) return;
+    std::unique_ptr<ServerProcess> server = start_server();
     StreamRow row{name, {}, 0, 0};
     if (server == nullptr) return;
     auto channel = server->Channel();
@@ -738,64 +743,83 @@ void BenchmarkStreams(const Options& options) {
     rows.push_back(std::move(row));
   };
   measure(
-      "bare gRPC byte stream (echo)", ServerProcess::Start({SelfPath(), kEchoFlag}),
+      "bare gRPC byte stream (echo)",
+      [&] {
+        return ServerProcess::Start({SelfPath(), kEchoFlag});
+      },
       [&](const std::shared_ptr<grpc::Channel>& c, const std::string&) {
         return StreamEcho(c, input, chunk_bytes, /*pipelined=*/false);
       });
-  measure("pipelined bare echo (each chunk back as it arrives)",
-          ServerProcess::Start({SelfPath(), kEchoFlag}),
-          [&](const std::shared_ptr<grpc::Channel>& c, const std::string&) {
-            return StreamEcho(c, input, chunk_bytes, /*pipelined=*/true);
-          });
-  measure("ConvertStream t7 -> t7", StartSeriald(options, spilled),
-          [&](const std::shared_ptr<grpc::Channel>& c, const std::string&) {
-            return StreamConvert(c, input, header_bytes, big_endian_header, false, chunk_bytes,
-                                 /*pipelined=*/true);
-          });
-  measure("ConvertStream t7 -> t7 big-endian", StartSeriald(options, spilled),
-          [&](const std::shared_ptr<grpc::Channel>& c, const std::string&) {
-            return StreamConvert(c, input, header_bytes, big_endian_header, true, chunk_bytes,
-                                 /*pipelined=*/true);
-          });
-  measure("ConvertStream t7 -> t7 big-endian, client sends all first",
-          StartSeriald(options, spilled),
-          [&](const std::shared_ptr<grpc::Channel>& c, const std::string&) {
-            return StreamConvert(c, input, header_bytes, big_endian_header, true, chunk_bytes,
-                                 /*pipelined=*/false);
-          });
+  measure(
+      "pipelined bare echo (each chunk back as it arrives)",
+      [&] {
+        return ServerProcess::Start({SelfPath(), kEchoFlag});
+      },
+      [&](const std::shared_ptr<grpc::Channel>& c, const std::string&) {
+        return StreamEcho(c, input, chunk_bytes, /*pipelined=*/true);
+      });
+  measure(
+      "ConvertStream t7 -> t7", [&] { return StartSeriald(options, spilled); },
+      [&](const std::shared_ptr<grpc::Channel>& c, const std::string&) {
+        return StreamConvert(c, input, header_bytes, big_endian_header, false, chunk_bytes,
+                             /*pipelined=*/true);
+      });
+  measure(
+      "ConvertStream t7 -> t7 big-endian", [&] { return StartSeriald(options, spilled); },
+      [&](const std::shared_ptr<grpc::Channel>& c, const std::string&) {
+        return StreamConvert(c, input, header_bytes, big_endian_header, true, chunk_bytes,
+                             /*pipelined=*/true);
+      });
+  measure(
+      "ConvertStream t7 -> t7 big-endian, client sends all first",
+      [&] { return StartSeriald(options, spilled); },
+      [&](const std::shared_ptr<grpc::Channel>& c, const std::string&) {
+        return StreamConvert(c, input, header_bytes, big_endian_header, true, chunk_bytes,
+                             /*pipelined=*/false);
+      });
   if (with_in_memory) {
-    measure("ConvertStream t7 -> t7 big-endian, input in memory", StartSeriald(options, in_memory),
-            [&](const std::shared_ptr<grpc::Channel>& c, const std::string&) {
-              return StreamConvert(c, input, header_bytes, big_endian_header, true, chunk_bytes,
-                                   /*pipelined=*/true);
-            });
+    measure(
+        "ConvertStream t7 -> t7 big-endian, input in memory",
+        [&] { return StartSeriald(options, in_memory); },
+        [&](const std::shared_ptr<grpc::Channel>& c, const std::string&) {
+          return StreamConvert(c, input, header_bytes, big_endian_header, true, chunk_bytes,
+                               /*pipelined=*/true);
+        });
   }
   // The same payload as an R double vector (the tensor's bytes taken as XDR doubles).
-  measure("ConvertStream rds -> rds-native (XDR doubles)", StartSeriald(options, spilled),
-          [&](const std::shared_ptr<grpc::Channel>& c, const std::string&) {
-            return StreamConvertR(c, std::string_view(input).substr(header_bytes), chunk_bytes);
-          });
-  measure("DeserializeStream t7", StartSeriald(options, spilled),
-          [&](const std::shared_ptr<grpc::Channel>& c, const std::string&) {
-            return StreamDeserialize(c, input, header_bytes, chunk_bytes);
-          });
+  measure(
+      "ConvertStream rds -> rds-native (XDR doubles)",
+      [&] { return StartSeriald(options, spilled); },
+      [&](const std::shared_ptr<grpc::Channel>& c, const std::string&) {
+        return StreamConvertR(c, std::string_view(input).substr(header_bytes), chunk_bytes);
+      });
+  measure(
+      "DeserializeStream t7", [&] { return StartSeriald(options, spilled); },
+      [&](const std::shared_ptr<grpc::Channel>& c, const std::string&) {
+        return StreamDeserialize(c, input, header_bytes, chunk_bytes);
+      });
   if (with_in_memory) {
-    measure("DeserializeStream t7, input in memory", StartSeriald(options, in_memory),
-            [&](const std::shared_ptr<grpc::Channel>& c, const std::string&) {
-              return StreamDeserialize(c, input, header_bytes, chunk_bytes);
-            });
+    measure(
+        "DeserializeStream t7, input in memory", [&] { return StartSeriald(options, in_memory); },
+        [&](const std::shared_ptr<grpc::Channel>& c, const std::string&) {
+          return StreamDeserialize(c, input, header_bytes, chunk_bytes);
+        });
   }
 
-  measure("ConvertStream t7 -> t7 big-endian, seriald's C++ client", StartSeriald(options, spilled),
-          [&](const std::shared_ptr<grpc::Channel>&, const std::string& address) {
-            return ClientConvert(address, input, header_bytes, big_endian_header, chunk_bytes);
-          });
+  measure(
+      "ConvertStream t7 -> t7 big-endian, seriald's C++ client",
+      [&] { return StartSeriald(options, spilled); },
+      [&](const std::shared_ptr<grpc::Channel>&, const std::string& address) {
+        return ClientConvert(address, input, header_bytes, big_endian_header, chunk_bytes);
+      });
   // The Value holds a second copy of the payload in this process: only up to 4 GiB.
   if (with_in_memory) {
-    measure("DeserializeStream t7, seriald's C++ client", StartSeriald(options, spilled),
-            [&](const std::shared_ptr<grpc::Channel>&, const std::string& address) {
-              return ClientDeserialize(address, input, header_bytes, chunk_bytes);
-            });
+    measure(
+        "DeserializeStream t7, seriald's C++ client",
+        [&] { return StartSeriald(options, spilled); },
+        [&](const std::shared_ptr<grpc::Channel>&, const std::string& address) {
+          return ClientDeserialize(address, input, header_bytes, chunk_bytes);
+        });
   }
 
   std::printf(
@@ -830,8 +854,8 @@ void BenchmarkStreams(const Options& options) {
             ? absl::StrFormat("%.0f", mib / (median.seconds - median.up_seconds))
             : "-";
     std::printf("| %s | %.0f | %s | %s | %s | %.2f | %.2f | %llu | %llu | %.3f |\n",
-                row.name.c_str(), whole, up.c_str(), back.c_str(),
-                runs.c_str(), bare > 0 ? whole / bare : 0, pipelined > 0 ? whole / pipelined : 0,
+                row.name.c_str(), whole, up.c_str(), back.c_str(), runs.c_str(),
+                bare > 0 ? whole / bare : 0, pipelined > 0 ? whole / pipelined : 0,
                 static_cast<unsigned long long>(row.idle_rss),
                 static_cast<unsigned long long>(row.peak_rss),
                 static_cast<double>(row.peak_rss) / static_cast<double>(payload));
@@ -870,6 +894,8 @@ int main(int argc, char** argv) {
   app.add_option("--chunk-kib", options.chunk_kib, "Chunk size of every stream, both ways, KiB")
       ->check(CLI::Range(4, 65536))
       ->capture_default_str();
+  app.add_option("--stream-rows", options.rows,
+                 "Run only the stream rows whose name contains this (and the bare streams)");
   app.add_option("--repeat", options.repeat, "Runs per stream row (the median is reported)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();

@@ -11,12 +11,12 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
-#include "gmock/gmock.h"
-#include "gtest/gtest.h"
-#include "tests/server/testing/service_e2e.h"
 #include "core/io/buffer.h"
 #include "core/io/byte_writer.h"
 #include "core/rds/compression.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/server/testing/service_e2e.h"
 #include "tests/testing/process_memory.h"
 
 namespace seriald {
@@ -52,7 +52,8 @@ constexpr char kAltrepListNativeHex[] =
     "fe000000";
 
 void PutInt(std::string& s, int32_t v) {
-  for (int k = 3; k >= 0; --k) s.push_back(static_cast<char>((static_cast<uint32_t>(v) >> (8 * k)) & 0xFF));
+  for (int k = 3; k >= 0; --k)
+    s.push_back(static_cast<char>((static_cast<uint32_t>(v) >> (8 * k)) & 0xFF));
 }
 
 // An XDR version 3 stream of one double vector of kElements elements, i + 0.5 each.
@@ -99,10 +100,10 @@ TEST_F(RStreamE2eTest, ConvertStreamOfALargeRStreamConvertsAsReceived) {
   ASSERT_TRUE(WriteNumericStream(input).ok());
   ASSERT_NO_FATAL_FAILURE(StartServer());
   const std::string remote = dir_.File("remote.rds");
-  RunResult converted = RunProgram({testing::SerialctlBinary(), "--server", server_->address(),
-                                    "--timeout", "600", "convert", "--to", "rds-native", input,
-                                    remote},
-                                   "", absl::Seconds(600));
+  RunResult converted =
+      RunProgram({testing::SerialctlBinary(), "--server", server_->address(), "--timeout", "600",
+                  "convert", "--to", "rds-native", input, remote},
+                 "", absl::Seconds(600));
   ASSERT_EQ(converted.exit_code, 0) << converted.err;
   std::optional<std::string> line = server_->WaitForCallLogLine({"method=ConvertStream "});
   ASSERT_TRUE(line.has_value()) << server_->Log();
@@ -116,9 +117,9 @@ TEST_F(RStreamE2eTest, ConvertStreamOfALargeRStreamConvertsAsReceived) {
   EXPECT_LT(*peak, kMaxPeakBytes);
 
   const std::string local = dir_.File("local.rds");
-  RunResult reference = RunProgram(
-      {testing::SerialctlBinary(), "convert", "--to", "rds-native", input, local}, "",
-      absl::Seconds(600));
+  RunResult reference =
+      RunProgram({testing::SerialctlBinary(), "convert", "--to", "rds-native", input, local}, "",
+                 absl::Seconds(600));
   ASSERT_EQ(reference.exit_code, 0) << reference.err;
   std::string difference;
   EXPECT_TRUE(testing::SameFileContents(local, remote, &difference)) << difference;

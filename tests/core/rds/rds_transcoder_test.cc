@@ -1,10 +1,9 @@
 // TranscodeR and the R to R conversion built on it (ConvertInput): byte for byte the object
 // graph's output on every R file installed with R, in several encodings, versions and chunkings;
 // where it stops, what it wrote is the graph's output's start; bad input gets the reader's error.
-#include "core/rds/transcoder.h"
-
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <random>
 #include <string>
 #include <vector>
@@ -15,6 +14,7 @@
 #include "core/rds/codec.h"
 #include "core/rds/compression.h"
 #include "core/rds/reader.h"
+#include "core/rds/transcoder.h"
 #include "core/rds/writer.h"
 #include "gtest/gtest.h"
 
@@ -100,6 +100,7 @@ TEST(RTranscoderTest, InstalledFilesConvertAsTheObjectGraphWrites) {
   };
   const Target targets[] = {{"rds", std::nullopt}, {"rds-native", 2}, {"rds-ascii", 3}};
   int files = 0, complete = 0, stopped = 0, chunked = 0;
+  std::map<std::string, int> reasons;
   for (const std::string& path : InstalledRFiles()) {
     absl::StatusOr<Buffer> input = ReadFile(path);
     ASSERT_TRUE(input.ok()) << path;
@@ -134,15 +135,21 @@ TEST(RTranscoderTest, InstalledFilesConvertAsTheObjectGraphWrites) {
           ASSERT_TRUE(plain->compare(0, t.bytes.size(), t.bytes) == 0)
               << path << " to " << to->name() << " in " << step << ", stopped at "
               << t.outcome.stopped_at << ": " << t.outcome.reason;
-          if (step == size_t{1} << 20) ++stopped;
+          if (step == size_t{1} << 20) {
+            ++stopped;
+            ++reasons[t.outcome.reason];
+          }
         }
         ++chunked;
       }
     }
   }
-  std::printf("%d installed R files: %d conversions made as read, %d stopped and finished "
-              "through the object graph; %d chunkings checked\n",
-              files, complete, stopped, chunked);
+  std::printf(
+      "%d installed R files: %d conversions made as read, %d stopped and finished "
+      "through the object graph; %d chunkings checked\n",
+      files, complete, stopped, chunked);
+  for (const auto& [reason, count] : reasons)
+    std::printf("  stopped %d times: %s\n", count, reason.c_str());
   EXPECT_GE(files, 100);
   // Most real files stream; those with byte code or ALTREP objects do not.
   EXPECT_GT(complete, stopped);
@@ -152,7 +159,8 @@ TEST(RTranscoderTest, InstalledFilesConvertAsTheObjectGraphWrites) {
 std::string XdrStream(const std::vector<int32_t>& words, std::string_view tail = {}) {
   std::string s = "X\n";
   auto put = [&](int32_t v) {
-    for (int k = 3; k >= 0; --k) s.push_back(static_cast<char>((static_cast<uint32_t>(v) >> (8 * k)) & 0xFF));
+    for (int k = 3; k >= 0; --k)
+      s.push_back(static_cast<char>((static_cast<uint32_t>(v) >> (8 * k)) & 0xFF));
   };
   for (int32_t v : {3, 0x040202, 0x030500, 5}) put(v);
   s += "UTF-8";
@@ -253,8 +261,8 @@ TEST(RTranscoderTest, DamagedInputsFailAsTheReaderFails) {
       const Buffer damaged = Buffer::FromString(bytes);
       absl::StatusOr<std::string> graph = ThroughGraph(*native, damaged, WriteOptions{});
       absl::StatusOr<std::string> converted = Converted(*rds, *native, damaged, WriteOptions{});
-      ASSERT_EQ(graph.ok(), converted.ok()) << paths[i] << " damage " << k << ": "
-                                            << graph.status() << " / " << converted.status();
+      ASSERT_EQ(graph.ok(), converted.ok())
+          << paths[i] << " damage " << k << ": " << graph.status() << " / " << converted.status();
       if (graph.ok()) {
         if (*graph != *converted) {
           size_t at = 0;

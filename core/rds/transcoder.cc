@@ -10,10 +10,13 @@
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "core/absl_compat.h"
+#include "core/io/byte_order.h"
 #include "core/io/input_error.h"
 #include "core/model/element_type.h"
+#include "core/rds/altrep.h"
 #include "core/rds/primitives.h"
 #include "core/rds/sexptype.h"
 #include "core/status_macros.h"
@@ -51,6 +54,14 @@ std::optional<ElementType> AtomicElementType(int32_t type) {
   }
 }
 
+// An entry of the reference table: a persistent name (which the graph writes in full at every
+// occurrence), a symbol (its name, for ALTREP class information), or another object.
+struct Ref {
+  enum Kind : uint8_t { kOther, kPersistent, kSymbol };
+  Kind kind = kOther;
+  std::string name;
+};
+
 // What may stand where an item is read.
 enum class Slot : uint8_t {
   kAny,
@@ -59,11 +70,14 @@ enum class Slot : uint8_t {
   kListOrNil,      // an environment's hash table
   kHeldTag,        // a tag or closure environment whose flag was written before it showed:
                    // NULL there is a form the graph drops
+  kSequenceState,  // a compact sequence's state: c(n, first, increment), checked as the reader
+                   // checks it
 };
 
 // An object whose content is still to come: `items` items (a list's elements), then the slots.
 struct Frame {
-  bool cells = false;  // a pairlist chain: slots are the current cell's, then its CDR
+  bool cells = false;             // a pairlist chain: slots are the current cell's, then its CDR
+  bool integer_sequence = false;  // kSequenceState: compact_intseq (else compact_realseq)
   bool holding = false;
   uint64_t items = 0;
   uint64_t start = 0;
@@ -397,6 +411,8 @@ class Transcoder {
           return true;
         }
         break;
+      case Slot::kSequenceState:
+        return CopySequenceState(flags, start);
       case Slot::kHeldTag: {
         if (flags.type == rds::kNilValueSxp) {
           RETURN_IF_ERROR(StopHere(start, "a tag or closure environment written as NULL"));
@@ -428,7 +444,7 @@ class Transcoder {
           return Error(start, absl::StrCat("reference to index ", index, ", but the table has ",
                                            refs_.size(), " entries"));
         }
-        if (refs_[index - 1]) {
+        if (refs_[index - 1].kind == Ref::kPersistent) {
           RETURN_IF_ERROR(StopHere(start, "a reference to a persistent name"));
           return true;
         }
@@ -441,21 +457,21 @@ class Transcoder {
       case rds::kPersistSxp:
         os().WriteInt(rds::kPersistSxp);
         RETURN_IF_ERROR(CopyStringVec("persistent name"));
-        refs_.push_back(true);
+        refs_.push_back(Ref{Ref::kPersistent});
         return true;
       case rds::kPackageSxp:
       case rds::kNamespaceSxp:
         os().WriteInt(flags.type);
         RETURN_IF_ERROR(CopyStringVec(flags.type == rds::kPackageSxp ? "package environment name"
                                                                      : "namespace name"));
-        refs_.push_back(false);
+        refs_.push_back(Ref{});
         return true;
       case rds::kSymSxp:
         RETURN_IF_ERROR(CopySymbol(start));
         return true;
       case rds::kEnvSxp: {
         ASSIGN_OR_RETURN(int32_t locked, Int("environment lock"));
-        refs_.push_back(false);
+        refs_.push_back(Ref{});
         os().WriteInt(rds::kEnvSxp);
         os().WriteInt(locked != 0 ? 1 : 0);
         Frame frame;
@@ -511,7 +527,7 @@ class Transcoder {
         return false;
       }
       case rds::kExtptrSxp: {
-        refs_.push_back(false);
+        refs_.push_back(Ref{});
         os().WriteInt(Repacked(flags));
         Frame frame;
         frame.start = start;
@@ -522,7 +538,7 @@ class Transcoder {
         return false;
       }
       case rds::kWeakrefSxp:
-        refs_.push_back(false);
+        refs_.push_back(Ref{});
         os().WriteInt(Repacked(flags));
         RETURN_IF_ERROR(PushAttributes(flags, start));
         return !flags.has_attr;
@@ -593,8 +609,7 @@ class Transcoder {
         RETURN_IF_ERROR(StopHere(start, "byte code (the graph renumbers its shared cells)"));
         return true;
       case rds::kAltrepSxp:
-        RETURN_IF_ERROR(StopHere(start, "an ALTREP object (the graph rewrites or expands it)"));
-        return true;
+        return StartAltrep(flags, start);
       case rds::kClassRefSxp:
       case rds::kGenericRefSxp:
         return Error(start,
@@ -608,6 +623,190 @@ class Transcoder {
   // where it means nothing, the attribute bit over NULL attributes kept: RFlags).
   static int32_t Repacked(const ItemFlags& flags) {
     return rds::PackFlags(flags.type, flags.levels, flags.is_object, flags.has_attr, flags.has_tag);
+  }
+
+  // ---- ALTREP objects (version 3 output; version 2 expands them: the graph's work)
+  //
+  // The graph writes an ALTREP object's class information in one form, whatever form it was
+  // read in: list3(class symbol, package symbol, INTSXP(1) base type), each cell's flags plain.
+  // Input in that form (as R writes it) goes on as it came; any other form stops the transcoder
+  // before anything of the object is written. The state and attributes follow as items. Of the
+  // classes whose states the reader checks, compact sequences (a state of three numbers) are
+  // checked here as there; wrappers and deferred strings (whose state holds a whole vector) are
+  // left to the graph.
+  absl::StatusOr<bool> StartAltrep(const ItemFlags& flags, uint64_t start) {
+    if (settings_.version < 3) {
+      RETURN_IF_ERROR(StopHere(start,
+                               "an ALTREP object written as version 2 (the graph "
+                               "expands it)"));
+      return true;
+    }
+    // The reader nests the class information one deeper than the object.
+    if (stack_.size() + 1 >= options_.max_depth) {
+      RETURN_IF_ERROR(StopHere(start, "an ALTREP object at the depth limit"));
+      return true;
+    }
+    // Parsed whole before anything is written.
+    InfoSymbol symbols[2];
+    int32_t base_type = 0;
+    bool canonical = true;
+    for (InfoSymbol& symbol : symbols) {
+      ASSIGN_OR_RETURN(int32_t cell, Int("ALTREP class information"));
+      if (cell != rds::kListSxp) {
+        canonical = false;
+        break;
+      }
+      ASSIGN_OR_RETURN(std::optional<InfoSymbol> read, ReadInfoSymbol());
+      if (!read.has_value()) {
+        canonical = false;
+        break;
+      }
+      symbol = *std::move(read);
+    }
+    const std::string names[2] = {symbols[0].name, symbols[1].name};
+    if (canonical) {
+      ASSIGN_OR_RETURN(int32_t cell, Int("ALTREP class information"));
+      ASSIGN_OR_RETURN(int32_t type, Int("ALTREP class information"));
+      ASSIGN_OR_RETURN(int32_t length, Int("ALTREP class information"));
+      canonical = cell == rds::kListSxp && type == rds::kIntSxp && length == 1;
+      if (canonical) {
+        ASSIGN_OR_RETURN(base_type, Int("ALTREP base type"));
+        ASSIGN_OR_RETURN(int32_t end, Int("ALTREP class information"));
+        canonical = rds::UnpackFlags(end).type == rds::kNilValueSxp;
+      }
+    }
+    if (!canonical) {
+      RETURN_IF_ERROR(StopHere(start, "ALTREP class information in a form the graph rewrites"));
+      return true;
+    }
+    const bool base = names[1] == "base";
+    const bool sequence = base && (names[0] == "compact_intseq" || names[0] == "compact_realseq");
+    if (base && !sequence &&
+        (names[0] == "deferred_string" || absl::StartsWith(names[0], "wrap_"))) {
+      RETURN_IF_ERROR(StopHere(start,
+                               "an ALTREP wrapper or deferred string (the graph checks "
+                               "the vector it holds)"));
+      return true;
+    }
+    os().WriteInt(rds::PackFlags(rds::kAltrepSxp, flags.levels, flags.is_object, false, false));
+    for (const InfoSymbol& symbol : symbols) {
+      os().WriteInt(rds::kListSxp);
+      WriteInfoSymbol(symbol);
+    }
+    os().WriteInt(rds::kListSxp);
+    os().WriteInt(rds::kIntSxp);
+    os().WriteInt(1);
+    const int32_t type_word = base_type;
+    os().WriteElements(ElementType::kInt32, 1, Buffer::Copy(&type_word, 4));
+    os().WriteInt(rds::kNilValueSxp);
+    Frame frame;
+    frame.start = start;
+    frame.integer_sequence = names[0] == "compact_intseq";
+    frame.slots[frame.slot_count++] = sequence ? Slot::kSequenceState : Slot::kAny;
+    frame.slots[frame.slot_count++] = Slot::kPairlistOrNil;  // attributes
+    RETURN_IF_ERROR(Push(frame));
+    return false;
+  }
+
+  // A symbol of ALTREP class information: its name, and the reference it was written as (0:
+  // in full).
+  struct InfoSymbol {
+    std::string name;
+    int32_t reference = 0;
+  };
+
+  // Reads a symbol of ALTREP class information, written in full (entered in the tables) or by
+  // reference; nullopt for anything else, or a form the graph would write differently.
+  absl::StatusOr<std::optional<InfoSymbol>> ReadInfoSymbol() {
+    ASSIGN_OR_RETURN(int32_t word, Int("ALTREP class information"));
+    const ItemFlags flags = rds::UnpackFlags(word);
+    if (flags.type == rds::kRefSxp) {
+      int64_t index = rds::RefIndex(word);
+      if (index == 0) {
+        ASSIGN_OR_RETURN(int32_t i, Int("reference index"));
+        index = i;
+      }
+      if (index <= 0 || static_cast<uint64_t>(index) > refs_.size() ||
+          refs_[index - 1].kind != Ref::kSymbol) {
+        return std::nullopt;
+      }
+      return InfoSymbol{refs_[index - 1].name, static_cast<int32_t>(index)};
+    }
+    if (flags.type != rds::kSymSxp) return std::nullopt;
+    ASSIGN_OR_RETURN(int32_t char_word, Int("symbol name"));
+    ASSIGN_OR_RETURN(int32_t length, Int("string length"));
+    const ItemFlags char_flags = rds::UnpackFlags(char_word);
+    if (char_flags.type != rds::kCharSxp || char_flags.has_attr || length < 0) {
+      return std::nullopt;
+    }
+    ASSIGN_OR_RETURN(Buffer name, Bytes(length, "string"));
+    std::string text(name.view());
+    // The graph writes the name with the levels R gives it, not the stream's.
+    if (char_word != rds::PackFlags(rds::kCharSxp,
+                                    rds::CharLevels(text, StringEncoding::kNative, false), false,
+                                    false, false) ||
+        !symbols_.insert(text).second) {
+      return std::nullopt;
+    }
+    refs_.push_back(Ref{Ref::kSymbol, text});
+    return InfoSymbol{std::move(text), 0};
+  }
+
+  // As the graph writes it: the same reference, or the name in full with R's levels.
+  void WriteInfoSymbol(const InfoSymbol& symbol) {
+    if (symbol.reference > 0) {
+      int32_t words[2];
+      for (int k = 0, n = rds::PackRef(symbol.reference, words); k < n; ++k) {
+        os().WriteInt(words[k]);
+      }
+      return;
+    }
+    os().WriteInt(rds::kSymSxp);
+    os().WriteInt(rds::PackFlags(rds::kCharSxp,
+                                 rds::CharLevels(symbol.name, StringEncoding::kNative, false),
+                                 false, false, false));
+    os().WriteInt(static_cast<int32_t>(symbol.name.size()));
+    os().WriteString(symbol.name);
+  }
+
+  // A compact sequence's state: a vector of three numbers without attributes, checked as the
+  // reader checks it (rds::ExpandAltrep); any other form, and a bad state (which the reader
+  // refuses), is left to the graph.
+  absl::StatusOr<bool> CopySequenceState(const ItemFlags& flags, uint64_t start) {
+    const bool integer = stack_.back().integer_sequence;
+    const bool type_ok = flags.type == rds::kRealSxp || (integer && flags.type == rds::kIntSxp);
+    if (!type_ok || flags.has_attr) {
+      RETURN_IF_ERROR(StopHere(start, "a compact sequence's state in a form the graph checks"));
+      return true;
+    }
+    ASSIGN_OR_RETURN(int32_t length, PeekInt("vector length"));
+    if (length != 3) {
+      RETURN_IF_ERROR(StopHere(start, "a compact sequence's state in a form the graph checks"));
+      return true;
+    }
+    in_.Skip(4);
+    const ElementType type =
+        flags.type == rds::kIntSxp ? ElementType::kInt32 : ElementType::kFloat64;
+    ASSIGN_OR_RETURN(Buffer raw, Bytes(3 * ElementSize(type), "vector"));
+    // The values as the model holds them (little-endian), to check.
+    auto [values, bytes] = Buffer::Allocate(raw.size());
+    if (xdr_) {
+      SwapCopy(raw.data(), bytes, 3, ElementSize(type));
+    } else {
+      std::memcpy(bytes, raw.data(), raw.size());
+    }
+    Value check;
+    const NodeId state = check.Add(Array{type, 3, values});
+    const NodeId id = check.Add(Altrep{integer ? "compact_intseq" : "compact_realseq", "base",
+                                       integer ? rds::kIntSxp : rds::kRealSxp, state});
+    if (!rds::ExpandAltrep(check, id).ok()) {
+      RETURN_IF_ERROR(StopHere(start, "a compact sequence whose state the reader refuses"));
+      return true;
+    }
+    os().WriteInt(Repacked(flags));
+    os().WriteInt(3);
+    os().WriteElements(type, 3, values);
+    return true;
   }
 
   absl::Status CopySymbol(uint64_t start) {
@@ -625,7 +824,7 @@ class Transcoder {
     if (!symbols_.insert(std::string(name.view())).second) {
       return StopHere(start, "a symbol written in full a second time");
     }
-    refs_.push_back(false);
+    refs_.push_back(Ref{Ref::kSymbol, std::string(name.view())});
     os().WriteInt(rds::kSymSxp);
     os().WriteInt(CharItemWord(flags));
     os().WriteInt(length);
@@ -780,8 +979,8 @@ class Transcoder {
   std::optional<rds::OutputStream> os_;
   bool xdr_ = false;
   std::vector<Frame> stack_;
-  // The reference table: one entry per referable object, true for a persistent name.
-  std::vector<bool> refs_;
+  // The reference table: one entry per referable object.
+  std::vector<Ref> refs_;
   absl::flat_hash_set<std::string> symbols_;
   // Output held until a flag written before its item proves right.
   int hold_depth_ = 0;

@@ -15,13 +15,17 @@
 // caller then converts the whole input through the object graph, and may keep the output written
 // so far, which is the graph's output's first `emitted` bytes. It stops for:
 //   ascii input (its numbers are read through the object graph),
-//   ALTREP objects and byte code (the graph rewrites them: expanded for version 2, reps
-//   renumbered),
+//   byte code (the graph renumbers its shared language cells),
+//   ALTREP objects written as version 2 (the graph expands them), wrappers and deferred strings
+//   (whose state holds a vector the reader checks), class information in another form than R's;
+//   a compact sequence's three-number state is checked here as the reader checks it, and other
+//   classes' states are opaque: in version 3 they go on as read,
 //   forms no R version writes and the reader normalises: a symbol written in full twice, a
 //   reference to a persistent name, a CHARSXP with attributes, a NULL written for a flagged
 //   tag, closure environment or pairlist attribute list,
 //   what the reader would refuse where the graph's reader words it (a frame or attribute list
-//   that is not a pairlist), and a save() file's root that is not a pairlist.
+//   that is not a pairlist, a compact sequence's bad state), and a save() file's root that is
+//   not a pairlist.
 // A cell or closure whose tag bit follows attributes is held in memory until its tag shows
 // whether it is NULL.
 //

@@ -1,9 +1,10 @@
 // ConvertStream of R to R through a real seriald: a binary R stream is converted as its chunks
 // arrive (core/rds/transcoder.h). A 384 MiB numeric vector in XDR goes to native byte for byte as
 // `serialctl convert` does locally, with the server's peak resident set under 256 MiB (the input
-// is kept for the object graph, in a spill file beyond --spill-above); a stream with an ALTREP
-// object (where the transcoder stops) gives the object graph's bytes all the same; a truncated
-// stream gets the reader's error.
+// is kept for the object graph, in a spill file); a stream with an ALTREP object gives R's bytes,
+// as version 3 (as read) and as version 2 (where the transcoder stops and the object graph writes
+// on); compressed streams are decompressed as they arrive; truncated streams get the reader's
+// error.
 #include <cstring>
 #include <fstream>
 #include <iostream>
@@ -33,7 +34,7 @@ constexpr uint64_t kPayloadBytes = 8 * kElements;   // 384 MiB
 constexpr uint64_t kMaxPeakBytes = uint64_t{256} << 20;
 
 // serialize(list(x = c(1.5, 2.5, 3.5), y = 1:10), NULL) in R 4.2: `y` is an ALTREP compact
-// sequence, which the transcoder leaves to the object graph.
+// sequence.
 constexpr char kAltrepListHex[] =
     "580a000000030004020200030500000000055554462d3800000213000000020000000e000000033ff8000000"
     "0000004004000000000000400c000000000000000000ee0000000200000001000400090000000e636f6d7061"
@@ -50,6 +51,13 @@ constexpr char kAltrepListNativeHex[] =
     "00fe0000000e000000030000000000000000002440000000000000f03f000000000000f03ffe000000020400"
     "000100000009000400050000006e616d65731000000002000000090004000100000078090004000100000079"
     "fe000000";
+
+// And with version = 2, where the compact sequence is written as the integers it stands for.
+constexpr char kAltrepListNativeV2Hex[] =
+    "420a02000000020204000003020013020000020000000e00000003000000000000000000f83f000000000000"
+    "04400000000000000c400d0000000a0000000100000002000000030000000400000005000000060000000700"
+    "000008000000090000000a000000020400000100000009000400050000006e616d6573100000000200000009"
+    "0004000100000078090004000100000079fe000000";
 
 void PutInt(std::string& s, int32_t v) {
   for (int k = 3; k >= 0; --k)
@@ -126,19 +134,27 @@ TEST_F(RStreamE2eTest, ConvertStreamOfALargeRStreamConvertsAsReceived) {
   EXPECT_EQ(server_->Stop(), 0);
 }
 
+// Version 3 output keeps the compact sequence as it came; version 2 output expands it, which the
+// transcoder leaves to the object graph: it stops there, and the graph writes on.
 TEST_F(RStreamE2eTest, WhereTheTranscoderStopsTheObjectGraphWritesOn) {
   ASSERT_NO_FATAL_FAILURE(StartServer());
   const std::string input = absl::HexStringToBytes(kAltrepListHex);
   auto stub = testing::RawStub(server_->address());
-  for (size_t chunk : {size_t{7}, size_t{64}, size_t{1} << 20}) {
-    testing::StreamResult result = testing::ConvertStream(
-        *stub, input, testing::ConvertTo(v1::FORMAT_RDS_NATIVE), chunk, absl::Seconds(60));
-    ASSERT_TRUE(result.status.ok()) << result.status.error_message();
-    EXPECT_EQ(result.input_format, v1::FORMAT_RDS);
-    EXPECT_EQ(absl::BytesToHexString(result.output), kAltrepListNativeHex) << "chunks of " << chunk;
-    std::optional<std::string> line = server_->WaitForCallLogLine({"method=ConvertStream "});
-    ASSERT_TRUE(line.has_value()) << server_->Log();
-    EXPECT_THAT(*line, HasSubstr(" as_received=1 "));
+  for (int version : {3, 2}) {
+    v1::ConvertStreamOptions options = testing::ConvertTo(v1::FORMAT_RDS_NATIVE);
+    options.mutable_output()->set_r_version(version);
+    for (size_t chunk : {size_t{7}, size_t{64}, size_t{1} << 20}) {
+      testing::StreamResult result =
+          testing::ConvertStream(*stub, input, options, chunk, absl::Seconds(60));
+      ASSERT_TRUE(result.status.ok()) << result.status.error_message();
+      EXPECT_EQ(result.input_format, v1::FORMAT_RDS);
+      EXPECT_EQ(absl::BytesToHexString(result.output),
+                version == 3 ? kAltrepListNativeHex : kAltrepListNativeV2Hex)
+          << "version " << version << ", chunks of " << chunk;
+      std::optional<std::string> line = server_->WaitForCallLogLine({"method=ConvertStream "});
+      ASSERT_TRUE(line.has_value()) << server_->Log();
+      EXPECT_THAT(*line, HasSubstr(" as_received=1 "));
+    }
   }
   EXPECT_EQ(server_->Stop(), 0);
 }

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "core/convert/convert.h"
 #include "core/format/codec.h"
 #include "core/io/file.h"
@@ -208,10 +209,57 @@ TEST(RTranscoderTest, StopsBeforeFormsTheGraphRewrites) {
   EXPECT_EQ(graph->substr(0, again.bytes.size()), again.bytes);
   EXPECT_NE(*graph, XdrStream({}) + tagged_cell + symbol + tagged_cell + symbol + nil + nil + nil);
 
-  // ALTREP and byte code.
-  EXPECT_EQ(TranscodeWhole(XdrStream({238})).outcome.reason,
-            "an ALTREP object (the graph rewrites or expands it)");
+  // Ascii input.
   EXPECT_FALSE(TranscodeWhole("A\n3\n").outcome.complete);
+}
+
+// serialize(list(x = c(1.5, 2.5, 3.5), y = 1:10), NULL) in R 4.2: `y` is an ALTREP compact
+// sequence.
+constexpr char kAltrepListHex[] =
+    "580a000000030004020200030500000000055554462d3800000213000000020000000e000000033ff8000000"
+    "0000004004000000000000400c000000000000000000ee0000000200000001000400090000000e636f6d7061"
+    "63745f696e747365710000000200000001000400090000000462617365000000020000000d00000001000000"
+    "0d000000fe0000000e0000000340240000000000003ff00000000000003ff0000000000000000000fe000004"
+    "020000000100040009000000056e616d65730000001000000002000400090000000178000400090000000179"
+    "000000fe";
+
+TEST(RTranscoderTest, AltrepObjectsGoOnAsReadForVersion3AndStopForVersion2) {
+  const CodecRegistry registry = CoreCodecs();
+  const std::string stream = absl::HexStringToBytes(kAltrepListHex);
+  for (const char* codec : {"rds", "rds-native", "rds-ascii"}) {
+    for (int version : {2, 3}) {
+      WriteOptions options;
+      options.r_version = version;
+      options.r_compression = RCompression::kNone;
+      absl::StatusOr<std::string> graph =
+          ThroughGraph(**registry.Find(codec), Buffer::FromString(stream), options);
+      ASSERT_TRUE(graph.ok()) << graph.status();
+      for (size_t step : {size_t{1}, size_t{5}, size_t{4096}}) {
+        Transcoded t =
+            TranscodeInSteps(**registry.Find(codec), Buffer::FromString(stream), step, options);
+        ASSERT_TRUE(t.status.ok()) << t.status;
+        if (version == 3) {
+          EXPECT_TRUE(t.outcome.complete) << codec << " in " << step << ": " << t.outcome.reason;
+          EXPECT_EQ(t.bytes, *graph) << codec << " in " << step;
+        } else {
+          EXPECT_FALSE(t.outcome.complete);
+          EXPECT_EQ(t.outcome.reason,
+                    "an ALTREP object written as version 2 (the graph expands it)");
+          EXPECT_EQ(graph->substr(0, t.bytes.size()), t.bytes);
+        }
+      }
+    }
+  }
+  // A compact sequence whose state the reader refuses (n = -1): left to the graph, which says so.
+  std::string bad = stream;
+  const size_t n_at = bad.find(absl::HexStringToBytes("40240000"));
+  ASSERT_NE(n_at, std::string::npos);
+  bad.replace(n_at, 4, absl::HexStringToBytes("bff00000"));
+  Transcoded t = TranscodeInSteps(**registry.Find("rds"), Buffer::FromString(bad), 3, {});
+  ASSERT_TRUE(t.status.ok()) << t.status;
+  EXPECT_FALSE(t.outcome.complete);
+  EXPECT_EQ(t.outcome.reason, "a compact sequence whose state the reader refuses");
+  EXPECT_FALSE(ReadR(Buffer::FromString(bad)).ok());
 }
 
 TEST(RTranscoderTest, AttributesWrittenAsNullAreKeptByBothPaths) {

@@ -604,8 +604,8 @@ absl::StatusOr<bool> ConvertTorch7AsReceived(const CodecRegistry& registry,
 }
 
 // ConvertStream for R to R (core/rds/transcoder.h): a binary R stream (XDR or native, bare or a
-// save() file's, compressed or not) is converted as its chunks arrive, compressed input
-// decompressed a piece at a time as the transcoder asks. The input is also kept
+// save() file's; compressed when the client sends input_size) is converted as its chunks arrive,
+// compressed input decompressed a piece at a time as the transcoder asks. The input is also kept
 // (in memory up to --spill-above, beyond in a spill file counted in --max-spill-bytes) for where
 // the transcoder stops before something the object graph writes differently (ALTREP objects,
 // byte code, forms no R writes): the whole input is then read as a Value and written on, so the
@@ -657,6 +657,11 @@ absl::StatusOr<bool> ConvertRAsReceived(const CodecRegistry& registry,
       head.substr(0, 2) != "B\n") {
     return false;
   }
+  // Compressed input is bounded by its decompression ratio (--max-decompression-ratio), which
+  // needs its size: without the client's input_size it is collected and bounded as a whole.
+  if (container.compression != RCompression::kNone && read_message.input_size() == 0) {
+    return false;
+  }
   RETURN_IF_ERROR(call.Reserve(kTorch7StreamingBytes));
   // The input as received, for the object graph if the transcoder stops: no more of it in
   // memory than the queue holds, the rest in a spill file (unless there is no spill directory).
@@ -693,7 +698,7 @@ absl::StatusOr<bool> ConvertRAsReceived(const CodecRegistry& registry,
           return out.Finish();
         }
         // Compressed: decompressed a piece at a time as the transcoder asks, from the chunks
-        // as they arrive; the client's input_size, when given, bounds the ratio.
+        // as they arrive; the client's input_size bounds the ratio.
         const uint64_t size_hint = read_message.input_size();
         ASSIGN_OR_RETURN(std::unique_ptr<rds::Decompressor> decompressor,
                          rds::Decompressor::Create(

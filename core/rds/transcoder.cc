@@ -333,13 +333,15 @@ class Transcoder {
           done = false;
           continue;
         }
-        stack_.pop_back();
         if (next.type == rds::kNilValueSxp) {
+          stack_.pop_back();
           os().WriteInt(rds::kNilValueSxp);
           done = true;
           continue;
         }
-        // The tail is the chain's last child: its frame is gone, as the reader's.
+        // The tail is the chain's last child: its frame stays while it is read (as the
+        // reader's, whose depth limit counts it), and goes once it is done.
+        f.cells = false;
         ASSIGN_OR_RETURN(done, StartItem(Slot::kAny, std::make_pair(word, at)));
         continue;
       }

@@ -74,7 +74,7 @@ struct Transcoded {
   std::string bytes;
 };
 Transcoded TranscodeInSteps(const Codec& to, const Buffer& stream, size_t step,
-                            const WriteOptions& options) {
+                            const WriteOptions& options, const ReadOptions& read_options = {}) {
   ChunkedInput in(ChunkedInput::ChunksOf(stream, step), "rds", stream.size());
   ByteWriter out;
   auto settings_for = [&](const RStreamInfo& source) -> absl::StatusOr<rds::RWriteSettings> {
@@ -83,7 +83,7 @@ Transcoded TranscodeInSteps(const Codec& to, const Buffer& stream, size_t step,
     return settings;
   };
   Transcoded result;
-  absl::StatusOr<RTranscodeOutcome> outcome = TranscodeR(in, settings_for, out, ReadOptions{});
+  absl::StatusOr<RTranscodeOutcome> outcome = TranscodeR(in, settings_for, out, read_options);
   result.status = outcome.status();
   if (outcome.ok()) result.outcome = *outcome;
   BufferChain chain;
@@ -279,6 +279,25 @@ TEST(RTranscoderTest, AttributesWrittenAsNullAreKeptByBothPaths) {
   absl::StatusOr<Value> normalized = ReadR(Buffer::FromString(stream), normalize);
   ASSERT_TRUE(normalized.ok());
   EXPECT_FALSE(normalized->node(normalized->roots()[0]).r_flags.null_attributes);
+}
+
+// The depth limit counts what the reader counts: a pairlist's tail is read inside the pairlist.
+TEST(RTranscoderTest, DepthIsCountedAsTheReaderCountsIt) {
+  const CodecRegistry registry = CoreCodecs();
+  // pairlist(NULL) whose tail is list(NULL): depth 2 for the reader.
+  const std::string stream = XdrStream({2, kNil, 19, 1, kNil});
+  for (uint32_t depth : {1u, 2u, 3u}) {
+    ReadOptions options;
+    options.max_depth = depth;
+    absl::StatusOr<Value> read = ReadR(Buffer::FromString(stream), options);
+    Transcoded t =
+        TranscodeInSteps(**registry.Find("rds"), Buffer::FromString(stream), 4, {}, options);
+    EXPECT_EQ(t.status.code(), read.status().code()) << "max_depth " << depth;
+    if (read.ok()) {
+      EXPECT_TRUE(t.outcome.complete);
+      EXPECT_EQ(t.bytes, stream);
+    }
+  }
 }
 
 // Damaged inputs: the conversion fails exactly when reading through the graph fails, with the

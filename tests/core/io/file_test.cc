@@ -2,13 +2,20 @@
 #include "core/io/file.h"
 
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -195,6 +202,60 @@ TEST(FileErrorsTest, AFullDiskIsResourceExhaustedNamingTheFile) {
   EXPECT_EQ(ErrnoStatus(EDQUOT, "x").code(), absl::StatusCode::kResourceExhausted);
   EXPECT_EQ(ErrnoStatus(ENOENT, "x").code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(ErrnoStatus(EIO, "x").code(), absl::StatusCode::kInternal);
+}
+
+// writev returns short counts when a signal interrupts it after it has written some bytes (and
+// EINTR before): a pipe whose reader is slow, and a timer signal every 200 microseconds whose
+// handler does not restart the call, make that happen many times. WritePieces must go on from
+// the exact byte where each write stopped, across more pieces than one writev takes.
+std::atomic<int> interrupts{0};
+void CountInterrupt(int) { ++interrupts; }
+
+TEST(WritePiecesTest, ShortWritesGoOnFromWhereTheyStopped) {
+  std::string all;
+  std::vector<std::string> owned;
+  for (int i = 0; i < 300; ++i) {
+    owned.push_back(std::string(static_cast<size_t>((i * 7919) % 70000 + (i % 3 == 0 ? 0 : 1)),
+                                static_cast<char>('a' + i % 26)));
+    owned.back()[0] = static_cast<char>(i);
+    all += owned.back();
+  }
+  std::vector<std::string_view> pieces(owned.begin(), owned.end());
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  std::string received;
+  std::thread reader([&] {
+    sigset_t block;
+    sigemptyset(&block);
+    sigaddset(&block, SIGALRM);
+    pthread_sigmask(SIG_BLOCK, &block, nullptr);
+    char buffer[4096];
+    while (true) {
+      const ssize_t n = ::read(fds[0], buffer, sizeof buffer);
+      if (n <= 0) break;
+      received.append(buffer, static_cast<size_t>(n));
+      ::usleep(20);  // slower than the writer: the pipe stays full, writes wait
+    }
+  });
+  struct sigaction action {};
+  action.sa_handler = CountInterrupt;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = 0;  // no SA_RESTART: an interrupted writev returns
+  struct sigaction previous {};
+  ASSERT_EQ(::sigaction(SIGALRM, &action, &previous), 0);
+  itimerval timer{{0, 200}, {0, 200}};
+  ASSERT_EQ(::setitimer(ITIMER_REAL, &timer, nullptr), 0);
+  absl::Status status = WritePieces(fds[1], pieces, "the pipe");
+  itimerval off{};
+  ::setitimer(ITIMER_REAL, &off, nullptr);
+  ::sigaction(SIGALRM, &previous, nullptr);
+  ::close(fds[1]);
+  reader.join();
+  ::close(fds[0]);
+  ASSERT_TRUE(status.ok()) << status;
+  EXPECT_GT(interrupts.load(), 10) << "the writes were hardly interrupted";
+  ASSERT_EQ(received.size(), all.size());
+  EXPECT_TRUE(received == all) << "the bytes that came through differ from the pieces'";
 }
 
 }  // namespace

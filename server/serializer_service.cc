@@ -427,14 +427,9 @@ absl::StatusOr<Buffer> ReceiveChunks(ChunkReceiver<Envelope>& receiver, uint64_t
     RETURN_IF_ERROR(input.Reserve(size_hint));
     reserved_input = std::max(reserved_input, size_hint);
   }
-  std::vector<std::string_view> views;
   auto append = [&](const std::vector<Buffer>& pieces) -> absl::Status {
     uint64_t size = 0;
-    views.clear();
-    for (const Buffer& piece : pieces) {
-      size += piece.size();
-      views.push_back(piece.view());
-    }
+    const std::vector<std::string_view> views = ViewsOf(pieces, &size);
     const uint64_t total = input.size() + size;
     if (total > reserved_input) {
       const uint64_t more = total - reserved_input;
@@ -668,14 +663,9 @@ absl::StatusOr<bool> ConvertRAsReceived(const CodecRegistry& registry,
   SpillableBuffer kept(call.limits.spill_dir,
                        std::min(kTorch7QueuedBytes, call.limits.spill_above_bytes),
                        [&call](uint64_t bytes) { return call.ReserveSpill(bytes); });
-  std::vector<std::string_view> views;
   auto keep = [&](const std::vector<Buffer>& pieces) -> absl::Status {
     uint64_t size = 0;
-    views.clear();
-    for (const Buffer& piece : pieces) {
-      size += piece.size();
-      views.push_back(piece.view());
-    }
+    const std::vector<std::string_view> views = ViewsOf(pieces, &size);
     if (!kept.Spills(kept.size() + size)) RETURN_IF_ERROR(call.Reserve(size));
     return kept.Append(views);
   };

@@ -105,14 +105,27 @@ class Buffer {
 template <typename Consume>
 absl::Status ConsumeInSteps(const Buffer& buffer, size_t step_bytes, Consume&& consume) {
   for (size_t offset = 0; offset < buffer.size(); offset += step_bytes) {
-    const Buffer step =
-        buffer.Slice(offset, step_bytes < buffer.size() - offset ? step_bytes
-                                                                 : buffer.size() - offset);
+    const Buffer step = buffer.Slice(
+        offset, step_bytes < buffer.size() - offset ? step_bytes : buffer.size() - offset);
     absl::Status status = consume(step);
     if (!status.ok()) return status;
     step.DropPages();
   }
   return absl::OkStatus();
+}
+
+// The bytes of `pieces`, as views for a gathered write (writev), and their total size.
+inline std::vector<std::string_view> ViewsOf(const std::vector<Buffer>& pieces,
+                                             uint64_t* total = nullptr) {
+  std::vector<std::string_view> views;
+  views.reserve(pieces.size());
+  uint64_t size = 0;
+  for (const Buffer& piece : pieces) {
+    views.push_back(piece.view());
+    size += piece.size();
+  }
+  if (total != nullptr) *total = size;
+  return views;
 }
 
 // A byte stream made of several Buffers, in order.

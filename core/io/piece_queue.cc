@@ -38,8 +38,7 @@ absl::Status PieceQueue::Push(const std::vector<Buffer>& pieces) {
     }
     if (abandoned_) return absl::OkStatus();
     // Once anything waits in the file, later pieces follow it there, to keep their order.
-    to_memory = spill_dir_.empty() ||
-                (spilled_pending_ == 0 && in_memory_ + size <= memory_bytes_);
+    to_memory = spill_dir_.empty() || (spilled_pending_ == 0 && in_memory_ + size <= memory_bytes_);
     if (to_memory && in_memory_ + size > memory_reserved_ && reserve_memory_) {
       // Only this thread reserves: the count cannot change under it, only shrink.
       const uint64_t more = in_memory_ + size - memory_reserved_;
@@ -68,9 +67,7 @@ absl::Status PieceQueue::Push(const std::vector<Buffer>& pieces) {
     ASSIGN_OR_RETURN(SpillFile file, SpillFile::Create(spill_dir_));
     spill_.emplace(std::move(file));
   }
-  std::vector<std::string_view> views;
-  views.reserve(pieces.size());
-  for (const Buffer& piece : pieces) views.push_back(piece.view());
+  const std::vector<std::string_view> views = ViewsOf(pieces);
   const uint64_t offset = spill_->size();
   RETURN_IF_ERROR(spill_->Append(views));
   {

@@ -19,6 +19,7 @@
 #include "gtest/gtest.h"
 #include "tests/server/testing/service_e2e.h"
 #include "tests/testing/process_memory.h"
+#include "tests/testing/r_altrep_list.h"
 
 namespace seriald {
 namespace {
@@ -33,32 +34,6 @@ using ::testing::Not;
 constexpr uint64_t kElements = uint64_t{48} << 20;  // 50,331,648 doubles
 constexpr uint64_t kPayloadBytes = 8 * kElements;   // 384 MiB
 constexpr uint64_t kMaxPeakBytes = uint64_t{256} << 20;
-
-// serialize(list(x = c(1.5, 2.5, 3.5), y = 1:10), NULL) in R 4.2: `y` is an ALTREP compact
-// sequence.
-constexpr char kAltrepListHex[] =
-    "580a000000030004020200030500000000055554462d3800000213000000020000000e000000033ff8000000"
-    "0000004004000000000000400c000000000000000000ee0000000200000001000400090000000e636f6d7061"
-    "63745f696e747365710000000200000001000400090000000462617365000000020000000d00000001000000"
-    "0d000000fe0000000e0000000340240000000000003ff00000000000003ff0000000000000000000fe000004"
-    "020000000100040009000000056e616d65730000001000000002000400090000000178000400090000000179"
-    "000000fe";
-
-// What R 4.2 writes for the same list with serialize(..., xdr = FALSE).
-constexpr char kAltrepListNativeHex[] =
-    "420a030000000202040000050300050000005554462d3813020000020000000e000000030000000000000000"
-    "00f83f00000000000004400000000000000c40ee0000000200000001000000090004000e000000636f6d7061"
-    "63745f696e747365710200000001000000090004000400000062617365020000000d000000010000000d0000"
-    "00fe0000000e000000030000000000000000002440000000000000f03f000000000000f03ffe000000020400"
-    "000100000009000400050000006e616d65731000000002000000090004000100000078090004000100000079"
-    "fe000000";
-
-// And with version = 2, where the compact sequence is written as the integers it stands for.
-constexpr char kAltrepListNativeV2Hex[] =
-    "420a02000000020204000003020013020000020000000e00000003000000000000000000f83f000000000000"
-    "04400000000000000c400d0000000a0000000100000002000000030000000400000005000000060000000700"
-    "000008000000090000000a000000020400000100000009000400050000006e616d6573100000000200000009"
-    "0004000100000078090004000100000079fe000000";
 
 void PutInt(std::string& s, int32_t v) {
   for (int k = 3; k >= 0; --k)
@@ -149,7 +124,7 @@ TEST_F(RStreamE2eTest, ConvertStreamOfALargeRStreamConvertsAsReceived) {
 // transcoder leaves to the object graph: it stops there, and the graph writes on.
 TEST_F(RStreamE2eTest, WhereTheTranscoderStopsTheObjectGraphWritesOn) {
   ASSERT_NO_FATAL_FAILURE(StartServer());
-  const std::string input = absl::HexStringToBytes(kAltrepListHex);
+  const std::string input = absl::HexStringToBytes(testing::kAltrepListHex);
   auto stub = testing::RawStub(server_->address());
   for (int version : {3, 2}) {
     v1::ConvertStreamOptions options = testing::ConvertTo(v1::FORMAT_RDS_NATIVE);
@@ -161,7 +136,7 @@ TEST_F(RStreamE2eTest, WhereTheTranscoderStopsTheObjectGraphWritesOn) {
       ASSERT_TRUE(result.status.ok()) << result.status.error_message();
       EXPECT_EQ(result.input_format, v1::FORMAT_RDS);
       EXPECT_EQ(absl::BytesToHexString(result.output),
-                version == 3 ? kAltrepListNativeHex : kAltrepListNativeV2Hex)
+                version == 3 ? testing::kAltrepListNativeHex : testing::kAltrepListNativeV2Hex)
           << "version " << version << ", chunks of " << chunk;
       std::optional<std::string> line = CallLine(before);
       ASSERT_TRUE(line.has_value()) << server_->Log();
@@ -186,7 +161,7 @@ std::string Compressed(const std::string& bytes, RCompression kind) {
 TEST_F(RStreamE2eTest, CompressedStreamsAreDecompressedAsTheyArrive) {
   ASSERT_NO_FATAL_FAILURE(StartServer());
   auto stub = testing::RawStub(server_->address());
-  const std::string plain = absl::HexStringToBytes(kAltrepListHex);
+  const std::string plain = absl::HexStringToBytes(testing::kAltrepListHex);
   v1::ConvertStreamOptions options = testing::ConvertTo(v1::FORMAT_RDS_NATIVE);
   options.mutable_output()->set_r_compression(v1::R_COMPRESSION_NONE);
   for (RCompression kind : {RCompression::kGzip, RCompression::kBzip2, RCompression::kXz}) {
@@ -200,7 +175,7 @@ TEST_F(RStreamE2eTest, CompressedStreamsAreDecompressedAsTheyArrive) {
       testing::StreamResult result =
           testing::ConvertStream(*stub, input, call_options, 5, absl::Seconds(60));
       ASSERT_TRUE(result.status.ok()) << result.status.error_message();
-      EXPECT_EQ(absl::BytesToHexString(result.output), kAltrepListNativeHex)
+      EXPECT_EQ(absl::BytesToHexString(result.output), testing::kAltrepListNativeHex)
           << rds::CompressionName(kind);
       std::optional<std::string> line = CallLine(before);
       ASSERT_TRUE(line.has_value()) << server_->Log();
@@ -237,7 +212,7 @@ TEST_F(RStreamE2eTest, CompressedStreamsAreDecompressedAsTheyArrive) {
 
 TEST_F(RStreamE2eTest, ATruncatedStreamGetsTheReadersError) {
   ASSERT_NO_FATAL_FAILURE(StartServer());
-  std::string input = absl::HexStringToBytes(kAltrepListHex);
+  std::string input = absl::HexStringToBytes(testing::kAltrepListHex);
   input.resize(100);
   auto stub = testing::RawStub(server_->address());
   testing::StreamResult result = testing::ConvertStream(

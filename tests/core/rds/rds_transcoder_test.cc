@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
 #include "core/convert/convert.h"
 #include "core/format/codec.h"
 #include "core/io/file.h"
@@ -17,7 +18,9 @@
 #include "core/rds/reader.h"
 #include "core/rds/transcoder.h"
 #include "core/rds/writer.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/r_altrep_list.h"
 
 namespace seriald {
 namespace {
@@ -213,19 +216,9 @@ TEST(RTranscoderTest, StopsBeforeFormsTheGraphRewrites) {
   EXPECT_FALSE(TranscodeWhole("A\n3\n").outcome.complete);
 }
 
-// serialize(list(x = c(1.5, 2.5, 3.5), y = 1:10), NULL) in R 4.2: `y` is an ALTREP compact
-// sequence.
-constexpr char kAltrepListHex[] =
-    "580a000000030004020200030500000000055554462d3800000213000000020000000e000000033ff8000000"
-    "0000004004000000000000400c000000000000000000ee0000000200000001000400090000000e636f6d7061"
-    "63745f696e747365710000000200000001000400090000000462617365000000020000000d00000001000000"
-    "0d000000fe0000000e0000000340240000000000003ff00000000000003ff0000000000000000000fe000004"
-    "020000000100040009000000056e616d65730000001000000002000400090000000178000400090000000179"
-    "000000fe";
-
 TEST(RTranscoderTest, AltrepObjectsGoOnAsReadForVersion3AndStopForVersion2) {
   const CodecRegistry registry = CoreCodecs();
-  const std::string stream = absl::HexStringToBytes(kAltrepListHex);
+  const std::string stream = absl::HexStringToBytes(testing::kAltrepListHex);
   for (const char* codec : {"rds", "rds-native", "rds-ascii"}) {
     for (int version : {2, 3}) {
       WriteOptions options;
@@ -279,6 +272,43 @@ TEST(RTranscoderTest, AttributesWrittenAsNullAreKeptByBothPaths) {
   absl::StatusOr<Value> normalized = ReadR(Buffer::FromString(stream), normalize);
   ASSERT_TRUE(normalized.ok());
   EXPECT_FALSE(normalized->node(normalized->roots()[0]).r_flags.null_attributes);
+}
+
+// Lengths are not promises. With the input's size unknown (compressed or streamed input), a
+// string of 2^31 - 1 bytes and a vector of 2^48 doubles that the input does not hold fail where
+// the input ends, with its offset, without allocating what they claim; converted whole, such
+// input gets the reader's error.
+TEST(RTranscoderTest, HugeLengthsFailWhereTheInputEnds) {
+  const CodecRegistry registry = CoreCodecs();
+  const std::string huge_string = XdrStream({16, 1, 9 | (64 << 12), 0x7FFFFFFF}, "abc");
+  const std::string huge_vector = XdrStream({14, -1, 65536, 0}, std::string(64, '\x01'));
+  for (const std::string& stream : {huge_string, huge_vector}) {
+    ChunkedInput in(ChunkedInput::ChunksOf(Buffer::FromString(stream), 5), "rds", std::nullopt);
+    ByteWriter out;
+    auto settings_for = [](const RStreamInfo& source) -> absl::StatusOr<rds::RWriteSettings> {
+      return rds::SettingsForSource(source, RFormat::kNative);
+    };
+    absl::StatusOr<RTranscodeOutcome> outcome = TranscodeR(in, settings_for, out, ReadOptions{});
+    ASSERT_FALSE(outcome.ok());
+    EXPECT_EQ(outcome.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(std::string(outcome.status().message()),
+                ::testing::HasSubstr(absl::StrCat("at byte ", stream.size())));
+
+    // gzip'd, through the conversion: the reader's own error.
+    ByteWriter packed;
+    BufferChain plain;
+    plain.Append(Buffer::FromString(stream));
+    ASSERT_TRUE(rds::Compress(plain, RCompression::kGzip, packed).ok());
+    BufferChain chain;
+    ASSERT_TRUE(packed.Finish(&chain).ok());
+    const Buffer compressed = Buffer::FromString(chain.ToString());
+    const Codec& native = **registry.Find("rds-native");
+    absl::Status graph = ThroughGraph(native, compressed, WriteOptions{}).status();
+    absl::Status converted =
+        Converted(**registry.Find("rds"), native, compressed, WriteOptions{}).status();
+    EXPECT_FALSE(graph.ok());
+    EXPECT_EQ(graph, converted);
+  }
 }
 
 // The depth limit counts what the reader counts: a pairlist's tail is read inside the pairlist.

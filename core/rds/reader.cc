@@ -144,9 +144,10 @@ class StreamReader {
     if (info.version == 3) {
       const uint64_t at = in_.offset();
       ASSIGN_OR_RETURN(int32_t length, in_.ReadInt("native encoding length"));
-      if (length < 0 || length > 63) {
+      if (length < 0 || length > rds::kMaxNativeEncodingBytes) {
         return in_.ErrorAt(
-            at, absl::StrCat("native encoding name of ", length, " bytes (R allows 0 to 63)"));
+            at, absl::StrCat("native encoding name of ", length, " bytes (R allows 0 to ",
+                             rds::kMaxNativeEncodingBytes, ")"));
       }
       ASSIGN_OR_RETURN(std::string_view name, in_.ReadString(length, "native encoding"));
       info.native_encoding = std::string(name);
@@ -489,9 +490,8 @@ class StreamReader {
                                  : flags.type == rds::kCplxSxp ? ElementType::kComplex128
                                                                : ElementType::kRaw;
         ASSIGN_OR_RETURN(uint64_t length, ReadLength("vector length"));
-        const bool big_endian = options_.keep_array_byte_order &&
-                                in_.format() == RFormat::kXdr && ElementSize(type) > 1 &&
-                                length > 0;
+        const bool big_endian = options_.keep_array_byte_order && in_.format() == RFormat::kXdr &&
+                                ElementSize(type) > 1 && length > 0;
         ASSIGN_OR_RETURN(Buffer data, in_.ReadElements(type, length, "vector", big_endian));
         NodeId id = AddWithFlags(Array{type, length, std::move(data), big_endian}, flags);
         return Finish(id, flags, start);

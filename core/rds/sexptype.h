@@ -80,6 +80,8 @@ inline constexpr int32_t kMaxPackedRefIndex = 0x7FFFFFFF >> 8;
 
 // Stream versions and R_Version(v, p, s) numbers.
 inline constexpr int32_t kRVersion422 = 0x00040202;
+// The longest native encoding name a version-3 header holds (R_CODESET_MAX, serialize.c).
+inline constexpr int32_t kMaxNativeEncodingBytes = 63;
 inline constexpr int32_t kMinReaderVersion2 = 0x00020300;  // R_Version(2, 3, 0)
 inline constexpr int32_t kMinReaderVersion3 = 0x00030500;  // R_Version(3, 5, 0)
 

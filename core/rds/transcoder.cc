@@ -252,9 +252,9 @@ class Transcoder {
     if (info.version == 3) {
       const uint64_t at = in_.offset();
       ASSIGN_OR_RETURN(int32_t length, Int("native encoding length"));
-      if (length < 0 || length > 63) {
-        return Error(at,
-                     absl::StrCat("native encoding name of ", length, " bytes (R allows 0 to 63)"));
+      if (length < 0 || length > rds::kMaxNativeEncodingBytes) {
+        return Error(at, absl::StrCat("native encoding name of ", length, " bytes (R allows 0 to ",
+                                      rds::kMaxNativeEncodingBytes, ")"));
       }
       ASSIGN_OR_RETURN(Buffer name, Bytes(length, "native encoding"));
       info.native_encoding = std::string(name.view());

@@ -153,6 +153,13 @@ class StreamWriter {
       return absl::InvalidArgumentError(
           absl::StrCat("R serialization version ", settings_.version, " (2 or 3)"));
     }
+    // What the reader (and R's InFormat, serialize.c:1932) accepts as a version-3 header.
+    if (settings_.version == 3 &&
+        settings_.native_encoding.size() > static_cast<size_t>(kMaxNativeEncodingBytes)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("a native encoding name of ", settings_.native_encoding.size(),
+                       " bytes (R allows 0 to ", kMaxNativeEncodingBytes, ")"));
+    }
     if (!settings_.rdata_magic.empty()) {
       if (!IsSaveRoot(value_.roots()[0])) {
         return NodeError(value_.roots()[0],

@@ -47,6 +47,35 @@ Value SpecialDoubles() {
   return Root(std::move(value), id);
 }
 
+// A version-3 header holds a native encoding name of at most 63 bytes (R_CODESET_MAX); a Value
+// built by hand (JSON, the schema) may say more, which no reader would take back
+// (fuzz/regressions/json_fuzzer/rds-native-encoding-longer-than-63.json).
+TEST(RdsWriterTest, NativeEncodingNamesLongerThanRAllowsAreRefused) {
+  for (size_t length : {size_t{63}, size_t{64}}) {
+    Value value = SpecialDoubles();
+    RStreamInfo source;
+    source.version = 3;
+    source.native_encoding = std::string(length, 'c');
+    value.source().r = source;
+    ByteWriter out;
+    absl::Status status = WriteR(value, rds::SettingsFor(value, RFormat::kXdr), out);
+    if (length == 63) {
+      ASSERT_TRUE(status.ok()) << status;
+      BufferChain chain;
+      ASSERT_TRUE(out.Finish(&chain).ok());
+      absl::StatusOr<Value> back = ReadR(chain.Flatten());
+      ASSERT_TRUE(back.ok()) << back.status();
+      EXPECT_EQ(back->source().r->native_encoding, source.native_encoding);
+    } else {
+      EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+      EXPECT_EQ(status.message(), "a native encoding name of 64 bytes (R allows 0 to 63)");
+      // Version 2 records no native encoding.
+      ByteWriter v2;
+      EXPECT_TRUE(WriteR(value, rds::SettingsFor(value, RFormat::kXdr, 2), v2).ok());
+    }
+  }
+}
+
 TEST(RdsWriterTest, AsciiWritesRsNumberTokens) {
   // serialize(c(1.5, NA, NaN, -0, Inf, -Inf), NULL, ascii = TRUE, version = 2) in R 4.2.2.
   EXPECT_EQ(*Write(SpecialDoubles(), RFormat::kAscii, 2),
@@ -309,8 +338,7 @@ TEST(RdsWriterTest, RefusesWhatRsReaderWouldMisread) {
     NodeId env = value.Add(Environment{false, kNoNode, frame, kNoNode});
     auto r = Write(Root(std::move(value), env), RFormat::kXdr, 3);
     ASSERT_FALSE(r.ok());
-    EXPECT_EQ(r.status().message(),
-              "node 1: an environment's frame must be a pairlist, not array");
+    EXPECT_EQ(r.status().message(), "node 1: an environment's frame must be a pairlist, not array");
   }
 }
 

@@ -127,10 +127,10 @@ class StreamWriter {
   StreamWriter(const Value& value, const RWriteSettings& settings, ByteWriter& out)
       : value_(value), settings_(settings), out_(out, settings.format) {}
 
-  // What load() accepts as a save() file's root: the pairlist of the saved objects, or R NULL
-  // when there were none (save(list = character(0)) writes NILVALUE). A pairlist without cells is
-  // written as its tail, so that is what counts.
-  bool IsSaveRoot(NodeId id) const {
+  // Whether `id` is written as a pairlist or as NULL: what load() accepts as a save() file's root
+  // (save(list = character(0)) writes NILVALUE), and what attributes must read back as. A
+  // pairlist without cells is written as its tail, so that is what counts.
+  bool WritesAsPairlistOrNull(NodeId id) const {
     for (size_t steps = 0; steps <= value_.size(); ++steps) {
       if (id == kNoNode) return true;
       const Node& node = value_.node(id);
@@ -145,6 +145,7 @@ class StreamWriter {
 
   absl::Status Run() {
     RETURN_IF_ERROR(value_.Validate());
+    RETURN_IF_ERROR(CheckAttributesArePairlists());
     if (value_.roots().size() != 1) {
       return absl::InvalidArgumentError(absl::StrCat(
           "an R stream holds exactly one object, the value has ", value_.roots().size(), " roots"));
@@ -161,7 +162,7 @@ class StreamWriter {
                        " bytes (R allows 0 to ", kMaxNativeEncodingBytes, ")"));
     }
     if (!settings_.rdata_magic.empty()) {
-      if (!IsSaveRoot(value_.roots()[0])) {
+      if (!WritesAsPairlistOrNull(value_.roots()[0])) {
         return NodeError(value_.roots()[0],
                          "the root of a save() file must be a pairlist, or NULL for no objects");
       }
@@ -188,6 +189,55 @@ class StreamWriter {
   }
 
  private:
+  // Validate() makes every attribute list a Pairlist node; one without cells is written as its
+  // tail, which must then be a pairlist or NULL too, or the stream would not read back (the
+  // reader refuses attributes of another kind).
+  absl::Status CheckAttributesArePairlists() const {
+    // Each chain of cell-less pairlists is walked once, whatever shares it.
+    std::vector<int8_t> known(value_.size(), -1);
+    std::vector<NodeId> walked;
+    auto writes_as_pairlist = [&](NodeId id) {
+      walked.clear();
+      bool result = false;
+      while (true) {
+        if (id == kNoNode) {
+          result = true;
+          break;
+        }
+        if (known[id] >= 0) {
+          result = known[id] == 1;
+          break;
+        }
+        const Node& node = value_.node(id);
+        const Pairlist* list = std::get_if<Pairlist>(&node.data);
+        if (node.kind() == NodeKind::kNil || (list != nullptr && !list->cells.empty())) {
+          result = true;
+          break;
+        }
+        if (list == nullptr) break;
+        known[id] = 0;  // a chain that comes back here goes round in a circle
+        walked.push_back(id);
+        id = list->tail;
+      }
+      for (NodeId step : walked) known[step] = result ? 1 : 0;
+      return result;
+    };
+    auto check = [&](NodeId owner, NodeId attributes) -> absl::Status {
+      if (attributes == kNoNode || writes_as_pairlist(attributes)) return absl::OkStatus();
+      return NodeError(owner,
+                       "its attributes are a pairlist without cells whose tail is not a "
+                       "pairlist: written as that tail, they would not read back");
+    };
+    for (NodeId id = 0; id < value_.size(); ++id) {
+      const Node& node = value_.node(id);
+      RETURN_IF_ERROR(check(id, node.attributes));
+      if (const Pairlist* list = std::get_if<Pairlist>(&node.data)) {
+        for (const PairlistCell& cell : list->cells) RETURN_IF_ERROR(check(id, cell.attributes));
+      }
+    }
+    return absl::OkStatus();
+  }
+
   void PushItem(NodeId id) { tasks_.push_back(Task{Task::kItem, id}); }
   void PushInt(int32_t v) { tasks_.push_back(Task{Task::kInt, kNoNode, 0, v}); }
 

@@ -76,6 +76,34 @@ TEST(RdsWriterTest, NativeEncodingNamesLongerThanRAllowsAreRefused) {
   }
 }
 
+// Attributes that are a pairlist without cells are written as the pairlist's tail: a symbol
+// there would read back as attributes of the wrong kind, which the reader refuses
+// (fuzz/regressions/proto_value_fuzzer/rds-attributes-cell-less-pairlist-tail-symbol.pb).
+TEST(RdsWriterTest, AttributesWrittenAsSomethingOtherThanAPairlistAreRefused) {
+  for (bool tail_is_symbol : {true, false}) {
+    Value value;
+    const NodeId vector = value.Add(Array{ElementType::kFloat64, 1, Doubles({Bits(1.0)})});
+    Pairlist empty;
+    if (tail_is_symbol) empty.tail = value.Add(Symbol{StringValue{"names"}});
+    const NodeId attributes = value.Add(std::move(empty));
+    value.mutable_node(vector).attributes = attributes;
+    value.roots().push_back(vector);
+    ByteWriter out;
+    absl::Status status = WriteR(value, rds::SettingsFor(value, RFormat::kXdr), out);
+    if (tail_is_symbol) {
+      EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+      EXPECT_THAT(std::string(status.message()), HasSubstr("node 0: its attributes are a pairlist "
+                                                           "without cells"));
+    } else {
+      // Written as NULL after the attribute bit: it reads back (RFlags::null_attributes).
+      ASSERT_TRUE(status.ok()) << status;
+      BufferChain chain;
+      ASSERT_TRUE(out.Finish(&chain).ok());
+      EXPECT_TRUE(ReadR(chain.Flatten()).ok());
+    }
+  }
+}
+
 TEST(RdsWriterTest, AsciiWritesRsNumberTokens) {
   // serialize(c(1.5, NA, NaN, -0, Inf, -Inf), NULL, ascii = TRUE, version = 2) in R 4.2.2.
   EXPECT_EQ(*Write(SpecialDoubles(), RFormat::kAscii, 2),

@@ -10,7 +10,7 @@
 # Environment:
 #   FUZZ_BUILD_DIR      build directory (default build-fuzz in the repository)
 #   FUZZ_SECONDS        seconds of fuzzing per target (300 for fuzz, 10 for smoke)
-#   FUZZ_TARGETS        targets to run (default: all eight, space-separated)
+#   FUZZ_TARGETS        targets to run (default: all nine, space-separated)
 #   FUZZ_MAX_LEN        -max_len of generated inputs (65536)
 #   FUZZ_RSS_LIMIT_MB   -rss_limit_mb, also the largest single allocation (2048)
 #   FUZZ_TIMEOUT        -timeout per input in seconds (25)
@@ -33,7 +33,7 @@ esac
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 build="${FUZZ_BUILD_DIR:-$repo/build-fuzz}"
 all_targets="torch7_fuzzer rds_fuzzer detect_fuzzer json_fuzzer proto_value_fuzzer \
-  proto_data_fuzzer arrays_fuzzer convert_fuzzer"
+  proto_data_fuzzer arrays_fuzzer convert_fuzzer chunk_wire_fuzzer"
 targets="${FUZZ_TARGETS:-$all_targets}"
 max_len="${FUZZ_MAX_LEN:-65536}"
 rss_limit="${FUZZ_RSS_LIMIT_MB:-2048}"

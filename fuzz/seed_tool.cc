@@ -8,7 +8,8 @@
 // rds_fuzzer, convert_fuzzer), as they are (detect_fuzzer), and what the library makes of them,
 // through the same calls serialctl and the service use: their JSON form (json_fuzzer), their
 // seriald.v1.Value and seriald.v1.Data messages (proto_value_fuzzer, proto_data_fuzzer), and
-// their conversion to npy, npz and safetensors (arrays_fuzzer). Each corpus holds at most
+// their conversion to npy, npz and safetensors (arrays_fuzzer), and the files sent as chunks of
+// the streaming calls (chunk_wire_fuzzer). Each corpus holds at most
 // kMaxSeeds files of at most kMaxSeedBytes (generated ones at most kMaxGeneratedBytes, the fuzz
 // runs' -max_len, since a truncated JSON text or message is no seed at all); larger sets are
 // thinned evenly.
@@ -145,6 +146,74 @@ std::string ConvertOptions(std::string_view from, std::string_view to) {
        0});
 }
 
+// Protobuf's wire format, for chunk_wire_fuzzer's seeds (this tool has no serializer.proto).
+void PutVarint(uint64_t value, std::string* out) {
+  while (value >= 0x80) {
+    out->push_back(static_cast<char>(value | 0x80));
+    value >>= 7;
+  }
+  out->push_back(static_cast<char>(value));
+}
+void PutBytesField(uint32_t field, std::string_view bytes, std::string* out) {
+  PutVarint((field << 3) | 2, out);
+  PutVarint(bytes.size(), out);
+  out->append(bytes);
+}
+
+// chunk_wire_fuzzer's input (fuzz/chunk_wire_fuzzer.cc): the first 4 KiB of `raw` sent as chunks
+// of message type `type` (0 to 5) in the form protobuf writes; for the array types (0 and 1), its
+// two halves as arrays 0 and 1, their chunks interleaved.
+std::string ChunkWireSeed(uint8_t type, std::string_view raw) {
+  raw = raw.substr(0, 4096);
+  const bool array = type <= 1;
+  const size_t half = raw.size() / 2;
+  const std::string_view parts[2] = {raw.substr(0, half), raw.substr(half)};
+  std::string seed =
+      Bytes({type, static_cast<uint8_t>(raw.size()), static_cast<uint8_t>(half & 0xff),
+             static_cast<uint8_t>(half >> 8), static_cast<uint8_t>((raw.size() - half) & 0xff),
+             static_cast<uint8_t>((raw.size() - half) >> 8)});
+  auto add_message = [&seed](const std::string& message) {
+    seed.push_back(static_cast<char>(message.size() & 0xff));
+    seed.push_back(static_cast<char>(message.size() >> 8));
+    seed += message;
+  };
+  constexpr size_t kChunk = 1000;
+  if (array) {
+    for (size_t offset = 0; offset < std::max(parts[0].size(), parts[1].size()); offset += kChunk) {
+      for (uint32_t node = 0; node < 2; ++node) {
+        if (offset >= parts[node].size()) continue;
+        std::string inner;
+        // Protobuf leaves zero scalars out.
+        if (node != 0) {
+          PutVarint(1 << 3, &inner);
+          PutVarint(node, &inner);
+        }
+        if (offset != 0) {
+          PutVarint(2 << 3, &inner);
+          PutVarint(offset, &inner);
+        }
+        PutBytesField(3, parts[node].substr(offset, kChunk), &inner);
+        std::string message;
+        PutBytesField(2, inner, &message);
+        add_message(message);
+      }
+    }
+  } else {
+    for (size_t offset = 0; offset < raw.size(); offset += kChunk) {
+      std::string inner;
+      PutBytesField(1, raw.substr(offset, kChunk), &inner);
+      if (type == 5) {
+        add_message(inner);
+      } else {
+        std::string message;
+        PutBytesField(2, inner, &message);
+        add_message(message);
+      }
+    }
+  }
+  return seed;
+}
+
 int Main(int argc, char** argv) {
   if (argc != 4) {
     std::cerr << "usage: fuzz_seed_tool OUT_DIR T7_DIR R_DIR\n";
@@ -169,6 +238,7 @@ int Main(int argc, char** argv) {
       corpora.Add(family == "t7" ? "torch7_fuzzer" : "rds_fuzzer", name, Bytes({0, 0}) + raw,
                   kMaxSeedBytes);
       corpora.Add("detect_fuzzer", name, raw, kMaxSeedBytes);
+      corpora.Add("chunk_wire_fuzzer", name, ChunkWireSeed(index % 6, raw), kMaxSeedBytes);
       // One conversion seed per file, to each target family in turn.
       static constexpr std::string_view kToFromT7[] = {"rds", "safetensors", "rds-ascii",
                                                        "npz", "rdata",       "json"};

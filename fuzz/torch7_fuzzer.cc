@@ -21,15 +21,18 @@
 // the same bytes); the conversion's output reads back in the target format. The streamed
 // conversion (TranscodeTorch7, the input cut into chunks of 1 to 8 bytes or 512 bytes to
 // 64 KiB) into the variant layout (referenced) and into ascii agrees with the object graph's: it
-// fails exactly where ReadTorch7 or WriteTorch7 does, and otherwise writes the same bytes.
+// fails exactly where ReadTorch7 or WriteTorch7 does, and otherwise writes the same bytes; so
+// does the conversion into the variant layout with the input's layout decided from its first
+// half (at least 4 KiB), as the service decides it, where it must also fail when ReadTorch7 takes
+// another layout.
 //
 // Run: make fuzz (all targets), or by hand:
 //   build-fuzz/fuzz/torch7_fuzzer -max_len=65536 -rss_limit_mb=2048 \
 //       build-fuzz/corpus/torch7_fuzzer build-fuzz/seeds/torch7_fuzzer
 //   build-fuzz/fuzz/torch7_fuzzer CRASH_FILE              # reproduce one input
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
-
 #include <optional>
 #include <string>
 
@@ -73,8 +76,7 @@ absl::StatusOr<std::string> Streamed(const Buffer& input, const Torch7StreamLayo
 }
 
 void CheckTranscoder(const Buffer& input, const ReadOptions& read_options, Torch7Mode mode,
-                     const absl::StatusOr<Value>& value, const WriteOptions& variant,
-                     size_t step) {
+                     const absl::StatusOr<Value>& value, const WriteOptions& variant, size_t step) {
   absl::StatusOr<std::optional<Torch7StreamLayout>> decided =
       DecideTorch7StreamLayout(input, /*whole_input=*/true, input.size(), read_options, mode);
   if (!decided.ok()) {
@@ -83,7 +85,8 @@ void CheckTranscoder(const Buffer& input, const ReadOptions& read_options, Torch
     return;
   }
   if (!decided->has_value()) return;  // left to ReadTorch7
-  FUZZ_CHECK(!(*decided)->one_object, "a whole input was decided as one object");
+  FUZZ_CHECK(!(*decided)->check_other_long_size,
+             "a whole input was decided needing the other long size checked");
   if (value.ok()) {
     const Torch7Layout& read_as = *value->source().torch7;
     FUZZ_CHECK(read_as.ascii == (*decided)->layout.ascii &&
@@ -95,8 +98,8 @@ void CheckTranscoder(const Buffer& input, const ReadOptions& read_options, Torch
     const Torch7Layout layout = Torch7OutputLayout((*decided)->layout, variant, ascii);
     absl::StatusOr<std::string> streamed = Streamed(input, **decided, layout, step, read_options);
     if (!value.ok()) {
-      FUZZ_CHECK(!streamed.ok(), "TranscodeTorch7 accepted what ReadTorch7 refuses: " +
-                                     Describe(value.status()));
+      FUZZ_CHECK(!streamed.ok(),
+                 "TranscodeTorch7 accepted what ReadTorch7 refuses: " + Describe(value.status()));
       return;
     }
     absl::StatusOr<std::string> expected = ThroughValue(*value, layout);
@@ -107,6 +110,44 @@ void CheckTranscoder(const Buffer& input, const ReadOptions& read_options, Torch
       FUZZ_CHECK(*streamed == *expected,
                  "TranscodeTorch7 wrote other bytes than WriteTorch7(ReadTorch7())");
     }
+  }
+}
+
+// Decided from the first half of the input (at least the 4 KiB detection looks at), as the
+// service decides from a stream's first chunks:
+// the conversion succeeds exactly when ReadTorch7 reads the whole input with the layout the
+// prefix took (TranscodeTorch7 checks the other long size as it goes when the prefix could not
+// be sure), and then writes WriteTorch7(ReadTorch7())'s bytes.
+void CheckTranscoderFromPrefix(const Buffer& input, const ReadOptions& read_options,
+                               Torch7Mode mode, const absl::StatusOr<Value>& value,
+                               const WriteOptions& variant, size_t step) {
+  // The service decides from at least 64 KiB, past what detection looks at (the first 4 KiB):
+  // shorter prefixes may tell binary from ascii otherwise than the whole input.
+  constexpr size_t kSniffedBytes = 4096;
+  const size_t prefix = std::max(input.size() / 2, kSniffedBytes);
+  if (prefix >= input.size()) return;
+  absl::StatusOr<std::optional<Torch7StreamLayout>> decided = DecideTorch7StreamLayout(
+      input.Slice(0, prefix), /*whole_input=*/false, std::nullopt, read_options, mode);
+  if (!decided.ok() || !decided->has_value()) return;
+  const Torch7Layout layout = Torch7OutputLayout((*decided)->layout, variant, /*ascii=*/false);
+  absl::StatusOr<std::string> streamed = Streamed(input, **decided, layout, step, read_options);
+  const bool read_alike = value.ok() && value->source().torch7->ascii == (*decided)->layout.ascii &&
+                          value->source().torch7->long_size == (*decided)->layout.long_size &&
+                          value->source().torch7->big_endian == (*decided)->layout.big_endian;
+  if (!read_alike) {
+    FUZZ_CHECK(!streamed.ok(),
+               "a conversion decided from a prefix succeeded where ReadTorch7 of the whole input " +
+                   (value.ok() ? std::string("took another layout") : Describe(value.status())));
+    return;
+  }
+  absl::StatusOr<std::string> expected = ThroughValue(*value, layout);
+  FUZZ_CHECK(streamed.ok() == expected.ok(),
+             "TranscodeTorch7 decided from a prefix and WriteTorch7(ReadTorch7()) disagree: " +
+                 Describe(streamed.status()) + " vs " + Describe(expected.status()));
+  if (streamed.ok()) {
+    FUZZ_CHECK(*streamed == *expected,
+               "TranscodeTorch7 decided from a prefix wrote other bytes than "
+               "WriteTorch7(ReadTorch7())");
   }
 }
 
@@ -152,6 +193,7 @@ void FuzzOne(const uint8_t* data, size_t size) {
     const size_t step =
         options.Bit(14) ? 1 + options.Bits(11, 3) : size_t{512} << options.Bits(11, 3);
     CheckTranscoder(input, read_options, mode, value, variant, step);
+    CheckTranscoderFromPrefix(input, read_options, mode, value, variant, step);
   }
   if (!value.ok()) return;
   FUZZ_CHECK(value->Validate().ok(),

@@ -37,6 +37,12 @@ void ChunkedInput::LeaveGathered() {
   borrowed_ = 0;
 }
 
+absl::StatusOr<std::optional<Buffer>> ChunkedInput::NextFromSource() {
+  absl::StatusOr<std::optional<Buffer>> chunk = next_();
+  if (chunk.ok() && observer_ && (!chunk->has_value() || !(*chunk)->empty())) observer_(*chunk);
+  return chunk;
+}
+
 absl::StatusOr<bool> ChunkedInput::Fill() {
   LeaveGathered();
   while (true) {
@@ -46,7 +52,7 @@ absl::StatusOr<bool> ChunkedInput::Fill() {
       continue;
     }
     if (ended_) return false;
-    ASSIGN_OR_RETURN(std::optional<Buffer> chunk, next_());
+    ASSIGN_OR_RETURN(std::optional<Buffer> chunk, NextFromSource());
     if (!chunk.has_value()) {
       ended_ = true;
       return false;
@@ -74,7 +80,7 @@ absl::StatusOr<Buffer> ChunkedInput::Peek(size_t min, size_t want) {
   while (got < want) {
     if (index == chunks_.size()) {
       if (ended_) break;
-      ASSIGN_OR_RETURN(std::optional<Buffer> chunk, next_());
+      ASSIGN_OR_RETURN(std::optional<Buffer> chunk, NextFromSource());
       if (!chunk.has_value()) {
         ended_ = true;
         break;

@@ -64,10 +64,22 @@ class ChunkedInput {
   // True when no byte follows the cursor (reads the next chunk to find out).
   absl::StatusOr<bool> AtEnd();
 
+  // The total size given at construction.
+  std::optional<uint64_t> total_size() const { return total_size_; }
+
+  // Calls `observer` with each chunk this input gets from its source, as it gets it, and with
+  // nullopt once the source has ended: a second reader of the same bytes sees every chunk without
+  // the source being read twice (TranscodeTorch7 checks the other long size so). Set before the
+  // first read.
+  using ChunkObserver = std::function<void(const std::optional<Buffer>&)>;
+  void ObserveChunks(ChunkObserver observer) { observer_ = std::move(observer); }
+
   // A chunk source over one buffer, `step` bytes at a time.
   static NextChunk ChunksOf(Buffer whole, size_t step);
 
  private:
+  // The source's next chunk, shown to the observer.
+  absl::StatusOr<std::optional<Buffer>> NextFromSource();
   // Makes sure the front chunk has bytes at the cursor; false at the end of the input.
   absl::StatusOr<bool> Fill();
   // Drops the front chunk, whose bytes the cursor has passed.
@@ -76,6 +88,7 @@ class ChunkedInput {
   void LeaveGathered();
 
   NextChunk next_;
+  ChunkObserver observer_;
   std::string_view format_;
   std::optional<uint64_t> total_size_;
   bool ended_ = false;

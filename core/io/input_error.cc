@@ -17,6 +17,14 @@ absl::Status InputError(std::string_view format, uint64_t offset, std::string_vi
   return status;
 }
 
+absl::Status Annotate(const absl::Status& status, std::string_view note) {
+  absl::Status annotated(status.code(), absl::StrCat(status.message(), " ", AsAbsl(note)));
+  status.ForEachPayload([&](absl::string_view url, const absl::Cord& payload) {
+    annotated.SetPayload(url, payload);
+  });
+  return annotated;
+}
+
 absl::Status LimitExceeded(std::string_view limit, std::string_view message) {
   absl::Status status = absl::ResourceExhaustedError(AsAbsl(message));
   status.SetPayload(AsAbsl(kLimitPayload), absl::Cord(AsAbsl(limit)));

@@ -38,6 +38,10 @@ absl::Status LimitExceeded(std::string_view limit, std::string_view message);
 // The limit named by LimitExceeded, or empty.
 std::string LimitName(const absl::Status& status);
 
+// `status` with `note` appended to its message (after a space), its payloads (the offset, the
+// format, the limit) kept.
+absl::Status Annotate(const absl::Status& status, std::string_view note);
+
 // The byte offset attached by InputError, if any.
 std::optional<uint64_t> InputErrorOffset(const absl::Status& status);
 // The format name attached by InputError, or empty.

@@ -185,7 +185,8 @@ class StreamParser {
     if (const auto* function = std::get_if<LuaFunction>(&target.data)) {
       what = absl::StrCat("function with tag ", function->tag);
     }
-    return in_.ErrorAt(tag_offset, ReferenceMismatch(tag, index, what));  }
+    return in_.ErrorAt(tag_offset, ReferenceMismatch(tag, index, what));
+  }
 
   absl::StatusOr<NodeId> StartTable(int32_t index, uint64_t tag_offset) {
     const uint64_t count_offset = in_.offset();
@@ -416,15 +417,6 @@ Value Finish(Parse parse, const Torch7Layout& layout, const ReadOptions& options
   return std::move(parse.value);
 }
 
-// `status` with `note` appended to its message, payloads (the input offset) kept.
-absl::Status Annotate(const absl::Status& status, std::string_view note) {
-  absl::Status annotated(status.code(), absl::StrCat(status.message(), " ", AsAbsl(note)));
-  status.ForEachPayload([&](absl::string_view url, const absl::Cord& payload) {
-    annotated.SetPayload(url, payload);
-  });
-  return annotated;
-}
-
 // Binary with unknown long size: parse with 8 and with 4 (see reader.h).
 absl::StatusOr<Value> ReadDetectingLongSize(const Buffer& input, Torch7Layout layout,
                                             const ReadOptions& options, Torch7Extent extent) {
@@ -434,7 +426,8 @@ absl::StatusOr<Value> ReadDetectingLongSize(const Buffer& input, Torch7Layout la
   layout4.long_size = 4;
   Attempt with4 = ParseStream(input, layout4, options, extent);
   if (with8.parse.ok() && with4.parse.ok()) {
-    if (with8.parse->value == with4.parse->value) return Finish(*std::move(with8.parse), layout, options);
+    if (with8.parse->value == with4.parse->value)
+      return Finish(*std::move(with8.parse), layout, options);
     // torch.save writes exactly one object. An empty tensor's 8-byte storage offset, read as two
     // 4-byte longs, ends the tensor with a nil storage and leaves a stray nil behind it: the
     // wrong long size typically splits one object into several.

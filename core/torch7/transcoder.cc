@@ -1,12 +1,16 @@
 #include "core/torch7/transcoder.h"
 
 #include <algorithm>
+#include <condition_variable>
 #include <cstdint>
 #include <cstring>
+#include <deque>
 #include <limits>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -91,8 +95,7 @@ class Transcoder {
   // `out` null: checks the stream only.
   Transcoder(ChunkedInput& in, const Torch7StreamLayout& from, ByteWriter* out,
              const Torch7Layout& to, const ReadOptions& options)
-      : in_(in), from_(from.layout), one_object_(from.one_object), to_(to), options_(options),
-        bytes_(out) {
+      : in_(in), from_(from.layout), to_(to), options_(options), bytes_(out) {
     if (out != nullptr) out_.emplace(*out, to);
   }
 
@@ -100,6 +103,9 @@ class Transcoder {
   uint64_t roots() const { return roots_; }
   // Whether anything read so far depends on the long size (a long, a generator's state).
   bool used_long_size() const { return used_long_size_; }
+
+  // The output stopped taking bytes (a failed write, a limit): reading on would be in vain.
+  bool OutputFailed() const { return bytes_ != nullptr && !bytes_->ok(); }
 
   // Stops early, OK, when the output fails: ByteWriter::Finish says why.
   absl::Status Run() {
@@ -113,23 +119,12 @@ class Transcoder {
       ASSIGN_OR_RETURN(bool end, in_.AtEnd());
       if (end) break;
     }
-    if (one_object_ && roots_ > 1) {
-      return InputError(
-          "torch7", in_.offset(),
-          absl::StrCat("the stream holds ", roots_, " objects; its long size was taken as ",
-                       from_.long_size, " because with ", from_.long_size == 8 ? 4 : 8,
-                       "-byte longs its first object ends early, which for a stream of several "
-                       "objects decides nothing; pass the long size it was written with "
-                       "(torch7_long_size)"));
-    }
     return absl::OkStatus();
   }
 
  private:
   bool ascii() const { return from_.ascii; }
   PrimitiveWriter* out() { return out_.has_value() ? &*out_ : nullptr; }
-  // The output stopped taking bytes (a failed write, a limit): reading on would be in vain.
-  bool OutputFailed() const { return bytes_ != nullptr && !bytes_->ok(); }
 
   // Reads one object and everything it contains, writing as it goes, without recursion.
   absl::Status ReadObject() {
@@ -200,14 +195,16 @@ class Transcoder {
 
   absl::Status BadTag(int32_t tag, uint64_t tag_offset) {
     if (only_nils_ && tag_offset < start_.size()) {
-      return InputError("torch7", tag_offset,
-                        torch7::DescribeBadTagAt(start_.Slice(tag_offset, start_.size() - tag_offset),
-                                                 tag, !ascii(), start_));
+      return InputError(
+          "torch7", tag_offset,
+          torch7::DescribeBadTagAt(start_.Slice(tag_offset, start_.size() - tag_offset), tag,
+                                   !ascii(), start_));
     }
     uint32_t bits = static_cast<uint32_t>(tag);
     if (from_.big_endian) bits = __builtin_bswap32(bits);
-    return InputError("torch7", tag_offset,
-                      torch7::DescribeBadTagAt(Buffer::Copy(&bits, 4), tag, !ascii(), std::nullopt));
+    return InputError(
+        "torch7", tag_offset,
+        torch7::DescribeBadTagAt(Buffer::Copy(&bits, 4), tag, !ascii(), std::nullopt));
   }
 
   absl::Status StorageError(uint64_t offset, const std::string& tensor_class,
@@ -224,11 +221,12 @@ class Transcoder {
     if (auto it = objects_.find(index); it != objects_.end()) {
       const IndexedObject& target = it->second;
       if (target.tag != tag) {
-        const std::string what = target.tag == kTableTag   ? std::string("table")
-                                 : target.tag == kTorchTag ? std::string("torch_object")
-                                                           : absl::StrCat("function with tag ",
-                                                                          target.tag);
-        return InputError("torch7", tag_offset, ReferenceMismatch(tag, index, what));      }
+        const std::string what = target.tag == kTableTag ? std::string("table")
+                                 : target.tag == kTorchTag
+                                     ? std::string("torch_object")
+                                     : absl::StrCat("function with tag ", target.tag);
+        return InputError("torch7", tag_offset, ReferenceMismatch(tag, index, what));
+      }
       if (storage_of.has_value() && !torch7::IsStorageClassOf(*storage_of, target.class_name)) {
         return StorageError(tag_offset, *storage_of, absl::StrCat("a ", target.class_name));
       }
@@ -308,7 +306,8 @@ class Transcoder {
     }
     switch (info.payload) {
       case Payload::kStorage: {
-        ASSIGN_OR_RETURN(uint64_t count, ReadCount("storage size", MinElementBytes(info.element_type)));
+        ASSIGN_OR_RETURN(uint64_t count,
+                         ReadCount("storage size", MinElementBytes(info.element_type)));
         RETURN_IF_ERROR(CheckOutputCount(class_name, tag_offset, count, "storage size"));
         if (out()) out()->WriteLong(static_cast<int64_t>(count));
         RETURN_IF_ERROR(StreamElements(info.element_type, count));
@@ -366,8 +365,7 @@ class Transcoder {
     for (std::vector<int64_t>* list : {&sizes, &strides}) {
       list->reserve(std::min<int32_t>(dimensions, 64));
       for (int32_t i = 0; i < dimensions; ++i) {
-        ASSIGN_OR_RETURN(int64_t value,
-                         ReadLong(list == &sizes ? "tensor size" : "tensor stride"));
+        ASSIGN_OR_RETURN(int64_t value, ReadLong(list == &sizes ? "tensor size" : "tensor stride"));
         list->push_back(value);
       }
     }
@@ -400,12 +398,12 @@ class Transcoder {
     return absl::OkStatus();
   }
 
-  absl::Status CheckOutputCount(const std::string& class_name, uint64_t tag_offset,
-                                uint64_t count, std::string_view what) {
+  absl::Status CheckOutputCount(const std::string& class_name, uint64_t tag_offset, uint64_t count,
+                                std::string_view what) {
     if (to_.ascii || to_.long_size == 8 || count <= kMaxInt) return absl::OkStatus();
-    return absl::InvalidArgumentError(absl::StrCat(
-        "cannot write as Torch7: the ", class_name, " at byte ", tag_offset, " has a ",
-        AsAbsl(what), " of ", count, ", which does not fit a 4-byte long"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot write as Torch7: the ", class_name, " at byte ", tag_offset, " has a ",
+                     AsAbsl(what), " of ", count, ", which does not fit a 4-byte long"));
   }
 
   absl::StatusOr<bool> Push(uint64_t count, uint64_t start, std::optional<std::string> tensor) {
@@ -565,8 +563,8 @@ class Transcoder {
       ASSIGN_OR_RETURN(Buffer piece, in_.Take(left));
       if (piece.empty()) {
         return InputError("torch7", in_.offset(),
-                          absl::StrCat("input ends inside ", AsAbsl(what), " (", left, " of ",
-                                       size, " bytes missing)"));
+                          absl::StrCat("input ends inside ", AsAbsl(what), " (", left, " of ", size,
+                                       " bytes missing)"));
       }
       left -= piece.size();
       if (out()) out()->WriteElements(ElementType::kUint8, piece.size(), piece, false, left == 0);
@@ -599,8 +597,8 @@ class Transcoder {
       if (!converts) {
         out()->WriteElements(type, whole, piece, false, left == 0);
       } else if (widens) {
-        out()->WriteElements(type, whole, torch7::ConvertElements(from_, type, whole, piece),
-                             false, left == 0);
+        out()->WriteElements(type, whole, torch7::ConvertElements(from_, type, whole, piece), false,
+                             left == 0);
       } else {
         out()->WriteElements(type, whole, piece, /*big_endian=*/true, left == 0);
       }
@@ -648,14 +646,15 @@ class Transcoder {
         uint8_t* data;
         std::tie(values, data) = Buffer::Allocate(room * size);
         while (parsed < room && reader->offset() - base + kAsciiLookahead <= window.size()) {
-          ASSIGN_OR_RETURN(uint64_t one, reader->ReadSomeElements(type, 1, data + parsed * size,
-                                                                  "storage data"));
+          ASSIGN_OR_RETURN(uint64_t one,
+                           reader->ReadSomeElements(type, 1, data + parsed * size, "storage data"));
           parsed += one;
         }
       }
       in_.Skip(reader->offset() - base);
       left -= parsed;
-      if (out()) out()->WriteElements(type, parsed, values.Slice(0, parsed * size), false, left == 0);
+      if (out())
+        out()->WriteElements(type, parsed, values.Slice(0, parsed * size), false, left == 0);
       if (parsed == 0 && at_end) {
         return InputError("torch7", in_.offset(),
                           "input ends where storage data (a number) was expected");
@@ -666,7 +665,6 @@ class Transcoder {
 
   ChunkedInput& in_;
   const Torch7Layout from_;
-  const bool one_object_;
   const Torch7Layout to_;
   const ReadOptions& options_;
   ByteWriter* const bytes_;
@@ -709,6 +707,85 @@ Check CheckStructure(const Buffer& prefix, bool whole_input, std::optional<uint6
                checker.used_long_size()};
 }
 
+// The same stream read with the other long size, structure only, on a thread of its own, from
+// the chunks the transcoder's input gets (ChunkedInput::ObserveChunks): when a prefix decided
+// the long size (Torch7StreamLayout::check_other_long_size), the end of the stream tells whether
+// ReadTorch7 on the whole input would have read it as the transcoder did. The rival skips
+// storage data without touching it, so it keeps up; it holds at most kQueuedChunks chunks the
+// transcoder has already passed, and once it has failed it takes no more.
+class RivalReading {
+ public:
+  struct Outcome {
+    bool read_all = false;  // it read the whole stream
+    uint64_t roots = 0;     // objects it read completely
+  };
+
+  RivalReading(ChunkedInput& in, const Torch7Layout& layout, const ReadOptions& options)
+      : layout_(layout), options_(options), total_size_(in.total_size()) {
+    in.ObserveChunks([this](const std::optional<Buffer>& chunk) { Offer(chunk); });
+    thread_ = std::thread([this] { Read(); });
+  }
+  RivalReading(const RivalReading&) = delete;
+  RivalReading& operator=(const RivalReading&) = delete;
+  ~RivalReading() { Finish(); }  // a transcoder that stopped early leaves the rival at an end
+
+  // How the rival went, given the input the transcoder's has passed on: all of it once that has
+  // reached its end, else (its source failed) what came, which then ends there.
+  Outcome Finish() {
+    Offer(std::nullopt);
+    if (thread_.joinable()) thread_.join();
+    return outcome_;
+  }
+
+ private:
+  static constexpr size_t kQueuedChunks = 8;
+
+  void Offer(const std::optional<Buffer>& chunk) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (done_ || ended_) return;
+    // The end is always taken: the rival must not wait for it behind a full queue.
+    if (chunk.has_value()) {
+      changed_.wait(lock, [this] { return done_ || queue_.size() < kQueuedChunks; });
+      if (done_) return;
+    } else {
+      ended_ = true;
+    }
+    queue_.push_back(chunk);
+    changed_.notify_all();
+  }
+
+  absl::StatusOr<std::optional<Buffer>> Take() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    changed_.wait(lock, [this] { return !queue_.empty(); });
+    std::optional<Buffer> chunk = std::move(queue_.front());
+    queue_.pop_front();
+    changed_.notify_all();
+    return chunk;
+  }
+
+  void Read() {
+    ChunkedInput in([this] { return Take(); }, "torch7", total_size_);
+    Transcoder checker(in, Torch7StreamLayout{layout_}, nullptr, layout_, options_);
+    const absl::Status status = checker.Run();
+    std::lock_guard<std::mutex> lock(mutex_);
+    outcome_ = Outcome{status.ok(), checker.roots()};
+    done_ = true;
+    queue_.clear();
+    changed_.notify_all();
+  }
+
+  const Torch7Layout layout_;
+  const ReadOptions options_;
+  const std::optional<uint64_t> total_size_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::deque<std::optional<Buffer>> queue_;
+  bool ended_ = false;  // the end has been queued
+  bool done_ = false;   // the rival has finished
+  Outcome outcome_;
+  std::thread thread_;
+};
+
 }  // namespace
 
 absl::StatusOr<std::optional<Torch7StreamLayout>> DecideTorch7StreamLayout(
@@ -748,8 +825,10 @@ absl::StatusOr<std::optional<Torch7StreamLayout>> DecideTorch7StreamLayout(
   if (alike) return std::nullopt;
   // Both read the prefix. A wrong long size typically ends the first object early and reads on
   // into phantom ones, where torch.save writes one object.
-  if (with8.roots == 0 && with4.roots > 0) return Torch7StreamLayout{layout8, /*one_object=*/true};
-  if (with4.roots == 0 && with8.roots > 0) return Torch7StreamLayout{layout4, /*one_object=*/true};
+  if (with8.roots == 0 && with4.roots > 0)
+    return Torch7StreamLayout{layout8, /*check_other_long_size=*/true};
+  if (with4.roots == 0 && with8.roots > 0)
+    return Torch7StreamLayout{layout4, /*check_other_long_size=*/true};
   return std::nullopt;
 }
 
@@ -759,7 +838,48 @@ absl::Status TranscodeTorch7(ChunkedInput& in, const Torch7StreamLayout& from,
     return absl::InvalidArgumentError(
         absl::StrCat("torch7 long size must be 4 or 8, not ", to.long_size));
   }
-  return Transcoder(in, from, &out, to, options).Run();
+  if (!from.check_other_long_size) return Transcoder(in, from, &out, to, options).Run();
+  Torch7Layout other = from.layout;
+  other.long_size = from.layout.long_size == 8 ? 4 : 8;
+  RivalReading rival(in, other, options);
+  Transcoder transcoder(in, from, &out, to, options);
+  const absl::Status status = transcoder.Run();
+  if (transcoder.OutputFailed()) return absl::OkStatus();
+  auto with = [&](const Torch7Layout& layout) { return absl::StrCat(layout.long_size, "-byte"); };
+  if (!status.ok()) {
+    // A stream that fails with the long size taken may read with the other: the rest of it goes
+    // to the rival, so that the error can say so.
+    while (true) {
+      absl::StatusOr<Buffer> piece = in.Take(size_t{1} << 20);
+      if (!piece.ok() || piece->empty()) break;
+    }
+    const RivalReading::Outcome outcome = rival.Finish();
+    if (!outcome.read_all) return status;
+    return Annotate(status, absl::StrCat("(the long size was taken as ", from.layout.long_size,
+                                         " from the stream's first bytes; with ", with(other),
+                                         " longs the whole stream reads: pass the long size it "
+                                         "was written with, torch7_long_size)"));
+  }
+  // ReadTorch7's rule for a whole input that reads with both long sizes (core/torch7/reader.cc):
+  // the reading of one object (torch.save's) when the other reads several, else no reading.
+  const RivalReading::Outcome outcome = rival.Finish();
+  if (!outcome.read_all || (transcoder.roots() == 1 && outcome.roots > 1)) return absl::OkStatus();
+  if (outcome.roots == 1 && transcoder.roots() > 1) {
+    return InputError(
+        "torch7", in.offset(),
+        absl::StrCat("the stream was converted with ", with(from.layout),
+                     " longs, as its first "
+                     "bytes said, into ",
+                     transcoder.roots(), " objects, but with ", with(other),
+                     " longs it reads completely as one object, as torch.save writes; pass the "
+                     "long size it was written with (torch7_long_size)"));
+  }
+  // (Both one object cannot happen here: the rival had finished an object within the prefix
+  // that decided, and read on into more.)
+  return InputError("torch7", in.offset(),
+                    "the input reads completely both with 8-byte and with 4-byte longs, giving "
+                    "different objects; pass the long size it was written with "
+                    "(torch7_long_size, like torch.load's 'b64' / 'b32')");
 }
 
 }  // namespace seriald

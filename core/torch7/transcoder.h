@@ -48,10 +48,11 @@ namespace seriald {
 // The layout of a Torch7 input, as decided before it is converted.
 struct Torch7StreamLayout {
   Torch7Layout layout;
-  // The long size was taken because, with the other one, the first object ends early and more
-  // follow, where torch.save writes one object (ReadTorch7's rule when both parse): the stream
-  // must then hold exactly one object, which TranscodeTorch7 checks at its end.
-  bool one_object = false;
+  // The long size was taken from a prefix because, with the other one, the first object ends
+  // early and more follow, where torch.save writes one object. Only the whole stream can confirm
+  // it: TranscodeTorch7 then reads the stream with the other long size too, structure only, as
+  // it converts, and at the end applies ReadTorch7's rule for an input that reads both ways.
+  bool check_other_long_size = false;
 };
 
 // Decides the layout of the Torch7 input that starts with `prefix` (the whole input when
@@ -70,7 +71,11 @@ absl::StatusOr<std::optional<Torch7StreamLayout>> DecideTorch7StreamLayout(
     const ReadOptions& options, Torch7Mode mode);
 
 // Reads the Torch7 stream in `in` (all of its objects), laid out as `from`, and writes it into
-// `out` laid out as `to` (long_size 4 or 8). `out` is not finished.
+// `out` laid out as `to` (long_size 4 or 8). `out` is not finished. With
+// `from.check_other_long_size`, the end of the stream is checked against ReadTorch7's choice for
+// the whole input: it fails (having written output) where ReadTorch7 would take the other long
+// size or refuse the input, and an input error says whether the other long size reads the whole
+// stream.
 absl::Status TranscodeTorch7(ChunkedInput& in, const Torch7StreamLayout& from,
                              const Torch7Layout& to, ByteWriter& out, const ReadOptions& options);
 

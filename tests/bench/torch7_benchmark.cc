@@ -9,7 +9,8 @@
 // copying, 0.5 = half as fast), memcpy being timed once at startup into memory already touched.
 // Load is ReadTorch7 from a Buffer holding the whole file; save is WriteTorch7 into a
 // ByteWriter/BufferChain (where little-endian tensor data is referenced, not copied) or into one
-// contiguous std::string (which must copy).
+// contiguous std::string (which must copy). Transcode is TranscodeTorch7 to big-endian, with the
+// long size known or guessed from a prefix and checked by reading with the other too.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -21,8 +22,10 @@
 #include <vector>
 
 #include "core/io/byte_writer.h"
+#include "core/io/chunked_input.h"
 #include "core/torch7/reader.h"
 #include "core/torch7/serialize.h"
+#include "core/torch7/transcoder.h"
 #include "core/torch7/writer.h"
 
 namespace seriald {
@@ -65,6 +68,33 @@ Buffer Serialized(const Value& value, const Torch7Layout& layout) {
   return chain.Flatten();
 }
 
+// A 0-dimensional FloatTensor over a FloatStorage of `bytes` bytes, 8-byte longs, written by hand:
+// read with 4-byte longs it is also a stream (a tensor, then the storage, 4 bytes early), so a
+// conversion whose long size a prefix guessed reads all of it both ways.
+Buffer ScalarOverLargeStorage(size_t bytes) {
+  std::string stream;
+  auto word = [&stream](uint64_t value, int size) {
+    for (int i = 0; i < size; ++i) stream.push_back(static_cast<char>(value >> (8 * i)));
+  };
+  auto string = [&](std::string_view text) {
+    word(text.size(), 4);
+    stream.append(text);
+  };
+  word(4, 4);
+  word(1, 4);
+  string("V 1");
+  string("torch.FloatTensor");
+  word(0, 4);  // dimensions
+  word(1, 8);  // storage offset
+  word(4, 4);
+  word(2, 4);
+  string("V 1");
+  string("torch.FloatStorage");
+  word(bytes / 4, 8);
+  stream.append(bytes / 4 * 4, '\x01');
+  return Buffer::Copy(stream);
+}
+
 // The inputs, built once.
 struct Fixture {
   Value tensor = FloatTensor(BinaryBytes());
@@ -72,6 +102,7 @@ struct Fixture {
   Buffer little = Serialized(tensor, {});
   Buffer big = Serialized(tensor, {.big_endian = true});
   Buffer ascii = Serialized(small_tensor, {.ascii = true});
+  Buffer scalar_over_storage = ScalarOverLargeStorage(BinaryBytes());
 };
 
 Fixture& Inputs() {
@@ -214,6 +245,31 @@ void SaveStreamed(benchmark::State& state, const Value& value, const Torch7Layou
   Report(state, tensor_bytes, stopwatch.Seconds());
 }
 
+// TranscodeTorch7 to big-endian, the output's pieces dropped as they come (as the service sends
+// them), with the input's long size known, or guessed from a prefix and so checked as it goes by
+// reading the stream with the other long size too (Torch7StreamLayout::check_other_long_size).
+void Transcode(benchmark::State& state, bool check_other_long_size) {
+  const Buffer& input = Inputs().scalar_over_storage;
+  const Torch7StreamLayout from{.layout = {}, .check_other_long_size = check_other_long_size};
+  auto consume = [](Buffer) { return absl::OkStatus(); };
+  Stopwatch stopwatch;
+  for (auto _ : state) {
+    ChunkedInput in(ChunkedInput::ChunksOf(input, size_t{1} << 20), "torch7", input.size());
+    ByteWriter out(consume);
+    absl::Status status = TranscodeTorch7(in, from, {.big_endian = true}, out, ReadOptions{});
+    if (status.ok()) status = out.Finish();
+    if (!status.ok()) {
+      state.SkipWithError(std::string(status.message()).c_str());
+      break;
+    }
+  }
+  Report(state, BinaryBytes(), stopwatch.Seconds());
+}
+void BM_TranscodeToBigEndian(benchmark::State& state) { Transcode(state, false); }
+void BM_TranscodeToBigEndianCheckingTheOtherLongSize(benchmark::State& state) {
+  Transcode(state, true);
+}
+
 void BM_SaveBinaryLittleEndianToChain(benchmark::State& state) {
   SaveToChain(state, Inputs().tensor, {}, BinaryBytes());
 }
@@ -251,6 +307,10 @@ BENCHMARK(BM_SaveBinaryBigEndianStreamed)->Unit(benchmark::kMillisecond)->UseRea
 BENCHMARK(BM_SaveAsciiStreamed)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_SaveAsciiToChain)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_SaveAsciiToString)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_TranscodeToBigEndian)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_TranscodeToBigEndianCheckingTheOtherLongSize)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 }  // namespace
 }  // namespace seriald

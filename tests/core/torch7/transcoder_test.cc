@@ -84,13 +84,14 @@ TEST(Torch7TranscoderTest, EveryCorpusStreamWritesTheBytesOfTheObjectGraphInEver
   for (const std::string& path : CorpusStreams()) {
     SCOPED_TRACE(path);
     const Buffer input = CorpusFile(path);
-    absl::StatusOr<std::optional<Torch7StreamLayout>> decided =
-        DecideTorch7StreamLayout(input, /*whole_input=*/true, input.size(), {}, Torch7Mode::kDetect);
+    absl::StatusOr<std::optional<Torch7StreamLayout>> decided = DecideTorch7StreamLayout(
+        input, /*whole_input=*/true, input.size(), {}, Torch7Mode::kDetect);
     ASSERT_TRUE(decided.ok()) << decided.status();
     absl::StatusOr<Value> value = ReadTorch7(input);
     if (!decided->has_value()) {
       // Left to ReadTorch7: both long sizes read the whole stream, differently (or neither does).
-      std::cout << "left to ReadTorch7: " << path << " (" << (value.ok() ? "reads" : value.status().ToString()) << ")\n";
+      std::cout << "left to ReadTorch7: " << path << " ("
+                << (value.ok() ? "reads" : value.status().ToString()) << ")\n";
       ++decided_by_read;
       continue;
     }
@@ -128,8 +129,8 @@ TEST(Torch7TranscoderTest, EveryCorpusStreamWritesTheBytesOfTheObjectGraphInEver
 // An ascii DoubleStorage holding `numbers` (the text of each) separated by `separators` in turn.
 std::string AsciiStorage(const std::vector<std::string>& numbers,
                          const std::vector<std::string>& separators) {
-  std::string text = "4\n1\n3\nV 1\n19\ntorch.DoubleStorage\n" +
-                     std::to_string(numbers.size()) + "\n";
+  std::string text =
+      "4\n1\n3\nV 1\n19\ntorch.DoubleStorage\n" + std::to_string(numbers.size()) + "\n";
   for (size_t i = 0; i < numbers.size(); ++i) {
     if (i > 0) text += separators[i % separators.size()];
     text += numbers[i];
@@ -241,9 +242,8 @@ TEST(Torch7TranscoderTest, DamagedStreamsAreRefusedOrWrittenAsTheObjectGraphDoes
       const Torch7Mode mode = from.ascii ? Torch7Mode::kAscii : Torch7Mode::kBinary;
       absl::StatusOr<Value> value = ReadTorch7(input, options, mode);
       const Torch7Layout to{.ascii = false, .long_size = 8, .big_endian = !from.big_endian};
-      absl::StatusOr<std::string> actual =
-          Streamed(input, Torch7StreamLayout{from}, to, 1 + random() % 64, random() % 2 == 0,
-                   options);
+      absl::StatusOr<std::string> actual = Streamed(input, Torch7StreamLayout{from}, to,
+                                                    1 + random() % 64, random() % 2 == 0, options);
       if (!value.ok()) {
         ASSERT_FALSE(actual.ok()) << "accepted what ReadTorch7 refuses: " << value.status();
         EXPECT_EQ(actual.status().code(), absl::StatusCode::kInvalidArgument) << actual.status();
@@ -304,17 +304,17 @@ TEST(Torch7TranscoderTest, APrefixDecidesTheLongSizeOfATensorStream) {
     const std::string stream = OneTensorStream(long_size, 1 << 20);
     const Buffer input = Buffer::Copy(stream);
     const Buffer prefix = input.Slice(0, 64 * 1024);
-    for (std::optional<uint64_t> total : {std::optional<uint64_t>(input.size()),
-                                          std::optional<uint64_t>()}) {
-      absl::StatusOr<std::optional<Torch7StreamLayout>> decided = DecideTorch7StreamLayout(
-          prefix, /*whole_input=*/false, total, {}, Torch7Mode::kDetect);
+    for (std::optional<uint64_t> total :
+         {std::optional<uint64_t>(input.size()), std::optional<uint64_t>()}) {
+      absl::StatusOr<std::optional<Torch7StreamLayout>> decided =
+          DecideTorch7StreamLayout(prefix, /*whole_input=*/false, total, {}, Torch7Mode::kDetect);
       ASSERT_TRUE(decided.ok()) << decided.status();
       ASSERT_TRUE(decided->has_value());
       EXPECT_EQ((*decided)->layout.long_size, long_size);
       EXPECT_FALSE((*decided)->layout.big_endian);
       // The streamed conversion of the whole input is the object graph's.
-      absl::StatusOr<std::string> actual = Streamed(input, **decided, Torch7Layout{.ascii = true},
-                                                    65536, total.has_value());
+      absl::StatusOr<std::string> actual =
+          Streamed(input, **decided, Torch7Layout{.ascii = true}, 65536, total.has_value());
       ASSERT_TRUE(actual.ok()) << actual.status();
       EXPECT_EQ(*actual, *ThroughValue(input, Torch7Layout{.ascii = true}));
     }
@@ -352,12 +352,12 @@ std::string ScalarOverLargeStorage(int32_t first, uint64_t elements) {
 
 TEST(Torch7TranscoderTest, APrefixPrefersTheReadingThatIsStillInsideItsFirstObject) {
   const Buffer input = Buffer::Copy(ScalarOverLargeStorage(1, 1 << 18));
-  for (std::optional<uint64_t> total : {std::optional<uint64_t>(input.size()),
-                                        std::optional<uint64_t>()}) {
-    absl::StatusOr<std::optional<Torch7StreamLayout>> decided = DecideTorch7StreamLayout(
-        input.Slice(0, 4096), false, total, {}, Torch7Mode::kDetect);
+  for (std::optional<uint64_t> total :
+       {std::optional<uint64_t>(input.size()), std::optional<uint64_t>()}) {
+    absl::StatusOr<std::optional<Torch7StreamLayout>> decided =
+        DecideTorch7StreamLayout(input.Slice(0, 4096), false, total, {}, Torch7Mode::kDetect);
     ASSERT_TRUE(decided.ok() && decided->has_value());
-    EXPECT_TRUE((*decided)->one_object);
+    EXPECT_TRUE((*decided)->check_other_long_size);
     EXPECT_EQ((*decided)->layout.long_size, 8);
     absl::StatusOr<std::string> actual =
         Streamed(input, **decided, Torch7Layout{.long_size = 4}, 65536, total.has_value());
@@ -366,29 +366,128 @@ TEST(Torch7TranscoderTest, APrefixPrefersTheReadingThatIsStillInsideItsFirstObje
   }
 }
 
-TEST(Torch7TranscoderTest, AStreamTakenAsOneObjectThatHoldsMoreIsRefusedAtItsEnd) {
-  // Two such objects back to back (two writeObject calls).
+// The prefix takes 8-byte longs (the 4-byte reading ends its first object early) and the
+// transcoder reads the stream with 4-byte longs too as it converts: at the end, ReadTorch7's rule
+// for the whole input decides, whatever the number of objects.
+absl::StatusOr<std::optional<Torch7StreamLayout>> DecideFromPrefix(const Buffer& input) {
+  return DecideTorch7StreamLayout(input.Slice(0, 4096), false, input.size(), {},
+                                  Torch7Mode::kDetect);
+}
+
+TEST(Torch7TranscoderTest, AStreamOfSeveralObjectsConvertsWhenTheOtherLongSizeFails) {
+  // Two such objects back to back (two writeObject calls): with 4-byte longs the end fails.
   const Buffer input =
       Buffer::Copy(ScalarOverLargeStorage(1, 1 << 18) + ScalarOverLargeStorage(3, 16));
-  absl::StatusOr<std::optional<Torch7StreamLayout>> decided = DecideTorch7StreamLayout(
-      input.Slice(0, 4096), false, input.size(), {}, Torch7Mode::kDetect);
+  absl::StatusOr<Value> whole = ReadTorch7(input);
+  ASSERT_TRUE(whole.ok()) << whole.status();
+  ASSERT_EQ(whole->roots().size(), 2u);
+  ASSERT_EQ(whole->source().torch7->long_size, 8);
+  absl::StatusOr<std::optional<Torch7StreamLayout>> decided = DecideFromPrefix(input);
   ASSERT_TRUE(decided.ok() && decided->has_value());
-  EXPECT_TRUE((*decided)->one_object);
-  absl::StatusOr<std::string> actual = Streamed(input, **decided, Torch7Layout{}, 65536);
+  EXPECT_TRUE((*decided)->check_other_long_size);
+  EXPECT_EQ((*decided)->layout.long_size, 8);
+  // Chunks of 1000 bytes fill the rival's queue many times over.
+  for (size_t step : {size_t{65536}, size_t{1000}}) {
+    absl::StatusOr<std::string> actual = Streamed(input, **decided, Torch7Layout{}, step);
+    ASSERT_TRUE(actual.ok()) << actual.status();
+    EXPECT_EQ(*actual, *ThroughValue(input, Torch7Layout{})) << step;
+  }
+}
+
+TEST(Torch7TranscoderTest, ASourceThatFailsEndsTheOtherLongSizesReadingToo) {
+  // The call is cancelled 200 KiB into the stream: its error, and no wait for the rest.
+  const Buffer input =
+      Buffer::Copy(ScalarOverLargeStorage(1, 1 << 18) + ScalarOverLargeStorage(3, 16));
+  absl::StatusOr<std::optional<Torch7StreamLayout>> decided = DecideFromPrefix(input);
+  ASSERT_TRUE(decided.ok() && decided->has_value());
+  ASSERT_TRUE((*decided)->check_other_long_size);
+  ChunkedInput::NextChunk chunks = ChunkedInput::ChunksOf(input.Slice(0, 200 << 10), 4096);
+  ChunkedInput in(
+      [&]() -> absl::StatusOr<std::optional<Buffer>> {
+        absl::StatusOr<std::optional<Buffer>> chunk = chunks();
+        if (chunk.ok() && !chunk->has_value()) return absl::CancelledError("the call ended");
+        return chunk;
+      },
+      "torch7", input.size());
+  ByteWriter out;
+  const absl::Status status = TranscodeTorch7(in, **decided, Torch7Layout{}, out, {});
+  EXPECT_EQ(status, absl::CancelledError("the call ended"));
+}
+
+// The first object's data ends in four zero bytes: with 4-byte longs they read as a nil, and
+// both readings are then at the same byte, where the 8-byte reading's first object ends.
+std::string ScalarOverLargeStorageEndingInZeros(int32_t first, uint64_t elements) {
+  std::string bytes = ScalarOverLargeStorage(first, elements);
+  bytes.replace(bytes.size() - 4, 4, 4, '\0');
+  return bytes;
+}
+
+TEST(Torch7TranscoderTest, AStreamThatReadsBothWaysIsRefusedAtItsEndAsReadTorch7RefusesIt) {
+  // Then a number, which both read alike: 2 objects with 8-byte longs, 4 with 4-byte longs.
+  StreamBytes number;
+  number.Int(1).Double(2.5);
+  const Buffer input = Buffer::Copy(ScalarOverLargeStorageEndingInZeros(1, 1 << 18) + number.str());
+  absl::StatusOr<Value> whole = ReadTorch7(input);
+  ASSERT_FALSE(whole.ok());
+  EXPECT_THAT(std::string(whole.status().message()),
+              HasSubstr("reads completely both with 8-byte and with 4-byte longs"));
+  absl::StatusOr<std::optional<Torch7StreamLayout>> decided = DecideFromPrefix(input);
+  ASSERT_TRUE(decided.ok() && decided->has_value());
+  ASSERT_TRUE((*decided)->check_other_long_size);
+  absl::StatusOr<std::string> actual = Streamed(input, **decided, Torch7Layout{}, 4096);
   ASSERT_FALSE(actual.ok());
   EXPECT_EQ(actual.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(std::string(actual.status().message()),
-              HasSubstr("the stream holds 2 objects; its long size was taken as 8"));
+  EXPECT_EQ(actual.status().message(),
+            absl::StrCat("torch7: the input reads completely both with 8-byte and with 4-byte "
+                         "longs, giving different objects; pass the long size it was written "
+                         "with (torch7_long_size, like torch.load's 'b64' / 'b32') at byte ",
+                         input.size()));
   // Given the long size, it converts.
   ReadOptions options;
   options.torch7_long_size = 8;
   decided = DecideTorch7StreamLayout(input.Slice(0, 4096), false, input.size(), options,
                                      Torch7Mode::kDetect);
   ASSERT_TRUE(decided.ok() && decided->has_value());
-  EXPECT_FALSE((*decided)->one_object);
+  EXPECT_FALSE((*decided)->check_other_long_size);
   actual = Streamed(input, **decided, Torch7Layout{}, 65536);
   ASSERT_TRUE(actual.ok()) << actual.status();
   EXPECT_EQ(*actual, *ThroughValue(input, Torch7Layout{}, options));
+}
+
+TEST(Torch7TranscoderTest, AStreamThatFailsWithTheLongSizeTakenSaysTheOtherReadsIt) {
+  // Then a tensor with a 4-byte storage offset: the 8-byte reading runs out inside it.
+  StreamBytes tensor(/*long_size=*/4);
+  tensor.TorchHeader(3, "torch.FloatTensor").Int(0).Long(1).Int(0);
+  const Buffer input = Buffer::Copy(ScalarOverLargeStorageEndingInZeros(1, 1 << 18) + tensor.str());
+  // The whole input reads with 4-byte longs only.
+  EXPECT_EQ(LayoutOf(input).long_size, 4);
+  absl::StatusOr<std::optional<Torch7StreamLayout>> decided = DecideFromPrefix(input);
+  ASSERT_TRUE(decided.ok() && decided->has_value());
+  ASSERT_TRUE((*decided)->check_other_long_size);
+  ASSERT_EQ((*decided)->layout.long_size, 8);
+  for (size_t step : {size_t{65536}, size_t{1000}}) {
+    absl::StatusOr<std::string> actual = Streamed(input, **decided, Torch7Layout{}, step);
+    ASSERT_FALSE(actual.ok());
+    EXPECT_EQ(actual.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(std::string(actual.status().message()),
+                HasSubstr(" (the long size was taken as 8 from the stream's first bytes; with "
+                          "4-byte longs the whole stream reads: pass the long size it was "
+                          "written with, torch7_long_size)"));
+    EXPECT_EQ(InputErrorOffset(actual.status()), input.size());
+  }
+  // Given the long size, it converts; decided from the whole input, it is taken.
+  ReadOptions options;
+  options.torch7_long_size = 4;
+  decided = DecideTorch7StreamLayout(input.Slice(0, 4096), false, input.size(), options,
+                                     Torch7Mode::kDetect);
+  ASSERT_TRUE(decided.ok() && decided->has_value());
+  absl::StatusOr<std::string> actual = Streamed(input, **decided, Torch7Layout{}, 65536);
+  ASSERT_TRUE(actual.ok()) << actual.status();
+  EXPECT_EQ(*actual, *ThroughValue(input, Torch7Layout{}));
+  decided = DecideTorch7StreamLayout(input, true, input.size(), {}, Torch7Mode::kDetect);
+  ASSERT_TRUE(decided.ok() && decided->has_value());
+  EXPECT_EQ((*decided)->layout.long_size, 4);
+  EXPECT_FALSE((*decided)->check_other_long_size);
 }
 
 TEST(Torch7TranscoderTest, ACountFourByteLongsCannotHoldIsRefusedBeforeItsData) {
@@ -396,9 +495,9 @@ TEST(Torch7TranscoderTest, ACountFourByteLongsCannotHoldIsRefusedBeforeItsData) 
   // WriteTorch7 refuses it; its data (absent here) is never waited for.
   StreamBytes storage;
   storage.TorchHeader(1, "torch.ByteStorage").Long(int64_t{1} << 31);
-  absl::StatusOr<std::string> actual = Streamed(storage.buffer(), Torch7StreamLayout{},
-                                                Torch7Layout{.long_size = 4}, 16,
-                                                /*size_known=*/false);
+  absl::StatusOr<std::string> actual =
+      Streamed(storage.buffer(), Torch7StreamLayout{}, Torch7Layout{.long_size = 4}, 16,
+               /*size_known=*/false);
   ASSERT_FALSE(actual.ok());
   EXPECT_EQ(actual.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(actual.status().message()),

@@ -75,6 +75,19 @@ absl::StatusOr<std::string> Streamed(const Buffer& input, const Torch7StreamLayo
   return bytes.ToString();
 }
 
+// The streamed conversion of a value ReadTorch7 read fails exactly when WriteTorch7 does, and
+// otherwise writes its bytes.
+void CheckAgainstGraph(const absl::StatusOr<std::string>& streamed, const Value& value,
+                       const Torch7Layout& layout, const std::string& what) {
+  absl::StatusOr<std::string> expected = ThroughValue(value, layout);
+  FUZZ_CHECK(streamed.ok() == expected.ok(),
+             what + " and WriteTorch7(ReadTorch7()) disagree: " + Describe(streamed.status()) +
+                 " vs " + Describe(expected.status()));
+  if (streamed.ok()) {
+    FUZZ_CHECK(*streamed == *expected, what + " wrote other bytes than WriteTorch7(ReadTorch7())");
+  }
+}
+
 void CheckTranscoder(const Buffer& input, const ReadOptions& read_options, Torch7Mode mode,
                      const absl::StatusOr<Value>& value, const WriteOptions& variant, size_t step) {
   absl::StatusOr<std::optional<Torch7StreamLayout>> decided =
@@ -102,22 +115,14 @@ void CheckTranscoder(const Buffer& input, const ReadOptions& read_options, Torch
                  "TranscodeTorch7 accepted what ReadTorch7 refuses: " + Describe(value.status()));
       return;
     }
-    absl::StatusOr<std::string> expected = ThroughValue(*value, layout);
-    FUZZ_CHECK(streamed.ok() == expected.ok(),
-               "TranscodeTorch7 and WriteTorch7(ReadTorch7()) disagree: " +
-                   Describe(streamed.status()) + " vs " + Describe(expected.status()));
-    if (streamed.ok()) {
-      FUZZ_CHECK(*streamed == *expected,
-                 "TranscodeTorch7 wrote other bytes than WriteTorch7(ReadTorch7())");
-    }
+    CheckAgainstGraph(streamed, *value, layout, "TranscodeTorch7");
   }
 }
 
 // Decided from the first half of the input (at least the 4 KiB detection looks at), as the
-// service decides from a stream's first chunks:
-// the conversion succeeds exactly when ReadTorch7 reads the whole input with the layout the
-// prefix took (TranscodeTorch7 checks the other long size as it goes when the prefix could not
-// be sure), and then writes WriteTorch7(ReadTorch7())'s bytes.
+// service decides from a stream's first chunks: the conversion succeeds exactly when ReadTorch7
+// reads the whole input with the layout the prefix took (TranscodeTorch7 checks the other long size
+// as it goes when the prefix could not be sure), and then writes WriteTorch7(ReadTorch7())'s bytes.
 void CheckTranscoderFromPrefix(const Buffer& input, const ReadOptions& read_options,
                                Torch7Mode mode, const absl::StatusOr<Value>& value,
                                const WriteOptions& variant, size_t step) {
@@ -140,15 +145,7 @@ void CheckTranscoderFromPrefix(const Buffer& input, const ReadOptions& read_opti
                    (value.ok() ? std::string("took another layout") : Describe(value.status())));
     return;
   }
-  absl::StatusOr<std::string> expected = ThroughValue(*value, layout);
-  FUZZ_CHECK(streamed.ok() == expected.ok(),
-             "TranscodeTorch7 decided from a prefix and WriteTorch7(ReadTorch7()) disagree: " +
-                 Describe(streamed.status()) + " vs " + Describe(expected.status()));
-  if (streamed.ok()) {
-    FUZZ_CHECK(*streamed == *expected,
-               "TranscodeTorch7 decided from a prefix wrote other bytes than "
-               "WriteTorch7(ReadTorch7())");
-  }
+  CheckAgainstGraph(streamed, *value, layout, "TranscodeTorch7 decided from a prefix");
 }
 
 void FuzzOne(const uint8_t* data, size_t size) {

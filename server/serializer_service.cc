@@ -588,6 +588,12 @@ absl::StatusOr<bool> ConvertTorch7AsReceived(const CodecRegistry& registry,
   }
   prefix = BufferChain();  // `held` alone keeps the first chunks, until they are converted
   record.input_format = source->layout.ascii ? "t7-ascii" : "t7";
+  // A long size guessed from the first chunks is checked by reading with the other as well,
+  // which holds chunks the conversion has passed: its queue, and the chunks being queued and
+  // read, allowed for as the conversion's own chunk is (kTorch7StreamingBytes).
+  if (source->check_other_long_size) {
+    RETURN_IF_ERROR(call.Reserve(kTorch7RivalQueuedBytes + kTorch7StreamingBytes));
+  }
   RETURN_IF_ERROR(ConvertWhileReceiving(
       call, receiver, record, held, "torch7", nullptr,
       [&](ChunkedInput& in, const std::function<absl::Status()>&) -> absl::Status {

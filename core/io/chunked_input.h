@@ -70,7 +70,7 @@ class ChunkedInput {
   // Calls `observer` with each chunk this input gets from its source, as it gets it, and with
   // nullopt once the source has ended: a second reader of the same bytes sees every chunk without
   // the source being read twice (TranscodeTorch7 checks the other long size so). Set before the
-  // first read.
+  // first read; nullptr stops it.
   using ChunkObserver = std::function<void(const std::optional<Buffer>&)>;
   void ObserveChunks(ChunkObserver observer) { observer_ = std::move(observer); }
 

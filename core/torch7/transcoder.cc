@@ -711,7 +711,8 @@ Check CheckStructure(const Buffer& prefix, bool whole_input, std::optional<uint6
 // the chunks the transcoder's input gets (ChunkedInput::ObserveChunks): when a prefix decided
 // the long size (Torch7StreamLayout::check_other_long_size), the end of the stream tells whether
 // ReadTorch7 on the whole input would have read it as the transcoder did. The rival skips
-// storage data without touching it, so it keeps up; it holds at most kQueuedChunks chunks the
+// storage data without touching it, so it keeps up; it holds at most kTorch7RivalQueuedBytes
+// (and one chunk more, and the one it reads) of chunks the
 // transcoder has already passed, and once it has failed it takes no more.
 class RivalReading {
  public:
@@ -721,13 +722,18 @@ class RivalReading {
   };
 
   RivalReading(ChunkedInput& in, const Torch7Layout& layout, const ReadOptions& options)
-      : layout_(layout), options_(options), total_size_(in.total_size()) {
-    in.ObserveChunks([this](const std::optional<Buffer>& chunk) { Offer(chunk); });
+      : in_(in), layout_(layout), options_(options), total_size_(in.total_size()) {
+    in_.ObserveChunks([this](const std::optional<Buffer>& chunk) { Offer(chunk); });
     thread_ = std::thread([this] { Read(); });
   }
   RivalReading(const RivalReading&) = delete;
   RivalReading& operator=(const RivalReading&) = delete;
-  ~RivalReading() { Finish(); }  // a transcoder that stopped early leaves the rival at an end
+  // A transcoder that stopped early leaves the rival at an end; the input, which its caller may
+  // read on, stops showing it chunks.
+  ~RivalReading() {
+    Finish();
+    in_.ObserveChunks(nullptr);
+  }
 
   // How the rival went, given the input the transcoder's has passed on: all of it once that has
   // reached its end, else (its source failed) what came, which then ends there.
@@ -738,15 +744,14 @@ class RivalReading {
   }
 
  private:
-  static constexpr size_t kQueuedChunks = 8;
-
   void Offer(const std::optional<Buffer>& chunk) {
     std::unique_lock<std::mutex> lock(mutex_);
     if (done_ || ended_) return;
     // The end is always taken: the rival must not wait for it behind a full queue.
     if (chunk.has_value()) {
-      changed_.wait(lock, [this] { return done_ || queue_.size() < kQueuedChunks; });
+      changed_.wait(lock, [this] { return done_ || queued_bytes_ < kTorch7RivalQueuedBytes; });
       if (done_) return;
+      queued_bytes_ += chunk->size();
     } else {
       ended_ = true;
     }
@@ -759,6 +764,7 @@ class RivalReading {
     changed_.wait(lock, [this] { return !queue_.empty(); });
     std::optional<Buffer> chunk = std::move(queue_.front());
     queue_.pop_front();
+    if (chunk.has_value()) queued_bytes_ -= chunk->size();
     changed_.notify_all();
     return chunk;
   }
@@ -771,15 +777,18 @@ class RivalReading {
     outcome_ = Outcome{status.ok(), checker.roots()};
     done_ = true;
     queue_.clear();
+    queued_bytes_ = 0;
     changed_.notify_all();
   }
 
+  ChunkedInput& in_;
   const Torch7Layout layout_;
   const ReadOptions options_;
   const std::optional<uint64_t> total_size_;
   std::mutex mutex_;
   std::condition_variable changed_;
   std::deque<std::optional<Buffer>> queue_;
+  uint64_t queued_bytes_ = 0;
   bool ended_ = false;  // the end has been queued
   bool done_ = false;   // the rival has finished
   Outcome outcome_;

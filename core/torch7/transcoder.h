@@ -55,6 +55,11 @@ struct Torch7StreamLayout {
   bool check_other_long_size = false;
 };
 
+// What checking the other long size (Torch7StreamLayout::check_other_long_size) holds of the
+// input, at most, besides one chunk waiting and the one it reads: chunks the conversion has
+// passed, queued for the second reading.
+inline constexpr uint64_t kTorch7RivalQueuedBytes = uint64_t{4} << 20;
+
 // Decides the layout of the Torch7 input that starts with `prefix` (the whole input when
 // `whole_input`; `total_size` is its size when known), as ReadTorch7 would for the whole input:
 //   ascii, and the byte order, from the first bytes (or `mode` and the options);

@@ -414,6 +414,29 @@ TEST(Torch7TranscoderTest, ASourceThatFailsEndsTheOtherLongSizesReadingToo) {
   EXPECT_EQ(status, absl::CancelledError("the call ended"));
 }
 
+TEST(Torch7TranscoderTest, AnInputReadOnAfterAConversionWhoseOutputFailedShowsNoMoreChunks) {
+  // The output fails at its first piece: the conversion stops early, and its caller reads the
+  // rest of the input (as the service drains a call), with the other long size's reading gone.
+  const Buffer input =
+      Buffer::Copy(ScalarOverLargeStorage(1, 1 << 18) + ScalarOverLargeStorage(3, 16));
+  absl::StatusOr<std::optional<Torch7StreamLayout>> decided = DecideFromPrefix(input);
+  ASSERT_TRUE(decided.ok() && decided->has_value());
+  ASSERT_TRUE((*decided)->check_other_long_size);
+  ChunkedInput in(ChunkedInput::ChunksOf(input, 4096), "torch7", input.size());
+  ByteWriter out([](Buffer) { return absl::UnavailableError("the client went away"); });
+  EXPECT_TRUE(TranscodeTorch7(in, **decided, Torch7Layout{}, out, {}).ok());
+  EXPECT_EQ(out.Finish(), absl::UnavailableError("the client went away"));
+  uint64_t rest = 0;
+  while (true) {
+    absl::StatusOr<Buffer> piece = in.Take(1 << 20);
+    ASSERT_TRUE(piece.ok()) << piece.status();
+    if (piece->empty()) break;
+    rest += piece->size();
+  }
+  EXPECT_EQ(in.offset(), input.size());
+  EXPECT_GT(rest, 0u);
+}
+
 // The first object's data ends in four zero bytes: with 4-byte longs they read as a nil, and
 // both readings are then at the same byte, where the 8-byte reading's first object ends.
 std::string ScalarOverLargeStorageEndingInZeros(int32_t first, uint64_t elements) {

@@ -41,7 +41,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "fuzz/fuzz_common.h"
-#include "google/protobuf/stubs/logging.h"
 #include "wire/array_assembler.h"
 #include "wire/chunk_wire.h"
 
@@ -225,11 +224,8 @@ void CheckMessages(std::minstd_rand& random, const uint16_t (&sizes)[2], std::st
 }  // namespace
 }  // namespace seriald::fuzz
 
-// Protobuf logs every string field with invalid UTF-8 it parses; such messages are what this
-// target sends, and the lines would fill its log.
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  google::protobuf::SetLogHandler(
-      [](google::protobuf::LogLevel, const char*, int, const std::string&) {});
+  seriald::fuzz::SilenceProtobufLog();
   return 0;
 }
 

@@ -7,6 +7,7 @@
 #include "core/convert/array_codecs.h"
 #include "core/convert/convert.h"
 #include "core/torch7/codec.h"
+#include "google/protobuf/stubs/logging.h"
 #include "proto/json_codec.h"
 
 namespace seriald::fuzz {
@@ -18,6 +19,11 @@ const CodecRegistry& Registry() {
     return r;
   }();
   return *registry;
+}
+
+void SilenceProtobufLog() {
+  google::protobuf::SetLogHandler(
+      [](google::protobuf::LogLevel, const char*, int, const std::string&) {});
 }
 
 const Codec& CodecNamed(std::string_view name) {

@@ -93,6 +93,11 @@ inline WriteOptions BoundedWriteOptions() {
   return options;
 }
 
+// Installs a silent log handler for protobuf, which logs every string field with invalid UTF-8
+// it parses: the targets that parse messages (from LLVMFuzzerInitialize) would fill their logs
+// with such lines.
+void SilenceProtobufLog();
+
 // Runs `write` on a ByteWriter whose piece callback fails once more than kMaxOutputBytes were
 // delivered, and returns the whole output. The write's own error comes first, then the
 // callback's (RESOURCE_EXHAUSTED). Checks that the writer's byte count matches what it delivered.

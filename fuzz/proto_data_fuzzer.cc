@@ -70,6 +70,11 @@ void FuzzOne(const uint8_t* data, size_t size) {
 }  // namespace
 }  // namespace seriald::fuzz
 
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  seriald::fuzz::SilenceProtobufLog();
+  return 0;
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   seriald::fuzz::FuzzOne(data, size);
   return 0;

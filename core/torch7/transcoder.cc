@@ -1,12 +1,11 @@
 #include "core/torch7/transcoder.h"
 
 #include <algorithm>
-#include <condition_variable>
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <cstring>
-#include <deque>
 #include <limits>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -19,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/absl_compat.h"
 #include "core/io/input_error.h"
+#include "core/io/piece_queue.h"
 #include "core/status_macros.h"
 #include "core/torch7/classes.h"
 #include "core/torch7/detect.h"
@@ -93,9 +93,9 @@ std::string_view KindOfTag(int32_t tag) {
 class Transcoder {
  public:
   // `out` null: checks the stream only.
-  Transcoder(ChunkedInput& in, const Torch7StreamLayout& from, ByteWriter* out,
-             const Torch7Layout& to, const ReadOptions& options)
-      : in_(in), from_(from.layout), to_(to), options_(options), bytes_(out) {
+  Transcoder(ChunkedInput& in, const Torch7Layout& from, ByteWriter* out, const Torch7Layout& to,
+             const ReadOptions& options)
+      : in_(in), from_(from), to_(to), options_(options), bytes_(out) {
     if (out != nullptr) out_.emplace(*out, to);
   }
 
@@ -698,7 +698,7 @@ Check CheckStructure(const Buffer& prefix, bool whole_input, std::optional<uint6
         return chunk;
       },
       "torch7", total_size);
-  Transcoder checker(in, Torch7StreamLayout{layout}, nullptr, layout, options);
+  Transcoder checker(in, layout, nullptr, layout, options);
   const absl::Status status = checker.Run();
   if (!whole_input && ran_out) {
     return Check{Check::kUnfinished, checker.roots(), checker.used_long_size()};
@@ -708,12 +708,12 @@ Check CheckStructure(const Buffer& prefix, bool whole_input, std::optional<uint6
 }
 
 // The same stream read with the other long size, structure only, on a thread of its own, from
-// the chunks the transcoder's input gets (ChunkedInput::ObserveChunks): when a prefix decided
-// the long size (Torch7StreamLayout::check_other_long_size), the end of the stream tells whether
-// ReadTorch7 on the whole input would have read it as the transcoder did. The rival skips
-// storage data without touching it, so it keeps up; it holds at most kTorch7RivalQueuedBytes
-// (and one chunk more, and the one it reads) of chunks the
-// transcoder has already passed, and once it has failed it takes no more.
+// the chunks the transcoder's input gets (ChunkedInput::ObserveChunks), passed on through a
+// PieceQueue: when a prefix decided the long size (Torch7StreamLayout::check_other_long_size),
+// the end of the stream tells whether ReadTorch7 on the whole input would have read it as the
+// transcoder did. The rival skips storage data without touching it, so it keeps up; the queue
+// holds at most kTorch7RivalQueuedBytes (or one chunk) of chunks the transcoder has passed, and
+// once the rival has finished it takes no more.
 class RivalReading {
  public:
   struct Outcome {
@@ -722,9 +722,23 @@ class RivalReading {
   };
 
   RivalReading(ChunkedInput& in, const Torch7Layout& layout, const ReadOptions& options)
-      : in_(in), layout_(layout), options_(options), total_size_(in.total_size()) {
-    in_.ObserveChunks([this](const std::optional<Buffer>& chunk) { Offer(chunk); });
-    thread_ = std::thread([this] { Read(); });
+      : in_(in), queue_(/*spill_dir=*/"", kTorch7RivalQueuedBytes, nullptr, nullptr, kNeverStalls) {
+    // In memory, nothing to reserve: Push cannot fail.
+    in_.ObserveChunks([this](const std::optional<Buffer>& chunk) {
+      if (chunk.has_value()) {
+        (void)queue_.Push({*chunk});
+      } else {
+        queue_.Close(absl::OkStatus());
+      }
+    });
+    thread_ = std::thread([this, layout, options, total_size = in.total_size()] {
+      ChunkedInput rival_in([this] { return queue_.Pop(); }, "torch7", total_size);
+      Transcoder checker(rival_in, layout, nullptr, layout, options);
+      const absl::Status status = checker.Run();
+      outcome_ = Outcome{status.ok(), checker.roots()};
+      done_.store(true);
+      queue_.Abandon();  // what comes after is dropped
+    });
   }
   RivalReading(const RivalReading&) = delete;
   RivalReading& operator=(const RivalReading&) = delete;
@@ -738,60 +752,20 @@ class RivalReading {
   // How the rival went, given the input the transcoder's has passed on: all of it once that has
   // reached its end, else (its source failed) what came, which then ends there.
   Outcome Finish() {
-    Offer(std::nullopt);
+    queue_.Close(absl::OkStatus());
     if (thread_.joinable()) thread_.join();
     return outcome_;
   }
 
  private:
-  void Offer(const std::optional<Buffer>& chunk) {
-    std::unique_lock<std::mutex> lock(mutex_);
-    if (done_ || ended_) return;
-    // The end is always taken: the rival must not wait for it behind a full queue.
-    if (chunk.has_value()) {
-      changed_.wait(lock, [this] { return done_ || queued_bytes_ < kTorch7RivalQueuedBytes; });
-      if (done_) return;
-      queued_bytes_ += chunk->size();
-    } else {
-      ended_ = true;
-    }
-    queue_.push_back(chunk);
-    changed_.notify_all();
-  }
-
-  absl::StatusOr<std::optional<Buffer>> Take() {
-    std::unique_lock<std::mutex> lock(mutex_);
-    changed_.wait(lock, [this] { return !queue_.empty(); });
-    std::optional<Buffer> chunk = std::move(queue_.front());
-    queue_.pop_front();
-    if (chunk.has_value()) queued_bytes_ -= chunk->size();
-    changed_.notify_all();
-    return chunk;
-  }
-
-  void Read() {
-    ChunkedInput in([this] { return Take(); }, "torch7", total_size_);
-    Transcoder checker(in, Torch7StreamLayout{layout_}, nullptr, layout_, options_);
-    const absl::Status status = checker.Run();
-    std::lock_guard<std::mutex> lock(mutex_);
-    outcome_ = Outcome{status.ok(), checker.roots()};
-    done_ = true;
-    queue_.clear();
-    queued_bytes_ = 0;
-    changed_.notify_all();
-  }
+  // The transcoder waits for room in the queue as long as it takes: the rival only reads, so it
+  // never stalls for long, and the queue must not grow past its bound meanwhile.
+  static constexpr std::chrono::hours kNeverStalls{24};
 
   ChunkedInput& in_;
-  const Torch7Layout layout_;
-  const ReadOptions options_;
-  const std::optional<uint64_t> total_size_;
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  std::deque<std::optional<Buffer>> queue_;
-  uint64_t queued_bytes_ = 0;
-  bool ended_ = false;  // the end has been queued
-  bool done_ = false;   // the rival has finished
-  Outcome outcome_;
+  PieceQueue queue_;
+  std::atomic<bool> done_{false};
+  Outcome outcome_;  // written by the thread before it ends, read after join
   std::thread thread_;
 };
 
@@ -847,11 +821,11 @@ absl::Status TranscodeTorch7(ChunkedInput& in, const Torch7StreamLayout& from,
     return absl::InvalidArgumentError(
         absl::StrCat("torch7 long size must be 4 or 8, not ", to.long_size));
   }
-  if (!from.check_other_long_size) return Transcoder(in, from, &out, to, options).Run();
+  if (!from.check_other_long_size) return Transcoder(in, from.layout, &out, to, options).Run();
   Torch7Layout other = from.layout;
   other.long_size = from.layout.long_size == 8 ? 4 : 8;
   RivalReading rival(in, other, options);
-  Transcoder transcoder(in, from, &out, to, options);
+  Transcoder transcoder(in, from.layout, &out, to, options);
   const absl::Status status = transcoder.Run();
   if (transcoder.OutputFailed()) return absl::OkStatus();
   auto with = [&](const Torch7Layout& layout) { return absl::StrCat(layout.long_size, "-byte"); };
@@ -877,9 +851,8 @@ absl::Status TranscodeTorch7(ChunkedInput& in, const Torch7StreamLayout& from,
     return InputError(
         "torch7", in.offset(),
         absl::StrCat("the stream was converted with ", with(from.layout),
-                     " longs, as its first "
-                     "bytes said, into ",
-                     transcoder.roots(), " objects, but with ", with(other),
+                     " longs, as its first bytes said, into ", transcoder.roots(),
+                     " objects, but with ", with(other),
                      " longs it reads completely as one object, as torch.save writes; pass the "
                      "long size it was written with (torch7_long_size)"));
   }

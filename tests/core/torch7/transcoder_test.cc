@@ -27,6 +27,7 @@ using ::seriald::testing::CorpusFile;
 using ::seriald::testing::CorpusStreams;
 using ::seriald::testing::StreamBytes;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 const Torch7Layout kOutputLayouts[] = {
     {.ascii = false, .long_size = 8, .big_endian = false},
@@ -475,6 +476,23 @@ TEST(Torch7TranscoderTest, AStreamThatReadsBothWaysIsRefusedAtItsEndAsReadTorch7
   actual = Streamed(input, **decided, Torch7Layout{}, 65536);
   ASSERT_TRUE(actual.ok()) << actual.status();
   EXPECT_EQ(*actual, *ThroughValue(input, Torch7Layout{}, options));
+}
+
+TEST(Torch7TranscoderTest, AStreamOfSeveralObjectsThatTheOtherLongSizeReadsAsOneIsRefused) {
+  // Taken as 4-byte longs (a caller's guess), it reads as three objects; with 8-byte longs it is
+  // one, which ReadTorch7 takes: the conversion already written is not that reading.
+  const Buffer input = Buffer::Copy(ScalarOverLargeStorageEndingInZeros(1, 1 << 18));
+  EXPECT_EQ(LayoutOf(input).long_size, 8);
+  const Torch7StreamLayout guessed{.layout = {.long_size = 4}, .check_other_long_size = true};
+  absl::StatusOr<std::string> actual = Streamed(input, guessed, Torch7Layout{}, 65536);
+  ASSERT_FALSE(actual.ok());
+  EXPECT_EQ(actual.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(actual.status().message(),
+            absl::StrCat("torch7: the stream was converted with 4-byte longs, as its first bytes "
+                         "said, into 3 objects, but with 8-byte longs it reads completely as one "
+                         "object, as torch.save writes; pass the long size it was written with "
+                         "(torch7_long_size) at byte ",
+                         input.size()));
 }
 
 TEST(Torch7TranscoderTest, AStreamThatFailsWithTheLongSizeTakenSaysTheOtherReadsIt) {

@@ -749,6 +749,9 @@ class RivalReading {
     in_.ObserveChunks(nullptr);
   }
 
+  // Whether the rival has finished, failing or at the end of what it was given.
+  bool done() const { return done_.load(); }
+
   // How the rival went, given the input the transcoder's has passed on: all of it once that has
   // reached its end, else (its source failed) what came, which then ends there.
   Outcome Finish() {
@@ -830,9 +833,9 @@ absl::Status TranscodeTorch7(ChunkedInput& in, const Torch7StreamLayout& from,
   if (transcoder.OutputFailed()) return absl::OkStatus();
   auto with = [&](const Torch7Layout& layout) { return absl::StrCat(layout.long_size, "-byte"); };
   if (!status.ok()) {
-    // A stream that fails with the long size taken may read with the other: the rest of it goes
-    // to the rival, so that the error can say so.
-    while (true) {
+    // A stream that fails with the long size taken may read with the other: while the rival
+    // still reads, the rest of the input goes to it, so that the error can say so.
+    while (!rival.done()) {
       absl::StatusOr<Buffer> piece = in.Take(size_t{1} << 20);
       if (!piece.ok() || piece->empty()) break;
     }

@@ -438,6 +438,36 @@ TEST(Torch7TranscoderTest, AnInputReadOnAfterAConversionWhoseOutputFailedShowsNo
   EXPECT_GT(rest, 0u);
 }
 
+TEST(Torch7TranscoderTest, AFailedStreamIsReadOnOnlyWhileTheOtherLongSizeStillReadsIt) {
+  // With 8-byte longs, two objects (the second over an 8 MiB storage) and a bad tag, then 64 MiB
+  // more; with 4-byte longs the stream fails at the end of the first object. The error needs no
+  // more input than the conversion read: the rest is not read through for the rival.
+  StreamBytes bad_tag;
+  bad_tag.Int(99);
+  const std::string valid = ScalarOverLargeStorage(1, 1 << 18) + ScalarOverLargeStorage(3, 2 << 20);
+  const Buffer input = Buffer::Copy(valid + bad_tag.str() + std::string(64 << 20, '\x01'));
+  absl::StatusOr<std::optional<Torch7StreamLayout>> decided = DecideFromPrefix(input);
+  ASSERT_TRUE(decided.ok() && decided->has_value());
+  ASSERT_TRUE((*decided)->check_other_long_size);
+  ChunkedInput::NextChunk chunks = ChunkedInput::ChunksOf(input, 1 << 20);
+  uint64_t pulled = 0;
+  ChunkedInput in(
+      [&]() -> absl::StatusOr<std::optional<Buffer>> {
+        absl::StatusOr<std::optional<Buffer>> chunk = chunks();
+        if (chunk.ok() && chunk->has_value()) pulled += (*chunk)->size();
+        return chunk;
+      },
+      "torch7", input.size());
+  ByteWriter out;
+  const absl::Status status = TranscodeTorch7(in, **decided, Torch7Layout{}, out, {});
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(InputErrorOffset(status), valid.size());
+  EXPECT_THAT(std::string(status.message()), Not(HasSubstr("the whole stream reads")));
+  // The conversion's own chunk, and at most the rival's queue (4 MiB) and a few chunks more while
+  // it finishes.
+  EXPECT_LE(pulled, valid.size() + (16 << 20)) << input.size();
+}
+
 // The first object's data ends in four zero bytes: with 4-byte longs they read as a nil, and
 // both readings are then at the same byte, where the 8-byte reading's first object ends.
 std::string ScalarOverLargeStorageEndingInZeros(int32_t first, uint64_t elements) {

@@ -129,18 +129,35 @@ class StreamWriter {
 
   // Whether `id` is written as a pairlist or as NULL: what load() accepts as a save() file's root
   // (save(list = character(0)) writes NILVALUE), and what attributes must read back as. A
-  // pairlist without cells is written as its tail, so that is what counts.
-  bool WritesAsPairlistOrNull(NodeId id) const {
-    for (size_t steps = 0; steps <= value_.size(); ++steps) {
-      if (id == kNoNode) return true;
+  // pairlist without cells is written as its tail, so that is what counts. Each chain of
+  // cell-less pairlists is walked once, whatever shares it; one that comes back to itself is
+  // written as nothing that reads.
+  bool WritesAsPairlistOrNull(NodeId id) {
+    if (written_as_pairlist_.empty()) written_as_pairlist_.assign(value_.size(), kUnknown);
+    walked_.clear();
+    bool result = false;
+    while (true) {
+      if (id == kNoNode) {
+        result = true;
+        break;
+      }
+      if (written_as_pairlist_[id] != kUnknown) {
+        result = written_as_pairlist_[id] == kYes;
+        break;
+      }
       const Node& node = value_.node(id);
-      if (node.kind() == NodeKind::kNil) return true;
       const Pairlist* list = std::get_if<Pairlist>(&node.data);
-      if (list == nullptr) return false;
-      if (!list->cells.empty()) return true;
+      if (node.kind() == NodeKind::kNil || (list != nullptr && !list->cells.empty())) {
+        result = true;
+        break;
+      }
+      if (list == nullptr) break;
+      written_as_pairlist_[id] = kNo;  // a chain that comes back here goes round in a circle
+      walked_.push_back(id);
       id = list->tail;
     }
-    return false;  // empty pairlists whose tails go round in a circle
+    for (NodeId step : walked_) written_as_pairlist_[step] = result ? kYes : kNo;
+    return result;
   }
 
   absl::Status Run() {
@@ -192,38 +209,9 @@ class StreamWriter {
   // Validate() makes every attribute list a Pairlist node; one without cells is written as its
   // tail, which must then be a pairlist or NULL too, or the stream would not read back (the
   // reader refuses attributes of another kind).
-  absl::Status CheckAttributesArePairlists() const {
-    // Each chain of cell-less pairlists is walked once, whatever shares it.
-    std::vector<int8_t> known(value_.size(), -1);
-    std::vector<NodeId> walked;
-    auto writes_as_pairlist = [&](NodeId id) {
-      walked.clear();
-      bool result = false;
-      while (true) {
-        if (id == kNoNode) {
-          result = true;
-          break;
-        }
-        if (known[id] >= 0) {
-          result = known[id] == 1;
-          break;
-        }
-        const Node& node = value_.node(id);
-        const Pairlist* list = std::get_if<Pairlist>(&node.data);
-        if (node.kind() == NodeKind::kNil || (list != nullptr && !list->cells.empty())) {
-          result = true;
-          break;
-        }
-        if (list == nullptr) break;
-        known[id] = 0;  // a chain that comes back here goes round in a circle
-        walked.push_back(id);
-        id = list->tail;
-      }
-      for (NodeId step : walked) known[step] = result ? 1 : 0;
-      return result;
-    };
+  absl::Status CheckAttributesArePairlists() {
     auto check = [&](NodeId owner, NodeId attributes) -> absl::Status {
-      if (attributes == kNoNode || writes_as_pairlist(attributes)) return absl::OkStatus();
+      if (attributes == kNoNode || WritesAsPairlistOrNull(attributes)) return absl::OkStatus();
       return NodeError(owner,
                        "its attributes are a pairlist without cells whose tail is not a "
                        "pairlist: written as that tail, they would not read back");
@@ -881,6 +869,10 @@ class StreamWriter {
     int32_t count = 0;
   };
   std::vector<Reps> reps_;
+  // WritesAsPairlistOrNull's answers by node, once asked, and the chain it is walking.
+  enum : int8_t { kUnknown = -1, kNo = 0, kYes = 1 };
+  std::vector<int8_t> written_as_pairlist_;
+  std::vector<NodeId> walked_;
   // Nodes being written (cycle check) and how many full nodes have been written.
   absl::flat_hash_set<NodeId> on_path_;
   uint64_t entered_ = 0;

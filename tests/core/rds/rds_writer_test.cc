@@ -104,6 +104,47 @@ TEST(RdsWriterTest, AttributesWrittenAsSomethingOtherThanAPairlistAreRefused) {
   }
 }
 
+// The same for a pairlist cell's attributes, for a chain of cell-less pairlists that ends in a
+// symbol (walked once, shared by two owners), and for one whose tail comes back to itself.
+TEST(RdsWriterTest, CellAttributesAndChainsOfEmptyPairlistsAreCheckedToo) {
+  {
+    Value value;
+    const NodeId symbol = value.Add(Symbol{StringValue{"names"}});
+    Pairlist inner;
+    inner.tail = symbol;
+    Pairlist outer;
+    outer.tail = value.Add(std::move(inner));
+    const NodeId chain = value.Add(std::move(outer));
+    PairlistCell cell;
+    cell.type = CellType::kList;
+    cell.value = symbol;
+    cell.attributes = chain;
+    Pairlist list;
+    list.cells.push_back(cell);
+    const NodeId root = value.Add(std::move(list));
+    value.roots().push_back(root);
+    ByteWriter out;
+    absl::Status status = WriteR(value, rds::SettingsFor(value, RFormat::kXdr), out);
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(std::string(status.message()),
+                HasSubstr(absl::StrCat("node ", root, ": its attributes are a pairlist without")));
+  }
+  {
+    Value value;
+    const NodeId vector = value.Add(Array{ElementType::kFloat64, 1, Doubles({Bits(1.0)})});
+    const NodeId circle = value.Add(Pairlist{});
+    value.Get<Pairlist>(circle).tail = circle;
+    value.mutable_node(vector).attributes = circle;
+    value.roots().push_back(vector);
+    ByteWriter out;
+    absl::Status status = WriteR(value, rds::SettingsFor(value, RFormat::kXdr), out);
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(
+        std::string(status.message()),
+        HasSubstr(absl::StrCat("node ", vector, ": its attributes are a pairlist without")));
+  }
+}
+
 TEST(RdsWriterTest, AsciiWritesRsNumberTokens) {
   // serialize(c(1.5, NA, NaN, -0, Inf, -Inf), NULL, ascii = TRUE, version = 2) in R 4.2.2.
   EXPECT_EQ(*Write(SpecialDoubles(), RFormat::kAscii, 2),

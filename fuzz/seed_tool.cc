@@ -23,6 +23,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "core/convert/convert.h"
@@ -33,6 +34,7 @@
 #include "proto/json_codec.h"
 #include "proto/value_conversion.h"
 #include "proto/value_json.h"
+#include "seriald/v1/serializer.pb.h"
 
 namespace seriald {
 namespace {
@@ -146,69 +148,65 @@ std::string ConvertOptions(std::string_view from, std::string_view to) {
        0});
 }
 
-// Protobuf's wire format, for chunk_wire_fuzzer's seeds (this tool has no serializer.proto).
-void PutVarint(uint64_t value, std::string* out) {
-  while (value >= 0x80) {
-    out->push_back(static_cast<char>(value | 0x80));
-    value >>= 7;
+// One chunk in a message of chunk_wire_fuzzer's type `type` (its table: 0 and 1 carry an
+// ArrayChunk, 2 to 4 a BytesChunk in an envelope, 5 a bare BytesChunk), as protobuf writes it.
+template <typename Envelope, typename Chunk>
+std::string Enveloped(const Chunk& chunk) {
+  Envelope message;
+  if constexpr (std::is_same_v<Chunk, v1::ArrayChunk>) {
+    *message.mutable_array_chunk() = chunk;
+  } else {
+    *message.mutable_chunk() = chunk;
   }
-  out->push_back(static_cast<char>(value));
+  return message.SerializeAsString();
 }
-void PutBytesField(uint32_t field, std::string_view bytes, std::string* out) {
-  PutVarint((field << 3) | 2, out);
-  PutVarint(bytes.size(), out);
-  out->append(bytes);
+
+std::string ChunkMessage(uint8_t type, uint32_t node, uint64_t offset, std::string_view data) {
+  if (type <= 1) {
+    v1::ArrayChunk chunk;
+    chunk.set_node(node);
+    chunk.set_offset(offset);
+    chunk.set_data(std::string(data));
+    return type == 0 ? Enveloped<v1::DeserializeStreamResponse>(chunk)
+                     : Enveloped<v1::SerializeStreamRequest>(chunk);
+  }
+  v1::BytesChunk chunk;
+  chunk.set_data(std::string(data));
+  switch (type) {
+    case 2:
+      return Enveloped<v1::ConvertStreamRequest>(chunk);
+    case 3:
+      return Enveloped<v1::DeserializeStreamRequest>(chunk);
+    case 4:
+      return Enveloped<v1::ConvertStreamResponse>(chunk);
+    default:
+      return chunk.SerializeAsString();
+  }
 }
 
 // chunk_wire_fuzzer's input (fuzz/chunk_wire_fuzzer.cc): the first 4 KiB of `raw` sent as chunks
-// of message type `type` (0 to 5) in the form protobuf writes; for the array types (0 and 1), its
-// two halves as arrays 0 and 1, their chunks interleaved.
+// of message type `type` (0 to 5); for the array types (0 and 1), its two halves as arrays 0 and
+// 1, their chunks interleaved.
 std::string ChunkWireSeed(uint8_t type, std::string_view raw) {
   raw = raw.substr(0, 4096);
-  const bool array = type <= 1;
   const size_t half = raw.size() / 2;
-  const std::string_view parts[2] = {raw.substr(0, half), raw.substr(half)};
-  std::string seed =
-      Bytes({type, static_cast<uint8_t>(raw.size()), static_cast<uint8_t>(half & 0xff),
-             static_cast<uint8_t>(half >> 8), static_cast<uint8_t>((raw.size() - half) & 0xff),
-             static_cast<uint8_t>((raw.size() - half) >> 8)});
-  auto add_message = [&seed](const std::string& message) {
-    seed.push_back(static_cast<char>(message.size() & 0xff));
-    seed.push_back(static_cast<char>(message.size() >> 8));
-    seed += message;
-  };
+  const bool array = type <= 1;
+  // Arrays 0 and 1, or (bytes) the whole as one stream.
+  const std::string_view parts[2] = {array ? raw.substr(0, half) : raw,
+                                     array ? raw.substr(half) : std::string_view()};
+  std::string seed = Bytes(
+      {type, static_cast<uint8_t>(raw.size()), static_cast<uint8_t>(parts[0].size() & 0xff),
+       static_cast<uint8_t>(parts[0].size() >> 8), static_cast<uint8_t>(parts[1].size() & 0xff),
+       static_cast<uint8_t>(parts[1].size() >> 8)});
   constexpr size_t kChunk = 1000;
-  if (array) {
-    for (size_t offset = 0; offset < std::max(parts[0].size(), parts[1].size()); offset += kChunk) {
-      for (uint32_t node = 0; node < 2; ++node) {
-        if (offset >= parts[node].size()) continue;
-        std::string inner;
-        // Protobuf leaves zero scalars out.
-        if (node != 0) {
-          PutVarint(1 << 3, &inner);
-          PutVarint(node, &inner);
-        }
-        if (offset != 0) {
-          PutVarint(2 << 3, &inner);
-          PutVarint(offset, &inner);
-        }
-        PutBytesField(3, parts[node].substr(offset, kChunk), &inner);
-        std::string message;
-        PutBytesField(2, inner, &message);
-        add_message(message);
-      }
-    }
-  } else {
-    for (size_t offset = 0; offset < raw.size(); offset += kChunk) {
-      std::string inner;
-      PutBytesField(1, raw.substr(offset, kChunk), &inner);
-      if (type == 5) {
-        add_message(inner);
-      } else {
-        std::string message;
-        PutBytesField(2, inner, &message);
-        add_message(message);
-      }
+  for (size_t offset = 0; offset < parts[0].size(); offset += kChunk) {
+    for (uint32_t node = 0; node < 2; ++node) {
+      if (offset >= parts[node].size()) continue;
+      const std::string message =
+          ChunkMessage(type, node, offset, parts[node].substr(offset, kChunk));
+      seed.push_back(static_cast<char>(message.size() & 0xff));
+      seed.push_back(static_cast<char>(message.size() >> 8));
+      seed += message;
     }
   }
   return seed;

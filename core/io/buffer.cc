@@ -76,20 +76,31 @@ Buffer Buffer::Wrap(const void* data, size_t size, std::function<void()> release
   return Buffer(std::shared_ptr<const uint8_t>(owner, static_cast<const uint8_t*>(data)), size);
 }
 
-Buffer Buffer::WrapFileMapping(const void* data, size_t size, std::function<void()> release) {
-  Buffer buffer = Wrap(data, size, std::move(release));
-  buffer.file_mapping_ = true;
+Buffer Buffer::WrapFileMapping(const void* data, size_t size, std::function<void()> release,
+                               int descriptor) {
+  // The record lives in the release function, which lives as long as any Buffer of the mapping.
+  auto file =
+      std::make_shared<const MappedFile>(MappedFile{static_cast<const uint8_t*>(data), descriptor});
+  const MappedFile* record = file.get();
+  Buffer buffer = Wrap(data, size, [release = std::move(release), file = std::move(file)] {
+    if (release) release();
+  });
+  buffer.file_ = record;
   return buffer;
 }
 
 Buffer Buffer::Slice(size_t offset, size_t length) const {
   if (length == 0) return Buffer();
-  return Buffer(std::shared_ptr<const uint8_t>(data_, data_.get() + offset), length,
-                file_mapping_);
+  return Buffer(std::shared_ptr<const uint8_t>(data_, data_.get() + offset), length, file_);
+}
+
+std::optional<Buffer::FileRegion> Buffer::file_region() const {
+  if (file_ == nullptr || file_->descriptor < 0 || size_ == 0) return std::nullopt;
+  return FileRegion{file_->descriptor, static_cast<uint64_t>(data() - file_->start)};
 }
 
 void Buffer::DropPages() const {
-  if (!file_mapping_) return;
+  if (file_ == nullptr) return;
   static const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
   // Only pages wholly inside this slice: the bytes around it may still be in use.
   const uintptr_t begin = (reinterpret_cast<uintptr_t>(data()) + page - 1) & ~(page - 1);

@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -61,7 +62,10 @@ class Buffer {
 
   // Like Wrap, for a read-only private mapping of a file (ReadFile in core/io/file.h), whose
   // pages can always be given back to the kernel and read again from the file: see DropPages.
-  static Buffer WrapFileMapping(const void* data, size_t size, std::function<void()> release);
+  // `descriptor`, when not -1, is an open descriptor of the mapped file, at offset 0 of the
+  // mapping, that stays open as long as the mapping (`release` closes it): see file_region.
+  static Buffer WrapFileMapping(const void* data, size_t size, std::function<void()> release,
+                                int descriptor = -1);
 
   const uint8_t* data() const { return data_.get(); }
   size_t size() const { return size_; }
@@ -80,6 +84,20 @@ class Buffer {
   // only the piece in flight resident instead of the whole file. Does nothing for other memory.
   void DropPages() const;
 
+  // Where this buffer's bytes are in a file, for (a slice of) a file mapping made with a
+  // descriptor: read once in order, they are cheaper to read with pread into memory that is
+  // used again than through the mapping, whose every page is a fault and a mapping to set up and
+  // tear down (ChunkedInput::ChunksOf). The descriptor is valid while this Buffer lives.
+  struct FileRegion {
+    int descriptor;
+    uint64_t offset;
+  };
+  std::optional<FileRegion> file_region() const;
+
+  // How many Buffers (slices included) share this buffer's memory: 1 means this one alone, so
+  // memory a pool allocated and handed out may be filled again (ChunkedInput::ChunksOf).
+  long references() const { return data_.use_count(); }
+
   // True when both buffers hold the same bytes.
   // Two slices of the same bytes are equal without reading them (the Torch7 reader compares
   // the values of two parses of one input that share every storage's memory).
@@ -89,12 +107,18 @@ class Buffer {
   friend bool operator!=(const Buffer& a, const Buffer& b) { return !(a == b); }
 
  private:
-  Buffer(std::shared_ptr<const uint8_t> data, size_t size, bool file_mapping = false)
-      : data_(std::move(data)), size_(size), file_mapping_(file_mapping) {}
+  // A file mapping's start and descriptor, owned by its release function (WrapFileMapping).
+  struct MappedFile {
+    const uint8_t* start;
+    int descriptor;
+  };
+
+  Buffer(std::shared_ptr<const uint8_t> data, size_t size, const MappedFile* file = nullptr)
+      : data_(std::move(data)), size_(size), file_(file) {}
 
   std::shared_ptr<const uint8_t> data_;
   size_t size_ = 0;
-  bool file_mapping_ = false;  // see WrapFileMapping
+  const MappedFile* file_ = nullptr;  // set for a file mapping: see WrapFileMapping
 };
 
 // Hands `buffer` to `consume` a step of at most `step_bytes` at a time, giving each step's pages

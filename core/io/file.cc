@@ -90,15 +90,24 @@ absl::StatusOr<Buffer> MapDescriptor(int fd, size_t size, const std::string& nam
   void* mapped = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
   if (mapped == MAP_FAILED) return ErrnoStatus(errno, absl::StrCat("cannot map ", name));
   ::madvise(mapped, size, MADV_SEQUENTIAL);
-  return Buffer::WrapFileMapping(mapped, size, [mapped, size] { ::munmap(mapped, size); });
+  // A descriptor of the mapping's own, for reading what is streamed through once with pread
+  // (Buffer::file_region). Without one (out of descriptors) the mapping serves alone.
+  const int own = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  return Buffer::WrapFileMapping(
+      mapped, size,
+      [mapped, size, own] {
+        ::munmap(mapped, size);
+        if (own >= 0) ::close(own);
+      },
+      own);
 }
 
 absl::Status WritePieces(int fd, absl::Span<const std::string_view> pieces,
                          const std::string& name) {
   // Up to this many pieces per system call (IOV_MAX is 1024 on Linux).
   constexpr size_t kMaxVectors = 64;
-  size_t next = 0;      // the first piece not yet wholly written
-  size_t written = 0;   // bytes of pieces[next] already written
+  size_t next = 0;     // the first piece not yet wholly written
+  size_t written = 0;  // bytes of pieces[next] already written
   while (next < pieces.size()) {
     iovec vectors[kMaxVectors];
     int count = 0;
@@ -121,6 +130,23 @@ absl::Status WritePieces(int fd, absl::Span<const std::string_view> pieces,
       ++next;
     }
     written += left;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ReadAt(int fd, uint64_t offset, size_t size, uint8_t* into, const std::string& name) {
+  size_t done = 0;
+  while (done < size) {
+    const ssize_t n = ::pread(fd, into + done, size - done, static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      return ErrnoStatus(errno, absl::StrCat("cannot read ", name, " at byte ", offset + done));
+    }
+    if (n == 0) {
+      return absl::InternalError(
+          absl::StrCat("cannot read ", name, " at byte ", offset + done, ": it ends early"));
+    }
+    done += static_cast<size_t>(n);
   }
   return absl::OkStatus();
 }

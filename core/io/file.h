@@ -35,7 +35,8 @@ absl::Status WriteFile(const std::string& path, const BufferChain& bytes);
 absl::Status ErrnoStatus(int error, const std::string& what);
 
 // The first `size` bytes of an open file as a read-only file mapping (Buffer::WrapFileMapping;
-// its pages are faulted in as they are touched). The descriptor may be closed afterwards.
+// its pages are faulted in as they are touched), with a descriptor of its own for reading the
+// file with pread (Buffer::file_region). The descriptor given may be closed afterwards.
 absl::StatusOr<Buffer> MapDescriptor(int fd, size_t size, const std::string& name);
 
 // Writes `pieces`, in order, to an open file descriptor with as few system calls as it can
@@ -48,6 +49,10 @@ absl::Status WriteBytes(int fd, const void* data, size_t size, const std::string
 
 // Writes `bytes` to an open file descriptor (not closed), retrying short writes.
 absl::Status WriteDescriptor(int fd, const BufferChain& bytes, const std::string& name);
+
+// Reads `size` bytes at `offset` of an open file into `into`, retrying short reads; a file that
+// ends before is an error ("cannot read <name> at byte N: it ends early").
+absl::Status ReadAt(int fd, uint64_t offset, size_t size, uint8_t* into, const std::string& name);
 
 }  // namespace seriald
 

@@ -69,26 +69,16 @@ SpillFile::~SpillFile() {
 }
 
 absl::Status SpillFile::Append(absl::Span<const std::string_view> pieces) {
-  RETURN_IF_ERROR(WritePieces(fd_, pieces,
-                              absl::StrCat("the spill file in ", directory_, " at ", size_,
-                                           " bytes")));
+  RETURN_IF_ERROR(WritePieces(
+      fd_, pieces, absl::StrCat("the spill file in ", directory_, " at ", size_, " bytes")));
   for (std::string_view piece : pieces) size_ += piece.size();
   return absl::OkStatus();
 }
 
 absl::StatusOr<Buffer> SpillFile::ReadAt(uint64_t offset, uint64_t size) const {
   auto [buffer, bytes] = Buffer::Allocate(size);
-  uint64_t done = 0;
-  while (done < size) {
-    const ssize_t n = ::pread(fd_, bytes + done, size - done, static_cast<off_t>(offset + done));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      return absl::InternalError(absl::StrCat("cannot read the spill file in ", directory_,
-                                              " at ", offset + done, " bytes: ",
-                                              n < 0 ? std::strerror(errno) : "it ends early"));
-    }
-    done += static_cast<uint64_t>(n);
-  }
+  RETURN_IF_ERROR(
+      seriald::ReadAt(fd_, offset, size, bytes, absl::StrCat("the spill file in ", directory_)));
   return buffer;
 }
 

@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -88,6 +89,56 @@ TEST_F(FileTest, LargeFilesAreMappedNotCopied) {
     EXPECT_TRUE(read->view() == data);
   }
   EXPECT_FALSE(IsMapped(path));  // released with the last Buffer
+}
+
+// How many of the process's open descriptors are on `path`.
+int DescriptorsOn(const std::string& path) {
+  int count = 0;
+  for (int fd = 0; fd < 1024; ++fd) {
+    char target[4096];
+    const std::string link = "/proc/self/fd/" + std::to_string(fd);
+    const ssize_t n = ::readlink(link.c_str(), target, sizeof target);
+    if (n > 0 && std::string_view(target, static_cast<size_t>(n)) == path) ++count;
+  }
+  return count;
+}
+
+TEST_F(FileTest, AMappedFileKeepsADescriptorOfItsOwnWhileItsBuffersLive) {
+  std::string path = Path("region.bin");
+  std::string data(3 << 20, '\0');
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>(i % 251);
+  ASSERT_TRUE(WriteFile(path, ChainOf({data})).ok());
+  {
+    absl::StatusOr<Buffer> read = ReadFile(path);
+    ASSERT_TRUE(read.ok()) << read.status();
+    EXPECT_EQ(DescriptorsOn(path), 1);  // ReadFile's own is closed, the mapping's is not
+    ASSERT_TRUE(read->file_region().has_value());
+    EXPECT_EQ(read->file_region()->offset, 0u);
+    // A slice knows where its bytes are in the file, and the descriptor reads them.
+    const Buffer slice = read->Slice(5000, 100);
+    std::optional<Buffer::FileRegion> region = slice.file_region();
+    ASSERT_TRUE(region.has_value());
+    EXPECT_EQ(region->offset, 5000u);
+    std::string bytes(100, '\0');
+    ASSERT_TRUE(ReadAt(region->descriptor, region->offset, 100,
+                       reinterpret_cast<uint8_t*>(bytes.data()), "the test file")
+                    .ok());
+    EXPECT_EQ(bytes, data.substr(5000, 100));
+    // Reading past the file's end says where it ended.
+    absl::Status past = ReadAt(region->descriptor, data.size() - 10, 20,
+                               reinterpret_cast<uint8_t*>(bytes.data()), "the test file");
+    EXPECT_EQ(past.code(), absl::StatusCode::kInternal);
+    EXPECT_EQ(past.message(),
+              absl::StrCat("cannot read the test file at byte ", data.size(), ": it ends early"));
+    *read = Buffer();
+    EXPECT_EQ(DescriptorsOn(path), 1);  // the slice keeps the mapping, and its descriptor
+  }
+  EXPECT_EQ(DescriptorsOn(path), 0);
+  // Memory that is no file mapping, and a small file (read, not mapped), have no region.
+  EXPECT_FALSE(Buffer::Copy("abc").file_region().has_value());
+  std::string small = Path("small-region.bin");
+  ASSERT_TRUE(WriteFile(small, ChainOf({"tiny"})).ok());
+  EXPECT_FALSE(ReadFile(small)->file_region().has_value());
 }
 
 // The process's resident memory in KiB (VmRSS).

@@ -35,6 +35,7 @@ void CallLog::Write(const CallRecord& record, const absl::Status& status) {
   if (record.as_received) {
     absl::StrAppend(&line, " as_received=1 queued_peak=", record.queued_peak_bytes,
                     " spilled=", record.spilled_bytes);
+    if (record.input_not_kept) absl::StrAppend(&line, " input_kept=0");
   }
   if (!status.ok()) absl::StrAppend(&line, " error=", LogValue(status.message()));
   line.push_back('\n');

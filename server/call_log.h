@@ -8,7 +8,9 @@
 //
 // A ConvertStream that converted as its input arrived adds "as_received=1", the most input it
 // held in memory at once waiting to be converted ("queued_peak") and what of it waited in a
-// spill file ("spilled", when the client did not read the output while it sent).
+// spill file ("spilled", when the client did not read the output while it sent). An R stream
+// converted so keeps its input in case the conversion needs the object graph; "input_kept=0"
+// says it stopped keeping it, finding no room (--max-spill-bytes, a full disk).
 //
 // Example:
 //
@@ -43,6 +45,8 @@ struct CallRecord {
   bool as_received = false;
   uint64_t queued_peak_bytes = 0;
   uint64_t spilled_bytes = 0;
+  // An R stream that found no room to keep its input (ConvertStream's R conversion).
+  bool input_not_kept = false;
 };
 
 class CallLog {

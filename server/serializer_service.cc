@@ -666,14 +666,37 @@ absl::StatusOr<bool> ConvertRAsReceived(const CodecRegistry& registry,
   RETURN_IF_ERROR(call.Reserve(kTorch7StreamingBytes));
   // The input as received, for the object graph if the transcoder stops: no more of it in
   // memory than the queue holds, the rest in a spill file (unless there is no spill directory).
-  SpillableBuffer kept(call.limits.spill_dir,
-                       std::min(kTorch7QueuedBytes, call.limits.spill_above_bytes),
-                       [&call](uint64_t bytes) { return call.ReserveSpill(bytes); });
+  // Kept only while there is room for it at once, never waiting for room: a stream larger than
+  // --max-spill-bytes (or, without a spill directory, than the memory budget), or a full disk,
+  // is converted on without it, as almost every stream needs nothing more; one that then stops
+  // fails, saying why (ConvertRStream).
+  uint64_t kept_in_memory = 0;
+  uint64_t kept_spilled = 0;
+  std::optional<SpillableBuffer> kept(std::in_place, call.limits.spill_dir,
+                                      std::min(kTorch7QueuedBytes, call.limits.spill_above_bytes),
+                                      [&call, &kept_spilled](uint64_t bytes) -> absl::Status {
+                                        RETURN_IF_ERROR(call.spilled.Grow(bytes, absl::Now()));
+                                        kept_spilled += bytes;
+                                        return absl::OkStatus();
+                                      });
+  absl::Status not_kept;  // why the input is no longer kept, once it is not
   auto keep = [&](const std::vector<Buffer>& pieces) -> absl::Status {
+    if (!kept.has_value()) return absl::OkStatus();
     uint64_t size = 0;
     const std::vector<std::string_view> views = ViewsOf(pieces, &size);
-    if (!kept.Spills(kept.size() + size)) RETURN_IF_ERROR(call.Reserve(size));
-    return kept.Append(views);
+    absl::Status status;
+    if (!kept->Spills(kept->size() + size)) {
+      status = call.held.Grow(size, absl::Now());
+      if (status.ok()) kept_in_memory += size;
+    }
+    if (status.ok()) status = kept->Append(views);
+    if (status.ok() || !absl::IsResourceExhausted(status)) return status;
+    not_kept = status;
+    kept.reset();  // its file and memory go, and so do their reservations
+    call.held.Shrink(kept_in_memory);
+    call.spilled.Shrink(kept_spilled);
+    record.input_not_kept = true;
+    return absl::OkStatus();
   };
   RETURN_IF_ERROR(keep(held));
   RETURN_IF_ERROR(ConvertWhileReceiving(
@@ -682,7 +705,11 @@ absl::StatusOr<bool> ConvertRAsReceived(const CodecRegistry& registry,
         ByteWriter out(CountedOutput(call.limits, record, send));
         auto whole_input = [&]() -> absl::StatusOr<Buffer> {
           RETURN_IF_ERROR(receive_rest());
-          return std::move(kept).Finish();
+          if (!kept.has_value()) {
+            return Reworded(not_kept,
+                            absl::StrCat("the input was not kept for that: ", not_kept.message()));
+          }
+          return std::move(*kept).Finish();
         };
         auto on_read_as = [&record](std::string_view format) {
           record.input_format = std::string(format);

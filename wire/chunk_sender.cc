@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "core/io/step_reader.h"
+
 namespace seriald::wire {
 
 absl::Status ChunkSender::Send(const Buffer& piece) {
@@ -21,7 +23,7 @@ absl::Status ChunkSender::Send(const Buffer& piece) {
   // Whole chunks straight from the piece; a tail shorter than a chunk waits for more.
   const Buffer rest = piece.Slice(offset, piece.size() - offset);
   const size_t whole = rest.size() - rest.size() % chunk_bytes_;
-  absl::Status sent = ConsumeInSteps(rest.Slice(0, whole), chunk_bytes_, [&](const Buffer& chunk) {
+  absl::Status sent = ReadInSteps(rest.Slice(0, whole), chunk_bytes_, [&](const Buffer& chunk) {
     return write_(EncodeBytesChunk(envelope_, absl::MakeConstSpan(&chunk, 1)), chunk.size());
   });
   if (!sent.ok()) return sent;
@@ -44,7 +46,7 @@ absl::Status ChunkSender::Flush() {
 absl::Status SendArrayChunks(uint32_t node, const Buffer& data, size_t chunk_bytes,
                              const WriteMessageFn& write) {
   uint64_t offset = 0;
-  return ConsumeInSteps(data, chunk_bytes, [&](const Buffer& chunk) {
+  return ReadInSteps(data, chunk_bytes, [&](const Buffer& chunk) {
     absl::Status written = write(EncodeArrayChunk(node, offset, chunk), chunk.size());
     offset += chunk.size();
     return written;

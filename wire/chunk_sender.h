@@ -5,8 +5,8 @@
 // smaller than a chunk (a writer's 64 KiB blocks, its small shared pieces) are gathered into one
 // message as several slices, not copied together, so a stream costs one message per chunk
 // however its writer cuts its output. Every message's data are slices over the pieces' own
-// Buffers (wire/chunk_wire.h), and a piece that is a mapped file's is given back a chunk at a time
-// as it is sent (ConsumeInSteps).
+// Buffers (wire/chunk_wire.h); a piece that is a mapped file's is read from the file a chunk at
+// a time as it is sent (ReadInSteps: faster than through the mapping, and never all resident).
 //
 // Example:
 //

@@ -14,6 +14,7 @@
 #include "core/inspect.h"
 #include "core/io/file.h"
 #include "core/io/input_error.h"
+#include "core/io/step_reader.h"
 #include "core/rds/reader.h"
 #include "core/rds/refhook.h"
 #include "core/status_macros.h"
@@ -149,8 +150,8 @@ absl::Status Convert(const CodecRegistry& registry, const FormatFlags& flags, co
     }
     // A piece may be a slice of the mapped input (array data written as read): written a step
     // at a time and each step's pages given back, the input is resident only a step at a time.
-    return ConsumeInSteps(piece, size_t{8} << 20,
-                          [&](const Buffer& step) { return file->Append(step.view()); });
+    return ReadInSteps(piece, size_t{8} << 20,
+                       [&](const Buffer& step) { return file->Append(step.view()); });
   });
   ConversionNotes notes;
   RETURN_IF_ERROR(ConvertInput(*from, *to, bytes, ToReadOptions(flags, registry), write_options,

@@ -13,6 +13,7 @@
 #include "core/data/ndarray.h"
 #include "core/io/chunked_input.h"
 #include "core/io/input_error.h"
+#include "core/io/step_reader.h"
 #include "core/rds/codec.h"
 #include "core/rds/compression.h"
 #include "core/rds/reader.h"
@@ -206,8 +207,8 @@ absl::StatusOr<std::string> ConvertRStream(
       return absl::OkStatus();
     }
     // A piece may be a slice of a mapped input: compressed a step at a time.
-    return ConsumeInSteps(piece, size_t{8} << 20,
-                          [&](const Buffer& step) { return compressor->Add(step.view()); });
+    return ReadInSteps(piece, size_t{8} << 20,
+                       [&](const Buffer& step) { return compressor->Add(step.view()); });
   });
   auto settings_for = [&](const RStreamInfo& header) -> absl::StatusOr<rds::RWriteSettings> {
     RStreamInfo source = header;
@@ -228,7 +229,18 @@ absl::StatusOr<std::string> ConvertRStream(
   if (input_error || !outcome->complete) {
     // The object graph reads the whole input: where the transcoder stopped, it writes on; where
     // the input is bad, it says so in the reader's words.
-    ASSIGN_OR_RETURN(Buffer input, whole_input());
+    absl::StatusOr<Buffer> whole = whole_input();
+    if (!whole.ok()) {
+      // Without the whole input the transcoder's own error stands; a stop cannot go on.
+      if (input_error) return outcome.status();
+      return Reworded(whole.status(),
+                      absl::StrCat("rds: converting as read stopped at byte ", outcome->stopped_at,
+                                   " before ", outcome->reason,
+                                   ", which only reading the whole input as an object graph "
+                                   "converts; ",
+                                   whole.status().message()));
+    }
+    const Buffer input = *std::move(whole);
     ReadOptions options = read_options;
     options.keep_array_byte_order = true;
     ASSIGN_OR_RETURN(Value value, ReadR(input, options));

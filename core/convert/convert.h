@@ -94,12 +94,14 @@ struct RContainer {
 // it was compressed) into `to` as it reads (core/rds/transcoder.h), into `out` (not finished).
 // Where the transcoder stops, or finds the input bad, `whole_input` gives the whole (compressed)
 // input, which is read as a Value and written on from where the transcoder stopped, so the
-// output is always the object graph's and an error the reader's. `on_read_as` is told the
-// format the input is read as before any output. Returns that format. What ConvertInput does for
-// an R input it holds whole; the service calls it for one that is still arriving.
+// output is always the object graph's and an error the reader's. When `whole_input` fails (the
+// service could not keep the input), a bad input gets the transcoder's error, and a stop fails
+// with `whole_input`'s status, its message after where and why the transcoder stopped. `on_read_as`
+// is told the format the input is read as before any output. Returns that format. What ConvertInput
+// does for an R input it holds whole; the service calls it for one that is still arriving.
 absl::StatusOr<std::string> ConvertRStream(
-    ChunkedInput& in, const RContainer& container, const Codec& to,
-    const ReadOptions& read_options, const WriteOptions& write_options, ByteWriter& out,
+    ChunkedInput& in, const RContainer& container, const Codec& to, const ReadOptions& read_options,
+    const WriteOptions& write_options, ByteWriter& out,
     const std::function<absl::StatusOr<Buffer>()>& whole_input,
     const std::function<void(std::string_view read_as)>& on_read_as = nullptr);
 

@@ -87,7 +87,7 @@ class Buffer {
   // Where this buffer's bytes are in a file, for (a slice of) a file mapping made with a
   // descriptor: read once in order, they are cheaper to read with pread into memory that is
   // used again than through the mapping, whose every page is a fault and a mapping to set up and
-  // tear down (ChunkedInput::ChunksOf). The descriptor is valid while this Buffer lives.
+  // tear down (core/io/step_reader.h). The descriptor is valid while this Buffer lives.
   struct FileRegion {
     int descriptor;
     uint64_t offset;
@@ -95,7 +95,7 @@ class Buffer {
   std::optional<FileRegion> file_region() const;
 
   // How many Buffers (slices included) share this buffer's memory: 1 means this one alone, so
-  // memory a pool allocated and handed out may be filled again (ChunkedInput::ChunksOf).
+  // memory a pool allocated and handed out may be filled again (core/io/step_reader.h).
   long references() const { return data_.use_count(); }
 
   // True when both buffers hold the same bytes.
@@ -121,10 +121,12 @@ class Buffer {
   const MappedFile* file_ = nullptr;  // set for a file mapping: see WrapFileMapping
 };
 
-// Hands `buffer` to `consume` a step of at most `step_bytes` at a time, giving each step's pages
-// back once it is consumed (Buffer::DropPages): how bytes that may be a mapped input's are
-// streamed out (to a file, a compressor, the network) with only a step of them resident. Stops
-// at the first error. A template, so that `consume` inlines into the loop: element loops run
+// Hands `buffer` to `consume` a step of at most `step_bytes` at a time, as slices, giving each
+// step's pages back once it is consumed (Buffer::DropPages): how bytes that may be a mapped
+// input's are gone through with only a step of them resident, where the consumer reads the
+// buffer itself or cannot fail. Bytes only copied out (to a file, a compressor, the network) go
+// faster through ReadInSteps (core/io/step_reader.h), which reads a mapped file's. Stops at the
+// first error. A template, so that `consume` inlines into the loop: element loops run
 // inside it (widening for R, swapping).
 template <typename Consume>
 absl::Status ConsumeInSteps(const Buffer& buffer, size_t step_bytes, Consume&& consume) {

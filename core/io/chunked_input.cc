@@ -4,9 +4,8 @@
 #include <cstring>
 #include <memory>
 #include <utility>
-#include <vector>
 
-#include "core/io/file.h"
+#include "core/io/step_reader.h"
 #include "core/status_macros.h"
 
 namespace seriald {
@@ -131,69 +130,9 @@ absl::StatusOr<bool> ChunkedInput::AtEnd() {
   return !any;
 }
 
-namespace {
-
-// Chunks of a file mapping read with pread (Buffer::file_region) into memory that is filled
-// again once nothing refers to it any more: the bytes are copied once, from the page cache into
-// a chunk that stays in the cache, instead of a page fault and a page-table entry for each 4 KiB
-// of the mapping (set up, then torn down by DropPages). Streaming a 400 MB file out through the
-// mapping took 2 to 3 times as long as through pread on the virtual machines measured.
-class FileChunks {
- public:
-  FileChunks(Buffer whole, Buffer::FileRegion region, size_t step)
-      : whole_(std::move(whole)),
-        region_(region),
-        step_(std::min({step, kMaxChunkBytes, whole_.size()})) {}
-
-  absl::StatusOr<std::optional<Buffer>> Next() {
-    if (offset_ >= whole_.size()) return std::nullopt;
-    const size_t n = std::min(step_, whole_.size() - offset_);
-    auto [chunk, bytes] = Free();
-    RETURN_IF_ERROR(ReadAt(region_.descriptor, region_.offset + offset_, n, bytes, "the input"));
-    offset_ += n;
-    return chunk.Slice(0, n);
-  }
-
- private:
-  // A slice of a mapping costs nothing however large (the decompressor takes up to 1 GiB at a
-  // time); a chunk read is memory, and past this size no faster.
-  static constexpr size_t kMaxChunkBytes = size_t{1} << 20;
-  // Chunks kept for filling again: as many as a reader holds at once in the usual case (the
-  // chunk at the cursor, the one before it while a piece of it is written out, one ahead).
-  static constexpr size_t kKept = 4;
-
-  // A chunk of `step_` bytes no one else refers to: a kept one, or a new one.
-  std::pair<Buffer, uint8_t*> Free() {
-    for (const auto& kept : kept_) {
-      if (kept.first.references() == 1) return kept;
-    }
-    std::pair<Buffer, uint8_t*> fresh = Buffer::Allocate(step_);
-    if (kept_.size() < kKept) kept_.push_back(fresh);
-    return fresh;
-  }
-
-  Buffer whole_;  // keeps the descriptor open
-  Buffer::FileRegion region_;
-  size_t step_;
-  size_t offset_ = 0;
-  std::vector<std::pair<Buffer, uint8_t*>> kept_;
-};
-
-}  // namespace
-
 ChunkedInput::NextChunk ChunkedInput::ChunksOf(Buffer whole, size_t step) {
-  if (std::optional<Buffer::FileRegion> region = whole.file_region()) {
-    auto chunks = std::make_shared<FileChunks>(std::move(whole), *region, step);
-    return [chunks] { return chunks->Next(); };
-  }
-  auto offset = std::make_shared<size_t>(0);
-  return [whole = std::move(whole), step, offset]() -> absl::StatusOr<std::optional<Buffer>> {
-    if (*offset >= whole.size()) return std::nullopt;
-    const size_t n = std::min(step, whole.size() - *offset);
-    Buffer chunk = whole.Slice(*offset, n);
-    *offset += n;
-    return chunk;
-  };
+  auto steps = std::make_shared<StepReader>(std::move(whole), step);
+  return [steps] { return steps->Next(); };
 }
 
 }  // namespace seriald

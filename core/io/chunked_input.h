@@ -74,10 +74,9 @@ class ChunkedInput {
   using ChunkObserver = std::function<void(const std::optional<Buffer>&)>;
   void ObserveChunks(ChunkObserver observer) { observer_ = std::move(observer); }
 
-  // A chunk source over one buffer, `step` bytes at a time: slices of it, or, for a file mapping
-  // with a descriptor (Buffer::file_region), the bytes read from the file into a few chunks of
-  // `step` bytes, at most 1 MiB, that are filled again once no one refers to them (faster than
-  // the mapping for bytes read once, on the machines measured).
+  // A chunk source over one buffer, `step` bytes at a time (core/io/step_reader.h: slices, or
+  // for a mapped file of 256 KiB or more, read from the file into a few chunks that are filled
+  // again once no one refers to them).
   static NextChunk ChunksOf(Buffer whole, size_t step);
 
  private:

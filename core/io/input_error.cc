@@ -17,12 +17,15 @@ absl::Status InputError(std::string_view format, uint64_t offset, std::string_vi
   return status;
 }
 
+absl::Status Reworded(const absl::Status& status, std::string_view message) {
+  absl::Status reworded(status.code(), AsAbsl(message));
+  status.ForEachPayload(
+      [&](absl::string_view url, const absl::Cord& payload) { reworded.SetPayload(url, payload); });
+  return reworded;
+}
+
 absl::Status Annotate(const absl::Status& status, std::string_view note) {
-  absl::Status annotated(status.code(), absl::StrCat(status.message(), " ", AsAbsl(note)));
-  status.ForEachPayload([&](absl::string_view url, const absl::Cord& payload) {
-    annotated.SetPayload(url, payload);
-  });
-  return annotated;
+  return Reworded(status, absl::StrCat(status.message(), " ", AsAbsl(note)));
 }
 
 absl::Status LimitExceeded(std::string_view limit, std::string_view message) {

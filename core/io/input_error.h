@@ -41,6 +41,8 @@ std::string LimitName(const absl::Status& status);
 // `status` with `note` appended to its message (after a space), its payloads (the offset, the
 // format, the limit) kept.
 absl::Status Annotate(const absl::Status& status, std::string_view note);
+// `status`'s code and payloads with another message (which usually quotes the old one).
+absl::Status Reworded(const absl::Status& status, std::string_view message);
 
 // The byte offset attached by InputError, if any.
 std::optional<uint64_t> InputErrorOffset(const absl::Status& status);

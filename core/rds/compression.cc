@@ -506,7 +506,9 @@ std::string_view CompressionName(RCompression compression) {
 absl::StatusOr<std::unique_ptr<Decompressor>> Decompressor::Create(const Buffer& input,
                                                                    RCompression compression,
                                                                    const ReadOptions& options) {
-  return Create(ChunkedInput::ChunksOf(input, kMaxTake), compression, options, input.size());
+  // A MiB at a time: a mapped file's read from the file into a chunk used again (a slice of
+  // memory would cost nothing at any size).
+  return Create(ChunkedInput::ChunksOf(input, size_t{1} << 20), compression, options, input.size());
 }
 
 absl::StatusOr<std::unique_ptr<Decompressor>> Decompressor::Create(

@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/absl_compat.h"
 #include "core/io/input_error.h"
+#include "core/io/step_reader.h"
 #include "core/rds/altrep.h"
 #include "core/rds/compression.h"
 #include "core/rds/primitives.h"
@@ -893,8 +894,8 @@ absl::Status WriteR(const Value& value, const rds::RWriteSettings& settings, Byt
   // A piece may be a slice of a mapped input (array data written as read): compressed a step
   // at a time, its pages given back behind.
   ByteWriter plain([&](Buffer piece) {
-    return ConsumeInSteps(piece, size_t{8} << 20,
-                          [&](const Buffer& step) { return compressor->Add(step.view()); });
+    return ReadInSteps(piece, size_t{8} << 20,
+                       [&](const Buffer& step) { return compressor->Add(step.view()); });
   });
   RETURN_IF_ERROR(rds::StreamWriter(value, settings, plain).Run());
   RETURN_IF_ERROR(plain.Finish());

@@ -4,11 +4,12 @@
 // is kept for the object graph, in a spill file); a stream with an ALTREP object gives R's bytes,
 // as version 3 (as read) and as version 2 (where the transcoder stops and the object graph writes
 // on); compressed streams are decompressed as they arrive; truncated streams get the reader's
-// error.
+// error; a stream larger than the spill budget converts without being kept.
 #include <cstring>
 #include <fstream>
 #include <iostream>
 #include <string>
+#include <vector>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -207,6 +208,101 @@ TEST_F(RStreamE2eTest, CompressedStreamsAreDecompressedAsTheyArrive) {
     EXPECT_THAT(reference.err, HasSubstr(truncated.status.error_message()))
         << rds::CompressionName(kind);
   }
+  EXPECT_EQ(server_->Stop(), 0);
+}
+
+// kAltrepListHex with its first element, c(1.5, 2.5, 3.5), made `elements` doubles long.
+std::string AltrepListWithALongVector(uint32_t elements) {
+  const std::string stream = absl::HexStringToBytes(testing::kAltrepListHex);
+  const std::string three =
+      absl::HexStringToBytes("0000000e000000033ff80000000000004004000000000000400c000000000000");
+  const size_t at = stream.find(three);
+  if (at == std::string::npos) return "";
+  std::string vector;
+  PutInt(vector, 14);
+  PutInt(vector, static_cast<int32_t>(elements));
+  vector.resize(vector.size() + 8 * uint64_t{elements}, '\x3f');
+  return stream.substr(0, at) + vector + stream.substr(at + three.size());
+}
+
+// The input is kept for the object graph only while the budgets have room for it at once: a
+// stream larger than --max-spill-bytes converts as it arrives without it, and only one that then
+// needs the graph fails, saying where the conversion stopped, why, and why the input was not kept.
+TEST_F(RStreamE2eTest, AStreamLargerThanTheSpillBudgetConvertsWithoutBeingKept) {
+  auto server = SerialdProcess::Start(
+      {"--spill-dir", dir_.path(), "--spill-above", "1MiB", "--max-spill-bytes", "4MiB"});
+  ASSERT_TRUE(server.ok()) << server.status();
+  server_ = *std::move(server);
+  // 24 MiB of doubles: more than serialctl sends in one unary call (16 MiB).
+  const std::string input = AltrepListWithALongVector(3 << 20);
+  ASSERT_FALSE(input.empty());
+  const std::string local_input = dir_.File("long.rds");
+  {
+    std::ofstream file(local_input, std::ios::binary);
+    file.write(input.data(), static_cast<std::streamsize>(input.size()));
+  }
+  const std::string local = dir_.File("long.native.rds");
+  RunResult reference =
+      RunProgram({testing::SerialctlBinary(), "convert", "--to", "rds-native", local_input, local},
+                 "", absl::Seconds(60));
+  ASSERT_EQ(reference.exit_code, 0) << reference.err;
+
+  // Through serialctl, which reads the output as it sends: the server's queue of received
+  // input stays within its 1 MiB in memory, and nothing but the keeping could need the disk.
+  auto remote = [&](const std::string& in, std::vector<std::string> flags) {
+    std::vector<std::string> command = {testing::SerialctlBinary(),
+                                        "--server",
+                                        server_->address(),
+                                        "--timeout",
+                                        "60",
+                                        "convert",
+                                        "--to",
+                                        "rds-native"};
+    command.insert(command.end(), flags.begin(), flags.end());
+    command.push_back(in);
+    command.push_back(dir_.File("remote.rds"));
+    return RunProgram(command, "", absl::Seconds(60));
+  };
+  // Version 3: the compact sequence goes on as read; the input was never needed.
+  RunResult converted = remote(local_input, {});
+  ASSERT_EQ(converted.exit_code, 0) << converted.err;
+  std::string difference;
+  EXPECT_TRUE(testing::SameFileContents(local, dir_.File("remote.rds"), &difference)) << difference;
+  std::optional<std::string> line = CallLine(0);
+  ASSERT_TRUE(line.has_value()) << server_->Log();
+  EXPECT_THAT(*line, HasSubstr(" as_received=1 "));
+  EXPECT_THAT(*line, HasSubstr(" spilled=0 input_kept=0"));
+  EXPECT_THAT(*line, HasSubstr(" status=OK"));
+
+  // Version 2: the compact sequence, after the long vector, is the object graph's to expand.
+  RunResult stopped = remote(local_input, {"--version", "2"});
+  EXPECT_EQ(stopped.exit_code, 1);
+  const size_t altrep_at = input.find(absl::HexStringToBytes("000000ee"));
+  EXPECT_EQ(stopped.err,
+            absl::StrCat("serialctl: rds: converting as read stopped at byte ", altrep_at,
+                         " before an ALTREP object written as version 2 (the graph expands it), "
+                         "which only reading the whole input as an object graph converts; the "
+                         "input was not kept for that: the call needs 5242880 bytes at once, "
+                         "more than the server's whole budget of 4194304 bytes "
+                         "(--max-spill-bytes)\n"));
+  line = CallLine(1);
+  ASSERT_TRUE(line.has_value()) << server_->Log();
+  EXPECT_THAT(*line, HasSubstr(" status=RESOURCE_EXHAUSTED "));
+
+  // A truncated stream gets the converter's own error, at the byte where the input ends (the
+  // reader, given the whole input, would refuse the vector where it starts).
+  const std::string cut = dir_.File("cut.rds");
+  {
+    std::ofstream file(cut, std::ios::binary);
+    file.write(input.data(), 20 << 20);
+  }
+  RunResult truncated = remote(cut, {});
+  EXPECT_EQ(truncated.exit_code, 1);
+  EXPECT_EQ(truncated.err,
+            absl::StrCat("serialctl: rds: input ends inside vector at byte ", 20 << 20, "\n"));
+  line = CallLine(2);
+  ASSERT_TRUE(line.has_value()) << server_->Log();
+  EXPECT_THAT(*line, HasSubstr(" status=INVALID_ARGUMENT as_received=1 "));
   EXPECT_EQ(server_->Stop(), 0);
 }
 

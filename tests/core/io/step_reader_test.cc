@@ -1,0 +1,131 @@
+// StepReader and ReadInSteps (core/io/step_reader.h): a mapped file's bytes are read from the
+// file into chunks used again, memory's are sliced, and every error stops the reading.
+#include "core/io/step_reader.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
+#include "core/io/file.h"
+#include "gtest/gtest.h"
+
+namespace seriald {
+namespace {
+
+class StepReaderTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = ::testing::TempDir() + "seriald_step_reader_test_XXXXXX";
+    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+  }
+  void TearDown() override {
+    ::unlink(path_.c_str());
+    ::rmdir(dir_.c_str());
+  }
+  // A mapped file of `size` bytes, each its offset mod 251 (also kept in data_).
+  Buffer MappedFile(size_t size) {
+    data_.assign(size, '\0');
+    for (size_t i = 0; i < size; ++i) data_[i] = static_cast<char>(i % 251);
+    path_ = dir_ + "/input.bin";
+    BufferChain chain;
+    chain.Append(Buffer::Copy(data_));
+    EXPECT_TRUE(WriteFile(path_, chain).ok());
+    absl::StatusOr<Buffer> mapped = ReadFile(path_);
+    EXPECT_TRUE(mapped.ok()) << mapped.status();
+    EXPECT_TRUE(mapped->file_region().has_value());
+    return *mapped;
+  }
+
+  std::string dir_;
+  std::string path_;
+  std::string data_;
+};
+
+bool Inside(const Buffer& part, const Buffer& whole) {
+  return part.data() >= whole.data() && part.data() < whole.data() + whole.size();
+}
+
+TEST_F(StepReaderTest, AMappedFileIsReadFromTheFileAStepAtATimeIntoTheSameMemory) {
+  const Buffer mapped = MappedFile((3 << 20) + 5);
+  // A slice in the middle, to check the file offsets.
+  const Buffer middle = mapped.Slice(1000, (2 << 20) + 7);
+  std::string read;
+  std::vector<const uint8_t*> memory;
+  ASSERT_TRUE(ReadInSteps(middle, size_t{1} << 20, [&](const Buffer& step) {
+                EXPECT_FALSE(Inside(step, mapped));
+                memory.push_back(step.data());
+                read += step.view();
+                return absl::OkStatus();
+              }).ok());
+  EXPECT_TRUE(read == std::string_view(data_).substr(1000, (2 << 20) + 7));
+  ASSERT_EQ(memory.size(), 3u);  // 1 MiB, 1 MiB, 7 bytes
+  EXPECT_EQ(memory[1], memory[0]);
+  EXPECT_EQ(memory[2], memory[0]);
+}
+
+TEST_F(StepReaderTest, StepsStillHeldAreNotFilledAgain) {
+  const Buffer mapped = MappedFile(size_t{6} << 20);
+  StepReader steps(mapped, size_t{1} << 20);
+  EXPECT_TRUE(steps.reads_file());
+  std::vector<Buffer> held;
+  while (true) {
+    absl::StatusOr<std::optional<Buffer>> step = steps.Next();
+    ASSERT_TRUE(step.ok()) << step.status();
+    if (!step->has_value()) break;
+    held.push_back(**step);
+  }
+  ASSERT_EQ(held.size(), 6u);
+  std::string read;
+  for (const Buffer& step : held) read += step.view();
+  EXPECT_TRUE(read == data_);
+}
+
+TEST_F(StepReaderTest, SmallSlicesOfAMappingAndMemoryAreSliced) {
+  const Buffer mapped = MappedFile(size_t{2} << 20);
+  // Below 256 KiB a system call costs more than touching the mapping.
+  const Buffer small = mapped.Slice(4096, (256 << 10) - 1);
+  StepReader small_steps(small, 100000);
+  EXPECT_FALSE(small_steps.reads_file());
+  std::string read;
+  ASSERT_TRUE(ReadInSteps(small, 100000, [&](const Buffer& step) {
+                EXPECT_TRUE(Inside(step, mapped));
+                read += step.view();
+                return absl::OkStatus();
+              }).ok());
+  EXPECT_TRUE(read == small.view());
+  const Buffer memory = Buffer::Copy(data_);
+  size_t offset = 0;
+  ASSERT_TRUE(ReadInSteps(memory, size_t{1} << 20, [&](const Buffer& step) {
+                EXPECT_EQ(step.data(), memory.data() + offset);
+                offset += step.size();
+                return absl::OkStatus();
+              }).ok());
+  EXPECT_EQ(offset, memory.size());
+}
+
+TEST_F(StepReaderTest, TheConsumersErrorAndAFileCutShortStopTheReading) {
+  const Buffer mapped = MappedFile(size_t{3} << 20);
+  int calls = 0;
+  absl::Status stopped = ReadInSteps(mapped, size_t{1} << 20, [&](const Buffer&) {
+    ++calls;
+    return absl::ResourceExhaustedError("disk full");
+  });
+  EXPECT_EQ(stopped, absl::ResourceExhaustedError("disk full"));
+  EXPECT_EQ(calls, 1);
+  // Touching the mapping past the new end would be SIGBUS; read, it is an error at the byte.
+  ASSERT_EQ(::truncate(path_.c_str(), (3 << 20) / 2), 0);
+  calls = 0;
+  absl::Status cut = ReadInSteps(mapped, size_t{1} << 20, [&](const Buffer&) {
+    ++calls;
+    return absl::OkStatus();
+  });
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(cut.code(), absl::StatusCode::kInternal);
+  EXPECT_EQ(cut.message(), "cannot read the input at byte 1572864: it ends early");
+}
+
+}  // namespace
+}  // namespace seriald

@@ -148,9 +148,9 @@ absl::Status Convert(const CodecRegistry& registry, const FormatFlags& flags, co
                            absl::StrCat("the output passes ", write_options.max_output_bytes,
                                         " bytes (--max-output-bytes)"));
     }
-    // A piece may be a slice of the mapped input (array data written as read): written a step
-    // at a time and each step's pages given back, the input is resident only a step at a time.
-    return ReadInSteps(piece, size_t{8} << 20,
+    // A piece may be a slice of the mapped input (array data written as read): read from the
+    // file a step at a time, the input is resident only a step at a time.
+    return ReadInSteps(piece, kCopyOutStep,
                        [&](const Buffer& step) { return file->Append(step.view()); });
   });
   ConversionNotes notes;

@@ -207,7 +207,7 @@ absl::StatusOr<std::string> ConvertRStream(
       return absl::OkStatus();
     }
     // A piece may be a slice of a mapped input: compressed a step at a time.
-    return ReadInSteps(piece, size_t{8} << 20,
+    return ReadInSteps(piece, kCopyOutStep,
                        [&](const Buffer& step) { return compressor->Add(step.view()); });
   });
   auto settings_for = [&](const RStreamInfo& header) -> absl::StatusOr<rds::RWriteSettings> {

@@ -63,6 +63,10 @@ class StepReader {
   std::vector<std::pair<Buffer, uint8_t*>> kept_;
 };
 
+// The step for bytes copied out (a file, a compressor): read from a file, a MiB is as fast as
+// more and stays in the cache; sliced from memory, any step costs the same.
+inline constexpr size_t kCopyOutStep = size_t{1} << 20;
+
 // Hands `buffer`'s bytes to `consume` a step of at most `step_bytes` at a time (StepReader: a
 // mapped file's steps read from the file, other memory's slices, their pages given back once
 // consumed): how bytes that may be a mapped input's are copied out (to a file, a compressor, the

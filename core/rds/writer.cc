@@ -892,9 +892,9 @@ absl::Status WriteR(const Value& value, const rds::RWriteSettings& settings, Byt
   ASSIGN_OR_RETURN(std::unique_ptr<rds::Compressor> compressor,
                    rds::Compressor::Create(settings.compression, out, settings.gzip_header));
   // A piece may be a slice of a mapped input (array data written as read): compressed a step
-  // at a time, its pages given back behind.
+  // at a time, read from the file.
   ByteWriter plain([&](Buffer piece) {
-    return ReadInSteps(piece, size_t{8} << 20,
+    return ReadInSteps(piece, kCopyOutStep,
                        [&](const Buffer& step) { return compressor->Add(step.view()); });
   });
   RETURN_IF_ERROR(rds::StreamWriter(value, settings, plain).Run());

@@ -670,15 +670,11 @@ absl::StatusOr<bool> ConvertRAsReceived(const CodecRegistry& registry,
   // --max-spill-bytes (or, without a spill directory, than the memory budget), or a full disk,
   // is converted on without it, as almost every stream needs nothing more; one that then stops
   // fails, saying why (ConvertRStream).
-  uint64_t kept_in_memory = 0;
-  uint64_t kept_spilled = 0;
-  std::optional<SpillableBuffer> kept(std::in_place, call.limits.spill_dir,
-                                      std::min(kTorch7QueuedBytes, call.limits.spill_above_bytes),
-                                      [&call, &kept_spilled](uint64_t bytes) -> absl::Status {
-                                        RETURN_IF_ERROR(call.spilled.Grow(bytes, absl::Now()));
-                                        kept_spilled += bytes;
-                                        return absl::OkStatus();
-                                      });
+  uint64_t kept_in_memory = 0;  // reserved in the memory budget
+  std::optional<SpillableBuffer> kept(
+      std::in_place, call.limits.spill_dir,
+      std::min(kTorch7QueuedBytes, call.limits.spill_above_bytes),
+      [&call](uint64_t bytes) { return call.spilled.Grow(bytes, absl::Now()); });
   absl::Status not_kept;  // why the input is no longer kept, once it is not
   auto keep = [&](const std::vector<Buffer>& pieces) -> absl::Status {
     if (!kept.has_value()) return absl::OkStatus();
@@ -692,9 +688,9 @@ absl::StatusOr<bool> ConvertRAsReceived(const CodecRegistry& registry,
     if (status.ok()) status = kept->Append(views);
     if (status.ok() || !absl::IsResourceExhausted(status)) return status;
     not_kept = status;
-    kept.reset();  // its file and memory go, and so do their reservations
     call.held.Shrink(kept_in_memory);
-    call.spilled.Shrink(kept_spilled);
+    call.spilled.Shrink(kept->reserved_spill());
+    kept.reset();  // its file and memory go, as their reservations did
     record.input_not_kept = true;
     return absl::OkStatus();
   };

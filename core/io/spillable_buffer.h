@@ -22,8 +22,8 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <optional>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -65,6 +65,8 @@ class SpillableBuffer {
   // Appends the pieces in order, as Append does each; to the file in one write where it can.
   absl::Status Append(absl::Span<const std::string_view> pieces);
   uint64_t size() const { return size_; }
+  // What reserve_spill has granted so far, for giving it back when the buffer is dropped.
+  uint64_t reserved_spill() const { return reserved_spill_; }
 
   // Everything appended, as one Buffer; the SpillableBuffer is empty afterwards.
   absl::StatusOr<Buffer> Finish() &&;

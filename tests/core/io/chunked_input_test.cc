@@ -2,9 +2,6 @@
 // bytes come out as slices of the chunk that holds them, and the cursor's offset is the stream's.
 #include "core/io/chunked_input.h"
 
-#include <stdlib.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <random>
 #include <string>
@@ -12,6 +9,7 @@
 
 #include "core/io/file.h"
 #include "gtest/gtest.h"
+#include "tests/testing/files.h"
 
 namespace seriald {
 namespace {
@@ -146,30 +144,14 @@ TEST(ChunkedInputTest, ChunksOfCutsABufferIntoSlices) {
   EXPECT_EQ(pieces, (std::vector<std::string>{"0123", "4567", "89"}));
 }
 
-// A file of `size` bytes, each its offset mod 251, in a fresh directory; removed by the caller.
-std::string WritePatternFile(size_t size, std::string* data) {
-  std::string pattern = ::testing::TempDir() + "seriald_chunked_input_test_XXXXXX";
-  if (::mkdtemp(pattern.data()) == nullptr) return "";
-  data->assign(size, '\0');
-  for (size_t i = 0; i < size; ++i) (*data)[i] = static_cast<char>(i % 251);
-  const std::string path = pattern + "/input.bin";
-  BufferChain chain;
-  chain.Append(Buffer::Copy(*data));
-  if (!WriteFile(path, chain).ok()) return "";
-  return path;
-}
-
-void RemoveFile(const std::string& path) {
-  ::unlink(path.c_str());
-  ::rmdir(path.substr(0, path.rfind('/')).c_str());
-}
-
 TEST(ChunkedInputTest, ChunksOfAMappedFileAreReadFromTheFile) {
   // StepReader's (core/io/step_reader.h; its own tests cover reuse and errors), as the
   // transcoders read them.
-  std::string data;
-  const std::string path = WritePatternFile((5 << 20) + 123, &data);
-  ASSERT_FALSE(path.empty());
+  std::string data((5 << 20) + 123, '\0');
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>(i % 251);
+  testing::ScratchDir dir;
+  const std::string path = dir.File("input.bin");
+  testing::WriteBytes(path, data);
   absl::StatusOr<Buffer> mapped = ReadFile(path);
   ASSERT_TRUE(mapped.ok()) << mapped.status();
   ASSERT_TRUE(mapped->file_region().has_value());
@@ -184,7 +166,6 @@ TEST(ChunkedInputTest, ChunksOfAMappedFileAreReadFromTheFile) {
     read += taken->view();
   }
   EXPECT_TRUE(read == data);
-  RemoveFile(path);
 }
 
 }  // namespace

@@ -124,6 +124,14 @@ TEST_F(FileTest, AMappedFileKeepsADescriptorOfItsOwnWhileItsBuffersLive) {
                        reinterpret_cast<uint8_t*>(bytes.data()), "the test file")
                     .ok());
     EXPECT_EQ(bytes, data.substr(5000, 100));
+    // A descriptor that cannot be read says why, and where.
+    const int directory = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    ASSERT_GE(directory, 0);
+    absl::Status refused =
+        ReadAt(directory, 7, 1, reinterpret_cast<uint8_t*>(bytes.data()), "the directory");
+    ::close(directory);
+    EXPECT_EQ(refused.code(), absl::StatusCode::kInternal);
+    EXPECT_EQ(refused.message(), "cannot read the directory at byte 7: Is a directory");
     // Reading past the file's end says where it ended.
     absl::Status past = ReadAt(region->descriptor, data.size() - 10, 20,
                                reinterpret_cast<uint8_t*>(bytes.data()), "the test file");

@@ -2,7 +2,6 @@
 // file into chunks used again, memory's are sliced, and every error stops the reading.
 #include "core/io/step_reader.h"
 
-#include <stdlib.h>
 #include <unistd.h>
 
 #include <string>
@@ -10,36 +9,26 @@
 
 #include "core/io/file.h"
 #include "gtest/gtest.h"
+#include "tests/testing/files.h"
 
 namespace seriald {
 namespace {
 
 class StepReaderTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string pattern = ::testing::TempDir() + "seriald_step_reader_test_XXXXXX";
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override {
-    ::unlink(path_.c_str());
-    ::rmdir(dir_.c_str());
-  }
   // A mapped file of `size` bytes, each its offset mod 251 (also kept in data_).
   Buffer MappedFile(size_t size) {
     data_.assign(size, '\0');
     for (size_t i = 0; i < size; ++i) data_[i] = static_cast<char>(i % 251);
-    path_ = dir_ + "/input.bin";
-    BufferChain chain;
-    chain.Append(Buffer::Copy(data_));
-    EXPECT_TRUE(WriteFile(path_, chain).ok());
+    path_ = dir_.File("input.bin");
+    testing::WriteBytes(path_, data_);
     absl::StatusOr<Buffer> mapped = ReadFile(path_);
     EXPECT_TRUE(mapped.ok()) << mapped.status();
     EXPECT_TRUE(mapped->file_region().has_value());
     return *mapped;
   }
 
-  std::string dir_;
+  testing::ScratchDir dir_;
   std::string path_;
   std::string data_;
 };

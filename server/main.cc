@@ -4,12 +4,10 @@
 //
 // Stops on SIGTERM or SIGINT: health turns NOT_SERVING, calls in flight get --grace-seconds to
 // finish, then the process exits with status 0.
-#include <malloc.h>
 #include <signal.h>
 
 #include <algorithm>
 #include <cstdint>
-#include <cstdlib>
 #include <iostream>
 #include <optional>
 #include <thread>
@@ -17,6 +15,7 @@
 #include "CLI/CLI.hpp"
 #include "absl/time/time.h"
 #include "core/io/spill_file.h"
+#include "server/malloc_settings.h"
 #include "server/memory_budget.h"
 #include "server/server.h"
 
@@ -32,28 +31,6 @@ sigset_t BlockShutdownSignals() {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   return signals;
-}
-
-// glibc raises its mmap threshold each time a large block is freed (up to 32 MiB on 64-bit), so
-// after a few large calls the buffers of later ones come from the heap and stay in the process
-// once freed: RSS grows to the largest mix of calls ever seen instead of following what calls
-// hold now. A fixed threshold keeps every block of 1 MiB or more (request and response bytes,
-// arrays) in its own mapping that free() returns to the system at once.
-void ReturnLargeBlocksToTheSystem() {
-  constexpr int kMmapThreshold = 1 << 20;
-  mallopt(M_MMAP_THRESHOLD, kMmapThreshold);
-}
-
-// glibc gives each thread that finds the arenas busy an arena of its own, up to 8 per core, and
-// an arena keeps what is freed into it. With gRPC's threads, a streamed conversion's receiving
-// thread and blocks freed on other threads than the ones that allocated them, the server's peak
-// resident set for the same 1.5 GiB ConvertStream varied from 86 to 210 MB from run to run (321
-// MB once at 8 GiB) in service_benchmark; with MALLOC_ARENA_MAX=2 on the same 2-core machine
-// the rows peaked at 70 to 140 MB, as fast. One arena per core, at least two; MALLOC_ARENA_MAX,
-// when set, decides instead.
-void FewerArenas() {
-  if (std::getenv("MALLOC_ARENA_MAX") != nullptr) return;
-  mallopt(M_ARENA_MAX, static_cast<int>(std::max(2u, std::thread::hardware_concurrency())));
 }
 
 }  // namespace
@@ -138,10 +115,9 @@ int main(int argc, char** argv) {
   }
   // A server's decompression bound follows what a call may send: four times the request limit
   // unless given.
-  options.limits.max_decompressed_bytes =
-      max_decompressed_bytes.value_or(options.limits.max_request_bytes > UINT64_MAX / 4
-                                          ? UINT64_MAX
-                                          : 4 * options.limits.max_request_bytes);
+  options.limits.max_decompressed_bytes = max_decompressed_bytes.value_or(
+      options.limits.max_request_bytes > UINT64_MAX / 4 ? UINT64_MAX
+                                                        : 4 * options.limits.max_request_bytes);
   options.limits.max_inflight_bytes =
       max_inflight_bytes.value_or(seriald::MemoryBudget::DefaultTotal());
 
@@ -168,8 +144,7 @@ int main(int argc, char** argv) {
       options.limits.max_spill_bytes = std::max<uint64_t>(*free_bytes / 4 * 3, 1);
     }
   }
-  ReturnLargeBlocksToTheSystem();
-  FewerArenas();
+  seriald::ApplyServerMallocSettings();
   sigset_t signals = BlockShutdownSignals();
   auto server = seriald::SerialdServer::Start(options);
   if (!server.ok()) {

@@ -1,0 +1,59 @@
+// ApplyServerMallocSettings (server/malloc_settings.h): freed medium blocks stay in the heap for
+// the next received message until the heap is trimmed, and blocks of 1 MiB or more still get
+// mappings of their own. A binary of its own: the settings are process-wide.
+#include "server/malloc_settings.h"
+
+#include <malloc.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace seriald {
+namespace {
+
+class MallocSettingsTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { ApplyServerMallocSettings(); }
+};
+
+// Blocks of the size gRPC reads a streamed chunk into, each touched as a received message is.
+std::vector<void*> AllocateTouched(size_t count, size_t bytes) {
+  std::vector<void*> blocks;
+  for (size_t i = 0; i < count; ++i) {
+    blocks.push_back(std::malloc(bytes));
+    std::memset(blocks.back(), 0x5a, bytes);
+  }
+  return blocks;
+}
+
+TEST_F(MallocSettingsTest, FreedMediumBlocksStayInTheHeapUntilItIsTrimmed) {
+  constexpr size_t kBlock = 512 << 10;
+  constexpr size_t kCount = 16;  // 8 MiB, under the 32 MiB kept at an arena's top
+  std::vector<void*> blocks = AllocateTouched(kCount, kBlock);
+  const size_t mapped_before_free = mallinfo2().hblkhd;
+  for (auto it = blocks.rbegin(); it != blocks.rend(); ++it) std::free(*it);
+
+  // Under 1 MiB: from the heap, not mappings of their own; freed, they are the arena's free top,
+  // kept for the next message instead of being returned (glibc's 128 KiB would return them).
+  EXPECT_LT(mapped_before_free, kBlock) << "medium blocks must come from the heap";
+  EXPECT_GE(mallinfo2().keepcost, kCount * kBlock - kBlock);
+
+  // What the idle returner does gives them back.
+  malloc_trim(0);
+  EXPECT_LT(mallinfo2().keepcost, size_t{128} << 10);
+}
+
+TEST_F(MallocSettingsTest, BlocksOfAMebibyteOrMoreHaveMappingsOfTheirOwn) {
+  constexpr size_t kBlock = kOwnMappingFromBytes;
+  const size_t mapped_before = mallinfo2().hblkhd;
+  std::vector<void*> blocks = AllocateTouched(3, kBlock);
+  EXPECT_GE(mallinfo2().hblkhd, mapped_before + 3 * kBlock);
+  for (void* block : blocks) std::free(block);
+  EXPECT_EQ(mallinfo2().hblkhd, mapped_before) << "freed, they go back to the system at once";
+}
+
+}  // namespace
+}  // namespace seriald

@@ -6,9 +6,9 @@
 //   2. streaming: a 1 GiB torch.FloatTensor through ConvertStream (t7 -> t7, and t7 -> t7
 //      big-endian) and DeserializeStream, next to a bare gRPC byte stream of the same shape (all
 //      bytes up, then as many back, same chunk size) served by this program itself in a
-//      subprocess, and a pipelined bare stream (each chunk sent back as it arrives: the best a
-//      conversion streaming from input to output could do): MiB/s of payload and the ratio to
-//      the bare stream;
+//      subprocess (with seriald's heap settings, server/malloc_settings.h), and a pipelined
+//      bare stream (each chunk sent back as it arrives: the best a conversion streaming from
+//      input to output could do): MiB/s of payload and the ratio to the bare stream;
 //      The ConvertStream rows send from one thread while another reads the output as it comes
 //      (the server converts Torch7 as the chunks arrive), except one whose client sends all of
 //      the input before it reads (the server then keeps receiving into a spill file). One row
@@ -55,6 +55,7 @@
 #include "client/seriald_client.h"
 #include "seriald/bench/byte_echo.grpc.pb.h"
 #include "seriald/v1/serializer.grpc.pb.h"
+#include "server/malloc_settings.h"
 #include "tests/testing/process_memory.h"
 #include "tests/testing/subprocess.h"
 #include "tests/testing/torch7_tensor.h"
@@ -874,6 +875,9 @@ void BenchmarkStreams(const Options& options) {
 int main(int argc, char** argv) {
   using seriald::bench::Options;
   if (argc == 2 && std::strcmp(argv[1], seriald::bench::kEchoFlag) == 0) {
+    // The bare streams' server sets up its heap as seriald does, so that the rows compare the
+    // work done on the bytes, not two heaps' settings.
+    seriald::ApplyServerMallocSettings();
     return seriald::bench::ServeEcho();
   }
   Options options;

@@ -15,9 +15,9 @@
 #include "CLI/CLI.hpp"
 #include "absl/time/time.h"
 #include "core/io/spill_file.h"
-#include "server/malloc_settings.h"
 #include "server/memory_budget.h"
 #include "server/server.h"
+#include "wire/heap_settings.h"
 
 namespace {
 
@@ -144,7 +144,7 @@ int main(int argc, char** argv) {
       options.limits.max_spill_bytes = std::max<uint64_t>(*free_bytes / 4 * 3, 1);
     }
   }
-  seriald::ApplyServerMallocSettings();
+  seriald::ApplyStreamingHeapSettings();
   sigset_t signals = BlockShutdownSignals();
   auto server = seriald::SerialdServer::Start(options);
   if (!server.ok()) {

@@ -22,6 +22,7 @@
 #include "client/serialctl/format_options.h"
 #include "client/serialctl/remote_commands.h"
 #include "google/protobuf/stubs/logging.h"
+#include "wire/heap_settings.h"
 
 namespace seriald::serialctl {
 namespace {
@@ -249,6 +250,10 @@ int Run(int argc, char** argv) {
 
   absl::Status status;
   if (!remote.server.empty()) {
+    // Before gRPC starts its threads: streamed output arrives in buffers that glibc's defaults
+    // would give back and fault in again for every message (wire/heap_settings.h). Local
+    // commands keep glibc's defaults.
+    ApplyStreamingHeapSettings();
     absl::StatusOr<std::unique_ptr<SerialdClient>> client = Connect(remote);
     if (!client.ok()) {
       PrintError(client.status().message());

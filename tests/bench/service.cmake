@@ -24,7 +24,7 @@ set_source_files_properties(${SERIALD_BENCH_PROTO_SRCS} PROPERTIES COMPILE_OPTIO
 add_executable(service_benchmark service_benchmark.cc ${SERIALD_BENCH_PROTO_SRCS})
 target_include_directories(service_benchmark PRIVATE ${PROJECT_SOURCE_DIR} ${SERIALD_BENCH_PROTO_OUT})
 target_link_libraries(service_benchmark PRIVATE
-  seriald_testing seriald_client seriald_server seriald_proto gRPC::grpc++ CLI11::CLI11 Threads::Threads
+  seriald_testing seriald_client seriald_proto gRPC::grpc++ CLI11::CLI11 Threads::Threads
   absl::strings absl::str_format absl::time)
 target_compile_definitions(service_benchmark PRIVATE SERIALD_SHARED_DIR="${SERIALD_SHARED_DIR}")
 set_target_properties(service_benchmark PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/bin)

@@ -6,7 +6,7 @@
 //   2. streaming: a 1 GiB torch.FloatTensor through ConvertStream (t7 -> t7, and t7 -> t7
 //      big-endian) and DeserializeStream, next to a bare gRPC byte stream of the same shape (all
 //      bytes up, then as many back, same chunk size) served by this program itself in a
-//      subprocess (with seriald's heap settings, server/malloc_settings.h), and a pipelined
+//      subprocess (with seriald's heap settings, wire/heap_settings.h), and a pipelined
 //      bare stream (each chunk sent back as it arrives: the best a conversion streaming from
 //      input to output could do): MiB/s of payload and the ratio to the bare stream;
 //      The ConvertStream rows send from one thread while another reads the output as it comes
@@ -22,12 +22,18 @@
 //   3. the server's peak resident set during each streaming row (a fresh server per row), in
 //      bytes and as a multiple of the payload. The server rows run with the input spilled to a
 //      file (seriald's default above 64 MiB) and, up to 4 GiB, with it held in memory.
+//   Each stream row also reports the processor time and minor page faults of the server and of
+//   the client (this process) during a call: unlike the wall clock, processor time does not
+//   count waiting for a processor on a shared machine. The clients run with the heap settings serialctl applies
+//   (wire/heap_settings.h), or with glibc's defaults (--client-heap glibc), as a program that
+//   sets nothing would.
 //
 // Every response is checked (bytes, statuses); a wrong answer makes the exit status 1. Speed is
 // only reported, never judged.
 //
 //   service_benchmark [--concurrency 1,4,16,64] [--seconds 3] [--stream-mib 1024]
 //                     [--chunk-kib 1024] [--repeat 3] [--small-input FILE] [--seriald PATH]
+//                     [--stream-rows TEXT] [--client-heap seriald|glibc]
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
 #include <unistd.h>
@@ -55,10 +61,11 @@
 #include "client/seriald_client.h"
 #include "seriald/bench/byte_echo.grpc.pb.h"
 #include "seriald/v1/serializer.grpc.pb.h"
-#include "server/malloc_settings.h"
+#include "tests/testing/process_cpu.h"
 #include "tests/testing/process_memory.h"
 #include "tests/testing/subprocess.h"
 #include "tests/testing/torch7_tensor.h"
+#include "wire/heap_settings.h"
 
 namespace seriald::bench {
 namespace {
@@ -79,6 +86,9 @@ struct Options {
   // Stream rows run: those whose name contains this (all when empty); the two bare streams,
   // the baselines, always run.
   std::string rows;
+  // The clients' heap (this process's): "seriald", the settings serialctl applies
+  // (wire/heap_settings.h), or "glibc", the defaults a program gets when it sets nothing.
+  std::string client_heap = "seriald";
 };
 
 // Wrong answers found; any makes the exit status 1.
@@ -195,6 +205,10 @@ class ServerProcess {
   uint64_t Rss() const {
     absl::StatusOr<uint64_t> rss = testing::RssBytes(process_->pid());
     return rss.ok() ? *rss : 0;
+  }
+  testing::ProcessWork Work() const {
+    absl::StatusOr<testing::ProcessWork> work = testing::WorkOf(process_->pid());
+    return work.ok() ? *work : testing::ProcessWork{};
   }
 
   std::shared_ptr<grpc::Channel> Channel() const {
@@ -350,6 +364,12 @@ struct StreamTiming {
   double seconds = 0;     // the whole call
   double up_seconds = 0;  // until the first response message (all input sent and read)
   bool ok = false;
+  // Processor time (user + system, all threads) and minor page faults during the call: the
+  // server's, and this process's (the client, with its checks of the response).
+  double server_cpu_seconds = 0;
+  double client_cpu_seconds = 0;
+  double server_faults = 0;
+  double client_faults = 0;
 };
 
 using Clock = std::chrono::steady_clock;
@@ -704,6 +724,14 @@ struct StreamRow {
   uint64_t peak_rss = 0;
 };
 
+// The median over `runs` of one of their figures.
+double MedianOf(const std::vector<StreamTiming>& runs, double StreamTiming::*figure) {
+  std::vector<double> values;
+  for (const StreamTiming& run : runs) values.push_back(run.*figure);
+  std::sort(values.begin(), values.end());
+  return values.empty() ? 0 : values[values.size() / 2];
+}
+
 // The run with the median total time.
 StreamTiming Median(std::vector<StreamTiming> runs) {
   std::sort(runs.begin(), runs.end(),
@@ -739,7 +767,20 @@ void BenchmarkStreams(const Options& options) {
     if (server == nullptr) return;
     auto channel = server->Channel();
     row.idle_rss = server->Rss();
-    for (int i = 0; i < options.repeat; ++i) row.runs.push_back(run(channel, server->address()));
+    for (int i = 0; i < options.repeat; ++i) {
+      const testing::ProcessWork server_before = server->Work();
+      const testing::ProcessWork client_before = testing::OwnWork();
+      StreamTiming timing = run(channel, server->address());
+      const testing::ProcessWork server_after = server->Work();
+      const testing::ProcessWork client_after = testing::OwnWork();
+      timing.server_cpu_seconds = server_after.cpu_seconds - server_before.cpu_seconds;
+      timing.client_cpu_seconds = client_after.cpu_seconds - client_before.cpu_seconds;
+      timing.server_faults =
+          static_cast<double>(server_after.minor_faults - server_before.minor_faults);
+      timing.client_faults =
+          static_cast<double>(client_after.minor_faults - client_before.minor_faults);
+      row.runs.push_back(timing);
+    }
     row.peak_rss = server->PeakRss();
     rows.push_back(std::move(row));
   };
@@ -831,8 +872,9 @@ void BenchmarkStreams(const Options& options) {
       static_cast<unsigned long long>(options.chunk_kib), options.repeat);
   std::printf(
       "| stream | whole call MiB/s | up MiB/s | back MiB/s | runs (s) | vs bare "
-      "stream | vs pipelined | server idle RSS | server peak RSS | peak / payload |\n");
-  std::printf("|---|---:|---:|---:|---|---:|---:|---:|---:|---:|\n");
+      "stream | vs pipelined | server CPU s | client CPU s | server page faults | client page "
+      "faults | server idle RSS | server peak RSS | peak / payload |\n");
+  std::printf("|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   const double mib = static_cast<double>(payload) / (1 << 20);
   auto whole_of = [&](const StreamRow& row) {
     StreamTiming median = Median(row.runs);
@@ -854,18 +896,28 @@ void BenchmarkStreams(const Options& options) {
         median.up_seconds > 0 && median.seconds > median.up_seconds
             ? absl::StrFormat("%.0f", mib / (median.seconds - median.up_seconds))
             : "-";
-    std::printf("| %s | %.0f | %s | %s | %s | %.2f | %.2f | %llu | %llu | %.3f |\n",
-                row.name.c_str(), whole, up.c_str(), back.c_str(), runs.c_str(),
-                bare > 0 ? whole / bare : 0, pipelined > 0 ? whole / pipelined : 0,
-                static_cast<unsigned long long>(row.idle_rss),
-                static_cast<unsigned long long>(row.peak_rss),
-                static_cast<double>(row.peak_rss) / static_cast<double>(payload));
+    std::printf(
+        "| %s | %.0f | %s | %s | %s | %.2f | %.2f | %.2f | %.2f | %.0f | %.0f | %llu | %llu | "
+        "%.3f |\n",
+        row.name.c_str(), whole, up.c_str(), back.c_str(), runs.c_str(),
+        bare > 0 ? whole / bare : 0, pipelined > 0 ? whole / pipelined : 0,
+        MedianOf(row.runs, &StreamTiming::server_cpu_seconds),
+        MedianOf(row.runs, &StreamTiming::client_cpu_seconds),
+        MedianOf(row.runs, &StreamTiming::server_faults),
+        MedianOf(row.runs, &StreamTiming::client_faults),
+        static_cast<unsigned long long>(row.idle_rss),
+        static_cast<unsigned long long>(row.peak_rss),
+        static_cast<double>(row.peak_rss) / static_cast<double>(payload));
   }
   std::printf(
       "\nwhole call = payload / (first byte sent .. status received); up = payload / "
       "(.. first response message,\nwhich the server sends once it has read all the "
       "input, except where it converts as the input arrives:\nTorch7 to Torch7 ConvertStream); "
-      "back = payload / the rest of the call.\n");
+      "back = payload / the rest of the call.\nCPU s, page faults = medians over the runs of "
+      "the processor time (user + system, all threads) and the minor\npage faults of the "
+      "server, and of this process as the client (checks of the response included), during "
+      "a\ncall: unlike the wall clock, they do not count waiting for a processor another "
+      "process holds.\n");
   std::fflush(stdout);
 }
 
@@ -877,7 +929,7 @@ int main(int argc, char** argv) {
   if (argc == 2 && std::strcmp(argv[1], seriald::bench::kEchoFlag) == 0) {
     // The bare streams' server sets up its heap as seriald does, so that the rows compare the
     // work done on the bytes, not two heaps' settings.
-    seriald::ApplyServerMallocSettings();
+    seriald::ApplyStreamingHeapSettings();
     return seriald::bench::ServeEcho();
   }
   Options options;
@@ -903,7 +955,14 @@ int main(int argc, char** argv) {
   app.add_option("--repeat", options.repeat, "Runs per stream row (the median is reported)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  app.add_option("--client-heap", options.client_heap,
+                 "The clients' heap settings: seriald (wire/heap_settings.h, as serialctl "
+                 "applies them) or glibc (its defaults)")
+      ->check(CLI::IsMember({"seriald", "glibc"}))
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+  // Before any channel starts gRPC's threads.
+  if (options.client_heap == "seriald") seriald::ApplyStreamingHeapSettings();
   options.concurrency.clear();
   for (absl::string_view level : absl::StrSplit(concurrency, ',', absl::SkipEmpty())) {
     int threads = 0;
@@ -914,8 +973,9 @@ int main(int argc, char** argv) {
     options.concurrency.push_back(threads);
   }
 
-  std::printf("service_benchmark: %s, %u CPUs\n", options.seriald.c_str(),
-              std::thread::hardware_concurrency());
+  std::printf("service_benchmark: %s, %u CPUs, clients' heap settings: %s\n",
+              options.seriald.c_str(), std::thread::hardware_concurrency(),
+              options.client_heap.c_str());
   seriald::bench::BenchmarkSmallCalls(options);
   seriald::bench::BenchmarkStreams(options);
   if (seriald::bench::failures > 0) {

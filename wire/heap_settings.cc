@@ -1,4 +1,4 @@
-#include "server/malloc_settings.h"
+#include "wire/heap_settings.h"
 
 #include <malloc.h>
 
@@ -44,7 +44,7 @@ void FewerArenas() {
 
 }  // namespace
 
-void ApplyServerMallocSettings() {
+void ApplyStreamingHeapSettings() {
   ReturnLargeBlocksToTheSystem();
   KeepFreedPagesWhileBusy();
   FewerArenas();

@@ -1,7 +1,7 @@
-// ApplyServerMallocSettings (server/malloc_settings.h): freed medium blocks stay in the heap for
+// ApplyStreamingHeapSettings (wire/heap_settings.h): freed medium blocks stay in the heap for
 // the next received message until the heap is trimmed, and blocks of 1 MiB or more still get
 // mappings of their own. A binary of its own: the settings are process-wide.
-#include "server/malloc_settings.h"
+#include "wire/heap_settings.h"
 
 #include <malloc.h>
 
@@ -14,14 +14,22 @@
 namespace seriald {
 namespace {
 
-class MallocSettingsTest : public ::testing::Test {
+class HeapSettingsTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() { ApplyServerMallocSettings(); }
+  static void SetUpTestSuite() {
+    ApplyStreamingHeapSettings();
+    // Nothing free at the arena's top from start-up: the blocks below must come from the
+    // settings' paths (a mapping, or the top grown), not from what is lying there.
+    malloc_trim(0);
+  }
 };
 
 // Blocks of the size gRPC reads a streamed chunk into, each touched as a received message is.
 std::vector<void*> AllocateTouched(size_t count, size_t bytes) {
   std::vector<void*> blocks;
+  // Reserved first: the vector growing between two blocks would put its own small block after
+  // them, so that the blocks freed below it could not merge into the arena's top.
+  blocks.reserve(count);
   for (size_t i = 0; i < count; ++i) {
     blocks.push_back(std::malloc(bytes));
     std::memset(blocks.back(), 0x5a, bytes);
@@ -29,7 +37,7 @@ std::vector<void*> AllocateTouched(size_t count, size_t bytes) {
   return blocks;
 }
 
-TEST_F(MallocSettingsTest, FreedMediumBlocksStayInTheHeapUntilItIsTrimmed) {
+TEST_F(HeapSettingsTest, FreedMediumBlocksStayInTheHeapUntilItIsTrimmed) {
   constexpr size_t kBlock = 512 << 10;
   constexpr size_t kCount = 16;  // 8 MiB, under the 32 MiB kept at an arena's top
   const size_t mapped_before = mallinfo2().hblkhd;
@@ -47,7 +55,7 @@ TEST_F(MallocSettingsTest, FreedMediumBlocksStayInTheHeapUntilItIsTrimmed) {
   EXPECT_LT(mallinfo2().keepcost, size_t{128} << 10);
 }
 
-TEST_F(MallocSettingsTest, BlocksOfAMebibyteOrMoreHaveMappingsOfTheirOwn) {
+TEST_F(HeapSettingsTest, BlocksOfAMebibyteOrMoreHaveMappingsOfTheirOwn) {
   constexpr size_t kBlock = kOwnMappingFromBytes;
   const size_t mapped_before = mallinfo2().hblkhd;
   std::vector<void*> blocks = AllocateTouched(3, kBlock);

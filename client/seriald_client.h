@@ -12,7 +12,7 @@
 // payloads calls ApplyStreamingHeapSettings() (wire/heap_settings.h) at the top of main, before
 // it connects, as serialctl does: with glibc's defaults, gRPC's buffers for each received message
 // are given back and faulted in again for the next one, which cost a pipelined 1 GiB stream
-// 6 to 8 times the processor time in service_benchmark.
+// 3.6 to 8 times the client's processor time in service_benchmark's runs.
 //
 // Example:
 //

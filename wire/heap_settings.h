@@ -20,8 +20,9 @@
 
 namespace seriald {
 
-// Blocks of this size or more get a mapping of their own, returned to the system when freed.
-inline constexpr size_t kOwnMappingFromBytes = size_t{1} << 20;
+// Blocks of this size or more get a mapping of their own, returned to the system when freed:
+// more than gRPC's own buffers of a message, less than the arrays a call holds.
+inline constexpr size_t kOwnMappingFromBytes = size_t{8} << 20;
 // Free memory an arena keeps at its top before it shrinks: more than gRPC's receive buffers of a
 // few streamed chunks.
 inline constexpr size_t kKeptAtArenaTopBytes = size_t{32} << 20;

@@ -1,5 +1,5 @@
 // ApplyStreamingHeapSettings (wire/heap_settings.h): freed medium blocks stay in the heap for
-// the next received message until the heap is trimmed, and blocks of 1 MiB or more still get
+// the next received message until the heap is trimmed, and blocks of 8 MiB or more still get
 // mappings of their own. A binary of its own: the settings are process-wide.
 #include "wire/heap_settings.h"
 
@@ -45,7 +45,7 @@ TEST_F(HeapSettingsTest, FreedMediumBlocksStayInTheHeapUntilItIsTrimmed) {
   const size_t mapped_for_blocks = mallinfo2().hblkhd - mapped_before;
   for (auto it = blocks.rbegin(); it != blocks.rend(); ++it) std::free(*it);
 
-  // Under 1 MiB: from the heap, not mappings of their own; freed, they are the arena's free top,
+  // Under 8 MiB: from the heap, not mappings of their own; freed, they are the arena's free top,
   // kept for the next message instead of being returned (glibc's 128 KiB would return them).
   EXPECT_EQ(mapped_for_blocks, 0u) << "medium blocks must come from the heap";
   EXPECT_GE(mallinfo2().keepcost, kCount * kBlock - kBlock);
@@ -55,7 +55,17 @@ TEST_F(HeapSettingsTest, FreedMediumBlocksStayInTheHeapUntilItIsTrimmed) {
   EXPECT_LT(mallinfo2().keepcost, size_t{128} << 10);
 }
 
-TEST_F(HeapSettingsTest, BlocksOfAMebibyteOrMoreHaveMappingsOfTheirOwn) {
+// gRPC serializes a message it sends in buffers of up to 1 MiB plus a small header: they come
+// from the heap and are used again, not mapped and unmapped for every MiB sent.
+TEST_F(HeapSettingsTest, GrpcsMessageBuffersComeFromTheHeap) {
+  constexpr size_t kBlock = (size_t{1} << 20) + 64;
+  const size_t mapped_before = mallinfo2().hblkhd;
+  std::vector<void*> blocks = AllocateTouched(4, kBlock);
+  EXPECT_EQ(mallinfo2().hblkhd - mapped_before, 0u);
+  for (void* block : blocks) std::free(block);
+}
+
+TEST_F(HeapSettingsTest, BlocksOfTheThresholdOrMoreHaveMappingsOfTheirOwn) {
   constexpr size_t kBlock = kOwnMappingFromBytes;
   const size_t mapped_before = mallinfo2().hblkhd;
   std::vector<void*> blocks = AllocateTouched(3, kBlock);

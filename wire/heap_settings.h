@@ -4,11 +4,11 @@
 // gRPC starts its threads: which blocks get mappings of their own, how many arenas there are, and
 // how much free memory an arena keeps at its top. glibc's defaults suit neither the memory of
 // such a process (large blocks kept for good) nor its speed: gRPC's buffers for each received
-// message are given back to the system and faulted in again for the next one. seriald and
-// serialctl apply these settings at start. The C++ client library (client/seriald_client.h) never
-// changes its host process's heap by itself: a program of its own that streams large payloads
-// calls this function in main. The server's IdleMemoryReturner (server/idle_memory.h) gives back
-// what is kept once it is idle.
+// message are given back to the system and faulted in again for the next one. seriald applies
+// these settings at start, serialctl before a command with --server connects. The C++ client
+// library (client/seriald_client.h) never changes its host process's heap by itself: a program of
+// its own that streams large payloads calls this function in main. The server's IdleMemoryReturner
+// (server/idle_memory.h) gives back what is kept once it is idle.
 //
 // Example (in main, before any gRPC channel or server exists):
 //

@@ -24,9 +24,9 @@
 //      file (seriald's default above 64 MiB) and, up to 4 GiB, with it held in memory.
 //   Each stream row also reports the processor time and minor page faults of the server and of
 //   the client (this process) during a call: unlike the wall clock, processor time does not
-//   count waiting for a processor on a shared machine. The clients run with the heap settings serialctl applies
-//   (wire/heap_settings.h), or with glibc's defaults (--client-heap glibc), as a program that
-//   sets nothing would.
+//   count waiting for a processor on a shared machine. The clients run with the heap settings
+//   serialctl applies (wire/heap_settings.h), or with glibc's defaults (--client-heap glibc), as a
+//   program that sets nothing would.
 //
 // Every response is checked (bytes, statuses); a wrong answer makes the exit status 1. Speed is
 // only reported, never judged.
@@ -206,10 +206,9 @@ class ServerProcess {
     absl::StatusOr<uint64_t> rss = testing::RssBytes(process_->pid());
     return rss.ok() ? *rss : 0;
   }
-  testing::ProcessWork Work() const {
-    absl::StatusOr<testing::ProcessWork> work = testing::WorkOf(process_->pid());
-    return work.ok() ? *work : testing::ProcessWork{};
-  }
+  // The work of the process started: with --seriald naming a wrapper that forks (perf, strace),
+  // the wrapper's own.
+  absl::StatusOr<testing::ProcessWork> Work() const { return testing::WorkOf(process_->pid()); }
 
   std::shared_ptr<grpc::Channel> Channel() const {
     grpc::ChannelArguments arguments;
@@ -768,17 +767,23 @@ void BenchmarkStreams(const Options& options) {
     auto channel = server->Channel();
     row.idle_rss = server->Rss();
     for (int i = 0; i < options.repeat; ++i) {
-      const testing::ProcessWork server_before = server->Work();
+      const absl::StatusOr<testing::ProcessWork> server_before = server->Work();
       const testing::ProcessWork client_before = testing::OwnWork();
       StreamTiming timing = run(channel, server->address());
-      const testing::ProcessWork server_after = server->Work();
+      const absl::StatusOr<testing::ProcessWork> server_after = server->Work();
       const testing::ProcessWork client_after = testing::OwnWork();
-      timing.server_cpu_seconds = server_after.cpu_seconds - server_before.cpu_seconds;
       timing.client_cpu_seconds = client_after.cpu_seconds - client_before.cpu_seconds;
-      timing.server_faults =
-          static_cast<double>(server_after.minor_faults - server_before.minor_faults);
       timing.client_faults =
           static_cast<double>(client_after.minor_faults - client_before.minor_faults);
+      if (server_before.ok() && server_after.ok()) {
+        timing.server_cpu_seconds = server_after->cpu_seconds - server_before->cpu_seconds;
+        timing.server_faults =
+            static_cast<double>(server_after->minor_faults - server_before->minor_faults);
+      } else {
+        // A server gone mid-row: its figures stay 0 and the run fails, never a wrapped count.
+        Fail(absl::StrCat(name, ": cannot read the server's work: ",
+                          (server_before.ok() ? server_after : server_before).status().ToString()));
+      }
       row.runs.push_back(timing);
     }
     row.peak_rss = server->PeakRss();
@@ -937,7 +942,10 @@ int main(int argc, char** argv) {
   options.seriald = self.substr(0, self.rfind('/') + 1) + "seriald";
   std::string concurrency = "1,4,16,64";
   CLI::App app{"service_benchmark: seriald's call rate, latency, stream throughput and memory"};
-  app.add_option("--seriald", options.seriald, "The seriald binary")->capture_default_str();
+  app.add_option("--seriald", options.seriald,
+                 "The seriald binary (or a wrapper that execs it; one that forks, like perf "
+                 "record, has its own processor time and page faults reported)")
+      ->capture_default_str();
   app.add_option("--small-input", options.small_input, "The small t7 file of the small calls")
       ->capture_default_str();
   app.add_option("--concurrency", concurrency, "Client thread counts for the small calls")

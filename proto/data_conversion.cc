@@ -1,10 +1,15 @@
 #include "proto/data_conversion.h"
 
+#include <algorithm>
+#include <bit>
+#include <cstring>
 #include <string>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "core/absl_compat.h"
+#include "core/io/input_error.h"
 #include "core/model/utf8.h"
 #include "core/status_macros.h"
 
@@ -16,6 +21,12 @@ namespace pb = ::seriald::v1;
 static_assert(static_cast<int>(data::Temporal::kNone) == pb::TEMPORAL_NONE);
 static_assert(static_cast<int>(data::Temporal::kDate) == pb::TEMPORAL_DATE);
 static_assert(static_cast<int>(data::Temporal::kDateTime) == pb::TEMPORAL_DATETIME);
+// StringArray.codes are little-endian int32s, copied as they are.
+static_assert(std::endian::native == std::endian::little);
+
+// The dictionary form of a string array is worth its hashing from this many elements on, and
+// when at most half of them are distinct.
+constexpr size_t kMinCodedStrings = 16;
 
 absl::Status ItemError(ItemId id, std::string_view problem) {
   return absl::InvalidArgumentError(absl::StrCat("item ", id, ": ", AsAbsl(problem)));
@@ -42,7 +53,47 @@ std::string Printable(std::string_view bytes) {
   return out;
 }
 
-absl::Status WriteItem(ItemId id, const data::Item& item, bool inline_data, pb::DataItem* out) {
+// `strings` into `out`: as CodedStrings when `codes` allows it and it pays (see
+// kMinCodedStrings), else as a StringArray.
+void WriteStrings(const data::Strings& strings, bool codes, pb::DataItem* out) {
+  const size_t count = strings.values.size();
+  if (codes && count >= kMinCodedStrings) {
+    pb::CodedStrings* coded = out->mutable_coded_strings();
+    // Element bytes stay where the StringVector holds them: the map keys are views.
+    absl::flat_hash_map<std::string_view, int32_t> code_of;
+    std::string bytes(4 * count, '\0');
+    size_t i = 0;
+    for (; i < count; ++i) {
+      const StringVector::Element e = strings.values.Get(i);
+      int32_t code = -1;
+      if (!e.is_na) {
+        auto [it, inserted] = code_of.try_emplace(e.bytes, static_cast<int32_t>(code_of.size()));
+        if (inserted) {
+          if (code_of.size() > count / 2) break;  // mostly distinct: a StringArray is smaller
+          coded->add_values(e.bytes.data(), e.bytes.size());
+        }
+        code = it->second;
+      }
+      std::memcpy(bytes.data() + 4 * i, &code, 4);
+    }
+    if (i == count) {
+      coded->set_codes(std::move(bytes));
+      for (int64_t size : strings.shape) coded->add_shape(size);
+      return;
+    }
+  }
+  pb::StringArray* message = out->mutable_strings();  // clears coded_strings, if set
+  message->mutable_values()->Reserve(static_cast<int>(count));
+  for (size_t i = 0; i < count; ++i) {
+    StringVector::Element e = strings.values.Get(i);
+    message->add_values(e.bytes.data(), e.bytes.size());
+    if (e.is_na) message->add_na(i);
+  }
+  for (int64_t size : strings.shape) message->add_shape(size);
+}
+
+absl::Status WriteItem(ItemId id, const data::Item& item, bool inline_data, bool string_codes,
+                       pb::DataItem* out) {
   for (const std::string& name : item.classes) {
     RETURN_IF_ERROR(CheckText(id, "a class", name));
     out->add_classes(name);
@@ -95,18 +146,9 @@ absl::Status WriteItem(ItemId id, const data::Item& item, bool inline_data, pb::
       message->set_na_present(array.na_present);
       break;
     }
-    case data::ItemKind::kStrings: {
-      const auto& strings = std::get<data::Strings>(item.data);
-      pb::StringArray* message = out->mutable_strings();
-      message->mutable_values()->Reserve(static_cast<int>(strings.values.size()));
-      for (size_t i = 0; i < strings.values.size(); ++i) {
-        StringVector::Element e = strings.values.Get(i);
-        message->add_values(e.bytes.data(), e.bytes.size());
-        if (e.is_na) message->add_na(i);
-      }
-      for (int64_t size : strings.shape) message->add_shape(size);
+    case data::ItemKind::kStrings:
+      WriteStrings(std::get<data::Strings>(item.data), string_codes, out);
       break;
-    }
     case data::ItemKind::kSequence: {
       pb::ListItem* message = out->mutable_list();
       for (ItemId child : std::get<data::Sequence>(item.data).items) message->add_items(child);
@@ -152,7 +194,82 @@ absl::Status WriteItem(ItemId id, const data::Item& item, bool inline_data, pb::
   return absl::OkStatus();
 }
 
-absl::StatusOr<data::Item> ReadItem(ItemId id, pb::DataItem& in) {
+// The elements of a StringArray.
+absl::Status ReadStringArray(ItemId id, const pb::StringArray& message, StringVector& values) {
+  uint64_t total = 0;
+  for (const std::string& value : message.values()) total += value.size();
+  values.Reserve(message.values_size(), total);
+  int next_na = 0;
+  uint64_t previous_na = 0;
+  for (int i = 0; i < message.na_size(); ++i) {
+    if (message.na(i) >= static_cast<uint64_t>(message.values_size()) ||
+        (i > 0 && message.na(i) <= previous_na)) {
+      return ItemError(id, "NA indices must be increasing and within the values");
+    }
+    previous_na = message.na(i);
+  }
+  for (int i = 0; i < message.values_size(); ++i) {
+    if (next_na < message.na_size() && message.na(next_na) == static_cast<uint64_t>(i)) {
+      if (!message.values(i).empty()) return ItemError(id, "an NA string with bytes");
+      values.AppendNa();
+      ++next_na;
+    } else {
+      values.Append(message.values(i), StringEncoding::kUtf8);
+    }
+  }
+  return absl::OkStatus();
+}
+
+// The elements of CodedStrings. `coded_bytes` counts what the dictionary form has expanded to
+// so far, over the whole message: checked and counted before anything is built, since a 4-byte
+// code can stand for a long value.
+absl::Status ReadCodedStrings(ItemId id, const pb::CodedStrings& message,
+                              const DataFromProtoLimits& limits, uint64_t& coded_bytes,
+                              StringVector& values) {
+  const std::string& codes = message.codes();
+  if (codes.size() % 4 != 0) {
+    return ItemError(
+        id, absl::StrCat("codes hold ", codes.size(), " bytes, not a whole number of int32s"));
+  }
+  const size_t count = codes.size() / 4;
+  auto code_at = [&codes](size_t i) {
+    int32_t code;
+    std::memcpy(&code, codes.data() + 4 * i, 4);
+    return code;
+  };
+  uint64_t total = 0;
+  for (size_t i = 0; i < count; ++i) {
+    const int32_t code = code_at(i);
+    if (code < -1 || code >= message.values_size()) {
+      return ItemError(id, absl::StrCat("element ", i, " has code ", code, ", outside -1 .. ",
+                                        message.values_size() - 1));
+    }
+    if (code >= 0) total += message.values(code).size();
+  }
+  const uint64_t left =
+      limits.max_coded_string_bytes - std::min(coded_bytes, limits.max_coded_string_bytes);
+  if (total > left) {
+    return LimitExceeded(
+        limits.limit_name,
+        absl::StrCat("item ", id, ": coded strings expand to ", total, " bytes, past the ", left,
+                     " left of the limit of ", limits.max_coded_string_bytes,
+                     " bytes for coded strings (", limits.limit_name, ")"));
+  }
+  coded_bytes += total;
+  values.Reserve(count, total);
+  for (size_t i = 0; i < count; ++i) {
+    const int32_t code = code_at(i);
+    if (code < 0) {
+      values.AppendNa();
+    } else {
+      values.Append(message.values(code), StringEncoding::kUtf8);
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<data::Item> ReadItem(ItemId id, pb::DataItem& in, const DataFromProtoLimits& limits,
+                                    uint64_t& coded_bytes) {
   data::Item item;
   switch (in.kind_case()) {
     case pb::DataItem::kNull:
@@ -195,30 +312,17 @@ absl::StatusOr<data::Item> ReadItem(ItemId id, pb::DataItem& in) {
       break;
     }
     case pb::DataItem::kStrings: {
-      const pb::StringArray& message = in.strings();
       data::Strings strings;
-      uint64_t total = 0;
-      for (const std::string& value : message.values()) total += value.size();
-      strings.values.Reserve(message.values_size(), total);
-      int next_na = 0;
-      uint64_t previous_na = 0;
-      for (int i = 0; i < message.na_size(); ++i) {
-        if (message.na(i) >= static_cast<uint64_t>(message.values_size()) ||
-            (i > 0 && message.na(i) <= previous_na)) {
-          return ItemError(id, "NA indices must be increasing and within the values");
-        }
-        previous_na = message.na(i);
-      }
-      for (int i = 0; i < message.values_size(); ++i) {
-        if (next_na < message.na_size() && message.na(next_na) == static_cast<uint64_t>(i)) {
-          if (!message.values(i).empty()) return ItemError(id, "an NA string with bytes");
-          strings.values.AppendNa();
-          ++next_na;
-        } else {
-          strings.values.Append(message.values(i), StringEncoding::kUtf8);
-        }
-      }
-      strings.shape.assign(message.shape().begin(), message.shape().end());
+      RETURN_IF_ERROR(ReadStringArray(id, in.strings(), strings.values));
+      strings.shape.assign(in.strings().shape().begin(), in.strings().shape().end());
+      item.data = std::move(strings);
+      break;
+    }
+    case pb::DataItem::kCodedStrings: {
+      data::Strings strings;
+      RETURN_IF_ERROR(
+          ReadCodedStrings(id, in.coded_strings(), limits, coded_bytes, strings.values));
+      strings.shape.assign(in.coded_strings().shape().begin(), in.coded_strings().shape().end());
       item.data = std::move(strings);
       break;
     }
@@ -275,7 +379,7 @@ absl::Status DataToProto(const data::Data& plain, pb::Data* message,
     const auto* array = std::get_if<data::NdArray>(&item.data);
     const bool inline_data =
         array == nullptr || array->data.size() <= options.max_inline_array_bytes;
-    RETURN_IF_ERROR(WriteItem(id, item, inline_data, message->add_items()));
+    RETURN_IF_ERROR(WriteItem(id, item, inline_data, options.string_codes, message->add_items()));
   }
   for (ItemId root : plain.roots()) message->add_roots(root);
   return absl::OkStatus();
@@ -296,11 +400,14 @@ namespace {
 
 // The items of `message`, their bytes moved out of it, and `streamed`'s array data put in place;
 // not yet validated.
-absl::StatusOr<data::Data> ReadItems(pb::Data& message, const StreamedArrayData& streamed) {
+absl::StatusOr<data::Data> ReadItems(pb::Data& message, const StreamedArrayData& streamed,
+                                     const DataFromProtoLimits& limits) {
   data::Data plain;
+  uint64_t coded_bytes = 0;  // what the dictionary form of string arrays has expanded to
   plain.mutable_items().reserve(message.items_size());
   for (int i = 0; i < message.items_size(); ++i) {
-    ASSIGN_OR_RETURN(data::Item item, ReadItem(static_cast<ItemId>(i), *message.mutable_items(i)));
+    ASSIGN_OR_RETURN(data::Item item, ReadItem(static_cast<ItemId>(i), *message.mutable_items(i),
+                                               limits, coded_bytes));
     plain.Add(std::move(item));
   }
   plain.roots().assign(message.roots().begin(), message.roots().end());
@@ -322,12 +429,13 @@ absl::StatusOr<data::Data> ReadItems(pb::Data& message, const StreamedArrayData&
 
 }  // namespace
 
-absl::StatusOr<data::Data> DataFromProto(pb::Data&& message) {
-  return DataFromProto(std::move(message), StreamedArrayData());
+absl::StatusOr<data::Data> DataFromProto(pb::Data&& message, const DataFromProtoLimits& limits) {
+  return DataFromProto(std::move(message), StreamedArrayData(), limits);
 }
 
-absl::StatusOr<data::Data> DataFromProto(pb::Data&& message, const StreamedArrayData& streamed) {
-  ASSIGN_OR_RETURN(data::Data plain, ReadItems(message, streamed));
+absl::StatusOr<data::Data> DataFromProto(pb::Data&& message, const StreamedArrayData& streamed,
+                                         const DataFromProtoLimits& limits) {
+  ASSIGN_OR_RETURN(data::Data plain, ReadItems(message, streamed, limits));
   RETURN_IF_ERROR(plain.Validate());
   return plain;
 }

@@ -52,6 +52,9 @@ struct ToProtoOptions {
   // Arrays holding more bytes than this get their type and length but empty `data`: the caller
   // sends those bytes separately, straight from the Buffers (the streaming calls' chunks).
   uint64_t max_inline_array_bytes = std::numeric_limits<uint64_t>::max();
+  // DataToProto only: string arrays whose elements repeat go in dictionary form (CodedStrings
+  // items), for a client that asked (ReadOptions.string_codes).
+  bool string_codes = false;
 };
 
 // Replaces `*message` with the mirror of `value`. INVALID_ARGUMENT naming the node when `value`

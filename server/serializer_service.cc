@@ -290,7 +290,11 @@ absl::Status WriteRequestOutput(const CodecRegistry& registry, v1::Value* value,
   }
   record.output_format = std::string(to->name());
   ASSIGN_OR_RETURN(WriteOptions write_options, ServerWriteOptions(options, limits));
-  ASSIGN_OR_RETURN(data::Data plain, DataFromProto(std::move(*data), streamed));
+  // Strings in dictionary form may expand only to what they could take sent one per element.
+  ASSIGN_OR_RETURN(data::Data plain,
+                   DataFromProto(std::move(*data), streamed,
+                                 {.max_coded_string_bytes = limits.max_request_bytes,
+                                  .limit_name = "max-request-bytes"}));
   DataToROptions r_options;
   r_options.root_as_pairlist = options.format() == v1::FORMAT_RDATA;
   ConversionNotes notes;
@@ -802,7 +806,8 @@ grpc::Status SerializerService::Deserialize(grpc::ServerContext* context,
     if (request->options().view() == v1::VIEW_DATA) {
       ASSIGN_OR_RETURN(data::Data plain, ReadInputData(*registry_, request->options(), call,
                                                        BorrowBytes(request->data()), record));
-      RETURN_IF_ERROR(DataToProto(plain, response->mutable_data()));
+      RETURN_IF_ERROR(DataToProto(plain, response->mutable_data(),
+                                  {.string_codes = request->options().string_codes()}));
     } else {
       ASSIGN_OR_RETURN(Value value, ReadInput(*registry_, request->options(), call,
                                               BorrowBytes(request->data()), record));
@@ -961,7 +966,8 @@ grpc::Status SerializerService::ServeDeserializeStream(grpc::ServerContext* cont
     ASSIGN_OR_RETURN(Buffer input, ReceiveChunks(receiver, options.input_size(), {}, call));
     // The header carries the Value (or its plain data) with the data of large arrays left out;
     // that data follows in ArrayChunk messages, read straight from the arrays' buffers.
-    const ToProtoOptions streaming{.max_inline_array_bytes = limits_.chunk_bytes - 1u};
+    const ToProtoOptions streaming{.max_inline_array_bytes = limits_.chunk_bytes - 1u,
+                                   .string_codes = options.string_codes()};
     v1::DeserializeStreamResponse header;
     // The buffers to send, by the id the chunks name.
     std::vector<std::pair<uint32_t, Buffer>> streamed;

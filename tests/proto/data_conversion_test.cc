@@ -2,8 +2,11 @@
 // name.
 #include "proto/data_conversion.h"
 
+#include <cstring>
 #include <string>
+#include <vector>
 
+#include "core/io/input_error.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -145,6 +148,132 @@ TEST(DataConversionTest, RefusesHostileMessages) {
   bad_root.add_items()->mutable_null();
   bad_root.add_roots(9);
   EXPECT_THAT(refused(bad_root), HasSubstr("root refers to item 9"));
+}
+
+// A string array item of `values` ("" for NA where `na` says so).
+data::Data StringsOf(const std::vector<std::string>& values, const std::vector<bool>& na = {}) {
+  data::Data plain;
+  data::Strings strings;
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i < na.size() && na[i]) {
+      strings.values.AppendNa();
+    } else {
+      strings.values.Append(values[i], StringEncoding::kUtf8);
+    }
+  }
+  plain.roots().push_back(plain.Add(std::move(strings)));
+  return plain;
+}
+
+std::vector<int32_t> CodesOf(const pb::CodedStrings& message) {
+  std::vector<int32_t> codes(message.codes().size() / 4);
+  std::memcpy(codes.data(), message.codes().data(), message.codes().size());
+  return codes;
+}
+
+TEST(DataConversionTest, RepeatingStringsGoInDictionaryFormWhenAsked) {
+  // 20 elements, 3 distinct, NA at 1 and 19: dictionary form, values in order of first use.
+  std::vector<std::string> values;
+  std::vector<bool> na;
+  for (int i = 0; i < 20; ++i) {
+    values.push_back(i % 3 == 0 ? "alpha" : i % 3 == 1 ? "b\xe9ta" : "");
+    na.push_back(i == 1 || i == 19);
+  }
+  data::Data plain = StringsOf(values, na);
+  pb::Data message;
+  ASSERT_TRUE(DataToProto(plain, &message, {.string_codes = true}).ok());
+  ASSERT_TRUE(message.items(0).has_coded_strings());
+  const pb::CodedStrings& coded = message.items(0).coded_strings();
+  EXPECT_THAT(coded.values(), ::testing::ElementsAre("alpha", "", "b\xe9ta"));
+  EXPECT_EQ(CodesOf(coded),
+            (std::vector<int32_t>{0, -1, 1, 0, 2, 1, 0, 2, 1, 0, 2, 1, 0, 2, 1, 0, 2, 1, 0, -1}));
+  // Read back: the same elements, NA included.
+  pb::Data wire;
+  ASSERT_TRUE(wire.ParseFromString(message.SerializeAsString()));
+  absl::StatusOr<data::Data> back = DataFromProto(std::move(wire));
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(*back, plain);
+
+  // Not asked: a StringArray.
+  ASSERT_TRUE(DataToProto(plain, &message).ok());
+  ASSERT_TRUE(message.items(0).has_strings());
+  EXPECT_EQ(message.items(0).strings().values_size(), 20);
+  EXPECT_THAT(message.items(0).strings().na(), ::testing::ElementsAre(1, 19));
+}
+
+TEST(DataConversionTest, MostlyDistinctOrShortStringArraysStayPlain) {
+  std::vector<std::string> distinct;
+  for (int i = 0; i < 20; ++i) distinct.push_back(i < 11 ? std::to_string(i) : "x");  // 12 of 20
+  std::vector<std::string> half;
+  for (int i = 0; i < 20; ++i) half.push_back(i < 9 ? std::to_string(i) : "x");  // 10 of 20
+  const std::vector<std::string> shorter(15, "same");  // below 16 elements
+  for (const auto& [values, coded] : {std::pair{distinct, false}, {half, true}, {shorter, false}}) {
+    data::Data plain = StringsOf(values);
+    pb::Data message;
+    ASSERT_TRUE(DataToProto(plain, &message, {.string_codes = true}).ok());
+    EXPECT_EQ(message.items(0).has_coded_strings(), coded) << values.size() << " " << values[0];
+    EXPECT_EQ(coded ? message.items(0).coded_strings().values_size()
+                    : message.items(0).strings().values_size(),
+              coded ? 10 : static_cast<int>(values.size()));
+    absl::StatusOr<data::Data> back = DataFromProto(std::move(message));
+    ASSERT_TRUE(back.ok()) << back.status();
+    EXPECT_EQ(*back, plain);
+  }
+}
+
+TEST(DataConversionTest, DictionaryFormFromClientsIsCheckedAndBounded) {
+  auto coded = [](std::vector<std::string> values, std::vector<int32_t> codes) {
+    pb::Data message;
+    pb::CodedStrings* strings = message.add_items()->mutable_coded_strings();
+    for (const std::string& value : values) strings->add_values(value);
+    std::string bytes(4 * codes.size(), '\0');
+    std::memcpy(bytes.data(), codes.data(), bytes.size());
+    strings->set_codes(bytes);
+    message.add_roots(0);
+    return message;
+  };
+  // A value may repeat in a client's dictionary; -1 is NA.
+  absl::StatusOr<data::Data> read = DataFromProto(coded({"a", "b", "a"}, {2, -1, 1, 0}));
+  ASSERT_TRUE(read.ok()) << read.status();
+  const StringVector& values = read->Get<data::Strings>(0).values;
+  ASSERT_EQ(values.size(), 4u);
+  EXPECT_EQ(values.Get(0).bytes, "a");
+  EXPECT_TRUE(values.Get(1).is_na);
+  EXPECT_EQ(values.Get(2).bytes, "b");
+  EXPECT_EQ(values.Get(3).bytes, "a");
+
+  auto refused = [](pb::Data message, const DataFromProtoLimits& limits = {}) {
+    absl::StatusOr<data::Data> plain = DataFromProto(std::move(message), limits);
+    EXPECT_FALSE(plain.ok());
+    return plain.status();
+  };
+  EXPECT_THAT(refused(coded({"a"}, {0, 1})).message(),
+              HasSubstr("item 0: element 1 has code 1, outside -1 .. 0"));
+  EXPECT_THAT(refused(coded({"a"}, {-2})).message(), HasSubstr("element 0 has code -2"));
+  pb::Data ragged = coded({"a"}, {0});
+  ragged.mutable_items(0)->mutable_coded_strings()->mutable_codes()->push_back('\0');
+  EXPECT_THAT(refused(ragged).message(),
+              HasSubstr("item 0: codes hold 5 bytes, not a whole number of int32s"));
+  // A matrix's shape is checked as a StringArray's is.
+  pb::Data misshapen = coded({"a"}, {0, 0, 0});
+  misshapen.mutable_items(0)->mutable_coded_strings()->add_shape(2);
+  misshapen.mutable_items(0)->mutable_coded_strings()->add_shape(2);
+  EXPECT_THAT(refused(misshapen).message(), HasSubstr("item 0 (strings): shape holds 4 elements"));
+
+  // Amplification: 1,000 codes for one 1,000-byte value are 1,000,000 bytes, counted over the
+  // whole message before anything is built.
+  pb::Data amplified = coded({std::string(1000, 'z')}, std::vector<int32_t>(1000, 0));
+  *amplified.add_items() = amplified.items(0);
+  const DataFromProtoLimits limits{.max_coded_string_bytes = 1'500'000,
+                                   .limit_name = "max-request-bytes"};
+  const absl::Status too_much = refused(amplified, limits);
+  EXPECT_EQ(too_much.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(LimitName(too_much), "max-request-bytes");
+  EXPECT_THAT(too_much.message(),
+              HasSubstr("item 1: coded strings expand to 1000000 bytes, past the 500000 left of "
+                        "the limit of 1500000 bytes for coded strings (max-request-bytes)"));
+  amplified.mutable_items()->RemoveLast();
+  EXPECT_TRUE(DataFromProto(std::move(amplified), limits).ok());
 }
 
 }  // namespace

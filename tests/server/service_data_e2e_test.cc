@@ -1,7 +1,8 @@
 // Plain data through a real seriald, called through the generated stubs: Deserialize and
-// DeserializeStream with VIEW_DATA, Serialize and SerializeStream taking Data, and what the server
-// refuses (a Data in JSON, Value and Data together, malformed Data, streamed arrays that are not
-// array items), each with INVALID_ARGUMENT and a message naming the item.
+// DeserializeStream with VIEW_DATA, Serialize and SerializeStream taking Data, string arrays in
+// dictionary form (CodedStrings) both ways, and what the server refuses (a Data in JSON, Value
+// and Data together, malformed Data, streamed arrays that are not array items, coded strings
+// expanding past --max-request-bytes), each with its status and a message naming the item.
 #include <cstring>
 #include <string>
 #include <vector>
@@ -132,6 +133,125 @@ TEST_F(ServiceDataE2eTest, StreamedDataCarriesLargeArraysInChunksNamingTheirItem
   status = writer->Finish();
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_TRUE(output == input);
+}
+
+// A data frame of `rows` rows: a string column cycling through "alpha", "beta", NA; a number
+// column.
+v1::Data FrameWithRepeatedStrings(int rows) {
+  v1::Data data;
+  v1::StringArray* strings = data.add_items()->mutable_strings();  // item 0
+  for (int i = 0; i < rows; ++i) {
+    strings->add_values(i % 3 == 0 ? "alpha" : i % 3 == 1 ? "beta" : "");
+    if (i % 3 == 2) strings->add_na(i);
+  }
+  v1::NdArray* numbers = data.add_items()->mutable_array();  // item 1
+  numbers->set_dtype(v1::ELEMENT_TYPE_FLOAT64);
+  numbers->add_shape(rows);
+  numbers->add_strides(1);
+  numbers->set_length(rows);
+  std::vector<double> values(rows);
+  for (int i = 0; i < rows; ++i) values[i] = i * 0.5;
+  numbers->set_data(std::string(reinterpret_cast<const char*>(values.data()), 8 * rows));
+  v1::DataFrame* frame = data.add_items()->mutable_data_frame();  // item 2
+  frame->add_column_names("s");
+  frame->add_column_names("x");
+  frame->add_columns(0);
+  frame->add_columns(1);
+  frame->set_row_count(rows);
+  data.add_roots(2);
+  return data;
+}
+
+TEST_F(ServiceDataE2eTest, RepeatedStringsComeCodedWhenAskedAndAreReadCoded) {
+  v1::SerializeRequest write;
+  *write.mutable_data() = FrameWithRepeatedStrings(3000);
+  write.mutable_options()->set_format(v1::FORMAT_RDS);
+  std::string rds;
+  grpc::Status status = Serialize(write, &rds);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+
+  // Unary, asked: the column comes as CodedStrings, its values in order of first appearance.
+  grpc::ClientContext context;
+  context.set_deadline(DeadlineIn(absl::Seconds(60)));
+  v1::DeserializeRequest request;
+  request.set_data(rds);
+  request.mutable_options()->set_view(v1::VIEW_DATA);
+  request.mutable_options()->set_string_codes(true);
+  v1::DeserializeResponse response;
+  status = stub_->Deserialize(&context, request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  const v1::Data& data = response.data();
+  const v1::DataItem& frame = data.items(data.roots(0));
+  const v1::DataItem& column = data.items(frame.data_frame().columns(0));
+  ASSERT_TRUE(column.has_coded_strings());
+  EXPECT_THAT(column.coded_strings().values(), ::testing::ElementsAre("alpha", "beta"));
+  ASSERT_EQ(column.coded_strings().codes().size(), 4u * 3000);
+  std::vector<int32_t> codes(3000);
+  std::memcpy(codes.data(), column.coded_strings().codes().data(), 4 * 3000);
+  for (int i = 0; i < 3000; ++i) ASSERT_EQ(codes[i], i % 3 == 2 ? -1 : i % 3) << i;
+  // The column names (2, distinct) stay a plain list of strings in the frame.
+  EXPECT_THAT(frame.data_frame().column_names(), ::testing::ElementsAre("s", "x"));
+
+  // Not asked: a StringArray, as before.
+  v1::DeserializeResponse plain;
+  status = Deserialize(rds, &plain);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_TRUE(plain.data()
+                  .items(plain.data().items(plain.data().roots(0)).data_frame().columns(0))
+                  .has_strings());
+
+  // Written back from the coded form: the same R bytes.
+  v1::SerializeRequest rewrite;
+  *rewrite.mutable_data() = data;
+  rewrite.mutable_options()->set_format(v1::FORMAT_RDS);
+  std::string again;
+  status = Serialize(rewrite, &again);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_TRUE(again == rds);
+
+  // Streamed, asked: the header's column is coded too.
+  grpc::ClientContext stream_context;
+  stream_context.set_deadline(DeadlineIn(absl::Seconds(60)));
+  auto stream = stub_->DeserializeStream(&stream_context);
+  v1::DeserializeStreamRequest first;
+  first.mutable_options()->set_view(v1::VIEW_DATA);
+  first.mutable_options()->set_string_codes(true);
+  ASSERT_TRUE(stream->Write(first));
+  v1::DeserializeStreamRequest chunk;
+  chunk.mutable_chunk()->set_data(rds);
+  ASSERT_TRUE(stream->Write(chunk));
+  stream->WritesDone();
+  v1::DeserializeStreamResponse streamed;
+  ASSERT_TRUE(stream->Read(&streamed));
+  ASSERT_TRUE(streamed.has_header());
+  const v1::Data& header = streamed.header().data();
+  EXPECT_TRUE(
+      header.items(header.items(header.roots(0)).data_frame().columns(0)).has_coded_strings());
+  EXPECT_EQ(header.SerializeAsString(), data.SerializeAsString());  // all of it inline here
+  EXPECT_FALSE(stream->Read(&streamed));
+  status = stream->Finish();
+  ASSERT_TRUE(status.ok()) << status.error_message();
+}
+
+TEST_F(ServiceDataE2eTest, CodedStringsMayNotExpandPastTheRequestLimit) {
+  auto server = SerialdProcess::Start({"--max-request-bytes", "1000000"});
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto stub = testing::RawStub((*server)->address());
+  // 2,000 codes (8,000 bytes) for one 1,000-byte string: 2,000,000 bytes of strings.
+  v1::SerializeRequest request;
+  v1::CodedStrings* coded = request.mutable_data()->add_items()->mutable_coded_strings();
+  coded->add_values(std::string(1000, 'z'));
+  coded->set_codes(std::string(8000, '\0'));
+  request.mutable_data()->add_roots(0);
+  request.mutable_options()->set_format(v1::FORMAT_RDS);
+  grpc::ClientContext context;
+  context.set_deadline(DeadlineIn(absl::Seconds(60)));
+  v1::SerializeResponse response;
+  grpc::Status status = stub->Serialize(&context, request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(status.error_message(),
+              HasSubstr("item 0: coded strings expand to 2000000 bytes, past the 1000000 left of "
+                        "the limit of 1000000 bytes for coded strings (max-request-bytes)"));
 }
 
 TEST_F(ServiceDataE2eTest, RefusesWhatCannotBeWrittenNamingTheItem) {

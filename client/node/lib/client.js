@@ -22,8 +22,9 @@ const fs = require('node:fs');
 const grpc = require('@grpc/grpc-js');
 const { serializerClient } = require('./protos');
 const { fromData } = require('./from_data');
-const { toData } = require('./to_data');
-const { dtypeByProto } = require('./ndarray');
+const { toData, plainStringItems } = require('./to_data');
+const { DTYPES } = require('./ndarray');
+const { StreamedArrays, MALFORMED } = require('./assembly');
 const { SerialdError, fromCallError } = require('./errors');
 
 const MiB = 1 << 20;
@@ -83,7 +84,9 @@ function byteOrder(bigEndian) {
   return bigEndian ? 'BYTE_ORDER_BIG_ENDIAN' : 'BYTE_ORDER_LITTLE_ENDIAN';
 }
 
-// load options -> seriald.v1.ReadOptions asking for plain data.
+// load options -> seriald.v1.ReadOptions asking for plain data, with string arrays whose
+// elements repeat (R data frame columns) in dictionary form (CodedStrings items): one decoded
+// string per distinct value instead of one per element (lib/from_data.js codedStringValues).
 function readOptions(options, inputSize) {
   return {
     format: formatEnum(options.format, { allowDetect: true }),
@@ -92,6 +95,7 @@ function readOptions(options, inputSize) {
     maxDepth: options.maxDepth || 0,
     inputSize,
     view: 'VIEW_DATA',
+    stringCodes: true,
   };
 }
 
@@ -206,6 +210,26 @@ async function inputBytes(input) {
   throw new TypeError('seriald: load takes a Buffer, a Uint8Array, an ArrayBuffer or a file path');
 }
 
+// ElementType enum name -> dtype, looked up without dtypeByProto's throw: an unknown type in a
+// stream's header is the stream's fault, and named as such.
+const DTYPE_BY_PROTO = new Map(DTYPES.map((dtype) => [dtype.proto, dtype]));
+
+// Declares to `arrays` (a StreamedArrays) the items a DeserializeStream header says will follow:
+// each an array item, listed once, of an element type the client knows (its declared size is
+// the array's length times the element's size).
+function expectStreamedArrays(header, arrays) {
+  if (!header.data) throw new Error(`${MALFORMED}: a header without data`);
+  const { items } = header.data;
+  for (const id of header.streamedArrays) {
+    const item = items[id];
+    if (item === undefined || item.kind !== 'array') throw new Error(`${MALFORMED}: item ${id} is not an array`);
+    if (arrays.has(id)) throw new Error(`${MALFORMED}: item ${id} streamed twice`);
+    const dtype = DTYPE_BY_PROTO.get(item.array.dtype);
+    if (dtype === undefined) throw new Error(`${MALFORMED}: item ${id} has unknown element type ${item.array.dtype}`);
+    arrays.expect(id, Number(item.array.length) * dtype.bytes);
+  }
+}
+
 // Pieces of `bytes` of at most `size` bytes each, without copying.
 function* pieces(bytes, size) {
   for (let offset = 0; offset < bytes.length; offset += size) {
@@ -225,6 +249,8 @@ class SerialdClient {
     this.streamThreshold = options.streamThreshold ?? 4 * MiB;
     this.chunkBytes = options.chunkBytes ?? MiB;
     this.timeoutMs = options.timeoutMs;
+    // dump sends repeated strings in dictionary form until a server refuses that form.
+    this.serverReadsCodedStrings = true;
     let credentials;
     if (options.tlsCa) {
       credentials = grpc.credentials.createSsl(readPem(options.tlsCa), readPem(options.tlsKey), readPem(options.tlsCert));
@@ -286,7 +312,9 @@ class SerialdClient {
 
   // DeserializeStream: the options, then the input in chunks; back come the header with the
   // data (large arrays empty) and the data of those arrays in ArrayChunks, assembled here into
-  // fresh (hence aligned) buffers.
+  // fresh (hence aligned) buffers. What the server sends is checked, not trusted (see
+  // lib/assembly.js): the header once and first, each listed id an array item of a known element
+  // type, listed once; chunks in order and within the declared sizes; every array whole at the end.
   async deserializeStream(bytes, read) {
     const chunkBytes = this.chunkBytes;
     function* requests() {
@@ -294,27 +322,19 @@ class SerialdClient {
       for (const { piece } of pieces(bytes, chunkBytes)) yield { chunk: { data: piece } };
     }
     let header = null;
-    const arrays = new Map();  // item id -> the Buffer its chunks are copied into
+    const arrays = new StreamedArrays(bytes.length);
     await streamCall(this.stub.DeserializeStream(this.callOptions()), requests(), (response) => {
       if (response.part === 'header') {
+        if (header !== null) throw new Error(`${MALFORMED}: a second header`);
         header = response.header;
-        for (const id of header.streamedArrays) {
-          const array = header.data.items[id].array;
-          const size = Number(array.length) * dtypeByProto(array.dtype).bytes;
-          arrays.set(id, Buffer.from(new ArrayBuffer(size)));
-        }
+        expectStreamedArrays(header, arrays);
         return;
       }
       const chunk = response.arrayChunk;
-      const target = arrays.get(chunk.node);
-      const offset = Number(chunk.offset);
-      if (!target || offset + chunk.data.length > target.length) {
-        throw new Error(`seriald: the server sent data past the end of array item ${chunk.node}`);
-      }
-      chunk.data.copy(target, offset);
+      arrays.add(chunk.node, Number(chunk.offset), chunk.data);
     });
-    if (header === null) throw new Error('seriald: DeserializeStream ended without a header');
-    for (const [id, data] of arrays) header.data.items[id].array.data = data;
+    if (header === null) throw new Error(`${MALFORMED}: no header`);
+    for (const [id, data] of arrays.finish()) header.data.items[id].array.data = data;
     return header;
   }
 
@@ -330,6 +350,24 @@ class SerialdClient {
   async dumpAll(values, format, options = {}) {
     const write = writeOptions(format, options);
     const { data, payloadBytes } = toData(values);
+    if (!this.serverReadsCodedStrings) plainStringItems(data);
+    try {
+      return await this.serialize(data, payloadBytes, write);
+    } catch (error) {
+      // A server older than the dictionary form of strings has no such item kind: the same
+      // strings once more as plain string items, and only those from then on.
+      if (!(error instanceof SerialdError && error.code === grpc.status.INVALID_ARGUMENT &&
+            error.details.includes('no kind is set') && plainStringItems(data))) {
+        throw error;
+      }
+      this.serverReadsCodedStrings = false;
+      return this.serialize(data, payloadBytes, write);
+    }
+  }
+
+  // Serialize, or SerializeStream above streamThreshold (or when the server's message limit
+  // refuses the unary call).
+  async serialize(data, payloadBytes, write) {
     if (payloadBytes <= this.streamThreshold) {
       try {
         return (await this.unary('Serialize', { data, options: write })).data;

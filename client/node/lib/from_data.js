@@ -3,6 +3,12 @@
 // lists as Arrays, maps and named lists as objects or Maps, data frames, factors. The mapping is
 // the table "Node client" in the README; lib/to_data.js is its inverse.
 //
+// A string array comes as a StringArray (one value per element) or, when its elements repeat
+// and the load asked for it (ReadOptions.string_codes), as CodedStrings: each distinct string
+// once and an int32 code per element. Both give the same Array of strings; the second decodes
+// each distinct string once, and its elements share those strings (a Buffer, for bytes that are
+// not UTF-8, stays each element's own).
+//
 // Items refer to each other by id. An id met twice gives the same JavaScript object, cycles
 // included, and nothing recurses: containers are created empty when first met and filled later
 // from an explicit work list, so a list nested 200000 deep converts like a flat one.
@@ -20,7 +26,9 @@ const TEMPORAL_NAMES = { TEMPORAL_DATE: 'date', TEMPORAL_DATETIME: 'datetime' };
 const CONTAINERS = new Set(['list', 'map', 'dataFrame']);
 // The kind each item kind's JavaScript object is marked with (lib/kind.js); Arrays and Maps
 // need no mark.
-const MARKS = { array: 'array', strings: 'strings', factor: 'factor', opaque: 'opaque', dataFrame: 'frame' };
+const MARKS = {
+  array: 'array', strings: 'strings', codedStrings: 'strings', factor: 'factor', opaque: 'opaque', dataFrame: 'frame',
+};
 
 // A string's bytes as a JavaScript string when they are UTF-8 (R strings always are after the
 // server's transcoding), else as a Buffer, so that a Lua string of arbitrary bytes is not
@@ -29,10 +37,63 @@ function decodeText(bytes) {
   return isUtf8(bytes) ? bytes.toString('utf8') : Buffer.from(bytes);
 }
 
-// A StringArray message's elements in its own (R, column-major) order; NA elements are null.
-function stringValues(strings) {
+// The message of a string array item: a StringArray, or CodedStrings (the same strings in
+// dictionary form); undefined for items of other kinds.
+function stringMessage(item) {
+  if (item.kind === 'strings') return item.strings;
+  if (item.kind === 'codedStrings') return item.codedStrings;
+  return undefined;
+}
+
+// The elements of string array item `id` in its own (R, column-major) order; NA elements are
+// null.
+function stringValues(id, item) {
+  return item.kind === 'codedStrings' ? codedStringValues(id, item.codedStrings) : plainStringValues(id, item.strings);
+}
+
+// The elements of a StringArray: one value per element, NA elements listed in `na`.
+function plainStringValues(id, strings) {
   const values = strings.values.map(decodeText);
-  for (const index of strings.na) values[Number(index)] = null;
+  for (const index of strings.na) {
+    const at = Number(index);
+    if (!(at < values.length)) throw new Error(`seriald: string item ${id} marks element ${at} of ${values.length} NA`);
+    values[at] = null;
+  }
+  return values;
+}
+
+// The elements of CodedStrings: each distinct value decoded once, and one reference to it per
+// element (code -1: NA), so that a column of two million repeats of a few strings costs a few
+// strings, not two million.
+function codedStringValues(id, coded) {
+  const { codes } = coded;
+  if (codes.length % 4 !== 0) {
+    throw new Error(`seriald: the codes of string item ${id} hold ${codes.length} bytes, not a whole number of int32s`);
+  }
+  const distinct = coded.values.map(decodeText);
+  const count = codes.length / 4;
+  // The codes slice the received message: read in place when aligned for an Int32Array.
+  let codeArray;
+  if (codes.byteOffset % 4 === 0) {
+    codeArray = new Int32Array(codes.buffer, codes.byteOffset, count);
+  } else {
+    codeArray = new Int32Array(count);
+    new Uint8Array(codeArray.buffer).set(codes);
+  }
+  const values = new Array(count);
+  for (let i = 0; i < count; i++) {
+    const code = codeArray[i];
+    if (code >= 0 && code < distinct.length) {
+      // Strings are immutable and shared; a Buffer (bytes that are not UTF-8) is each element's
+      // own, as in a StringArray, so that changing one element does not change the others.
+      const value = distinct[code];
+      values[i] = typeof value === 'string' ? value : Buffer.from(value);
+    } else if (code === -1) {
+      values[i] = null;
+    } else {
+      throw new Error(`seriald: string item ${id}: element ${i} has code ${code}, outside -1 .. ${distinct.length - 1}`);
+    }
+  }
   return values;
 }
 
@@ -170,7 +231,8 @@ class DataConverter {
         value = this.arrayValue(item.array);
         break;
       case 'strings':
-        value = this.stringsValue(item.strings);
+      case 'codedStrings':
+        value = this.stringsValue(id, item);
         break;
       case 'factor':
         value = {
@@ -221,17 +283,18 @@ class DataConverter {
     return value;
   }
 
-  stringsValue(strings) {
-    const values = stringValues(strings);
-    const shape = strings.shape.length > 0 ? strings.shape.map(Number) : [values.length];
+  stringsValue(id, item) {
+    const values = stringValues(id, item);
+    const { shape: dimensions } = stringMessage(item);
+    const shape = dimensions.length > 0 ? dimensions.map(Number) : [values.length];
     return { dtype: 'string', shape, data: columnMajorToRowMajor(values, shape) };
   }
 
-  // The elements of a StringArray item (names, levels, row names) as an Array.
+  // The elements of a string array item (names, levels, row names) as an Array.
   stringList(id) {
     const item = this.item(id);
-    if (item.kind !== 'strings') throw new Error(`seriald: item ${id} should be strings, is ${item.kind}`);
-    return stringValues(item.strings);
+    if (stringMessage(item) === undefined) throw new Error(`seriald: item ${id} should be strings, is ${item.kind}`);
+    return stringValues(id, item);
   }
 
   // The codes of a factor: an int32 array item -> Int32Array.
@@ -313,8 +376,8 @@ class DataConverter {
     if (plain && item.kind === 'array' && item.array.shape.length === 1 &&
         item.array.temporal === 'TEMPORAL_NONE' && dtypeByProto(item.array.dtype).name !== 'logical') {
       bare = toRowMajor(item.array).data;
-    } else if (plain && item.kind === 'strings' && item.strings.shape.length === 0) {
-      bare = stringValues(item.strings);
+    } else if (plain && stringMessage(item) !== undefined && stringMessage(item).shape.length === 0) {
+      bare = stringValues(id, item);
     } else {
       return this.value(id);
     }
@@ -324,7 +387,7 @@ class DataConverter {
 
   rowNames(id) {
     const item = this.item(id);
-    if (item.kind === 'strings') return stringValues(item.strings);
+    if (stringMessage(item) !== undefined) return stringValues(id, item);
     if (item.kind === 'array') return toRowMajor(item.array).data;
     throw new Error(`seriald: data frame row names (item ${id}) should be strings or int32`);
   }

@@ -3,7 +3,9 @@
 //
 // Every JavaScript object becomes one item, and an object met twice is one item met twice, so
 // shared values and cycles reach the server as such. Nothing recurses: an object is given its
-// id when first met and converted later from an explicit work list.
+// id when first met and converted later from an explicit work list. String arrays whose
+// elements repeat go as CodedStrings (each distinct string once, an int32 code per element),
+// the others as StringArrays.
 //
 // Example:
 //   const { data, payloadBytes } = toData([{ className: 'nn.Linear', weight: w }]);
@@ -23,6 +25,11 @@ const FRAME_KEYS = new Set(['columns', 'rowNames', 'rowCount', 'classes', 'attri
 const FACTOR_KEYS = new Set(['levels', 'codes', 'ordered', 'names', 'classes', 'attributes']);
 const OPAQUE_KEYS = new Set(['opaque', 'description', 'classes', 'attributes']);
 const NUMERIC_DTYPES = new Set(DTYPES.map((dtype) => dtype.name));
+// String arrays of at least this many elements, at most half of them distinct, are written in
+// dictionary form (a CodedStrings item): one value per distinct string and 4 bytes per element,
+// where the plain form sends every element's bytes (data frame columns mostly repeat a few
+// strings). Smaller arrays are not worth the hashing; the server draws the same line.
+const MIN_CODED_STRINGS = 16;
 
 function isPlainObject(value) {
   const prototype = Object.getPrototypeOf(value);
@@ -185,7 +192,7 @@ class DataBuilder {
       case 'array':
         return this.withMetadata(value, { array: this.array(value) });
       case 'strings':
-        return this.withMetadata(value, { strings: this.strings(value.data, value.shape) });
+        return this.withMetadata(value, this.strings(value.data, value.shape));
       case 'frame':
         return this.withMetadata(value, { dataFrame: this.frame(value) });
       case 'factor':
@@ -243,7 +250,9 @@ class DataBuilder {
   }
 
   // Elements (strings, null for NA, Buffers for bytes that are not UTF-8) in row-major order
-  // -> a StringArray message, in R's column-major order for matrices.
+  // -> the kind and message of a string array item, in R's column-major order for matrices:
+  // { codedStrings } when the elements repeat enough for the dictionary form to pay, else
+  // { strings }.
   strings(data, shape) {
     if (!data.every(isStringElement)) throw new TypeError('seriald: a string array holds strings, null (NA) or Buffers');
     shape = shape ? Array.from(shape, Number) : [data.length];
@@ -251,20 +260,64 @@ class DataBuilder {
       throw new TypeError(`seriald: shape [${shape}] needs ${elementCount(shape)} strings, the data holds ${data.length}`);
     }
     const ordered = rowMajorToColumnMajor(data, shape);
+    const messageShape = shape.length > 1 ? shape : [];
+    const coded = this.codedStrings(ordered);
+    if (coded) return { codedStrings: { ...coded, shape: messageShape } };
+    return { strings: { ...this.plainStrings(ordered), shape: messageShape } };
+  }
+
+  // A StringArray's values and na: one value per element, NA elements empty and listed in `na`.
+  plainStrings(elements) {
     const na = [];
-    const values = ordered.map((x, i) => {
+    const values = elements.map((x, i) => {
       if (x === null) {
         na.push(i);
         return Buffer.alloc(0);
       }
       return this.text(x);
     });
-    return { values, na, shape: shape.length > 1 ? shape : [] };
+    return { values, na };
+  }
+
+  // CodedStrings' values and codes: the distinct values, each once in order of first
+  // appearance, and one little-endian int32 per element, the index of its value or -1 for NA.
+  // null when the dictionary form would not pay, as the server decides for what it sends: fewer
+  // than MIN_CODED_STRINGS elements, or more than half of them distinct.
+  codedStrings(elements) {
+    const count = elements.length;
+    if (count < MIN_CODED_STRINGS) return null;
+    const maxDistinct = Math.floor(count / 2);
+    // Strings and Buffers (bytes that are not UTF-8) are keyed in maps of their own, so that a
+    // Buffer's key (its bytes as latin1, one character per byte) never meets a string's.
+    const stringCodes = new Map();
+    const bufferCodes = new Map();
+    const distinct = [];
+    const codes = new Int32Array(count);
+    for (let i = 0; i < count; i++) {
+      const element = elements[i];
+      if (element === null) {
+        codes[i] = -1;
+        continue;
+      }
+      const isString = typeof element === 'string';
+      const codeOf = isString ? stringCodes : bufferCodes;
+      const key = isString ? element : element.toString('latin1');
+      let code = codeOf.get(key);
+      if (code === undefined) {
+        code = distinct.length;
+        if (code >= maxDistinct) return null;  // mostly distinct: a StringArray is smaller
+        codeOf.set(key, code);
+        distinct.push(element);
+      }
+      codes[i] = code;
+    }
+    this.payloadBytes += codes.byteLength;
+    return { values: distinct.map((x) => this.text(x)), codes: Buffer.from(codes.buffer) };
   }
 
   stringsItem(data) {
     if (!Array.isArray(data)) throw new TypeError('seriald: names are an Array of strings');
-    return this.add({ strings: this.strings(data) });
+    return this.add(this.strings(data));
   }
 
   dimNames(dimNames) {
@@ -278,7 +331,7 @@ class DataBuilder {
   // A data frame column: an Array of strings is a character column; anything else is written
   // as it would be on its own (a bare TypedArray is a numeric vector).
   column(column) {
-    if (Array.isArray(column) && column.every(isStringElement)) return this.add({ strings: this.strings(column) });
+    if (Array.isArray(column) && column.every(isStringElement)) return this.add(this.strings(column));
     return this.id(column);
   }
 
@@ -330,4 +383,26 @@ function toData(roots) {
   return { data: { items: builder.items, roots: rootIds }, payloadBytes: builder.payloadBytes };
 }
 
-module.exports = { toData, rowMajorToColumnMajor };
+// Rewrites the codedStrings items of `data` (a Data object as toData makes it) as plain strings
+// items, for a server older than the dictionary form (it refuses the unknown kind with "no kind
+// is set"); whether there were any.
+function plainStringItems(data) {
+  let rewritten = false;
+  for (const item of data.items) {
+    if (!item.codedStrings) continue;
+    const { values, codes, shape } = item.codedStrings;
+    const elements = [];
+    const na = [];
+    for (let i = 0; i < codes.length / 4; i++) {
+      const code = codes.readInt32LE(4 * i);
+      if (code < 0) na.push(i);
+      elements.push(code < 0 ? Buffer.alloc(0) : values[code]);
+    }
+    delete item.codedStrings;
+    item.strings = { values: elements, na, shape };
+    rewritten = true;
+  }
+  return rewritten;
+}
+
+module.exports = { toData, rowMajorToColumnMajor, plainStringItems };

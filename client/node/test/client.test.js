@@ -10,7 +10,7 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
-const { SerialdClient, SerialdError } = require('..');
+const { SerialdClient, SerialdError, toData } = require('..');
 const { TORCH7_CORPUS, startServer, runR, tempDir, makeCertificates } = require('./helpers');
 
 const NA_INTEGER = -2147483648;
@@ -337,6 +337,79 @@ test('R values: matrices, names, dimnames, dates, factors, attributes, classes',
   fs.writeFileSync(back, await client.dump(value, 'rds'));
   const out = runR(`v <- readRDS("${back}"); o <- ${R_VALUES}; for (n in names(o)) if (!identical(v[[n]], o[[n]])) { cat("DIFFERS", n, "\\n"); str(v[[n]]); str(o[[n]]) }; stopifnot(identical(v, o)); cat("IDENTICAL\\n")`);
   assert.match(out, /IDENTICAL/);
+});
+
+// A data frame whose character column repeats three strings and NA (the server sends it in
+// dictionary form, as a CodedStrings item) beside one whose strings are all distinct (a
+// StringArray), and a factor.
+const R_REPEATED_FRAME = `data.frame(
+  s = rep(c("alpha", NA, "beta", "gamma"), 25),
+  u = sprintf("u%03d", 1:100),
+  f = factor(rep(c("x", "y"), 50)),
+  stringsAsFactors = FALSE)`;
+
+function repeatedFrameColumns() {
+  return {
+    s: Array.from({ length: 100 }, (_, i) => ['alpha', null, 'beta', 'gamma'][i % 4]),
+    u: Array.from({ length: 100 }, (_, i) => `u${String(i + 1).padStart(3, '0')}`),
+  };
+}
+
+test('a repeated string column written by R comes in dictionary form and loads with its values and NA', async () => {
+  const file = path.join(scratch, 'repeated.rds');
+  runR(`saveRDS(${R_REPEATED_FRAME}, "${file}")`);
+  const bytes = fs.readFileSync(file);
+
+  // On the wire: the repeated column as CodedStrings, the distinct one as a StringArray.
+  const response = await client.unary('Deserialize', { data: bytes, options: { view: 'VIEW_DATA', stringCodes: true } });
+  const { items } = response.data;
+  const columns = items[response.data.roots[0]].dataFrame.columns;
+  assert.equal(items[columns[0]].kind, 'codedStrings');
+  assert.deepEqual(items[columns[0]].codedStrings.values.map(String), ['alpha', 'beta', 'gamma']);
+  assert.equal(items[columns[1]].kind, 'strings');
+
+  const expected = repeatedFrameColumns();
+  const streaming = new SerialdClient(server.address, { streamThreshold: 64, chunkBytes: 100 });
+  try {
+    for (const caller of [client, streaming]) {
+      const frame = await caller.load(bytes);
+      assert.deepEqual(frame.columns.s, expected.s);
+      assert.deepEqual(frame.columns.u, expected.u);
+      assert.deepEqual(frame.columns.f.levels, ['x', 'y']);
+      assert.equal(frame.rowCount, 100);
+      // Written back (the column in dictionary form, unary and streamed), R reads the same frame.
+      const back = path.join(scratch, 'repeated-back.rds');
+      fs.writeFileSync(back, await caller.dump(frame, 'rds'));
+      assert.match(runR(`stopifnot(identical(readRDS("${back}"), ${R_REPEATED_FRAME})); cat("IDENTICAL\\n")`), /IDENTICAL/);
+    }
+  } finally {
+    streaming.close();
+  }
+  assert.ok(await server.waitForLog(/method=DeserializeStream .*status=OK/));
+  assert.ok(await server.waitForLog(/method=SerializeStream .*status=OK/));
+});
+
+test('strings dumped in dictionary form load back the same', async () => {
+  const rows = 64;
+  const elements = Array.from({ length: rows }, (_, i) => ['red', 'green', null, 'bleu ✓'][i % 4]);
+  const value = {
+    frame: { columns: { colour: elements, n: new Int32Array(rows).map((_, i) => i) } },
+    matrix: { dtype: 'string', shape: [8, 4], data: elements.slice(0, 32) },
+    named: { dtype: 'float64', shape: [rows], data: new Float64Array(rows), names: elements.map((x) => x ?? 'na') },
+    bytes: { dtype: 'string', shape: [rows], data: elements.map((x, i) => (i % 8 === 0 ? Buffer.from([0xff, i % 3]) : x)) },
+  };
+  const { data } = toData([value]);
+  assert.ok(data.items.filter((item) => item.codedStrings).length >= 4, 'the strings went in dictionary form');
+  const loaded = await client.load(await client.dump(value, 'rds'));
+  assert.deepEqual(loaded.frame.columns, value.frame.columns);
+  assert.deepEqual(loaded.matrix, value.matrix);
+  assert.deepEqual(loaded.named, value.named);
+  assert.deepEqual(loaded.bytes, value.bytes);
+  // For R: the same as the frame it builds itself.
+  const file = path.join(scratch, 'coded-from-js.rds');
+  fs.writeFileSync(file, await client.dump(value.frame, 'rds'));
+  const rFrame = 'data.frame(colour = rep(c("red", "green", NA, "bleu \\u2713"), 16), n = 0:63, stringsAsFactors = FALSE)';
+  assert.match(runR(`stopifnot(identical(readRDS("${file}"), ${rFrame})); cat("IDENTICAL\\n")`), /IDENTICAL/);
 });
 
 test('large arrays stream both ways', async () => {

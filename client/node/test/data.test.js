@@ -304,3 +304,112 @@ test('values the client cannot write are refused before any call', () => {
   assert.throws(() => toData([{ dtype: 'float64', shape: [3], data: new Float64Array(2) }]), /needs 3 elements/);
   assert.throws(() => toData([{ dtype: 'float64', data: new Int32Array(2) }]), /needs its data in a Float64Array/);
 });
+
+// Int32 codes as the bytes of a CodedStrings message.
+function codeBytes(codes) {
+  return bytesOf(new Int32Array(codes));
+}
+
+test('string arrays that repeat go in dictionary form (CodedStrings), the others as StringArrays', () => {
+  const repeated = { dtype: 'string', shape: [20], data: Array.from({ length: 20 }, (_, i) => ['lo', 'hi', null, 'lo'][i % 4]) };
+  const { data } = toData([repeated]);
+  const item = wireRoundTrip(data).items[0];
+  assert.equal(item.kind, 'codedStrings');
+  assert.deepEqual(item.codedStrings.values.map(String), ['lo', 'hi']);  // in order of first appearance
+  const codes = new Int32Array(Uint8Array.from(item.codedStrings.codes).buffer);
+  assert.deepEqual([...codes.subarray(0, 8)], [0, 1, -1, 0, 0, 1, -1, 0]);
+  assert.deepEqual(roundTrip(repeated), repeated);
+
+  // The line the server draws too: at least 16 elements, at most half of them distinct.
+  const kindOf = (elements) => wireRoundTrip(toData([{ dtype: 'string', data: elements }]).data).items[0].kind;
+  const cycle = (length, distinct) => Array.from({ length }, (_, i) => `v${i % distinct}`);
+  assert.equal(kindOf(cycle(16, 8)), 'codedStrings');
+  assert.equal(kindOf(cycle(16, 9)), 'strings');
+  assert.equal(kindOf(cycle(15, 1)), 'strings');
+  assert.equal(kindOf(new Array(16).fill(null)), 'codedStrings');  // all NA: no values at all
+  for (const elements of [cycle(16, 8), cycle(16, 9), cycle(15, 1), new Array(16).fill(null)]) {
+    const value = { dtype: 'string', shape: [elements.length], data: elements };
+    assert.deepEqual(roundTrip(value), value);
+  }
+});
+
+test('dictionary form: Buffers (bytes that are not UTF-8) keep apart from strings and from each other', () => {
+  // "ÿ" is the latin1 reading of the byte 0xff: the Buffer and the string are two values.
+  const elements = [];
+  for (let i = 0; i < 6; i++) elements.push('ÿ', Buffer.from([0xff]), null, Buffer.from([0x61, 0xfe]));
+  const value = { dtype: 'string', shape: [elements.length], data: elements };
+  const item = wireRoundTrip(toData([value]).data).items[0];
+  assert.equal(item.kind, 'codedStrings');
+  assert.deepEqual(item.codedStrings.values, [Buffer.from('ÿ'), Buffer.from([0xff]), Buffer.from([0x61, 0xfe])]);
+  const back = roundTrip(value);
+  assert.deepEqual(back, value);
+  assert.equal(back.data[0], 'ÿ');
+  assert.ok(Buffer.isBuffer(back.data[1]));
+  // Each element has its own Buffer, as in a StringArray.
+  assert.notEqual(back.data[1], back.data[5]);
+});
+
+test('dictionary form: character matrices, data frame columns, names', () => {
+  // A 4x5 matrix of two strings: codes in R's column-major order, elements back row-major.
+  const matrix = { dtype: 'string', shape: [4, 5], data: Array.from({ length: 20 }, (_, i) => (i < 5 ? 'top' : 'rest')) };
+  const item = wireRoundTrip(toData([matrix]).data).items[0];
+  assert.equal(item.kind, 'codedStrings');
+  assert.deepEqual(item.codedStrings.shape, [4, 5]);
+  const codes = new Int32Array(Uint8Array.from(item.codedStrings.codes).buffer);
+  assert.deepEqual([...codes.subarray(0, 8)], [0, 1, 1, 1, 0, 1, 1, 1]);  // column by column
+  assert.deepEqual(roundTrip(matrix), matrix);
+
+  const rows = 40;
+  const frame = {
+    columns: {
+      s: Array.from({ length: rows }, (_, i) => (i % 5 === 4 ? null : ['alpha', 'beta'][i % 2])),
+      x: new Float64Array(rows).map((_, i) => i / 2),
+    },
+    rowNames: Array.from({ length: rows }, (_, i) => `r${i}`),  // all distinct: a StringArray
+  };
+  const { data } = toData([frame]);
+  const message = data.items[0].dataFrame;
+  assert.ok(data.items[message.columns[0]].codedStrings);
+  assert.ok(data.items[message.rowNames].strings);
+  assert.deepEqual(roundTrip(frame), { ...frame, rowCount: rows });
+
+  const named = { dtype: 'float64', shape: [16], data: new Float64Array(16), names: new Array(16).fill('same') };
+  assert.ok(toData([named]).data.items[1].codedStrings);
+  assert.deepEqual(roundTrip(named), named);
+});
+
+test('CodedStrings from the server: NA, codes unaligned in the message, an empty array', () => {
+  const coded = { codedStrings: { values: [Buffer.from('x'), Buffer.from('y')], codes: codeBytes([1, -1, 0, 1]) } };
+  const expected = { dtype: 'string', shape: [4], data: ['y', null, 'x', 'y'] };
+  assert.deepEqual(load([coded]), expected);
+
+  // Codes that do not start at a multiple of 4 in the received message are copied.
+  const decoded = wireRoundTrip({ items: [coded], roots: [0] });
+  const unaligned = Buffer.alloc(17).subarray(1);
+  decoded.items[0].codedStrings.codes.copy(unaligned);
+  decoded.items[0].codedStrings.codes = unaligned;
+  assert.deepEqual(fromData(decoded)[0], expected);
+
+  assert.deepEqual(load([{ codedStrings: { values: [], codes: Buffer.alloc(0) } }]), { dtype: 'string', shape: [0], data: [] });
+  // Names, levels and data frame columns may come in this form too.
+  const names = { codedStrings: { values: [Buffer.from('k')], codes: codeBytes([0, 0]) } };
+  const list = load([{ list: { items: [1, 1] }, names: 2 }, { number: 1 }, names]);
+  assert.deepEqual(list.names, ['k', 'k']);
+});
+
+test('CodedStrings with codes outside the values, or not whole int32s, are refused naming the item', () => {
+  const coded = (values, codes) => ({ codedStrings: { values: values.map((s) => Buffer.from(s)), codes } });
+  assert.throws(() => load([coded(['a', 'b'], codeBytes([0, 2]))]),
+    { message: 'seriald: string item 0: element 1 has code 2, outside -1 .. 1' });
+  assert.throws(() => load([coded(['a'], codeBytes([-2]))]),
+    { message: 'seriald: string item 0: element 0 has code -2, outside -1 .. 0' });
+  assert.throws(() => load([coded([], codeBytes([0]))]),
+    { message: 'seriald: string item 0: element 0 has code 0, outside -1 .. -1' });
+  assert.throws(() => load([coded(['a'], Buffer.alloc(6))]),
+    { message: 'seriald: the codes of string item 0 hold 6 bytes, not a whole number of int32s' });
+  // As the names of a list, the names' own item is named.
+  assert.throws(() => load([{ list: { items: [1] }, names: 2 }, { number: 1 }, coded(['a'], codeBytes([3]))]),
+    { message: 'seriald: string item 2: element 0 has code 3, outside -1 .. 0' });
+  // A StringArray's NA indices stay within its values.
+  assert.throws(() => load([strings(['a'], [1])]), { message: 'seriald: string item 0 marks element 1 of 1 NA' });
+});

@@ -22,10 +22,11 @@ import os
 import grpc
 
 from . import _wire
+from ._assembly import StreamedArrays
 from ._proto import (health_pb2, health_pb2_grpc, serializer_pb2, serializer_pb2_grpc, status_pb2,
                      value_pb2)
 from .decode import DTYPES, decode_data
-from .encode import encode_data
+from .encode import encode_data, plain_strings
 
 FORMATS = {
     "t7": serializer_pb2.FORMAT_T7,
@@ -187,6 +188,8 @@ class SerialdClient:
         self.stream_threshold = stream_threshold
         self.chunk_bytes = chunk_bytes
         self.timeout = timeout
+        # dump() sends repeated strings in dictionary form until a server refuses that form.
+        self._string_codes = True
 
     def close(self):
         self._channel.close()
@@ -282,24 +285,23 @@ class SerialdClient:
                     chunk=serializer_pb2.BytesChunk(data=piece))
 
         header = None
-        buffers, expected = {}, {}
+        arrays = StreamedArrays(justified_bytes=len(data), kind="node")
         try:
             for response in self._stub.DeserializeStream(requests(), timeout=self.timeout):
                 if response.WhichOneof("part") == "header":
                     if header is not None:
                         raise ValueError("malformed stream from the server: a second header")
                     header = response.header
-                    buffers, expected = _stream_value_buffers(header)
+                    _expect_value_arrays(header, arrays)
                 else:
                     chunk = response.array_chunk
-                    _append_chunk(buffers, expected, chunk.node, chunk.offset, chunk.data)
+                    arrays.add(chunk.node, chunk.offset, chunk.data)
         except grpc.RpcError as e:
             raise SerialdError(e) from None
         if header is None:
             raise ValueError("malformed stream from the server: no header")
-        _check_complete(buffers, expected)
-        for node, data in buffers.items():
-            header.value.nodes[node].array.data = bytes(data)
+        for node, data in arrays.finish().items():
+            header.value.nodes[node].array.data = data.tobytes()
         return header.value, FORMAT_NAMES.get(header.format, "")
 
     def serialize(self, value, to, write=None):
@@ -358,6 +360,7 @@ class SerialdClient:
         """
         read = read_options(format or "", **options)
         read.view = serializer_pb2.VIEW_DATA
+        read.string_codes = True  # repeated strings in dictionary form: decoded once each
         with _InputBytes(source) as payload:
             if len(payload) <= self.stream_threshold:
                 roots = self._load_unary(payload, read, refhook)
@@ -405,7 +408,7 @@ class SerialdClient:
             "/seriald.v1.Serializer/DeserializeStream",
             request_serializer=_as_is, response_deserializer=_as_is)
         header = None
-        buffers, expected = {}, {}
+        arrays = StreamedArrays(justified_bytes=len(payload))
         try:
             for raw in deserialize(requests(), timeout=self.timeout):
                 chunk = _wire.parse_array_chunk(raw)
@@ -413,15 +416,14 @@ class SerialdClient:
                     if header is not None:
                         raise ValueError("malformed stream from the server: a second header")
                     header = serializer_pb2.DeserializeStreamResponse.FromString(raw).header
-                    buffers, expected = _stream_buffers(header)
+                    _expect_data_arrays(header, arrays)
                     continue
-                node, offset, piece = chunk
-                _append_chunk(buffers, expected, node, offset, piece)
+                arrays.add(*chunk)
         except grpc.RpcError as e:
             raise SerialdError(e) from None
         if header is None:
             raise ValueError("malformed stream from the server: no header")
-        _check_complete(buffers, expected)
+        buffers = arrays.finish()
         return decode_data(header.data, buffers, refhook)
 
     def dump(self, obj, format, path=None, refhook=None, **options):
@@ -444,12 +446,25 @@ class SerialdClient:
         as that reference without asking.
         """
         write = write_options(format, **options)
-        data, arrays = encode_data(obj, refhook=refhook)
+        data, arrays = encode_data(obj, refhook=refhook, string_codes=self._string_codes)
+        try:
+            return self._dump_data(data, arrays, write, path)
+        except SerialdError as e:
+            # A server older than the dictionary form of strings has no such item kind: the
+            # same strings once more as plain StringArrays, and none again on this client.
+            if not (e.code == grpc.StatusCode.INVALID_ARGUMENT and "no kind is set" in e.message
+                    and self._string_codes and plain_strings(data)):
+                raise
+            self._string_codes = False
+            return self._dump_data(data, arrays, write, path)
+
+    def _dump_data(self, data, arrays, write, path):
+        """Serialize (or SerializeStream, above stream_threshold) of the encoded `data`; the
+        output's bytes, or None once written to `path`."""
         total = data.ByteSize() + sum(len(payload) for _, payload in arrays)
         if total <= self.stream_threshold:
             request = serializer_pb2.SerializeRequest(options=write)
             request.data.CopyFrom(data)  # before the array data goes in: copies no array bytes
-            del data
             _put_inline(request.data, arrays)
             output = self._call(self._stub.Serialize, request).data
             pieces = [output]
@@ -519,56 +534,33 @@ def _large_arrays(data, minimum_bytes):
     return large
 
 
-def _stream_buffers(header):
-    """({item id: bytearray}, {item id: expected bytes}) for the arrays a DeserializeStream
-    header says will follow. Nothing the server declares is allocated up front: the buffers grow
-    as chunks arrive (a length field is not a promise)."""
-    buffers, expected = {}, {}
+def _expect_data_arrays(header, arrays):
+    """Declares to `arrays` (StreamedArrays) the data items a DeserializeStream header says will
+    follow, each once and of a known element type."""
     for item_id in header.streamed_arrays:
         if item_id >= len(header.data.items) or header.data.items[item_id].WhichOneof("kind") != "array":
             raise ValueError("malformed stream from the server: item %d is not an array" % item_id)
-        if item_id in buffers:
+        if item_id in arrays:
             raise ValueError("malformed stream from the server: item %d streamed twice" % item_id)
         array = header.data.items[item_id].array
         dtype = DTYPES.get(array.dtype)
         if dtype is None:
             raise ValueError("malformed stream from the server: item %d has unknown element "
                              "type %d" % (item_id, array.dtype))
-        buffers[item_id] = bytearray()
-        expected[item_id] = array.length * dtype.itemsize
-    return buffers, expected
+        arrays.expect(item_id, array.length * dtype.itemsize)
 
 
-def _stream_value_buffers(header):
-    """As _stream_buffers, for the Value form's nodes."""
-    buffers, expected = {}, {}
+def _expect_value_arrays(header, arrays):
+    """As _expect_data_arrays, for the Value form's nodes."""
     for node in header.streamed_arrays:
         if node >= len(header.value.nodes) or header.value.nodes[node].WhichOneof("kind") != "array":
             raise ValueError("malformed stream from the server: node %d is not an array" % node)
         array = header.value.nodes[node].array
         dtype = DTYPES.get(array.type)
-        if dtype is None or node in buffers:
+        if dtype is None or node in arrays:
             raise ValueError("malformed stream from the server: node %d has unknown element type "
                              "%d or is streamed twice" % (node, array.type))
-        buffers[node] = bytearray()
-        expected[node] = array.length * dtype.itemsize
-    return buffers, expected
-
-
-def _append_chunk(buffers, expected, node, offset, piece):
-    """Appends a chunk to its array's buffer: chunks come in order and within the declared size."""
-    target = buffers.get(node)
-    if target is None or offset != len(target) or len(target) + len(piece) > expected[node]:
-        raise ValueError("malformed stream from the server: a chunk of %d bytes at offset %d for "
-                         "item %d" % (len(piece), offset, node))
-    target += piece
-
-
-def _check_complete(buffers, expected):
-    for node, target in buffers.items():
-        if len(target) != expected[node]:
-            raise ValueError("malformed stream from the server: item %d ended at %d of %d bytes"
-                             % (node, len(target), expected[node]))
+        arrays.expect(node, array.length * dtype.itemsize)
 
 
 def _put_inline(data, arrays):

@@ -119,6 +119,8 @@ class _Decoder:
             kind = self.items[item_id].WhichOneof("kind")
             if kind is None:
                 raise ValueError("malformed Data from the server: item %d has no kind" % item_id)
+            if kind == "coded_strings":  # the same strings in dictionary form (_string_values)
+                kind = "strings"
             self.kinds[item_id] = kind
         return kind
 
@@ -260,7 +262,7 @@ class _Decoder:
         elif kind == "array":
             self.values[item_id] = self._array(item_id, item)
         elif kind == "strings":
-            self.values[item_id] = self._strings(item)
+            self.values[item_id] = self._strings(item_id, item)
         elif kind == "factor":
             self.values[item_id] = self._factor(item)
         elif kind == "data_frame":
@@ -300,29 +302,44 @@ class _Decoder:
     # -- strings ---------------------------------------------------------------------------------
 
     def _string_list(self, item_id):
-        """A StringArray item as a list of str, None for NA (names, levels, row names)."""
+        """A string array item as a list of str, None for NA (names, levels, row names)."""
         self._check_id(item_id, "names")
-        item = self.items[item_id]
-        if item.WhichOneof("kind") != "strings":
+        if self._kind(item_id) != "strings":
             raise ValueError("malformed Data from the server: item %d should be strings" % item_id)
-        values = [decode_text(raw) for raw in item.strings.values]
-        for index in item.strings.na:
-            values[index] = None
-        return values
+        return self._string_values(self.items[item_id], item_id).reshape(-1, order="F").tolist()
 
-    def _string_values(self, strings):
-        """A StringArray as an object ndarray of str/None in R's shape (column-major)."""
-        values = [decode_text(raw) for raw in strings.values]
-        for index in strings.na:
-            values[index] = None
-        array = numpy.empty(len(values), dtype=object)
-        array[:] = values
-        if len(strings.shape) > 1:
-            array = array.reshape(tuple(strings.shape), order="F")
+    def _string_values(self, item, item_id):
+        """A string array item (StringArray, or CodedStrings: its dictionary form) as an object
+        ndarray of str/None in R's shape (column-major)."""
+        if item.HasField("coded_strings"):
+            coded = item.coded_strings
+            # One str per distinct value, then references to them: no decoding per element.
+            distinct = numpy.empty(len(coded.values) + 1, dtype=object)
+            distinct[:-1] = [decode_text(raw) for raw in coded.values]
+            distinct[-1] = None  # code -1, NA, indexes the last entry
+            if len(coded.codes) % 4:
+                raise ValueError("malformed Data from the server: item %d has %d bytes of codes"
+                                 % (item_id, len(coded.codes)))
+            codes = numpy.frombuffer(coded.codes, "<i4")
+            if len(codes) and (codes.min() < -1 or codes.max() >= len(coded.values)):
+                raise ValueError("malformed Data from the server: item %d has a code outside -1 .. "
+                                 "%d" % (item_id, len(coded.values) - 1))
+            array = distinct[codes]
+            shape = coded.shape
+        else:
+            strings = item.strings
+            values = [decode_text(raw) for raw in strings.values]
+            for index in strings.na:
+                values[index] = None
+            array = numpy.empty(len(values), dtype=object)
+            array[:] = values
+            shape = strings.shape
+        if len(shape) > 1:
+            array = array.reshape(tuple(shape), order="F")
         return array
 
-    def _strings(self, item):
-        return self._with_attributes(self._string_values(item.strings), item, usual_classes=())
+    def _strings(self, item_id, item):
+        return self._with_attributes(self._string_values(item, item_id), item, usual_classes=())
 
     # -- arrays ----------------------------------------------------------------------------------
 
@@ -469,7 +486,7 @@ class _Decoder:
     def _row_names(self, item_id):
         self._check_id(item_id, "row names")
         item = self.items[item_id]
-        if item.WhichOneof("kind") == "strings":
+        if self._kind(item_id) == "strings":
             return self.pandas.Index(self._string_list(item_id), dtype=object)
         if item.WhichOneof("kind") == "array":
             return self.pandas.Index(self._raw_array(item_id, item.array))
@@ -490,7 +507,7 @@ class _Decoder:
             values[:] = [self.values[child] for child in item.list.items]
             return [(name, values)]
         if kind == "strings":
-            return [(name, self._string_values(item.strings).reshape(-1, order="F"))]
+            return [(name, self._string_values(item, column).reshape(-1, order="F"))]
         if kind == "factor":
             factor = self._factor(item)
             return [(name, factor.array if isinstance(factor, pandas.Series) else factor)]

@@ -61,16 +61,17 @@ REFHOOK_TYPES = frozenset(("environment", "externalptr", "weakref"))
 SPECIAL_ENVIRONMENTS = frozenset(("R_GlobalEnv", "base", "R_EmptyEnv"))
 
 
-def encode_data(obj, roots=None, refhook=None):
+def encode_data(obj, roots=None, refhook=None, string_codes=True):
     """(Data message, [(array item id, memoryview of its little-endian bytes), ...]) for `obj`
     (or for each value of `roots`, several top-level objects). Array data is left out of the
-    message: the caller puts each payload inline or streams it.
+    message: the caller puts each payload inline or streams it. With `string_codes`, string
+    arrays whose elements repeat go in dictionary form (CodedStrings; see _coded_strings).
 
     `refhook`, when given, is called with each Opaque environment, external pointer and weak
     reference (at each place it occurs), as R's serialize(refhook =) calls its hook: a list of
     str (or one str) writes a persistent reference with those names in its place; None leaves
     the Opaque, which is refused."""
-    encoder = _Encoder(refhook)
+    encoder = _Encoder(refhook, string_codes)
     values = [obj] if roots is None else list(roots)
     for index, value in enumerate(values):
         path = _Path(None, "obj") if roots is None else _Path(None, "roots[%d]" % index)
@@ -123,8 +124,9 @@ def _pandas():
 
 
 class _Encoder:
-    def __init__(self, refhook=None):
+    def __init__(self, refhook=None, string_codes=True):
         self.refhook = refhook
+        self.string_codes = string_codes
         self.data = data_pb2.Data()
         self.arrays = []
         self.by_identity = {}   # id(container or array) -> item id
@@ -343,6 +345,14 @@ class _Encoder:
     def _string_array(self, item, value, mask, path):
         flat = value.reshape(-1, order="F") if value.ndim > 1 else value.reshape(-1)
         flat_mask = mask.reshape(-1, order="F") if mask is not None else None
+        if self.string_codes and len(flat) >= CODED_STRINGS_MIN:
+            coded = _coded_strings(flat, flat_mask)
+            if coded is not None:
+                values, codes = coded
+                item.coded_strings.values.extend(values)
+                item.coded_strings.codes = codes.tobytes()
+                item.coded_strings.shape.extend(value.shape if value.ndim > 1 else ())
+                return
         values = []
         for index, element in enumerate(flat):
             if flat_mask is not None and flat_mask[index]:
@@ -560,6 +570,69 @@ class _Encoder:
         factor.codes = codes_id
         factor.levels = self._string_item([str(level) for level in categorical.categories])
         factor.ordered = bool(categorical.ordered)
+
+
+# String arrays of at least this many elements, at most half of them distinct, go to the server
+# in dictionary form (CodedStrings): the distinct values once and an int32 code per element, where
+# the plain form costs an encoded bytes object and a protobuf append per element.
+CODED_STRINGS_MIN = 16
+
+
+def _coded_strings(flat, flat_mask):
+    """(distinct values as bytes, little-endian int32 codes, -1 for NA) for the 1-d object or
+    string array `flat` (NA where `flat_mask` is set, or where an element is None, NaN or pandas.NA)
+    when every element is a str, bytes or missing and at most half are distinct; else None (the
+    element loop then says what the array holds)."""
+    pandas = _pandas()
+    try:
+        if pandas is not None:
+            # Hashing in C, NA-like elements -1, values in order of first appearance.
+            codes, distinct = pandas.factorize(flat, use_na_sentinel=True)
+            distinct = list(distinct)
+        else:
+            code_of = {}
+            codes = numpy.empty(len(flat), numpy.int64)
+            for position, element in enumerate(flat):
+                missing = element is None or (isinstance(element, float) and element != element)
+                codes[position] = -1 if missing else code_of.setdefault(element, len(code_of))
+            distinct = list(code_of)
+    except TypeError:  # an unhashable element: not a string array
+        return None
+    if 2 * len(distinct) > len(flat):
+        return None
+    values = []
+    for element in distinct:
+        if isinstance(element, str):
+            values.append(element.encode("utf-8", "surrogateescape"))
+        elif isinstance(element, bytes):
+            values.append(bytes(element))
+        else:
+            return None
+    codes = codes.astype("<i4")
+    if flat_mask is not None:
+        codes[flat_mask] = -1
+    return values, codes
+
+
+def plain_strings(data):
+    """Rewrites the CodedStrings items of the Data message `data` as StringArray items, for a
+    server older than the dictionary form; whether there were any."""
+    rewritten = False
+    for item in data.items:
+        if item.WhichOneof("kind") != "coded_strings":
+            continue
+        coded = item.coded_strings
+        values = list(coded.values)
+        shape = list(coded.shape)
+        codes = numpy.frombuffer(coded.codes, "<i4").tolist()
+        strings = item.strings  # clears coded_strings
+        for index, code in enumerate(codes):
+            strings.values.append(b"" if code < 0 else values[code])
+            if code < 0:
+                strings.na.append(index)
+        strings.shape.extend(shape)
+        rewritten = True
+    return rewritten
 
 
 def _put_strings(strings, values, shape=()):

@@ -10,6 +10,7 @@ import datetime
 import os
 import sys
 import unittest
+from unittest import mock
 
 import numpy
 import pandas
@@ -17,8 +18,9 @@ import pandas
 import pyseriald
 from pyseriald import Object, Opaque, Pairs, RArray, RList, _wire
 from pyseriald._proto import data_pb2, serializer_pb2, value_pb2
+from pyseriald import encode
 from pyseriald.decode import decode_data
-from pyseriald.encode import R_NA_REAL_BITS, encode_data
+from pyseriald.encode import R_NA_REAL_BITS, encode_data, plain_strings
 
 NA_INTEGER = -2**31
 
@@ -292,6 +294,78 @@ class Arrays(unittest.TestCase):
         data, arrays = encode_data(seconds)
         self.assertEqual(data.items[0].array.temporal, data_pb2.TEMPORAL_DATETIME)
         self.assertEqual(numpy.frombuffer(arrays[0][1], "<f8")[0], 1500000000.5)
+
+
+class CodedStrings(unittest.TestCase):
+    """String arrays in dictionary form (CodedStrings): sent by dump where they pay, read by load
+    wherever a string array may be."""
+
+    REPEATED = ["a", None, "b\udce9", "a", "b\udce9"] * 4  # 20 elements, 2 distinct, NA
+
+    def coded(self, value, **options):
+        data, _ = encode_data(value, **options)
+        return data, data.items[0]
+
+    def test_repeated_strings_go_coded_in_order_of_first_appearance(self):
+        for without_pandas in (False, True):
+            with self.subTest(without_pandas=without_pandas):
+                with mock.patch.object(encode, "_pandas", lambda: None if without_pandas else pandas):
+                    data, item = self.coded(numpy.array(self.REPEATED, dtype=object))
+                self.assertEqual(item.WhichOneof("kind"), "coded_strings")
+                self.assertEqual(list(item.coded_strings.values), [b"a", b"b\xe9"])
+                self.assertEqual(numpy.frombuffer(item.coded_strings.codes, "<i4").tolist(),
+                                 [0, -1, 1, 0, 1] * 4)
+                back = decode_data(data_pb2.Data.FromString(data.SerializeToString()), {})[0]
+                self.assertEqual(back.tolist(), self.REPEATED)
+                # The same items as StringArrays (what an older server gets) read the same.
+                self.assertTrue(plain_strings(data))
+                self.assertEqual(data.items[0].WhichOneof("kind"), "strings")
+                self.assertEqual(list(data.items[0].strings.na), [1, 6, 11, 16])
+                self.assertEqual(decode_data(data, {})[0].tolist(), self.REPEATED)
+
+    def test_matrices_masks_bytes_and_nan_go_coded_too(self):
+        matrix = numpy.array(self.REPEATED, dtype=object).reshape(4, 5)
+        data, item = self.coded(matrix)
+        self.assertEqual(list(item.coded_strings.shape), [4, 5])
+        self.assertEqual(round_trip(matrix).tolist(), matrix.tolist())
+        masked = numpy.ma.MaskedArray(["x", "y"] * 8, mask=[True] + [False] * 15)
+        _, item = self.coded(masked)
+        self.assertEqual(numpy.frombuffer(item.coded_strings.codes, "<i4").tolist()[:3],
+                         [-1, 1, 0])
+        mixed = numpy.array([b"\xff", "z", float("nan"), pandas.NA] * 4, dtype=object)
+        _, item = self.coded(mixed)
+        self.assertEqual(list(item.coded_strings.values), [b"\xff", b"z"])
+        self.assertEqual(round_trip(mixed).tolist(), ["\udcff", "z", None, None] * 4)
+
+    def test_distinct_short_or_unasked_strings_stay_plain(self):
+        cases = [numpy.array([str(i) for i in range(20)], dtype=object),        # distinct
+                 numpy.array(["a"] * 15, dtype=object),                           # short
+                 numpy.array(["a", 1] * 10, dtype=object)]                        # not strings
+        kinds = [self.coded(value)[1].WhichOneof("kind") for value in cases]
+        self.assertEqual(kinds, ["strings", "strings", "list"])
+        _, item = self.coded(numpy.array(self.REPEATED, dtype=object), string_codes=False)
+        self.assertEqual(item.WhichOneof("kind"), "strings")
+
+    def test_a_data_frame_column_and_names_from_the_server(self):
+        builder = DataBuilder()
+        codes = numpy.array([1, 0, -1, 1] * 4, "<i4").tobytes()
+        column = builder.add(coded_strings=dict(values=[b"lo", b"hi"], codes=codes))
+        names = builder.add(coded_strings=dict(values=[b"k"], codes=numpy.zeros(1, "<i4").tobytes()))
+        vector = builder.array([1.5], "<f8", value_pb2.ELEMENT_TYPE_FLOAT64)
+        builder.data.items[vector].names = names
+        frame = builder.add(data_frame=dict(column_names=["s"], columns=[column], row_count=16))
+        builder.data.roots.extend([frame, vector])
+        loaded, named = decode_data(builder.data, {})
+        self.assertEqual(list(loaded["s"]), ["hi", "lo", None, "hi"] * 4)
+        self.assertEqual(list(named.index), ["k"])
+
+    def test_bad_codes_from_the_server_are_refused(self):
+        for codes, message in ((numpy.array([0, 2], "<i4").tobytes(), "item 0 has a code outside"),
+                               (b"\0\0\0", "item 0 has 3 bytes of codes")):
+            builder = DataBuilder()
+            builder.data.roots.append(builder.add(coded_strings=dict(values=[b"a"], codes=codes)))
+            with self.assertRaisesRegex(ValueError, message):
+                decode_data(builder.data, {})
 
 
 class FromServerItems(unittest.TestCase):

@@ -81,6 +81,11 @@ objects <- list(
                      class = c("tbl_df", "tbl", "data.frame")),
   empty_data_frame = data.frame(),
   zero_row_data_frame = data.frame(a = integer(0), b = character(0)),
+  chr_repeated = rep(c("a", NA, "\u00e9t\u00e9", "a"), 8),
+  chr_matrix_repeated = matrix(rep(c("x", "y", NA, "x"), 5), 4),
+  named_chr_repeated = setNames(rep(c("u", "v"), 9), paste0("n", 1:18)),
+  data_frame_repeated = data.frame(s = rep(c("lo", "hi", NA), 7), n = 1:21,
+                                   row.names = paste0("r", 1:21), stringsAsFactors = FALSE),
   raw = as.raw(c(0, 255, 10)),
   complex = complex(real = c(1, -2.5), imaginary = c(0.5, 3)),
   null = NULL,
@@ -518,6 +523,21 @@ class AgainstR(unittest.TestCase):
         moments = self.loaded["data_frame_posixct"]["t"]
         self.assertEqual(str(moments.dtype), "datetime64[ns, UTC]")
         self.assertEqual(seconds_since_epoch(moments), r["data_frame_posixct/1"].values)
+
+    def test_repeated_strings(self):
+        # Sixteen elements or more, at most half distinct: they come (and go back, in the round
+        # trip above) in dictionary form; names and row names are distinct and come plain.
+        r = self.r
+        self.assertEqual(self.plain("chr_repeated", "O").tolist(), r["chr_repeated"].values)
+        matrix = self.loaded["chr_matrix_repeated"]
+        self.assertEqual(matrix.shape, (4, 5))
+        self.assertEqual(matrix.reshape(-1, order="F").tolist(), r["chr_matrix_repeated"].values)
+        named = self.loaded["named_chr_repeated"]
+        self.assertEqual(named.tolist(), r["named_chr_repeated"].values)
+        self.assertEqual(named.index.tolist(), r["named_chr_repeated"].names)
+        frame = self.loaded["data_frame_repeated"]
+        self.assertEqual(list(frame["s"]), r["data_frame_repeated/1"].values)
+        self.assertEqual(frame.index.tolist(), r["data_frame_repeated"].row_names)
 
     def test_row_names(self):
         frame = self.loaded["data_frame_row_names"]

@@ -341,10 +341,11 @@ class ZeroCopy(seriald_testing.ServerTestCase):
     buffer the streamed chunks were assembled in."""
 
     def root_buffer(self, array, expected_type):
-        """The object at the end of the array's base chain, which must be of `expected_type`."""
+        """The object at the end of the array's base chain, which must be of `expected_type`: the
+        bytes it views, or the ndarray that owns its memory."""
         self.assertFalse(array.flags.owndata)
         base = array
-        while isinstance(base, numpy.ndarray):
+        while isinstance(base, numpy.ndarray) and base.base is not None:
             base = base.base
         if isinstance(base, memoryview):
             base = base.obj
@@ -381,8 +382,11 @@ class ZeroCopy(seriald_testing.ServerTestCase):
         for sent in (matrix, matrix.T):
             array = self.streaming_client.load(self.client.dump(sent, "t7"))
             numpy.testing.assert_array_equal(array, sent)
-            buffer = self.root_buffer(array, bytearray)
-            self.assertEqual(len(buffer), matrix.nbytes)
+            buffer = self.root_buffer(array, numpy.ndarray)
+            self.assertTrue(buffer.flags.owndata)
+            self.assertEqual(buffer.dtype, numpy.uint8)
+            self.assertEqual(buffer.nbytes, matrix.nbytes)  # exactly the array's bytes
+            self.assertTrue(numpy.shares_memory(array, buffer))
             self.assertTrue(array.flags.writeable)
 
 

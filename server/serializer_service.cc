@@ -32,6 +32,7 @@
 #include "wire/array_assembler.h"
 #include "wire/chunk_sender.h"
 #include "wire/chunk_wire.h"
+#include "wire/unary_wire.h"
 
 namespace seriald {
 
@@ -45,6 +46,10 @@ namespace {
 
 // Roots listed by id in an InspectResponse.
 constexpr size_t kInspectRootsListed = 10;
+
+// A unary Deserialize response sends arrays of this many bytes or more from their own Buffers
+// (wire/unary_wire.h); smaller ones are copied into the message, which costs less than a slice.
+constexpr uint64_t kSplicedArrayBytes = uint64_t{64} << 10;
 
 // Refers to request bytes owned by gRPC for the duration of a handler, without copying them.
 Buffer BorrowBytes(const std::string& bytes) {
@@ -753,6 +758,8 @@ SerializerService::SerializerService(const CodecRegistry* registry, CallTracker*
       spill_budget_(limits.max_spill_bytes, "max-spill-bytes") {
   using Handler =
       grpc::internal::BidiStreamingHandler<SerializerService, grpc::ByteBuffer, grpc::ByteBuffer>;
+  MarkMethodStreamed(wire::MethodIndex("Deserialize"),
+                     new Handler(&SerializerService::ServeDeserialize, this));
   MarkMethodStreamed(wire::MethodIndex(wire::StreamingMethod::kSerializeStream),
                      new Handler(&SerializerService::ServeSerializeStream, this));
   MarkMethodStreamed(wire::MethodIndex(wire::StreamingMethod::kDeserializeStream),
@@ -790,31 +797,51 @@ grpc::Status SerializerService::Serialize(grpc::ServerContext* context,
   });
 }
 
-grpc::Status SerializerService::Deserialize(grpc::ServerContext* context,
-                                            const v1::DeserializeRequest* request,
-                                            v1::DeserializeResponse* response) {
+grpc::Status SerializerService::ServeDeserialize(grpc::ServerContext* context,
+                                                 wire::RawServerStream* stream) {
   CallRecord record{"Deserialize", context->peer()};
   return RunCall(tracker_, log_, record, [&]() -> absl::Status {
-    record.bytes_in = request->data().size();
+    grpc::ByteBuffer message;
+    if (!stream->Read(&message)) {
+      if (context->IsCancelled()) return CallAborted(context);
+      return absl::InvalidArgumentError("the call ended before its request");
+    }
+    record.bytes_in = message.Length();
     if (record.bytes_in > limits_.max_message_bytes) {
       return UnaryTooLarge("a request", record.bytes_in, limits_.max_message_bytes,
                            "DeserializeStream");
     }
-    // The request, and a working copy of it while it is decoded.
+    // The input as it arrived (or gathered from its slices once), and a working copy of it while
+    // it is decoded.
     CallBudget call{limits_, budget_.Start(), DeadlineOf(context), spill_budget_.Start()};
     RETURN_IF_ERROR(call.Reserve(2 * record.bytes_in));
-    if (request->options().view() == v1::VIEW_DATA) {
-      ASSIGN_OR_RETURN(data::Data plain, ReadInputData(*registry_, request->options(), call,
-                                                       BorrowBytes(request->data()), record));
-      RETURN_IF_ERROR(DataToProto(plain, response->mutable_data(),
-                                  {.string_codes = request->options().string_codes()}));
+    v1::DeserializeRequest request;
+    ASSIGN_OR_RETURN(Buffer input, wire::TakeRequestData(message, &request));
+    message.Clear();
+    const v1::ReadOptions& options = request.options();
+    // Arrays of this size or more are sent from their own Buffers (no copy); smaller ones cost
+    // less to copy into the message than a slice each.
+    const ToProtoOptions spliced{.max_inline_array_bytes = kSplicedArrayBytes - 1,
+                                 .string_codes = options.string_codes()};
+    v1::DeserializeResponse response;
+    wire::SplicedArrays arrays;
+    if (options.view() == v1::VIEW_DATA) {
+      ASSIGN_OR_RETURN(data::Data plain, ReadInputData(*registry_, options, call, input, record));
+      RETURN_IF_ERROR(DataToProto(plain, response.mutable_data(), spliced));
+      for (ItemId id : DataArraysLeftOut(plain, spliced)) {
+        arrays.emplace_back(id, plain.GetIf<data::NdArray>(id)->data);
+      }
     } else {
-      ASSIGN_OR_RETURN(Value value, ReadInput(*registry_, request->options(), call,
-                                              BorrowBytes(request->data()), record));
-      RETURN_IF_ERROR(ToProto(value, response->mutable_value()));
+      ASSIGN_OR_RETURN(Value value, ReadInput(*registry_, options, call, input, record));
+      RETURN_IF_ERROR(ToProto(value, response.mutable_value(), spliced));
+      for (NodeId id : ArraysLeftOut(value, spliced)) {
+        arrays.emplace_back(id, value.Get<Array>(id).data);
+      }
     }
-    response->set_format(FormatFromName(record.input_format).value_or(v1::FORMAT_UNSPECIFIED));
-    record.bytes_out = response->ByteSizeLong();
+    input = Buffer();  // what the arrays need, they keep
+    response.set_format(FormatFromName(record.input_format).value_or(v1::FORMAT_UNSPECIFIED));
+    grpc::ByteBuffer encoded = wire::EncodeDeserializeResponse(std::move(response), arrays);
+    record.bytes_out = encoded.Length();
     if (record.bytes_out > limits_.max_response_bytes) {
       return ResponseTooLarge(limits_.max_response_bytes);
     }
@@ -822,6 +849,8 @@ grpc::Status SerializerService::Deserialize(grpc::ServerContext* context,
       return UnaryTooLarge("the response", record.bytes_out, limits_.max_message_bytes,
                            "DeserializeStream");
     }
+    // The one message, sent with the status as a unary response is.
+    stream->WriteLast(encoded, grpc::WriteOptions());
     return absl::OkStatus();
   });
 }

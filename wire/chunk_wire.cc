@@ -3,21 +3,17 @@
 #include <grpcpp/impl/codegen/proto_utils.h>
 
 #include <algorithm>
-#include <memory>
 #include <array>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "wire/wire_format.h"
 
 namespace seriald::wire {
 namespace {
-
-// Protobuf's wire format: a field's tag is (number << 3) | wire type.
-constexpr uint64_t kVarint = 0;
-constexpr uint64_t kLengthDelimited = 2;
-constexpr uint64_t Tag(uint64_t field, uint64_t wire_type) { return (field << 3) | wire_type; }
 
 // Field numbers, from serializer.proto.
 constexpr uint64_t kEnvelopeChunkField = 2;  // every envelope's chunk / array_chunk
@@ -25,46 +21,6 @@ constexpr uint64_t kBytesChunkData = 1;      // BytesChunk.data
 constexpr uint64_t kArrayChunkNode = 1;      // ArrayChunk.node
 constexpr uint64_t kArrayChunkOffset = 2;    // ArrayChunk.offset
 constexpr uint64_t kArrayChunkData = 3;      // ArrayChunk.data
-
-// The bytes of a message header: at most a few tags and varints.
-class HeaderBytes {
- public:
-  void Varint(uint64_t value) {
-    while (value >= 0x80) {
-      bytes_[size_++] = static_cast<uint8_t>(value | 0x80);
-      value >>= 7;
-    }
-    bytes_[size_++] = static_cast<uint8_t>(value);
-  }
-  // Protobuf leaves a proto3 scalar out when it is zero.
-  void VarintField(uint64_t field, uint64_t value) {
-    if (value == 0) return;
-    Varint(Tag(field, kVarint));
-    Varint(value);
-  }
-  void LengthPrefix(uint64_t field, uint64_t length) {
-    Varint(Tag(field, kLengthDelimited));
-    Varint(length);
-  }
-  void Append(const HeaderBytes& other) {
-    std::memcpy(bytes_.data() + size_, other.data(), other.size());
-    size_ += other.size();
-  }
-  size_t size() const { return size_; }
-  const uint8_t* data() const { return bytes_.data(); }
-
- private:
-  std::array<uint8_t, 64> bytes_;
-  size_t size_ = 0;
-};
-
-// A slice over `data`'s memory that keeps `data` alive until gRPC has sent it.
-grpc::Slice SliceOver(const Buffer& data) {
-  auto* owner = new Buffer(data);
-  return grpc::Slice(
-      const_cast<uint8_t*>(owner->data()), owner->size(),
-      [](void* buffer) { delete static_cast<Buffer*>(buffer); }, owner);
-}
 
 // `header` then a slice over each of `pieces` (none when empty, as protobuf leaves an empty bytes
 // field out).
@@ -76,69 +32,6 @@ grpc::ByteBuffer HeaderAndData(const HeaderBytes& header, absl::Span<const Buffe
   }
   return grpc::ByteBuffer(slices.data(), slices.size());
 }
-
-// Reads protobuf's wire format across a message's slices.
-class SliceCursor {
- public:
-  explicit SliceCursor(const std::vector<grpc::Slice>& slices) : slices_(slices) {
-    for (const grpc::Slice& slice : slices_) remaining_ += slice.size();
-  }
-
-  uint64_t remaining() const { return remaining_; }
-
-  bool ReadVarint(uint64_t* value) {
-    uint64_t result = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      uint8_t byte;
-      if (!ReadByte(&byte)) return false;
-      // A tenth byte may only hold the top bit; protobuf's tolerance of more is left to it.
-      if (shift == 63 && byte > 1) return false;
-      result |= uint64_t{byte & 0x7fu} << shift;
-      if ((byte & 0x80) == 0) {
-        *value = result;
-        return true;
-      }
-    }
-    return false;
-  }
-
-  // The next `n` bytes, as pieces of the slices.
-  bool Take(uint64_t n, ReceivedChunk* chunk) {
-    if (n > remaining_) return false;
-    remaining_ -= n;
-    chunk->size += n;
-    while (n > 0) {
-      SkipSpent();
-      const grpc::Slice& slice = slices_[index_];
-      const uint64_t here = std::min<uint64_t>(n, slice.size() - position_);
-      chunk->pieces.emplace_back(reinterpret_cast<const char*>(slice.begin()) + position_, here);
-      position_ += here;
-      n -= here;
-    }
-    return true;
-  }
-
- private:
-  bool ReadByte(uint8_t* byte) {
-    if (remaining_ == 0) return false;
-    SkipSpent();
-    *byte = slices_[index_].begin()[position_++];
-    --remaining_;
-    return true;
-  }
-
-  void SkipSpent() {
-    while (position_ == slices_[index_].size()) {
-      ++index_;
-      position_ = 0;
-    }
-  }
-
-  const std::vector<grpc::Slice>& slices_;
-  size_t index_ = 0;
-  size_t position_ = 0;
-  uint64_t remaining_ = 0;
-};
 
 void SetPiecesOfParsed(ReceivedChunk* chunk) {
   chunk->size = chunk->parsed.size();
@@ -221,7 +114,8 @@ bool DecodeChunkInPlace(const grpc::ByteBuffer& message, ChunkEnvelope envelope,
     seen[tag >> 3] = true;
     if (tag == Tag(data_field, kLengthDelimited)) {
       uint64_t length = 0;
-      in_form = cursor.ReadVarint(&length) && cursor.Take(length, chunk);
+      in_form = cursor.ReadVarint(&length) && cursor.Take(length, &chunk->pieces);
+      chunk->size += length;
     } else if (kind == ChunkKind::kArray && tag == Tag(kArrayChunkNode, kVarint)) {
       // Protobuf keeps the low 32 bits of a larger value; that form is left to it.
       uint64_t node = 0;
@@ -245,7 +139,7 @@ bool DecodeChunkInPlace(const grpc::ByteBuffer& message, ChunkEnvelope envelope,
 absl::Status ParseMessage(grpc::ByteBuffer& message, google::protobuf::MessageLite* out) {
   grpc::Status status =
       grpc::GenericDeserialize<grpc::ProtoBufferReader, google::protobuf::MessageLite>(&message,
-                                                                                        out);
+                                                                                       out);
   if (status.ok()) return absl::OkStatus();
   return absl::InvalidArgumentError(
       absl::StrCat("a message that is not a valid ", out->GetTypeName()));

@@ -37,11 +37,13 @@ const char* MethodPath(StreamingMethod method) {
   return paths[Slot(method)].c_str();
 }
 
-int MethodIndex(StreamingMethod method) {
+int MethodIndex(StreamingMethod method) { return MethodIndex(MethodName(method)); }
+
+int MethodIndex(const char* name) {
   return v1::ConvertStreamRequest::descriptor()
       ->file()
       ->FindServiceByName("Serializer")
-      ->FindMethodByName(MethodName(method))
+      ->FindMethodByName(name)
       ->index();
 }
 

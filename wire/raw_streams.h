@@ -47,6 +47,9 @@ const char* MethodPath(StreamingMethod method);
 // The method's index in the generated Serializer::Service (the proto's order), from the proto's
 // descriptor.
 int MethodIndex(StreamingMethod method);
+// The same for any method of the service, by name ("Deserialize"): a unary method the server
+// serves over grpc::ByteBuffer (wire/unary_wire.h) as gRPC's streamed unary, one message each way.
+int MethodIndex(const char* name);
 
 // Opens streaming calls on one channel; registers each method with the channel once, as a
 // generated stub does.
@@ -54,8 +57,7 @@ class RawMethods {
  public:
   explicit RawMethods(const std::shared_ptr<grpc::Channel>& channel);
 
-  std::unique_ptr<RawClientStream> Open(StreamingMethod method,
-                                        grpc::ClientContext* context) const;
+  std::unique_ptr<RawClientStream> Open(StreamingMethod method, grpc::ClientContext* context) const;
 
  private:
   std::shared_ptr<grpc::Channel> channel_;

@@ -12,34 +12,15 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/wire/testing/byte_buffers.h"
 
 namespace seriald::wire {
 namespace {
 
 using ::testing::HasSubstr;
 
-std::string Flatten(const grpc::ByteBuffer& message) {
-  std::vector<grpc::Slice> slices;
-  EXPECT_TRUE(message.Dump(&slices).ok());
-  std::string bytes;
-  for (const grpc::Slice& slice : slices) {
-    bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
-  }
-  return bytes;
-}
-
-// `bytes` as a received message, cut into slices at the given offsets.
-grpc::ByteBuffer Received(const std::string& bytes, std::vector<size_t> cuts = {}) {
-  std::vector<grpc::Slice> slices;
-  size_t begin = 0;
-  cuts.push_back(bytes.size());
-  for (size_t cut : cuts) {
-    if (cut < begin || cut > bytes.size()) continue;
-    slices.emplace_back(bytes.data() + begin, cut - begin);
-    begin = cut;
-  }
-  return grpc::ByteBuffer(slices.data(), slices.size());
-}
+using testing::Flatten;
+using testing::Received;
 
 std::string Joined(const ReceivedChunk& chunk) {
   std::string bytes;
@@ -170,7 +151,10 @@ TEST(ChunkWireTest, OtherPartsOfTheEnvelopeAreParsedByProtobuf) {
 
 TEST(ChunkWireTest, AMessageProtobufCannotParseIsInvalidArgumentNamingItsType) {
   // A length past the end, and a varint cut short.
-  for (std::string bytes : {std::string("\x12\x05\x0a\x09" "ab", 6), std::string("\x12\x80", 2)}) {
+  for (std::string bytes : {std::string("\x12\x05\x0a\x09"
+                                        "ab",
+                                        6),
+                            std::string("\x12\x80", 2)}) {
     grpc::ByteBuffer message = Received(bytes);
     ReceivedChunk chunk;
     v1::ConvertStreamRequest other;

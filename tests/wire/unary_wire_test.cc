@@ -1,0 +1,181 @@
+// The unary calls' bulk bytes without protobuf strings (wire/unary_wire.h): a request's data is
+// taken from the slices it arrived in (over the slice itself when it lies in one), whatever the
+// fields' order, and a form the fast reading does not expect is parsed as protobuf parses it; a
+// response's arrays are sent as slices over their own Buffers, and what is sent parses to the
+// very message protobuf would have sent.
+#include "wire/unary_wire.h"
+
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/wire/testing/byte_buffers.h"
+
+namespace seriald::wire {
+namespace {
+
+using testing::Flatten;
+using testing::Received;
+
+v1::DeserializeRequest Request(const std::string& data) {
+  v1::DeserializeRequest request;
+  request.set_data(data);
+  request.mutable_options()->set_view(v1::VIEW_DATA);
+  request.mutable_options()->set_string_codes(true);
+  request.mutable_options()->set_max_depth(7);
+  return request;
+}
+
+TEST(UnaryWireTest, RequestDataComesOutWholeAndTheOptionsParsed) {
+  const std::string data(100000, 'd');
+  const std::string bytes = Request(data).SerializeAsString();
+  for (const std::vector<size_t>& cuts :
+       {std::vector<size_t>{}, {1}, {3, 50000, 99999}, {bytes.size() - 9}}) {
+    grpc::ByteBuffer message = Received(bytes, cuts);
+    v1::DeserializeRequest rest;
+    absl::StatusOr<Buffer> taken = TakeRequestData(message, &rest);
+    ASSERT_TRUE(taken.ok()) << taken.status();
+    EXPECT_EQ(taken->view(), data) << cuts.size();
+    EXPECT_TRUE(rest.data().empty());
+    EXPECT_EQ(rest.options().view(), v1::VIEW_DATA);
+    EXPECT_TRUE(rest.options().string_codes());
+    EXPECT_EQ(rest.options().max_depth(), 7u);
+  }
+}
+
+TEST(UnaryWireTest, DataInOneSliceIsThatSliceNotACopy) {
+  const std::string bytes = Request(std::string(5000, 'x')).SerializeAsString();
+  grpc::ByteBuffer message = Received(bytes);
+  std::vector<grpc::Slice> slices;
+  ASSERT_TRUE(message.Dump(&slices).ok());
+  const uint8_t* begin = slices[0].begin();
+  v1::DeserializeRequest rest;
+  absl::StatusOr<Buffer> taken = TakeRequestData(message, &rest);
+  ASSERT_TRUE(taken.ok()) << taken.status();
+  EXPECT_GE(taken->data(), begin);
+  EXPECT_LE(taken->data() + taken->size(), begin + slices[0].size());
+  message.Clear();
+  slices.clear();
+  EXPECT_EQ(taken->view(), std::string(5000, 'x'));  // the Buffer keeps the slice alive
+}
+
+TEST(UnaryWireTest, OtherFormsAreReadAsProtobufReadsThem) {
+  v1::DeserializeRequest request = Request("first");
+  // Options before the data, an unknown field, and the data twice (the last one counts).
+  v1::ReadOptions options = request.options();
+  std::string bytes;
+  bytes +=
+      std::string("\x12") + static_cast<char>(options.ByteSizeLong()) + options.SerializeAsString();
+  bytes += std::string("\x0a\x05") + "first";
+  bytes += std::string("\x78\x01");  // field 15, varint 1: unknown
+  bytes += std::string("\x0a\x06") + "second";
+  v1::DeserializeRequest parsed;
+  ASSERT_TRUE(parsed.ParseFromString(bytes));
+  ASSERT_EQ(parsed.data(), "second");
+  grpc::ByteBuffer message = Received(bytes, {4, 9});
+  v1::DeserializeRequest rest;
+  absl::StatusOr<Buffer> taken = TakeRequestData(message, &rest);
+  ASSERT_TRUE(taken.ok()) << taken.status();
+  EXPECT_EQ(taken->view(), "second");
+  EXPECT_EQ(rest.options().max_depth(), 7u);
+
+  // Options after the data, and no data at all.
+  v1::DeserializeRequest no_data = Request("");
+  grpc::ByteBuffer empty = Received(no_data.SerializeAsString());
+  taken = TakeRequestData(empty, &rest);
+  ASSERT_TRUE(taken.ok()) << taken.status();
+  EXPECT_EQ(taken->size(), 0u);
+}
+
+TEST(UnaryWireTest, WhatIsNotADeserializeRequestIsRefused) {
+  for (const std::string& bytes : {std::string("\x0a\x09short"), std::string("\x12\x03\xff\xff"),
+                                   std::string("\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01")}) {
+    grpc::ByteBuffer message = Received(bytes);
+    v1::DeserializeRequest rest;
+    absl::StatusOr<Buffer> taken = TakeRequestData(message, &rest);
+    EXPECT_EQ(taken.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(std::string(taken.status().message()),
+                ::testing::HasSubstr("not a valid seriald.v1.DeserializeRequest"));
+  }
+}
+
+// Whether one of `message`'s slices is the memory of `data`.
+bool SentFrom(const grpc::ByteBuffer& message, const Buffer& data) {
+  std::vector<grpc::Slice> slices;
+  EXPECT_TRUE(message.Dump(&slices).ok());
+  for (const grpc::Slice& slice : slices) {
+    if (slice.begin() == data.data() && slice.size() == data.size()) return true;
+  }
+  return false;
+}
+
+TEST(UnaryWireTest, DataArraysAreSentFromTheirBuffersAndParseToTheWholeMessage) {
+  const Buffer big = Buffer::Copy(std::string(300000, 'b'));
+  v1::DeserializeResponse expected;
+  expected.set_format(v1::FORMAT_RDS);
+  v1::Data* data = expected.mutable_data();
+  v1::DataItem* strings = data->add_items();  // 0: not an array
+  strings->mutable_strings()->add_values("s");
+  v1::DataItem* spliced = data->add_items();  // 1: its data sent from `big`
+  spliced->add_classes("myclass");
+  spliced->set_names(0);
+  v1::NdArray* array = spliced->mutable_array();
+  array->set_dtype(v1::ELEMENT_TYPE_UINT8);
+  array->add_shape(300000);
+  array->add_strides(1);
+  array->set_length(300000);
+  array->set_na_present(true);
+  data->add_items()->mutable_array()->set_data("inline");  // 2: small, inline
+  data->add_roots(1);
+  data->add_roots(2);
+
+  v1::DeserializeResponse header = expected;
+  expected.mutable_data()->mutable_items(1)->mutable_array()->set_data(std::string(big.view()));
+  grpc::ByteBuffer message = EncodeDeserializeResponse(std::move(header), {{1, big}});
+  EXPECT_TRUE(SentFrom(message, big));
+  EXPECT_EQ(message.Length(), expected.ByteSizeLong());
+  v1::DeserializeResponse parsed;
+  ASSERT_TRUE(parsed.ParseFromString(Flatten(message)));
+  EXPECT_EQ(parsed.SerializeAsString(), expected.SerializeAsString());
+}
+
+TEST(UnaryWireTest, ValueArraysAreSentFromTheirBuffersAndParseToTheWholeMessage) {
+  const Buffer big = Buffer::Copy(std::string(200000, 'v'));
+  v1::DeserializeResponse expected;
+  expected.set_format(v1::FORMAT_T7);
+  v1::Value* value = expected.mutable_value();
+  value->add_nodes()->mutable_nil();
+  v1::Array* array = value->add_nodes()->mutable_array();
+  array->set_type(v1::ELEMENT_TYPE_FLOAT32);
+  array->set_length(50000);
+  v1::Array* empty = value->add_nodes()->mutable_array();  // spliced with no bytes at all
+  empty->set_type(v1::ELEMENT_TYPE_FLOAT64);
+  value->add_roots(1);
+
+  v1::DeserializeResponse header = expected;
+  expected.mutable_value()->mutable_nodes(1)->mutable_array()->set_data(std::string(big.view()));
+  grpc::ByteBuffer message =
+      EncodeDeserializeResponse(std::move(header), {{1, big}, {2, Buffer()}});
+  EXPECT_TRUE(SentFrom(message, big));
+  v1::DeserializeResponse parsed;
+  ASSERT_TRUE(parsed.ParseFromString(Flatten(message)));
+  EXPECT_EQ(parsed.SerializeAsString(), expected.SerializeAsString());
+}
+
+TEST(UnaryWireTest, SplicedMessagesNest) {
+  SplicedMessage inner;
+  inner.Append(std::string("ab"));
+  inner.Append(Buffer::Copy(std::string("cde")));
+  inner.WrapAsField(3);
+  SplicedMessage outer;
+  outer.Append(std::string("\x08\x01"));
+  outer.Append(std::move(inner));
+  outer.WrapAsField(1);
+  EXPECT_EQ(outer.size(), 11u);
+  EXPECT_EQ(Flatten(std::move(outer).Finish()), std::string("\x0a\x09\x08\x01\x1a\x05"
+                                                            "abcde"));
+}
+
+}  // namespace
+}  // namespace seriald::wire

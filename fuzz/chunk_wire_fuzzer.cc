@@ -1,7 +1,8 @@
 // Fuzz target: the chunk messages a peer sends on the streaming calls, as the server and the C++
 // client decode them (wire/chunk_wire.h), the array assembler that puts streamed arrays back
-// together (wire/array_assembler.h), and every message read as a unary DeserializeRequest
-// (wire/unary_wire.h). All sit right behind the socket: every byte here comes from a peer.
+// together (wire/array_assembler.h), and every message read as a unary DeserializeRequest and
+// ConvertRequest (wire/unary_wire.h). All sit right behind the socket: every byte here comes from a
+// peer.
 //
 // Input: six header bytes, then messages.
 //   byte 0      the message type (mod 6): 0 DeserializeStreamResponse, 1 SerializeStreamRequest
@@ -22,11 +23,11 @@
 //   the chunk's pieces, taken as Buffers (TakePieces), are its data;
 //   encoding the decoded chunk (EncodeBytesChunk, EncodeArrayChunk) gives protobuf's bytes for
 //   it, which decode in place to the same chunk;
-//   TakeRequestData reads what protobuf parses from the same bytes as a DeserializeRequest, however
-//   they are sliced: the same failure (INVALID_ARGUMENT), the same data, the same other fields;
-//   the assembler accepts a chunk exactly when its array is expected, it starts where the
-//   array's last chunk ended and it does not run past the array's size; refusals are
-//   INVALID_ARGUMENT. At the end it is complete exactly when every array has all its bytes, and
+//   TakeRequestData reads what protobuf parses from the same bytes as a DeserializeRequest (and as
+//   a ConvertRequest), however they are sliced: the same failure (INVALID_ARGUMENT), the same data,
+//   the same other fields; the assembler accepts a chunk exactly when its array is expected, it
+//   starts where the array's last chunk ended and it does not run past the array's size; refusals
+//   are INVALID_ARGUMENT. At the end it is complete exactly when every array has all its bytes, and
 //   then holds the bytes accepted.
 //
 // Run: make fuzz (all targets), or by hand:
@@ -84,27 +85,29 @@ std::string Joined(const ReceivedChunk& chunk) {
   return bytes;
 }
 
-// TakeRequestData against protobuf's own reading of `bytes` as a DeserializeRequest.
+// TakeRequestData against protobuf's own reading of `bytes` as a `Request` (DeserializeRequest,
+// ConvertRequest).
+template <typename Request>
 void CheckRequestData(std::string_view bytes, std::minstd_rand& random) {
-  v1::DeserializeRequest parsed;
+  const std::string type = Request().GetTypeName();
+  Request parsed;
   const bool parses = parsed.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()));
   grpc::ByteBuffer message = Received(bytes, random);
-  v1::DeserializeRequest rest;
+  Request rest;
   const absl::StatusOr<Buffer> data = wire::TakeRequestData(message, &rest);
-  FUZZ_CHECK(data.ok() == parses,
-             absl::StrCat("DeserializeRequest: protobuf ", parses ? "parses" : "refuses", " ",
-                          bytes.size(), " bytes, TakeRequestData says ",
-                          data.ok() ? "OK" : Describe(data.status())));
+  FUZZ_CHECK(data.ok() == parses, absl::StrCat(type, ": protobuf ", parses ? "parses" : "refuses",
+                                               " ", bytes.size(), " bytes, TakeRequestData says ",
+                                               data.ok() ? "OK" : Describe(data.status())));
   if (!parses) {
     FUZZ_CHECK(data.status().code() == absl::StatusCode::kInvalidArgument, Describe(data.status()));
     return;
   }
   FUZZ_CHECK(data->view() == parsed.data(),
-             absl::StrCat("DeserializeRequest: took ", data->size(), " bytes of data, protobuf ",
+             absl::StrCat(type, ": took ", data->size(), " bytes of data, protobuf ",
                           parsed.data().size()));
   parsed.clear_data();
   FUZZ_CHECK(rest.SerializeAsString() == parsed.SerializeAsString(),
-             "DeserializeRequest: the other fields parsed differently");
+             type + ": the other fields parsed differently");
 }
 
 // What the assembler must do with the chunks it is given: the model it is checked against.
@@ -144,7 +147,8 @@ void CheckMessages(std::minstd_rand& random, const uint16_t (&sizes)[2], std::st
     const std::string_view bytes = rest.substr(0, length);
     rest.remove_prefix(bytes.size());
 
-    CheckRequestData(bytes, random);
+    CheckRequestData<v1::DeserializeRequest>(bytes, random);
+    CheckRequestData<v1::ConvertRequest>(bytes, random);
     Envelope parsed;
     const bool parses = parsed.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()));
     grpc::ByteBuffer message = Received(bytes, random);

@@ -211,12 +211,10 @@ absl::Status WriteOutput(const CodecRegistry& registry, const v1::WriteOptions& 
   return out.Finish();
 }
 
-// Collects what `write` hands its callback into one string for a unary response, refusing output
-// over the unary limit.
-// The output is reserved in the call's budget as it grows (twice: the pieces, and the string
-// they become).
+// Collects the pieces `write` hands its callback for a unary response, refusing output over the
+// unary limit. The output is reserved in the call's budget as it grows.
 template <typename Write>
-absl::StatusOr<std::string> CollectUnaryOutput(CallBudget& call, std::string_view stream_method,
+absl::StatusOr<BufferChain> CollectUnaryOutput(CallBudget& call, std::string_view stream_method,
                                                Write&& write) {
   const ServiceLimits& limits = call.limits;
   BufferChain output;
@@ -225,11 +223,11 @@ absl::StatusOr<std::string> CollectUnaryOutput(CallBudget& call, std::string_vie
       return UnaryTooLarge("the output", output.size() + piece.size(), limits.max_message_bytes,
                            stream_method);
     }
-    RETURN_IF_ERROR(call.Reserve(2 * piece.size()));
+    RETURN_IF_ERROR(call.Reserve(piece.size()));
     output.Append(std::move(piece));
     return absl::OkStatus();
   }));
-  return output.ToString();
+  return output;
 }
 
 // Converts `input` as the request asks (core/convert/convert.h), handing each piece of output to
@@ -760,6 +758,8 @@ SerializerService::SerializerService(const CodecRegistry* registry, CallTracker*
       grpc::internal::BidiStreamingHandler<SerializerService, grpc::ByteBuffer, grpc::ByteBuffer>;
   MarkMethodStreamed(wire::MethodIndex("Deserialize"),
                      new Handler(&SerializerService::ServeDeserialize, this));
+  MarkMethodStreamed(wire::MethodIndex("Convert"),
+                     new Handler(&SerializerService::ServeConvert, this));
   MarkMethodStreamed(wire::MethodIndex(wire::StreamingMethod::kSerializeStream),
                      new Handler(&SerializerService::ServeSerializeStream, this));
   MarkMethodStreamed(wire::MethodIndex(wire::StreamingMethod::kDeserializeStream),
@@ -788,11 +788,14 @@ grpc::Status SerializerService::Serialize(grpc::ServerContext* context,
     std::optional<v1::Value> message;
     if (request->has_value() || !request->has_data()) message = request->value();
     ASSIGN_OR_RETURN(
-        *response->mutable_data(), CollectUnaryOutput(call, "SerializeStream", [&](auto consume) {
+        BufferChain output, CollectUnaryOutput(call, "SerializeStream", [&](auto consume) {
           return WriteRequestOutput(*registry_, message ? &*message : nullptr,
                                     plain ? &*plain : nullptr, StreamedArrayData(),
                                     request->options(), limits_, record, std::move(consume));
         }));
+    // The pieces, and the string the response holds them in.
+    RETURN_IF_ERROR(call.Reserve(output.size()));
+    response->set_data(output.ToString());
     return absl::OkStatus();
   });
 }
@@ -806,7 +809,12 @@ grpc::Status SerializerService::ServeDeserialize(grpc::ServerContext* context,
       if (context->IsCancelled()) return CallAborted(context);
       return absl::InvalidArgumentError("the call ended before its request");
     }
-    record.bytes_in = message.Length();
+    // gRPC has received the whole message (up to --max-request-bytes), as it parsed it whole
+    // into a generated message before; the unary limit applies to its input.
+    v1::DeserializeRequest request;
+    ASSIGN_OR_RETURN(Buffer input, wire::TakeRequestData(message, &request));
+    message.Clear();
+    record.bytes_in = input.size();
     if (record.bytes_in > limits_.max_message_bytes) {
       return UnaryTooLarge("a request", record.bytes_in, limits_.max_message_bytes,
                            "DeserializeStream");
@@ -815,9 +823,6 @@ grpc::Status SerializerService::ServeDeserialize(grpc::ServerContext* context,
     // it is decoded.
     CallBudget call{limits_, budget_.Start(), DeadlineOf(context), spill_budget_.Start()};
     RETURN_IF_ERROR(call.Reserve(2 * record.bytes_in));
-    v1::DeserializeRequest request;
-    ASSIGN_OR_RETURN(Buffer input, wire::TakeRequestData(message, &request));
-    message.Clear();
     const v1::ReadOptions& options = request.options();
     // Arrays of this size or more are sent from their own Buffers (no copy); smaller ones cost
     // less to copy into the message than a slice each.
@@ -855,28 +860,42 @@ grpc::Status SerializerService::ServeDeserialize(grpc::ServerContext* context,
   });
 }
 
-grpc::Status SerializerService::Convert(grpc::ServerContext* context,
-                                        const v1::ConvertRequest* request,
-                                        v1::ConvertResponse* response) {
+grpc::Status SerializerService::ServeConvert(grpc::ServerContext* context,
+                                             wire::RawServerStream* stream) {
   CallRecord record{"Convert", context->peer()};
   return RunCall(tracker_, log_, record, [&]() -> absl::Status {
-    record.bytes_in = request->data().size();
+    grpc::ByteBuffer message;
+    if (!stream->Read(&message)) {
+      if (context->IsCancelled()) return CallAborted(context);
+      return absl::InvalidArgumentError("the call ended before its request");
+    }
+    // gRPC has received the whole message (up to --max-request-bytes), as it parsed it whole
+    // into a generated message before; the unary limit applies to its input.
+    v1::ConvertRequest request;
+    ASSIGN_OR_RETURN(Buffer input, wire::TakeRequestData(message, &request));
+    message.Clear();
+    record.bytes_in = input.size();
     if (record.bytes_in > limits_.max_message_bytes) {
       return UnaryTooLarge("a request", record.bytes_in, limits_.max_message_bytes,
                            "ConvertStream");
     }
-    // The request, and a working copy of it while it is decoded.
+    // The input as it arrived (or gathered from its slices once), and a working copy of it while
+    // it is decoded.
     CallBudget call{limits_, budget_.Start(), DeadlineOf(context), spill_budget_.Start()};
     RETURN_IF_ERROR(call.Reserve(2 * record.bytes_in));
     ConversionNotes notes;
-    ASSIGN_OR_RETURN(
-        *response->mutable_data(), CollectUnaryOutput(call, "ConvertStream", [&](auto consume) {
-          return ConvertOutput(*registry_, request->input(), request->output(), call,
-                               BorrowBytes(request->data()), record, notes, std::move(consume));
-        }));
-    response->set_input_format(
-        FormatFromName(record.input_format).value_or(v1::FORMAT_UNSPECIFIED));
-    for (std::string& line : notes.Lines()) response->add_notes(std::move(line));
+    ASSIGN_OR_RETURN(BufferChain output,
+                     CollectUnaryOutput(call, "ConvertStream", [&](auto consume) {
+                       return ConvertOutput(*registry_, request.input(), request.output(), call,
+                                            input, record, notes, std::move(consume));
+                     }));
+    input = Buffer();  // what the output needs of it, it keeps
+    v1::ConvertResponse response;
+    response.set_input_format(FormatFromName(record.input_format).value_or(v1::FORMAT_UNSPECIFIED));
+    for (std::string& line : notes.Lines()) response.add_notes(std::move(line));
+    // The output's pieces sent from their own buffers, with the status as a unary response is.
+    stream->WriteLast(wire::EncodeConvertResponse(std::move(response), output),
+                      grpc::WriteOptions());
     return absl::OkStatus();
   });
 }

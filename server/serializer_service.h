@@ -69,8 +69,9 @@ CodecRegistry ServiceCodecs();
 class SerializerService final : public v1::Serializer::Service {
  public:
   // The streaming methods are served over grpc::ByteBuffer (wire/raw_streams.h), so that their
-  // chunks travel without copies, and so is Deserialize (wire/unary_wire.h), whose input and
-  // arrays are the bulk of its messages; the other unary ones through the generated types.
+  // chunks travel without copies, and so are Deserialize and Convert (wire/unary_wire.h), whose
+  // input, arrays and output are the bulk of their messages; the other unary ones through the
+  // generated types.
   SerializerService(const CodecRegistry* registry, CallTracker* tracker, CallLog* log,
                     ServiceLimits limits);
 
@@ -80,14 +81,13 @@ class SerializerService final : public v1::Serializer::Service {
 
   grpc::Status Serialize(grpc::ServerContext* context, const v1::SerializeRequest* request,
                          v1::SerializeResponse* response) override;
-  grpc::Status Convert(grpc::ServerContext* context, const v1::ConvertRequest* request,
-                       v1::ConvertResponse* response) override;
   grpc::Status Inspect(grpc::ServerContext* context, const v1::InspectRequest* request,
                        v1::InspectResponse* response) override;
 
  private:
-  // Deserialize: one request message, one response (gRPC's streamed unary).
+  // Deserialize and Convert: one request message, one response (gRPC's streamed unary).
   grpc::Status ServeDeserialize(grpc::ServerContext* context, wire::RawServerStream* stream);
+  grpc::Status ServeConvert(grpc::ServerContext* context, wire::RawServerStream* stream);
   grpc::Status ServeSerializeStream(grpc::ServerContext* context, wire::RawServerStream* stream);
   grpc::Status ServeDeserializeStream(grpc::ServerContext* context, wire::RawServerStream* stream);
   grpc::Status ServeConvertStream(grpc::ServerContext* context, wire::RawServerStream* stream);

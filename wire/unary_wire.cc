@@ -67,6 +67,92 @@ SplicedMessage ContainerWithData(Container& container, Items* items, uint32_t fi
   return out;
 }
 
+absl::Status NotA(const google::protobuf::MessageLite& message) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("a message that is not a valid ", message.GetTypeName()));
+}
+
+// TakeRequestData for either request: its bytes field `data` (field 1), the rest parsed.
+template <typename Request>
+absl::StatusOr<Buffer> TakeData(grpc::ByteBuffer& message, Request* rest) {
+  static_assert(Request::kDataFieldNumber == 1);
+  std::vector<grpc::Slice> slices;
+  bool in_form = message.Valid() && message.Dump(&slices).ok();
+  absl::InlinedVector<std::string_view, 4> data;
+  std::string others;  // every other field, as it came, for protobuf to parse
+  bool seen_data = false;
+  if (in_form) {
+    SliceCursor cursor(slices);
+    while (in_form && cursor.remaining() > 0) {
+      uint64_t tag = 0;
+      uint64_t value = 0;
+      in_form = cursor.ReadVarint(&tag);
+      if (!in_form) break;
+      if (tag == Tag(Request::kDataFieldNumber, kLengthDelimited)) {
+        // A second occurrence replaces the first in protobuf's reading: left to it.
+        in_form = !seen_data && cursor.ReadVarint(&value) && cursor.Take(value, &data);
+        seen_data = true;
+        continue;
+      }
+      HeaderBytes header;
+      header.Varint(tag);
+      switch (tag & 7) {
+        case kVarint:
+          in_form = cursor.ReadVarint(&value);
+          header.Varint(value);
+          others.append(header.view());
+          break;
+        case kLengthDelimited:
+          in_form = cursor.ReadVarint(&value);
+          header.Varint(value);
+          others.append(header.view());
+          in_form = in_form && cursor.CopyTo(value, &others);
+          break;
+        case kFixed64:
+        case kFixed32:
+          others.append(header.view());
+          in_form = cursor.CopyTo((tag & 7) == kFixed64 ? 8 : 4, &others);
+          break;
+        default:
+          in_form = false;  // groups: left to protobuf
+      }
+    }
+  }
+  if (!in_form) {
+    // Parsed as protobuf would; the data is then the string it parsed into.
+    if (!ParseMessage(message, rest).ok()) {
+      return NotA(*rest);
+    }
+    return Buffer::FromString(std::move(*rest->mutable_data()));
+  }
+  if (!rest->ParseFromString(others)) {
+    return NotA(*rest);
+  }
+  if (data.size() == 1) {
+    // The slice stays alive as long as the Buffer over it.
+    auto owner = std::make_shared<std::vector<grpc::Slice>>(std::move(slices));
+    return Buffer::Wrap(data[0].data(), data[0].size(), [owner] {});
+  }
+  uint64_t size = 0;
+  for (std::string_view piece : data) size += piece.size();
+  if (size < kHugePageThreshold) {
+    // From the heap, which the next call's input reuses: Buffer::Allocate's aligned allocation
+    // of a 4 MB input met fresh pages on most calls (900 page faults a call, against 200).
+    std::string gathered;
+    gathered.reserve(size);
+    for (std::string_view piece : data) gathered.append(piece);
+    return Buffer::FromString(std::move(gathered));
+  }
+  // A mapping of its own with huge pages (a dozen page faults for 12 MB, where the heap's own
+  // mapping of that size took 3,000).
+  auto [buffer, bytes] = Buffer::Allocate(size);
+  for (std::string_view piece : data) {
+    std::memcpy(bytes, piece.data(), piece.size());
+    bytes += piece.size();
+  }
+  return buffer;
+}
+
 }  // namespace
 
 void SplicedMessage::Append(std::string encoded) {
@@ -115,83 +201,22 @@ grpc::ByteBuffer SplicedMessage::Finish() && {
 }
 
 absl::StatusOr<Buffer> TakeRequestData(grpc::ByteBuffer& message, pb::DeserializeRequest* rest) {
-  std::vector<grpc::Slice> slices;
-  bool in_form = message.Valid() && message.Dump(&slices).ok();
-  absl::InlinedVector<std::string_view, 4> data;
-  std::string others;  // every other field, as it came, for protobuf to parse
-  bool seen_data = false;
-  if (in_form) {
-    SliceCursor cursor(slices);
-    while (in_form && cursor.remaining() > 0) {
-      uint64_t tag = 0;
-      uint64_t value = 0;
-      in_form = cursor.ReadVarint(&tag);
-      if (!in_form) break;
-      if (tag == Tag(pb::DeserializeRequest::kDataFieldNumber, kLengthDelimited)) {
-        // A second occurrence replaces the first in protobuf's reading: left to it.
-        in_form = !seen_data && cursor.ReadVarint(&value) && cursor.Take(value, &data);
-        seen_data = true;
-        continue;
-      }
-      HeaderBytes header;
-      header.Varint(tag);
-      switch (tag & 7) {
-        case kVarint:
-          in_form = cursor.ReadVarint(&value);
-          header.Varint(value);
-          others.append(header.view());
-          break;
-        case kLengthDelimited:
-          in_form = cursor.ReadVarint(&value);
-          header.Varint(value);
-          others.append(header.view());
-          in_form = in_form && cursor.CopyTo(value, &others);
-          break;
-        case kFixed64:
-        case kFixed32:
-          others.append(header.view());
-          in_form = cursor.CopyTo((tag & 7) == kFixed64 ? 8 : 4, &others);
-          break;
-        default:
-          in_form = false;  // groups: left to protobuf
-      }
-    }
+  return TakeData(message, rest);
+}
+
+absl::StatusOr<Buffer> TakeRequestData(grpc::ByteBuffer& message, pb::ConvertRequest* rest) {
+  return TakeData(message, rest);
+}
+
+grpc::ByteBuffer EncodeConvertResponse(pb::ConvertResponse&& response, const BufferChain& output) {
+  SplicedMessage out;
+  if (output.size() > 0) {
+    out.Append(LengthPrefixOf(pb::ConvertResponse::kDataFieldNumber, output.size()));
+    for (const Buffer& piece : output.pieces()) out.Append(piece);
   }
-  if (!in_form) {
-    // Parsed as protobuf would; the data is then the string it parsed into.
-    if (!ParseMessage(message, rest).ok()) {
-      return absl::InvalidArgumentError(
-          "a message that is not a valid seriald.v1.DeserializeRequest");
-    }
-    return Buffer::FromString(std::move(*rest->mutable_data()));
-  }
-  if (!rest->ParseFromString(others)) {
-    return absl::InvalidArgumentError(
-        "a message that is not a valid seriald.v1.DeserializeRequest");
-  }
-  if (data.size() == 1) {
-    // The slice stays alive as long as the Buffer over it.
-    auto owner = std::make_shared<std::vector<grpc::Slice>>(std::move(slices));
-    return Buffer::Wrap(data[0].data(), data[0].size(), [owner] {});
-  }
-  uint64_t size = 0;
-  for (std::string_view piece : data) size += piece.size();
-  if (size < kHugePageThreshold) {
-    // From the heap, which the next call's input reuses: Buffer::Allocate's aligned allocation
-    // of a 4 MB input met fresh pages on most calls (900 page faults a call, against 200).
-    std::string gathered;
-    gathered.reserve(size);
-    for (std::string_view piece : data) gathered.append(piece);
-    return Buffer::FromString(std::move(gathered));
-  }
-  // A mapping of its own with huge pages (a dozen page faults for 12 MB, where the heap's own
-  // mapping of that size took 3,000).
-  auto [buffer, bytes] = Buffer::Allocate(size);
-  for (std::string_view piece : data) {
-    std::memcpy(bytes, piece.data(), piece.size());
-    bytes += piece.size();
-  }
-  return buffer;
+  response.clear_data();
+  out.Append(response.SerializeAsString());
+  return std::move(out).Finish();
 }
 
 grpc::ByteBuffer EncodeDeserializeResponse(pb::DeserializeResponse&& response,

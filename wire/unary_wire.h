@@ -1,7 +1,8 @@
 // File: wire/unary_wire.h
 //
 // The unary calls' bulk bytes without protobuf std::strings in between: a request's input taken
-// from the slices it arrived in, and a response's array data sent from the arrays' own Buffers.
+// from the slices it arrived in, and a response's array data (Deserialize) or output (Convert)
+// sent from its own Buffers.
 // Through generated code a unary Deserialize copied its input into a string as it parsed it (a
 // string grown piece by piece) and its arrays twice on the way out (into the response message,
 // then into gRPC's slices), each copy into fresh memory: 7,000 page faults and 220 ms of server
@@ -36,11 +37,15 @@
 
 namespace seriald::wire {
 
-// The `data` field (field 1) of a received DeserializeRequest as one Buffer: over the slice it
-// arrived in when it lies in one, else gathered into one allocation (its only copy). The other
-// fields are parsed into `rest`, whose data stays empty. INVALID_ARGUMENT for a message that is
-// not a DeserializeRequest.
+// The `data` field (field 1) of a received DeserializeRequest or ConvertRequest as one Buffer:
+// over the slice it arrived in when it lies in one, else gathered into one allocation (its only
+// copy). The other fields are parsed into `rest`, whose data stays empty. INVALID_ARGUMENT for a
+// message that is not of `rest`'s type.
 absl::StatusOr<Buffer> TakeRequestData(grpc::ByteBuffer& message, v1::DeserializeRequest* rest);
+absl::StatusOr<Buffer> TakeRequestData(grpc::ByteBuffer& message, v1::ConvertRequest* rest);
+
+// `response` (its data empty) encoded with `output` as its data, each piece sent from its Buffer.
+grpc::ByteBuffer EncodeConvertResponse(v1::ConvertResponse&& response, const BufferChain& output);
 
 // The data of array items (Data) or nodes (Value) left out of a message, by id.
 using SplicedArrays = std::vector<std::pair<uint32_t, Buffer>>;

@@ -1,8 +1,8 @@
 // The unary calls' bulk bytes without protobuf strings (wire/unary_wire.h): a request's data is
 // taken from the slices it arrived in (over the slice itself when it lies in one), whatever the
 // fields' order, and a form the fast reading does not expect is parsed as protobuf parses it; a
-// response's arrays are sent as slices over their own Buffers, and what is sent parses to the
-// very message protobuf would have sent.
+// response's arrays (Deserialize) and output (Convert) are sent as slices over their own Buffers,
+// and what is sent parses to the very message protobuf would have sent.
 #include "wire/unary_wire.h"
 
 #include <string>
@@ -161,6 +161,48 @@ TEST(UnaryWireTest, ValueArraysAreSentFromTheirBuffersAndParseToTheWholeMessage)
   v1::DeserializeResponse parsed;
   ASSERT_TRUE(parsed.ParseFromString(Flatten(message)));
   EXPECT_EQ(parsed.SerializeAsString(), expected.SerializeAsString());
+}
+
+TEST(UnaryWireTest, ConvertRequestsAndResponsesToo) {
+  v1::ConvertRequest request;
+  request.set_data(std::string(70000, 'c'));
+  request.mutable_input()->set_format(v1::FORMAT_T7);
+  request.mutable_output()->set_format(v1::FORMAT_RDS);
+  request.mutable_output()->set_r_version(2);
+  const std::string bytes = request.SerializeAsString();
+  grpc::ByteBuffer message = Received(bytes, {2, 40000});
+  v1::ConvertRequest rest;
+  absl::StatusOr<Buffer> taken = TakeRequestData(message, &rest);
+  ASSERT_TRUE(taken.ok()) << taken.status();
+  EXPECT_EQ(taken->view(), request.data());
+  EXPECT_TRUE(rest.data().empty());
+  EXPECT_EQ(rest.input().format(), v1::FORMAT_T7);
+  EXPECT_EQ(rest.output().r_version(), 2u);
+  grpc::ByteBuffer bad = Received("\x0a\x10short");
+  EXPECT_THAT(std::string(TakeRequestData(bad, &rest).status().message()),
+              ::testing::HasSubstr("not a valid seriald.v1.ConvertRequest"));
+
+  // The output's pieces are sent from their buffers; the whole parses to protobuf's message.
+  BufferChain output;
+  const Buffer first = Buffer::Copy(std::string(100000, '1'));
+  const Buffer second = Buffer::Copy(std::string("22"));
+  output.Append(first);
+  output.Append(second);
+  v1::ConvertResponse expected;
+  expected.set_input_format(v1::FORMAT_T7);
+  expected.add_notes("skipped x");
+  v1::ConvertResponse header = expected;
+  expected.set_data(std::string(first.view()) + std::string(second.view()));
+  grpc::ByteBuffer encoded = EncodeConvertResponse(std::move(header), output);
+  EXPECT_TRUE(SentFrom(encoded, first));
+  v1::ConvertResponse parsed;
+  ASSERT_TRUE(parsed.ParseFromString(Flatten(encoded)));
+  EXPECT_EQ(parsed.SerializeAsString(), expected.SerializeAsString());
+  // No output: no data field at all, as protobuf leaves an empty one out.
+  v1::ConvertResponse empty;
+  empty.add_notes("n");
+  EXPECT_EQ(Flatten(EncodeConvertResponse(v1::ConvertResponse(empty), BufferChain())),
+            empty.SerializeAsString());
 }
 
 TEST(UnaryWireTest, SplicedMessagesNest) {

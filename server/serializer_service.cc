@@ -363,6 +363,28 @@ absl::Status ReadFirstMessage(grpc::ServerContext* context, wire::RawServerStrea
   return wire::ParseMessage(message, first);
 }
 
+// The request of a unary call served over grpc::ByteBuffer (Deserialize, Convert): its other
+// fields parsed into `*request`, its input returned (wire/unary_wire.h), counted in the call's
+// record and refused over --max-message-bytes, naming `stream_method`. gRPC has received the
+// whole message by then (up to --max-request-bytes), as it parsed it whole into a generated
+// message before.
+template <typename Request>
+absl::StatusOr<Buffer> ReadUnaryRequest(grpc::ServerContext* context, wire::RawServerStream* stream,
+                                        const ServiceLimits& limits, const char* stream_method,
+                                        CallRecord& record, Request* request) {
+  grpc::ByteBuffer message;
+  if (!stream->Read(&message)) {
+    if (context->IsCancelled()) return CallAborted(context);
+    return absl::InvalidArgumentError("the call ended before its request");
+  }
+  ASSIGN_OR_RETURN(Buffer input, wire::TakeRequestData(message, request));
+  record.bytes_in = input.size();
+  if (record.bytes_in > limits.max_message_bytes) {
+    return UnaryTooLarge("a request", record.bytes_in, limits.max_message_bytes, stream_method);
+  }
+  return input;
+}
+
 // The byte chunks of a streaming request (messages of type `Envelope`), message by message:
 // each chunk's data as Buffers over the slices gRPC received it in (wire::TakePieces, no copy),
 // counted in the call's record and against --max-request-bytes.
@@ -804,21 +826,9 @@ grpc::Status SerializerService::ServeDeserialize(grpc::ServerContext* context,
                                                  wire::RawServerStream* stream) {
   CallRecord record{"Deserialize", context->peer()};
   return RunCall(tracker_, log_, record, [&]() -> absl::Status {
-    grpc::ByteBuffer message;
-    if (!stream->Read(&message)) {
-      if (context->IsCancelled()) return CallAborted(context);
-      return absl::InvalidArgumentError("the call ended before its request");
-    }
-    // gRPC has received the whole message (up to --max-request-bytes), as it parsed it whole
-    // into a generated message before; the unary limit applies to its input.
     v1::DeserializeRequest request;
-    ASSIGN_OR_RETURN(Buffer input, wire::TakeRequestData(message, &request));
-    message.Clear();
-    record.bytes_in = input.size();
-    if (record.bytes_in > limits_.max_message_bytes) {
-      return UnaryTooLarge("a request", record.bytes_in, limits_.max_message_bytes,
-                           "DeserializeStream");
-    }
+    ASSIGN_OR_RETURN(Buffer input, ReadUnaryRequest(context, stream, limits_, "DeserializeStream",
+                                                    record, &request));
     // The input as it arrived (or gathered from its slices once), and a working copy of it while
     // it is decoded.
     CallBudget call{limits_, budget_.Start(), DeadlineOf(context), spill_budget_.Start()};
@@ -864,21 +874,9 @@ grpc::Status SerializerService::ServeConvert(grpc::ServerContext* context,
                                              wire::RawServerStream* stream) {
   CallRecord record{"Convert", context->peer()};
   return RunCall(tracker_, log_, record, [&]() -> absl::Status {
-    grpc::ByteBuffer message;
-    if (!stream->Read(&message)) {
-      if (context->IsCancelled()) return CallAborted(context);
-      return absl::InvalidArgumentError("the call ended before its request");
-    }
-    // gRPC has received the whole message (up to --max-request-bytes), as it parsed it whole
-    // into a generated message before; the unary limit applies to its input.
     v1::ConvertRequest request;
-    ASSIGN_OR_RETURN(Buffer input, wire::TakeRequestData(message, &request));
-    message.Clear();
-    record.bytes_in = input.size();
-    if (record.bytes_in > limits_.max_message_bytes) {
-      return UnaryTooLarge("a request", record.bytes_in, limits_.max_message_bytes,
-                           "ConvertStream");
-    }
+    ASSIGN_OR_RETURN(Buffer input,
+                     ReadUnaryRequest(context, stream, limits_, "ConvertStream", record, &request));
     // The input as it arrived (or gathered from its slices once), and a working copy of it while
     // it is decoded.
     CallBudget call{limits_, budget_.Start(), DeadlineOf(context), spill_budget_.Start()};

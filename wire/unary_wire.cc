@@ -221,6 +221,8 @@ grpc::ByteBuffer EncodeConvertResponse(pb::ConvertResponse&& response, const Buf
 
 grpc::ByteBuffer EncodeDeserializeResponse(pb::DeserializeResponse&& response,
                                            const SplicedArrays& arrays) {
+  // Nothing to splice: protobuf's own bytes, in one go.
+  if (arrays.empty()) return SerializeMessage(response);
   SplicedMessage out;
   if (response.has_data()) {
     pb::Data data = std::move(*response.mutable_data());

@@ -163,6 +163,15 @@ TEST(UnaryWireTest, ValueArraysAreSentFromTheirBuffersAndParseToTheWholeMessage)
   EXPECT_EQ(parsed.SerializeAsString(), expected.SerializeAsString());
 }
 
+TEST(UnaryWireTest, AResponseWithNothingToSpliceIsProtobufsOwnBytes) {
+  v1::DeserializeResponse response;
+  response.set_format(v1::FORMAT_T7);
+  response.mutable_data()->add_items()->mutable_array()->set_data("small");
+  response.mutable_data()->add_roots(0);
+  const std::string expected = response.SerializeAsString();
+  EXPECT_EQ(Flatten(EncodeDeserializeResponse(std::move(response), {})), expected);
+}
+
 TEST(UnaryWireTest, ConvertRequestsAndResponsesToo) {
   v1::ConvertRequest request;
   request.set_data(std::string(70000, 'c'));

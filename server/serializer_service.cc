@@ -778,6 +778,8 @@ SerializerService::SerializerService(const CodecRegistry* registry, CallTracker*
       spill_budget_(limits.max_spill_bytes, "max-spill-bytes") {
   using Handler =
       grpc::internal::BidiStreamingHandler<SerializerService, grpc::ByteBuffer, grpc::ByteBuffer>;
+  MarkMethodStreamed(wire::MethodIndex("Serialize"),
+                     new Handler(&SerializerService::ServeSerialize, this));
   MarkMethodStreamed(wire::MethodIndex("Deserialize"),
                      new Handler(&SerializerService::ServeDeserialize, this));
   MarkMethodStreamed(wire::MethodIndex("Convert"),
@@ -790,12 +792,15 @@ SerializerService::SerializerService(const CodecRegistry* registry, CallTracker*
                      new Handler(&SerializerService::ServeConvertStream, this));
 }
 
-grpc::Status SerializerService::Serialize(grpc::ServerContext* context,
-                                          const v1::SerializeRequest* request,
-                                          v1::SerializeResponse* response) {
+grpc::Status SerializerService::ServeSerialize(grpc::ServerContext* context,
+                                               wire::RawServerStream* stream) {
   CallRecord record{"Serialize", context->peer()};
   return RunCall(tracker_, log_, record, [&]() -> absl::Status {
-    record.bytes_in = request->ByteSizeLong();
+    // Parsed into a message of its own, which the conversion consumes: array bytes move on from
+    // the strings protobuf parsed them into (through generated code the request was const, and
+    // its Value or Data was copied once more).
+    v1::SerializeRequest request;
+    RETURN_IF_ERROR(ReadFirstMessage(context, stream, "request", &request, &record.bytes_in));
     if (record.bytes_in > limits_.max_message_bytes) {
       return UnaryTooLarge("a request", record.bytes_in, limits_.max_message_bytes,
                            "SerializeStream");
@@ -803,21 +808,16 @@ grpc::Status SerializerService::Serialize(grpc::ServerContext* context,
     // The request, and a working copy of it while it is decoded.
     CallBudget call{limits_, budget_.Start(), DeadlineOf(context), spill_budget_.Start()};
     RETURN_IF_ERROR(call.Reserve(2 * record.bytes_in));
-    // The request is const: its Value or Data is copied once, into a message the conversion
-    // consumes.
-    std::optional<v1::Data> plain;
-    if (request->has_data()) plain = request->data();
-    std::optional<v1::Value> message;
-    if (request->has_value() || !request->has_data()) message = request->value();
+    v1::Data* plain = request.has_data() ? request.mutable_data() : nullptr;
+    v1::Value* value =
+        request.has_value() || !request.has_data() ? request.mutable_value() : nullptr;
     ASSIGN_OR_RETURN(
         BufferChain output, CollectUnaryOutput(call, "SerializeStream", [&](auto consume) {
-          return WriteRequestOutput(*registry_, message ? &*message : nullptr,
-                                    plain ? &*plain : nullptr, StreamedArrayData(),
-                                    request->options(), limits_, record, std::move(consume));
+          return WriteRequestOutput(*registry_, value, plain, StreamedArrayData(),
+                                    request.options(), limits_, record, std::move(consume));
         }));
-    // The pieces, and the string the response holds them in.
-    RETURN_IF_ERROR(call.Reserve(output.size()));
-    response->set_data(output.ToString());
+    // The output's pieces sent from their own buffers, with the status as a unary response is.
+    stream->WriteLast(wire::EncodeSerializeResponse(output), grpc::WriteOptions());
     return absl::OkStatus();
   });
 }

@@ -69,9 +69,9 @@ CodecRegistry ServiceCodecs();
 class SerializerService final : public v1::Serializer::Service {
  public:
   // The streaming methods are served over grpc::ByteBuffer (wire/raw_streams.h), so that their
-  // chunks travel without copies, and so are Deserialize and Convert (wire/unary_wire.h), whose
-  // input, arrays and output are the bulk of their messages; the other unary ones through the
-  // generated types.
+  // chunks travel without copies, and so are Serialize, Deserialize and Convert
+  // (wire/unary_wire.h), whose input, arrays and output are the bulk of their messages; Inspect
+  // through the generated types.
   SerializerService(const CodecRegistry* registry, CallTracker* tracker, CallLog* log,
                     ServiceLimits limits);
 
@@ -79,13 +79,13 @@ class SerializerService final : public v1::Serializer::Service {
   const MemoryBudget& budget() const { return budget_; }
   const MemoryBudget& spill_budget() const { return spill_budget_; }
 
-  grpc::Status Serialize(grpc::ServerContext* context, const v1::SerializeRequest* request,
-                         v1::SerializeResponse* response) override;
   grpc::Status Inspect(grpc::ServerContext* context, const v1::InspectRequest* request,
                        v1::InspectResponse* response) override;
 
  private:
-  // Deserialize and Convert: one request message, one response (gRPC's streamed unary).
+  // Serialize, Deserialize and Convert: one request message, one response (gRPC's streamed
+  // unary).
+  grpc::Status ServeSerialize(grpc::ServerContext* context, wire::RawServerStream* stream);
   grpc::Status ServeDeserialize(grpc::ServerContext* context, wire::RawServerStream* stream);
   grpc::Status ServeConvert(grpc::ServerContext* context, wire::RawServerStream* stream);
   grpc::Status ServeSerializeStream(grpc::ServerContext* context, wire::RawServerStream* stream);

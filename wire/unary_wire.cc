@@ -67,6 +67,18 @@ SplicedMessage ContainerWithData(Container& container, Items* items, uint32_t fi
   return out;
 }
 
+// A response whose field 1 is `output` (each piece sent from its Buffer; left out when empty, as
+// protobuf leaves an empty bytes field out), followed by its other fields, `rest`, encoded.
+grpc::ByteBuffer OutputAndRest(const BufferChain& output, std::string rest) {
+  SplicedMessage out;
+  if (output.size() > 0) {
+    out.Append(LengthPrefixOf(1, output.size()));
+    for (const Buffer& piece : output.pieces()) out.Append(piece);
+  }
+  out.Append(std::move(rest));
+  return std::move(out).Finish();
+}
+
 absl::Status NotA(const google::protobuf::MessageLite& message) {
   return absl::InvalidArgumentError(
       absl::StrCat("a message that is not a valid ", message.GetTypeName()));
@@ -209,14 +221,14 @@ absl::StatusOr<Buffer> TakeRequestData(grpc::ByteBuffer& message, pb::ConvertReq
 }
 
 grpc::ByteBuffer EncodeConvertResponse(pb::ConvertResponse&& response, const BufferChain& output) {
-  SplicedMessage out;
-  if (output.size() > 0) {
-    out.Append(LengthPrefixOf(pb::ConvertResponse::kDataFieldNumber, output.size()));
-    for (const Buffer& piece : output.pieces()) out.Append(piece);
-  }
+  static_assert(pb::ConvertResponse::kDataFieldNumber == 1);
   response.clear_data();
-  out.Append(response.SerializeAsString());
-  return std::move(out).Finish();
+  return OutputAndRest(output, response.SerializeAsString());
+}
+
+grpc::ByteBuffer EncodeSerializeResponse(const BufferChain& output) {
+  static_assert(pb::SerializeResponse::kDataFieldNumber == 1);
+  return OutputAndRest(output, "");
 }
 
 grpc::ByteBuffer EncodeDeserializeResponse(pb::DeserializeResponse&& response,

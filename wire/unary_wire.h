@@ -1,8 +1,8 @@
 // File: wire/unary_wire.h
 //
 // The unary calls' bulk bytes without protobuf std::strings in between: a request's input taken
-// from the slices it arrived in, and a response's array data (Deserialize) or output (Convert)
-// sent from its own Buffers.
+// from the slices it arrived in, and a response's array data (Deserialize) or output (Convert,
+// Serialize) sent from its own Buffers.
 // Through generated code a unary Deserialize copied its input into a string as it parsed it (a
 // string grown piece by piece) and its arrays twice on the way out (into the response message,
 // then into gRPC's slices), each copy into fresh memory: 7,000 page faults and 220 ms of server
@@ -44,8 +44,10 @@ namespace seriald::wire {
 absl::StatusOr<Buffer> TakeRequestData(grpc::ByteBuffer& message, v1::DeserializeRequest* rest);
 absl::StatusOr<Buffer> TakeRequestData(grpc::ByteBuffer& message, v1::ConvertRequest* rest);
 
-// `response` (its data empty) encoded with `output` as its data, each piece sent from its Buffer.
+// `response` encoded with `output` as its data, each piece sent from its Buffer.
 grpc::ByteBuffer EncodeConvertResponse(v1::ConvertResponse&& response, const BufferChain& output);
+// SerializeResponse{data: output}, each piece sent from its Buffer.
+grpc::ByteBuffer EncodeSerializeResponse(const BufferChain& output);
 
 // The data of array items (Data) or nodes (Value) left out of a message, by id.
 using SplicedArrays = std::vector<std::pair<uint32_t, Buffer>>;

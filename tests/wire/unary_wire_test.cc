@@ -1,7 +1,8 @@
 // The unary calls' bulk bytes without protobuf strings (wire/unary_wire.h): a request's data is
 // taken from the slices it arrived in (over the slice itself when it lies in one), whatever the
 // fields' order, and a form the fast reading does not expect is parsed as protobuf parses it; a
-// response's arrays (Deserialize) and output (Convert) are sent as slices over their own Buffers,
+// response's arrays (Deserialize) and output (Convert, Serialize) are sent as slices over their own
+// Buffers,
 // and what is sent parses to the very message protobuf would have sent.
 #include "wire/unary_wire.h"
 
@@ -212,6 +213,18 @@ TEST(UnaryWireTest, ConvertRequestsAndResponsesToo) {
   empty.add_notes("n");
   EXPECT_EQ(Flatten(EncodeConvertResponse(v1::ConvertResponse(empty), BufferChain())),
             empty.SerializeAsString());
+}
+
+TEST(UnaryWireTest, SerializeResponsesAreTheirOutput) {
+  BufferChain output;
+  const Buffer piece = Buffer::Copy(std::string(90000, 's'));
+  output.Append(piece);
+  grpc::ByteBuffer encoded = EncodeSerializeResponse(output);
+  EXPECT_TRUE(SentFrom(encoded, piece));
+  v1::SerializeResponse expected;
+  expected.set_data(std::string(piece.view()));
+  EXPECT_EQ(Flatten(encoded), expected.SerializeAsString());
+  EXPECT_EQ(Flatten(EncodeSerializeResponse(BufferChain())), "");
 }
 
 TEST(UnaryWireTest, SplicedMessagesNest) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <utility>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
@@ -51,18 +52,24 @@ SplicedMessage ContainerWithData(Container& container, Items* items, uint32_t fi
   Items taken;
   taken.Swap(items);
   SplicedMessage out;
+  // The items in between spliced ones, encoded one after another into one string: a Value of a
+  // million nodes and one large array is three pieces, not two million.
+  std::string run;
   for (int id = 0; id < taken.size(); ++id) {
     auto it = spliced_data.find(static_cast<uint32_t>(id));
     if (it != spliced_data.end() && taken[id].has_array()) {
+      out.Append(std::exchange(run, std::string()));
       out.Append(
           ItemWithData(*taken.Mutable(id), items_field, array_field, data_field, *it->second));
     } else {
-      std::string item = taken[id].SerializeAsString();
-      out.Append(LengthPrefixOf(items_field, item.size()));
-      out.Append(std::move(item));
+      HeaderBytes prefix;
+      prefix.LengthPrefix(items_field, taken[id].ByteSizeLong());
+      run.append(prefix.view());
+      taken[id].AppendToString(&run);
     }
   }
-  out.Append(container.SerializeAsString());
+  container.AppendToString(&run);  // what remains of it: the roots
+  out.Append(std::move(run));
   out.WrapAsField(field);
   return out;
 }
@@ -235,24 +242,28 @@ grpc::ByteBuffer EncodeDeserializeResponse(pb::DeserializeResponse&& response,
                                            const SplicedArrays& arrays) {
   // Nothing to splice: protobuf's own bytes, in one go.
   if (arrays.empty()) return SerializeMessage(response);
-  SplicedMessage out;
-  if (response.has_data()) {
-    pb::Data data = std::move(*response.mutable_data());
-    response.clear_data();
-    out.Append(response.SerializeAsString());
-    out.Append(ContainerWithData(data, data.mutable_items(),
-                                 pb::DeserializeResponse::kDataFieldNumber,
-                                 pb::Data::kItemsFieldNumber, pb::DataItem::kArrayFieldNumber,
-                                 pb::NdArray::kDataFieldNumber, arrays));
+  // The response's other fields (the format), then its Data or Value with the arrays spliced.
+  const bool data_view = response.has_data();
+  pb::Data data;
+  pb::Value value;
+  if (data_view) {
+    data.Swap(response.mutable_data());
   } else {
-    pb::Value value = std::move(*response.mutable_value());
-    response.clear_value();
-    out.Append(response.SerializeAsString());
-    out.Append(ContainerWithData(value, value.mutable_nodes(),
-                                 pb::DeserializeResponse::kValueFieldNumber,
-                                 pb::Value::kNodesFieldNumber, pb::Node::kArrayFieldNumber,
-                                 pb::Array::kDataFieldNumber, arrays));
+    value.Swap(response.mutable_value());
   }
+  response.clear_data();
+  response.clear_value();
+  SplicedMessage out;
+  out.Append(response.SerializeAsString());
+  out.Append(data_view
+                 ? ContainerWithData(data, data.mutable_items(),
+                                     pb::DeserializeResponse::kDataFieldNumber,
+                                     pb::Data::kItemsFieldNumber, pb::DataItem::kArrayFieldNumber,
+                                     pb::NdArray::kDataFieldNumber, arrays)
+                 : ContainerWithData(value, value.mutable_nodes(),
+                                     pb::DeserializeResponse::kValueFieldNumber,
+                                     pb::Value::kNodesFieldNumber, pb::Node::kArrayFieldNumber,
+                                     pb::Array::kDataFieldNumber, arrays));
   return std::move(out).Finish();
 }
 

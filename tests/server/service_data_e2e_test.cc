@@ -28,12 +28,15 @@ class ServiceDataE2eTest : public ::testing::Test {
     stub_ = testing::RawStub(server_->address());
   }
 
-  grpc::Status Deserialize(const std::string& input, v1::DeserializeResponse* response) {
+  // Deserialize with VIEW_DATA; `string_codes` asks for repeated strings as CodedStrings.
+  grpc::Status Deserialize(const std::string& input, v1::DeserializeResponse* response,
+                           bool string_codes = false) {
     grpc::ClientContext context;
     context.set_deadline(DeadlineIn(absl::Seconds(60)));
     v1::DeserializeRequest request;
     request.set_data(input);
     request.mutable_options()->set_view(v1::VIEW_DATA);
+    request.mutable_options()->set_string_codes(string_codes);
     return stub_->Deserialize(&context, request, response);
   }
 
@@ -171,14 +174,8 @@ TEST_F(ServiceDataE2eTest, RepeatedStringsComeCodedWhenAskedAndAreReadCoded) {
   ASSERT_TRUE(status.ok()) << status.error_message();
 
   // Unary, asked: the column comes as CodedStrings, its values in order of first appearance.
-  grpc::ClientContext context;
-  context.set_deadline(DeadlineIn(absl::Seconds(60)));
-  v1::DeserializeRequest request;
-  request.set_data(rds);
-  request.mutable_options()->set_view(v1::VIEW_DATA);
-  request.mutable_options()->set_string_codes(true);
   v1::DeserializeResponse response;
-  status = stub_->Deserialize(&context, request, &response);
+  status = Deserialize(rds, &response, /*string_codes=*/true);
   ASSERT_TRUE(status.ok()) << status.error_message();
   const v1::Data& data = response.data();
   const v1::DataItem& frame = data.items(data.roots(0));

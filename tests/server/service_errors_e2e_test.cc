@@ -2,7 +2,11 @@
 // client library in between): unary payloads over --max-message-bytes, streams over
 // --max-request-bytes, malformed input (with its byte offset), calls over --max-concurrent-calls,
 // client deadlines in the middle of a stream; each time with the typed ErrorInfo detail, one log
-// line, and a server that goes on serving.
+// line, and a server that goes on serving; unary requests that are not their message.
+#include <grpcpp/create_channel.h>
+#include <grpcpp/impl/client_unary_call.h>
+#include <grpcpp/impl/rpc_method.h>
+#include <grpcpp/security/credentials.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -87,6 +91,39 @@ std::map<std::string, std::string> LogFields(const std::string& line) {
     fields[key] = value;
   }
   return fields;
+}
+
+// The unary methods the server reads from gRPC's bytes itself (wire/unary_wire.h) refuse a
+// request that is not their message, by name: here one whose first field claims 256 MiB and
+// holds 5 bytes.
+TEST(ServiceErrorsE2eTest, UnaryRequestsThatAreNotTheirMessageAreRefusedByName) {
+  auto server = StartServer({});
+  ASSERT_NE(server, nullptr);
+  auto channel = grpc::CreateChannel(server->address(), grpc::InsecureChannelCredentials());
+  const std::string garbage(
+      "\x0a\xff\xff\xff\x7f"
+      "short",
+      10);
+  for (const auto& [method, type] :
+       std::vector<std::pair<std::string, std::string>>{{"Serialize", "SerializeRequest"},
+                                                        {"Deserialize", "DeserializeRequest"},
+                                                        {"Convert", "ConvertRequest"}}) {
+    const std::string path = "/seriald.v1.Serializer/" + method;
+    grpc::ClientContext context;
+    context.set_deadline(DeadlineIn(absl::Seconds(60)));
+    grpc::Slice slice(garbage);
+    grpc::ByteBuffer request(&slice, 1);
+    grpc::ByteBuffer response;
+    grpc::Status status = grpc::internal::BlockingUnaryCall(
+        channel.get(),
+        grpc::internal::RpcMethod(path.c_str(), grpc::internal::RpcMethod::NORMAL_RPC, channel),
+        &context, request, &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << method;
+    EXPECT_THAT(status.error_message(), HasSubstr("not a valid seriald.v1." + type)) << method;
+  }
+  // And goes on serving.
+  auto stub = testing::RawStub(server->address());
+  EXPECT_TRUE(Convert(*stub, testing::FloatTensorStream(4), v1::FORMAT_T7).ok());
 }
 
 TEST(ServiceErrorsE2eTest, UnaryRequestOverTheMessageCapIsToldToStream) {
@@ -391,15 +428,14 @@ TEST(ServiceErrorsE2eTest, ASpillDirRemovedAfterStartUpIsAnInternalErrorNamingIt
   const std::string large = testing::FloatTensorStream(1 << 20);
   v1::ConvertStreamOptions collected = ConvertTo(v1::FORMAT_T7);
   collected.mutable_output()->set_torch7_unreferenced(true);
-  StreamResult failed =
-      testing::ConvertStream(*stub, large, collected, 1 << 20, absl::Seconds(60));
+  StreamResult failed = testing::ConvertStream(*stub, large, collected, 1 << 20, absl::Seconds(60));
   EXPECT_EQ(failed.status.error_code(), grpc::StatusCode::INTERNAL);
   EXPECT_THAT(failed.status.error_message(),
               HasSubstr("cannot create a spill file in " + spill_dir + ": No such file"));
 
   const std::string small = testing::FloatTensorStream(1000);
-  StreamResult converted = testing::ConvertStream(*stub, small, ConvertTo(v1::FORMAT_T7), 1 << 16,
-                                                  absl::Seconds(60));
+  StreamResult converted =
+      testing::ConvertStream(*stub, small, ConvertTo(v1::FORMAT_T7), 1 << 16, absl::Seconds(60));
   ASSERT_TRUE(converted.status.ok()) << converted.status.error_message();
   EXPECT_TRUE(converted.output == small);
 }

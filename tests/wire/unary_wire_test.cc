@@ -164,6 +164,38 @@ TEST(UnaryWireTest, ValueArraysAreSentFromTheirBuffersAndParseToTheWholeMessage)
   EXPECT_EQ(parsed.SerializeAsString(), expected.SerializeAsString());
 }
 
+TEST(UnaryWireTest, ManyNodesAroundSplicedArraysGoOutInAFewSlices) {
+  // 3,000 small nodes with two large arrays among them: the nodes in between are encoded
+  // together, so the message is the two arrays' slices and the encoded runs around them.
+  const Buffer first = Buffer::Copy(std::string(100000, 'f'));
+  const Buffer second = Buffer::Copy(std::string(100000, 's'));
+  v1::DeserializeResponse expected;
+  v1::Value* value = expected.mutable_value();
+  for (int i = 0; i < 3000; ++i) {
+    if (i == 1000 || i == 2000) {
+      value->add_nodes()->mutable_array()->set_type(v1::ELEMENT_TYPE_UINT8);
+    } else {
+      value->add_nodes()->set_number(i);
+    }
+  }
+  value->add_roots(2999);
+  v1::DeserializeResponse header = expected;
+  expected.mutable_value()->mutable_nodes(1000)->mutable_array()->set_data(
+      std::string(first.view()));
+  expected.mutable_value()->mutable_nodes(2000)->mutable_array()->set_data(
+      std::string(second.view()));
+  grpc::ByteBuffer message =
+      EncodeDeserializeResponse(std::move(header), {{1000, first}, {2000, second}});
+  std::vector<grpc::Slice> slices;
+  ASSERT_TRUE(message.Dump(&slices).ok());
+  EXPECT_EQ(slices.size(), 5u);
+  EXPECT_TRUE(SentFrom(message, first));
+  EXPECT_TRUE(SentFrom(message, second));
+  v1::DeserializeResponse parsed;
+  ASSERT_TRUE(parsed.ParseFromString(Flatten(message)));
+  EXPECT_EQ(parsed.SerializeAsString(), expected.SerializeAsString());
+}
+
 TEST(UnaryWireTest, AResponseWithNothingToSpliceIsProtobufsOwnBytes) {
   v1::DeserializeResponse response;
   response.set_format(v1::FORMAT_T7);

@@ -593,8 +593,8 @@ def _coded_strings(flat, flat_mask):
             code_of = {}
             codes = numpy.empty(len(flat), numpy.int64)
             for position, element in enumerate(flat):
-                missing = element is None or (isinstance(element, float) and element != element)
-                codes[position] = -1 if missing else code_of.setdefault(element, len(code_of))
+                codes[position] = (-1 if _is_missing(element)
+                                   else code_of.setdefault(element, len(code_of)))
             distinct = list(code_of)
     except TypeError:  # an unhashable element: not a string array
         return None

@@ -135,7 +135,13 @@ absl::Status WriteItem(ItemId id, const data::Item& item, bool inline_data, bool
       for (int64_t stride : array.strides) message->add_strides(stride);
       message->set_offset(array.offset);
       message->set_length(array.length);
-      if (inline_data) {
+      if (inline_data && array.big_endian) {
+        // Little-endian on the wire, as data.proto says.
+        std::string* bytes = message->mutable_data();
+        bytes->resize(array.data.size());
+        CopyLittleEndian(Array{array.dtype, array.length, array.data, true}, 0, array.length,
+                         reinterpret_cast<uint8_t*>(bytes->data()));
+      } else if (inline_data) {
         message->set_data(reinterpret_cast<const char*>(array.data.data()), array.data.size());
       }
       message->set_temporal(static_cast<pb::Temporal>(array.temporal));

@@ -210,7 +210,12 @@ class ProtoWriter {
     pb::Array* array = out->mutable_array();
     array->set_type(static_cast<pb::ElementType>(data.type));
     array->set_length(data.length);
-    if (data.data.size() <= options_.max_inline_array_bytes) {
+    if (data.data.size() <= options_.max_inline_array_bytes && data.big_endian) {
+      // Little-endian on the wire, as value.proto says: swapped in this one copy.
+      std::string* bytes = array->mutable_data();
+      bytes->resize(data.data.size());
+      CopyLittleEndian(data, 0, data.length, reinterpret_cast<uint8_t*>(bytes->data()));
+    } else if (data.data.size() <= options_.max_inline_array_bytes) {
       array->set_data(data.data.data(), data.data.size());  // the one copy of the data
     }
     return absl::OkStatus();

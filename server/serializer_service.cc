@@ -184,16 +184,33 @@ ByteWriter::PieceCallback CountedOutput(const ServiceLimits& limits, CallRecord&
   };
 }
 
+// The largest array a streaming response carries inline; larger ones follow in chunks.
+uint64_t InlineArrayBytes(const ServiceLimits& limits) { return limits.chunk_bytes - 1u; }
+
+// How a read leaves the arrays of big-endian input (R's XDR vectors, big-endian Torch7).
+enum class ArrayOrder {
+  kLittleEndian,  // swapped as read: what a response built whole and every conversion take
+  // Arrays a streaming response sends in chunks (above InlineArrayBytes) left as written, the
+  // rest swapped: the chunk sender swaps each chunk as it goes (wire::SendArrayChunks), so no
+  // swapped copy of a large array is ever held, and a spilled input stays in its file.
+  kStreamedAsWritten,
+};
+
 // Reads an input with the format given or detected, and binds its persistent references as the
 // request asks; records the format it was read as. The value may view `input` and `message`.
 absl::StatusOr<Value> ReadInput(const CodecRegistry& registry, const v1::ReadOptions& message,
-                                CallBudget& call, const Buffer& input, CallRecord& record) {
+                                CallBudget& call, const Buffer& input, CallRecord& record,
+                                ArrayOrder order = ArrayOrder::kLittleEndian) {
   ASSIGN_OR_RETURN(ReadOptions options, ServerReadOptions(message, call));
+  options.keep_array_byte_order = order == ArrayOrder::kStreamedAsWritten;
   ASSIGN_OR_RETURN(const Codec* codec, InputCodec(registry, message.format(), input));
   record.input_format = std::string(codec->name());
   ASSIGN_OR_RETURN(Value value, codec->Read(input, options));
   record.input_format = std::string(codec->FormatOf(value));
   RETURN_IF_ERROR(ApplyReferenceBindings(message, options, value));
+  if (order == ArrayOrder::kStreamedAsWritten) {
+    MakeArraysLittleEndian(value, InlineArrayBytes(call.limits));
+  }
   return value;
 }
 
@@ -322,14 +339,15 @@ absl::StatusOr<data::Data> DataOfValue(const Value& value, CallBudget& call) {
 // (numpy bools stay logical), else the plain data of the value read.
 absl::StatusOr<data::Data> ReadInputData(const CodecRegistry& registry,
                                          const v1::ReadOptions& message, CallBudget& call,
-                                         const Buffer& input, CallRecord& record) {
+                                         const Buffer& input, CallRecord& record,
+                                         ArrayOrder order = ArrayOrder::kLittleEndian) {
   ASSIGN_OR_RETURN(const Codec* codec, InputCodec(registry, message.format(), input));
   if (const ArrayCodec* arrays = codec->AsArrayCodec()) {
     ASSIGN_OR_RETURN(ReadOptions options, ServerReadOptions(message, call));
     record.input_format = std::string(codec->name());
     return arrays->ReadData(input, options);
   }
-  ASSIGN_OR_RETURN(Value value, ReadInput(registry, message, call, input, record));
+  ASSIGN_OR_RETURN(Value value, ReadInput(registry, message, call, input, record, order));
   return DataOfValue(value, call);
 }
 
@@ -1011,33 +1029,43 @@ grpc::Status SerializerService::ServeDeserializeStream(grpc::ServerContext* cont
     ChunkReceiver<v1::DeserializeStreamRequest> receiver(context, stream, limits_, record);
     ASSIGN_OR_RETURN(Buffer input, ReceiveChunks(receiver, options.input_size(), {}, call));
     // The header carries the Value (or its plain data) with the data of large arrays left out;
-    // that data follows in ArrayChunk messages, read straight from the arrays' buffers.
-    const ToProtoOptions streaming{.max_inline_array_bytes = limits_.chunk_bytes - 1u,
+    // that data follows in ArrayChunk messages, read straight from the arrays' buffers (those
+    // of big-endian input as written, swapped a chunk at a time as they are sent).
+    const ToProtoOptions streaming{.max_inline_array_bytes = InlineArrayBytes(limits_),
                                    .string_codes = options.string_codes()};
     v1::DeserializeStreamResponse header;
-    // The buffers to send, by the id the chunks name.
-    std::vector<std::pair<uint32_t, Buffer>> streamed;
+    // What to send, by the id the chunks name.
+    struct Streamed {
+      uint32_t id;
+      Buffer bytes;
+      size_t swap_bytes;  // the elements' SwapUnit when they are big-endian, else 0
+    };
+    std::vector<Streamed> streamed;
     if (options.view() == v1::VIEW_DATA) {
-      ASSIGN_OR_RETURN(data::Data plain, ReadInputData(*registry_, options, call, input, record));
+      ASSIGN_OR_RETURN(data::Data plain, ReadInputData(*registry_, options, call, input, record,
+                                                       ArrayOrder::kStreamedAsWritten));
       input = Buffer();  // the arrays keep what they need
       RETURN_IF_ERROR(DataToProto(plain, header.mutable_header()->mutable_data(), streaming));
       for (ItemId id : DataArraysLeftOut(plain, streaming)) {
-        streamed.emplace_back(id, plain.GetIf<data::NdArray>(id)->data);
+        const data::NdArray& array = *plain.GetIf<data::NdArray>(id);
+        streamed.push_back({id, array.data, array.big_endian ? SwapUnit(array.dtype) : 0});
       }
     } else {
-      ASSIGN_OR_RETURN(Value value, ReadInput(*registry_, options, call, input, record));
+      ASSIGN_OR_RETURN(Value value, ReadInput(*registry_, options, call, input, record,
+                                              ArrayOrder::kStreamedAsWritten));
       input = Buffer();  // the Value keeps what it needs
       RETURN_IF_ERROR(ToProto(value, header.mutable_header()->mutable_value(), streaming));
       for (NodeId id : ArraysLeftOut(value, streaming)) {
-        streamed.emplace_back(id, value.Get<Array>(id).data);
+        const Array& array = value.Get<Array>(id);
+        streamed.push_back({id, array.data, array.big_endian ? SwapUnit(array.type) : 0});
       }
     }
     header.mutable_header()->set_format(
         FormatFromName(record.input_format).value_or(v1::FORMAT_UNSPECIFIED));
-    for (const auto& [id, bytes] : streamed) header.mutable_header()->add_streamed_arrays(id);
+    for (const Streamed& array : streamed) header.mutable_header()->add_streamed_arrays(array.id);
     // The whole response's size is known before anything is sent.
     uint64_t response_bytes = header.ByteSizeLong();
-    for (const auto& [id, bytes] : streamed) response_bytes += bytes.size();
+    for (const Streamed& array : streamed) response_bytes += array.bytes.size();
     if (response_bytes > limits_.max_response_bytes) {
       return ResponseTooLarge(limits_.max_response_bytes);
     }
@@ -1045,10 +1073,11 @@ grpc::Status SerializerService::ServeDeserializeStream(grpc::ServerContext* cont
     RETURN_IF_ERROR(WriteMessage(context, stream, header));
 
     const wire::WriteMessageFn write = WriteTo(context, stream);
-    for (auto& [id, bytes] : streamed) {
-      RETURN_IF_ERROR(wire::SendArrayChunks(id, bytes, limits_.chunk_bytes, write));
-      record.bytes_out += bytes.size();
-      bytes = Buffer();  // release each array once it is sent
+    for (Streamed& array : streamed) {
+      RETURN_IF_ERROR(wire::SendArrayChunks(array.id, array.bytes, limits_.chunk_bytes, write,
+                                            array.swap_bytes));
+      record.bytes_out += array.bytes.size();
+      array.bytes = Buffer();  // release each array once it is sent
     }
     return absl::OkStatus();
   });

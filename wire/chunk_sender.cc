@@ -44,9 +44,9 @@ absl::Status ChunkSender::Flush() {
 }
 
 absl::Status SendArrayChunks(uint32_t node, const Buffer& data, size_t chunk_bytes,
-                             const WriteMessageFn& write) {
+                             const WriteMessageFn& write, size_t swap_bytes) {
   uint64_t offset = 0;
-  return ReadInSteps(data, chunk_bytes, [&](const Buffer& chunk) {
+  return ReadInSteps(data, chunk_bytes, swap_bytes, [&](const Buffer& chunk) {
     absl::Status written = write(EncodeArrayChunk(node, offset, chunk), chunk.size());
     offset += chunk.size();
     return written;

@@ -60,9 +60,11 @@ class ChunkSender {
 };
 
 // Sends array `node`'s data as ArrayChunk messages of at most `chunk_bytes` (at least 1), in
-// order.
+// order. With `swap_bytes` (2, 4 or 8; Array::big_endian data), `data` holds big-endian elements
+// of that size and is sent little-endian, each chunk swapped as it goes (ReadInSteps), so that
+// no swapped copy of the whole array is ever made; chunks are then whole elements.
 absl::Status SendArrayChunks(uint32_t node, const Buffer& data, size_t chunk_bytes,
-                             const WriteMessageFn& write);
+                             const WriteMessageFn& write, size_t swap_bytes = 0);
 
 }  // namespace seriald::wire
 

@@ -95,6 +95,10 @@ struct NdArray {
   Temporal temporal = Temporal::kNone;
   std::optional<std::string> timezone;  // kDateTime: R's tzone attribute, when present
   bool na_present = false;              // some elements are R missing values
+  // The elements of `data` are big-endian: only in the data of a Value whose large arrays were
+  // kept as written (MakeArraysLittleEndian), which DataToProto and the streaming server swap as
+  // they send them. Everything else makes and takes little-endian arrays.
+  bool big_endian = false;
 
   // A one-dimensional, contiguous array over all of `data`.
   static NdArray Vector(ElementType dtype, uint64_t length, Buffer data);

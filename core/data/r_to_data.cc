@@ -32,6 +32,8 @@ using data::NdArray;
 constexpr uint16_t kS4ObjectLevel = 1 << 4;
 // How many wrap_* objects may wrap each other before the chain counts as malformed.
 constexpr int kMaxWrapperDepth = 64;
+// The step of the scan for NA: a whole number of elements of every size.
+constexpr size_t kNaScanStepBytes = size_t{8} << 20;
 
 bool Contains(const std::vector<std::string>& names, std::string_view name) {
   return std::find(names.begin(), names.end(), name) != names.end();
@@ -241,6 +243,7 @@ class RToDataConverter {
     if (array.type == ElementType::kInt32 && Contains(attributes.classes, "factor") &&
         IsVectorOf(levels, NodeKind::kStringVector, rds::kStrSxp)) {
       NdArray codes = NdArray::Vector(array.type, array.length, array.data);
+      codes.big_endian = array.big_endian;
       codes.na_present = HasNa(codes);
       Item item(data::Factor{data_.Add(std::move(codes)), ItemFor(levels),
                              Contains(attributes.classes, "ordered")});
@@ -248,6 +251,7 @@ class RToDataConverter {
       return item;
     }
     NdArray ndarray = NdArray::Vector(array.type, array.length, array.data);
+    ndarray.big_endian = array.big_endian;
     ndarray.na_present = HasNa(ndarray);
     std::vector<std::string_view> consumed;
     if (is_number && Contains(attributes.classes, "Date")) {
@@ -283,12 +287,9 @@ class RToDataConverter {
     for (uint64_t i = 0; i < dim->length; ++i) {
       int64_t size;
       if (dim->type == ElementType::kInt32) {
-        int32_t v;
-        std::memcpy(&v, dim->data.data() + 4 * i, 4);
-        size = v;
+        size = LoadElement<int32_t>(*dim, i);
       } else if (dim->type == ElementType::kFloat64) {
-        double v;
-        std::memcpy(&v, dim->data.data() + 8 * i, 8);
+        const double v = LoadElement<double>(*dim, i);
         if (!(v >= 0 && v < 9.007199254740992e15) ||
             v != static_cast<double>(static_cast<int64_t>(v))) {
           return false;
@@ -307,22 +308,36 @@ class RToDataConverter {
     return true;
   }
 
-  bool HasNa(const NdArray& array) const {
-    const uint8_t* p = array.data.data();
-    if (array.dtype == ElementType::kInt32 || array.dtype == ElementType::kLogical) {
-      for (uint64_t i = 0; i < array.length; ++i) {
-        int32_t v;
-        std::memcpy(&v, p + 4 * i, 4);
-        if (v == kNaInteger) return true;
+  // Whether some element is R's NA, in either byte order. A step at a time, giving a mapped
+  // input's pages back behind (an XDR vector left as written is read through the mapping).
+  static bool HasNa(const NdArray& array) {
+    const bool integers =
+        array.dtype == ElementType::kInt32 || array.dtype == ElementType::kLogical;
+    if (!integers && array.dtype != ElementType::kFloat64) return false;
+    bool found = false;
+    (void)ConsumeInSteps(array.data, kNaScanStepBytes, [&](const Buffer& step) {
+      const uint8_t* p = step.data();
+      if (integers) {
+        for (uint64_t i = 0; i < step.size() / 4 && !found; ++i) {
+          uint32_t v;
+          std::memcpy(&v, p + 4 * i, 4);
+          if (array.big_endian) v = __builtin_bswap32(v);
+          found = static_cast<int32_t>(v) == kNaInteger;
+        }
+      } else {
+        for (uint64_t i = 0; i < step.size() / 8 && !found; ++i) {
+          uint64_t bits;
+          std::memcpy(&bits, p + 8 * i, 8);
+          if (array.big_endian) bits = __builtin_bswap64(bits);
+          double v;
+          std::memcpy(&v, &bits, 8);
+          found = rds::IsRNa(v);
+        }
       }
-    } else if (array.dtype == ElementType::kFloat64) {
-      for (uint64_t i = 0; i < array.length; ++i) {
-        double v;
-        std::memcpy(&v, p + 8 * i, 8);
-        if (rds::IsRNa(v)) return true;
-      }
-    }
-    return false;
+      // Stops the steps at the first NA.
+      return found ? absl::CancelledError() : absl::OkStatus();
+    });
+    return found;
   }
 
   // ---- strings
@@ -501,9 +516,10 @@ class RToDataConverter {
     if (length > options_.max_expanded_bytes / 16) {
       return LimitExceeded(
           options_.expansion_limit,
-          absl::StrCat("node ", id, ": deferred strings of ", length, " numbers, over the limit "
-                       "of ", options_.max_expanded_bytes, " bytes (--", options_.expansion_limit,
-                       ")"));
+          absl::StrCat("node ", id, ": deferred strings of ", length,
+                       " numbers, over the limit "
+                       "of ",
+                       options_.max_expanded_bytes, " bytes (--", options_.expansion_limit, ")"));
     }
     if (options_.reserve_memory) RETURN_IF_ERROR(options_.reserve_memory(length * 16));
     const Node& numbers = value_.node(e.source);

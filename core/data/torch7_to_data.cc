@@ -74,7 +74,9 @@ class Torch7ToDataConverter {
         return ConvertObject(id, std::get<TorchObject>(node.data));
       case NodeKind::kArray: {
         const auto& array = std::get<Array>(node.data);
-        return Item(NdArray::Vector(array.type, array.length, array.data));
+        NdArray ndarray = NdArray::Vector(array.type, array.length, array.data);
+        ndarray.big_endian = array.big_endian;
+        return Item(std::move(ndarray));
       }
       case NodeKind::kLuaFunction:
         return Item(data::Opaque{
@@ -126,7 +128,9 @@ class Torch7ToDataConverter {
         const auto* array = payload ? std::get_if<Array>(&payload->data) : nullptr;
         if (array == nullptr) return NodeError(id, "a storage without its elements");
         // The class says it was a storage, not a tensor, so that it is written back as one.
-        Item item(NdArray::Vector(array->type, array->length, array->data));
+        NdArray ndarray = NdArray::Vector(array->type, array->length, array->data);
+        ndarray.big_endian = array->big_endian;
+        Item item(std::move(ndarray));
         item.classes = {object.class_name};
         return item;
       }
@@ -204,6 +208,7 @@ class Torch7ToDataConverter {
     array.offset = static_cast<uint64_t>(tensor.storage_offset);
     array.length = elements->length;
     array.data = elements->data;
+    array.big_endian = elements->big_endian;
     absl::Status view = data::CheckView(array, absl::StrCat("node ", id, " (tensor)"));
     if (!view.ok()) return absl::FailedPreconditionError(view.message());
     return Item(std::move(array));

@@ -48,6 +48,24 @@ SERIALD_SWAP_CLONES void SwapCopy64(const uint8_t* from, uint8_t* to, uint64_t c
   SwapLoop<uint64_t>(from, to, count);
 }
 
+// In place, through one pointer: given two equal pointers, SwapLoop's vectorised body would be
+// behind a run-time overlap check, and its scalar fallback taken.
+template <typename T>
+inline void SwapLoopInPlace(uint8_t* bytes, uint64_t count) {
+  for (uint64_t i = 0; i < count; ++i)
+    Store<T>(bytes + i * sizeof(T), Swap(Load<T>(bytes + i * sizeof(T))));
+}
+
+SERIALD_SWAP_CLONES void SwapInPlace16(uint8_t* bytes, uint64_t count) {
+  SwapLoopInPlace<uint16_t>(bytes, count);
+}
+SERIALD_SWAP_CLONES void SwapInPlace32(uint8_t* bytes, uint64_t count) {
+  SwapLoopInPlace<uint32_t>(bytes, count);
+}
+SERIALD_SWAP_CLONES void SwapInPlace64(uint8_t* bytes, uint64_t count) {
+  SwapLoopInPlace<uint64_t>(bytes, count);
+}
+
 }  // namespace
 
 void SwapCopy(const uint8_t* from, uint8_t* to, uint64_t count, size_t size) {
@@ -63,6 +81,22 @@ void SwapCopy(const uint8_t* from, uint8_t* to, uint64_t count, size_t size) {
       break;
     default:
       if (count != 0) std::memcpy(to, from, count * size);
+  }
+}
+
+void SwapInPlace(uint8_t* bytes, uint64_t count, size_t size) {
+  switch (size) {
+    case 2:
+      SwapInPlace16(bytes, count);
+      break;
+    case 4:
+      SwapInPlace32(bytes, count);
+      break;
+    case 8:
+      SwapInPlace64(bytes, count);
+      break;
+    default:
+      break;
   }
 }
 

@@ -4,7 +4,8 @@
 // array data little-endian (core/model/element_type.h); readers of big-endian input (R's XDR
 // streams, big-endian Torch7 files, numpy '>f8' arrays) swap once, into a new buffer, and writers
 // of big-endian output swap on the way out. Within a family the input's order is kept and a
-// writer swaps only when its output's order differs (Array::big_endian).
+// writer swaps only when its output's order differs (Array::big_endian); DeserializeStream keeps
+// large arrays as written too and swaps each chunk as it sends it (StepReader's swap_bytes).
 //
 // Example:
 //
@@ -25,6 +26,10 @@ namespace seriald {
 // overlap). Any other size is copied unchanged (single bytes have no order; 16-byte complex
 // numbers are two 8-byte halves, so callers pass them as 2 * count elements of 8).
 void SwapCopy(const uint8_t* from, uint8_t* to, uint64_t count, size_t size);
+
+// The same in place: `count` elements of `size` bytes at `bytes` swapped where they are (bytes
+// just read into memory of the caller's own, such as a chunk read from a file).
+void SwapInPlace(uint8_t* bytes, uint64_t count, size_t size);
 
 // The same from `from`'s bytes, in steps of a few MiB, giving each step's source pages back
 // behind it (Buffer::DropPages): swapping a mapped input's array keeps only a step of the input

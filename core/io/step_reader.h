@@ -40,7 +40,13 @@ class StepReader {
   static constexpr size_t kReadFromBytes = size_t{256} << 10;
   // `step` is at least 1. Read from a file, each step is memory of its own (a slice of a mapping
   // costs nothing however large): a MiB is as fast as more.
-  StepReader(Buffer whole, size_t step);
+  //
+  // With `swap_bytes` (2, 4 or 8), the bytes are big-endian elements of that size, handed out
+  // little-endian: each step is then memory of its own, read from the file and swapped in place,
+  // or swapped out of memory into it (the source's pages given back behind, Buffer::DropPages).
+  // Steps are then whole elements (`step` rounded down to a multiple, at least one element); a
+  // trailing part of an element, which array data never has, is passed on unswapped.
+  StepReader(Buffer whole, size_t step, size_t swap_bytes = 0);
 
   // The next step's bytes, nullopt at the end. An error only when the file cannot be read.
   absl::StatusOr<std::optional<Buffer>> Next();
@@ -59,6 +65,7 @@ class StepReader {
   Buffer whole_;  // keeps a mapping's descriptor open
   std::optional<Buffer::FileRegion> region_;
   size_t step_;
+  size_t swap_bytes_;
   size_t offset_ = 0;
   std::vector<std::pair<Buffer, uint8_t*>> kept_;
 };
@@ -73,9 +80,14 @@ inline constexpr size_t kCopyOutStep = size_t{1} << 20;
 // network) with only a step of them resident. A consumer that reads the buffer itself around the
 // step wants ConsumeInSteps (core/io/buffer.h). Stops at the first error, the file's included.
 // A template, so that `consume` inlines into the loop.
+//
+// With `swap_bytes` (2, 4 or 8), the buffer holds big-endian elements of that size and every step
+// is handed out little-endian (StepReader): how big-endian array data is streamed out as
+// little-endian without a swapped copy of the whole.
 template <typename Consume>
-absl::Status ReadInSteps(const Buffer& buffer, size_t step_bytes, Consume&& consume) {
-  StepReader steps(buffer, step_bytes);
+absl::Status ReadInSteps(const Buffer& buffer, size_t step_bytes, size_t swap_bytes,
+                         Consume&& consume) {
+  StepReader steps(buffer, step_bytes, swap_bytes);
   while (true) {
     absl::StatusOr<std::optional<Buffer>> step = steps.Next();
     if (!step.ok()) return step.status();
@@ -84,6 +96,11 @@ absl::Status ReadInSteps(const Buffer& buffer, size_t step_bytes, Consume&& cons
     if (!status.ok()) return status;
     if (!steps.reads_file()) (*step)->DropPages();
   }
+}
+
+template <typename Consume>
+absl::Status ReadInSteps(const Buffer& buffer, size_t step_bytes, Consume&& consume) {
+  return ReadInSteps(buffer, step_bytes, /*swap_bytes=*/0, std::forward<Consume>(consume));
 }
 
 }  // namespace seriald

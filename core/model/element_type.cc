@@ -1,5 +1,6 @@
 #include "core/model/element_type.h"
 
+#include <algorithm>
 #include <array>
 
 namespace seriald {
@@ -27,6 +28,11 @@ constexpr std::array<ElementInfo, kElementTypeCount> kInfo = {{
 }  // namespace
 
 size_t ElementSize(ElementType type) { return kInfo[static_cast<size_t>(type)].size; }
+
+size_t SwapUnit(ElementType type) {
+  const size_t size = ElementSize(type);
+  return size == 1 ? 0 : std::min<size_t>(size, 8);
+}
 
 std::string_view ElementTypeName(ElementType type) { return kInfo[static_cast<size_t>(type)].name; }
 

@@ -36,6 +36,10 @@ inline constexpr int kElementTypeCount = 11;
 // Bytes per element.
 size_t ElementSize(ElementType type);
 
+// The bytes whose order a change of byte order reverses, in an element: its size; 8 for complex
+// numbers (two doubles, each swapped on its own); 0 for single bytes, which have no order.
+size_t SwapUnit(ElementType type);
+
 // Lower-case name: "uint8", "float32", "complex128", "logical", "raw", ...
 std::string_view ElementTypeName(ElementType type);
 

@@ -70,19 +70,25 @@ struct Array {
   // reader asked to keep arrays as written (ReadOptions::keep_array_byte_order) leaves them so:
   // a conversion within a family hands the input's bytes to a writer of that family, which swaps
   // them only if its output's order differs, so big-endian to big-endian copies nothing. Code
-  // that reads element values goes through ForEachLittleEndianStep, CopyLittleEndian or LoadElement.
+  // that reads element values goes through ForEachLittleEndianStep, CopyLittleEndian or
+  // LoadElement.
   bool big_endian = false;
   friend bool operator==(const Array&, const Array&) = default;
 };
 
 // Calls `step(values, count)` on `array`'s elements in order as little-endian bytes: once on
-// `data` itself, or, when big_endian, a MiB at a time on a swapped copy of each piece, giving a
-// mapped input's pages back behind it. For writers that need the values (ascii, 4-byte longs).
-void ForEachLittleEndianStep(const Array& array,
-                             const std::function<void(const uint8_t* values, uint64_t count)>& step);
+// `data` itself, or, when big_endian, a MiB at a time on a swapped copy of each piece
+// (ReadInSteps: a mapped input is read from its file, never all resident). For writers that need
+// the values (ascii, 4-byte longs).
+void ForEachLittleEndianStep(
+    const Array& array, const std::function<void(const uint8_t* values, uint64_t count)>& step);
 // Copies elements [begin, begin + count) of `array` to `out` as little-endian bytes. The range
 // must lie within the array.
 void CopyLittleEndian(const Array& array, uint64_t begin, uint64_t count, uint8_t* out);
+// Makes `array` little-endian in place: a big-endian array's data becomes a swapped copy (a
+// step of a mapped input resident at a time) and big_endian is cleared; others are left as
+// they are.
+void MakeLittleEndian(Array& array);
 // Element `i` of `array` as a T of the element's size (int32_t for logical and integer, double,
 // ...), in either byte order.
 template <typename T>

@@ -165,4 +165,13 @@ absl::Status Value::Validate() const {
   return absl::OkStatus();
 }
 
+void MakeArraysLittleEndian(Value& value, uint64_t max_bytes) {
+  for (Node& node : value.mutable_nodes()) {
+    Array* array = std::get_if<Array>(&node.data);
+    if (array != nullptr && array->big_endian && array->data.size() <= max_bytes) {
+      MakeLittleEndian(*array);
+    }
+  }
+}
+
 }  // namespace seriald

@@ -156,6 +156,13 @@ class Value {
   SourceInfo source_;
 };
 
+// Makes every big-endian array of `value` (Array::big_endian, what a reader asked to keep arrays
+// as written leaves) of at most `max_bytes` bytes little-endian (MakeLittleEndian). Larger ones
+// stay as written, for a consumer that swaps them a step at a time as it streams them out
+// (wire::SendArrayChunks): how DeserializeStream sends an XDR input's vectors without holding a
+// swapped copy of them.
+void MakeArraysLittleEndian(Value& value, uint64_t max_bytes);
+
 // Calls `visit(NodeId)` for every node `node` refers to (kNoNode references are skipped), in the
 // order a writer meets them.
 template <typename Visit>

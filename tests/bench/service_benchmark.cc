@@ -14,7 +14,8 @@
 //      the input before it reads (the server then keeps receiving into a spill file). One row
 //      sends the same payload as an R double vector in XDR and converts it to native R (the
 //      server converts R as the chunks arrive too, keeping the input in a spill file for the
-//      object graph should its transcoder stop).
+//      object graph should its transcoder stop); another reads that vector with
+//      DeserializeStream (its doubles come back little-endian, swapped as they are sent).
 //      The service rows use generated stubs, as any gRPC client would (each chunk copied into and
 //      out of a protobuf string on the client's side, as in the echo rows); two more rows go
 //      through seriald's own C++ client (client/seriald_client.h), which sends and receives chunks
@@ -377,16 +378,32 @@ double SecondsSince(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-// Sends `input` in chunks of `chunk_bytes` (in the request field `set_chunk` returns), then ends
-// the request stream.
+// Sends `head` then `body` as one stream in chunks of `chunk_bytes` (in the request field
+// `set_chunk` returns), then ends the request stream.
 template <typename Stream, typename Request, typename SetChunk>
-bool SendChunks(Stream& stream, Request& request, const std::string& input, size_t chunk_bytes,
-                SetChunk set_chunk) {
-  for (size_t offset = 0; offset < input.size(); offset += chunk_bytes) {
-    set_chunk(request)->assign(input.data() + offset, std::min(chunk_bytes, input.size() - offset));
-    if (!stream.Write(request)) return false;
+bool SendChunks(Stream& stream, Request& request, std::string_view head, std::string_view body,
+                size_t chunk_bytes, SetChunk set_chunk) {
+  std::string* chunk = set_chunk(request);
+  chunk->clear();
+  for (std::string_view part : {head, body}) {
+    for (size_t offset = 0; offset < part.size();) {
+      const size_t take = std::min(chunk_bytes - chunk->size(), part.size() - offset);
+      chunk->append(part.data() + offset, take);
+      offset += take;
+      if (chunk->size() == chunk_bytes) {
+        if (!stream.Write(request)) return false;
+        chunk->clear();
+      }
+    }
   }
+  if (!chunk->empty() && !stream.Write(request)) return false;
   return stream.WritesDone();
+}
+
+template <typename Stream, typename Request, typename SetChunk>
+bool SendChunks(Stream& stream, Request& request, std::string_view input, size_t chunk_bytes,
+                SetChunk set_chunk) {
+  return SendChunks(stream, request, std::string_view(), input, chunk_bytes, set_chunk);
 }
 
 // The bare byte stream: all of `input` up, then as much back (Echo); or, `pipelined`, a thread
@@ -550,19 +567,8 @@ StreamTiming StreamConvertR(const std::shared_ptr<grpc::Channel>& channel, std::
   request.mutable_options()->mutable_output()->set_format(v1::FORMAT_RDS_NATIVE);
   std::thread sender([&] {
     if (!stream->Write(request)) return;
-    // The header and the data, cut into chunks as one stream.
-    std::string* chunk = request.mutable_chunk()->mutable_data();
-    chunk->assign(header);
-    for (size_t offset = 0; offset < data.size();) {
-      const size_t take = std::min(chunk_bytes - chunk->size(), data.size() - offset);
-      chunk->append(data.data() + offset, take);
-      offset += take;
-      if (chunk->size() == chunk_bytes || offset == data.size()) {
-        if (!stream->Write(request)) return;
-        chunk->clear();
-      }
-    }
-    stream->WritesDone();
+    SendChunks(*stream, request, header, data, chunk_bytes,
+               [](v1::ConvertStreamRequest& r) { return r.mutable_chunk()->mutable_data(); });
   });
   v1::ConvertStreamResponse response;
   uint64_t received = 0;
@@ -604,23 +610,26 @@ StreamTiming StreamConvertR(const std::shared_ptr<grpc::Channel>& channel, std::
   return timing;
 }
 
+// DeserializeStream of `header` then `data`, one array whose bytes come back: `data` itself, or
+// (`xdr_doubles`) its big-endian doubles swapped, checked as they arrive.
 StreamTiming StreamDeserialize(const std::shared_ptr<grpc::Channel>& channel,
-                               const std::string& input, size_t header_bytes, size_t chunk_bytes) {
+                               std::string_view header, std::string_view data, size_t chunk_bytes,
+                               bool xdr_doubles = false) {
   auto stub = v1::Serializer::NewStub(channel);
   grpc::ClientContext context;
   StreamTiming timing;
   auto start = Clock::now();
   auto stream = stub->DeserializeStream(&context);
   v1::DeserializeStreamRequest request;
-  request.mutable_options()->set_input_size(input.size());
+  request.mutable_options()->set_input_size(header.size() + data.size());
   if (stream->Write(request)) {
-    SendChunks(*stream, request, input, chunk_bytes,
+    SendChunks(*stream, request, header, data, chunk_bytes,
                [](v1::DeserializeStreamRequest& r) { return r.mutable_chunk()->mutable_data(); });
   }
   v1::DeserializeStreamResponse response;
   uint64_t received = 0;
   bool right = true, first = true;
-  const std::string_view data_part = std::string_view(input).substr(header_bytes);
+  const std::string_view data_part = data;
   while (stream->Read(&response)) {
     if (first) {
       timing.up_seconds = SecondsSince(start);
@@ -629,10 +638,20 @@ StreamTiming StreamDeserialize(const std::shared_ptr<grpc::Channel>& channel,
       continue;
     }
     const v1::ArrayChunk& chunk = response.array_chunk();
-    right = right && chunk.offset() == received &&
-            received + chunk.data().size() <= data_part.size() &&
-            std::memcmp(chunk.data().data(), data_part.data() + received, chunk.data().size()) == 0;
-    received += chunk.data().size();
+    const std::string& bytes = chunk.data();
+    right = right && chunk.offset() == received && received + bytes.size() <= data_part.size();
+    if (right && xdr_doubles) {
+      right = received % 8 == 0 && bytes.size() % 8 == 0;
+      for (size_t i = 0; right && i < bytes.size(); i += 8) {
+        uint64_t got, sent;
+        std::memcpy(&got, bytes.data() + i, 8);
+        std::memcpy(&sent, data_part.data() + received + i, 8);
+        right = got == __builtin_bswap64(sent);
+      }
+    } else if (right) {
+      right = std::memcmp(bytes.data(), data_part.data() + received, bytes.size()) == 0;
+    }
+    received += bytes.size();
   }
   grpc::Status status = stream->Finish();
   timing.seconds = SecondsSince(start);
@@ -843,13 +862,23 @@ void BenchmarkStreams(const Options& options) {
   measure(
       "DeserializeStream t7", [&] { return StartSeriald(options, spilled); },
       [&](const std::shared_ptr<grpc::Channel>& c, const std::string&) {
-        return StreamDeserialize(c, input, header_bytes, chunk_bytes);
+        return StreamDeserialize(c, std::string_view(input).substr(0, header_bytes),
+                                 std::string_view(input).substr(header_bytes), chunk_bytes);
+      });
+  // Its data comes back little-endian, swapped by the server.
+  measure(
+      "DeserializeStream rds (XDR doubles)", [&] { return StartSeriald(options, spilled); },
+      [&](const std::shared_ptr<grpc::Channel>& c, const std::string&) {
+        const std::string_view doubles = std::string_view(input).substr(header_bytes);
+        return StreamDeserialize(c, RNumericHeader(doubles.size() / 8, /*native=*/false), doubles,
+                                 chunk_bytes, /*xdr_doubles=*/true);
       });
   if (with_in_memory) {
     measure(
         "DeserializeStream t7, input in memory", [&] { return StartSeriald(options, in_memory); },
         [&](const std::shared_ptr<grpc::Channel>& c, const std::string&) {
-          return StreamDeserialize(c, input, header_bytes, chunk_bytes);
+          return StreamDeserialize(c, std::string_view(input).substr(0, header_bytes),
+                                   std::string_view(input).substr(header_bytes), chunk_bytes);
         });
   }
 

@@ -205,53 +205,42 @@ TEST(RdsInstalledFilesTest, ConvertToTheirOwnFormatByteForByte) {
   const CodecRegistry registry = CoreCodecs();
   const Codec* native = *registry.Find("rds-native");
   int files = 0, identical = 0, decompressed = 0;
-  for (const char* root :
-       {"/usr/lib/R/library", "/usr/lib/R/site-library", "/usr/local/lib/R/site-library"}) {
-    if (!fs::exists(root)) continue;
-    for (const auto& entry : fs::recursive_directory_iterator(root)) {
-      const std::string extension = entry.path().extension().string();
-      if (!entry.is_regular_file() || (extension != ".rds" && extension != ".rda" &&
-                                       extension != ".RData" && extension != ".rdx")) {
-        continue;
-      }
-      const std::string path = entry.path().string();
-      absl::StatusOr<Buffer> input = ReadFile(path);
-      ASSERT_TRUE(input.ok()) << path;
-      absl::StatusOr<const Codec*> codec = registry.Detect(*input);
-      ASSERT_TRUE(codec.ok()) << path << ": " << codec.status();
-      absl::StatusOr<Value> value = (*codec)->Read(*input, ReadOptions{});
-      ASSERT_TRUE(value.ok()) << path << ": " << value.status();
-      absl::StatusOr<const Codec*> same_format = registry.Find((*codec)->FormatOf(*value));
-      ASSERT_TRUE(same_format.ok());
-      const bool input_is_native =
-          value->source().r.has_value() && value->source().r->format != RFormat::kXdr;
-      ByteWriter out;
-      ASSERT_TRUE((*same_format)->Write(*value, WriteOptions{}, out).ok()) << path;
-      BufferChain chain;
-      ASSERT_TRUE(out.Finish(&chain).ok());
-      const std::string written = chain.ToString();
-      // serialctl's path (ConvertInput) reads XDR vectors as written and writes them back
-      // unswapped, or swaps them once for native output: the same bytes as the plain read.
-      EXPECT_EQ(ConvertedBytes(**codec, **same_format, *input), written) << path;
-      if (!input_is_native) {
-        EXPECT_EQ(ConvertedBytes(**codec, *native, *input), WrittenBytes(*value, *native))
-            << path;
-      }
-      ++files;
-      if (written == input->view()) {
-        ++identical;
-        continue;
-      }
-      const RCompression compression = rds::DetectCompression(input->view());
-      absl::StatusOr<Buffer> source = rds::Decompress(*input, compression, uint64_t{1} << 32);
-      absl::StatusOr<Buffer> ours =
-          rds::Decompress(Buffer::FromString(written), compression, uint64_t{1} << 32);
-      ASSERT_TRUE(source.ok() && ours.ok()) << path;
-      if (compression != RCompression::kNone && source->view() == ours->view()) {
-        ++decompressed;
-      } else {
-        ADD_FAILURE() << path << ": converting it to its own format changes it";
-      }
+  for (const std::string& path : testing::InstalledRFiles()) {
+    absl::StatusOr<Buffer> input = ReadFile(path);
+    ASSERT_TRUE(input.ok()) << path;
+    absl::StatusOr<const Codec*> codec = registry.Detect(*input);
+    ASSERT_TRUE(codec.ok()) << path << ": " << codec.status();
+    absl::StatusOr<Value> value = (*codec)->Read(*input, ReadOptions{});
+    ASSERT_TRUE(value.ok()) << path << ": " << value.status();
+    absl::StatusOr<const Codec*> same_format = registry.Find((*codec)->FormatOf(*value));
+    ASSERT_TRUE(same_format.ok());
+    const bool input_is_native =
+        value->source().r.has_value() && value->source().r->format != RFormat::kXdr;
+    ByteWriter out;
+    ASSERT_TRUE((*same_format)->Write(*value, WriteOptions{}, out).ok()) << path;
+    BufferChain chain;
+    ASSERT_TRUE(out.Finish(&chain).ok());
+    const std::string written = chain.ToString();
+    // serialctl's path (ConvertInput) reads XDR vectors as written and writes them back
+    // unswapped, or swaps them once for native output: the same bytes as the plain read.
+    EXPECT_EQ(ConvertedBytes(**codec, **same_format, *input), written) << path;
+    if (!input_is_native) {
+      EXPECT_EQ(ConvertedBytes(**codec, *native, *input), WrittenBytes(*value, *native)) << path;
+    }
+    ++files;
+    if (written == input->view()) {
+      ++identical;
+      continue;
+    }
+    const RCompression compression = rds::DetectCompression(input->view());
+    absl::StatusOr<Buffer> source = rds::Decompress(*input, compression, uint64_t{1} << 32);
+    absl::StatusOr<Buffer> ours =
+        rds::Decompress(Buffer::FromString(written), compression, uint64_t{1} << 32);
+    ASSERT_TRUE(source.ok() && ours.ok()) << path;
+    if (compression != RCompression::kNone && source->view() == ours->view()) {
+      ++decompressed;
+    } else {
+      ADD_FAILURE() << path << ": converting it to its own format changes it";
     }
   }
   std::printf("%d installed R files: %d byte for byte, %d byte for byte once decompressed\n", files,

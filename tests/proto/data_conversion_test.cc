@@ -68,6 +68,45 @@ TEST(DataConversionTest, LargeArraysAreLeftOutForStreaming) {
   EXPECT_EQ(message.items(2).array().data().size(), 12u);
 }
 
+TEST(DataConversionTest, BigEndianArraysGoInlineLittleEndian) {
+  data::Data plain;
+  // 1.5 and -2 as big-endian doubles, and complex 1+2i: each half swapped on its own.
+  std::string doubles, complex;
+  for (double value : {1.5, -2.0}) {
+    uint64_t bits;
+    std::memcpy(&bits, &value, 8);
+    bits = __builtin_bswap64(bits);
+    doubles.append(reinterpret_cast<const char*>(&bits), 8);
+  }
+  for (double value : {1.0, 2.0}) {
+    uint64_t bits;
+    std::memcpy(&bits, &value, 8);
+    bits = __builtin_bswap64(bits);
+    complex.append(reinterpret_cast<const char*>(&bits), 8);
+  }
+  data::NdArray array = data::NdArray::Vector(ElementType::kFloat64, 2, Buffer::Copy(doubles));
+  array.big_endian = true;
+  plain.Add(array);
+  data::NdArray number = data::NdArray::Vector(ElementType::kComplex128, 1, Buffer::Copy(complex));
+  number.big_endian = true;
+  plain.roots() = {0, plain.Add(number)};
+  pb::Data message;
+  ASSERT_TRUE(DataToProto(plain, &message).ok());
+  double values[2];
+  ASSERT_EQ(message.items(0).array().data().size(), 16u);
+  std::memcpy(values, message.items(0).array().data().data(), 16);
+  EXPECT_EQ(values[0], 1.5);
+  EXPECT_EQ(values[1], -2.0);
+  ASSERT_EQ(message.items(1).array().data().size(), 16u);
+  std::memcpy(values, message.items(1).array().data().data(), 16);
+  EXPECT_EQ(values[0], 1.0);
+  EXPECT_EQ(values[1], 2.0);
+  // Left out for streaming, the data is for the sender to swap (wire::SendArrayChunks).
+  message.Clear();
+  ASSERT_TRUE(DataToProto(plain, &message, ToProtoOptions{.max_inline_array_bytes = 8}).ok());
+  EXPECT_TRUE(message.items(0).array().data().empty());
+}
+
 TEST(DataConversionTest, StreamedArrayDataIsTakenAsItIsAndChecked) {
   const data::Data plain = Sample();
   const ToProtoOptions streaming{.max_inline_array_bytes = 20};

@@ -191,6 +191,22 @@ TEST(ValueConversionTest, FromRvalueTakesTheBytesWithoutCopying) {
   }
 }
 
+TEST(ValueConversionTest, BigEndianArraysGoInlineLittleEndian) {
+  // Big-endian int32s 1 and -2, as an XDR stream read with keep_array_byte_order leaves them.
+  const uint32_t big_endian[2] = {__builtin_bswap32(1u),
+                                  __builtin_bswap32(static_cast<uint32_t>(-2))};
+  Value value;
+  value.roots() = {value.Add(Array{ElementType::kInt32, 2, Buffer::Copy(big_endian, 8), true})};
+  pb::Value message;
+  ASSERT_TRUE(ToProto(value, &message).ok());
+  const std::string& data = message.nodes(0).array().data();
+  ASSERT_EQ(data.size(), 8u);
+  int32_t values[2];
+  std::memcpy(values, data.data(), 8);
+  EXPECT_EQ(values[0], 1);
+  EXPECT_EQ(values[1], -2);
+}
+
 TEST(ValueConversionTest, LargeArraysCanBeLeftForTheCallerToSend) {
   const Value original = EveryKind();
   pb::Value message;
@@ -267,9 +283,9 @@ TEST(ValueConversionTest, StreamedArrayDataIsTakenAsItIsAndChecked) {
       pb::Value copy = message;
       absl::Status status = FromProto(std::move(copy), wrong).status();
       EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
-      EXPECT_THAT(std::string(status.message()),
-                  HasSubstr(absl::StrCat("streamed data for node ", id,
-                                         ", which is not an array node")));
+      EXPECT_THAT(
+          std::string(status.message()),
+          HasSubstr(absl::StrCat("streamed data for node ", id, ", which is not an array node")));
     }
   }
   {

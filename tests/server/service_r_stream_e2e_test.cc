@@ -4,7 +4,9 @@
 // is kept for the object graph, in a spill file); a stream with an ALTREP object gives R's bytes,
 // as version 3 (as read) and as version 2 (where the transcoder stops and the object graph writes
 // on); compressed streams are decompressed as they arrive; truncated streams get the reader's
-// error; a stream larger than the spill budget converts without being kept.
+// error; a stream larger than the spill budget converts without being kept. DeserializeStream of
+// the 384 MiB XDR vector sends it little-endian in both views while holding a few chunks (the
+// vector stays as written in the spill file, swapped a chunk at a time as it is sent).
 #include <cstring>
 #include <fstream>
 #include <iostream>
@@ -118,6 +120,78 @@ TEST_F(RStreamE2eTest, ConvertStreamOfALargeRStreamConvertsAsReceived) {
   ASSERT_EQ(reference.exit_code, 0) << reference.err;
   std::string difference;
   EXPECT_TRUE(testing::SameFileContents(local, remote, &difference)) << difference;
+  EXPECT_EQ(server_->Stop(), 0);
+}
+
+// DeserializeStream of the XDR vector in `view`: the header lists one streamed array of
+// kElements doubles, and its chunks, checked as they arrive, hold i + 0.5 little-endian.
+void ExpectNumericVectorStreamedBack(const std::string& address, const std::string& input,
+                                     v1::View view) {
+  SCOPED_TRACE(v1::View_Name(view));
+  auto stub = testing::RawStub(address);
+  grpc::ClientContext context;
+  context.set_deadline(testing::DeadlineIn(absl::Seconds(600)));
+  auto stream = stub->DeserializeStream(&context);
+  v1::DeserializeStreamRequest request;
+  request.mutable_options()->set_view(view);
+  ASSERT_TRUE(stream->Write(request));
+  std::ifstream file(input, std::ios::binary);
+  std::string chunk(1 << 20, '\0');
+  while (file.read(chunk.data(), static_cast<std::streamsize>(chunk.size())).gcount() > 0) {
+    request.mutable_chunk()->mutable_data()->assign(chunk.data(),
+                                                    static_cast<size_t>(file.gcount()));
+    ASSERT_TRUE(stream->Write(request));
+  }
+  ASSERT_TRUE(stream->WritesDone());
+
+  v1::DeserializeStreamResponse response;
+  ASSERT_TRUE(stream->Read(&response));
+  ASSERT_TRUE(response.has_header());
+  ASSERT_EQ(response.header().streamed_arrays_size(), 1);
+  const uint32_t id = response.header().streamed_arrays(0);
+  if (view == v1::VIEW_DATA) {
+    const v1::NdArray& array = response.header().data().items(static_cast<int>(id)).array();
+    EXPECT_EQ(array.length(), kElements);
+    EXPECT_FALSE(array.na_present());
+  } else {
+    const v1::Array& array = response.header().value().nodes(static_cast<int>(id)).array();
+    EXPECT_EQ(array.length(), kElements);
+  }
+  uint64_t received = 0;
+  bool right = true;
+  while (stream->Read(&response)) {
+    ASSERT_TRUE(response.has_array_chunk());
+    ASSERT_EQ(response.array_chunk().node(), id);
+    ASSERT_EQ(response.array_chunk().offset(), received);
+    const std::string& data = response.array_chunk().data();
+    ASSERT_EQ(data.size() % 8, 0u);
+    for (size_t at = 0; at < data.size() && right; at += 8) {
+      double value;
+      std::memcpy(&value, data.data() + at, 8);
+      right = value == static_cast<double>((received + at) / 8) + 0.5;
+    }
+    received += data.size();
+  }
+  grpc::Status status = stream->Finish();
+  ASSERT_TRUE(status.ok()) << status.error_code() << " " << status.error_message();
+  EXPECT_EQ(received, kPayloadBytes);
+  EXPECT_TRUE(right) << "an element is not i + 0.5";
+}
+
+TEST_F(RStreamE2eTest, DeserializeStreamSendsALargeXdrVectorLittleEndianHoldingAFewChunks) {
+  const std::string input = dir_.File("numeric.rds");
+  ASSERT_TRUE(WriteNumericStream(input).ok());
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  ASSERT_NO_FATAL_FAILURE(
+      ExpectNumericVectorStreamedBack(server_->address(), input, v1::VIEW_DATA));
+  ASSERT_NO_FATAL_FAILURE(
+      ExpectNumericVectorStreamedBack(server_->address(), input, v1::VIEW_VALUE));
+  absl::StatusOr<uint64_t> peak = testing::PeakRssBytes(server_->pid());
+  ASSERT_TRUE(peak.ok()) << peak.status();
+  std::cout << "DeserializeStream of a 384 MiB XDR vector, both views: server peak RSS " << *peak
+            << " bytes\n";
+  RecordProperty("deserialize_peak_rss_bytes", absl::StrCat(*peak));
+  EXPECT_LT(*peak, kMaxPeakBytes);
   EXPECT_EQ(server_->Stop(), 0);
 }
 

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -46,5 +47,23 @@ void WriteBytes(const std::string& path, const std::string& bytes) {
 }
 
 bool FileExists(const std::string& path) { return access(path.c_str(), F_OK) == 0; }
+
+std::vector<std::string> InstalledRFiles() {
+  namespace fs = std::filesystem;
+  std::vector<std::string> paths;
+  for (const char* root :
+       {"/usr/lib/R/library", "/usr/lib/R/site-library", "/usr/local/lib/R/site-library"}) {
+    if (!fs::exists(root)) continue;
+    for (const auto& entry : fs::recursive_directory_iterator(root)) {
+      const std::string extension = entry.path().extension().string();
+      if (entry.is_regular_file() && (extension == ".rds" || extension == ".rda" ||
+                                      extension == ".RData" || extension == ".rdx")) {
+        paths.push_back(entry.path().string());
+      }
+    }
+  }
+  std::sort(paths.begin(), paths.end());
+  return paths;
+}
 
 }  // namespace seriald::testing

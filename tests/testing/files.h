@@ -12,6 +12,7 @@
 #define SERIALD_TESTS_TESTING_FILES_H_
 
 #include <string>
+#include <vector>
 
 namespace seriald::testing {
 
@@ -37,6 +38,10 @@ std::string ReadBytes(const std::string& path);
 // Replaces the file with `bytes`; a failure of the current test when it cannot.
 void WriteBytes(const std::string& path, const std::string& bytes);
 bool FileExists(const std::string& path);
+
+// Every R file installed under R's library directories (saveRDS files .rds, save() files .rda
+// and .RData, lazy-load indexes .rdx), sorted: files R wrote, free test material.
+std::vector<std::string> InstalledRFiles();
 
 }  // namespace seriald::testing
 

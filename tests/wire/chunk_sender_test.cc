@@ -1,8 +1,9 @@
 // ChunkSender (wire/chunk_sender.h): output cut into pieces of any size goes out as whole chunks,
 // small pieces gathered as slices (not copied), large ones cut, in order; arrays go out as
-// ArrayChunks with their offsets.
+// ArrayChunks with their offsets, big-endian ones swapped a chunk of whole elements at a time.
 #include "wire/chunk_sender.h"
 
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -112,6 +113,38 @@ TEST(ChunkSenderTest, ArraysGoOutAsArrayChunksWithTheirOffsets) {
   EXPECT_EQ(sent[2].offset, 8u);
   for (const Sent& chunk : sent) EXPECT_EQ(chunk.node, 5u);
   EXPECT_EQ(sent[0].data + sent[1].data + sent[2].data, data);
+}
+
+TEST(ChunkSenderTest, BigEndianArraysGoOutLittleEndianInChunksOfWholeElements) {
+  std::vector<Sent> sent;
+  // Three big-endian doubles, 1.5, 2.5 and -3.
+  std::string big_endian;
+  for (double value : {1.5, 2.5, -3.0}) {
+    uint64_t bits;
+    std::memcpy(&bits, &value, 8);
+    bits = __builtin_bswap64(bits);
+    big_endian.append(reinterpret_cast<const char*>(&bits), 8);
+  }
+  const Buffer data = Buffer::Copy(big_endian.data(), big_endian.size());
+  // 12-byte chunks hold one and a half doubles: each goes out with one.
+  ASSERT_TRUE(SendArrayChunks(7, data, 12,
+                              Recorder(&sent, ChunkEnvelope::kField2, ChunkKind::kArray),
+                              /*swap_bytes=*/8)
+                  .ok());
+  ASSERT_EQ(sent.size(), 3u);
+  std::string little_endian;
+  for (size_t i = 0; i < sent.size(); ++i) {
+    EXPECT_EQ(sent[i].node, 7u);
+    EXPECT_EQ(sent[i].offset, 8 * i);
+    EXPECT_EQ(sent[i].data.size(), 8u);
+    little_endian += sent[i].data;
+  }
+  double values[3];
+  std::memcpy(values, little_endian.data(), 24);
+  EXPECT_EQ(values[0], 1.5);
+  EXPECT_EQ(values[1], 2.5);
+  EXPECT_EQ(values[2], -3.0);
+  EXPECT_EQ(data.view(), big_endian);  // the array itself is not swapped
 }
 
 }  // namespace

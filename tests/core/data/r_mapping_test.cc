@@ -3,6 +3,7 @@
 // same through the service in the Python client's tests.)
 #include "core/data/r_mapping.h"
 
+#include <algorithm>
 #include <cstring>
 #include <optional>
 #include <string>
@@ -74,6 +75,14 @@ std::string WriteXdr(const Value& value) {
   return chain.ToString();
 }
 
+// R's NA_real_.
+double NaReal() {
+  double d;
+  const uint64_t bits = kNaRealBits;
+  std::memcpy(&d, &bits, 8);
+  return d;
+}
+
 data::Data ToData(const Value& value) {
   absl::StatusOr<data::Data> plain = RToData(value);
   EXPECT_TRUE(plain.ok()) << plain.status();
@@ -108,12 +117,7 @@ TEST(RMappingTest, MatrixIsAColumnMajorViewOfTheVectorsOwnBytes) {
 
 TEST(RMappingTest, MissingValuesAreKeptAndFlagged) {
   RBuilder r;
-  const double na_real = [] {
-    double d;
-    uint64_t bits = kNaRealBits;
-    std::memcpy(&d, &bits, 8);
-    return d;
-  }();
+  const double na_real = NaReal();
   NodeId list = r.List({r.Ints({1, kNaInteger}), r.Doubles({na_real, std::nan("")}),
                         r.Ints({0, kNaInteger}, ElementType::kLogical),
                         r.Strings({"a", std::nullopt}), r.Doubles({1.5})});
@@ -127,6 +131,48 @@ TEST(RMappingTest, MissingValuesAreKeptAndFlagged) {
   EXPECT_FALSE(plain.GetIf<data::NdArray>(items[4])->na_present);
   EXPECT_TRUE(plain.GetIf<data::Strings>(items[3])->values.Get(1).is_na);
   ExpectRoundTrip(value);
+}
+
+// What a reader asked to keep arrays as written leaves (Array::big_endian): the bytes swapped.
+void MakeBigEndian(Value& value, NodeId id) {
+  Array& array = value.Get<Array>(id);
+  const size_t size = ElementSize(array.type);
+  std::string bytes(array.data.view());
+  for (size_t at = 0; at < bytes.size(); at += size) {
+    std::reverse(bytes.begin() + static_cast<std::ptrdiff_t>(at),
+                 bytes.begin() + static_cast<std::ptrdiff_t>(at + size));
+  }
+  array.data = Buffer::Copy(bytes);
+  array.big_endian = true;
+}
+
+// Big-endian vectors (XDR input that DeserializeStream leaves as written) become big-endian
+// arrays over their own bytes; NAs are found and dims read in that order.
+TEST(RMappingTest, BigEndianVectorsStayAsWrittenWithTheirNasFoundAndDimsRead) {
+  RBuilder r;
+  const double na_real = NaReal();
+  const NodeId m = r.Ints({1, 2, 3, 4, 5, 6});
+  const NodeId dim = r.Ints({2, 3});
+  r.Attr(m, "dim", dim);
+  const NodeId ints = r.Ints({1, kNaInteger});
+  const NodeId doubles = r.Doubles({2.5, na_real});
+  const NodeId plain_doubles = r.Doubles({1.5, 2.5, 3.5});
+  const NodeId logicals = r.Ints({1, 0}, ElementType::kLogical);
+  Value& value = r.Root(r.List({m, ints, doubles, plain_doubles, logicals}));
+  for (NodeId id : {m, dim, ints, doubles, plain_doubles, logicals}) MakeBigEndian(value, id);
+  data::Data plain = ToData(value);
+  const auto& items = std::get<data::Sequence>(plain.item(plain.roots()[0]).data).items;
+  const auto* matrix = plain.GetIf<data::NdArray>(items[0]);
+  ASSERT_NE(matrix, nullptr);
+  EXPECT_EQ(matrix->shape, (std::vector<int64_t>{2, 3}));
+  EXPECT_TRUE(matrix->big_endian);
+  EXPECT_EQ(matrix->data.data(), value.Get<Array>(m).data.data());  // not copied
+  EXPECT_FALSE(matrix->na_present);
+  EXPECT_TRUE(plain.GetIf<data::NdArray>(items[1])->na_present);
+  EXPECT_TRUE(plain.GetIf<data::NdArray>(items[2])->na_present);
+  EXPECT_FALSE(plain.GetIf<data::NdArray>(items[3])->na_present);
+  EXPECT_FALSE(plain.GetIf<data::NdArray>(items[4])->na_present);
+  for (size_t i = 1; i < 5; ++i) EXPECT_TRUE(plain.GetIf<data::NdArray>(items[i])->big_endian);
 }
 
 TEST(RMappingTest, DataFrameWithFactorDateAndCompactRowNames) {

@@ -1,9 +1,12 @@
 // StepReader and ReadInSteps (core/io/step_reader.h): a mapped file's bytes are read from the
-// file into chunks used again, memory's are sliced, and every error stops the reading.
+// file into chunks used again, memory's are sliced, and every error stops the reading. Asked to
+// swap, the steps are whole elements, little-endian, in memory of their own, the source left as
+// it was.
 #include "core/io/step_reader.h"
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -114,6 +117,66 @@ TEST_F(StepReaderTest, TheConsumersErrorAndAFileCutShortStopTheReading) {
   EXPECT_EQ(calls, 1);
   EXPECT_EQ(cut.code(), absl::StatusCode::kInternal);
   EXPECT_EQ(cut.message(), "cannot read the input at byte 1572864: it ends early");
+}
+
+// `bytes` with each whole element of `size` bytes reversed.
+std::string Swapped(std::string bytes, size_t size) {
+  for (size_t at = 0; at + size <= bytes.size(); at += size) {
+    std::reverse(bytes.begin() + static_cast<std::ptrdiff_t>(at),
+                 bytes.begin() + static_cast<std::ptrdiff_t>(at + size));
+  }
+  return bytes;
+}
+
+TEST_F(StepReaderTest, SwappedStepsOfMemoryAreCopiesOfWholeElementsLeavingTheSourceAlone) {
+  std::string big_endian(8000, '\0');
+  for (size_t i = 0; i < big_endian.size(); ++i) big_endian[i] = static_cast<char>(i % 251);
+  const Buffer source = Buffer::Copy(big_endian.data(), big_endian.size());
+  for (size_t unit : {2, 4, 8}) {
+    SCOPED_TRACE(::testing::Message() << unit << "-byte elements");
+    std::string read;
+    std::vector<size_t> sizes;
+    ASSERT_TRUE(ReadInSteps(source, 1001, unit, [&](const Buffer& step) {
+                  EXPECT_FALSE(Inside(step, source));
+                  sizes.push_back(step.size());
+                  read += step.view();
+                  return absl::OkStatus();
+                }).ok());
+    EXPECT_EQ(read, Swapped(big_endian, unit));
+    // 1001 bytes rounded down to whole elements; the last step what is left.
+    const size_t step = 1001 - 1001 % unit;
+    ASSERT_EQ(sizes.size(), (8000 + step - 1) / step);
+    for (size_t i = 0; i + 1 < sizes.size(); ++i) EXPECT_EQ(sizes[i], step);
+    EXPECT_EQ(sizes.back(), 8000 - step * (sizes.size() - 1));
+  }
+  EXPECT_EQ(source.view(), big_endian);
+}
+
+TEST_F(StepReaderTest, SwappedStepsOfAMappedFileAreSwappedInPlaceInTheSameMemory) {
+  const Buffer mapped = MappedFile((size_t{3} << 20) + 16);
+  std::string read;
+  std::vector<const uint8_t*> memory;
+  ASSERT_TRUE(ReadInSteps(mapped, (size_t{1} << 20) + 3, 8, [&](const Buffer& step) {
+                EXPECT_FALSE(Inside(step, mapped));
+                memory.push_back(step.data());
+                read += step.view();
+                return absl::OkStatus();
+              }).ok());
+  EXPECT_TRUE(read == Swapped(data_, 8));
+  ASSERT_EQ(memory.size(), 4u);  // 1 MiB three times, 16 bytes
+  EXPECT_EQ(memory[1], memory[0]);
+  EXPECT_EQ(memory[3], memory[0]);
+  EXPECT_TRUE(mapped.view() == data_);  // the file's bytes as they were
+}
+
+TEST_F(StepReaderTest, AStepIsAtLeastOneElementAndAPartOfOneAtTheEndIsPassedOn) {
+  const Buffer source = Buffer::Copy("abcdefghij", 10);
+  std::vector<std::string> steps;
+  ASSERT_TRUE(ReadInSteps(source, 1, 4, [&](const Buffer& step) {
+                steps.emplace_back(step.view());
+                return absl::OkStatus();
+              }).ok());
+  EXPECT_EQ(steps, (std::vector<std::string>{"dcba", "hgfe", "ij"}));
 }
 
 }  // namespace

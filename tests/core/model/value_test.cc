@@ -375,5 +375,37 @@ TEST(ForEachReferenceTest, VisitsInWriterOrderAndSkipsAbsentReferences) {
   EXPECT_THAT(References(with_attributes), ElementsAre(1, 2, 9));
 }
 
+// Big-endian arrays up to the size become little-endian copies; larger ones stay as written.
+TEST(ValueTest, MakeArraysLittleEndianSwapsArraysUpToTheSize) {
+  auto big_endian_doubles = [](std::vector<double> values) {
+    for (double& v : values) {
+      uint64_t bits;
+      std::memcpy(&bits, &v, 8);
+      bits = __builtin_bswap64(bits);
+      std::memcpy(&v, &bits, 8);
+    }
+    return Buffer::Copy(values.data(), values.size() * 8);
+  };
+  Value value;
+  const NodeId small = value.Add(Array{ElementType::kFloat64, 2, big_endian_doubles({1, 2}), true});
+  const NodeId complex =
+      value.Add(Array{ElementType::kComplex128, 1, big_endian_doubles({3, 4}), true});
+  const NodeId large =
+      value.Add(Array{ElementType::kFloat64, 3, big_endian_doubles({5, 6, 7}), true});
+  const uint8_t* large_bytes = value.Get<Array>(large).data.data();
+  MakeArraysLittleEndian(value, 16);
+  for (NodeId id : {small, complex}) {
+    const Array& array = value.Get<Array>(id);
+    EXPECT_FALSE(array.big_endian);
+    double d[2];
+    std::memcpy(d, array.data.data(), 16);
+    EXPECT_EQ(d[0], id == small ? 1 : 3);
+    EXPECT_EQ(d[1], id == small ? 2 : 4);
+  }
+  EXPECT_TRUE(value.Get<Array>(large).big_endian);
+  EXPECT_EQ(value.Get<Array>(large).data.data(), large_bytes);
+  EXPECT_EQ(LoadElement<double>(value.Get<Array>(large), 2), 7);
+}
+
 }  // namespace
 }  // namespace seriald

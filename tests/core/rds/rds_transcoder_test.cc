@@ -20,6 +20,7 @@
 #include "core/rds/writer.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/files.h"
 #include "tests/testing/r_altrep_list.h"
 
 namespace seriald {
@@ -27,22 +28,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::vector<std::string> InstalledRFiles() {
-  std::vector<std::string> paths;
-  for (const char* root :
-       {"/usr/lib/R/library", "/usr/lib/R/site-library", "/usr/local/lib/R/site-library"}) {
-    if (!fs::exists(root)) continue;
-    for (const auto& entry : fs::recursive_directory_iterator(root)) {
-      const std::string extension = entry.path().extension().string();
-      if (entry.is_regular_file() && (extension == ".rds" || extension == ".rda" ||
-                                      extension == ".RData" || extension == ".rdx")) {
-        paths.push_back(entry.path().string());
-      }
-    }
-  }
-  std::sort(paths.begin(), paths.end());
-  return paths;
-}
+using ::seriald::testing::InstalledRFiles;
 
 // The object graph's output: ReadR, then the codec's writer.
 absl::StatusOr<std::string> ThroughGraph(const Codec& to, const Buffer& input,

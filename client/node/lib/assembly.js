@@ -10,7 +10,10 @@
 // A declared size is not a promise either: an array's memory starts at the smaller of its
 // declared size and what the client can justify (the size of the input it sent, or what has
 // arrived), and doubles as data arrives, never past the declared size. A server claiming 2^60
-// bytes gets no more memory than it sends, not a RangeError or an allocation of 2^60. Since a
+// bytes gets no more memory than it sends, not a RangeError or an allocation of 2^60. The head
+// start is shared: all buffers together hold at most the justified bytes beyond what has arrived
+// (plus what doubling adds), so a server that starts many arrays at once gets no more than one
+// array's head start. Since a
 // buffer never grows past the declared size and a whole array has exactly that size, the
 // buffers handed out hold exactly their bytes, each over an ArrayBuffer of its own (offset 0,
 // hence aligned for any element type).
@@ -35,6 +38,7 @@ class StreamedArrays {
   // holds that much input).
   constructor(justifiedBytes = 0) {
     this.justifiedBytes = justifiedBytes;
+    this.ahead = 0;             // bytes the buffers hold beyond what has arrived, all together
     this.expected = new Map();  // item id -> its declared size in bytes
     this.sizes = new Map();     // item id -> bytes arrived so far
     this.buffers = new Map();   // item id -> the Buffer they are in (allocated on first data)
@@ -61,16 +65,21 @@ class StreamedArrays {
     const end = size + length;
     let buffer = this.buffers.get(id);
     if (buffer === undefined || end > buffer.length) {
-      const capacity = Math.min(expected, Math.max(end, 2 * (buffer ? buffer.length : 0), this.justifiedBytes));
+      const current = buffer ? buffer.length : 0;
+      const othersAhead = this.ahead - (current - size);
+      const headStart = Math.max(0, this.justifiedBytes - othersAhead);
+      const capacity = Math.min(expected, Math.max(end, 2 * current, headStart));
       // Unpooled, so that the Buffer is all of its ArrayBuffer; the bytes past `size` are
       // written before they can be seen (finish hands out only whole arrays).
       const grown = Buffer.allocUnsafeSlow(capacity);
       if (size > 0) buffer.copy(grown, 0, 0, size);
       buffer = grown;
       this.buffers.set(id, buffer);
+      this.ahead = othersAhead + (capacity - size);
     }
     piece.copy(buffer, size);
     this.sizes.set(id, end);
+    this.ahead -= length;
   }
 
   // Map item id -> Buffer of its bytes, once every array is whole; else an Error naming the

@@ -197,6 +197,26 @@ test('StreamedArrays: memory follows what arrived, not what was declared', () =>
   assert.equal(unjustified.buffers.get(0).length, 8);
 });
 
+test('StreamedArrays: arrays started at once share one head start', () => {
+  const arrays = new StreamedArrays(100);
+  for (let id = 0; id < 5; id++) {
+    arrays.expect(id, 2 ** 40);
+    arrays.add(id, 0, Buffer.from('x'));
+  }
+  // The first takes the head start; the others only what they brought.
+  assert.deepEqual([0, 1, 2, 3, 4].map((id) => arrays.buffers.get(id).length), [100, 1, 1, 1, 1]);
+  // Once the first has filled its head start, it grows by doubling, and the head start is free
+  // again for the next.
+  arrays.add(0, 1, Buffer.alloc(99, 'y'));
+  arrays.add(0, 100, Buffer.from('z'));
+  assert.equal(arrays.buffers.get(0).length, 200);
+  arrays.add(1, 1, Buffer.from('w'));
+  assert.equal(arrays.buffers.get(1).length, 2);  // doubled: the first still holds 99 ahead
+  arrays.add(0, 101, Buffer.alloc(99, 'v'));
+  arrays.add(2, 1, Buffer.from('u'));
+  assert.equal(arrays.buffers.get(2).length, 100);  // the first is full: the head start again
+});
+
 test('StreamedArrays: whole arrays are exactly their bytes, never more than declared', () => {
   const arrays = new StreamedArrays(1 << 20);
   arrays.expect(1, 6);

@@ -11,7 +11,9 @@ page faults; a bytearray grown by `+=` took 4 KiB pages (tens of thousands of fa
 streamed load's time on the machines measured). A declared size is not a promise: a buffer starts
 at the smaller of the declared size and what the caller can justify (the size of the input it
 sent, or the first chunk), and doubles as data arrives, never past the declared size, so a
-server claiming 2^60 bytes gets no more memory than it sends.
+server claiming 2^60 bytes gets no more memory than it sends. The head start is shared: all
+buffers together hold at most the justified bytes beyond what has arrived (plus what doubling
+adds), so a server that starts many arrays at once gets no more than one array's head start.
 
 Example:
 
@@ -28,6 +30,7 @@ class StreamedArrays:
         """`justified_bytes`: what a buffer may take before its data arrives (the caller already
         holds that much input); `kind` names an array in errors ("item", "node")."""
         self._justified = justified_bytes
+        self._ahead = 0  # bytes the buffers hold beyond what has arrived, all together
         self._kind = kind
         self._expected = {}
         self._buffers = {}
@@ -53,14 +56,18 @@ class StreamedArrays:
         end = size + length
         buffer = self._buffers.get(array_id)
         if buffer is None or end > len(buffer):
-            capacity = min(expected, max(end, 2 * (0 if buffer is None else len(buffer)),
-                                         self._justified))
+            current = 0 if buffer is None else len(buffer)
+            others_ahead = self._ahead - (current - size)
+            head_start = max(0, self._justified - others_ahead)
+            capacity = min(expected, max(end, 2 * current, head_start))
             grown = numpy.empty(capacity, numpy.uint8)
             if size:
                 grown[:size] = buffer[:size]
             buffer = self._buffers[array_id] = grown
+            self._ahead = others_ahead + (capacity - size)
         buffer[size:end] = numpy.frombuffer(piece, numpy.uint8)
         self._sizes[array_id] = end
+        self._ahead -= length
 
     def finish(self):
         """{array id: numpy uint8 array of its bytes} once every array is whole."""

@@ -185,6 +185,25 @@ class Assembly(unittest.TestCase):
         with self.assertRaisesRegex(ValueError, "item 3 ended at 120 of 1152921504606846976"):
             arrays.finish()
 
+    def test_arrays_started_at_once_share_one_head_start(self):
+        arrays = StreamedArrays(justified_bytes=100)
+        for array_id in range(5):
+            arrays.expect(array_id, 1 << 40)
+            arrays.add(array_id, 0, b"x")
+        capacities = [len(arrays._buffers[array_id]) for array_id in range(5)]
+        # The first takes the head start; the others only what they brought.
+        self.assertEqual(capacities, [100, 1, 1, 1, 1])
+        # Once the first has filled its head start, it grows by doubling, and the head start is
+        # free again for the next.
+        arrays.add(0, 1, b"y" * 99)
+        arrays.add(0, 100, b"z")
+        self.assertEqual(len(arrays._buffers[0]), 200)
+        arrays.add(1, 1, b"w")
+        self.assertEqual(len(arrays._buffers[1]), 2)  # doubled: the first still holds 99 ahead
+        arrays.add(0, 101, b"v" * 99)
+        arrays.add(2, 1, b"u")
+        self.assertEqual(len(arrays._buffers[2]), 100)  # the first is full: the head start again
+
     def test_whole_arrays_are_exactly_their_bytes(self):
         arrays = StreamedArrays(justified_bytes=1 << 20, kind="node")
         arrays.expect(1, 6)

@@ -273,8 +273,10 @@ absl::StatusOr<Value> SerialdClient::Deserialize(const Buffer& input, std::strin
   absl::Status problem;
   // Nothing a server sends is taken on trust: an undeclared element type or a length whose bytes
   // overflow are refused here, and chunks out of place, past the declared size or for arrays
-  // never announced by the assembler, rather than read past a table or allocated.
-  wire::ArrayAssembler arrays;
+  // never announced by the assembler, rather than read past a table or allocated. Declared sizes
+  // are not allocated up front: the arrays share the input's size as a head start and otherwise
+  // grow with what arrives (wire/array_assembler.h).
+  wire::ArrayAssembler arrays(/*head_start_bytes=*/input.size());
   auto server_error = [&](absl::string_view message) {
     if (problem.ok()) problem = absl::InternalError(absl::StrCat("server sent ", message));
     context.TryCancel();
@@ -315,9 +317,8 @@ absl::StatusOr<Value> SerialdClient::Deserialize(const Buffer& input, std::strin
           server_error(absl::StrCat("node ", id, " with an impossible length ", array->length()));
           break;
         }
-        // Room for what arrives, but never more up front than 64 MiB of trust.
         absl::Status expected = arrays.Expect(id, array->data().size(), array->length() * size,
-                                              uint64_t{64} << 20);
+                                              /*reserve_bytes=*/0);
         if (!expected.ok()) {
           server_error(expected.message());
           break;

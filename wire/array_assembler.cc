@@ -17,6 +17,7 @@ absl::Status ArrayAssembler::Expect(uint32_t id, uint64_t inline_bytes, uint64_t
   auto data = std::make_unique<GrowableBuffer>();
   absl::Status reserved = data->Reserve(std::min(expected, reserve_bytes));
   if (!reserved.ok()) return reserved;
+  ahead_ += data->capacity();
   pending_[id] = Pending{std::move(data), expected};
   return absl::OkStatus();
 }
@@ -24,8 +25,8 @@ absl::Status ArrayAssembler::Expect(uint32_t id, uint64_t inline_bytes, uint64_t
 absl::Status ArrayAssembler::Add(const ReceivedChunk& chunk) {
   auto it = pending_.find(chunk.node);
   if (it == pending_.end()) {
-    return absl::InvalidArgumentError(absl::StrCat("a chunk for node ", chunk.node,
-                                                   ", which is not listed in streamed_arrays"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("a chunk for node ", chunk.node, ", which is not listed in streamed_arrays"));
   }
   Pending& target = it->second;
   const uint64_t have = target.data->size();
@@ -34,11 +35,31 @@ absl::Status ArrayAssembler::Add(const ReceivedChunk& chunk) {
         "a chunk for node ", chunk.node, " at offset ", chunk.offset, " of ", chunk.size,
         " bytes, where ", have, " of ", target.expected, " bytes had arrived"));
   }
+  const uint64_t end = have + chunk.size;
+  const uint64_t current = target.data->capacity();
+  if (end > current) {
+    // What this array may take: what the chunk needs, twice what it has, or what is left of the
+    // head start (the room the other arrays hold counts against it); never past its size.
+    const uint64_t others_ahead = ahead_ - (current - have);
+    const uint64_t head_start =
+        head_start_bytes_ > others_ahead ? head_start_bytes_ - others_ahead : 0;
+    absl::Status reserved =
+        target.data->Reserve(std::min(target.expected, std::max({end, 2 * current, head_start})));
+    if (!reserved.ok()) return reserved;
+    ahead_ = others_ahead + (target.data->capacity() - have);
+  }
   for (std::string_view piece : chunk.pieces) {
     absl::Status appended = target.data->Append(piece.data(), piece.size());
     if (!appended.ok()) return appended;
   }
+  ahead_ -= chunk.size;
   return absl::OkStatus();
+}
+
+uint64_t ArrayAssembler::held_bytes() const {
+  uint64_t held = 0;
+  for (const auto& [id, target] : pending_) held += target.data->capacity();
+  return held;
 }
 
 absl::Status ArrayAssembler::CheckComplete() const {

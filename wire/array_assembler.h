@@ -10,7 +10,12 @@
 //
 // Each array is collected in its own GrowableBuffer (core/io/growable_buffer.h): memory is taken
 // as bytes arrive, and growing moves page tables, not bytes, so a 1.5 GiB array from a peer trusted
-// with only 64 MiB up front is still copied once, from gRPC's slices into its place.
+// with only 64 MiB up front is still copied once, from gRPC's slices into its place. An array's
+// memory starts at what its first chunk needs, or more, up to a head start the caller justifies
+// (the C++ client: the size of the input it sent), and at least doubles when it grows, never past
+// the declared size. The head start is shared: all arrays together hold at most that many bytes
+// beyond what has arrived (plus what doubling adds), so a peer that starts many arrays at once,
+// a byte each, gets no more memory than one head start and what it sends.
 //
 // Example:
 //
@@ -38,10 +43,14 @@ namespace seriald::wire {
 
 class ArrayAssembler {
  public:
+  // `head_start_bytes`: what all arrays together may hold beyond the data that has arrived, when
+  // they grow (see the file comment).
+  explicit ArrayAssembler(uint64_t head_start_bytes = 0) : head_start_bytes_(head_start_bytes) {}
+
   // Declares that array `id`'s data, `expected` bytes, arrives in chunks. `inline_bytes` is what
   // the header itself holds of it, which must be nothing. Room for `reserve_bytes` is made now:
-  // all of it when the size has been checked against a budget, less when it comes from a peer not
-  // trusted with memory (more is then taken as data arrives).
+  // all of it when the size has been checked against a budget (the server), nothing when it comes
+  // from a peer not trusted with memory (the head start, then what arrives, decide).
   absl::Status Expect(uint32_t id, uint64_t inline_bytes, uint64_t expected,
                       uint64_t reserve_bytes);
 
@@ -54,12 +63,17 @@ class ArrayAssembler {
   // The arrays, by id, once CheckComplete is OK; the assembler is left empty.
   absl::flat_hash_map<uint32_t, Buffer> Finish() &&;
 
+  // The memory the arrays hold, all together: what has arrived and the room made beyond it.
+  uint64_t held_bytes() const;
+
  private:
   struct Pending {
     std::unique_ptr<GrowableBuffer> data;
     uint64_t expected;
   };
   absl::flat_hash_map<uint32_t, Pending> pending_;
+  const uint64_t head_start_bytes_;
+  uint64_t ahead_ = 0;  // the room all arrays have beyond the bytes that arrived
 };
 
 }  // namespace seriald::wire

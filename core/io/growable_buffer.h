@@ -43,6 +43,8 @@ class GrowableBuffer {
   void Commit(size_t size) { size_ += size; }
 
   size_t size() const { return size_; }
+  // The bytes it has room for without growing.
+  size_t capacity() const { return capacity_; }
 
   // Hands the bytes over as a Buffer; the GrowableBuffer is empty afterwards.
   Buffer Finish() &&;

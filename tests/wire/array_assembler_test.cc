@@ -3,6 +3,8 @@
 // offsets, before anything is written out of place.
 #include "wire/array_assembler.h"
 
+#include <unistd.h>
+
 #include <string>
 
 #include "gmock/gmock.h"
@@ -90,6 +92,36 @@ TEST(ArrayAssemblerTest, AClaimedSizeTakesOnlyTheRoomAllowedAndMemoryThatCannotB
   // Reserving what the machine cannot have is RESOURCE_EXHAUSTED, not a crash.
   absl::Status huge = arrays.Expect(1, 0, uint64_t{1} << 50, uint64_t{1} << 50);
   EXPECT_EQ(huge.code(), absl::StatusCode::kResourceExhausted) << huge;
+}
+
+TEST(ArrayAssemblerTest, ArraysStartedAtOnceShareOneHeadStart) {
+  // A head start of 1 MiB; five arrays declared at a terabyte each, nothing reserved up front.
+  ArrayAssembler arrays(uint64_t{1} << 20);
+  for (uint32_t id = 0; id < 5; ++id) ASSERT_TRUE(arrays.Expect(id, 0, uint64_t{1} << 40, 0).ok());
+  EXPECT_EQ(arrays.held_bytes(), 0u);
+  ReceivedChunk chunk;
+  for (uint32_t id = 0; id < 5; ++id) {
+    Fill(&chunk, id, 0, "xy");
+    ASSERT_TRUE(arrays.Add(chunk).ok());
+  }
+  // The first took the head start; the others a page each, for the bytes they brought.
+  const uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+  EXPECT_EQ(arrays.held_bytes(), (uint64_t{1} << 20) + 4 * page);
+  // Filling the first frees the head start for the next array that grows.
+  Fill(&chunk, 0, 2, std::string((1 << 20) - 2, 'z'));
+  ASSERT_TRUE(arrays.Add(chunk).ok());
+  Fill(&chunk, 1, 2, std::string(page, 'w'));
+  ASSERT_TRUE(arrays.Add(chunk).ok());
+  // The second takes the head start less the room the other three hold (a page each, less the
+  // two bytes that arrived), in whole pages.
+  const uint64_t second = ((uint64_t{1} << 20) - 3 * (page - 2) + page - 1) / page * page;
+  EXPECT_EQ(arrays.held_bytes(), (uint64_t{1} << 20) + second + 3 * page);
+  // An array never grows past its declared size.
+  ArrayAssembler small(uint64_t{1} << 20);
+  ASSERT_TRUE(small.Expect(7, 0, 10, 0).ok());
+  Fill(&chunk, 7, 0, "0123456789");
+  ASSERT_TRUE(small.Add(chunk).ok());
+  EXPECT_EQ(small.held_bytes(), page);
 }
 
 }  // namespace

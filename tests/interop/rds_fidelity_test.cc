@@ -16,9 +16,9 @@
 #include "core/rds/writer.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/core/rds/testing/lazy_load.h"
 #include "tests/testing/files.h"
 #include "tests/testing/subprocess.h"
-#include "zlib.h"
 
 namespace seriald {
 namespace {
@@ -254,108 +254,45 @@ TEST(RdsInstalledFilesTest, ConvertToTheirOwnFormatByteForByte) {
 // zlib stream of a serialized object, found through the index R/*.rdx), converted to their own
 // format: the same bytes.
 TEST(RdsInstalledFilesTest, LazyLoadEntriesConvertByteForByte) {
-  int databases = 0, entries = 0, identical = 0, other_compression = 0;
+  int identical = 0;
   ReadOptions as_written;
   as_written.keep_array_byte_order = true;
-  for (const char* root :
-       {"/usr/lib/R/library", "/usr/lib/R/site-library", "/usr/local/lib/R/site-library"}) {
-    if (!fs::exists(root)) continue;
-    for (const auto& entry : fs::recursive_directory_iterator(root)) {
-      if (!entry.is_regular_file() || entry.path().extension() != ".rdx") continue;
-      fs::path database = entry.path();
-      database.replace_extension(".rdb");
-      if (!fs::exists(database)) continue;
-      absl::StatusOr<Buffer> index_bytes = ReadFile(entry.path().string());
-      absl::StatusOr<Buffer> blob = ReadFile(database.string());
-      ASSERT_TRUE(index_bytes.ok() && blob.ok()) << database;
-      absl::StatusOr<Value> index = ReadR(*index_bytes);
-      ASSERT_TRUE(index.ok()) << entry.path() << ": " << index.status();
-      absl::StatusOr<data::Data> plain = ToData(*index);
-      ASSERT_TRUE(plain.ok()) << entry.path();
-      ++databases;
-      // list(variables = list(name = c(offset, length), ...), references = ..., compressed = ...)
-      const data::Item& root_item = plain->item(plain->roots()[0]);
-      const auto* fields = plain->GetIf<data::Sequence>(plain->roots()[0]);
-      const auto* names = plain->GetIf<data::Strings>(root_item.names);
-      ASSERT_TRUE(fields != nullptr && names != nullptr) << entry.path();
-      bool zlib = false;
-      std::vector<ItemId> places;
-      for (size_t i = 0; i < fields->items.size(); ++i) {
-        const std::string_view name = names->values.Get(i).bytes;
-        if (name == "compressed") {
-          // TRUE (or 1) means zlib; 2 and 3 (bzip2, xz) carry a type byte this test does not read.
-          const auto* flag = plain->GetIf<data::NdArray>(fields->items[i]);
-          int32_t value = 0;
-          if (flag != nullptr && flag->length == 1 && flag->dtype != ElementType::kFloat64) {
-            std::memcpy(&value, flag->data.data(), 4);
-          } else if (flag != nullptr && flag->length == 1) {
-            double d;
-            std::memcpy(&d, flag->data.data(), 8);
-            value = static_cast<int32_t>(d);
-          }
-          zlib = value == 1;
-        } else if (name == "variables" || name == "references") {
-          if (const auto* list = plain->GetIf<data::Sequence>(fields->items[i])) {
-            places.insert(places.end(), list->items.begin(), list->items.end());
-          }
-        }
-      }
-      if (!zlib) {
-        other_compression += static_cast<int>(places.size());
-        continue;
-      }
-      for (ItemId place : places) {
-        const auto* where = plain->GetIf<data::NdArray>(place);
-        ASSERT_TRUE(where != nullptr && where->length == 2 && where->dtype == ElementType::kInt32)
-            << database;
-        int32_t offset_and_length[2];
-        std::memcpy(offset_and_length, where->data.data(), 8);
-        const auto offset = static_cast<uint64_t>(offset_and_length[0]);
-        const auto length = static_cast<uint64_t>(offset_and_length[1]);
-        ASSERT_LE(offset + length, blob->size()) << database;
-        ASSERT_GE(length, 4u);
-        const uint8_t* p = blob->data() + offset;
-        uLongf size = (uLongf{p[0]} << 24) | (uLongf{p[1]} << 16) | (uLongf{p[2]} << 8) | p[3];
-        std::string stream(size, '\0');
-        ASSERT_EQ(::uncompress(reinterpret_cast<Bytef*>(stream.data()), &size, p + 4, length - 4),
-                  Z_OK)
-            << database << " at " << offset;
-        stream.resize(size);
-        const Buffer stream_bytes = Buffer::Copy(stream);
-        absl::StatusOr<Value> object = ReadR(stream_bytes);
-        ASSERT_TRUE(object.ok()) << database << " at " << offset << ": " << object.status();
+  auto write = [](const Value& value, RFormat format, int version) {
+    ByteWriter out;
+    EXPECT_TRUE(WriteR(value, rds::SettingsFor(value, format, version), out).ok());
+    BufferChain chain;
+    EXPECT_TRUE(out.Finish(&chain).ok());
+    return chain.ToString();
+  };
+  testing::LazyLoadCounts counts;
+  absl::Status walked = testing::ForEachLazyLoadEntry(
+      [&](const testing::LazyLoadEntry& entry) {
+        const std::string_view stream = entry.stream.view();
+        absl::StatusOr<Value> object = ReadR(entry.stream);
+        ASSERT_TRUE(object.ok()) << entry.Where() << ": " << object.status();
         const RStreamInfo& source = *object->source().r;
-        auto write = [](const Value& value, RFormat format, int version) {
-          ByteWriter out;
-          EXPECT_TRUE(WriteR(value, rds::SettingsFor(value, format, version), out).ok());
-          BufferChain chain;
-          EXPECT_TRUE(out.Finish(&chain).ok());
-          return chain.ToString();
-        };
-        ++entries;
         if (write(*object, source.format, source.version) == stream) {
           ++identical;
         } else {
-          ADD_FAILURE() << database << " at " << offset << ": the entry comes back changed";
+          ADD_FAILURE() << entry.Where() << ": the entry comes back changed";
         }
         // Read as a conversion within R reads it (vectors kept as written): the same bytes in
         // the entry's own encoding, and in native, where every vector is swapped on output.
-        absl::StatusOr<Value> kept = ReadR(stream_bytes, as_written);
-        ASSERT_TRUE(kept.ok()) << database << " at " << offset << ": " << kept.status();
-        EXPECT_EQ(write(*kept, source.format, source.version), stream)
-            << database << " at " << offset;
+        absl::StatusOr<Value> kept = ReadR(entry.stream, as_written);
+        ASSERT_TRUE(kept.ok()) << entry.Where() << ": " << kept.status();
+        EXPECT_EQ(write(*kept, source.format, source.version), stream) << entry.Where();
         EXPECT_EQ(write(*kept, RFormat::kNative, source.version),
                   write(*object, RFormat::kNative, source.version))
-            << database << " at " << offset;
-      }
-    }
-  }
+            << entry.Where();
+      },
+      &counts);
+  ASSERT_TRUE(walked.ok()) << walked;
   std::printf(
       "%d lazy-load databases: %d of %d entries byte for byte (%d with other compression "
       "not read)\n",
-      databases, identical, entries, other_compression);
-  EXPECT_GE(entries, 1000);
-  EXPECT_EQ(identical, entries);
+      counts.databases, identical, counts.entries, counts.other_compression);
+  EXPECT_GE(counts.entries, 1000);
+  EXPECT_EQ(identical, counts.entries);
 }
 
 }  // namespace

@@ -4,7 +4,8 @@
 // (ReadInSteps with swap_bytes, what wire::SendArrayChunks runs). Put back together, the Value
 // and the plain data (with and without dictionary-coded strings) must be exactly the messages of
 // a read that swaps every vector as it reads (what unary Deserialize sends). The chunk size is
-// the server's smallest (4 KiB), so that most vectors of these files stream.
+// the server's smallest (4 KiB), so that most vectors of these files stream. The entries of
+// installed packages' lazy-load databases go through the same check.
 #include <string>
 #include <vector>
 
@@ -17,6 +18,7 @@
 #include "gtest/gtest.h"
 #include "proto/data_conversion.h"
 #include "proto/value_conversion.h"
+#include "tests/core/rds/testing/lazy_load.h"
 #include "tests/testing/files.h"
 
 namespace seriald {
@@ -39,75 +41,69 @@ std::string Received(const Buffer& data, size_t swap_bytes) {
   return bytes;
 }
 
-class StreamedViewTest : public ::testing::Test {
- protected:
-  // The file read both ways; false when the file is not a single R stream.
-  bool Read(const std::string& path) {
-    absl::StatusOr<Buffer> input = ReadFile(path);
-    EXPECT_TRUE(input.ok()) << path;
-    absl::StatusOr<const Codec*> codec = registry_.Detect(*input);
-    EXPECT_TRUE(codec.ok()) << path << ": " << codec.status();
-    if (!input.ok() || !codec.ok()) return false;
-    absl::StatusOr<Value> swapped = (*codec)->Read(*input, ReadOptions{});
-    ReadOptions as_written_options;
-    as_written_options.keep_array_byte_order = true;
-    absl::StatusOr<Value> as_written = (*codec)->Read(*input, as_written_options);
-    EXPECT_TRUE(swapped.ok() && as_written.ok()) << path;
-    if (!swapped.ok() || !as_written.ok()) return false;
-    MakeArraysLittleEndian(*as_written, kInlineBytes);
-    swapped_ = *std::move(swapped);
-    as_written_ = *std::move(as_written);
-    return true;
+// Checks `input` (an R file or stream) as DeserializeStream sends it against a read that swaps
+// as it reads, in both views, the data with and without string codes. Returns whether some
+// big-endian array went out in chunks; `what` names the input in failures.
+bool ExpectStreamedAsSwapped(const CodecRegistry& registry, const Buffer& input,
+                             const std::string& what) {
+  absl::StatusOr<const Codec*> codec = registry.Detect(input);
+  EXPECT_TRUE(codec.ok()) << what << ": " << codec.status();
+  if (!codec.ok()) return false;
+  absl::StatusOr<Value> swapped = (*codec)->Read(input, ReadOptions{});
+  ReadOptions as_written_options;
+  as_written_options.keep_array_byte_order = true;
+  absl::StatusOr<Value> as_written = (*codec)->Read(input, as_written_options);
+  EXPECT_TRUE(swapped.ok() && as_written.ok()) << what;
+  if (!swapped.ok() || !as_written.ok()) return false;
+  MakeArraysLittleEndian(*as_written, kInlineBytes);
+  bool big_endian_chunks = false;
+
+  // The Value view.
+  v1::Value expected_value;
+  EXPECT_TRUE(ToProto(*swapped, &expected_value).ok()) << what;
+  const ToProtoOptions streaming{.max_inline_array_bytes = kInlineBytes};
+  v1::Value streamed_value;
+  EXPECT_TRUE(ToProto(*as_written, &streamed_value, streaming).ok()) << what;
+  for (NodeId id : ArraysLeftOut(*as_written, streaming)) {
+    const Array& array = as_written->Get<Array>(id);
+    big_endian_chunks = big_endian_chunks || array.big_endian;
+    *streamed_value.mutable_nodes(static_cast<int>(id))->mutable_array()->mutable_data() =
+        Received(array.data, array.big_endian ? SwapUnit(array.type) : 0);
   }
+  EXPECT_TRUE(MessageDifferencer::Equals(expected_value, streamed_value)) << what;
 
-  const CodecRegistry registry_ = CoreCodecs();
-  Value swapped_;
-  Value as_written_;
-};
+  // The plain data, with and without strings in dictionary form.
+  absl::StatusOr<data::Data> expected_plain = ToData(*swapped);
+  absl::StatusOr<data::Data> streamed_plain = ToData(*as_written);
+  EXPECT_EQ(expected_plain.ok(), streamed_plain.ok()) << what;
+  // What has no plain form fails the same way both times.
+  if (!expected_plain.ok() || !streamed_plain.ok()) return big_endian_chunks;
+  for (bool string_codes : {false, true}) {
+    v1::Data expected_data;
+    EXPECT_TRUE(DataToProto(*expected_plain, &expected_data, {.string_codes = string_codes}).ok());
+    const ToProtoOptions data_streaming{.max_inline_array_bytes = kInlineBytes,
+                                        .string_codes = string_codes};
+    v1::Data streamed_data;
+    EXPECT_TRUE(DataToProto(*streamed_plain, &streamed_data, data_streaming).ok()) << what;
+    for (ItemId id : DataArraysLeftOut(*streamed_plain, data_streaming)) {
+      const data::NdArray& array = *streamed_plain->GetIf<data::NdArray>(id);
+      *streamed_data.mutable_items(static_cast<int>(id))->mutable_array()->mutable_data() =
+          Received(array.data, array.big_endian ? SwapUnit(array.dtype) : 0);
+    }
+    EXPECT_TRUE(MessageDifferencer::Equals(expected_data, streamed_data))
+        << what << (string_codes ? " (string codes)" : "");
+  }
+  return big_endian_chunks;
+}
 
-TEST_F(StreamedViewTest, InstalledFilesStreamedAsWrittenGiveTheMessagesOfASwappingRead) {
+TEST(StreamedViewTest, InstalledFilesStreamedAsWrittenGiveTheMessagesOfASwappingRead) {
+  const CodecRegistry registry = CoreCodecs();
   int files = 0, with_big_endian_chunks = 0;
   for (const std::string& path : testing::InstalledRFiles()) {
-    if (!Read(path)) continue;
+    absl::StatusOr<Buffer> input = ReadFile(path);
+    ASSERT_TRUE(input.ok()) << path;
     ++files;
-    bool big_endian_chunks = false;
-
-    // The Value view.
-    v1::Value expected_value;
-    ASSERT_TRUE(ToProto(swapped_, &expected_value).ok()) << path;
-    const ToProtoOptions streaming{.max_inline_array_bytes = kInlineBytes};
-    v1::Value streamed_value;
-    ASSERT_TRUE(ToProto(as_written_, &streamed_value, streaming).ok()) << path;
-    for (NodeId id : ArraysLeftOut(as_written_, streaming)) {
-      const Array& array = as_written_.Get<Array>(id);
-      big_endian_chunks = big_endian_chunks || array.big_endian;
-      *streamed_value.mutable_nodes(static_cast<int>(id))->mutable_array()->mutable_data() =
-          Received(array.data, array.big_endian ? SwapUnit(array.type) : 0);
-    }
-    EXPECT_TRUE(MessageDifferencer::Equals(expected_value, streamed_value)) << path;
-
-    // The plain data, with and without strings in dictionary form.
-    absl::StatusOr<data::Data> expected_plain = ToData(swapped_);
-    absl::StatusOr<data::Data> streamed_plain = ToData(as_written_);
-    ASSERT_EQ(expected_plain.ok(), streamed_plain.ok()) << path;
-    if (!expected_plain.ok()) continue;  // what has no plain form fails the same way both times
-    for (bool string_codes : {false, true}) {
-      v1::Data expected_data;
-      ASSERT_TRUE(
-          DataToProto(*expected_plain, &expected_data, {.string_codes = string_codes}).ok());
-      const ToProtoOptions data_streaming{.max_inline_array_bytes = kInlineBytes,
-                                          .string_codes = string_codes};
-      v1::Data streamed_data;
-      ASSERT_TRUE(DataToProto(*streamed_plain, &streamed_data, data_streaming).ok()) << path;
-      for (ItemId id : DataArraysLeftOut(*streamed_plain, data_streaming)) {
-        const data::NdArray& array = *streamed_plain->GetIf<data::NdArray>(id);
-        *streamed_data.mutable_items(static_cast<int>(id))->mutable_array()->mutable_data() =
-            Received(array.data, array.big_endian ? SwapUnit(array.dtype) : 0);
-      }
-      EXPECT_TRUE(MessageDifferencer::Equals(expected_data, streamed_data))
-          << path << (string_codes ? " (string codes)" : "");
-    }
-    if (big_endian_chunks) ++with_big_endian_chunks;
+    if (ExpectStreamedAsSwapped(registry, *input, path)) ++with_big_endian_chunks;
   }
   std::printf("%d installed R files, %d with big-endian vectors sent in chunks\n", files,
               with_big_endian_chunks);
@@ -115,6 +111,28 @@ TEST_F(StreamedViewTest, InstalledFilesStreamedAsWrittenGiveTheMessagesOfASwappi
   RecordProperty("with_big_endian_chunks", with_big_endian_chunks);
   EXPECT_GE(files, 100);
   EXPECT_GE(with_big_endian_chunks, 10);  // 19 with the packages install-deps.sh installs
+}
+
+// The same for every entry of installed packages' lazy-load databases (functions, environments,
+// byte code, data), R's XDR streams all.
+TEST(StreamedViewTest, LazyLoadEntriesStreamedAsWrittenGiveTheMessagesOfASwappingRead) {
+  const CodecRegistry registry = CoreCodecs();
+  int with_big_endian_chunks = 0;
+  testing::LazyLoadCounts counts;
+  absl::Status walked = testing::ForEachLazyLoadEntry(
+      [&](const testing::LazyLoadEntry& entry) {
+        if (ExpectStreamedAsSwapped(registry, entry.stream, entry.Where())) {
+          ++with_big_endian_chunks;
+        }
+      },
+      &counts);
+  ASSERT_TRUE(walked.ok()) << walked;
+  std::printf("%d lazy-load entries, %d with big-endian vectors sent in chunks\n", counts.entries,
+              with_big_endian_chunks);
+  RecordProperty("entries", counts.entries);
+  RecordProperty("with_big_endian_chunks", with_big_endian_chunks);
+  EXPECT_GE(counts.entries, 1000);
+  EXPECT_GE(with_big_endian_chunks, 1);
 }
 
 }  // namespace

@@ -158,6 +158,18 @@ TEST(ServiceErrorsE2eTest, UnaryRequestOverTheMessageCapIsToldToStream) {
     ASSERT_TRUE(ErrorInfoOf(status).has_value());
     EXPECT_EQ(ErrorInfoOf(status)->limit(), "max-message-bytes");
   }
+  {
+    grpc::ClientContext context;
+    context.set_deadline(DeadlineIn(absl::Seconds(60)));
+    v1::InspectRequest request;
+    request.set_data(input);
+    v1::InspectResponse response;
+    status = stub->Inspect(&context, request, &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+    EXPECT_THAT(status.error_message(), HasSubstr("use a local inspection"));
+    ASSERT_TRUE(ErrorInfoOf(status).has_value());
+    EXPECT_EQ(ErrorInfoOf(status)->limit(), "max-message-bytes");
+  }
 
   // What the message advises works: the same bytes stream through.
   StreamResult streamed =

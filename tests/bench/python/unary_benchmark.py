@@ -11,6 +11,7 @@ server on a free port and reports, per round and server, the median wall time of
     load, unary and streamed         (pyseriald.load of the bytes, stream_threshold 2^40 or 0)
     convert to npy and to rds, unary (pyseriald.convert)
     dump to t7, unary                (pyseriald.dump of what load gave: the tensor as numpy)
+    inspect, unary                   (pyseriald.inspect: the input up, a summary back)
 
 with the server's user + system time and minor page faults per call (from /proc/PID/stat), which
 vary less than the wall clock on a shared machine. Run it with the Python that has pyseriald
@@ -73,8 +74,8 @@ def main():
         inputs.append(args.frame)
     servers = [("seriald", args.seriald)] + ([("baseline", args.baseline)] if args.baseline else [])
     print("| round | server | input | MB | load unary | load streamed | convert to npy | "
-          "convert to rds | dump to t7 |")
-    print("|---|---|---|---:|---|---|---|---|---|")
+          "convert to rds | dump to t7 | inspect |")
+    print("|---|---|---|---:|---|---|---|---|---|---|")
     for round_number in range(1, args.rounds + 1):
         for label, binary in reversed(servers):
             process = subprocess.Popen([binary, "--listen", "127.0.0.1:0"],
@@ -99,6 +100,7 @@ def main():
                         cells.append(measure(process.pid, calls, lambda: unary.dump(value, "t7")))
                     else:
                         cells.append("-")
+                    cells.append(measure(process.pid, calls, lambda: unary.inspect(data)))
                     print("| %d | %s | %s | %.0f | %s |" % (round_number, label,
                                                           os.path.basename(path), len(data) / 1e6,
                                                           " | ".join(cells)), flush=True)

@@ -165,6 +165,48 @@ v1::Data FrameWithRepeatedStrings(int rows) {
   return data;
 }
 
+// A big-endian tensor (its storage kept as written by the server, each chunk swapped as it is
+// sent) comes back as the little-endian one does, in both views.
+TEST_F(ServiceDataE2eTest, ABigEndianTensorStreamsBackLittleEndianInBothViews) {
+  constexpr uint64_t kFloats = 3 << 20;  // 12 MiB
+  const std::string little = testing::FloatTensorStream(kFloats);
+  const std::string big = testing::FloatTensorStream(kFloats, /*big_endian=*/true);
+  const std::string expected = little.substr(little.size() - 4 * kFloats);
+  ASSERT_NE(big.substr(big.size() - 4 * kFloats), expected);
+  for (v1::View view : {v1::VIEW_DATA, v1::VIEW_VALUE}) {
+    SCOPED_TRACE(v1::View_Name(view));
+    grpc::ClientContext context;
+    context.set_deadline(DeadlineIn(absl::Seconds(120)));
+    auto stream = stub_->DeserializeStream(&context);
+    v1::DeserializeStreamRequest first;
+    first.mutable_options()->set_view(view);
+    ASSERT_TRUE(stream->Write(first));
+    v1::DeserializeStreamRequest chunk;
+    for (size_t offset = 0; offset < big.size(); offset += 1 << 20) {
+      chunk.mutable_chunk()->set_data(big.substr(offset, 1 << 20));
+      ASSERT_TRUE(stream->Write(chunk));
+    }
+    ASSERT_TRUE(stream->WritesDone());
+    v1::DeserializeStreamResponse header;
+    ASSERT_TRUE(stream->Read(&header));
+    ASSERT_TRUE(header.has_header());
+    ASSERT_EQ(header.header().streamed_arrays_size(), 1);
+    const uint32_t id = header.header().streamed_arrays(0);
+    std::string joined;
+    v1::DeserializeStreamResponse response;
+    while (stream->Read(&response)) {
+      ASSERT_TRUE(response.has_array_chunk());
+      EXPECT_EQ(response.array_chunk().node(), id);
+      EXPECT_EQ(response.array_chunk().offset(), joined.size());
+      EXPECT_EQ(response.array_chunk().data().size() % 4, 0u);  // whole floats
+      joined += response.array_chunk().data();
+    }
+    grpc::Status status = stream->Finish();
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    EXPECT_TRUE(joined == expected) << "the floats did not come back little-endian";
+  }
+}
+
 TEST_F(ServiceDataE2eTest, RepeatedStringsComeCodedWhenAskedAndAreReadCoded) {
   v1::SerializeRequest write;
   *write.mutable_data() = FrameWithRepeatedStrings(3000);

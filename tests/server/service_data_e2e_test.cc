@@ -40,6 +40,41 @@ class ServiceDataE2eTest : public ::testing::Test {
     return stub_->Deserialize(&context, request, response);
   }
 
+  // DeserializeStream of `input`, sent in 1 MiB chunks, with `view`: the header (which must list
+  // one streamed array) and that array's data joined from its chunks, each checked to name the
+  // array, to start where the last ended and to hold whole elements of `element_bytes`.
+  void StreamOneArray(const std::string& input, v1::View view,
+                      v1::DeserializeStreamResponse* header, std::string* joined,
+                      size_t element_bytes = 1) {
+    grpc::ClientContext context;
+    context.set_deadline(DeadlineIn(absl::Seconds(120)));
+    auto stream = stub_->DeserializeStream(&context);
+    v1::DeserializeStreamRequest first;
+    first.mutable_options()->set_view(view);
+    ASSERT_TRUE(stream->Write(first));
+    v1::DeserializeStreamRequest chunk;
+    for (size_t offset = 0; offset < input.size(); offset += 1 << 20) {
+      chunk.mutable_chunk()->set_data(input.substr(offset, 1 << 20));
+      ASSERT_TRUE(stream->Write(chunk));
+    }
+    ASSERT_TRUE(stream->WritesDone());
+    ASSERT_TRUE(stream->Read(header));
+    ASSERT_TRUE(header->has_header());
+    ASSERT_EQ(header->header().streamed_arrays_size(), 1);
+    const uint32_t id = header->header().streamed_arrays(0);
+    joined->clear();
+    v1::DeserializeStreamResponse response;
+    while (stream->Read(&response)) {
+      ASSERT_TRUE(response.has_array_chunk());
+      EXPECT_EQ(response.array_chunk().node(), id);
+      EXPECT_EQ(response.array_chunk().offset(), joined->size());
+      EXPECT_EQ(response.array_chunk().data().size() % element_bytes, 0u);
+      *joined += response.array_chunk().data();
+    }
+    grpc::Status status = stream->Finish();
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+
   grpc::Status Serialize(const v1::SerializeRequest& request, std::string* output) {
     grpc::ClientContext context;
     context.set_deadline(DeadlineIn(absl::Seconds(60)));
@@ -80,37 +115,14 @@ TEST_F(ServiceDataE2eTest, UnaryDataOfATensorAndBackToTheSameBytes) {
 
 TEST_F(ServiceDataE2eTest, StreamedDataCarriesLargeArraysInChunksNamingTheirItem) {
   const std::string input = testing::FloatTensorStream(3 << 20);  // 12 MiB of floats
-  grpc::ClientContext context;
-  context.set_deadline(DeadlineIn(absl::Seconds(120)));
-  auto stream = stub_->DeserializeStream(&context);
-  v1::DeserializeStreamRequest first;
-  first.mutable_options()->set_view(v1::VIEW_DATA);
-  ASSERT_TRUE(stream->Write(first));
-  v1::DeserializeStreamRequest chunk;
-  for (size_t offset = 0; offset < input.size(); offset += 1 << 20) {
-    chunk.mutable_chunk()->set_data(input.substr(offset, 1 << 20));
-    ASSERT_TRUE(stream->Write(chunk));
-  }
-  ASSERT_TRUE(stream->WritesDone());
   v1::DeserializeStreamResponse header;
-  ASSERT_TRUE(stream->Read(&header));
-  ASSERT_TRUE(header.has_header());
+  std::string joined;
+  ASSERT_NO_FATAL_FAILURE(StreamOneArray(input, v1::VIEW_DATA, &header, &joined));
   ASSERT_TRUE(header.header().has_data());
   EXPECT_FALSE(header.header().has_value());
-  ASSERT_EQ(header.header().streamed_arrays_size(), 1);
   const uint32_t id = header.header().streamed_arrays(0);
   EXPECT_TRUE(header.header().data().items(id).array().data().empty());
   EXPECT_EQ(header.header().data().items(id).array().length(), 3u << 20);
-  std::string joined;
-  v1::DeserializeStreamResponse response;
-  while (stream->Read(&response)) {
-    ASSERT_TRUE(response.has_array_chunk());
-    EXPECT_EQ(response.array_chunk().node(), id);
-    EXPECT_EQ(response.array_chunk().offset(), joined.size());
-    joined += response.array_chunk().data();
-  }
-  grpc::Status status = stream->Finish();
-  ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_TRUE(joined == input.substr(input.size() - (12u << 20)));
 
   // And back through SerializeStream, the array's bytes again in chunks.
@@ -133,7 +145,7 @@ TEST_F(ServiceDataE2eTest, StreamedDataCarriesLargeArraysInChunksNamingTheirItem
   std::string output;
   v1::BytesChunk bytes;
   while (writer->Read(&bytes)) output += bytes.data();
-  status = writer->Finish();
+  grpc::Status status = writer->Finish();
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_TRUE(output == input);
 }
@@ -175,34 +187,9 @@ TEST_F(ServiceDataE2eTest, ABigEndianTensorStreamsBackLittleEndianInBothViews) {
   ASSERT_NE(big.substr(big.size() - 4 * kFloats), expected);
   for (v1::View view : {v1::VIEW_DATA, v1::VIEW_VALUE}) {
     SCOPED_TRACE(v1::View_Name(view));
-    grpc::ClientContext context;
-    context.set_deadline(DeadlineIn(absl::Seconds(120)));
-    auto stream = stub_->DeserializeStream(&context);
-    v1::DeserializeStreamRequest first;
-    first.mutable_options()->set_view(view);
-    ASSERT_TRUE(stream->Write(first));
-    v1::DeserializeStreamRequest chunk;
-    for (size_t offset = 0; offset < big.size(); offset += 1 << 20) {
-      chunk.mutable_chunk()->set_data(big.substr(offset, 1 << 20));
-      ASSERT_TRUE(stream->Write(chunk));
-    }
-    ASSERT_TRUE(stream->WritesDone());
     v1::DeserializeStreamResponse header;
-    ASSERT_TRUE(stream->Read(&header));
-    ASSERT_TRUE(header.has_header());
-    ASSERT_EQ(header.header().streamed_arrays_size(), 1);
-    const uint32_t id = header.header().streamed_arrays(0);
     std::string joined;
-    v1::DeserializeStreamResponse response;
-    while (stream->Read(&response)) {
-      ASSERT_TRUE(response.has_array_chunk());
-      EXPECT_EQ(response.array_chunk().node(), id);
-      EXPECT_EQ(response.array_chunk().offset(), joined.size());
-      EXPECT_EQ(response.array_chunk().data().size() % 4, 0u);  // whole floats
-      joined += response.array_chunk().data();
-    }
-    grpc::Status status = stream->Finish();
-    ASSERT_TRUE(status.ok()) << status.error_message();
+    ASSERT_NO_FATAL_FAILURE(StreamOneArray(big, view, &header, &joined, /*element_bytes=*/4));
     EXPECT_TRUE(joined == expected) << "the floats did not come back little-endian";
   }
 }

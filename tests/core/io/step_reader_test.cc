@@ -167,6 +167,17 @@ TEST_F(StepReaderTest, SwappedStepsOfAMappedFileAreSwappedInPlaceInTheSameMemory
   EXPECT_EQ(memory[1], memory[0]);
   EXPECT_EQ(memory[3], memory[0]);
   EXPECT_TRUE(mapped.view() == data_);  // the file's bytes as they were
+  // A spill file cut short is an error at the byte, swapped or not, never a swap of what is not
+  // there.
+  ASSERT_EQ(::truncate(path_.c_str(), (size_t{3} << 20) / 2), 0);
+  int calls = 0;
+  absl::Status cut = ReadInSteps(mapped, size_t{1} << 20, 8, [&](const Buffer&) {
+    ++calls;
+    return absl::OkStatus();
+  });
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(cut.code(), absl::StatusCode::kInternal);
+  EXPECT_EQ(cut.message(), "cannot read the input at byte 1572864: it ends early");
 }
 
 TEST_F(StepReaderTest, AStepIsAtLeastOneElementAndAPartOfOneAtTheEndIsPassedOn) {

@@ -4,12 +4,19 @@
 
 #include <utility>
 
+#include "core/io/spill_file_pool.h"
+
 namespace seriald {
 
 IdleMemoryReturner::IdleMemoryReturner(const CallTracker* tracker, absl::Duration period,
                                        std::function<void()> give_back)
     : tracker_(tracker), period_(period), give_back_(std::move(give_back)) {
-  if (!give_back_) give_back_ = [] { malloc_trim(0); };
+  if (!give_back_) {
+    give_back_ = [] {
+      SpillFilePool::Shared().Release();
+      malloc_trim(0);
+    };
+  }
   thread_ = std::thread([this] { Run(); });
 }
 

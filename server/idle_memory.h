@@ -5,8 +5,9 @@
 // so after a burst of concurrent calls an idle seriald would otherwise hold what its busiest
 // moment needed, for good: in a container that is memory the pod is charged for and the
 // scheduler cannot give to anyone else, and it hides real leaks behind heap slack. A thread looks
-// every `period`; when no call is running and none began during the last period, it trims the
-// heap (malloc_trim), once per idle stretch.
+// every `period`; when no call is running and none began during the last period, it closes the
+// spill files kept for later calls (core/io/spill_file_pool.h: page cache and disk blocks that
+// only a next call would have used) and trims the heap (malloc_trim), once per idle stretch.
 //
 // Example:
 //
@@ -27,7 +28,8 @@ namespace seriald {
 
 class IdleMemoryReturner {
  public:
-  // `give_back` is what trimming does (tests count it); by default malloc_trim(0).
+  // `give_back` is what giving back does (tests count it); by default
+  // SpillFilePool::Shared().Release() and malloc_trim(0).
   explicit IdleMemoryReturner(const CallTracker* tracker, absl::Duration period = absl::Seconds(1),
                               std::function<void()> give_back = nullptr);
   ~IdleMemoryReturner();

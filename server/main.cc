@@ -97,6 +97,13 @@ int main(int argc, char** argv) {
                  "pass it waits briefly, then gets RESOURCE_EXHAUSTED (0: no limit) [default: 3/4 "
                  "of the directory's free space at start-up]")
       ->transform(sizes);
+  std::optional<uint64_t> spill_keep_bytes;
+  app.add_option("--spill-keep", spill_keep_bytes,
+                 "Spill files of finished calls kept, for later calls to write over instead of "
+                 "making new ones, up to this many bytes in all; all closed once the server is "
+                 "idle for a second. Not counted in --max-spill-bytes (0: keep none) [default: "
+                 "1GiB, at most 1/8 of --max-spill-bytes]")
+      ->transform(sizes);
   app.add_option("--tls-cert", options.tls_cert_file, "PEM certificate chain: serve over TLS")
       ->check(CLI::ExistingFile);
   app.add_option("--tls-key", options.tls_key_file, "PEM private key of --tls-cert")
@@ -143,6 +150,11 @@ int main(int argc, char** argv) {
       // At least one byte: 0 would mean no limit.
       options.limits.max_spill_bytes = std::max<uint64_t>(*free_bytes / 4 * 3, 1);
     }
+    // Kept files are not in the spill budget: by default they stay well inside what it leaves.
+    options.limits.spill_keep_bytes = spill_keep_bytes.value_or(
+        options.limits.max_spill_bytes == 0
+            ? options.limits.spill_keep_bytes
+            : std::min(options.limits.spill_keep_bytes, options.limits.max_spill_bytes / 8));
   }
   seriald::ApplyStreamingHeapSettings();
   sigset_t signals = BlockShutdownSignals();

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "core/io/file.h"
+#include "core/io/spill_file_pool.h"
 #include "core/status_macros.h"
 
 namespace seriald {
@@ -56,7 +57,10 @@ SerialdServer::SerialdServer(const ServerOptions& options)
     : registry_(ServiceCodecs()),
       tracker_(options.max_concurrent_calls),
       service_(&registry_, &tracker_, &log_, options.limits),
-      idle_memory_(&tracker_) {}
+      idle_memory_(&tracker_) {
+  SpillFilePool::Shared().set_keep_bytes(
+      options.limits.spill_dir.empty() ? 0 : options.limits.spill_keep_bytes);
+}
 
 absl::StatusOr<std::unique_ptr<SerialdServer>> SerialdServer::Start(const ServerOptions& options) {
   ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials, Credentials(options));

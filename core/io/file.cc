@@ -82,7 +82,8 @@ absl::StatusOr<Buffer> ReadFile(const std::string& path) {
   return mapped;
 }
 
-absl::StatusOr<Buffer> MapDescriptor(int fd, size_t size, const std::string& name) {
+absl::StatusOr<Buffer> MapDescriptor(int fd, size_t size, const std::string& name,
+                                     std::function<void(int)> after_unmap) {
   // Pages are mapped as they are touched (MADV_SEQUENTIAL reads ahead, and each fault maps the
   // pages around it), not all up front: a reader that skips array bytes (Torch7 storages in
   // the machine's byte order are slices of the input) never makes them resident, and a
@@ -95,9 +96,14 @@ absl::StatusOr<Buffer> MapDescriptor(int fd, size_t size, const std::string& nam
   const int own = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
   return Buffer::WrapFileMapping(
       mapped, size,
-      [mapped, size, own] {
+      [mapped, size, own, after_unmap = std::move(after_unmap)] {
         ::munmap(mapped, size);
-        if (own >= 0) ::close(own);
+        if (own < 0) return;
+        if (after_unmap) {
+          after_unmap(own);
+        } else {
+          ::close(own);
+        }
       },
       own);
 }

@@ -10,6 +10,7 @@
 #ifndef SERIALD_CORE_IO_FILE_H_
 #define SERIALD_CORE_IO_FILE_H_
 
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -36,8 +37,10 @@ absl::Status ErrnoStatus(int error, const std::string& what);
 
 // The first `size` bytes of an open file as a read-only file mapping (Buffer::WrapFileMapping;
 // its pages are faulted in as they are touched), with a descriptor of its own for reading the
-// file with pread (Buffer::file_region). The descriptor given may be closed afterwards.
-absl::StatusOr<Buffer> MapDescriptor(int fd, size_t size, const std::string& name);
+// file with pread (Buffer::file_region). The descriptor given may be closed afterwards. Once the
+// mapping is gone, its own descriptor is closed, or handed to `after_unmap` when set.
+absl::StatusOr<Buffer> MapDescriptor(int fd, size_t size, const std::string& name,
+                                     std::function<void(int)> after_unmap = nullptr);
 
 // Writes `pieces`, in order, to an open file descriptor with as few system calls as it can
 // (writev), retrying short writes; errors say "cannot write <name>".

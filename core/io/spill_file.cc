@@ -4,9 +4,12 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -28,7 +31,16 @@ absl::StatusOr<uint64_t> FreeBytes(const std::string& directory) {
   return static_cast<uint64_t>(info.f_bavail) * info.f_frsize;
 }
 
-absl::StatusOr<SpillFile> SpillFile::Create(const std::string& directory) {
+absl::StatusOr<SpillFile> SpillFile::Create(const std::string& directory, SpillFilePool* pool) {
+  if (pool != nullptr) {
+    if (std::optional<SpillFilePool::KeptFile> kept = pool->Take(directory)) {
+      // Written over from its start.
+      if (::lseek(kept->fd, 0, SEEK_SET) == 0) {
+        return SpillFile(kept->fd, directory, pool, kept->length);
+      }
+      ::close(kept->fd);
+    }
+  }
   // O_TMPFILE makes a file that never has a name; where the file system lacks it, a named one
   // is unlinked at once.
   int fd = ::open(directory.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
@@ -46,32 +58,45 @@ absl::StatusOr<SpillFile> SpillFile::Create(const std::string& directory) {
     if (absl::IsResourceExhausted(status)) return status;
     return absl::InternalError(status.message());
   }
-  return SpillFile(fd, directory);
+  return SpillFile(fd, directory, pool, 0);
 }
 
 SpillFile::SpillFile(SpillFile&& other) noexcept
     : fd_(std::exchange(other.fd_, -1)),
       directory_(std::move(other.directory_)),
-      size_(std::exchange(other.size_, 0)) {}
+      pool_(other.pool_),
+      size_(std::exchange(other.size_, 0)),
+      length_(std::exchange(other.length_, 0)) {}
 
 SpillFile& SpillFile::operator=(SpillFile&& other) noexcept {
   if (this != &other) {
-    if (fd_ >= 0) ::close(fd_);
+    GiveBack();
     fd_ = std::exchange(other.fd_, -1);
     directory_ = std::move(other.directory_);
+    pool_ = other.pool_;
     size_ = std::exchange(other.size_, 0);
+    length_ = std::exchange(other.length_, 0);
   }
   return *this;
 }
 
-SpillFile::~SpillFile() {
-  if (fd_ >= 0) ::close(fd_);
+SpillFile::~SpillFile() { GiveBack(); }
+
+void SpillFile::GiveBack() {
+  const int fd = std::exchange(fd_, -1);
+  if (fd < 0) return;
+  if (pool_ == nullptr) {
+    ::close(fd);
+    return;
+  }
+  pool_->Give({fd, directory_, std::max(length_, size_)});
 }
 
 absl::Status SpillFile::Append(absl::Span<const std::string_view> pieces) {
   RETURN_IF_ERROR(WritePieces(
       fd_, pieces, absl::StrCat("the spill file in ", directory_, " at ", size_, " bytes")));
   for (std::string_view piece : pieces) size_ += piece.size();
+  length_ = std::max(length_, size_);
   return absl::OkStatus();
 }
 
@@ -83,12 +108,28 @@ absl::StatusOr<Buffer> SpillFile::ReadAt(uint64_t offset, uint64_t size) const {
 }
 
 absl::StatusOr<Buffer> SpillFile::Map() && {
-  const int fd = std::exchange(fd_, -1);
+  const std::string name = absl::StrCat("the spill file in ", directory_);
+  if (length_ > size_) {
+    if (::ftruncate(fd_, static_cast<off_t>(size_)) != 0) {
+      return ErrnoStatus(errno, absl::StrCat("cannot cut ", name, " to ", size_, " bytes"));
+    }
+    length_ = size_;
+  }
+  if (size_ == 0) {
+    GiveBack();
+    return Buffer();
+  }
+  // The mapping's own descriptor goes back to the pool with it.
+  SpillFilePool* const pool = pool_;
+  std::function<void(int)> after_unmap;
+  if (pool != nullptr) {
+    after_unmap = [pool, directory = directory_, size = size_](int own) {
+      pool->Give({own, directory, size});
+    };
+  }
   absl::StatusOr<Buffer> mapped =
-      size_ == 0 ? Buffer()
-                 : MapDescriptor(fd, static_cast<size_t>(size_),
-                                 absl::StrCat("the spill file in ", directory_));
-  ::close(fd);  // the mapping keeps the file
+      MapDescriptor(fd_, static_cast<size_t>(size_), name, std::move(after_unmap));
+  ::close(std::exchange(fd_, -1));  // the mapping keeps the file
   return mapped;
 }
 

@@ -5,7 +5,9 @@
 // memory: the mapping's pages are faulted in as a reader touches them and given back behind a
 // writer that streams them out (Buffer::DropPages), so converting a stream of any size holds
 // only a few of its pieces in memory. The file is unlinked as soon as it is created, so it
-// disappears with its last reference, also if the process dies.
+// disappears with its last reference, also if the process dies. Where a pool keeps files
+// (core/io/spill_file_pool.h), Create takes a kept one and writes over it, and the file goes back
+// to the pool when the SpillFile, or its mapping, goes.
 //
 // Not thread-safe.
 //
@@ -26,6 +28,7 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "core/io/buffer.h"
+#include "core/io/spill_file_pool.h"
 
 namespace seriald {
 
@@ -37,8 +40,11 @@ absl::StatusOr<uint64_t> FreeBytes(const std::string& directory);
 
 class SpillFile {
  public:
-  // A new empty file in `directory`. The error names the directory and the system's reason.
-  static absl::StatusOr<SpillFile> Create(const std::string& directory);
+  // An empty file in `directory`: one `pool` kept (written over from its start), else a new one,
+  // given back to `pool` (null: closed) once done with. The error names the directory and the
+  // system's reason.
+  static absl::StatusOr<SpillFile> Create(const std::string& directory,
+                                          SpillFilePool* pool = &SpillFilePool::Shared());
 
   SpillFile(SpillFile&& other) noexcept;
   SpillFile& operator=(SpillFile&& other) noexcept;
@@ -56,15 +62,24 @@ class SpillFile {
   absl::StatusOr<Buffer> ReadAt(uint64_t offset, uint64_t size) const;
 
   // The whole file as a read-only file mapping (Buffer::DropPages applies); the file lives as
-  // long as the Buffer and its slices. An empty file gives an empty Buffer.
+  // long as the Buffer and its slices, then goes back to the pool. A kept file is first cut to
+  // what was appended, so that no byte of an earlier user lies past it, even in the mapping's
+  // last page. An empty file gives an empty Buffer.
   absl::StatusOr<Buffer> Map() &&;
 
  private:
-  SpillFile(int fd, std::string directory) : fd_(fd), directory_(std::move(directory)) {}
+  SpillFile(int fd, std::string directory, SpillFilePool* pool, uint64_t length)
+      : fd_(fd), directory_(std::move(directory)), pool_(pool), length_(length) {}
+
+  // Gives the descriptor, if any, back to the pool (or closes it).
+  void GiveBack();
 
   int fd_ = -1;
   std::string directory_;
+  SpillFilePool* pool_ = nullptr;
   uint64_t size_ = 0;
+  // The file's length: what was appended, or more in a kept file that is being written over.
+  uint64_t length_ = 0;
 };
 
 }  // namespace seriald

@@ -8,8 +8,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "core/io/spill_file.h"
 #include "gtest/gtest.h"
@@ -179,6 +182,43 @@ TEST_F(SpillFilePoolTest, ASpillFileDroppedUnmappedGoesBackAtItsWholeLength) {
   ASSERT_TRUE(mapped.ok()) << mapped.status();
   EXPECT_TRUE(mapped->empty());
   EXPECT_EQ(pool.kept_files(), 0u) << "cut to nothing, so closed";
+}
+
+// Calls spilling at once, as a server's do: each sees exactly its own bytes, whichever file it got,
+// and the pool never keeps more than its bound.
+TEST_F(SpillFilePoolTest, ConcurrentUsersSeeOnlyTheirOwnBytesWithinTheBound) {
+  constexpr uint64_t kKeep = 300000;
+  SpillFilePool pool(kKeep);
+  std::atomic<int> wrong{0};
+  std::atomic<bool> over_bound{false};
+  std::vector<std::thread> users;
+  for (int t = 0; t < 4; ++t) {
+    users.emplace_back([&, t] {
+      for (int round = 0; round < 50; ++round) {
+        // Sizes that vary, so that kept files are longer or shorter than the next use.
+        const std::string bytes(static_cast<size_t>(1000 + (t * 7919 + round * 104729) % 150000),
+                                static_cast<char>('a' + (t * 50 + round) % 26));
+        absl::StatusOr<SpillFile> spill = SpillFile::Create(dir_, &pool);
+        if (!spill.ok()) {
+          ++wrong;
+          continue;
+        }
+        const std::string_view piece = bytes;
+        if (!spill->Append(absl::MakeConstSpan(&piece, 1)).ok()) ++wrong;
+        absl::StatusOr<Buffer> mapped = std::move(*spill).Map();
+        if (!mapped.ok() || mapped->view() != bytes ||
+            FileLength(mapped->file_region()->descriptor) != bytes.size()) {
+          ++wrong;
+        }
+        if (pool.kept_bytes() > kKeep) over_bound = true;
+      }
+    });
+  }
+  for (std::thread& user : users) user.join();
+  EXPECT_EQ(wrong.load(), 0);
+  EXPECT_FALSE(over_bound.load());
+  EXPECT_LE(pool.kept_bytes(), kKeep);
+  EXPECT_GE(pool.kept_files(), 1u);
 }
 
 TEST_F(SpillFilePoolTest, WithoutAPoolTheFileIsClosed) {

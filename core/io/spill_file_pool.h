@@ -4,9 +4,9 @@
 // directory to write over instead of making a new file. Writing into a file's pages that are
 // already in the page cache costs a copy; writing a new file also costs allocating, charging and
 // indexing each page, and closing it costs freeing them all again. On the 2-core virtual machine
-// measured, writing 1 GiB over a kept file took 0.10 s of system time against 0.70 s for a new
-// one (dd, 1 MiB blocks), and a spilled 1 GiB DeserializeStream's server time fell by about a
-// quarter. A server that spills call after call (seriald: --spill-keep) keeps what the last calls
+// measured, writing 1 GiB over a kept file took 0.10 s of system time against 0.68-0.75 s for a
+// new one (dd, 1 MiB blocks), and a spilled 1 GiB DeserializeStream's server time fell by 27-30 %
+// (service_benchmark; README, "Spill files are kept between calls"). A server that spills call after call (seriald: --spill-keep) keeps what the last calls
 // spilled, up to a bound, and gives it all back once idle (server/idle_memory.h); serialctl,
 // which spills once per process, keeps nothing.
 //

@@ -92,6 +92,9 @@ class StringVector {
   }
   // Records the CHARSXP flags word of the last element appended.
   void SetLastCharFlags(uint32_t flags) { char_flags_.emplace_back(tags_.size() - 1, flags); }
+  // Forgets every element's CHARSXP flags word: for a copy whose strings are shown, not written
+  // back as R wrote them.
+  void ClearCharFlags() { char_flags_.clear(); }
 
   void Reserve(size_t count, size_t total_bytes) {
     ends_.reserve(count);

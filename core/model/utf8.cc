@@ -91,16 +91,19 @@ NativeEncoding NativeEncodingFromName(std::string_view name) {
   return NativeEncoding::kOther;
 }
 
+bool RStringNeedsUtf8(std::string_view bytes, StringEncoding encoding, NativeEncoding native) {
+  const bool eight_bit = encoding == StringEncoding::kLatin1 ||
+                         (encoding == StringEncoding::kNative && native != NativeEncoding::kOther);
+  return eight_bit && !std::all_of(bytes.begin(), bytes.end(),
+                                   [](char c) { return static_cast<uint8_t>(c) < 0x80; });
+}
+
 std::optional<std::string> RStringAsUtf8(std::string_view bytes, StringEncoding encoding,
                                          NativeEncoding native) {
-  const bool ascii = std::all_of(bytes.begin(), bytes.end(),
-                                 [](char c) { return static_cast<uint8_t>(c) < 0x80; });
-  if (ascii) return std::nullopt;
-  if (encoding == StringEncoding::kLatin1) return Latin1ToUtf8(bytes);
-  if (encoding == StringEncoding::kNative && native != NativeEncoding::kOther) {
-    return Latin1ToUtf8(bytes, native == NativeEncoding::kWindows1252);
-  }
-  return std::nullopt;
+  if (!RStringNeedsUtf8(bytes, encoding, native)) return std::nullopt;
+  // Undeclared bytes follow the stream's native encoding; declared latin1 is latin1.
+  return Latin1ToUtf8(
+      bytes, encoding == StringEncoding::kNative && native == NativeEncoding::kWindows1252);
 }
 
 }  // namespace seriald

@@ -38,9 +38,13 @@ std::string Latin1ToUtf8(std::string_view bytes, bool windows_1252 = false);
 enum class NativeEncoding : uint8_t { kOther, kLatin1, kWindows1252 };
 NativeEncoding NativeEncodingFromName(std::string_view name);
 
-// The UTF-8 text R shows for an R string when its bytes are not that already: declared latin1,
-// or undeclared (native) in a stream whose native encoding is latin1 or Windows-1252 and not
-// plain ASCII. nullopt when the bytes are to be shown as they are.
+// Whether R shows an R string as other bytes than its own: declared latin1, or undeclared
+// (native) in a stream whose native encoding is latin1 or Windows-1252, and not plain ASCII.
+// Looks at the bytes only for those encodings.
+bool RStringNeedsUtf8(std::string_view bytes, StringEncoding encoding, NativeEncoding native);
+
+// The UTF-8 text R shows for an R string when its bytes are not that already
+// (RStringNeedsUtf8); nullopt when the bytes are to be shown as they are.
 std::optional<std::string> RStringAsUtf8(std::string_view bytes, StringEncoding encoding,
                                          NativeEncoding native);
 

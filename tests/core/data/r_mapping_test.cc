@@ -233,6 +233,34 @@ TEST(RMappingTest, Latin1StringsBecomeUtf8) {
   EXPECT_EQ(plain.GetIf<data::Strings>(plain.roots()[0])->values.Get(0).bytes, "caf\xc3\xa9");
 }
 
+// Whether the vector is copied whole (nothing to translate) or element by element (a latin1
+// element among them), the strings come out the same: translated where R translates, NA kept,
+// and without the stream's CHARSXP flags.
+TEST(RMappingTest, StringsComeAsRShowsThemWithoutTheirCharFlags) {
+  for (const bool with_latin1 : {false, true}) {
+    SCOPED_TRACE(with_latin1 ? "with a latin1 element" : "UTF-8 and ASCII only");
+    RBuilder r;
+    NodeId s = r.Strings({"alpha", "caf\xc3\xa9"}, StringEncoding::kUtf8);
+    Value& value = r.Root(s);
+    StringVector& strings = value.Get<StringVector>(s);
+    strings.SetLastCharFlags(0x8009);
+    strings.AppendNa();
+    if (with_latin1) strings.Append("caf\xe9", StringEncoding::kLatin1);
+
+    StringVector expected;
+    expected.Append("alpha", StringEncoding::kUtf8);
+    expected.Append("caf\xc3\xa9", StringEncoding::kUtf8);
+    expected.AppendNa();
+    if (with_latin1) expected.Append("caf\xc3\xa9", StringEncoding::kUtf8);
+    data::Data plain = ToData(value);
+    const auto* shown = plain.GetIf<data::Strings>(plain.roots()[0]);
+    ASSERT_NE(shown, nullptr);
+    EXPECT_EQ(shown->values, expected);
+    EXPECT_EQ(shown->values.CharFlagsOf(1), std::nullopt);
+    EXPECT_EQ(strings.CharFlagsOf(1), 0x8009u) << "the Value keeps them";
+  }
+}
+
 TEST(RMappingTest, WhatHasNoPlainFormIsOpaqueAndRefusedWhenWritten) {
   RBuilder r;
   Value& value = r.Root(r.List({}));

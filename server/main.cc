@@ -151,10 +151,10 @@ int main(int argc, char** argv) {
       options.limits.max_spill_bytes = std::max<uint64_t>(*free_bytes / 4 * 3, 1);
     }
     // Kept files are not in the spill budget: by default they stay well inside what it leaves.
-    options.limits.spill_keep_bytes = spill_keep_bytes.value_or(
+    options.spill_keep_bytes = spill_keep_bytes.value_or(
         options.limits.max_spill_bytes == 0
-            ? options.limits.spill_keep_bytes
-            : std::min(options.limits.spill_keep_bytes, options.limits.max_spill_bytes / 8));
+            ? options.spill_keep_bytes
+            : std::min(options.spill_keep_bytes, options.limits.max_spill_bytes / 8));
   }
   seriald::ApplyStreamingHeapSettings();
   sigset_t signals = BlockShutdownSignals();

@@ -57,10 +57,6 @@ struct ServiceLimits {
   // of it, not all of it; empty: inputs are held in memory.
   std::string spill_dir;
   uint64_t spill_above_bytes = uint64_t{64} << 20;
-  // Spill files of finished calls kept for later calls to write over, up to this many bytes in
-  // all (core/io/spill_file_pool.h): the process's pool, set by the server that runs in it, and
-  // emptied whenever the server is idle (server/idle_memory.h). Not counted in max_spill_bytes.
-  uint64_t spill_keep_bytes = uint64_t{1} << 30;
   // Bytes all calls together may keep in spill files at once (the spilled inputs and
   // decompressed R input); a call that would pass it waits briefly, then gets
   // RESOURCE_EXHAUSTED ("max-spill-bytes"). 0: no limit.

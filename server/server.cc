@@ -59,7 +59,7 @@ SerialdServer::SerialdServer(const ServerOptions& options)
       service_(&registry_, &tracker_, &log_, options.limits),
       idle_memory_(&tracker_) {
   SpillFilePool::Shared().set_keep_bytes(
-      options.limits.spill_dir.empty() ? 0 : options.limits.spill_keep_bytes);
+      options.limits.spill_dir.empty() ? 0 : options.spill_keep_bytes);
 }
 
 absl::StatusOr<std::unique_ptr<SerialdServer>> SerialdServer::Start(const ServerOptions& options) {

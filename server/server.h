@@ -36,6 +36,11 @@ struct ServerOptions {
   // HOST:PORT to listen on; port 0 picks a free port (see SerialdServer::port()).
   std::string listen = "127.0.0.1:50051";
   ServiceLimits limits;
+  // Spill files of finished calls kept for later calls to write over, up to this many bytes in
+  // all (core/io/spill_file_pool.h): the process's pool, which the server bounds, and which it
+  // empties whenever it is idle (server/idle_memory.h). Not counted in limits.max_spill_bytes;
+  // nothing is kept without a limits.spill_dir.
+  uint64_t spill_keep_bytes = uint64_t{1} << 30;
   // Calls served at once; more get RESOURCE_EXHAUSTED. 0 = no limit.
   uint32_t max_concurrent_calls = 64;
   // PEM files. With a certificate and key the server speaks TLS; with a client CA as well it

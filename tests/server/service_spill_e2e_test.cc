@@ -1,8 +1,10 @@
 // Spill files kept between calls (--spill-keep, core/io/spill_file_pool.h) on a real seriald:
 // while calls keep coming, a spilled call's file stays open in the server after the call, and the
 // next spilled call writes over that same file instead of making one; once the server is idle,
-// every kept file is closed. --spill-keep 0 keeps none.
+// every kept file is closed. --spill-keep 0 keeps none, and by default a server keeps at most an
+// eighth of --max-spill-bytes, a longer file cut to that.
 #include <dirent.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <string>
@@ -24,24 +26,38 @@ using ::seriald::testing::SerialdProcess;
 constexpr uint64_t kElements = uint64_t{2} << 20;  // 8 MiB of floats: spilled past 1 MiB
 constexpr size_t kChunkBytes = size_t{1} << 20;
 
-// What the server's open descriptors of unnamed files in `dir` (spill files) point to, as
-// /proc shows them ("<dir>/#<inode> (deleted)"): one entry per descriptor.
-std::vector<std::string> SpillFilesOf(pid_t pid, const std::string& dir) {
-  std::vector<std::string> targets;
+// A server descriptor of an unnamed file in the spill directory.
+struct SpillDescriptor {
+  std::string path;    // /proc/<pid>/fd/<n>
+  std::string target;  // as /proc shows it: "<dir>/#<inode> (deleted)"
+};
+
+// The server's open descriptors of unnamed files in `dir` (spill files).
+std::vector<SpillDescriptor> SpillDescriptorsOf(pid_t pid, const std::string& dir) {
+  std::vector<SpillDescriptor> found;
   const std::string fds = absl::StrCat("/proc/", pid, "/fd");
   DIR* listing = ::opendir(fds.c_str());
-  if (listing == nullptr) return targets;
+  if (listing == nullptr) return found;
   while (const dirent* entry = ::readdir(listing)) {
+    const std::string path = absl::StrCat(fds, "/", entry->d_name);
     char target[4096];
-    const ssize_t n =
-        ::readlink(absl::StrCat(fds, "/", entry->d_name).c_str(), target, sizeof(target));
+    const ssize_t n = ::readlink(path.c_str(), target, sizeof(target));
     if (n <= 0) continue;
     const std::string link(target, static_cast<size_t>(n));
     if (absl::StartsWith(link, dir + "/") && absl::EndsWith(link, " (deleted)")) {
-      targets.push_back(link);
+      found.push_back({path, link});
     }
   }
   ::closedir(listing);
+  return found;
+}
+
+// What the server's spill descriptors point to: one entry per descriptor.
+std::vector<std::string> SpillFilesOf(pid_t pid, const std::string& dir) {
+  std::vector<std::string> targets;
+  for (const SpillDescriptor& descriptor : SpillDescriptorsOf(pid, dir)) {
+    targets.push_back(descriptor.target);
+  }
   return targets;
 }
 
@@ -59,9 +75,11 @@ std::vector<std::string> AwaitSpillFiles(pid_t pid, const std::string& dir, size
 
 class SpillE2eTest : public ::testing::Test {
  protected:
-  void StartServer(const std::string& keep) {
-    auto server = SerialdProcess::Start(
-        {"--spill-dir", dir_.path(), "--spill-above", "1MiB", "--spill-keep", keep});
+  // `flags` after the spill directory and --spill-above 1MiB.
+  void StartServer(const std::vector<std::string>& flags) {
+    std::vector<std::string> all = {"--spill-dir", dir_.path(), "--spill-above", "1MiB"};
+    all.insert(all.end(), flags.begin(), flags.end());
+    auto server = SerialdProcess::Start(all);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(*server);
     stub_ = testing::RawStub(server_->address());
@@ -104,7 +122,7 @@ class SpillE2eTest : public ::testing::Test {
 };
 
 TEST_F(SpillE2eTest, ASpilledCallsFileIsWrittenOverByTheNextAndClosedWhenTheServerIsIdle) {
-  ASSERT_NO_FATAL_FAILURE(StartServer("64MiB"));
+  ASSERT_NO_FATAL_FAILURE(StartServer({"--spill-keep", "64MiB"}));
   std::unique_ptr<HeldStream> held = HoldACall();
 
   ASSERT_NO_FATAL_FAILURE(DeserializeSpilled());
@@ -123,13 +141,30 @@ TEST_F(SpillE2eTest, ASpilledCallsFileIsWrittenOverByTheNextAndClosedWhenTheServ
 }
 
 TEST_F(SpillE2eTest, NoFileIsKeptWithSpillKeepZero) {
-  ASSERT_NO_FATAL_FAILURE(StartServer("0"));
+  ASSERT_NO_FATAL_FAILURE(StartServer({"--spill-keep", "0"}));
   std::unique_ptr<HeldStream> held = HoldACall();
   ASSERT_NO_FATAL_FAILURE(DeserializeSpilled());
   EXPECT_TRUE(AwaitSpillFiles(server_->pid(), dir_.path(), 0).empty());
   // The wait above found none at once, or saw the call's file go: still none after a while.
   absl::SleepFor(absl::Milliseconds(300));
   EXPECT_TRUE(SpillFilesOf(server_->pid(), dir_.path()).empty());
+  ASSERT_TRUE(held->Release(kChunkBytes, absl::ZeroDuration()));
+  ASSERT_TRUE(held->WaitUntilDone(absl::Seconds(60)));
+  EXPECT_EQ(server_->Stop(), 0);
+}
+
+// Without --spill-keep, the bound is an eighth of --max-spill-bytes (here 2 MiB of 16): the 8 MiB
+// call's file is kept, cut to 2 MiB.
+TEST_F(SpillE2eTest, ByDefaultAnEighthOfTheSpillBudgetIsKept) {
+  ASSERT_NO_FATAL_FAILURE(StartServer({"--max-spill-bytes", "16MiB"}));
+  std::unique_ptr<HeldStream> held = HoldACall();
+  ASSERT_NO_FATAL_FAILURE(DeserializeSpilled());
+  ASSERT_EQ(AwaitSpillFiles(server_->pid(), dir_.path(), 1).size(), 1u);
+  const std::vector<SpillDescriptor> kept = SpillDescriptorsOf(server_->pid(), dir_.path());
+  ASSERT_EQ(kept.size(), 1u);
+  struct stat info;
+  ASSERT_EQ(::stat(kept[0].path.c_str(), &info), 0) << kept[0].path;
+  EXPECT_EQ(info.st_size, 2 << 20);
   ASSERT_TRUE(held->Release(kChunkBytes, absl::ZeroDuration()));
   ASSERT_TRUE(held->WaitUntilDone(absl::Seconds(60)));
   EXPECT_EQ(server_->Stop(), 0);

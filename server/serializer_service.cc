@@ -651,15 +651,15 @@ absl::StatusOr<bool> ConvertTorch7AsReceived(const CodecRegistry& registry,
   return true;
 }
 
-// ConvertStream for R to R (core/rds/transcoder.h): a binary R stream (XDR or native, bare or a
+// ConvertStream for R to R (core/rds/transcoder.h): an R stream (XDR, native or ascii, bare or a
 // save() file's; compressed when the client sends input_size) is converted as its chunks arrive,
 // compressed input decompressed a piece at a time as the transcoder asks. The input is also kept
 // (in memory up to --spill-above, beyond in a spill file counted in --max-spill-bytes) for where
 // the transcoder stops before something the object graph writes differently (ALTREP objects,
 // byte code, forms no R writes): the whole input is then read as a Value and written on, so the
 // output is always the graph's, and a bad input gets the reader's error. Returns false, with
-// what was read in `held`, for any other conversion (uncompressed ascii input among them): the
-// caller converts the whole input as usual.
+// what was read in `held`, for any other conversion: the caller converts the whole input as
+// usual.
 template <typename Envelope>
 absl::StatusOr<bool> ConvertRAsReceived(const CodecRegistry& registry,
                                         const v1::ConvertStreamOptions& options, CallBudget& call,
@@ -681,7 +681,7 @@ absl::StatusOr<bool> ConvertRAsReceived(const CodecRegistry& registry,
   }
   ASSIGN_OR_RETURN(ReadOptions read_options, ServerReadOptions(read_message, call));
   if (!ConvertsRAsRead(*to, read_options)) return false;
-  // The first bytes say whether the input is a binary R stream.
+  // The first bytes say whether the input is an R stream.
   BufferChain prefix;
   while (prefix.size() < kRHeadBytes) {
     ASSIGN_OR_RETURN(std::optional<std::vector<Buffer>> pieces, receiver.Next());
@@ -701,8 +701,9 @@ absl::StatusOr<bool> ConvertRAsReceived(const CodecRegistry& registry,
   }
   std::string_view head = first.view();
   if (rds::IsRDataMagic(head)) head.remove_prefix(5);
-  if (container.compression == RCompression::kNone && head.substr(0, 2) != "X\n" &&
-      head.substr(0, 2) != "B\n") {
+  const std::string_view line = head.substr(0, 2);
+  if (container.compression == RCompression::kNone && line != "X\n" && line != "B\n" &&
+      line != "A\n" && line != "\nA") {
     return false;
   }
   // Compressed input is bounded by its decompression ratio (--max-decompression-ratio), which

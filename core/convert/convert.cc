@@ -217,7 +217,9 @@ absl::StatusOr<std::string> ConvertRStream(
     read_as = std::string(rds::CodecNameOf(source));
     if (on_read_as) on_read_as(read_as);
     rds::RWriteSettings settings = rds::CodecWriteSettings(to.name(), source, write_options);
-    if (settings.compression != RCompression::kNone) {
+    // Asked again when an ascii input shows it is asciihex (TranscodeR): the compressor is made
+    // once.
+    if (settings.compression != RCompression::kNone && compressor == nullptr) {
       ASSIGN_OR_RETURN(compressor,
                        rds::Compressor::Create(settings.compression, out, settings.gzip_header));
     }
@@ -252,6 +254,12 @@ absl::StatusOr<std::string> ConvertRStream(
       return read_as;
     }
     if (input_error) return outcome.status();  // the reader read what the transcoder did not
+    // An ascii stream is asciihex by a number the transcoder may have stopped before.
+    if (std::string_view graph_read_as = rds::CodecNameOf(*value.source().r);
+        graph_read_as != read_as) {
+      read_as = std::string(graph_read_as);
+      if (on_read_as) on_read_as(read_as);
+    }
     RETURN_IF_ERROR(WriteRStreamAfter(
         value, rds::CodecWriteSettings(to.name(), value.source().r, write_options),
         outcome->emitted, stream));

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "core/absl_compat.h"
@@ -17,9 +18,9 @@
 namespace seriald::rds {
 namespace {
 
-constexpr size_t kMaxWord = 127;  // InWord's buffer (serialize.c:387-403)
+constexpr size_t kMaxWord = kMaxAsciiWord;
 
-bool IsSpace(uint8_t c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
+bool IsSpace(uint8_t c) { return IsAsciiSpace(c); }
 
 double FromBits(uint64_t bits) {
   double d;
@@ -78,9 +79,9 @@ uint16_t CharLevels(std::string_view bytes, StringEncoding encoding, bool is_na)
 }
 
 absl::Status NestedTooDeep(uint64_t max_depth, uint64_t offset) {
-  return LimitExceeded("max-depth", absl::StrCat("rds: objects nested more than ", max_depth,
-                                                 " deep (ReadOptions::max_depth) at byte ",
-                                                 offset));
+  return LimitExceeded("max-depth",
+                       absl::StrCat("rds: objects nested more than ", max_depth,
+                                    " deep (ReadOptions::max_depth) at byte ", offset));
 }
 
 bool IsRNa(double value) { return std::isnan(value) && (ToBits(value) & 0xFFFFFFFFu) == 1954; }
@@ -101,6 +102,119 @@ size_t FormatAsciiDouble(double value, bool hex, char* out) {
   }
   int n = std::snprintf(out, 40, hex ? "%a" : "%.16g", value);
   return static_cast<size_t>(n);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ascii tokens
+
+std::optional<int32_t> ParseAsciiInt(std::string_view word) {
+  if (word == "NA") return kNaInteger;
+  int64_t v = 0;
+  const char* begin = word.data();
+  if (!word.empty() && word[0] == '+') ++begin;
+  auto [ptr, ec] = std::from_chars(begin, word.data() + word.size(), v);
+  if (ec != std::errc() || ptr != word.data() + word.size() || v < INT32_MIN || v > INT32_MAX) {
+    return std::nullopt;
+  }
+  return static_cast<int32_t>(v);
+}
+
+std::optional<double> ParseAsciiDouble(std::string_view word, AsciiDoubleForm* form) {
+  *form = AsciiDoubleForm::kToken;
+  if (word == "NA") return FromBits(kNaRealBits);
+  if (word == "NaN") return FromBits(kRNaNBits);
+  if (word == "Inf") return HUGE_VAL;
+  if (word == "-Inf") return -HUGE_VAL;
+  if (word.empty() || word.size() > kMaxWord) return std::nullopt;
+  // A finite decimal number that from_chars reads whole, in range, is what strtod reads (both
+  // round correctly), read several times faster; anything else (hex floats, a leading '+',
+  // words out of range, inf and nan spelled otherwise than R writes them) goes to strtod, as
+  // R's sscanf("%lg") does.
+  double v = 0;
+  const auto [ptr, ec] = std::from_chars(word.data(), word.data() + word.size(), v);
+  if (ec == std::errc() && ptr == word.data() + word.size() && std::isfinite(v)) {
+    *form = AsciiDoubleForm::kDecimal;
+    return v;
+  }
+  char buf[kMaxWord + 1];
+  std::memcpy(buf, word.data(), word.size());
+  buf[word.size()] = '\0';
+  char* end = nullptr;
+  v = std::strtod(buf, &end);
+  if (end != buf + word.size()) return std::nullopt;
+  *form = word.find_first_of("xX") != std::string_view::npos ? AsciiDoubleForm::kHex
+                                                             : AsciiDoubleForm::kDecimal;
+  return v;
+}
+
+std::optional<uint8_t> ParseAsciiByte(std::string_view word) {
+  unsigned v = 0;
+  auto [ptr, ec] = std::from_chars(word.data(), word.data() + word.size(), v, 16);
+  if (ec != std::errc() || ptr != word.data() + word.size() || word.size() > 2) {
+    return std::nullopt;
+  }
+  return static_cast<uint8_t>(v);
+}
+
+AsciiUnescaped UnescapeAscii(std::string_view text, uint64_t length, bool text_ends,
+                             std::string& out) {
+  const char* const begin = text.data();
+  const char* p = begin;
+  const char* const end = begin + text.size();
+  while (out.size() < length && p != end) {
+    // A run without escapes, at once.
+    const size_t want = static_cast<size_t>(
+        std::min<uint64_t>(length - out.size(), static_cast<uint64_t>(end - p)));
+    const void* slash = std::memchr(p, '\\', want);
+    const size_t run = slash == nullptr ? want : static_cast<const char*>(slash) - p;
+    out.append(p, run);
+    p += run;
+    if (out.size() == length || p == end) break;
+    // An escape: \ and up to three more chars.
+    if (end - p < 4 && (!text_ends || end - p == 1)) return {static_cast<size_t>(p - begin), true};
+    char c = p[1];
+    p += 2;
+    switch (c) {
+      case 'n':
+        c = '\n';
+        break;
+      case 't':
+        c = '\t';
+        break;
+      case 'v':
+        c = '\v';
+        break;
+      case 'b':
+        c = '\b';
+        break;
+      case 'r':
+        c = '\r';
+        break;
+      case 'f':
+        c = '\f';
+        break;
+      case 'a':
+        c = '\a';
+        break;
+      case '0':
+      case '1':
+      case '2':
+      case '3':
+      case '4':
+      case '5':
+      case '6':
+      case '7': {
+        unsigned d = c - '0';
+        for (int j = 1; j < 3 && p != end && *p >= '0' && *p < '8'; ++j) d = d * 8 + (*p++ - '0');
+        c = static_cast<char>(d);
+        break;
+      }
+      default:  // \\ \? \' \" and any unknown escape stand for the char itself
+        break;
+    }
+    out.push_back(c);
+  }
+  return {static_cast<size_t>(p - begin), false};
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -139,35 +253,24 @@ absl::StatusOr<std::string_view> InputStream::Word(std::string_view what) {
 
 absl::StatusOr<int32_t> InputStream::ParseInt(std::string_view word, uint64_t start,
                                               std::string_view what) {
-  if (word == "NA") return kNaInteger;
-  int64_t v = 0;
-  const char* begin = word.data();
-  if (!word.empty() && word[0] == '+') ++begin;
-  auto [ptr, ec] = std::from_chars(begin, word.data() + word.size(), v);
-  if (ec != std::errc() || ptr != word.data() + word.size() || v < INT32_MIN || v > INT32_MAX) {
+  std::optional<int32_t> v = ParseAsciiInt(word);
+  if (!v.has_value()) {
     return in_.ErrorAt(start,
                        absl::StrCat(AsAbsl(what), ": \"", AsAbsl(word), "\" is not an integer"));
   }
-  return static_cast<int32_t>(v);
+  return *v;
 }
 
 absl::StatusOr<double> InputStream::ParseDouble(std::string_view word, uint64_t start,
                                                 std::string_view what) {
-  if (word == "NA") return FromBits(kNaRealBits);
-  if (word == "NaN") return FromBits(kRNaNBits);
-  if (word == "Inf") return HUGE_VAL;
-  if (word == "-Inf") return -HUGE_VAL;
-  char buf[kMaxWord + 1];
-  std::memcpy(buf, word.data(), word.size());
-  buf[word.size()] = '\0';
-  char* end = nullptr;
-  double v = std::strtod(buf, &end);
-  if (word.empty() || end != buf + word.size()) {
+  AsciiDoubleForm form;
+  std::optional<double> v = ParseAsciiDouble(word, &form);
+  if (!v.has_value()) {
     return in_.ErrorAt(start,
                        absl::StrCat(AsAbsl(what), ": \"", AsAbsl(word), "\" is not a number"));
   }
-  if (word.find_first_of("xX") != std::string_view::npos) saw_hex_ = true;
-  return v;
+  if (double_form_ == AsciiDoubleForm::kToken) double_form_ = form;
+  return *v;
 }
 
 absl::StatusOr<int32_t> InputStream::ReadInt(std::string_view what) {
@@ -203,63 +306,16 @@ absl::StatusOr<std::string_view> InputStream::ReadString(uint64_t length, std::s
   // Each byte takes at least one input char.
   while (!in_.AtEnd() && IsSpace(*in_.current())) in_.Skip(1);
   if (length > in_.remaining()) return in_.Truncated(length, what);
-  scratch_.resize(length);
-  const uint8_t* p = in_.current();
-  const uint8_t* end = p + in_.remaining();
-  for (uint64_t i = 0; i < length; ++i) {
-    if (p == end) {
-      in_.Seek(in_.input().size());
-      return in_.Error(absl::StrCat("input ends inside ", AsAbsl(what)));
-    }
-    uint8_t c = *p++;
-    if (c == '\\') {
-      if (p == end) {
-        in_.Seek(in_.input().size());
-        return in_.Error(absl::StrCat("input ends inside an escape in ", AsAbsl(what)));
-      }
-      c = *p++;
-      switch (c) {
-        case 'n':
-          c = '\n';
-          break;
-        case 't':
-          c = '\t';
-          break;
-        case 'v':
-          c = '\v';
-          break;
-        case 'b':
-          c = '\b';
-          break;
-        case 'r':
-          c = '\r';
-          break;
-        case 'f':
-          c = '\f';
-          break;
-        case 'a':
-          c = '\a';
-          break;
-        case '0':
-        case '1':
-        case '2':
-        case '3':
-        case '4':
-        case '5':
-        case '6':
-        case '7': {
-          unsigned d = c - '0';
-          for (int j = 1; j < 3 && p != end && *p >= '0' && *p < '8'; ++j) d = d * 8 + (*p++ - '0');
-          c = static_cast<uint8_t>(d);
-          break;
-        }
-        default:  // \\ \? \' \" and any unknown escape stand for the char itself
-          break;
-      }
-    }
-    scratch_[i] = static_cast<char>(c);
+  scratch_.reserve(length);
+  const AsciiUnescaped done = UnescapeAscii(
+      std::string_view(reinterpret_cast<const char*>(in_.current()), in_.remaining()), length,
+      /*text_ends=*/true, scratch_);
+  if (done.cut_escape || scratch_.size() < length) {
+    in_.Seek(in_.input().size());
+    return in_.Error(absl::StrCat(
+        done.cut_escape ? "input ends inside an escape in " : "input ends inside ", AsAbsl(what)));
   }
-  in_.Skip(static_cast<uint64_t>(p - in_.current()));
+  in_.Skip(done.used);
   return std::string_view(scratch_);
 }
 
@@ -285,13 +341,12 @@ absl::StatusOr<Buffer> InputStream::ReadElements(ElementType type, uint64_t coun
     ASSIGN_OR_RETURN(std::string_view word, Word(what));
     switch (type) {
       case ElementType::kRaw: {
-        unsigned v = 0;
-        auto [ptr, ec] = std::from_chars(word.data(), word.data() + word.size(), v, 16);
-        if (ec != std::errc() || ptr != word.data() + word.size() || word.size() > 2) {
+        std::optional<uint8_t> v = ParseAsciiByte(word);
+        if (!v.has_value()) {
           return in_.ErrorAt(
               start, absl::StrCat(AsAbsl(what), ": \"", AsAbsl(word), "\" is not a hex byte"));
         }
-        bytes[i] = static_cast<uint8_t>(v);
+        bytes[i] = *v;
         break;
       }
       case ElementType::kInt32:
@@ -451,10 +506,9 @@ void OutputStream::WriteElements(ElementType type, uint64_t count, const Buffer&
   if (count == 0) return;
   if (ascii()) {
     // Ascii needs the values: big-endian input is swapped a step at a time.
-    ForEachLittleEndianStep(Array{type, count, data, big_endian},
-                            [&](const uint8_t* values, uint64_t n) {
-                              WriteAsciiElements(type, n, values);
-                            });
+    ForEachLittleEndianStep(
+        Array{type, count, data, big_endian},
+        [&](const uint8_t* values, uint64_t n) { WriteAsciiElements(type, n, values); });
   } else if ((format_ == RFormat::kXdr) == big_endian || type == ElementType::kRaw) {
     out_.AppendShared(data);
   } else if (size == 16) {

@@ -32,6 +32,7 @@
 #define SERIALD_CORE_RDS_PRIMITIVES_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -55,6 +56,37 @@ bool IsRNa(double value);
 // serialize.c:1162-1169): ASCII whenever the bytes are, else the declared encoding's mask.
 uint16_t CharLevels(std::string_view bytes, StringEncoding encoding, bool is_na);
 
+// ---- ascii tokens as R reads them (serialize.c:387-470: InWord, InInteger, InReal, InString),
+// for the readers of ascii streams: InputStream over a whole input, the transcoder over chunks.
+
+// InWord's buffer: a token is at most this many chars, and is followed by whitespace.
+inline constexpr size_t kMaxAsciiWord = 127;
+inline bool IsAsciiSpace(uint8_t c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
+
+// An int token: "NA" (NA_integer_) or a decimal number in int range.
+std::optional<int32_t> ParseAsciiInt(std::string_view word);
+
+// How a double token is written: one of NA, NaN, Inf, -Inf (the same in both ascii forms), a
+// decimal number, or a hex float. An ascii stream is asciihex when its first number that is not
+// one of the four tokens is a hex float: R writes every such number of a stream in one form.
+enum class AsciiDoubleForm : uint8_t { kToken, kDecimal, kHex };
+// A double token: the four tokens, else what strtod reads whole (as sscanf "%lg" does).
+std::optional<double> ParseAsciiDouble(std::string_view word, AsciiDoubleForm* form);
+
+// A raw byte's token: one or two hex digits.
+std::optional<uint8_t> ParseAsciiByte(std::string_view word);
+
+// Decodes OutString's escapes from `text` onto `out` until `out` holds `length` bytes or `text`
+// is used up; returns the chars of `text` used. An escape that may go on past `text` (less than
+// four chars left, and `text_ends` false) is left unused, with `cut_escape` set: the caller
+// comes back with more text. With `text_ends`, a backslash that ends the text sets it too.
+struct AsciiUnescaped {
+  size_t used = 0;
+  bool cut_escape = false;
+};
+AsciiUnescaped UnescapeAscii(std::string_view text, uint64_t length, bool text_ends,
+                             std::string& out);
+
 class InputStream {
  public:
   // Reads `input` from byte `offset` on; set_format must be called before anything but
@@ -65,8 +97,9 @@ class InputStream {
   void set_format(RFormat format) { format_ = format; }
   RFormat format() const { return format_; }
   bool ascii() const { return format_ == RFormat::kAscii || format_ == RFormat::kAsciiHex; }
-  // True once an ascii double was written as a hex float (the stream is asciihex).
-  bool saw_hex_double() const { return saw_hex_; }
+  // True when the stream's first number written as a double (not NA, NaN, Inf or -Inf) is a
+  // hex float: the stream is asciihex (AsciiDoubleForm).
+  bool saw_hex_double() const { return double_form_ == AsciiDoubleForm::kHex; }
 
   uint64_t offset() const { return in_.offset(); }
   uint64_t remaining() const { return in_.remaining(); }
@@ -110,7 +143,7 @@ class InputStream {
 
   ByteReader in_;
   RFormat format_ = RFormat::kXdr;
-  bool saw_hex_ = false;
+  AsciiDoubleForm double_form_ = AsciiDoubleForm::kToken;  // until a number shows the form
   std::string scratch_;
 };
 
@@ -128,8 +161,7 @@ class OutputStream {
   void WriteString(std::string_view bytes);
   // `count` elements of `type` from `data`: model bytes, or big-endian ones when `big_endian`
   // (Array::big_endian).
-  void WriteElements(ElementType type, uint64_t count, const Buffer& data,
-                     bool big_endian = false);
+  void WriteElements(ElementType type, uint64_t count, const Buffer& data, bool big_endian = false);
   // Bytes written as they are (the format line, RData magic).
   void WriteRaw(std::string_view bytes) { out_.Append(bytes); }
 

@@ -32,6 +32,51 @@ constexpr size_t kDataStep = size_t{8} << 20;
 constexpr size_t kLookahead = 256;
 // Bytes of a string gathered in one allocation when the input's size is unknown.
 constexpr size_t kGatherAtOnce = size_t{1} << 20;
+// Ascii vector elements parsed into one buffer before they are written.
+constexpr uint64_t kAsciiBatch = 8192;
+// A byte code object's output is held until its shared cells prove numbered as the graph
+// numbers them; one that grows past this (a large constant) is left to the graph.
+constexpr uint64_t kMaxHeldBytecodeBytes = uint64_t{16} << 20;
+
+bool IsBcCellWord(int32_t type) {
+  return type == rds::kLangSxp || type == rds::kListSxp || type == rds::kAttrLangSxp ||
+         type == rds::kAttrListSxp;
+}
+bool IsBcLangWord(int32_t type) {
+  return IsBcCellWord(type) || type == rds::kBcRepDef || type == rds::kBcRepRef;
+}
+
+// The type word the graph writes before a byte code constant read as an item of this type
+// (BcTypeOf: R's TYPEOF of the object); nullopt where it writes the constant otherwise (language
+// objects as byte code cells, byte code as nested byte code) or the type shows only later (a
+// reference, an ALTREP object).
+std::optional<int32_t> BcTypeWordOf(int32_t item_type) {
+  switch (item_type) {
+    case rds::kNilValueSxp:
+      return rds::kNilSxp;
+    case rds::kUnboundValueSxp:
+    case rds::kMissingArgSxp:
+    case rds::kSymSxp:
+      return rds::kSymSxp;
+    case rds::kEmptyEnvSxp:
+    case rds::kBaseEnvSxp:
+    case rds::kGlobalEnvSxp:
+    case rds::kBaseNamespaceSxp:
+    case rds::kPackageSxp:
+    case rds::kNamespaceSxp:
+    case rds::kPersistSxp:
+    case rds::kEnvSxp:
+      return rds::kEnvSxp;
+    case rds::kListSxp:
+    case rds::kLangSxp:
+    case rds::kBcodeSxp:
+    case rds::kRefSxp:
+    case rds::kAltrepSxp:
+      return std::nullopt;
+    default:
+      return item_type;
+  }
+}
 
 bool IsCellType(int32_t type) {
   return type == rds::kListSxp || type == rds::kLangSxp || type == rds::kDotSxp;
@@ -60,6 +105,7 @@ struct Ref {
   enum Kind : uint8_t { kOther, kPersistent, kSymbol };
   Kind kind = kOther;
   std::string name;
+  int32_t type = 0;  // the object's SEXPTYPE, as a byte code constant's type word gives it
 };
 
 // What may stand where an item is read.
@@ -72,11 +118,24 @@ enum class Slot : uint8_t {
                    // NULL there is a form the graph drops
   kSequenceState,  // a compact sequence's state: c(n, first, increment), checked as the reader
                    // checks it
+  kBcCode,         // a byte code object's code: a non-empty integer vector
+  kBcConstant,     // a byte code constant after its type word, which must be what the graph
+                   // writes for it
+  kBcPadded,       // an item after a byte code pad: not a language object (the graph writes
+                   // those as byte code cells)
 };
 
-// An object whose content is still to come: `items` items (a list's elements), then the slots.
+// An object whose content is still to come: `items` items (a list's elements), then the slots;
+// or byte code, read step by step (serialize.c:2038-2143): a BCODESXP item or constant, or a
+// chain of language cells in byte code's own form.
 struct Frame {
-  bool cells = false;             // a pairlist chain: slots are the current cell's, then its CDR
+  enum class Kind : uint8_t { kItems, kBytecode, kBcCells };
+  Kind kind = Kind::kItems;
+  uint8_t step = 0;
+  bool top = false;       // kBytecode: the BCODESXP item, whose reps table and hold it closes
+  bool has_attr = false;  // kBytecode: the item's attributes follow; kBcCells: the cell's
+  int32_t item_word = 0;  // kBytecode: the item's flags word
+  bool cells = false;     // a pairlist chain: slots are the current cell's, then its CDR
   bool integer_sequence = false;  // kSequenceState: compact_intseq (else compact_realseq)
   bool holding = false;
   uint64_t items = 0;
@@ -93,10 +152,8 @@ class Transcoder {
       : in_(in), settings_for_(settings_for), out_(out), options_(options), base_(out.size()) {}
 
   absl::StatusOr<RTranscodeOutcome> Run() {
-    RStreamInfo info;
-    ASSIGN_OR_RETURN(bool binary, ReadHeader(info));
-    if (!binary) return Stop(0, "ascii input is read through the object graph");
-    ASSIGN_OR_RETURN(settings_, settings_for_(info));
+    RETURN_IF_ERROR(ReadHeader(info_));
+    ASSIGN_OR_RETURN(settings_, settings_for_(info_));
     os_.emplace(out_, settings_.format);
     if (!settings_.rdata_magic.empty()) {
       ASSIGN_OR_RETURN(int32_t word, PeekInt("item flags"));
@@ -120,8 +177,11 @@ class Transcoder {
     if (!out_.ok()) return RTranscodeOutcome{true};
     // R stops reading after the object; what follows is kept when the stream is written in its
     // own encoding and version again (rds::SettingsFor), and read through in any case: a
-    // compressed input's integrity is checked to its end, as the reader does.
-    const bool keep_trailing = settings_.format == info.format && settings_.version == info.version;
+    // compressed input's integrity is checked to its end, as the reader does. In ascii the
+    // whitespace after the last token is the stream's, not trailing bytes.
+    if (ascii_) RETURN_IF_ERROR(SkipSpace(/*to_end=*/true, ""));
+    const bool keep_trailing =
+        settings_.format == info_.format && settings_.version == info_.version;
     while (true) {
       ASSIGN_OR_RETURN(Buffer rest, in_.Take(kDataStep));
       if (rest.size() == 0) break;
@@ -153,23 +213,37 @@ class Transcoder {
     return Error(in_.offset(), absl::StrCat("input ends inside ", AsAbsl(what)));
   }
 
-  // ---- primitives (binary)
+  // ---- primitives: binary words, or ascii tokens separated by whitespace
+  // The int at the cursor, without moving past it (Int does): `peeked_` is its size in the
+  // input (in ascii, the token and its separator).
   absl::StatusOr<int32_t> PeekInt(std::string_view what) {
+    if (ascii_) {
+      ASSIGN_OR_RETURN(std::string_view word, PeekWord(what));
+      const std::optional<int32_t> v = rds::ParseAsciiInt(word);
+      if (!v.has_value()) {
+        return Error(in_.offset(),
+                     absl::StrCat(AsAbsl(what), ": \"", AsAbsl(word), "\" is not an integer"));
+      }
+      return *v;
+    }
     ASSIGN_OR_RETURN(Buffer w, in_.Peek(4, kLookahead));
     if (w.size() < 4) return Truncated(what);
     uint32_t v;
     std::memcpy(&v, w.data(), 4);
     if (xdr_) v = __builtin_bswap32(v);
+    peeked_ = 4;
     return static_cast<int32_t>(v);
   }
   absl::StatusOr<int32_t> Int(std::string_view what) {
     ASSIGN_OR_RETURN(int32_t v, PeekInt(what));
-    in_.Skip(4);
+    in_.Skip(peeked_);
     return v;
   }
+  // `size` bytes of a string (in ascii, decoded from its escapes).
   absl::StatusOr<Buffer> Bytes(uint64_t size, std::string_view what) {
     const std::optional<uint64_t> left = in_.remaining();
     if (left.has_value() && size > *left) return Truncated(what);
+    if (ascii_) return Text(size, what);
     if (left.has_value() || size <= kGatherAtOnce) {
       ASSIGN_OR_RETURN(Buffer bytes, in_.Peek(size, size));
       if (bytes.size() < size) return Truncated(what);
@@ -186,10 +260,167 @@ class Transcoder {
     }
     return Buffer::FromString(std::move(gathered));
   }
+
+  // Moves past the whitespace at the cursor, which R skips before every token and string. The
+  // input may end there only when `to_end`.
+  absl::Status SkipSpace(bool to_end, std::string_view what) {
+    while (true) {
+      ASSIGN_OR_RETURN(Buffer window, in_.Peek(1, kLookahead));
+      if (window.size() == 0) {
+        if (to_end) return absl::OkStatus();
+        return Error(in_.offset(), absl::StrCat("input ends before ", AsAbsl(what)));
+      }
+      size_t n = 0;
+      while (n < window.size() && rds::IsAsciiSpace(window.data()[n])) ++n;
+      in_.Skip(n);
+      if (n < window.size()) return absl::OkStatus();
+    }
+  }
+  // The ascii token at the cursor (after whitespace), which stays valid until the next one.
+  absl::StatusOr<std::string_view> PeekWord(std::string_view what) {
+    RETURN_IF_ERROR(SkipSpace(false, what));
+    ASSIGN_OR_RETURN(word_window_, in_.Peek(rds::kMaxAsciiWord + 1, kLookahead));
+    const char* p = reinterpret_cast<const char*>(word_window_.data());
+    const size_t size = word_window_.size();
+    size_t n = 0;
+    while (n < size && n <= rds::kMaxAsciiWord && !rds::IsAsciiSpace(p[n])) ++n;
+    if (n > rds::kMaxAsciiWord) {
+      return Error(in_.offset(), absl::StrCat(AsAbsl(what), " is longer than 127 chars"));
+    }
+    // R reads a token with the char after it: one the input ends in may be cut short.
+    if (n == size) return Truncated(what);
+    peeked_ = n + 1;
+    return std::string_view(p, n);
+  }
+  // An ascii string of `size` bytes, decoded as it comes: no more memory than the input shows.
+  absl::StatusOr<Buffer> Text(uint64_t size, std::string_view what) {
+    if (size == 0) return Buffer();
+    RETURN_IF_ERROR(SkipSpace(false, what));
+    std::string text;
+    text.reserve(static_cast<size_t>(std::min<uint64_t>(size, kGatherAtOnce)));
+    while (text.size() < size) {
+      ASSIGN_OR_RETURN(Buffer window, in_.Peek(4, kLookahead));
+      if (window.size() == 0) return Truncated(what);
+      const bool ends = window.size() < 4;  // Peek shows fewer only at the input's end
+      const rds::AsciiUnescaped done = rds::UnescapeAscii(window.view(), size, ends, text);
+      in_.Skip(done.used);
+      if (done.cut_escape && ends) {
+        return Error(in_.offset(), absl::StrCat("input ends inside an escape in ", AsAbsl(what)));
+      }
+    }
+    return Buffer::FromString(std::move(text));
+  }
+
+  // `count` elements of `type` as model bytes (little-endian), read whole: a compact sequence's
+  // state, a batch of an ascii vector.
+  absl::StatusOr<Buffer> Values(ElementType type, uint64_t count, std::string_view what) {
+    const size_t size = ElementSize(type);
+    if (!ascii_) {
+      ASSIGN_OR_RETURN(Buffer raw, Bytes(count * size, what));
+      if (!xdr_ || size == 1) return raw;
+      auto [values, bytes] = Buffer::Allocate(raw.size());
+      SwapCopy(raw.data(), bytes, size == 16 ? 2 * count : count, size == 16 ? 8 : size);
+      return values;
+    }
+    // (Not a structured binding: the lambda below captures it.)
+    std::pair<Buffer, uint8_t*> allocated = Buffer::Allocate(count * size);
+    uint8_t* const bytes = allocated.second;
+    const uint64_t tokens = type == ElementType::kComplex128 ? 2 * count : count;
+    uint64_t i = 0;
+    auto parse = [&](std::string_view word, uint64_t at) -> absl::Status {
+      switch (type) {
+        case ElementType::kRaw: {
+          const std::optional<uint8_t> v = rds::ParseAsciiByte(word);
+          if (!v.has_value()) return NotA(at, what, word, "a hex byte");
+          bytes[i] = *v;
+          break;
+        }
+        case ElementType::kInt32:
+        case ElementType::kLogical: {
+          const std::optional<int32_t> v = rds::ParseAsciiInt(word);
+          if (!v.has_value()) return NotA(at, what, word, "an integer");
+          std::memcpy(bytes + 4 * i, &*v, 4);
+          break;
+        }
+        default: {
+          rds::AsciiDoubleForm form;
+          const std::optional<double> v = rds::ParseAsciiDouble(word, &form);
+          if (!v.has_value()) return NotA(at, what, word, "a number");
+          std::memcpy(bytes + 8 * i, &*v, 8);
+          RETURN_IF_ERROR(NoteDoubleForm(form));
+          break;
+        }
+      }
+      ++i;
+      return absl::OkStatus();
+    };
+    while (i < tokens) {
+      // The tokens that lie whole in the chunk at the cursor, in one pass over it.
+      ASSIGN_OR_RETURN(Buffer window, in_.Peek(1, kLookahead));
+      const char* p = reinterpret_cast<const char*>(window.data());
+      const size_t size_in_window = window.size();
+      size_t used = 0;
+      while (i < tokens) {
+        size_t start = used;
+        while (start < size_in_window && rds::IsAsciiSpace(p[start])) ++start;
+        size_t end = start;
+        while (end < size_in_window && end - start <= rds::kMaxAsciiWord &&
+               !rds::IsAsciiSpace(p[end])) {
+          ++end;
+        }
+        if (end == size_in_window || end - start > rds::kMaxAsciiWord) break;
+        RETURN_IF_ERROR(parse(std::string_view(p + start, end - start), in_.offset() + start));
+        used = end + 1;
+      }
+      if (used > 0) {
+        in_.Skip(used);
+        continue;
+      }
+      // A token across chunks, too long, or where the input ends: on its own.
+      ASSIGN_OR_RETURN(std::string_view word, PeekWord(what));
+      RETURN_IF_ERROR(parse(word, in_.offset()));
+      in_.Skip(peeked_);
+    }
+    return std::move(allocated.first);
+  }
+  absl::Status NotA(uint64_t at, std::string_view what, std::string_view word,
+                    std::string_view kind) const {
+    return Error(at, absl::StrCat(AsAbsl(what), ": \"", AsAbsl(word), "\" is not ", AsAbsl(kind)));
+  }
+
+  // An ascii stream's first number written as a double shows whether it is asciihex
+  // (rds::AsciiDoubleForm): the output's settings are asked again for an asciihex source, and
+  // where their encoding follows the source's (rdata), the output is asciihex from here on. No
+  // number has been written yet, and the tokens written before (NA, NaN, Inf, -Inf) are the
+  // same in both forms.
+  absl::Status NoteDoubleForm(rds::AsciiDoubleForm form) {
+    if (form == rds::AsciiDoubleForm::kToken || double_form_ != rds::AsciiDoubleForm::kToken) {
+      return absl::OkStatus();
+    }
+    double_form_ = form;
+    if (form != rds::AsciiDoubleForm::kHex) return absl::OkStatus();
+    info_.format = RFormat::kAsciiHex;
+    ASSIGN_OR_RETURN(const rds::RWriteSettings again, settings_for_(info_));
+    if (again.version != settings_.version || again.writer_version != settings_.writer_version ||
+        again.min_reader_version != settings_.min_reader_version ||
+        again.native_encoding != settings_.native_encoding ||
+        again.rdata_magic != settings_.rdata_magic) {
+      return absl::InternalError(
+          "rds: the output's header depends on whether the ascii input is asciihex");
+    }
+    if (again.format != settings_.format) {
+      settings_.format = again.format;
+      os_.emplace(out_, settings_.format);
+      if (held_os_.has_value()) held_os_.emplace(*held_, settings_.format);
+    }
+    return absl::OkStatus();
+  }
+
   // A count of `count` items of at least `bytes_each` bytes must fit in what remains (when
   // the total size is known; otherwise the input ends where it ends).
   absl::Status CheckRoom(uint64_t count, uint64_t bytes_each, std::string_view what) const {
     std::optional<uint64_t> left = in_.remaining();
+    if (ascii_) bytes_each = 2;  // a token and its separator, as the reader counts them
     if (left.has_value() && count > *left / bytes_each) {
       return Error(in_.offset(), absl::StrCat(AsAbsl(what), " of ", count,
                                               " elements is longer than the rest of the input (",
@@ -222,7 +453,7 @@ class Transcoder {
   }
 
   // ---- header (as the reader's)
-  absl::StatusOr<bool> ReadHeader(RStreamInfo& info) {
+  absl::Status ReadHeader(RStreamInfo& info) {
     ASSIGN_OR_RETURN(Buffer head, in_.Peek(5, kLookahead));
     if (rds::IsRDataMagic(head.view())) {
       info.rdata_magic = std::string(head.view().substr(0, 4));
@@ -234,13 +465,23 @@ class Transcoder {
       info.format = RFormat::kXdr;
     } else if (line == "B\n") {
       info.format = RFormat::kNative;
-    } else if (line == "A\n" || line == "\nA") {
-      return false;
+    } else if (line == "A\n") {
+      info.format = RFormat::kAscii;  // or asciihex: its numbers will tell (NoteDoubleForm)
+    } else if (line == "\nA") {       // serialize.c:598-613: a newline left by an earlier read
+      ASSIGN_OR_RETURN(head, in_.Peek(3, kLookahead));
+      if (head.size() < 3)
+        return Error(in_.offset() + head.size(), "input ends inside format line");
+      if (head.data()[2] != '\n') {
+        return Error(in_.offset() + 2, "format line \"\\nA\" is not followed by \\n");
+      }
+      in_.Skip(1);
+      info.format = RFormat::kAscii;
     } else {
       return Error(in_.offset(), "unknown input format: a stream starts with X\\n, B\\n or A\\n");
     }
     in_.Skip(2);
     xdr_ = info.format == RFormat::kXdr;
+    ascii_ = info.format == RFormat::kAscii;
     const uint64_t version_at = in_.offset();
     ASSIGN_OR_RETURN(info.version, Int("version"));
     if (info.version != 2 && info.version != 3) {
@@ -261,7 +502,7 @@ class Transcoder {
     } else {
       info.native_encoding.clear();
     }
-    return true;
+    return absl::OkStatus();
   }
 
   // ---- holding output whose flags may yet prove different from the graph's
@@ -312,7 +553,16 @@ class Transcoder {
         // The frame on top has one more of its children.
       }
       if (stack_.empty()) return absl::OkStatus();
+      if (BytecodeHeldTooLong()) return absl::OkStatus();
       Frame& f = stack_.back();
+      if (f.kind == Frame::Kind::kBytecode) {
+        ASSIGN_OR_RETURN(done, StepBytecode());
+        continue;
+      }
+      if (f.kind == Frame::Kind::kBcCells) {
+        ASSIGN_OR_RETURN(done, StepBcCells());
+        continue;
+      }
       if (f.items > 0) {
         --f.items;
         ASSIGN_OR_RETURN(done, StartItem(Slot::kAny, std::nullopt));
@@ -415,6 +665,35 @@ class Transcoder {
         break;
       case Slot::kSequenceState:
         return CopySequenceState(flags, start);
+      case Slot::kBcCode:
+        if (flags.type != rds::kIntSxp) {
+          RETURN_IF_ERROR(StopHere(start, "byte code whose code is not an integer vector"));
+          return true;
+        }
+        break;
+      case Slot::kBcConstant: {
+        if (flags.type == rds::kRefSxp) break;  // checked against the entry it refers to
+        if (flags.type == rds::kAltrepSxp) {
+          altrep_base_type_ = bc_constant_type_;  // checked against its class information
+          break;
+        }
+        const std::optional<int32_t> word = BcTypeWordOf(flags.type);
+        if (!word.has_value() || *word != bc_constant_type_) {
+          RETURN_IF_ERROR(StopHere(start,
+                                   "a byte code constant whose type word the graph writes "
+                                   "otherwise"));
+          return true;
+        }
+        break;
+      }
+      case Slot::kBcPadded:
+        if (flags.type == rds::kListSxp || flags.type == rds::kLangSxp) {
+          RETURN_IF_ERROR(StopHere(start,
+                                   "a language object after a byte code pad (the graph "
+                                   "writes it as byte code cells)"));
+          return true;
+        }
+        break;
       case Slot::kHeldTag: {
         if (flags.type == rds::kNilValueSxp) {
           RETURN_IF_ERROR(StopHere(start, "a tag or closure environment written as NULL"));
@@ -450,6 +729,12 @@ class Transcoder {
           RETURN_IF_ERROR(StopHere(start, "a reference to a persistent name"));
           return true;
         }
+        if (slot == Slot::kBcConstant && refs_[index - 1].type != bc_constant_type_) {
+          RETURN_IF_ERROR(StopHere(start,
+                                   "a byte code constant whose type word the graph writes "
+                                   "otherwise"));
+          return true;
+        }
         int32_t words[2];
         for (int i = 0, n = rds::PackRef(static_cast<int32_t>(index), words); i < n; ++i) {
           os().WriteInt(words[i]);
@@ -459,21 +744,21 @@ class Transcoder {
       case rds::kPersistSxp:
         os().WriteInt(rds::kPersistSxp);
         RETURN_IF_ERROR(CopyStringVec("persistent name"));
-        refs_.push_back(Ref{Ref::kPersistent});
+        refs_.push_back(Ref{Ref::kPersistent, {}, rds::kEnvSxp});
         return true;
       case rds::kPackageSxp:
       case rds::kNamespaceSxp:
         os().WriteInt(flags.type);
         RETURN_IF_ERROR(CopyStringVec(flags.type == rds::kPackageSxp ? "package environment name"
                                                                      : "namespace name"));
-        refs_.push_back(Ref{});
+        refs_.push_back(Ref{Ref::kOther, {}, rds::kEnvSxp});
         return true;
       case rds::kSymSxp:
         RETURN_IF_ERROR(CopySymbol(start));
         return true;
       case rds::kEnvSxp: {
         ASSIGN_OR_RETURN(int32_t locked, Int("environment lock"));
-        refs_.push_back(Ref{});
+        refs_.push_back(Ref{Ref::kOther, {}, rds::kEnvSxp});
         os().WriteInt(rds::kEnvSxp);
         os().WriteInt(locked != 0 ? 1 : 0);
         Frame frame;
@@ -529,7 +814,7 @@ class Transcoder {
         return false;
       }
       case rds::kExtptrSxp: {
-        refs_.push_back(Ref{});
+        refs_.push_back(Ref{Ref::kOther, {}, rds::kExtptrSxp});
         os().WriteInt(Repacked(flags));
         Frame frame;
         frame.start = start;
@@ -540,7 +825,7 @@ class Transcoder {
         return false;
       }
       case rds::kWeakrefSxp:
-        refs_.push_back(Ref{});
+        refs_.push_back(Ref{Ref::kOther, {}, rds::kWeakrefSxp});
         os().WriteInt(Repacked(flags));
         RETURN_IF_ERROR(PushAttributes(flags, start));
         return !flags.has_attr;
@@ -571,6 +856,10 @@ class Transcoder {
         const ElementType type = *AtomicElementType(flags.type);
         ASSIGN_OR_RETURN(uint64_t length, ReadLength("vector length"));
         RETURN_IF_ERROR(CheckRoom(length, ElementSize(type), "vector"));
+        if (slot == Slot::kBcCode && length == 0) {
+          RETURN_IF_ERROR(StopHere(start, "byte code whose code is empty"));
+          return true;
+        }
         os().WriteInt(Repacked(flags));
         WriteLength(length);
         RETURN_IF_ERROR(CopyElements(type, length));
@@ -607,9 +896,25 @@ class Transcoder {
         os().WriteInt(Repacked(flags));
         RETURN_IF_ERROR(PushAttributes(flags, start));
         return !flags.has_attr;
-      case rds::kBcodeSxp:
-        RETURN_IF_ERROR(StopHere(start, "byte code (the graph renumbers its shared cells)"));
-        return true;
+      case rds::kBcodeSxp: {
+        const uint64_t at = in_.offset();
+        ASSIGN_OR_RETURN(int32_t reps, Int("byte code reps count"));
+        if (reps < 0) return Error(at, absl::StrCat("negative reps count ", reps));
+        RETURN_IF_ERROR(CheckRoom(static_cast<uint64_t>(reps), 2, "byte code reps"));
+        // Held until the end of the object shows its shared cells numbered as the graph
+        // numbers them (FinishBytecode).
+        OpenHold();
+        os().WriteInt(Repacked(flags));
+        os().WriteInt(reps);
+        bc_tables_.push_back(BcTable{reps});
+        Frame frame;
+        frame.kind = Frame::Kind::kBytecode;
+        frame.top = true;
+        frame.has_attr = flags.has_attr;
+        frame.item_word = word;
+        frame.start = start;
+        return PushBytecodeFrame(frame);
+      }
       case rds::kAltrepSxp:
         return StartAltrep(flags, start);
       case rds::kClassRefSxp:
@@ -627,6 +932,204 @@ class Transcoder {
     return rds::PackFlags(flags.type, flags.levels, flags.is_object, flags.has_attr, flags.has_tag);
   }
 
+  // ---- byte code (serialize.c:2038-2143)
+  //
+  // The graph numbers a byte code object's shared language cells itself (rds/writer.cc
+  // ScanForCircles): the cells reached more than once among its constants, numbered in the order
+  // they are written, their count + 1 written first. Input in which the cells defined are
+  // numbered 0, 1, 2... as they come, each referred to again, and counted so, is what the graph
+  // writes (R writes it so); the object's output is held until its end shows that, and any other
+  // numbering stops the transcoder before the object. So do the forms the graph writes otherwise:
+  // a constant's type word that is not its type, a pad that is not 0, a language object after a
+  // pad, a cell's attributes written as NULL, and what the reader refuses.
+
+  // One reps table: that of a BCODESXP item, shared by the byte code constants in it.
+  struct BcTable {
+    int32_t declared = 0;  // the count written, which is the cells defined + 1
+    int32_t defined = 0;
+    std::vector<bool> referred;
+    int32_t unreferred = 0;
+  };
+
+  // Stops, and says so, once the output held for a byte code object passes the bound: checked
+  // between items and within a vector's data.
+  bool BytecodeHeldTooLong() {
+    if (!held_.has_value() || bc_tables_.empty() || held_->size() <= kMaxHeldBytecodeBytes) {
+      return false;
+    }
+    (void)StopHere(in_.offset(),
+                   absl::StrCat("a byte code object of more than ", kMaxHeldBytecodeBytes >> 20,
+                                " MiB (held until its shared cells are checked)"));
+    return true;
+  }
+
+  // Pushes a byte code frame, or stops at the depth limit (where the reader's count decides).
+  absl::StatusOr<bool> PushBytecodeFrame(const Frame& frame) {
+    if (stack_.size() >= options_.max_depth) {
+      RETURN_IF_ERROR(StopHere(frame.start, "byte code at the depth limit"));
+      return true;
+    }
+    stack_.push_back(frame);
+    return false;
+  }
+
+  // The next part of a BCODESXP item or byte code constant: its code, its constants' count, a
+  // constant, or its end.
+  absl::StatusOr<bool> StepBytecode() {
+    Frame& f = stack_.back();
+    switch (f.step) {
+      case 0:
+        f.step = 1;
+        return StartItem(Slot::kBcCode, std::nullopt);
+      case 1: {
+        const uint64_t at = in_.offset();
+        ASSIGN_OR_RETURN(int32_t count, Int("byte code constants count"));
+        if (count < 0) return Error(at, absl::StrCat("negative constants count ", count));
+        RETURN_IF_ERROR(CheckRoom(static_cast<uint64_t>(count), 4, "byte code constants"));
+        os().WriteInt(count);
+        f.items = static_cast<uint64_t>(count);
+        f.step = 2;
+        return true;
+      }
+      default:
+        break;
+    }
+    if (f.items == 0) return FinishBytecode();
+    --f.items;
+    const uint64_t at = in_.offset();
+    ASSIGN_OR_RETURN(int32_t type, Int("byte code constant type"));
+    if (type == rds::kBcodeSxp) {
+      os().WriteInt(type);
+      Frame nested;
+      nested.kind = Frame::Kind::kBytecode;
+      nested.start = at;
+      return PushBytecodeFrame(nested);
+    }
+    if (IsBcLangWord(type)) return StartBcLang(type, at);
+    os().WriteInt(type);
+    bc_constant_type_ = type;
+    return StartItem(Slot::kBcConstant, std::nullopt);
+  }
+
+  absl::StatusOr<bool> FinishBytecode() {
+    const Frame done = stack_.back();
+    stack_.pop_back();
+    if (!done.top) return true;
+    const BcTable table = std::move(bc_tables_.back());
+    bc_tables_.pop_back();
+    if (table.defined + 1 != table.declared || table.unreferred != 0) {
+      RETURN_IF_ERROR(
+          StopHere(done.start, "byte code whose shared cells the graph would count otherwise"));
+      return true;
+    }
+    RETURN_IF_ERROR(CloseHold());
+    ItemFlags flags = rds::UnpackFlags(done.item_word);
+    RETURN_IF_ERROR(PushAttributes(flags, done.start));
+    return !flags.has_attr;
+  }
+
+  // A language object in byte code's form, after its type word `type` (IsBcLangWord): a
+  // reference to a shared cell, or a chain of cells (the first maybe defined as shared).
+  absl::StatusOr<bool> StartBcLang(int32_t type, uint64_t at) {
+    BcTable& table = bc_tables_.back();
+    if (type == rds::kBcRepRef) {
+      ASSIGN_OR_RETURN(int32_t index, Int("byte code reps index"));
+      if (index < 0 || index >= table.defined) {
+        RETURN_IF_ERROR(StopHere(at, "a reference to a byte code cell not defined"));
+        return true;
+      }
+      if (!table.referred[index]) {
+        table.referred[index] = true;
+        --table.unreferred;
+      }
+      os().WriteInt(rds::kBcRepRef);
+      os().WriteInt(index);
+      return true;
+    }
+    if (type == rds::kBcRepDef) {
+      ASSIGN_OR_RETURN(int32_t index, Int("byte code reps index"));
+      if (index != table.defined || index >= table.declared - 1) {
+        RETURN_IF_ERROR(
+            StopHere(at, "byte code cells numbered otherwise than the graph numbers them"));
+        return true;
+      }
+      ++table.defined;
+      table.referred.push_back(false);
+      ++table.unreferred;
+      os().WriteInt(rds::kBcRepDef);
+      os().WriteInt(index);
+      ASSIGN_OR_RETURN(type, Int("byte code cell type"));
+      if (!IsBcCellWord(type)) {
+        RETURN_IF_ERROR(StopHere(at, "a byte code cell of another type"));
+        return true;
+      }
+    }
+    os().WriteInt(type);
+    Frame frame;
+    frame.kind = Frame::Kind::kBcCells;
+    frame.start = at;
+    frame.has_attr = type == rds::kAttrLangSxp || type == rds::kAttrListSxp;
+    return PushBytecodeFrame(frame);
+  }
+
+  // The next part of a chain of byte code cells: a cell's attributes, tag, CAR, then the next
+  // cell or the chain's tail.
+  enum BcCellStep : uint8_t { kCellStart, kCellGotAttr, kCellGotTag, kCellGotCar, kCellGotTail };
+  absl::StatusOr<bool> StepBcCells() {
+    Frame& f = stack_.back();
+    switch (f.step) {
+      case kCellStart:
+        if (f.has_attr) {
+          ASSIGN_OR_RETURN(bool null, NullFollows());
+          if (null) {
+            RETURN_IF_ERROR(
+                StopHere(in_.offset(), "a byte code cell's attributes written as NULL"));
+            return true;
+          }
+          f.step = kCellGotAttr;
+          return StartItem(Slot::kAttributes, std::nullopt);
+        }
+        f.step = kCellGotTag;
+        return StartItem(Slot::kAny, std::nullopt);  // the tag
+      case kCellGotAttr:
+        f.step = kCellGotTag;
+        return StartItem(Slot::kAny, std::nullopt);
+      case kCellGotTag: {
+        const uint64_t at = in_.offset();
+        ASSIGN_OR_RETURN(int32_t type, Int("byte code CAR type"));
+        f.step = kCellGotCar;
+        if (IsBcLangWord(type)) return StartBcLang(type, at);
+        return StartPadded(type, at);
+      }
+      case kCellGotCar: {
+        const uint64_t at = in_.offset();
+        ASSIGN_OR_RETURN(int32_t type, Int("byte code CDR type"));
+        if (IsBcCellWord(type)) {  // the next cell of the chain
+          os().WriteInt(type);
+          f.has_attr = type == rds::kAttrLangSxp || type == rds::kAttrListSxp;
+          f.step = kCellStart;
+          return true;
+        }
+        f.step = kCellGotTail;
+        if (type == rds::kBcRepDef || type == rds::kBcRepRef) return StartBcLang(type, at);
+        return StartPadded(type, at);
+      }
+      default:
+        stack_.pop_back();
+        return true;
+    }
+  }
+
+  // An item after a pad word (a CAR or tail that is not a language object).
+  absl::StatusOr<bool> StartPadded(int32_t pad, uint64_t at) {
+    if (pad != 0) {
+      RETURN_IF_ERROR(StopHere(at, "a byte code pad that is not 0"));
+      return true;
+    }
+    os().WriteInt(0);
+    return StartItem(Slot::kBcPadded, std::nullopt);
+  }
+
   // ---- ALTREP objects (version 3 output; version 2 expands them: the graph's work)
   //
   // The graph writes an ALTREP object's class information in one form, whatever form it was
@@ -634,8 +1137,8 @@ class Transcoder {
   // Input in that form (as R writes it) goes on as it came; any other form stops the transcoder
   // before anything of the object is written. The state and attributes follow as items. Of the
   // classes whose states the reader checks, compact sequences (a state of three numbers) are
-  // checked here as there; wrappers and deferred strings (whose state holds a whole vector) are
-  // left to the graph.
+  // checked here as there; wrappers (whose state holds a whole vector) are left to the graph.
+  // Other classes' states, deferred strings' among them, are opaque to the reader and go on.
   absl::StatusOr<bool> StartAltrep(const ItemFlags& flags, uint64_t start) {
     if (settings_.version < 3) {
       RETURN_IF_ERROR(StopHere(start,
@@ -683,11 +1186,17 @@ class Transcoder {
     }
     const bool base = names[1] == "base";
     const bool sequence = base && (names[0] == "compact_intseq" || names[0] == "compact_realseq");
-    if (base && !sequence &&
-        (names[0] == "deferred_string" || absl::StartsWith(names[0], "wrap_"))) {
+    // A deferred string's state (its numbers and their format) is opaque to the reader, as
+    // other classes' are; a wrapper's the reader checks (rds::NormalizeAltrep).
+    if (base && !sequence && absl::StartsWith(names[0], "wrap_")) {
+      RETURN_IF_ERROR(StopHere(start, "an ALTREP wrapper (the graph checks the vector it holds)"));
+      return true;
+    }
+    if (const std::optional<int32_t> expected = std::exchange(altrep_base_type_, std::nullopt);
+        expected.has_value() && *expected != base_type) {
       RETURN_IF_ERROR(StopHere(start,
-                               "an ALTREP wrapper or deferred string (the graph checks "
-                               "the vector it holds)"));
+                               "a byte code constant whose type word the graph writes "
+                               "otherwise"));
       return true;
     }
     os().WriteInt(rds::PackFlags(rds::kAltrepSxp, flags.levels, flags.is_object, false, false));
@@ -750,7 +1259,7 @@ class Transcoder {
         !symbols_.insert(text).second) {
       return std::nullopt;
     }
-    refs_.push_back(Ref{Ref::kSymbol, text});
+    refs_.push_back(Ref{Ref::kSymbol, text, rds::kSymSxp});
     return InfoSymbol{std::move(text), 0};
   }
 
@@ -786,17 +1295,11 @@ class Transcoder {
       RETURN_IF_ERROR(StopHere(start, "a compact sequence's state in a form the graph checks"));
       return true;
     }
-    in_.Skip(4);
+    in_.Skip(peeked_);
     const ElementType type =
         flags.type == rds::kIntSxp ? ElementType::kInt32 : ElementType::kFloat64;
-    ASSIGN_OR_RETURN(Buffer raw, Bytes(3 * ElementSize(type), "vector"));
     // The values as the model holds them (little-endian), to check.
-    auto [values, bytes] = Buffer::Allocate(raw.size());
-    if (xdr_) {
-      SwapCopy(raw.data(), bytes, 3, ElementSize(type));
-    } else {
-      std::memcpy(bytes, raw.data(), raw.size());
-    }
+    ASSIGN_OR_RETURN(const Buffer values, Values(type, 3, "vector"));
     Value check;
     const NodeId state = check.Add(Array{type, 3, values});
     const NodeId id = check.Add(Altrep{integer ? "compact_intseq" : "compact_realseq", "base",
@@ -826,7 +1329,7 @@ class Transcoder {
     if (!symbols_.insert(std::string(name.view())).second) {
       return StopHere(start, "a symbol written in full a second time");
     }
-    refs_.push_back(Ref{Ref::kSymbol, std::string(name.view())});
+    refs_.push_back(Ref{Ref::kSymbol, std::string(name.view()), rds::kSymSxp});
     os().WriteInt(rds::kSymSxp);
     os().WriteInt(CharItemWord(flags));
     os().WriteInt(length);
@@ -884,10 +1387,16 @@ class Transcoder {
   // cursor (millions of short strings are common), each as the reader checks it; the one that
   // straddles chunks, or that the reader would refuse, on its own.
   absl::Status CopyStrings(uint64_t length) {
+    if (ascii_) {
+      for (uint64_t i = 0; i < length && out_.ok() && !BytecodeHeldTooLong(); ++i) {
+        RETURN_IF_ERROR(CopyString(i));
+      }
+      return absl::OkStatus();
+    }
     // Binary output in the input's byte order takes runs of elements as they are, by reference.
     const bool as_is = !os().ascii() && (settings_.format == RFormat::kXdr) == xdr_;
     uint64_t i = 0;
-    while (i < length && out_.ok()) {
+    while (i < length && out_.ok() && !BytecodeHeldTooLong()) {
       ASSIGN_OR_RETURN(Buffer window, in_.Peek(8, 8));
       size_t used = 0;
       while (i < length && window.size() - used >= 8) {
@@ -945,10 +1454,20 @@ class Transcoder {
   // `count` elements of `type`, a piece of the input at a time: by reference when the output
   // keeps their byte order, swapped or formatted into the output otherwise.
   absl::Status CopyElements(ElementType type, uint64_t count) {
+    if (ascii_) {
+      // Parsed a batch at a time, and written as the graph writes its values.
+      for (uint64_t left = count; left > 0 && out_.ok() && !BytecodeHeldTooLong();) {
+        const uint64_t n = std::min(left, kAsciiBatch);
+        ASSIGN_OR_RETURN(const Buffer values, Values(type, n, "vector"));
+        os().WriteElements(type, n, values);
+        left -= n;
+      }
+      return absl::OkStatus();
+    }
     const size_t size = ElementSize(type);
     const bool big_endian = xdr_ && size > 1;
     uint64_t left = count * size;
-    while (left > 0 && out_.ok()) {
+    while (left > 0 && out_.ok() && !BytecodeHeldTooLong()) {
       ASSIGN_OR_RETURN(Buffer piece,
                        in_.Take(static_cast<size_t>(std::min<uint64_t>(left, kDataStep))));
       if (piece.size() == 0) return Truncated("vector");
@@ -979,7 +1498,12 @@ class Transcoder {
   const uint64_t base_;  // what `out_` held before the stream
   rds::RWriteSettings settings_;
   std::optional<rds::OutputStream> os_;
+  RStreamInfo info_;  // the input's header, and whether it is asciihex once that shows
   bool xdr_ = false;
+  bool ascii_ = false;  // kAscii or kAsciiHex input
+  rds::AsciiDoubleForm double_form_ = rds::AsciiDoubleForm::kToken;
+  size_t peeked_ = 0;   // the input bytes of the int PeekInt showed
+  Buffer word_window_;  // holds the ascii token PeekWord showed
   std::vector<Frame> stack_;
   // The reference table: one entry per referable object.
   std::vector<Ref> refs_;
@@ -988,6 +1512,11 @@ class Transcoder {
   int hold_depth_ = 0;
   std::optional<ByteWriter> held_;
   std::optional<rds::OutputStream> held_os_;
+  // Byte code reps tables, the innermost BCODESXP item's last; the type word read before the
+  // byte code constant being started, and before an ALTREP one, the base type it must have.
+  std::vector<BcTable> bc_tables_;
+  int32_t bc_constant_type_ = 0;
+  std::optional<int32_t> altrep_base_type_;
   bool stopped_ = false;
   RTranscodeOutcome outcome_;
 };

@@ -1,12 +1,19 @@
 // File: core/rds/transcoder.h
 //
-// Converts a binary R serialization stream (XDR or native, version 2 or 3, a bare stream or a
+// Converts an R serialization stream (XDR, native or ascii, version 2 or 3, a bare stream or a
 // save() file's) into another R encoding and version as its bytes arrive: each item is written as
 // soon as it is read, and vector data goes from the input chunk it arrived in to the output a
-// piece at a time (by reference when the byte order is the same, swapped or formatted straight
-// into the output otherwise). Memory is a chunk and the reference table, whatever the size of
-// the stream; serialctl and unary Convert use it for R to R conversions (core/convert), reading
-// compressed input through rds::Decompressor so that the decompressed stream is never held whole.
+// piece at a time (binary: by reference when the byte order is the same, swapped or formatted
+// straight into the output otherwise; ascii: its tokens parsed a batch of 8192 at a time, with
+// R's rules (rds/primitives.h), and written as the graph writes the values). Memory is a chunk
+// and the reference table, whatever the size of the stream; serialctl, unary Convert and
+// ConvertStream use it for R to R conversions (core/convert), reading compressed input through
+// rds::Decompressor so that the decompressed stream is never held whole.
+//
+// Whether an ascii stream is asciihex shows only in its first number written as a double
+// (rds::AsciiDoubleForm), which may come late: `settings_for` is first asked for an ascii source,
+// and asked again for an asciihex one when that number is a hex float. Only the encoding of the
+// output may change then (the rdata codec follows the source's); no number has been written.
 //
 // The output is byte for byte what WriteR(ReadR(input)) writes with the same settings (without
 // normalising: ReadOptions::r_normalize off). Where the object graph would write something else
@@ -14,12 +21,15 @@
 // anything that could differ, and says where and why (RTranscodeOutcome::complete false). The
 // caller then converts the whole input through the object graph, and may keep the output written
 // so far, which is the graph's output's first `emitted` bytes. It stops for:
-//   ascii input (its numbers are read through the object graph),
-//   byte code (the graph renumbers its shared language cells),
-//   ALTREP objects written as version 2 (the graph expands them), wrappers and deferred strings
-//   (whose state holds a vector the reader checks), class information in another form than R's;
-//   a compact sequence's three-number state is checked here as the reader checks it, and other
-//   classes' states are opaque: in version 3 they go on as read,
+//   byte code whose shared language cells are numbered or counted otherwise than the graph
+//   numbers them (in the order written, from 0, each referred to again: as R writes them), or
+//   written otherwise than the graph writes it (a constant's type word that is not its type, a
+//   pad that is not 0, a language object after a pad, a cell's attributes written as NULL), or
+//   of more than 16 MiB of output,
+//   ALTREP objects written as version 2 (the graph expands them), wrappers (whose state holds a
+//   vector the reader checks), class information in another form than R's; a compact
+//   sequence's three-number state is checked here as the reader checks it, and other classes'
+//   states (deferred strings' among them) are opaque: in version 3 they go on as read,
 //   forms no R version writes and the reader normalises: a symbol written in full twice, a
 //   reference to a persistent name, a CHARSXP with attributes, a NULL written for a flagged
 //   tag, closure environment or pairlist attribute list,
@@ -27,7 +37,8 @@
 //   that is not a pairlist, a compact sequence's bad state), and a save() file's root that is
 //   not a pairlist.
 // A cell or closure whose tag bit follows attributes is held in memory until its tag shows
-// whether it is NULL.
+// whether it is NULL, and a byte code object (a function's, a few KiB) until its end shows its
+// cells numbered as the graph numbers them.
 //
 // Input problems are InputErrors "rds: ... at byte N" (stream offsets); callers that hold the
 // whole input may rather report the reader's own error by converting through the object graph.
@@ -67,7 +78,8 @@ struct RTranscodeOutcome {
 };
 
 // The output settings for a stream whose header is `source` (compression is the caller's: the
-// settings' compression is ignored, the uncompressed stream is written).
+// settings' compression is ignored, the uncompressed stream is written). Called once, or twice
+// for an asciihex stream (see above).
 using RSettingsForSource =
     std::function<absl::StatusOr<rds::RWriteSettings>(const RStreamInfo& source)>;
 

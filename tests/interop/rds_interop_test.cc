@@ -8,7 +8,11 @@
 //   * R reads every file seriald writes, and the object is identical() to what R read from the
 //     source wherever R's own round trip is;
 //   * compressed saveRDS() files and save() files come back byte-identical (read as they are, not
-//     normalised), including those R itself changes on a round trip.
+//     normalised), including those R itself changes on a round trip;
+//   * R's ascii and asciihex files convert as they are read (core/rds/transcoder.h) to the object
+//     graph's bytes in every encoding, and to their own bytes in their own;
+//   * fitted models (byte-compiled functions, deferred strings, environments) convert as they
+//     are read to R's own bytes in each encoding and version.
 // R's answers come from one batched Rscript run (rds_check.R) whose report this test parses.
 // Cases that cannot match are listed in kExpectedMismatches with the reason.
 #include <sys/stat.h>
@@ -24,11 +28,15 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "core/convert/convert.h"
+#include "core/format/codec.h"
 #include "core/io/byte_writer.h"
 #include "core/io/file.h"
 #include "core/rds/altrep.h"
 #include "core/rds/codec.h"
+#include "core/rds/compression.h"
 #include "core/rds/reader.h"
+#include "core/rds/transcoder.h"
 #include "core/rds/writer.h"
 #include "gtest/gtest.h"
 #include "tests/testing/subprocess.h"
@@ -254,6 +262,169 @@ TEST(RdsInteropTest, SaveFilesRoundTripByteForByte) {
     ++files;
   }
   EXPECT_EQ(files, 4);
+}
+
+// R's ascii and asciihex files (serialize(ascii = TRUE / NA), save(ascii = TRUE)) convert as
+// they are read, not through the object graph, to the graph's bytes; in their own encoding and
+// version they come back as R wrote them.
+TEST(RdsInteropTest, AsciiFilesConvertAsReadToTheGraphsBytes) {
+  const CodecRegistry registry = CoreCodecs();
+  const Codec* rds = *registry.Find("rds");
+  auto finish = [](ByteWriter& out) -> std::string {
+    BufferChain chain;
+    EXPECT_TRUE(out.Finish(&chain).ok());
+    return chain.ToString();
+  };
+  struct File {
+    std::string path;
+    std::string own_codec;  // the codec of its own form
+    bool r_keeps = true;    // R's own round trip gives its bytes (ascii doubles may not)
+  };
+  std::vector<File> files;
+  for (const ManifestRow& row : ReadManifest()) {
+    if (row.variant == "ascii_v2" || row.variant == "ascii_v3") {
+      files.push_back({row.file, "rds-ascii", row.reser_equal == "TRUE"});
+    } else if (row.variant == "asciihex_v3") {
+      files.push_back({row.file, "rds-asciihex", row.reser_equal == "TRUE"});
+    }
+  }
+  files.push_back({"_save/rda3_ascii.RData", "rdata"});
+  size_t conversions = 0, own = 0, as_read = 0, hex = 0;
+  for (const auto& [file, own_codec, r_keeps] : files) {
+    auto input = ReadFile((kCorpus / file).string());
+    ASSERT_TRUE(input.ok()) << input.status();
+    ReadOptions keep;
+    keep.keep_array_byte_order = true;
+    auto value = ReadR(*input, keep);
+    ASSERT_TRUE(value.ok()) << file << ": " << value.status();
+    // An asciihex file shows it only in a number written as a double: one without is ascii.
+    const std::string read_by_graph(rds::CodecNameOf(*value->source().r));
+    if (read_by_graph == "rds-asciihex") ++hex;
+    if (own_codec != "rds-asciihex") EXPECT_EQ(read_by_graph, own_codec) << file;
+    for (const char* codec : {"rds", "rds-native", "rds-ascii", "rds-asciihex", "rdata"}) {
+      const Codec* to = *registry.Find(codec);
+      if (std::string_view(codec) == "rdata" && own_codec != "rdata") continue;
+      ByteWriter graph_out;
+      ASSERT_TRUE(to->Write(*value, WriteOptions{}, graph_out).ok()) << file;
+      const std::string graph = finish(graph_out);
+      ByteWriter out;
+      ConversionNotes notes;
+      absl::StatusOr<std::string> read_as =
+          ConvertInput(*rds, *to, *input, ReadOptions{}, WriteOptions{}, out, notes);
+      ASSERT_TRUE(read_as.ok()) << file << " to " << codec << ": " << read_as.status();
+      EXPECT_EQ(*read_as, read_by_graph) << file;
+      const std::string converted = finish(out);
+      ASSERT_TRUE(converted == graph) << file << " to " << codec;
+      if (own_codec == codec && r_keeps) {
+        EXPECT_TRUE(converted == std::string(input->view())) << file << " in its own form";
+        ++own;
+      }
+      ++conversions;
+      // Converted as read, not through the graph after a stop: the transcoder on its own.
+      auto stream = rds::Decompress(*input, rds::DetectCompression(input->view()), 1u << 30);
+      ASSERT_TRUE(stream.ok()) << file;
+      ChunkedInput chunks(ChunkedInput::ChunksOf(*stream, 4096), "rds", stream->size());
+      ByteWriter transcoded;
+      auto settings_for = [&](const RStreamInfo& source) -> absl::StatusOr<rds::RWriteSettings> {
+        return rds::CodecWriteSettings(codec, source, WriteOptions{});
+      };
+      absl::StatusOr<RTranscodeOutcome> outcome =
+          TranscodeR(chunks, settings_for, transcoded, ReadOptions{});
+      ASSERT_TRUE(outcome.ok()) << file << ": " << outcome.status();
+      if (outcome->complete) ++as_read;
+      (void)finish(transcoded);
+    }
+  }
+  std::printf(
+      "%zu ascii and asciihex files written by R (%zu of them with hex doubles): %zu "
+      "conversions (%zu of them made as read), %zu in their own form as R wrote them\n",
+      files.size(), hex, conversions, as_read, own);
+  EXPECT_GT(files.size(), 100u);
+  EXPECT_GT(hex, 50u);
+  EXPECT_GT(own, files.size() * 9 / 10);
+  // Only byte code stops the transcoder in R's files (see rds_transcoder_test).
+  EXPECT_GT(as_read, conversions * 9 / 10);
+}
+
+// Fitted models as R writes them: lm and glm objects hold byte-compiled functions (a family's),
+// their environments, formulas, and deferred strings (their residuals' names). Converted from
+// XDR version 3, as they are read without stopping, to native and ascii version 3 they are R's
+// own serialize() bytes; to XDR version 2 (through the graph, which expands the deferred
+// strings) too.
+TEST(RdsInteropTest, FittedModelsConvertAsReadToRsBytes) {
+  const fs::path dir = kWork / "models";
+  fs::create_directories(dir);
+  const std::string script = absl::StrCat(
+      "set.seed(3); n <- 500; d <- data.frame(x = runif(n), g = factor(sample(letters[1:3], n, "
+      "TRUE)), y = rbinom(n, 1, 0.4));\n"
+      "models <- list(glm = glm(y ~ x + g, family = binomial, data = d), lm = lm(x ~ g, data = d),"
+      " poisson = glm(y ~ x, family = poisson(link = 'log'), data = d));\n"
+      "for (name in names(models)) {\n"
+      "  m <- models[[name]]; base <- file.path('",
+      dir.string(),
+      "', name)\n"
+      "  saveRDS(m, paste0(base, '.X3'), compress = FALSE)\n"
+      "  for (t in list(c('B3', 'FALSE', 'FALSE', '3'), c('A3', 'TRUE', 'TRUE', '3'),\n"
+      "                 c('X2', 'FALSE', 'TRUE', '2'))) {\n"
+      "    con <- file(paste0(base, '.', t[1]), 'wb')\n"
+      "    serialize(m, con, ascii = as.logical(t[2]), xdr = as.logical(t[3]),\n"
+      "              version = as.integer(t[4]))\n"
+      "    close(con)\n"
+      "  }\n"
+      "}\n");
+  testing::RunResult r =
+      testing::RunProgram({"/usr/bin/env", "LANG=C.UTF-8", "Rscript", "-e", script});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const CodecRegistry registry = CoreCodecs();
+  const Codec* rds = *registry.Find("rds");
+  struct Target {
+    const char* suffix;
+    const char* codec;
+    int version;
+  };
+  const Target targets[] = {{"B3", "rds-native", 3}, {"A3", "rds-ascii", 3}, {"X2", "rds", 2}};
+  int checked = 0;
+  for (const char* name : {"glm", "lm", "poisson"}) {
+    auto input = ReadFile((dir / absl::StrCat(name, ".X3")).string());
+    ASSERT_TRUE(input.ok()) << input.status();
+    // Byte code (in the glm families' functions) and deferred strings are in there.
+    if (std::string_view(name) != "lm") {
+      EXPECT_NE(input->view().find(std::string("\0\0\0\x15", 4)), std::string_view::npos);
+    }
+    EXPECT_NE(input->view().find("deferred_string"), std::string_view::npos) << name;
+    for (const Target& target : targets) {
+      const std::string expected = Slurp(dir / absl::StrCat(name, ".", target.suffix));
+      WriteOptions options;
+      options.r_version = target.version;
+      options.r_compression = RCompression::kNone;
+      ByteWriter out;
+      ConversionNotes notes;
+      ASSERT_TRUE(ConvertInput(*rds, **registry.Find(target.codec), *input, ReadOptions{}, options,
+                               out, notes)
+                      .ok());
+      BufferChain chain;
+      ASSERT_TRUE(out.Finish(&chain).ok());
+      EXPECT_TRUE(chain.ToString() == expected) << name << " to " << target.suffix;
+      if (target.version == 3) {
+        ChunkedInput chunks(ChunkedInput::ChunksOf(*input, 4096), "rds", input->size());
+        ByteWriter transcoded;
+        auto settings_for = [&](const RStreamInfo& source) -> absl::StatusOr<rds::RWriteSettings> {
+          rds::RWriteSettings settings = rds::CodecWriteSettings(target.codec, source, options);
+          settings.compression = RCompression::kNone;
+          return settings;
+        };
+        absl::StatusOr<RTranscodeOutcome> outcome =
+            TranscodeR(chunks, settings_for, transcoded, ReadOptions{});
+        ASSERT_TRUE(outcome.ok()) << outcome.status();
+        EXPECT_TRUE(outcome->complete) << name << ": " << outcome->reason;
+        BufferChain direct;
+        ASSERT_TRUE(transcoded.Finish(&direct).ok());
+        EXPECT_TRUE(direct.ToString() == expected) << name << " to " << target.suffix;
+      }
+      ++checked;
+    }
+  }
+  EXPECT_EQ(checked, 9);
 }
 
 // deferred_string objects expand to as.character() of their numbers, which needs R's formatting

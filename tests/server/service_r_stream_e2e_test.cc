@@ -4,7 +4,8 @@
 // is kept for the object graph, in a spill file); a stream with an ALTREP object gives R's bytes,
 // as version 3 (as read) and as version 2 (where the transcoder stops and the object graph writes
 // on); compressed streams are decompressed as they arrive; truncated streams get the reader's
-// error; a stream larger than the spill budget converts without being kept. DeserializeStream of
+// error; a stream larger than the spill budget converts without being kept; ascii and asciihex
+// streams convert as received too, to R's bytes and the object graph's. DeserializeStream of
 // the 384 MiB XDR vector sends it little-endian in both views while holding a few chunks (the
 // vector stays as written in the spill file, swapped a chunk at a time as it is sent).
 #include <cstring>
@@ -15,9 +16,11 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "core/format/codec.h"
 #include "core/io/buffer.h"
 #include "core/io/byte_writer.h"
 #include "core/rds/compression.h"
+#include "core/rds/reader.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/server/testing/service_e2e.h"
@@ -221,14 +224,78 @@ TEST_F(RStreamE2eTest, WhereTheTranscoderStopsTheObjectGraphWritesOn) {
   EXPECT_EQ(server_->Stop(), 0);
 }
 
+// What `out` wrote, joined.
+std::string Joined(ByteWriter& out) {
+  BufferChain chain;
+  EXPECT_TRUE(out.Finish(&chain).ok());
+  return chain.ToString();
+}
+
+// The object graph's conversion of `input` to `codec`, uncompressed.
+std::string ThroughGraph(const std::string& input, std::string_view codec) {
+  const CodecRegistry registry = CoreCodecs();
+  absl::StatusOr<Value> value = ReadR(Buffer::FromString(input));
+  EXPECT_TRUE(value.ok()) << value.status();
+  if (!value.ok()) return "";
+  WriteOptions options;
+  options.r_compression = RCompression::kNone;
+  ByteWriter out;
+  EXPECT_TRUE((*registry.Find(codec))->Write(*value, options, out).ok());
+  return Joined(out);
+}
+
+// Ascii streams are converted as received: R's ALTREP list (written in ascii and in asciihex
+// by the object graph) gives R's own native bytes, in chunks of 7 bytes and up; 500,000 doubles
+// and strings with escapes in ascii give the object graph's bytes, in XDR and in ascii again.
+TEST_F(RStreamE2eTest, AsciiStreamsConvertAsReceived) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  auto stub = testing::RawStub(server_->address());
+  const std::string xdr = absl::HexStringToBytes(testing::kAltrepListHex);
+  for (const char* source : {"rds-ascii", "rds-asciihex"}) {
+    const std::string input = ThroughGraph(xdr, source);
+    ASSERT_EQ(input.substr(0, 2), "A\n");
+    for (size_t chunk : {size_t{7}, size_t{64}, size_t{1} << 20}) {
+      const size_t before = server_->CallLogLines().size();
+      testing::StreamResult result = testing::ConvertStream(
+          *stub, input, testing::ConvertTo(v1::FORMAT_RDS_NATIVE), chunk, absl::Seconds(60));
+      ASSERT_TRUE(result.status.ok()) << result.status.error_message();
+      EXPECT_EQ(absl::BytesToHexString(result.output), testing::kAltrepListNativeHex)
+          << source << " in chunks of " << chunk;
+      std::optional<std::string> line = CallLine(before);
+      ASSERT_TRUE(line.has_value()) << server_->Log();
+      EXPECT_THAT(*line, HasSubstr(" as_received=1 "));
+      EXPECT_THAT(*line, HasSubstr(absl::StrCat(" in=", source, " ")));
+    }
+  }
+  // list(doubles, strings) in ascii, as R writes it.
+  std::string text = "A\n3\n262658\n197888\n5\nUTF-8\n19\n2\n14\n500000\n";
+  char number[40];
+  for (int i = 0; i < 500000; ++i) {
+    std::snprintf(number, sizeof number, "%.16g\n", i % 1000 == 7 ? 1e300 * i : i / 7.0);
+    text += i % 997 == 0 ? "NA\n" : number;
+  }
+  text += "16\n3\n262153\n5\na\\tb\\nc\n9\n-1\n262153\n3\n\\303\\251!\n";
+  for (v1::Format format : {v1::FORMAT_RDS, v1::FORMAT_RDS_ASCII}) {
+    const size_t before = server_->CallLogLines().size();
+    testing::StreamResult result = testing::ConvertStream(*stub, text, testing::ConvertTo(format),
+                                                          size_t{1} << 16, absl::Seconds(120));
+    ASSERT_TRUE(result.status.ok()) << result.status.error_message();
+    EXPECT_TRUE(result.output == ThroughGraph(text, format == v1::FORMAT_RDS ? "rds" : "rds-ascii"))
+        << v1::Format_Name(format);
+    EXPECT_EQ(result.input_format, v1::FORMAT_RDS_ASCII);
+    std::optional<std::string> line = CallLine(before);
+    ASSERT_TRUE(line.has_value()) << server_->Log();
+    EXPECT_THAT(*line, HasSubstr(" as_received=1 "));
+  }
+  EXPECT_EQ(server_->Stop(), 0);
+}
+
 std::string Compressed(const std::string& bytes, RCompression kind) {
   BufferChain plain;
   plain.Append(Buffer::FromString(bytes));
   ByteWriter packed;
   EXPECT_TRUE(rds::Compress(plain, kind, packed).ok());
-  BufferChain chain;
-  EXPECT_TRUE(packed.Finish(&chain).ok());
-  return chain.ToString();
+  return Joined(packed);
 }
 
 // Compressed input is decompressed as it arrives, a piece at a time; a truncated one gets the

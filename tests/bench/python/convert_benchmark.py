@@ -2,7 +2,7 @@
 """Times `serialctl convert` on large files next to R and cp of the same files, in one run.
 
     convert_benchmark.py [--serialctl build/bin/serialctl] [--work DIR] [--out-dir DIR]
-                         [--reps 5] [--scale 1]
+                         [--reps 5] [--scale 1] [--inputs frame-ascii.rds,...]
 
 Writes its inputs once (R's saveRDS for the R files, torch.save's layout for the Torch7 ones) and
 reports, for every case, the median and the fastest wall time of --reps runs of the whole process
@@ -19,6 +19,15 @@ that touches 400 MB of fresh memory can take 3-4 times the usual) and the larges
                     a piece at a time as it is converted: no temporary file)
     frame.rds       a 5-column data.frame (doubles, integers, a factor, strings with NA, logicals)
                     cp; R saveRDS(readRDS()); serialctl convert to rds
+    glm.rds         a fitted model: glm(y ~ x, binomial) of 2 million rows at --scale 1 (216 MB,
+                    uncompressed XDR), with byte-compiled family functions and deferred strings
+                    (its residuals' names)
+                    cp; R saveRDS(readRDS()) to XDR (the same bytes) and serialize(xdr = FALSE);
+                    serialctl convert to rds (the same bytes) and to rds-native (R's bytes)
+    frame-ascii.rds the first quarter of that data.frame's rows, as saveRDS(ascii = TRUE) writes
+                    it (uncompressed; about 90 MB at --scale 1)
+                    cp; R saveRDS(readRDS()) to ascii again (the same bytes) and to XDR;
+                    serialctl convert to rds-ascii (the same bytes) and to rds (R's XDR bytes)
     tensor.t7       a torch.FloatTensor (400 MB), little-endian with 8-byte longs
                     cp; serialctl convert to t7 (the same bytes) with the long size detected and
                     given, and to big-endian t7; to npy, through the object graph (its data
@@ -124,6 +133,8 @@ def main():
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--scale", type=float, default=1.0,
                         help="input size factor (1: 400 MB numeric and tensor files)")
+    parser.add_argument("--inputs", default=None,
+                        help="comma-separated input names (as in the table): only their rows")
     args = parser.parse_args()
     work = args.work or tempfile.mkdtemp(prefix="convert-bench-")
     os.makedirs(work, exist_ok=True)
@@ -132,6 +143,8 @@ def main():
     floats = int(100_000_000 * args.scale)
     numeric = os.path.join(work, "numeric.rds")
     frame = os.path.join(work, "frame.rds")
+    frame_ascii = os.path.join(work, "frame-ascii.rds")
+    glm = os.path.join(work, "glm.rds")
     numeric_gz = os.path.join(work, "numeric-gz.rds")
     tensor = os.path.join(work, "tensor.t7")
     tensor_be = os.path.join(work, "tensor-be.t7")
@@ -140,6 +153,14 @@ def main():
     out = os.path.join(args.out_dir or work, "convert-benchmark-%d.out" % os.getpid())
     if not os.path.exists(numeric) or not os.path.exists(frame):
         write_r_inputs(numeric, frame, doubles, rows)
+    if not os.path.exists(frame_ascii):
+        subprocess.run(["Rscript", "-e", "f <- readRDS('%s'); saveRDS(f[seq_len(%d), ], '%s', "
+                        "ascii = TRUE, compress = FALSE)" % (frame, rows // 4, frame_ascii)],
+                       check=True)
+    if not os.path.exists(glm):
+        subprocess.run(["Rscript", "-e", "set.seed(1); n <- %d; d <- data.frame(x = runif(n), "
+                        "y = rbinom(n, 1, 0.5)); saveRDS(glm(y ~ x, family = binomial, data = d), "
+                        "'%s', compress = FALSE)" % (rows // 4, glm)], check=True)
     if not os.path.exists(numeric_gz):
         subprocess.run(["Rscript", "-e", "saveRDS(readRDS('%s'), '%s')" % (numeric, numeric_gz)],
                        check=True)
@@ -155,6 +176,7 @@ def main():
 
     ctl = args.serialctl
     r_native = out + ".r-native"
+    r_xdr = out + ".r-xdr"
     # (row name, command, file the output must equal after the row's runs, or None)
     groups = [
         (numeric, [
@@ -188,6 +210,30 @@ def main():
              frame),
             ("serialctl convert --to rds", [ctl, "convert", "--to", "rds", frame, out], frame),
         ]),
+        (glm, [
+            ("cp", ["cp", glm, out], glm),
+            ("R saveRDS(readRDS()) XDR",
+             ["Rscript", "-e", "saveRDS(readRDS('%s'), '%s', compress = FALSE)" % (glm, out)], glm),
+            ("R serialize(readRDS(), xdr = FALSE)",
+             ["Rscript", "-e", "con <- file('%s', 'wb'); serialize(readRDS('%s'), con, "
+              "xdr = FALSE); close(con)" % (r_native, glm)], None),
+            ("serialctl convert --to rds", [ctl, "convert", "--to", "rds", glm, out], glm),
+            ("serialctl convert --to rds-native",
+             [ctl, "convert", "--to", "rds-native", glm, out], r_native),
+        ]),
+        (frame_ascii, [
+            ("cp", ["cp", frame_ascii, out], frame_ascii),
+            ("R saveRDS(readRDS(), ascii = TRUE)",
+             ["Rscript", "-e", "saveRDS(readRDS('%s'), '%s', ascii = TRUE, compress = FALSE)" % (
+                 frame_ascii, out)], frame_ascii),
+            ("R saveRDS(readRDS()) XDR",
+             ["Rscript", "-e", "saveRDS(readRDS('%s'), '%s', compress = FALSE)" % (
+                 frame_ascii, r_xdr)], None),
+            ("serialctl convert --to rds-ascii",
+             [ctl, "convert", "--to", "rds-ascii", frame_ascii, out], frame_ascii),
+            ("serialctl convert --to rds", [ctl, "convert", "--to", "rds", frame_ascii, out],
+             r_xdr),
+        ]),
         (tensor, [
             ("cp", ["cp", tensor, out], tensor),
             ("serialctl convert --to t7 (long size detected)",
@@ -220,7 +266,10 @@ def main():
                                                                  self_rss_mb()))
     print("| input | MB | command | median s | fastest s | x cp | x R | peak RSS MB |")
     print("|---|---|---|---|---|---|---|---|")
+    only = set(args.inputs.split(",")) if args.inputs else None
     for path, cases in groups:
+        if only is not None and os.path.basename(path) not in only:
+            continue
         warm(path)
         size = os.path.getsize(path)
         cp_seconds = None
@@ -236,13 +285,13 @@ def main():
                                                                               expected))
             if name == "cp":
                 cp_seconds = seconds
-            if name.startswith("R saveRDS"):
+            if name.startswith("R saveRDS") and r_seconds is None:
                 r_seconds = seconds
             print("| %s | %.0f | %s | %.3f | %.3f | %s | %s | %.0f |" % (
                 os.path.basename(path), size / 1e6, name, seconds, fastest,
                 "%.2f" % (seconds / cp_seconds) if cp_seconds else "",
                 "%.2f" % (seconds / r_seconds) if r_seconds else "", rss / 1e6), flush=True)
-    for path in (out, r_native):
+    for path in (out, r_native, r_xdr):
         if os.path.exists(path):
             os.remove(path)
 

@@ -1,6 +1,7 @@
 // TranscodeR and the R to R conversion built on it (ConvertInput): byte for byte the object
-// graph's output on every R file installed with R, in several encodings, versions and chunkings;
-// where it stops, what it wrote is the graph's output's start; bad input gets the reader's error.
+// graph's output on every R file installed with R, read as R wrote it and written again in ascii
+// and asciihex, into several encodings, versions and chunkings; where it stops, what it wrote is
+// the graph's output's start; bad input gets the reader's error.
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "core/convert/convert.h"
 #include "core/format/codec.h"
@@ -20,6 +22,7 @@
 #include "core/rds/writer.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/core/rds/testing/lazy_load.h"
 #include "tests/testing/files.h"
 #include "tests/testing/r_altrep_list.h"
 
@@ -45,12 +48,14 @@ absl::StatusOr<std::string> ThroughGraph(const Codec& to, const Buffer& input,
 }
 
 absl::StatusOr<std::string> Converted(const Codec& from, const Codec& to, const Buffer& input,
-                                      const WriteOptions& options) {
+                                      const WriteOptions& options,
+                                      std::string* read_as_out = nullptr) {
   ByteWriter out;
   ConversionNotes notes;
   absl::StatusOr<std::string> read_as =
       ConvertInput(from, to, input, ReadOptions{}, options, out, notes);
   if (!read_as.ok()) return read_as.status();
+  if (read_as_out != nullptr) *read_as_out = *read_as;
   BufferChain chain;
   if (absl::Status s = out.Finish(&chain); !s.ok()) return s;
   return chain.ToString();
@@ -81,6 +86,38 @@ Transcoded TranscodeInSteps(const Codec& to, const Buffer& stream, size_t step,
   return result;
 }
 
+// The conversions checked over many files: made as read and stopped (by reason) at the largest
+// step, and every chunking.
+struct Tally {
+  int complete = 0, stopped = 0, chunked = 0;
+  std::map<std::string, int> reasons;
+};
+
+// TranscodeR of `stream` to `to` in chunks of each of `steps` (the largest first): `graph`'s
+// bytes when it completes, their start where it stops.
+void ExpectGraphsBytes(const Codec& to, const Buffer& stream, const std::string& graph,
+                       const WriteOptions& options, const std::vector<size_t>& steps,
+                       const std::string& what, Tally& tally) {
+  for (size_t step : steps) {
+    Transcoded t = TranscodeInSteps(to, stream, step, options);
+    ASSERT_TRUE(t.status.ok()) << what << " to " << to.name() << ": " << t.status;
+    if (t.outcome.complete) {
+      ASSERT_TRUE(t.bytes == graph) << what << " to " << to.name() << " in " << step;
+      if (step == steps[0]) ++tally.complete;
+    } else {
+      ASSERT_EQ(t.outcome.emitted, t.bytes.size());
+      ASSERT_TRUE(graph.compare(0, t.bytes.size(), t.bytes) == 0)
+          << what << " to " << to.name() << " in " << step << ", stopped at "
+          << t.outcome.stopped_at << ": " << t.outcome.reason;
+      if (step == steps[0]) {
+        ++tally.stopped;
+        ++tally.reasons[t.outcome.reason];
+      }
+    }
+    ++tally.chunked;
+  }
+}
+
 TEST(RTranscoderTest, InstalledFilesConvertAsTheObjectGraphWrites) {
   const CodecRegistry registry = CoreCodecs();
   const Codec* rds = *registry.Find("rds");
@@ -89,8 +126,8 @@ TEST(RTranscoderTest, InstalledFilesConvertAsTheObjectGraphWrites) {
     std::optional<int> version;
   };
   const Target targets[] = {{"rds", std::nullopt}, {"rds-native", 2}, {"rds-ascii", 3}};
-  int files = 0, complete = 0, stopped = 0, chunked = 0;
-  std::map<std::string, int> reasons;
+  int files = 0;
+  Tally tally;
   for (const std::string& path : InstalledRFiles()) {
     absl::StatusOr<Buffer> input = ReadFile(path);
     ASSERT_TRUE(input.ok()) << path;
@@ -114,35 +151,60 @@ TEST(RTranscoderTest, InstalledFilesConvertAsTheObjectGraphWrites) {
       ASSERT_TRUE(plain.ok()) << path;
       std::vector<size_t> steps = {size_t{1} << 20};
       if (stream->size() <= 256 * 1024) steps.insert(steps.end(), {4096, 7});
-      for (size_t step : steps) {
-        Transcoded t = TranscodeInSteps(*to, *stream, step, options);
-        ASSERT_TRUE(t.status.ok()) << path << " to " << to->name() << ": " << t.status;
-        if (t.outcome.complete) {
-          ASSERT_TRUE(t.bytes == *plain) << path << " to " << to->name() << " in " << step;
-          if (step == size_t{1} << 20) ++complete;
-        } else {
-          ASSERT_EQ(t.outcome.emitted, t.bytes.size());
-          ASSERT_TRUE(plain->compare(0, t.bytes.size(), t.bytes) == 0)
-              << path << " to " << to->name() << " in " << step << ", stopped at "
-              << t.outcome.stopped_at << ": " << t.outcome.reason;
-          if (step == size_t{1} << 20) {
-            ++stopped;
-            ++reasons[t.outcome.reason];
-          }
-        }
-        ++chunked;
-      }
+      ASSERT_NO_FATAL_FAILURE(ExpectGraphsBytes(*to, *stream, *plain, options, steps, path, tally));
     }
   }
   std::printf(
       "%d installed R files: %d conversions made as read, %d stopped and finished "
       "through the object graph; %d chunkings checked\n",
-      files, complete, stopped, chunked);
-  for (const auto& [reason, count] : reasons)
+      files, tally.complete, tally.stopped, tally.chunked);
+  for (const auto& [reason, count] : tally.reasons)
     std::printf("  stopped %d times: %s\n", count, reason.c_str());
   EXPECT_GE(files, 100);
   // Most real files stream; those with byte code or ALTREP objects do not.
-  EXPECT_GT(complete, stopped);
+  EXPECT_GT(tally.complete, tally.stopped);
+}
+
+// The entries of installed packages' lazy-load databases: tens of thousands of objects R wrote,
+// most of them byte-compiled functions (shared language cells, nested byte code, constants of
+// every kind), converted to native version 2 and to ascii as the graph writes them.
+TEST(RTranscoderTest, LazyLoadEntriesConvertAsTheObjectGraphWrites) {
+  const CodecRegistry registry = CoreCodecs();
+  const Codec* targets[] = {*registry.Find("rds-native"), *registry.Find("rds-ascii")};
+  Tally tally;
+  int entries = 0, bytecode = 0;
+  testing::LazyLoadCounts counts;
+  ASSERT_TRUE(testing::ForEachLazyLoadEntry(
+                  [&](const testing::LazyLoadEntry& entry) {
+                    if (::testing::Test::HasFatalFailure()) return;
+                    ++entries;
+                    const Codec* to = targets[entries % 2];
+                    WriteOptions options;
+                    options.r_compression = RCompression::kNone;
+                    if (entries % 2 == 0) options.r_version = 2;
+                    absl::StatusOr<std::string> graph = ThroughGraph(*to, entry.stream, options);
+                    ASSERT_TRUE(graph.ok()) << entry.Where() << ": " << graph.status();
+                    // BCODESXP (21) in a flags word.
+                    if (entry.stream.view().find(std::string("\0\0\0\x15", 4)) !=
+                        std::string_view::npos) {
+                      ++bytecode;
+                    }
+                    std::vector<size_t> steps = {size_t{1} << 20};
+                    if (entries % 16 == 0) steps.push_back(7);
+                    ASSERT_NO_FATAL_FAILURE(ExpectGraphsBytes(*to, entry.stream, *graph, options,
+                                                              steps, entry.Where(), tally));
+                  },
+                  &counts)
+                  .ok());
+  std::printf(
+      "%d lazy-load entries (%d of them with byte code, by a look at their bytes), to native "
+      "version 2 and ascii version 3: %d converted as read, %d stopped\n",
+      entries, bytecode, tally.complete, tally.stopped);
+  for (const auto& [reason, count] : tally.reasons)
+    std::printf("  stopped %d times: %s\n", count, reason.c_str());
+  EXPECT_GT(entries, 1000);
+  EXPECT_GT(bytecode, entries / 2);
+  EXPECT_GT(tally.complete, tally.stopped * 20);
 }
 
 // A stream: "X\n", version 3 header, then the items' words.
@@ -197,40 +259,353 @@ TEST(RTranscoderTest, StopsBeforeFormsTheGraphRewrites) {
   ASSERT_TRUE(graph.ok()) << graph.status();
   EXPECT_EQ(graph->substr(0, again.bytes.size()), again.bytes);
   EXPECT_NE(*graph, XdrStream({}) + tagged_cell + symbol + tagged_cell + symbol + nil + nil + nil);
+}
 
-  // Ascii input.
-  EXPECT_FALSE(TranscodeWhole("A\n3\n").outcome.complete);
+// The installed files written again by the graph in ascii and in asciihex (uncompressed, the
+// version kept), then converted from those: to binary, to ascii, to asciihex, and to rdata, whose
+// encoding follows the source's (asciihex shows only in the first number: the output switches
+// there). Every conversion is the graph's bytes, in chunks down to 7 bytes for small files, and
+// says what it read the input as.
+TEST(RTranscoderTest, InstalledFilesWrittenInAsciiConvertAsTheObjectGraphWrites) {
+  const CodecRegistry registry = CoreCodecs();
+  const Codec* rds = *registry.Find("rds");
+  struct Target {
+    const char* codec;
+    std::optional<int> version;
+  };
+  const Target targets[] = {{"rds", std::nullopt},
+                            {"rds-native", 2},
+                            {"rds-ascii", 3},
+                            {"rds-asciihex", std::nullopt},
+                            {"rdata", std::nullopt}};
+  int files = 0, switched = 0;
+  Tally tally;
+  for (const std::string& path : InstalledRFiles()) {
+    absl::StatusOr<Buffer> input = ReadFile(path);
+    ASSERT_TRUE(input.ok()) << path;
+    ++files;
+    for (const char* source_codec : {"rds-ascii", "rds-asciihex"}) {
+      WriteOptions as_source;
+      as_source.r_compression = RCompression::kNone;
+      absl::StatusOr<std::string> source =
+          ThroughGraph(**registry.Find(source_codec), *input, as_source);
+      ASSERT_TRUE(source.ok()) << path << ": " << source.status();
+      const Buffer stream = Buffer::FromString(*std::move(source));
+      absl::StatusOr<Value> read = ReadR(stream);
+      ASSERT_TRUE(read.ok()) << path << " in " << source_codec << ": " << read.status();
+      const bool hex = read->source().r->format == RFormat::kAsciiHex;
+      for (const Target& target : targets) {
+        const Codec* to = *registry.Find(target.codec);
+        WriteOptions options;
+        options.r_version = target.version;
+        options.r_compression = RCompression::kNone;
+        absl::StatusOr<std::string> graph = ThroughGraph(*to, stream, options);
+        std::string read_as;
+        if (!graph.ok()) {
+          // rdata of an object that is not a pairlist: refused on both paths.
+          EXPECT_EQ(Converted(*rds, *to, stream, options).status(), graph.status()) << path;
+          continue;
+        }
+        absl::StatusOr<std::string> converted = Converted(*rds, *to, stream, options, &read_as);
+        ASSERT_TRUE(converted.ok()) << path << ": " << converted.status();
+        ASSERT_TRUE(*graph == *converted)
+            << path << " from " << source_codec << " to " << to->name();
+        const bool rdata_source = !read->source().r->rdata_magic.empty();
+        EXPECT_EQ(read_as, rdata_source ? "rdata" : hex ? "rds-asciihex" : "rds-ascii") << path;
+        if (hex && std::string_view(target.codec) == "rdata") ++switched;
+
+        std::vector<size_t> steps = {size_t{1} << 20};
+        if (stream.size() <= 64 * 1024) steps.insert(steps.end(), {4096, 7});
+        ASSERT_NO_FATAL_FAILURE(ExpectGraphsBytes(*to, stream, *graph, options, steps,
+                                                  path + " from " + source_codec, tally));
+      }
+    }
+  }
+  std::printf(
+      "%d installed R files in ascii and asciihex: %d conversions made as read, %d stopped "
+      "(%d from asciihex to rdata)\n",
+      files, tally.complete, tally.stopped, switched);
+  for (const auto& [reason, count] : tally.reasons)
+    std::printf("  stopped %d times: %s\n", count, reason.c_str());
+  EXPECT_GE(files, 100);
+  EXPECT_GT(tally.complete, 4 * tally.stopped);
+  EXPECT_GT(switched, 10);
+}
+
+// An ascii stream is asciihex when its first number written as a double is a hex float; the
+// tokens NA, NaN, Inf and -Inf before it are the same in both forms. Mixed streams (no R writes
+// them) are read by that first number, on both paths.
+TEST(RTranscoderTest, TheFirstNumberSaysWhetherAnAsciiStreamIsAsciiHex) {
+  const CodecRegistry registry = CoreCodecs();
+  const std::string head = "A\n3\n262658\n197888\n5\nUTF-8\n";
+  struct Case {
+    std::string body;
+    RFormat format;
+  };
+  const Case cases[] = {
+      {"14\n4\nNA\nInf\n0x1.8p+0\n2.5\n", RFormat::kAsciiHex},
+      {"14\n4\nNA\n-Inf\n1.5\n0x1.4p+1\n", RFormat::kAscii},
+      {"14\n2\nNA\nNaN\n", RFormat::kAscii},
+      // A complex vector, whose second part is the first number.
+      {"15\n1\nNA\n0x1p-1\n", RFormat::kAsciiHex},
+  };
+  for (const Case& c : cases) {
+    const Buffer stream = Buffer::FromString(head + c.body + "trailing\n");
+    absl::StatusOr<Value> read = ReadR(stream);
+    ASSERT_TRUE(read.ok()) << read.status();
+    EXPECT_EQ(read->source().r->format, c.format) << c.body;
+    // Written as read: the ascii form kept, and the bytes after the object kept with it.
+    for (const char* codec : {"rds-ascii", "rds-asciihex"}) {
+      WriteOptions options;
+      options.r_compression = RCompression::kNone;
+      const Codec* to = *registry.Find(codec);
+      absl::StatusOr<std::string> graph = ThroughGraph(*to, stream, options);
+      ASSERT_TRUE(graph.ok()) << graph.status();
+      std::string read_as;
+      absl::StatusOr<std::string> converted =
+          Converted(**registry.Find("rds"), *to, stream, options, &read_as);
+      ASSERT_TRUE(converted.ok()) << converted.status();
+      EXPECT_EQ(*converted, *graph) << c.body << " to " << codec;
+      EXPECT_EQ(read_as, c.format == RFormat::kAsciiHex ? "rds-asciihex" : "rds-ascii");
+      for (size_t step : {size_t{1}, size_t{3}, size_t{64}}) {
+        Transcoded t = TranscodeInSteps(*to, stream, step, options);
+        ASSERT_TRUE(t.status.ok()) << t.status;
+        EXPECT_TRUE(t.outcome.complete);
+        EXPECT_EQ(t.bytes, *graph) << c.body << " to " << codec << " in " << step;
+      }
+      const bool kept =
+          (c.format == RFormat::kAsciiHex) == (std::string_view(codec) == "rds-asciihex");
+      EXPECT_EQ(absl::EndsWith(*graph, "trailing\n"), kept) << c.body << " to " << codec;
+    }
+  }
+}
+
+// Strings in ascii: escapes of every kind, split across chunks anywhere, decoded to the bytes R
+// reads, and each ascii variant of the format line.
+TEST(RTranscoderTest, AsciiStringsAndFormatLinesReadAsRReadsThem) {
+  const CodecRegistry registry = CoreCodecs();
+  const std::string body =
+      "3\n262658\n197888\n5\nUTF-8\n16\n4\n"
+      "262153\n7\na\\tb\\\\c\\\"d\n"   // a<TAB>b\c"d
+      "262153\n4\n\\303\\251\\0401\n"  // UTF-8 e-acute, a space, 1
+      "9\n-1\n"                        // NA_character_
+      "262153\n0\n\n";                 // ""
+  for (const std::string& line : {std::string("A\n"), std::string("\nA\n")}) {
+    const Buffer stream = Buffer::FromString(line + body);
+    absl::StatusOr<Value> read = ReadR(stream);
+    ASSERT_TRUE(read.ok()) << read.status();
+    const auto& strings = read->Get<StringVector>(read->roots()[0]);
+    EXPECT_EQ(strings.Get(0).bytes, "a\tb\\c\"d");
+    EXPECT_EQ(strings.Get(1).bytes, "\xc3\xa9 1");
+    EXPECT_TRUE(strings.Get(2).is_na);
+    EXPECT_EQ(strings.Get(3).bytes, "");
+    for (const char* codec : {"rds", "rds-ascii"}) {
+      WriteOptions options;
+      options.r_compression = RCompression::kNone;
+      absl::StatusOr<std::string> graph = ThroughGraph(**registry.Find(codec), stream, options);
+      ASSERT_TRUE(graph.ok()) << graph.status();
+      for (size_t step = 1; step <= 9; ++step) {
+        Transcoded t = TranscodeInSteps(**registry.Find(codec), stream, step, options);
+        ASSERT_TRUE(t.status.ok()) << t.status;
+        EXPECT_TRUE(t.outcome.complete);
+        EXPECT_EQ(t.bytes, *graph) << codec << " in " << step;
+      }
+    }
+  }
+  // A format line "\nA" not followed by a newline: the reader's words, at byte 2.
+  Transcoded bad = TranscodeWhole("\nAX3\n");
+  EXPECT_EQ(bad.status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(bad.status.message()), ::testing::HasSubstr("at byte 2"));
+  EXPECT_FALSE(ReadR(Buffer::FromString("\nAX3\n")).ok());
+}
+
+// Words of an XDR stream, big-endian.
+std::string Words(const std::vector<int32_t>& words) {
+  return XdrStream(words).substr(XdrStream({}).size());
+}
+
+// Byte code whose shared language cell is defined as 0 and referred to again, as R writes it,
+// goes on as read; numbered, counted or written otherwise than the graph writes it (which R
+// never does, but a stream may), the transcoder stops before the object and the graph converts.
+TEST(RTranscoderTest, ByteCodeGoesOnWhereItsCellsAreNumberedAsTheGraphNumbersThem) {
+  const int32_t kBcode = 21, kLang = 6, kSym = 1, kReal = 14, kDef = 244, kRef = 243;
+  const std::string symbol_f = Words({kSym, 262153, 1}) + "f";
+  // BCODESXP, reps count, code c(12L), 2 constants: a call f() defined as shared cell 0, and a
+  // reference to it. Each part can be replaced.
+  struct Parts {
+    int32_t reps = 2, def = 0, ref = 0, car_pad = 0, second_type = kRef;
+    std::string car;  // the CAR after its pad: the symbol f when empty
+  };
+  auto stream = [&](const Parts& p) {
+    std::string second =
+        p.second_type == kRef ? Words({kRef, p.ref}) : Words({p.second_type, kNil});
+    return XdrStream({kBcode, p.reps, 13, 1, 12, 2, kDef, p.def, kLang, kNil, p.car_pad}) +
+           (p.car.empty() ? symbol_f : p.car) + Words({0, kNil}) + second;
+  };
+  const std::string as_r_writes = stream(Parts{});
+  Transcoded t = TranscodeWhole(as_r_writes);
+  ASSERT_TRUE(t.status.ok()) << t.status;
+  EXPECT_TRUE(t.outcome.complete) << t.outcome.reason;
+  EXPECT_EQ(t.bytes, as_r_writes);
+
+  struct Case {
+    const char* what;
+    Parts parts;
+    const char* reason;
+  };
+  std::vector<Case> cases;
+  cases.push_back(
+      {"cell numbered 1", {}, "byte code cells numbered otherwise than the graph numbers them"});
+  cases.back().parts.reps = 3;
+  cases.back().parts.def = 1;
+  cases.back().parts.ref = 1;
+  cases.push_back(
+      {"count too large", {}, "byte code whose shared cells the graph would count otherwise"});
+  cases.back().parts.reps = 3;
+  cases.push_back({"cell never referred to",
+                   {},
+                   "byte code whose shared cells the graph would count otherwise"});
+  cases.back().parts.second_type = 0;
+  cases.push_back({"pad 5", {}, "a byte code pad that is not 0"});
+  cases.back().parts.car_pad = 5;
+  cases.push_back({"NULL with the type word of a double",
+                   {},
+                   "a byte code constant whose type word the graph writes otherwise"});
+  cases.back().parts.second_type = kReal;
+  cases.push_back(
+      {"a call after a pad",
+       {},
+       "a language object after a byte code pad (the graph writes it as byte code cells)"});
+  cases.back().parts.car = Words({kLang}) + symbol_f + Words({kNil});
+  const CodecRegistry registry = CoreCodecs();
+  for (const Case& c : cases) {
+    const std::string input = stream(c.parts);
+    for (const char* codec : {"rds", "rds-ascii"}) {
+      const Codec* to = *registry.Find(codec);
+      WriteOptions options;
+      options.r_compression = RCompression::kNone;
+      absl::StatusOr<std::string> graph = ThroughGraph(*to, Buffer::FromString(input), options);
+      ASSERT_TRUE(graph.ok()) << c.what << ": " << graph.status();
+      for (size_t step : {size_t{1}, size_t{7}, size_t{4096}}) {
+        Transcoded stopped = TranscodeInSteps(*to, Buffer::FromString(input), step, options);
+        ASSERT_TRUE(stopped.status.ok()) << c.what << ": " << stopped.status;
+        EXPECT_FALSE(stopped.outcome.complete) << c.what;
+        EXPECT_EQ(stopped.outcome.reason, c.reason) << c.what;
+        // Nothing of the object was written: the header only.
+        EXPECT_EQ(stopped.bytes, graph->substr(0, stopped.bytes.size())) << c.what;
+        EXPECT_EQ(stopped.outcome.emitted,
+                  codec == std::string_view("rds") ? XdrStream({}).size() : stopped.bytes.size());
+      }
+      absl::StatusOr<std::string> converted =
+          Converted(**registry.Find("rds"), *to, Buffer::FromString(input), options);
+      ASSERT_TRUE(converted.ok()) << converted.status();
+      EXPECT_TRUE(*converted == *graph) << c.what << " to " << codec;
+      if (std::string_view(codec) == "rds") EXPECT_NE(*graph, input) << c.what;
+    }
+  }
+}
+
+// Byte code is held until its end shows its cells numbered as the graph numbers them: one with a
+// constant of 3 million doubles (24 MB) is left to the graph once 16 MiB are held, in the input's
+// byte order (held by reference) and in the other (swapped copies), with nothing of it written.
+TEST(RTranscoderTest, ByteCodeHeldPastItsBoundIsLeftToTheGraph) {
+  const int32_t kElements = 3000000;
+  std::string input = XdrStream({21, 1, 13, 1, 12, 1, 14, 14, kElements});
+  input.append(size_t{8} * kElements, '\0');
+  const CodecRegistry registry = CoreCodecs();
+  for (const char* codec : {"rds", "rds-native"}) {
+    const Codec* to = *registry.Find(codec);
+    WriteOptions options;
+    options.r_compression = RCompression::kNone;
+    Transcoded t = TranscodeInSteps(*to, Buffer::FromString(input), size_t{1} << 20, options);
+    ASSERT_TRUE(t.status.ok()) << t.status;
+    EXPECT_FALSE(t.outcome.complete) << codec;
+    EXPECT_EQ(t.outcome.reason,
+              "a byte code object of more than 16 MiB (held until its shared cells are checked)");
+    EXPECT_EQ(t.outcome.emitted, t.bytes.size());
+    EXPECT_LT(t.bytes.size(), 64u) << codec;  // the header only
+    absl::StatusOr<std::string> graph = ThroughGraph(*to, Buffer::FromString(input), options);
+    ASSERT_TRUE(graph.ok()) << graph.status();
+    absl::StatusOr<std::string> converted =
+        Converted(**registry.Find("rds"), *to, Buffer::FromString(input), options);
+    ASSERT_TRUE(converted.ok()) << converted.status();
+    EXPECT_TRUE(*converted == *graph) << codec;
+    if (std::string_view(codec) == "rds") EXPECT_TRUE(*graph == input);
+  }
+}
+
+// as.character(1:3) as R 4.2 writes it: a deferred string, whose state (the numbers and R's
+// scipen) the reader leaves as it is, goes on as read into version 3; version 2 expands it to
+// c("1", "2", "3") through the graph. A wrapper of the same numbers, whose vector the reader
+// checks, stops the transcoder.
+TEST(RTranscoderTest, DeferredStringsGoOnAsReadAndWrappersStop) {
+  auto altrep = [](std::string_view class_name, int32_t base_type) {
+    return Words({238, 2, 1, 262153, static_cast<int32_t>(class_name.size())}) +
+           std::string(class_name) + Words({2, 1, 262153, 4}) + "base" +
+           Words({2, 13, 1, base_type, kNil,
+                  // state: (1:3 . 0L), then no attributes
+                  2, 13, 3, 1, 2, 3, 13, 1, 0, kNil});
+  };
+  const std::string deferred = XdrStream({}) + altrep("deferred_string", 16);
+  Transcoded t = TranscodeWhole(deferred);
+  ASSERT_TRUE(t.status.ok()) << t.status;
+  EXPECT_TRUE(t.outcome.complete) << t.outcome.reason;
+  EXPECT_EQ(t.bytes, deferred);
+  const CodecRegistry registry = CoreCodecs();
+  WriteOptions version2;
+  version2.r_version = 2;
+  version2.r_compression = RCompression::kNone;
+  absl::StatusOr<std::string> expanded = Converted(**registry.Find("rds"), **registry.Find("rds"),
+                                                   Buffer::FromString(deferred), version2);
+  ASSERT_TRUE(expanded.ok()) << expanded.status();
+  absl::StatusOr<Value> strings = ReadR(Buffer::FromString(*expanded));
+  ASSERT_TRUE(strings.ok()) << strings.status();
+  const auto& vector = strings->Get<StringVector>(strings->roots()[0]);
+  ASSERT_EQ(vector.size(), 3u);
+  EXPECT_EQ(vector.Get(2).bytes, "3");
+
+  Transcoded wrapper = TranscodeWhole(XdrStream({}) + altrep("wrap_integer", 13));
+  ASSERT_TRUE(wrapper.status.ok()) << wrapper.status;
+  EXPECT_FALSE(wrapper.outcome.complete);
+  EXPECT_EQ(wrapper.outcome.reason, "an ALTREP wrapper (the graph checks the vector it holds)");
+  EXPECT_EQ(wrapper.bytes, XdrStream({}));
 }
 
 TEST(RTranscoderTest, AltrepObjectsGoOnAsReadForVersion3AndStopForVersion2) {
   const CodecRegistry registry = CoreCodecs();
-  const std::string stream = absl::HexStringToBytes(testing::kAltrepListHex);
-  for (const char* codec : {"rds", "rds-native", "rds-ascii"}) {
-    for (int version : {2, 3}) {
-      WriteOptions options;
-      options.r_version = version;
-      options.r_compression = RCompression::kNone;
-      absl::StatusOr<std::string> graph =
-          ThroughGraph(**registry.Find(codec), Buffer::FromString(stream), options);
-      ASSERT_TRUE(graph.ok()) << graph.status();
-      for (size_t step : {size_t{1}, size_t{5}, size_t{4096}}) {
-        Transcoded t =
-            TranscodeInSteps(**registry.Find(codec), Buffer::FromString(stream), step, options);
-        ASSERT_TRUE(t.status.ok()) << t.status;
-        if (version == 3) {
-          EXPECT_TRUE(t.outcome.complete) << codec << " in " << step << ": " << t.outcome.reason;
-          EXPECT_EQ(t.bytes, *graph) << codec << " in " << step;
-        } else {
-          EXPECT_FALSE(t.outcome.complete);
-          EXPECT_EQ(t.outcome.reason,
-                    "an ALTREP object written as version 2 (the graph expands it)");
-          EXPECT_EQ(graph->substr(0, t.bytes.size()), t.bytes);
+  const std::string xdr = absl::HexStringToBytes(testing::kAltrepListHex);
+  WriteOptions plain;
+  plain.r_compression = RCompression::kNone;
+  absl::StatusOr<std::string> ascii =
+      ThroughGraph(**registry.Find("rds-ascii"), Buffer::FromString(xdr), plain);
+  ASSERT_TRUE(ascii.ok()) << ascii.status();
+  for (const std::string& stream : {xdr, *ascii})
+    for (const char* codec : {"rds", "rds-native", "rds-ascii"}) {
+      for (int version : {2, 3}) {
+        WriteOptions options;
+        options.r_version = version;
+        options.r_compression = RCompression::kNone;
+        absl::StatusOr<std::string> graph =
+            ThroughGraph(**registry.Find(codec), Buffer::FromString(stream), options);
+        ASSERT_TRUE(graph.ok()) << graph.status();
+        for (size_t step : {size_t{1}, size_t{5}, size_t{4096}}) {
+          Transcoded t =
+              TranscodeInSteps(**registry.Find(codec), Buffer::FromString(stream), step, options);
+          ASSERT_TRUE(t.status.ok()) << t.status;
+          if (version == 3) {
+            EXPECT_TRUE(t.outcome.complete) << codec << " in " << step << ": " << t.outcome.reason;
+            EXPECT_EQ(t.bytes, *graph) << codec << " in " << step;
+          } else {
+            EXPECT_FALSE(t.outcome.complete);
+            EXPECT_EQ(t.outcome.reason,
+                      "an ALTREP object written as version 2 (the graph expands it)");
+            EXPECT_EQ(graph->substr(0, t.bytes.size()), t.bytes);
+          }
         }
       }
     }
-  }
   // A compact sequence whose state the reader refuses (n = -1): left to the graph, which says so.
-  std::string bad = stream;
+  std::string bad = xdr;
   const size_t n_at = bad.find(absl::HexStringToBytes("40240000"));
   ASSERT_NE(n_at, std::string::npos);
   bad.replace(n_at, 4, absl::HexStringToBytes("bff00000"));
@@ -268,7 +643,11 @@ TEST(RTranscoderTest, HugeLengthsFailWhereTheInputEnds) {
   const CodecRegistry registry = CoreCodecs();
   const std::string huge_string = XdrStream({16, 1, 9 | (64 << 12), 0x7FFFFFFF}, "abc");
   const std::string huge_vector = XdrStream({14, -1, 65536, 0}, std::string(64, '\x01'));
-  for (const std::string& stream : {huge_string, huge_vector}) {
+  const std::string ascii_head = "A\n3\n262658\n197888\n5\nUTF-8\n";
+  const std::string huge_ascii_string = ascii_head + "16\n1\n262153\n2147483647\nabc\\n";
+  const std::string huge_ascii_vector = ascii_head + "14\n-1\n65536\n0\n1.5\n2.5\n";
+  for (const std::string& stream :
+       {huge_string, huge_vector, huge_ascii_string, huge_ascii_vector}) {
     ChunkedInput in(ChunkedInput::ChunksOf(Buffer::FromString(stream), 5), "rds", std::nullopt);
     ByteWriter out;
     auto settings_for = [](const RStreamInfo& source) -> absl::StatusOr<rds::RWriteSettings> {
@@ -333,8 +712,13 @@ TEST(RTranscoderTest, DamagedInputsFailAsTheReaderFails) {
         rds::Decompress(*input, rds::DetectCompression(input->view()), uint64_t{1} << 32);
     ASSERT_TRUE(stream.ok());
     if (stream->size() > (1 << 20) || stream->size() < 32) continue;
-    for (int k = 0; k < 40; ++k) {
-      std::string bytes(stream->view());
+    WriteOptions plain;
+    plain.r_compression = RCompression::kNone;
+    absl::StatusOr<std::string> ascii = ThroughGraph(**registry.Find("rds-ascii"), *stream, plain);
+    ASSERT_TRUE(ascii.ok()) << ascii.status();
+    for (int k = 0; k < 60; ++k) {
+      // Two in three binary, one in three ascii.
+      std::string bytes(k % 3 == 2 ? std::string_view(*ascii) : stream->view());
       const size_t cut = random() % 3 == 0 ? random() % bytes.size() : bytes.size();
       bytes.resize(cut);
       for (int flips = 1 + random() % 3; flips > 0 && !bytes.empty(); --flips) {

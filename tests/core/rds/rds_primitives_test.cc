@@ -1,0 +1,156 @@
+// The ascii tokens of R streams (core/rds/primitives.h) as R reads them: doubles exactly as
+// strtod (R's sscanf "%lg") reads them, on hundreds of thousands of numbers in every form R and
+// people write; the form (token, decimal, hex) that decides asciihex; ints and raw bytes with
+// their bounds; strings' escapes decoded the same whether the text comes whole or cut anywhere.
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "core/model/value.h"
+#include "core/rds/primitives.h"
+#include "gtest/gtest.h"
+
+namespace seriald::rds {
+namespace {
+
+uint64_t Bits(double d) {
+  uint64_t bits;
+  std::memcpy(&bits, &d, 8);
+  return bits;
+}
+
+// The bits strtod gives for the whole of `word`, or nullopt when it does not read it whole.
+std::optional<uint64_t> StrtodBits(const std::string& word) {
+  char* end = nullptr;
+  const double v = std::strtod(word.c_str(), &end);
+  if (word.empty() || end != word.c_str() + word.size()) return std::nullopt;
+  return Bits(v);
+}
+
+TEST(AsciiDoubleTest, ReadsEveryNumberAsStrtodDoes) {
+  std::mt19937_64 random(7);
+  std::vector<std::string> words = {"0",
+                                    "-0",
+                                    "1",
+                                    "+1.5",
+                                    "1e308",
+                                    "1.7976931348623157e308",
+                                    "1e309",
+                                    "-1e309",
+                                    "1e-320",
+                                    "4.9e-324",
+                                    "2e-324",
+                                    "1e-400",
+                                    "inf",
+                                    "-infinity",
+                                    "nan",
+                                    "nan(12)",
+                                    ".5",
+                                    "5.",
+                                    "1E5",
+                                    "0x1.8p+0",
+                                    "-0x1p-1074",
+                                    "0X1.FFFFFFFFFFFFFP1023",
+                                    "00012",
+                                    "1e+0005",
+                                    "123456789012345678901234567890",
+                                    "2.2250738585072011e-308",
+                                    "9007199254740993"};
+  char buf[64];
+  for (int i = 0; i < 300000; ++i) {
+    uint64_t bits = random();
+    double d;
+    std::memcpy(&d, &bits, 8);
+    if (!std::isfinite(d)) continue;
+    static const char* const kFormats[] = {"%.16g", "%.17g", "%.15g", "%.3e", "%a", "%.20f"};
+    std::snprintf(buf, sizeof buf, kFormats[i % 6], i % 6 == 5 ? std::fmod(d, 1e6) : d);
+    words.push_back(buf);
+    // Short decimals, as people write them.
+    std::snprintf(buf, sizeof buf, "%d.%d", static_cast<int>(random() % 100000),
+                  static_cast<int>(random() % 1000));
+    words.push_back(buf);
+  }
+  int read = 0;
+  for (const std::string& word : words) {
+    AsciiDoubleForm form;
+    const std::optional<double> v = ParseAsciiDouble(word, &form);
+    const std::optional<uint64_t> expected = StrtodBits(word);
+    ASSERT_EQ(v.has_value(), expected.has_value()) << word;
+    if (!v.has_value()) continue;
+    ASSERT_EQ(Bits(*v), *expected) << word;
+    EXPECT_EQ(form, word.find_first_of("xX") != std::string::npos ? AsciiDoubleForm::kHex
+                                                                  : AsciiDoubleForm::kDecimal)
+        << word;
+    ++read;
+  }
+  EXPECT_GT(read, 500000);
+}
+
+TEST(AsciiDoubleTest, RsFourTokensAndRefusals) {
+  AsciiDoubleForm form;
+  EXPECT_EQ(Bits(*ParseAsciiDouble("NA", &form)), kNaRealBits);
+  EXPECT_EQ(form, AsciiDoubleForm::kToken);
+  EXPECT_EQ(Bits(*ParseAsciiDouble("NaN", &form)), kRNaNBits);
+  EXPECT_EQ(form, AsciiDoubleForm::kToken);
+  EXPECT_EQ(*ParseAsciiDouble("Inf", &form), HUGE_VAL);
+  EXPECT_EQ(*ParseAsciiDouble("-Inf", &form), -HUGE_VAL);
+  EXPECT_EQ(form, AsciiDoubleForm::kToken);
+  for (const char* bad : {"", "1.5x", "abc", "1 2", "--1", "0x"}) {
+    EXPECT_FALSE(ParseAsciiDouble(bad, &form).has_value()) << bad;
+  }
+  EXPECT_FALSE(ParseAsciiDouble(std::string(128, '1'), &form).has_value());
+}
+
+TEST(AsciiIntTest, ReadsRsIntsWithinRange) {
+  EXPECT_EQ(ParseAsciiInt("NA"), kNaInteger);
+  EXPECT_EQ(ParseAsciiInt("+5"), 5);
+  EXPECT_EQ(ParseAsciiInt("-2147483647"), -2147483647);
+  EXPECT_EQ(ParseAsciiInt("2147483647"), 2147483647);
+  for (const char* bad : {"2147483648", "-2147483649", "1.0", "", "x", "5 "}) {
+    EXPECT_FALSE(ParseAsciiInt(bad).has_value()) << bad;
+  }
+  EXPECT_EQ(ParseAsciiByte("ff"), 0xFF);
+  EXPECT_EQ(ParseAsciiByte("0"), 0);
+  for (const char* bad : {"100", "g", "", "-1"}) {
+    EXPECT_FALSE(ParseAsciiByte(bad).has_value()) << bad;
+  }
+}
+
+TEST(AsciiStringTest, EscapesDecodeTheSameWholeOrCutAnywhere) {
+  // Every escape OutString writes, octal ones of one to three digits, and unknown ones.
+  const std::string text = "a\\n\\t\\v\\b\\r\\f\\a\\\\\\?\\'\\\"\\0\\12\\123\\1234\\q\\7z";
+  const std::string expected =
+      std::string("a\n\t\v\b\r\f\a\\?'\"") + '\0' + "\n" + "S" + "S4" + "q" + "\a" + "z";
+  std::string whole;
+  AsciiUnescaped done = UnescapeAscii(text, expected.size(), true, whole);
+  EXPECT_EQ(whole, expected);
+  EXPECT_EQ(done.used, text.size());
+  EXPECT_FALSE(done.cut_escape);
+  // Cut into two pieces anywhere: what is left of an escape comes back with the second.
+  for (size_t cut = 0; cut <= text.size(); ++cut) {
+    std::string out;
+    AsciiUnescaped first =
+        UnescapeAscii(std::string_view(text).substr(0, cut), expected.size(), false, out);
+    ASSERT_LE(first.used, cut);
+    AsciiUnescaped second =
+        UnescapeAscii(std::string_view(text).substr(first.used), expected.size(), true, out);
+    EXPECT_EQ(out, expected) << "cut at " << cut;
+    EXPECT_EQ(first.used + second.used, text.size()) << "cut at " << cut;
+  }
+  // No more than `length` bytes are decoded; a backslash the text ends in is cut.
+  std::string three;
+  EXPECT_EQ(UnescapeAscii("abcdef", 3, true, three).used, 3u);
+  EXPECT_EQ(three, "abc");
+  std::string cut;
+  done = UnescapeAscii("ab\\", 5, true, cut);
+  EXPECT_TRUE(done.cut_escape);
+  EXPECT_EQ(done.used, 2u);
+}
+
+}  // namespace
+}  // namespace seriald::rds

@@ -18,15 +18,9 @@ constexpr int kMaxAltrepNesting = 64;
 constexpr double kMaxSequenceLength = 4503599627370496.0;  // 2^52
 
 absl::Status Unexpandable(const Altrep& altrep, std::string_view why) {
-  return absl::FailedPreconditionError(
-      absl::StrCat("ALTREP class ", altrep.class_name, " (package ", altrep.package,
-                   ") cannot be expanded: ", AsAbsl(why)));
-}
-
-bool IsWrapClass(std::string_view name) {
-  return name == "wrap_integer" || name == "wrap_logical" || name == "wrap_real" ||
-         name == "wrap_complex" || name == "wrap_raw" || name == "wrap_string" ||
-         name == "wrap_list";
+  return absl::FailedPreconditionError(absl::StrCat("ALTREP class ", altrep.class_name,
+                                                    " (package ", altrep.package,
+                                                    ") cannot be expanded: ", AsAbsl(why)));
 }
 
 double ArrayDouble(const Array& array, uint64_t i) {
@@ -90,7 +84,7 @@ absl::StatusOr<AltrepExpansion> Expand(const Value& value, NodeId id, int depth)
     e.base_type = integer ? kIntSxp : kRealSxp;
     return e;
   }
-  if (IsWrapClass(name) || name == "deferred_string") {
+  if (IsWrapperClass(name) || name == "deferred_string") {
     const Pairlist* state = value.GetIf<Pairlist>(altrep.state);
     if (state == nullptr || state->cells.size() != 1 || state->tail == kNoNode) {
       return Unexpandable(altrep, "its state is not a (data . metadata) pair");
@@ -195,6 +189,12 @@ void Scientific(double x, int digits, bool* neg, int* kpower, int* nsig, bool* r
 
 }  // namespace
 
+bool IsWrapperClass(std::string_view name) {
+  return name == "wrap_integer" || name == "wrap_logical" || name == "wrap_real" ||
+         name == "wrap_complex" || name == "wrap_raw" || name == "wrap_string" ||
+         name == "wrap_list";
+}
+
 absl::StatusOr<AltrepExpansion> ExpandAltrep(const Value& value, NodeId id) {
   return Expand(value, id, 0);
 }
@@ -247,7 +247,7 @@ absl::Status CheckAltrepStateReadable(const Value& value, NodeId id) {
   const Altrep& altrep = value.Get<Altrep>(id);
   const std::string& name = altrep.class_name;
   if (altrep.package != "base" ||
-      !(name == "compact_intseq" || name == "compact_realseq" || IsWrapClass(name))) {
+      !(name == "compact_intseq" || name == "compact_realseq" || IsWrapperClass(name))) {
     return absl::OkStatus();
   }
   absl::Status expandable = ExpandAltrep(value, id).status();
@@ -278,7 +278,7 @@ absl::Status NormalizeAltrep(Value& value, NodeId id, uint64_t offset, bool appl
     }
     return absl::OkStatus();
   }
-  if (IsWrapClass(name)) {
+  if (IsWrapperClass(name)) {
     auto expansion = ExpandAltrep(value, id);
     if (!expansion.ok()) return InputError("rds", offset, AsStd(expansion.status().message()));
     const Pairlist& state = value.Get<Pairlist>(altrep.state);

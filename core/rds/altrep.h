@@ -50,6 +50,10 @@ struct AltrepExpansion {
 // of base R's expandable classes or its state is malformed.
 absl::StatusOr<AltrepExpansion> ExpandAltrep(const Value& value, NodeId id);
 
+// Whether a base ALTREP class is one of R's wrappers (wrap_integer, wrap_real, ...), whose state
+// (data . metadata) the reader checks.
+bool IsWrapperClass(std::string_view class_name);
+
 // The check the reader makes of an ALTREP object it reads (NormalizeAltrep), for writers: OK
 // unless `id` is a compact sequence or wrapper of base R whose state is malformed (a
 // compact_intseq state that is not c(n, first, increment), a wrapper without its

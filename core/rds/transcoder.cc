@@ -37,6 +37,11 @@ constexpr uint64_t kAsciiBatch = 8192;
 // A byte code object's output is held until its shared cells prove numbered as the graph
 // numbers them; one that grows past this (a large constant) is left to the graph.
 constexpr uint64_t kMaxHeldBytecodeBytes = uint64_t{16} << 20;
+// ALTREP wrappers nested in one another's data beyond this are left to the graph (the reader
+// expands 64 levels: rds/altrep.cc).
+constexpr int64_t kMaxNestedWrappers = 32;
+constexpr char kNotAWrapperState[] =
+    "an ALTREP wrapper whose state is not (data . integer metadata) (the graph checks it)";
 
 bool IsBcCellWord(int32_t type) {
   return type == rds::kLangSxp || type == rds::kListSxp || type == rds::kAttrLangSxp ||
@@ -123,6 +128,10 @@ enum class Slot : uint8_t {
                    // writes for it
   kBcPadded,       // an item after a byte code pad: not a language object (the graph writes
                    // those as byte code cells)
+  kWrapperState,   // an ALTREP wrapper's state: one cell (data . metadata), checked as the
+                   // reader checks it (rds::ExpandAltrep)
+  kWrapperData,    // its data: a vector, or an ALTREP object the reader expands
+  kWrapperMeta,    // its metadata: an integer vector of at least one element
 };
 
 // An object whose content is still to come: `items` items (a list's elements), then the slots;
@@ -132,10 +141,12 @@ struct Frame {
   enum class Kind : uint8_t { kItems, kBytecode, kBcCells };
   Kind kind = Kind::kItems;
   uint8_t step = 0;
-  bool top = false;       // kBytecode: the BCODESXP item, whose reps table and hold it closes
-  bool has_attr = false;  // kBytecode: the item's attributes follow; kBcCells: the cell's
-  int32_t item_word = 0;  // kBytecode: the item's flags word
-  bool cells = false;     // a pairlist chain: slots are the current cell's, then its CDR
+  bool top = false;            // kBytecode: the BCODESXP item, whose reps table and hold it closes
+  bool has_attr = false;       // kBytecode: the item's attributes follow; kBcCells: the cell's
+  int32_t item_word = 0;       // kBytecode: the item's flags word
+  bool wrapper = false;        // an ALTREP wrapper's frame (its state and attributes)
+  bool wrapper_state = false;  // the cell of a wrapper's state: its CDR is the metadata
+  bool cells = false;          // a pairlist chain: slots are the current cell's, then its CDR
   bool integer_sequence = false;  // kSequenceState: compact_intseq (else compact_realseq)
   bool holding = false;
   uint64_t items = 0;
@@ -578,6 +589,10 @@ class Transcoder {
         const uint64_t at = in_.offset();
         ASSIGN_OR_RETURN(int32_t word, Int("pairlist CDR"));
         const ItemFlags next = rds::UnpackFlags(word);
+        if (f.wrapper_state && (IsCellType(next.type) || next.type == rds::kNilValueSxp)) {
+          RETURN_IF_ERROR(StopHere(at, kNotAWrapperState));
+          continue;
+        }
         if (IsCellType(next.type)) {
           RETURN_IF_ERROR(StartCell(next, at, stack_.back()));
           done = false;
@@ -592,7 +607,8 @@ class Transcoder {
         // The tail is the chain's last child: its frame stays while it is read (as the
         // reader's, whose depth limit counts it), and goes once it is done.
         f.cells = false;
-        ASSIGN_OR_RETURN(done, StartItem(Slot::kAny, std::make_pair(word, at)));
+        ASSIGN_OR_RETURN(done, StartItem(f.wrapper_state ? Slot::kWrapperMeta : Slot::kAny,
+                                         std::make_pair(word, at)));
         continue;
       }
       stack_.pop_back();
@@ -686,6 +702,37 @@ class Transcoder {
         }
         break;
       }
+      case Slot::kWrapperState:
+        if (!IsCellType(flags.type)) {
+          RETURN_IF_ERROR(StopHere(start, kNotAWrapperState));
+          return true;
+        }
+        break;
+      case Slot::kWrapperData:
+        switch (flags.type) {
+          case rds::kLglSxp:
+          case rds::kIntSxp:
+          case rds::kRealSxp:
+          case rds::kCplxSxp:
+          case rds::kRawSxp:
+          case rds::kStrSxp:
+          case rds::kVecSxp:
+          case rds::kExprSxp:
+            break;
+          case rds::kAltrepSxp:
+            wrapped_altrep_ = true;  // StartAltrep takes only what the reader expands
+            break;
+          default:
+            RETURN_IF_ERROR(StopHere(start, "an ALTREP wrapper whose data is not a vector"));
+            return true;
+        }
+        break;
+      case Slot::kWrapperMeta:
+        if (flags.type != rds::kIntSxp) {
+          RETURN_IF_ERROR(StopHere(start, kNotAWrapperState));
+          return true;
+        }
+        break;
       case Slot::kBcPadded:
         if (flags.type == rds::kListSxp || flags.type == rds::kLangSxp) {
           RETURN_IF_ERROR(StopHere(start,
@@ -776,6 +823,11 @@ class Transcoder {
       case rds::kDotSxp: {
         RETURN_IF_ERROR(Push(Frame{}));
         RETURN_IF_ERROR(StartCell(flags, start, stack_.back()));
+        if (slot == Slot::kWrapperState) {
+          Frame& cell = stack_.back();
+          cell.wrapper_state = true;
+          cell.slots[cell.slot_count - 1] = Slot::kWrapperData;  // the CAR
+        }
         return false;
       }
       case rds::kCloSxp:
@@ -858,6 +910,10 @@ class Transcoder {
         RETURN_IF_ERROR(CheckRoom(length, ElementSize(type), "vector"));
         if (slot == Slot::kBcCode && length == 0) {
           RETURN_IF_ERROR(StopHere(start, "byte code whose code is empty"));
+          return true;
+        }
+        if (slot == Slot::kWrapperMeta && length == 0) {
+          RETURN_IF_ERROR(StopHere(start, kNotAWrapperState));
           return true;
         }
         os().WriteInt(Repacked(flags));
@@ -1137,8 +1193,8 @@ class Transcoder {
   // Input in that form (as R writes it) goes on as it came; any other form stops the transcoder
   // before anything of the object is written. The state and attributes follow as items. Of the
   // classes whose states the reader checks, compact sequences (a state of three numbers) are
-  // checked here as there; wrappers (whose state holds a whole vector) are left to the graph.
-  // Other classes' states, deferred strings' among them, are opaque to the reader and go on.
+  // checked here as there, and so are wrappers' (data . metadata) pairs, as they come. Other
+  // classes' states, deferred strings' among them, are opaque to the reader and go on.
   absl::StatusOr<bool> StartAltrep(const ItemFlags& flags, uint64_t start) {
     if (settings_.version < 3) {
       RETURN_IF_ERROR(StopHere(start,
@@ -1186,11 +1242,22 @@ class Transcoder {
     }
     const bool base = names[1] == "base";
     const bool sequence = base && (names[0] == "compact_intseq" || names[0] == "compact_realseq");
-    // A deferred string's state (its numbers and their format) is opaque to the reader, as
-    // other classes' are; a wrapper's the reader checks (rds::NormalizeAltrep).
-    if (base && !sequence && absl::StartsWith(names[0], "wrap_")) {
-      RETURN_IF_ERROR(StopHere(start, "an ALTREP wrapper (the graph checks the vector it holds)"));
+    // A wrapper's state the reader checks (rds::NormalizeAltrep), and so it is checked here as
+    // it comes; a deferred string's (its numbers and their format) is opaque to the reader, as
+    // other classes' are. The data a wrapper holds must be one the reader expands: a vector, a
+    // compact sequence or another wrapper, not nested deeper than the reader goes.
+    const bool wrapper = base && rds::IsWrapperClass(names[0]);
+    if (std::exchange(wrapped_altrep_, false) && !sequence && !wrapper) {
+      RETURN_IF_ERROR(StopHere(start, "an ALTREP wrapper whose data is not a vector"));
       return true;
+    }
+    if (wrapper) {
+      const int64_t nested = std::count_if(stack_.begin(), stack_.end(),
+                                           [](const Frame& frame) { return frame.wrapper; });
+      if (nested >= kMaxNestedWrappers) {
+        RETURN_IF_ERROR(StopHere(start, "ALTREP wrappers nested deeper than the reader expands"));
+        return true;
+      }
     }
     if (const std::optional<int32_t> expected = std::exchange(altrep_base_type_, std::nullopt);
         expected.has_value() && *expected != base_type) {
@@ -1213,7 +1280,10 @@ class Transcoder {
     Frame frame;
     frame.start = start;
     frame.integer_sequence = names[0] == "compact_intseq";
-    frame.slots[frame.slot_count++] = sequence ? Slot::kSequenceState : Slot::kAny;
+    frame.wrapper = wrapper;
+    frame.slots[frame.slot_count++] = sequence  ? Slot::kSequenceState
+                                      : wrapper ? Slot::kWrapperState
+                                                : Slot::kAny;
     frame.slots[frame.slot_count++] = Slot::kPairlistOrNil;  // attributes
     RETURN_IF_ERROR(Push(frame));
     return false;
@@ -1517,6 +1587,8 @@ class Transcoder {
   std::vector<BcTable> bc_tables_;
   int32_t bc_constant_type_ = 0;
   std::optional<int32_t> altrep_base_type_;
+  // The ALTREP object being started is a wrapper's data.
+  bool wrapped_altrep_ = false;
   bool stopped_ = false;
   RTranscodeOutcome outcome_;
 };

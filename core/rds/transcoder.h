@@ -26,9 +26,10 @@
 //   written otherwise than the graph writes it (a constant's type word that is not its type, a
 //   pad that is not 0, a language object after a pad, a cell's attributes written as NULL), or
 //   of more than 16 MiB of output,
-//   ALTREP objects written as version 2 (the graph expands them), wrappers (whose state holds a
-//   vector the reader checks), class information in another form than R's; a compact
-//   sequence's three-number state is checked here as the reader checks it, and other classes'
+//   ALTREP objects written as version 2 (the graph expands them), class information in another
+//   form than R's, and states the reader would refuse: a compact sequence's three numbers and
+//   a wrapper's (data . metadata) pair (data a vector, a compact sequence or another wrapper,
+//   metadata an integer vector) are checked here as the reader checks them; other classes'
 //   states (deferred strings' among them) are opaque: in version 3 they go on as read,
 //   forms no R version writes and the reader normalises: a symbol written in full twice, a
 //   reference to a persistent name, a CHARSXP with attributes, a NULL written for a flagged

@@ -346,19 +346,21 @@ TEST(RdsInteropTest, AsciiFilesConvertAsReadToTheGraphsBytes) {
   EXPECT_GT(as_read, conversions * 9 / 10);
 }
 
-// Fitted models as R writes them: lm and glm objects hold byte-compiled functions (a family's),
-// their environments, formulas, and deferred strings (their residuals' names). Converted from
-// XDR version 3, as they are read without stopping, to native and ascii version 3 they are R's
-// own serialize() bytes; to XDR version 2 (through the graph, which expands the deferred
-// strings) too.
-TEST(RdsInteropTest, FittedModelsConvertAsReadToRsBytes) {
+// Fitted models and sorted data as R writes them: lm and glm objects hold byte-compiled functions
+// (a family's), their environments, formulas, and deferred strings (their residuals' names);
+// sort() gives ALTREP wrappers. Converted from XDR version 3, as they are read without stopping,
+// to native and ascii version 3 they are R's own serialize() bytes; to XDR version 2 (through
+// the graph, which expands the deferred strings and wrappers) too.
+TEST(RdsInteropTest, FittedModelsAndSortedDataConvertAsReadToRsBytes) {
   const fs::path dir = kWork / "models";
   fs::create_directories(dir);
   const std::string script = absl::StrCat(
       "set.seed(3); n <- 500; d <- data.frame(x = runif(n), g = factor(sample(letters[1:3], n, "
       "TRUE)), y = rbinom(n, 1, 0.4));\n"
       "models <- list(glm = glm(y ~ x + g, family = binomial, data = d), lm = lm(x ~ g, data = d),"
-      " poisson = glm(y ~ x, family = poisson(link = 'log'), data = d));\n"
+      " poisson = glm(y ~ x, family = poisson(link = 'log'), data = d),"
+      " sorted = data.frame(t = sort(runif(n)), k = sort(sample.int(1000L, n, TRUE)),"
+      " s = sort(as.character(d$g))));\n"
       "for (name in names(models)) {\n"
       "  m <- models[[name]]; base <- file.path('",
       dir.string(),
@@ -384,14 +386,17 @@ TEST(RdsInteropTest, FittedModelsConvertAsReadToRsBytes) {
   };
   const Target targets[] = {{"B3", "rds-native", 3}, {"A3", "rds-ascii", 3}, {"X2", "rds", 2}};
   int checked = 0;
-  for (const char* name : {"glm", "lm", "poisson"}) {
+  for (const char* name : {"glm", "lm", "poisson", "sorted"}) {
     auto input = ReadFile((dir / absl::StrCat(name, ".X3")).string());
     ASSERT_TRUE(input.ok()) << input.status();
-    // Byte code (in the glm families' functions) and deferred strings are in there.
-    if (std::string_view(name) != "lm") {
+    // Byte code (in the glm families' functions), deferred strings and wrappers are in there.
+    const std::string_view which(name);
+    if (which == "glm" || which == "poisson") {
       EXPECT_NE(input->view().find(std::string("\0\0\0\x15", 4)), std::string_view::npos);
     }
-    EXPECT_NE(input->view().find("deferred_string"), std::string_view::npos) << name;
+    EXPECT_NE(input->view().find(which == "sorted" ? "wrap_real" : "deferred_string"),
+              std::string_view::npos)
+        << name;
     for (const Target& target : targets) {
       const std::string expected = Slurp(dir / absl::StrCat(name, ".", target.suffix));
       WriteOptions options;
@@ -424,7 +429,7 @@ TEST(RdsInteropTest, FittedModelsConvertAsReadToRsBytes) {
       ++checked;
     }
   }
-  EXPECT_EQ(checked, 9);
+  EXPECT_EQ(checked, 12);
 }
 
 // deferred_string objects expand to as.character() of their numbers, which needs R's formatting

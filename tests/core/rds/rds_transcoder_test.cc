@@ -534,19 +534,25 @@ TEST(RTranscoderTest, ByteCodeHeldPastItsBoundIsLeftToTheGraph) {
   }
 }
 
+// An ALTREP object of class `class_name` (base) and base type `base_type`, whose state is the
+// stream `state`, without attributes, as R 4.2 writes it. A symbol already written (`class_ref`,
+// `base_ref`: its index in the reference table) is written as a reference.
+std::string AltrepWords(std::string_view class_name, int32_t base_type, const std::string& state,
+                        int32_t class_ref = 0, int32_t base_ref = 0) {
+  auto symbol = [](std::string_view name, int32_t ref) {
+    if (ref > 0) return Words({(ref << 8) | 255});
+    return Words({1, 262153, static_cast<int32_t>(name.size())}) + std::string(name);
+  };
+  return Words({238, 2}) + symbol(class_name, class_ref) + Words({2}) + symbol("base", base_ref) +
+         Words({2, 13, 1, base_type, kNil}) + state + Words({kNil});
+}
+
 // as.character(1:3) as R 4.2 writes it: a deferred string, whose state (the numbers and R's
 // scipen) the reader leaves as it is, goes on as read into version 3; version 2 expands it to
-// c("1", "2", "3") through the graph. A wrapper of the same numbers, whose vector the reader
-// checks, stops the transcoder.
-TEST(RTranscoderTest, DeferredStringsGoOnAsReadAndWrappersStop) {
-  auto altrep = [](std::string_view class_name, int32_t base_type) {
-    return Words({238, 2, 1, 262153, static_cast<int32_t>(class_name.size())}) +
-           std::string(class_name) + Words({2, 1, 262153, 4}) + "base" +
-           Words({2, 13, 1, base_type, kNil,
-                  // state: (1:3 . 0L), then no attributes
-                  2, 13, 3, 1, 2, 3, 13, 1, 0, kNil});
-  };
-  const std::string deferred = XdrStream({}) + altrep("deferred_string", 16);
+// c("1", "2", "3") through the graph.
+TEST(RTranscoderTest, DeferredStringsGoOnAsRead) {
+  const std::string deferred =
+      XdrStream({}) + AltrepWords("deferred_string", 16, Words({2, 13, 3, 1, 2, 3, 13, 1, 0}));
   Transcoded t = TranscodeWhole(deferred);
   ASSERT_TRUE(t.status.ok()) << t.status;
   EXPECT_TRUE(t.outcome.complete) << t.outcome.reason;
@@ -563,12 +569,76 @@ TEST(RTranscoderTest, DeferredStringsGoOnAsReadAndWrappersStop) {
   const auto& vector = strings->Get<StringVector>(strings->roots()[0]);
   ASSERT_EQ(vector.size(), 3u);
   EXPECT_EQ(vector.Get(2).bytes, "3");
+}
 
-  Transcoded wrapper = TranscodeWhole(XdrStream({}) + altrep("wrap_integer", 13));
-  ASSERT_TRUE(wrapper.status.ok()) << wrapper.status;
-  EXPECT_FALSE(wrapper.outcome.complete);
-  EXPECT_EQ(wrapper.outcome.reason, "an ALTREP wrapper (the graph checks the vector it holds)");
-  EXPECT_EQ(wrapper.bytes, XdrStream({}));
+// A wrapper (what sort() returns) goes on as read when its state is (data . metadata) as the
+// reader checks it: data a vector, a compact sequence or another wrapper, metadata an integer
+// vector of at least one element. Any other state stops the transcoder before the object, and
+// the conversion gets the reader's error, as reading through the graph does.
+TEST(RTranscoderTest, WrappersGoOnAsReadWhenTheirStateIsWhatTheReaderChecks) {
+  const std::string ints = Words({13, 3, 1, 2, 3});
+  const std::string meta = Words({13, 2, 1, 0});  // sorted increasing, maybe NA
+  // In a wrapper's state, the symbol base is reference 2 (the wrapper's class is 1).
+  const std::string sequence = AltrepWords("compact_intseq", 13,
+                                           Words({14, 3}) + std::string("\x40\x08\0\0\0\0\0\0", 8) +
+                                               std::string("\x3f\xf0\0\0\0\0\0\0", 8) +
+                                               std::string("\x3f\xf0\0\0\0\0\0\0", 8),
+                                           0, 2);
+  const std::string good[] = {
+      AltrepWords("wrap_integer", 13, Words({2}) + ints + meta),
+      AltrepWords("wrap_integer", 13, Words({2}) + sequence + meta),
+      AltrepWords(
+          "wrap_integer", 13,
+          Words({2}) + AltrepWords("wrap_integer", 13, Words({2}) + ints + meta, 1, 2) + meta),
+      AltrepWords("wrap_string", 16, Words({2, 16, 1, 262153, 1}) + "a" + meta),
+  };
+  for (const std::string& object : good) {
+    const std::string stream = XdrStream({}) + object;
+    ASSERT_TRUE(ReadR(Buffer::FromString(stream)).ok());
+    for (size_t step : {size_t{1}, size_t{5}, size_t{4096}}) {
+      Transcoded t = TranscodeInSteps(**CoreCodecs().Find("rds"), Buffer::FromString(stream), step,
+                                      WriteOptions{});
+      ASSERT_TRUE(t.status.ok()) << t.status;
+      EXPECT_TRUE(t.outcome.complete) << t.outcome.reason;
+      EXPECT_EQ(t.bytes, stream);
+    }
+  }
+  const std::string not_a_state =
+      "an ALTREP wrapper whose state is not (data . integer metadata) (the graph checks it)";
+  const std::string not_a_vector = "an ALTREP wrapper whose data is not a vector";
+  const std::pair<std::string, std::string> bad[] = {
+      {Words({2}) + ints + Words({14, 1, 0, 0}), not_a_state},      // metadata of doubles
+      {Words({2}) + ints + Words({13, 0}), not_a_state},            // empty metadata
+      {Words({2}) + ints + Words({kNil}), not_a_state},             // no metadata
+      {Words({2}) + ints + Words({2}) + ints + meta, not_a_state},  // two cells
+      {ints, not_a_state},                                          // not a pair
+      {Words({2, 1, 262153, 1}) + "x" + meta, not_a_vector},        // a symbol
+      {Words({2}) +
+           AltrepWords("deferred_string", 16, Words({2}) + ints + Words({13, 1, 0}), 0, 2) + meta,
+       not_a_vector},
+  };
+  const CodecRegistry registry = CoreCodecs();
+  for (const auto& [state, reason] : bad) {
+    const std::string stream = XdrStream({}) + AltrepWords("wrap_integer", 13, state);
+    Transcoded t = TranscodeWhole(stream);
+    ASSERT_TRUE(t.status.ok()) << t.status;
+    EXPECT_FALSE(t.outcome.complete);
+    EXPECT_EQ(t.outcome.reason, reason);
+    // The reader refuses all but a wrapper of a deferred string, which the graph writes on from
+    // where the transcoder stopped; the conversion gets the reader's error or the graph's bytes.
+    absl::StatusOr<std::string> graph =
+        ThroughGraph(**registry.Find("rds"), Buffer::FromString(stream), WriteOptions{});
+    absl::StatusOr<std::string> converted = Converted(
+        **registry.Find("rds"), **registry.Find("rds"), Buffer::FromString(stream), WriteOptions{});
+    EXPECT_EQ(converted.status(), graph.status());
+    if (graph.ok()) {
+      EXPECT_EQ(graph->substr(0, t.bytes.size()), t.bytes);
+      EXPECT_EQ(*converted, *graph);
+      EXPECT_EQ(*graph, stream);
+    } else {
+      EXPECT_EQ(graph.status().code(), absl::StatusCode::kInvalidArgument) << graph.status();
+    }
+  }
 }
 
 TEST(RTranscoderTest, AltrepObjectsGoOnAsReadForVersion3AndStopForVersion2) {

@@ -18,10 +18,6 @@
 namespace seriald::rds {
 namespace {
 
-constexpr size_t kMaxWord = kMaxAsciiWord;
-
-bool IsSpace(uint8_t c) { return IsAsciiSpace(c); }
-
 double FromBits(uint64_t bits) {
   double d;
   std::memcpy(&d, &bits, sizeof d);
@@ -125,7 +121,7 @@ std::optional<double> ParseAsciiDouble(std::string_view word, AsciiDoubleForm* f
   if (word == "NaN") return FromBits(kRNaNBits);
   if (word == "Inf") return HUGE_VAL;
   if (word == "-Inf") return -HUGE_VAL;
-  if (word.empty() || word.size() > kMaxWord) return std::nullopt;
+  if (word.empty() || word.size() > kMaxAsciiWord) return std::nullopt;
   // A finite decimal number that from_chars reads whole, in range, is what strtod reads (both
   // round correctly), read several times faster; anything else (hex floats, a leading '+',
   // words out of range, inf and nan spelled otherwise than R writes them) goes to strtod, as
@@ -136,7 +132,7 @@ std::optional<double> ParseAsciiDouble(std::string_view word, AsciiDoubleForm* f
     *form = AsciiDoubleForm::kDecimal;
     return v;
   }
-  char buf[kMaxWord + 1];
+  char buf[kMaxAsciiWord + 1];
   std::memcpy(buf, word.data(), word.size());
   buf[word.size()] = '\0';
   char* end = nullptr;
@@ -154,6 +150,44 @@ std::optional<uint8_t> ParseAsciiByte(std::string_view word) {
     return std::nullopt;
   }
   return static_cast<uint8_t>(v);
+}
+
+bool ParseAsciiElement(ElementType type, std::string_view word, uint64_t i, uint8_t* values,
+                       AsciiDoubleForm* form) {
+  *form = AsciiDoubleForm::kToken;
+  switch (type) {
+    case ElementType::kRaw: {
+      const std::optional<uint8_t> v = ParseAsciiByte(word);
+      if (!v.has_value()) return false;
+      values[i] = *v;
+      return true;
+    }
+    case ElementType::kInt32:
+    case ElementType::kLogical: {
+      const std::optional<int32_t> v = ParseAsciiInt(word);
+      if (!v.has_value()) return false;
+      std::memcpy(values + 4 * i, &*v, 4);
+      return true;
+    }
+    default: {
+      const std::optional<double> v = ParseAsciiDouble(word, form);
+      if (!v.has_value()) return false;
+      std::memcpy(values + 8 * i, &*v, 8);
+      return true;
+    }
+  }
+}
+
+std::string_view AsciiTokenKind(ElementType type) {
+  switch (type) {
+    case ElementType::kRaw:
+      return "a hex byte";
+    case ElementType::kInt32:
+    case ElementType::kLogical:
+      return "an integer";
+    default:
+      return "a number";
+  }
 }
 
 AsciiUnescaped UnescapeAscii(std::string_view text, uint64_t length, bool text_ends,
@@ -235,13 +269,14 @@ absl::Status InputStream::CheckRoom(uint64_t count, uint64_t bytes_each,
 }
 
 absl::StatusOr<std::string_view> InputStream::Word(std::string_view what) {
-  while (!in_.AtEnd() && IsSpace(*in_.current())) in_.Skip(1);
+  while (!in_.AtEnd() && IsAsciiSpace(*in_.current())) in_.Skip(1);
   if (in_.AtEnd()) return in_.Error(absl::StrCat("input ends before ", AsAbsl(what)));
   const char* start = reinterpret_cast<const char*>(in_.current());
   size_t n = 0;
   const uint64_t left = in_.remaining();
-  while (n < left && !IsSpace(static_cast<uint8_t>(start[n]))) {
-    if (++n > kMaxWord) return in_.Error(absl::StrCat(AsAbsl(what), " is longer than 127 chars"));
+  while (n < left && !IsAsciiSpace(static_cast<uint8_t>(start[n]))) {
+    if (++n > kMaxAsciiWord)
+      return in_.Error(absl::StrCat(AsAbsl(what), " is longer than 127 chars"));
   }
   in_.Skip(n);
   // InWord reads up to and including the separator; a token the input ends in may be cut short,
@@ -304,7 +339,7 @@ absl::StatusOr<std::string_view> InputStream::ReadString(uint64_t length, std::s
   scratch_.clear();
   if (length == 0) return std::string_view();
   // Each byte takes at least one input char.
-  while (!in_.AtEnd() && IsSpace(*in_.current())) in_.Skip(1);
+  while (!in_.AtEnd() && IsAsciiSpace(*in_.current())) in_.Skip(1);
   if (length > in_.remaining()) return in_.Truncated(length, what);
   scratch_.reserve(length);
   const AsciiUnescaped done = UnescapeAscii(
@@ -339,28 +374,12 @@ absl::StatusOr<Buffer> InputStream::ReadElements(ElementType type, uint64_t coun
   for (uint64_t i = 0; i < tokens; ++i) {
     uint64_t start = offset();
     ASSIGN_OR_RETURN(std::string_view word, Word(what));
-    switch (type) {
-      case ElementType::kRaw: {
-        std::optional<uint8_t> v = ParseAsciiByte(word);
-        if (!v.has_value()) {
-          return in_.ErrorAt(
-              start, absl::StrCat(AsAbsl(what), ": \"", AsAbsl(word), "\" is not a hex byte"));
-        }
-        bytes[i] = *v;
-        break;
-      }
-      case ElementType::kInt32:
-      case ElementType::kLogical: {
-        ASSIGN_OR_RETURN(int32_t v, ParseInt(word, start, what));
-        std::memcpy(bytes + 4 * i, &v, 4);
-        break;
-      }
-      default: {
-        ASSIGN_OR_RETURN(double v, ParseDouble(word, start, what));
-        std::memcpy(bytes + 8 * i, &v, 8);
-        break;
-      }
+    AsciiDoubleForm form;
+    if (!ParseAsciiElement(type, word, i, bytes, &form)) {
+      return in_.ErrorAt(start, absl::StrCat(AsAbsl(what), ": \"", AsAbsl(word), "\" is not ",
+                                             AsAbsl(AsciiTokenKind(type))));
     }
+    if (double_form_ == AsciiDoubleForm::kToken) double_form_ = form;
   }
   return buffer;
 }

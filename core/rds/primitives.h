@@ -76,6 +76,15 @@ std::optional<double> ParseAsciiDouble(std::string_view word, AsciiDoubleForm* f
 // A raw byte's token: one or two hex digits.
 std::optional<uint8_t> ParseAsciiByte(std::string_view word);
 
+// Token `i` of an ascii vector of `type` (a complex element is two tokens, its parts) parsed
+// into `values` (model bytes, little-endian), for both readers. `*form` is the token's form for
+// doubles, kToken for other types. False when `word` is not such a token.
+bool ParseAsciiElement(ElementType type, std::string_view word, uint64_t i, uint8_t* values,
+                       AsciiDoubleForm* form);
+// What a token of an ascii vector of `type` must be, for messages: "a hex byte", "an integer" or
+// "a number".
+std::string_view AsciiTokenKind(ElementType type);
+
 // Decodes OutString's escapes from `text` onto `out` until `out` holds `length` bytes or `text`
 // is used up; returns the chars of `text` used. An escape that may go on past `text` (less than
 // four chars left, and `text_ends` false) is left unused, with `cut_escape` set: the caller

@@ -38,11 +38,6 @@ StringEncoding EncodingFromLevels(uint16_t levels) {
   return StringEncoding::kNative;
 }
 
-bool IsBcLangType(int32_t type) {
-  return type == rds::kLangSxp || type == rds::kListSxp || type == rds::kBcRepDef ||
-         type == rds::kBcRepRef || type == rds::kAttrLangSxp || type == rds::kAttrListSxp;
-}
-
 // What the read loop does next.
 struct Action {
   enum Kind : uint8_t {
@@ -869,7 +864,7 @@ class StreamReader {
       RETURN_IF_ERROR(Push(nested));
       return Enter();
     }
-    if (IsBcLangType(type)) return StartBcLang(type, stack_.back().reps, type_at);
+    if (rds::IsBcLangType(type)) return StartBcLang(type, stack_.back().reps, type_at);
     return NeedItem();
   }
 
@@ -889,7 +884,7 @@ class StreamReader {
     return static_cast<NodeId>(pos);
   }
 
-  // ReadBCLang for a type in IsBcLangType.
+  // ReadBCLang for a type in rds::IsBcLangType.
   absl::StatusOr<Action> StartBcLang(int32_t type, uint32_t reps, uint64_t at) {
     RETURN_IF_ERROR(CheckNodeRoom());
     if (type == rds::kBcRepRef) {
@@ -955,7 +950,7 @@ class StreamReader {
           const uint64_t car_at = in_.offset();
           ASSIGN_OR_RETURN(int32_t type, in_.ReadInt("byte code CAR type"));
           f.step = kBcGotCar;
-          if (IsBcLangType(type)) {
+          if (rds::IsBcLangType(type)) {
             uint32_t reps = f.reps;
             ASSIGN_OR_RETURN(Action action, StartBcLang(type, reps, car_at));
             if (action.kind != Action::kResult) return action;
@@ -968,8 +963,7 @@ class StreamReader {
           value_.Get<Pairlist>(f.node).cells.back().value = child;
           const uint64_t cdr_at = in_.offset();
           ASSIGN_OR_RETURN(int32_t type, in_.ReadInt("byte code CDR type"));
-          if (type == rds::kLangSxp || type == rds::kListSxp || type == rds::kAttrLangSxp ||
-              type == rds::kAttrListSxp) {
+          if (rds::IsBcCellType(type)) {
             ASSIGN_OR_RETURN(PairlistCell cell, BcCell(type, cdr_at));
             auto& cells = value_.Get<Pairlist>(f.node).cells;
             if (cells.size() >= kMaxNodes) return in_.ErrorAt(cdr_at, "pairlist too long");

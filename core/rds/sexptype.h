@@ -75,6 +75,16 @@ inline constexpr uint16_t kCachedMask = 1 << 5;
 inline constexpr uint16_t kAsciiMask = 1 << 6;
 inline constexpr uint16_t kHashMask = 1;
 
+// The type words of a language object in byte code's form (serialize.c ReadBCLang): a cell of a
+// chain (with attributes: the ATTR variants), and a cell shared within a byte code object, defined
+// or referred to by its index.
+inline bool IsBcCellType(int32_t type) {
+  return type == kLangSxp || type == kListSxp || type == kAttrLangSxp || type == kAttrListSxp;
+}
+inline bool IsBcLangType(int32_t type) {
+  return IsBcCellType(type) || type == kBcRepDef || type == kBcRepRef;
+}
+
 // Largest reference index that fits in the flags word (INT_MAX >> 8).
 inline constexpr int32_t kMaxPackedRefIndex = 0x7FFFFFFF >> 8;
 

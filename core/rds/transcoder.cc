@@ -43,14 +43,6 @@ constexpr int64_t kMaxNestedWrappers = 32;
 constexpr char kNotAWrapperState[] =
     "an ALTREP wrapper whose state is not (data . integer metadata) (the graph checks it)";
 
-bool IsBcCellWord(int32_t type) {
-  return type == rds::kLangSxp || type == rds::kListSxp || type == rds::kAttrLangSxp ||
-         type == rds::kAttrListSxp;
-}
-bool IsBcLangWord(int32_t type) {
-  return IsBcCellWord(type) || type == rds::kBcRepDef || type == rds::kBcRepRef;
-}
-
 // The type word the graph writes before a byte code constant read as an item of this type
 // (BcTypeOf: R's TYPEOF of the object); nullopt where it writes the constant otherwise (language
 // objects as byte code cells, byte code as nested byte code) or the type shows only later (a
@@ -339,31 +331,13 @@ class Transcoder {
     const uint64_t tokens = type == ElementType::kComplex128 ? 2 * count : count;
     uint64_t i = 0;
     auto parse = [&](std::string_view word, uint64_t at) -> absl::Status {
-      switch (type) {
-        case ElementType::kRaw: {
-          const std::optional<uint8_t> v = rds::ParseAsciiByte(word);
-          if (!v.has_value()) return NotA(at, what, word, "a hex byte");
-          bytes[i] = *v;
-          break;
-        }
-        case ElementType::kInt32:
-        case ElementType::kLogical: {
-          const std::optional<int32_t> v = rds::ParseAsciiInt(word);
-          if (!v.has_value()) return NotA(at, what, word, "an integer");
-          std::memcpy(bytes + 4 * i, &*v, 4);
-          break;
-        }
-        default: {
-          rds::AsciiDoubleForm form;
-          const std::optional<double> v = rds::ParseAsciiDouble(word, &form);
-          if (!v.has_value()) return NotA(at, what, word, "a number");
-          std::memcpy(bytes + 8 * i, &*v, 8);
-          RETURN_IF_ERROR(NoteDoubleForm(form));
-          break;
-        }
+      rds::AsciiDoubleForm form;
+      if (!rds::ParseAsciiElement(type, word, i, bytes, &form)) {
+        return Error(at, absl::StrCat(AsAbsl(what), ": \"", AsAbsl(word), "\" is not ",
+                                      AsAbsl(rds::AsciiTokenKind(type))));
       }
       ++i;
-      return absl::OkStatus();
+      return NoteDoubleForm(form);
     };
     while (i < tokens) {
       // The tokens that lie whole in the chunk at the cursor, in one pass over it.
@@ -393,10 +367,6 @@ class Transcoder {
       in_.Skip(peeked_);
     }
     return std::move(allocated.first);
-  }
-  absl::Status NotA(uint64_t at, std::string_view what, std::string_view word,
-                    std::string_view kind) const {
-    return Error(at, absl::StrCat(AsAbsl(what), ": \"", AsAbsl(word), "\" is not ", AsAbsl(kind)));
   }
 
   // An ascii stream's first number written as a double shows whether it is asciihex
@@ -1061,7 +1031,7 @@ class Transcoder {
       nested.start = at;
       return PushBytecodeFrame(nested);
     }
-    if (IsBcLangWord(type)) return StartBcLang(type, at);
+    if (rds::IsBcLangType(type)) return StartBcLang(type, at);
     os().WriteInt(type);
     bc_constant_type_ = type;
     return StartItem(Slot::kBcConstant, std::nullopt);
@@ -1084,7 +1054,7 @@ class Transcoder {
     return !flags.has_attr;
   }
 
-  // A language object in byte code's form, after its type word `type` (IsBcLangWord): a
+  // A language object in byte code's form, after its type word `type` (rds::IsBcLangType): a
   // reference to a shared cell, or a chain of cells (the first maybe defined as shared).
   absl::StatusOr<bool> StartBcLang(int32_t type, uint64_t at) {
     BcTable& table = bc_tables_.back();
@@ -1115,7 +1085,7 @@ class Transcoder {
       os().WriteInt(rds::kBcRepDef);
       os().WriteInt(index);
       ASSIGN_OR_RETURN(type, Int("byte code cell type"));
-      if (!IsBcCellWord(type)) {
+      if (!rds::IsBcCellType(type)) {
         RETURN_IF_ERROR(StopHere(at, "a byte code cell of another type"));
         return true;
       }
@@ -1154,13 +1124,13 @@ class Transcoder {
         const uint64_t at = in_.offset();
         ASSIGN_OR_RETURN(int32_t type, Int("byte code CAR type"));
         f.step = kCellGotCar;
-        if (IsBcLangWord(type)) return StartBcLang(type, at);
+        if (rds::IsBcLangType(type)) return StartBcLang(type, at);
         return StartPadded(type, at);
       }
       case kCellGotCar: {
         const uint64_t at = in_.offset();
         ASSIGN_OR_RETURN(int32_t type, Int("byte code CDR type"));
-        if (IsBcCellWord(type)) {  // the next cell of the chain
+        if (rds::IsBcCellType(type)) {  // the next cell of the chain
           os().WriteInt(type);
           f.has_attr = type == rds::kAttrLangSxp || type == rds::kAttrListSxp;
           f.step = kCellStart;

@@ -380,6 +380,61 @@ TEST(RTranscoderTest, TheFirstNumberSaysWhetherAnAsciiStreamIsAsciiHex) {
   }
 }
 
+// Bad ascii input, a token at a time in chunks of any size: the transcoder fails with what is
+// wrong and the byte where the token or string starts (a string cut short: where the input ends
+// when its size is not known), as the reader fails too; the conversion reports the reader's own
+// error.
+TEST(RTranscoderTest, BadAsciiTokensFailWithWhatIsWrongAndWhere) {
+  const std::string head = "A\n3\n262658\n197888\n5\nUTF-8\n";
+  struct Case {
+    std::string body;
+    std::string problem;
+    size_t at;  // offset in the body
+    std::optional<size_t> at_size_unknown = std::nullopt;
+  };
+  const Case cases[] = {
+      {"13\n2\n1\nx\n", "vector: \"x\" is not an integer", 7},
+      {"14\n1\n1.5e\n", "vector: \"1.5e\" is not a number", 5},
+      {"24\n1\nzz\n", "vector: \"zz\" is not a hex byte", 5},
+      {"14\n1\n" + std::string(200, '1') + "\n", "vector is longer than 127 chars", 5},
+      {"13\n1\n22", "input ends inside vector", 5},
+      {"13\n2\n1\n   ", "input ends before vector", 10},
+      {"16\n1\n262153\n3\nab\\", "input ends inside an escape in string", 16},
+      {"16\n1\n262153\n9\nabc\n", "input ends inside string", 14, 18},
+      {"13\n1x\n", "vector length: \"1x\" is not an integer", 3},
+  };
+  const CodecRegistry registry = CoreCodecs();
+  for (const Case& c : cases) {
+    const std::string stream = head + c.body;
+    EXPECT_FALSE(ReadR(Buffer::FromString(stream)).ok()) << c.body;
+    for (size_t step : {size_t{1}, size_t{3}, size_t{4096}}) {
+      for (bool size_known : {true, false}) {
+        ChunkedInput in(ChunkedInput::ChunksOf(Buffer::FromString(stream), step), "rds",
+                        size_known ? std::optional<uint64_t>(stream.size()) : std::nullopt);
+        ByteWriter out;
+        auto settings_for = [](const RStreamInfo& source) -> absl::StatusOr<rds::RWriteSettings> {
+          return rds::SettingsForSource(source, RFormat::kXdr);
+        };
+        absl::StatusOr<RTranscodeOutcome> outcome =
+            TranscodeR(in, settings_for, out, ReadOptions{});
+        ASSERT_FALSE(outcome.ok()) << c.body << " in " << step;
+        EXPECT_EQ(outcome.status().code(), absl::StatusCode::kInvalidArgument);
+        EXPECT_THAT(std::string(outcome.status().message()),
+                    ::testing::HasSubstr(absl::StrCat(
+                        c.problem, " at byte ",
+                        head.size() + (size_known ? c.at : c.at_size_unknown.value_or(c.at)))))
+            << "in chunks of " << step << (size_known ? "" : ", size unknown");
+      }
+    }
+    absl::StatusOr<std::string> graph =
+        ThroughGraph(**registry.Find("rds"), Buffer::FromString(stream), WriteOptions{});
+    EXPECT_EQ(Converted(**registry.Find("rds"), **registry.Find("rds"), Buffer::FromString(stream),
+                        WriteOptions{})
+                  .status(),
+              graph.status());
+  }
+}
+
 // Strings in ascii: escapes of every kind, split across chunks anywhere, decoded to the bytes R
 // reads, and each ascii variant of the format line.
 TEST(RTranscoderTest, AsciiStringsAndFormatLinesReadAsRReadsThem) {

@@ -28,6 +28,9 @@ using rds::ItemFlags;
 
 // Vector data is taken from the input at most this much at a time.
 constexpr size_t kDataStep = size_t{8} << 20;
+// The bytes of a compact sequence expanded at a time (version 2): a MiB keeps the memory it
+// takes small next to the output writer's, and the allocations few.
+constexpr size_t kSequenceStep = size_t{1} << 20;
 // Small values are peeked with this much look-ahead, so that gathering across chunks is rare.
 constexpr size_t kLookahead = 256;
 // Bytes of a string gathered in one allocation when the input's size is unknown.
@@ -103,6 +106,9 @@ struct Ref {
   Kind kind = kOther;
   std::string name;
   int32_t type = 0;  // the object's SEXPTYPE, as a byte code constant's type word gives it
+  // Its index in the output's table; 0 for a symbol the output has not had yet (one read in an
+  // ALTREP object's class information that version 2 does not write).
+  int32_t out_index = 0;
 };
 
 // What may stand where an item is read.
@@ -140,6 +146,11 @@ struct Frame {
   bool wrapper_state = false;  // the cell of a wrapper's state: its CDR is the metadata
   bool cells = false;          // a pairlist chain: slots are the current cell's, then its CDR
   bool integer_sequence = false;  // kSequenceState: compact_intseq (else compact_realseq)
+  // kSequenceState written as version 2: the sequence goes out as the ordinary vector it stands
+  // for, with this flags word (the ALTREP object's levels, object and tag bits) and the
+  // has-attributes bit once the attributes show whether they are NULL.
+  bool expand_sequence = false;
+  int32_t expanded_word = 0;
   bool holding = false;
   uint64_t items = 0;
   uint64_t start = 0;
@@ -752,30 +763,27 @@ class Transcoder {
                                    "otherwise"));
           return true;
         }
-        int32_t words[2];
-        for (int i = 0, n = rds::PackRef(static_cast<int32_t>(index), words); i < n; ++i) {
-          os().WriteInt(words[i]);
-        }
+        WriteRef(index);
         return true;
       }
       case rds::kPersistSxp:
         os().WriteInt(rds::kPersistSxp);
         RETURN_IF_ERROR(CopyStringVec("persistent name"));
-        refs_.push_back(Ref{Ref::kPersistent, {}, rds::kEnvSxp});
+        AddRef(Ref{Ref::kPersistent, {}, rds::kEnvSxp});
         return true;
       case rds::kPackageSxp:
       case rds::kNamespaceSxp:
         os().WriteInt(flags.type);
         RETURN_IF_ERROR(CopyStringVec(flags.type == rds::kPackageSxp ? "package environment name"
                                                                      : "namespace name"));
-        refs_.push_back(Ref{Ref::kOther, {}, rds::kEnvSxp});
+        AddRef(Ref{Ref::kOther, {}, rds::kEnvSxp});
         return true;
       case rds::kSymSxp:
         RETURN_IF_ERROR(CopySymbol(start));
         return true;
       case rds::kEnvSxp: {
         ASSIGN_OR_RETURN(int32_t locked, Int("environment lock"));
-        refs_.push_back(Ref{Ref::kOther, {}, rds::kEnvSxp});
+        AddRef(Ref{Ref::kOther, {}, rds::kEnvSxp});
         os().WriteInt(rds::kEnvSxp);
         os().WriteInt(locked != 0 ? 1 : 0);
         Frame frame;
@@ -836,7 +844,7 @@ class Transcoder {
         return false;
       }
       case rds::kExtptrSxp: {
-        refs_.push_back(Ref{Ref::kOther, {}, rds::kExtptrSxp});
+        AddRef(Ref{Ref::kOther, {}, rds::kExtptrSxp});
         os().WriteInt(Repacked(flags));
         Frame frame;
         frame.start = start;
@@ -847,7 +855,7 @@ class Transcoder {
         return false;
       }
       case rds::kWeakrefSxp:
-        refs_.push_back(Ref{Ref::kOther, {}, rds::kWeakrefSxp});
+        AddRef(Ref{Ref::kOther, {}, rds::kWeakrefSxp});
         os().WriteInt(Repacked(flags));
         RETURN_IF_ERROR(PushAttributes(flags, start));
         return !flags.has_attr;
@@ -1165,13 +1173,14 @@ class Transcoder {
   // classes whose states the reader checks, compact sequences (a state of three numbers) are
   // checked here as there, and so are wrappers' (data . metadata) pairs, as they come. Other
   // classes' states, deferred strings' among them, are opaque to the reader and go on.
+  //
+  // Written as version 2, an ALTREP object is the ordinary vector it stands for, as the graph
+  // writes it (rds/writer.cc WriteExpanded). A compact sequence (all that R's files here hold:
+  // the 128 ALTREP objects among the installed packages' lazy-load entries) is expanded as it is
+  // read: its state is three numbers, read whole before anything is written, and the word after
+  // them shows whether attributes follow, which the vector's flags word says first. A wrapper's
+  // or a deferred string's state is a whole vector, read before that word: those stop.
   absl::StatusOr<bool> StartAltrep(const ItemFlags& flags, uint64_t start) {
-    if (settings_.version < 3) {
-      RETURN_IF_ERROR(StopHere(start,
-                               "an ALTREP object written as version 2 (the graph "
-                               "expands it)"));
-      return true;
-    }
     // The reader nests the class information one deeper than the object.
     if (stack_.size() + 1 >= options_.max_depth) {
       RETURN_IF_ERROR(StopHere(start, "an ALTREP object at the depth limit"));
@@ -1212,6 +1221,12 @@ class Transcoder {
     }
     const bool base = names[1] == "base";
     const bool sequence = base && (names[0] == "compact_intseq" || names[0] == "compact_realseq");
+    if (settings_.version < 3 && !sequence) {
+      RETURN_IF_ERROR(StopHere(start,
+                               "an ALTREP object other than a compact sequence written as "
+                               "version 2 (the graph expands it)"));
+      return true;
+    }
     // A wrapper's state the reader checks (rds::NormalizeAltrep), and so it is checked here as
     // it comes; a deferred string's (its numbers and their format) is opaque to the reader, as
     // other classes' are. The data a wrapper holds must be one the reader expands: a vector, a
@@ -1236,20 +1251,35 @@ class Transcoder {
                                "otherwise"));
       return true;
     }
-    os().WriteInt(rds::PackFlags(rds::kAltrepSxp, flags.levels, flags.is_object, false, false));
-    for (const InfoSymbol& symbol : symbols) {
-      os().WriteInt(rds::kListSxp);
-      WriteInfoSymbol(symbol);
-    }
-    os().WriteInt(rds::kListSxp);
-    os().WriteInt(rds::kIntSxp);
-    os().WriteInt(1);
-    const int32_t type_word = base_type;
-    os().WriteElements(ElementType::kInt32, 1, Buffer::Copy(&type_word, 4));
-    os().WriteInt(rds::kNilValueSxp);
     Frame frame;
     frame.start = start;
     frame.integer_sequence = names[0] == "compact_intseq";
+    if (settings_.version < 3) {
+      // The graph expands to the base type the class information gives; R gives the class's.
+      if (base_type != (frame.integer_sequence ? rds::kIntSxp : rds::kRealSxp)) {
+        RETURN_IF_ERROR(StopHere(start,
+                                 "a compact sequence whose base type is not its class's, "
+                                 "written as version 2"));
+        return true;
+      }
+      // The graph writes the vector's flags from the object's node: its base type, levels,
+      // object bit and tag bit as read (RFlags::stray_tag), attributes if any.
+      frame.expand_sequence = true;
+      frame.expanded_word =
+          rds::PackFlags(base_type, flags.levels, flags.is_object, false, flags.has_tag);
+    } else {
+      os().WriteInt(rds::PackFlags(rds::kAltrepSxp, flags.levels, flags.is_object, false, false));
+      for (const InfoSymbol& symbol : symbols) {
+        os().WriteInt(rds::kListSxp);
+        WriteInfoSymbol(symbol);
+      }
+      os().WriteInt(rds::kListSxp);
+      os().WriteInt(rds::kIntSxp);
+      os().WriteInt(1);
+      const int32_t type_word = base_type;
+      os().WriteElements(ElementType::kInt32, 1, Buffer::Copy(&type_word, 4));
+      os().WriteInt(rds::kNilValueSxp);
+    }
     frame.wrapper = wrapper;
     frame.slots[frame.slot_count++] = sequence  ? Slot::kSequenceState
                                       : wrapper ? Slot::kWrapperState
@@ -1299,25 +1329,49 @@ class Transcoder {
         !symbols_.insert(text).second) {
       return std::nullopt;
     }
-    refs_.push_back(Ref{Ref::kSymbol, text, rds::kSymSxp});
+    // Version 2 writes no class information: the symbol enters the output's table where it is
+    // first written, if ever.
+    AddRef(Ref{Ref::kSymbol, text, rds::kSymSxp}, /*written=*/settings_.version >= 3);
     return InfoSymbol{std::move(text), 0};
   }
 
   // As the graph writes it: the same reference, or the name in full with R's levels.
   void WriteInfoSymbol(const InfoSymbol& symbol) {
     if (symbol.reference > 0) {
-      int32_t words[2];
-      for (int k = 0, n = rds::PackRef(symbol.reference, words); k < n; ++k) {
-        os().WriteInt(words[k]);
-      }
+      WriteRef(symbol.reference);
       return;
     }
+    WriteSymbolInFull(symbol.name);
+  }
+
+  void WriteSymbolInFull(const std::string& name) {
     os().WriteInt(rds::kSymSxp);
-    os().WriteInt(rds::PackFlags(rds::kCharSxp,
-                                 rds::CharLevels(symbol.name, StringEncoding::kNative, false),
-                                 false, false, false));
-    os().WriteInt(static_cast<int32_t>(symbol.name.size()));
-    os().WriteString(symbol.name);
+    os().WriteInt(rds::PackFlags(
+        rds::kCharSxp, rds::CharLevels(name, StringEncoding::kNative, false), false, false, false));
+    os().WriteInt(static_cast<int32_t>(name.size()));
+    os().WriteString(name);
+  }
+
+  // The input's reference table grows as the reader's does; the output's as the graph writes:
+  // the same entries in the same order, but for symbols version 2 has not written yet.
+  void AddRef(Ref ref, bool written = true) {
+    if (written) ref.out_index = ++out_refs_;
+    refs_.push_back(std::move(ref));
+  }
+
+  // A reference to the input's entry `index` (checked), as the graph writes it: to the
+  // output's entry; a symbol the output has not had yet is written in full, where the graph
+  // writes it first (only ALTREP class information's symbols, read in a version 3 stream that
+  // goes out as version 2, can be such; their names were checked as read).
+  void WriteRef(int64_t index) {
+    Ref& ref = refs_[index - 1];
+    if (ref.out_index == 0) {
+      WriteSymbolInFull(ref.name);
+      ref.out_index = ++out_refs_;
+      return;
+    }
+    int32_t words[2];
+    for (int k = 0, n = rds::PackRef(ref.out_index, words); k < n; ++k) os().WriteInt(words[k]);
   }
 
   // A compact sequence's state: a vector of three numbers without attributes, checked as the
@@ -1344,13 +1398,52 @@ class Transcoder {
     const NodeId state = check.Add(Array{type, 3, values});
     const NodeId id = check.Add(Altrep{integer ? "compact_intseq" : "compact_realseq", "base",
                                        integer ? rds::kIntSxp : rds::kRealSxp, state});
-    if (!rds::ExpandAltrep(check, id).ok()) {
+    const absl::StatusOr<rds::AltrepExpansion> expansion = rds::ExpandAltrep(check, id);
+    if (!expansion.ok()) {
       RETURN_IF_ERROR(StopHere(start, "a compact sequence whose state the reader refuses"));
       return true;
     }
+    if (stack_.back().expand_sequence) return WriteExpandedSequence(check, id, *expansion, start);
     os().WriteInt(Repacked(flags));
     os().WriteInt(3);
     os().WriteElements(type, 3, values);
+    return true;
+  }
+
+  // A compact sequence written as version 2, once its state is read: the vector's flags word
+  // (attributes flagged unless the next item is NULL, which is then read here and not written),
+  // length and elements, generated a step at a time, as the graph writes them. The attributes,
+  // when there are some, follow as the frame's last slot. A length whose elements alone pass the
+  // output limit is left to the graph, which refuses it naming the limit.
+  absl::StatusOr<bool> WriteExpandedSequence(const Value& state, NodeId id,
+                                             const rds::AltrepExpansion& e, uint64_t start) {
+    const ElementType type =
+        e.base_type == rds::kIntSxp ? ElementType::kInt32 : ElementType::kFloat64;
+    const size_t size = ElementSize(type);
+    if (e.length > settings_.max_output_bytes / size) {
+      RETURN_IF_ERROR(StopHere(start,
+                               "a compact sequence whose elements pass the output limit when "
+                               "written as version 2"));
+      return true;
+    }
+    Frame& frame = stack_.back();
+    ASSIGN_OR_RETURN(const bool no_attributes, NullFollows());
+    int32_t word = frame.expanded_word;
+    if (no_attributes) {
+      in_.Skip(peeked_);
+      frame.next_slot = frame.slot_count;  // the attributes are read
+    } else {
+      word |= static_cast<int32_t>(rds::kHasAttrBit);
+    }
+    os().WriteInt(word);
+    WriteLength(e.length);
+    const uint64_t step = kSequenceStep / size;
+    for (uint64_t begin = 0; begin < e.length && out_.ok(); begin += step) {
+      const uint64_t n = std::min(step, e.length - begin);
+      auto [buffer, bytes] = Buffer::Allocate(n * size);
+      RETURN_IF_ERROR(rds::FillElements(state, id, type, begin, n, bytes));
+      os().WriteElements(type, n, buffer);
+    }
     return true;
   }
 
@@ -1369,7 +1462,7 @@ class Transcoder {
     if (!symbols_.insert(std::string(name.view())).second) {
       return StopHere(start, "a symbol written in full a second time");
     }
-    refs_.push_back(Ref{Ref::kSymbol, std::string(name.view()), rds::kSymSxp});
+    AddRef(Ref{Ref::kSymbol, std::string(name.view()), rds::kSymSxp});
     os().WriteInt(rds::kSymSxp);
     os().WriteInt(CharItemWord(flags));
     os().WriteInt(length);
@@ -1547,6 +1640,7 @@ class Transcoder {
   std::vector<Frame> stack_;
   // The reference table: one entry per referable object.
   std::vector<Ref> refs_;
+  int32_t out_refs_ = 0;  // entries of the output's reference table
   absl::flat_hash_set<std::string> symbols_;
   // Output held until a flag written before its item proves right.
   int hold_depth_ = 0;

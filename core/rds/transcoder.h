@@ -26,9 +26,11 @@
 //   written otherwise than the graph writes it (a constant's type word that is not its type, a
 //   pad that is not 0, a language object after a pad, a cell's attributes written as NULL), or
 //   of more than 16 MiB of output,
-//   ALTREP objects written as version 2 (the graph expands them), class information in another
-//   form than R's, and states the reader would refuse: a compact sequence's three numbers and
-//   a wrapper's (data . metadata) pair (data a vector, a compact sequence or another wrapper,
+//   ALTREP objects other than compact sequences written as version 2 (the graph expands them:
+//   a wrapper's or deferred string's vector comes whole before the word that says whether the
+//   expanded vector has attributes, which its flags word says first), class information in
+//   another form than R's, and states the reader would refuse: a compact sequence's three numbers
+//   and a wrapper's (data . metadata) pair (data a vector, a compact sequence or another wrapper,
 //   metadata an integer vector) are checked here as the reader checks them; other classes'
 //   states (deferred strings' among them) are opaque: in version 3 they go on as read,
 //   forms no R version writes and the reader normalises: a symbol written in full twice, a
@@ -37,6 +39,10 @@
 //   what the reader would refuse where the graph's reader words it (a frame or attribute list
 //   that is not a pairlist, a compact sequence's bad state), and a save() file's root that is
 //   not a pairlist.
+// A compact sequence written as version 2 is expanded as read (rds/writer.cc WriteExpanded):
+// its state is three numbers, and the word after them says whether attributes follow; its
+// elements are generated a step at a time, and the class symbols it does not write enter the
+// output's reference table where the output first has them (references are renumbered).
 // A cell or closure whose tag bit follows attributes is held in memory until its tag shows
 // whether it is NULL, and a byte code object (a function's, a few KiB) until its end shows its
 // cells numbered as the graph numbers them.

@@ -346,6 +346,26 @@ TEST(RdsInteropTest, AsciiFilesConvertAsReadToTheGraphsBytes) {
   EXPECT_GT(as_read, conversions * 9 / 10);
 }
 
+// TranscodeR of the uncompressed R stream `input`, in `step`-byte chunks, to `codec` with
+// `options`: it must complete (made as read, without stopping); `bytes` gets what it wrote.
+void TranscodeCompletely(const Buffer& input, const char* codec, const WriteOptions& options,
+                         size_t step, std::string* bytes) {
+  ChunkedInput chunks(ChunkedInput::ChunksOf(input, step), "rds", input.size());
+  ByteWriter transcoded;
+  auto settings_for = [&](const RStreamInfo& source) -> absl::StatusOr<rds::RWriteSettings> {
+    rds::RWriteSettings settings = rds::CodecWriteSettings(codec, source, options);
+    settings.compression = RCompression::kNone;
+    return settings;
+  };
+  absl::StatusOr<RTranscodeOutcome> outcome =
+      TranscodeR(chunks, settings_for, transcoded, ReadOptions{});
+  ASSERT_TRUE(outcome.ok()) << outcome.status();
+  EXPECT_TRUE(outcome->complete) << codec << ": " << outcome->reason;
+  BufferChain direct;
+  ASSERT_TRUE(transcoded.Finish(&direct).ok());
+  *bytes = direct.ToString();
+}
+
 // Fitted models and sorted data as R writes them: lm and glm objects hold byte-compiled functions
 // (a family's), their environments, formulas, and deferred strings (their residuals' names);
 // sort() gives ALTREP wrappers. Converted from XDR version 3, as they are read without stopping,
@@ -411,25 +431,79 @@ TEST(RdsInteropTest, FittedModelsAndSortedDataConvertAsReadToRsBytes) {
       ASSERT_TRUE(out.Finish(&chain).ok());
       EXPECT_TRUE(chain.ToString() == expected) << name << " to " << target.suffix;
       if (target.version == 3) {
-        ChunkedInput chunks(ChunkedInput::ChunksOf(*input, 4096), "rds", input->size());
-        ByteWriter transcoded;
-        auto settings_for = [&](const RStreamInfo& source) -> absl::StatusOr<rds::RWriteSettings> {
-          rds::RWriteSettings settings = rds::CodecWriteSettings(target.codec, source, options);
-          settings.compression = RCompression::kNone;
-          return settings;
-        };
-        absl::StatusOr<RTranscodeOutcome> outcome =
-            TranscodeR(chunks, settings_for, transcoded, ReadOptions{});
-        ASSERT_TRUE(outcome.ok()) << outcome.status();
-        EXPECT_TRUE(outcome->complete) << name << ": " << outcome->reason;
-        BufferChain direct;
-        ASSERT_TRUE(transcoded.Finish(&direct).ok());
-        EXPECT_TRUE(direct.ToString() == expected) << name << " to " << target.suffix;
+        std::string transcoded;
+        ASSERT_NO_FATAL_FAILURE(
+            TranscodeCompletely(*input, target.codec, options, 4096, &transcoded));
+        EXPECT_TRUE(transcoded == expected) << name << " to " << target.suffix;
       }
       ++checked;
     }
   }
   EXPECT_EQ(checked, 12);
+}
+
+// Compact sequences (1:n, and n:m past the integers' range) written as R 4.2 writes them,
+// version 3, converted to version 2: expanded as they are read, they are R's own version 2 bytes
+// in every encoding, and in a save() file. The list refers to the class symbols the expansion
+// drops (`base`, `compact_intseq`), and to symbols entered after them, by reference; a 3 million
+// element sequence goes out a step at a time.
+TEST(RdsInteropTest, CompactSequencesConvertAsReadToRsVersion2Bytes) {
+  const fs::path dir = kWork / "sequences";
+  fs::create_directories(dir);
+  const std::string script = absl::StrCat(
+      "x <- list(a = 1:10, b = 1e10:(1e10 + 4), c = -3:3, long = 1:3000000, d = quote(base),\n"
+      "          e = as.name('compact_intseq'), f = 5:9, g = quote(x), h = quote(x),\n"
+      "          frame = data.frame(v = 1:5, w = 6:10), down = 10:1)\n"
+      "base <- file.path('",
+      dir.string(),
+      "', 'x')\n"
+      "saveRDS(x, paste0(base, '.X3'), compress = FALSE)\n"
+      "saveRDS(x, paste0(base, '.A3'), ascii = TRUE, compress = FALSE)\n"
+      "for (t in list(c('X2', 'FALSE', 'TRUE'), c('B2', 'FALSE', 'FALSE'),\n"
+      "               c('A2', 'TRUE', 'TRUE'))) {\n"
+      "  con <- file(paste0(base, '.', t[1]), 'wb')\n"
+      "  serialize(x, con, ascii = as.logical(t[2]), xdr = as.logical(t[3]), version = 2)\n"
+      "  close(con)\n"
+      "}\n"
+      "save(x, file = paste0(base, '.RData3'), compress = FALSE, version = 3)\n"
+      "save(x, file = paste0(base, '.RData2'), compress = FALSE, version = 2)\n");
+  testing::RunResult r =
+      testing::RunProgram({"/usr/bin/env", "LANG=C.UTF-8", "Rscript", "-e", script});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const CodecRegistry registry = CoreCodecs();
+  struct Case {
+    const char* input;
+    const char* from;
+    const char* expected;
+    const char* to;
+  };
+  const Case cases[] = {{"X3", "rds", "X2", "rds"},
+                        {"X3", "rds", "B2", "rds-native"},
+                        {"X3", "rds", "A2", "rds-ascii"},
+                        {"A3", "rds-ascii", "X2", "rds"},
+                        {"RData3", "rdata", "RData2", "rdata"}};
+  for (const Case& c : cases) {
+    auto input = ReadFile((dir / absl::StrCat("x.", c.input)).string());
+    ASSERT_TRUE(input.ok()) << input.status();
+    EXPECT_NE(input->view().find("compact_realseq"), std::string_view::npos);
+    const std::string expected = Slurp(dir / absl::StrCat("x.", c.expected));
+    ASSERT_GT(expected.size(), 12'000'000u);
+    WriteOptions options;
+    options.r_version = 2;
+    options.r_compression = RCompression::kNone;
+    ByteWriter out;
+    ConversionNotes notes;
+    ASSERT_TRUE(ConvertInput(**registry.Find(c.from), **registry.Find(c.to), *input, ReadOptions{},
+                             options, out, notes)
+                    .ok());
+    BufferChain chain;
+    ASSERT_TRUE(out.Finish(&chain).ok());
+    EXPECT_TRUE(chain.ToString() == expected) << c.input << " to " << c.expected;
+    // Made as read: the transcoder completes, in small chunks too.
+    std::string transcoded;
+    ASSERT_NO_FATAL_FAILURE(TranscodeCompletely(*input, c.to, options, 4093, &transcoded));
+    EXPECT_TRUE(transcoded == expected) << c.input << " to " << c.expected;
+  }
 }
 
 // deferred_string objects expand to as.character() of their numbers, which needs R's formatting

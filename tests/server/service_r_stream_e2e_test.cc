@@ -1,13 +1,14 @@
 // ConvertStream of R to R through a real seriald: a binary R stream is converted as its chunks
 // arrive (core/rds/transcoder.h). A 384 MiB numeric vector in XDR goes to native byte for byte as
 // `serialctl convert` does locally, with the server's peak resident set under 256 MiB (the input
-// is kept for the object graph, in a spill file); a stream with an ALTREP object gives R's bytes,
-// as version 3 (as read) and as version 2 (where the transcoder stops and the object graph writes
-// on); compressed streams are decompressed as they arrive; truncated streams get the reader's
-// error; a stream larger than the spill budget converts without being kept; ascii and asciihex
-// streams convert as received too, to R's bytes and the object graph's. DeserializeStream of
-// the 384 MiB XDR vector sends it little-endian in both views while holding a few chunks (the
-// vector stays as written in the spill file, swapped a chunk at a time as it is sent).
+// is kept for the object graph, in a spill file); a stream with a compact sequence gives R's
+// bytes, as version 3 and as version 2 (expanded as read), and one with a deferred string as
+// version 2 the graph's (where the transcoder stops and the object graph writes on); compressed
+// streams are decompressed as they arrive; truncated streams get the reader's error; a stream
+// larger than the spill budget converts without being kept; ascii and asciihex streams convert as
+// received too, to R's bytes and the object graph's. DeserializeStream of the 384 MiB XDR vector
+// sends it little-endian in both views while holding a few chunks (the vector stays as written in
+// the spill file, swapped a chunk at a time as it is sent).
 #include <cstring>
 #include <fstream>
 #include <iostream>
@@ -198,8 +199,29 @@ TEST_F(RStreamE2eTest, DeserializeStreamSendsALargeXdrVectorLittleEndianHoldingA
   EXPECT_EQ(server_->Stop(), 0);
 }
 
-// Version 3 output keeps the compact sequence as it came; version 2 output expands it, which the
-// transcoder leaves to the object graph: it stops there, and the graph writes on.
+std::string ThroughGraph(const std::string& input, std::string_view codec, int version = 3);
+
+// `stream` (kAltrepListHex, or one made from it) with its compact sequence `y` replaced by a
+// deferred string, as.character(1:3) as R 4.2 writes it; "" if it is not there.
+std::string WithDeferredString(const std::string& stream) {
+  const std::string sequence_state = absl::HexStringToBytes(
+      "0000000e0000000340240000000000003ff00000000000003ff0000000000000000000fe");
+  const size_t begin = stream.find(absl::HexStringToBytes("000000ee"));
+  const size_t end = stream.find(sequence_state);
+  if (begin == std::string::npos || end == std::string::npos) return "";
+  std::string deferred;
+  for (int32_t v : {238, 2, 1, 262153, 15}) PutInt(deferred, v);
+  deferred += "deferred_string";
+  for (int32_t v : {2, 1, 262153, 4}) PutInt(deferred, v);
+  deferred += "base";
+  // Class information's type (STRSXP), its end; state (c(1L, 2L, 3L) . 0L); no attributes.
+  for (int32_t v : {2, 13, 1, 16, 254, 2, 13, 3, 1, 2, 3, 13, 1, 0, 254}) PutInt(deferred, v);
+  return stream.substr(0, begin) + deferred + stream.substr(end + sequence_state.size());
+}
+
+// A compact sequence goes on as read into both versions: as it came in version 3, expanded into
+// the integers it stands for in version 2 (R's bytes either way). A deferred string written as
+// version 2, which the transcoder leaves to the object graph, stops it, and the graph writes on.
 TEST_F(RStreamE2eTest, WhereTheTranscoderStopsTheObjectGraphWritesOn) {
   ASSERT_NO_FATAL_FAILURE(StartServer());
   const std::string input = absl::HexStringToBytes(testing::kAltrepListHex);
@@ -221,6 +243,21 @@ TEST_F(RStreamE2eTest, WhereTheTranscoderStopsTheObjectGraphWritesOn) {
       EXPECT_THAT(*line, HasSubstr(" as_received=1 "));
     }
   }
+  const std::string deferred = WithDeferredString(input);
+  ASSERT_FALSE(deferred.empty());
+  const std::string expected = ThroughGraph(deferred, "rds-native", 2);
+  ASSERT_NE(expected.find(std::string("\x09\0\x04\0\x01\0\0\0"
+                                      "3",
+                                      9)),
+            std::string::npos);
+  v1::ConvertStreamOptions options = testing::ConvertTo(v1::FORMAT_RDS_NATIVE);
+  options.mutable_output()->set_r_version(2);
+  for (size_t chunk : {size_t{7}, size_t{1} << 20}) {
+    testing::StreamResult result =
+        testing::ConvertStream(*stub, deferred, options, chunk, absl::Seconds(60));
+    ASSERT_TRUE(result.status.ok()) << result.status.error_message();
+    EXPECT_TRUE(result.output == expected) << "chunks of " << chunk;
+  }
   EXPECT_EQ(server_->Stop(), 0);
 }
 
@@ -231,14 +268,15 @@ std::string Joined(ByteWriter& out) {
   return chain.ToString();
 }
 
-// The object graph's conversion of `input` to `codec`, uncompressed.
-std::string ThroughGraph(const std::string& input, std::string_view codec) {
+// The object graph's conversion of `input` to `codec`, uncompressed, as R `version`.
+std::string ThroughGraph(const std::string& input, std::string_view codec, int version) {
   const CodecRegistry registry = CoreCodecs();
   absl::StatusOr<Value> value = ReadR(Buffer::FromString(input));
   EXPECT_TRUE(value.ok()) << value.status();
   if (!value.ok()) return "";
   WriteOptions options;
   options.r_compression = RCompression::kNone;
+  options.r_version = version;
   ByteWriter out;
   EXPECT_TRUE((*registry.Find(codec))->Write(*value, options, out).ok());
   return Joined(out);
@@ -374,8 +412,9 @@ TEST_F(RStreamE2eTest, AStreamLargerThanTheSpillBudgetConvertsWithoutBeingKept) 
       {"--spill-dir", dir_.path(), "--spill-above", "1MiB", "--max-spill-bytes", "4MiB"});
   ASSERT_TRUE(server.ok()) << server.status();
   server_ = *std::move(server);
-  // 24 MiB of doubles: more than serialctl sends in one unary call (16 MiB).
-  const std::string input = AltrepListWithALongVector(3 << 20);
+  // 24 MiB of doubles: more than serialctl sends in one unary call (16 MiB); then a deferred
+  // string, which goes on as read into version 3, and stops the transcoder in version 2.
+  const std::string input = WithDeferredString(AltrepListWithALongVector(3 << 20));
   ASSERT_FALSE(input.empty());
   const std::string local_input = dir_.File("long.rds");
   {
@@ -404,7 +443,7 @@ TEST_F(RStreamE2eTest, AStreamLargerThanTheSpillBudgetConvertsWithoutBeingKept) 
     command.push_back(dir_.File("remote.rds"));
     return RunProgram(command, "", absl::Seconds(60));
   };
-  // Version 3: the compact sequence goes on as read; the input was never needed.
+  // Version 3: the deferred string goes on as read; the input was never needed.
   RunResult converted = remote(local_input, {});
   ASSERT_EQ(converted.exit_code, 0) << converted.err;
   std::string difference;
@@ -415,13 +454,14 @@ TEST_F(RStreamE2eTest, AStreamLargerThanTheSpillBudgetConvertsWithoutBeingKept) 
   EXPECT_THAT(*line, HasSubstr(" spilled=0 input_kept=0"));
   EXPECT_THAT(*line, HasSubstr(" status=OK"));
 
-  // Version 2: the compact sequence, after the long vector, is the object graph's to expand.
+  // Version 2: the deferred string, after the long vector, is the object graph's to expand.
   RunResult stopped = remote(local_input, {"--version", "2"});
   EXPECT_EQ(stopped.exit_code, 1);
   const size_t altrep_at = input.find(absl::HexStringToBytes("000000ee"));
   EXPECT_EQ(stopped.err,
             absl::StrCat("serialctl: rds: converting as read stopped at byte ", altrep_at,
-                         " before an ALTREP object written as version 2 (the graph expands it), "
+                         " before an ALTREP object other than a compact sequence written as "
+                         "version 2 (the graph expands it), "
                          "which only reading the whole input as an object graph converts; the "
                          "input was not kept for that: the call needs 5242880 bytes at once, "
                          "more than the server's whole budget of 4194304 bytes "

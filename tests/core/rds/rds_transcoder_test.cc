@@ -3,6 +3,7 @@
 // and asciihex, into several encodings, versions and chunkings; where it stops, what it wrote is
 // the graph's output's start; bad input gets the reader's error.
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <random>
@@ -696,7 +697,10 @@ TEST(RTranscoderTest, WrappersGoOnAsReadWhenTheirStateIsWhatTheReaderChecks) {
   }
 }
 
-TEST(RTranscoderTest, AltrepObjectsGoOnAsReadForVersion3AndStopForVersion2) {
+// R's list(x = c(1.5, 2.5, 3.5), y = 1:10), whose `y` is a compact sequence, in XDR and ascii:
+// read as it comes into every encoding, as the ALTREP object it is in version 3 and as the
+// integers it stands for in version 2 (R's own bytes in native encoding), in any chunking.
+TEST(RTranscoderTest, CompactSequencesGoOnAsReadInVersion3AndExpandAsReadInVersion2) {
   const CodecRegistry registry = CoreCodecs();
   const std::string xdr = absl::HexStringToBytes(testing::kAltrepListHex);
   WriteOptions plain;
@@ -717,14 +721,12 @@ TEST(RTranscoderTest, AltrepObjectsGoOnAsReadForVersion3AndStopForVersion2) {
           Transcoded t =
               TranscodeInSteps(**registry.Find(codec), Buffer::FromString(stream), step, options);
           ASSERT_TRUE(t.status.ok()) << t.status;
-          if (version == 3) {
-            EXPECT_TRUE(t.outcome.complete) << codec << " in " << step << ": " << t.outcome.reason;
-            EXPECT_EQ(t.bytes, *graph) << codec << " in " << step;
-          } else {
-            EXPECT_FALSE(t.outcome.complete);
-            EXPECT_EQ(t.outcome.reason,
-                      "an ALTREP object written as version 2 (the graph expands it)");
-            EXPECT_EQ(graph->substr(0, t.bytes.size()), t.bytes);
+          EXPECT_TRUE(t.outcome.complete) << codec << " in " << step << ": " << t.outcome.reason;
+          EXPECT_EQ(t.bytes, *graph) << codec << " " << version << " in " << step;
+          if (std::string_view(codec) == "rds-native" && stream == xdr) {
+            EXPECT_EQ(t.bytes,
+                      absl::HexStringToBytes(version == 3 ? testing::kAltrepListNativeHex
+                                                          : testing::kAltrepListNativeV2Hex));
           }
         }
       }
@@ -739,6 +741,149 @@ TEST(RTranscoderTest, AltrepObjectsGoOnAsReadForVersion3AndStopForVersion2) {
   EXPECT_FALSE(t.outcome.complete);
   EXPECT_EQ(t.outcome.reason, "a compact sequence whose state the reader refuses");
   EXPECT_FALSE(ReadR(Buffer::FromString(bad)).ok());
+}
+
+// compact_intseq's state c(n, first, increment) as R writes it: doubles.
+std::string SequenceState(double n, double first, double increment) {
+  std::string state = Words({14, 3});
+  for (double v : {n, first, increment}) {
+    uint64_t bits;
+    std::memcpy(&bits, &v, 8);
+    for (int k = 7; k >= 0; --k) state.push_back(static_cast<char>(bits >> (8 * k)));
+  }
+  return state;
+}
+
+// Version 2 output of compact sequences, made as read, is the graph's in what R never writes but
+// a stream may hold: attributes on the sequence (flagged on the expanded vector, after its
+// elements), the object, levels and tag bits of its flags word; and in what R does write: the
+// class symbols, which version 2 does not write, entered in the input's reference table and
+// referred to later (by another sequence's class information, and by a symbol `base`): the
+// output's references are numbered as the output's table grows, and `base` is written in full
+// where the output first has it.
+TEST(RTranscoderTest, ExpandedSequencesKeepTheirFlagsAttributesAndTheOutputsReferences) {
+  const CodecRegistry registry = CoreCodecs();
+  const int32_t kList = 19, kSym = 1, kRef = 255;
+  const std::string x = Words({kSym, 262153, 1}) + "x";
+  auto sequence_with = [&](int32_t altrep_word, const std::string& attributes, int32_t class_ref,
+                           int32_t base_ref) {
+    std::string object =
+        AltrepWords("compact_intseq", 13, SequenceState(4, 7, 1), class_ref, base_ref);
+    object.replace(0, 4, Words({altrep_word}));
+    object.replace(object.size() - 4, 4, attributes);
+    return object;
+  };
+  // attributes foo = "bar", as a pairlist.
+  const std::string foo_bar = Words({2 | (1 << 10), kSym, 262153, 3}) + "foo" +
+                              Words({16, 1, 262153, 3}) + "bar" + Words({kNil});
+  const std::string streams[] = {
+      // A sequence with attributes, and one whose flags carry the object bit, levels and the tag
+      // bit, with its class symbols referred to.
+      XdrStream({kList, 2}) + sequence_with(238, foo_bar, 0, 0) +
+          sequence_with(238 | (1 << 8) | (1 << 10) | (5 << 12), Words({kNil}), 1, 2),
+      // list(1:4-ish, 7:10-ish, quote(base), quote(x), quote(x), quote(compact_intseq)).
+      XdrStream({kList, 6}) + sequence_with(238, Words({kNil}), 0, 0) +
+          sequence_with(238, Words({kNil}), 1, 2) + Words({(2 << 8) | kRef}) + x +
+          Words({(3 << 8) | kRef, (1 << 8) | kRef}),
+  };
+  for (const std::string& stream : streams) {
+    ASSERT_TRUE(ReadR(Buffer::FromString(stream)).ok());
+    for (const char* codec : {"rds", "rds-native", "rds-ascii"}) {
+      WriteOptions options;
+      options.r_version = 2;
+      options.r_compression = RCompression::kNone;
+      absl::StatusOr<std::string> graph =
+          ThroughGraph(**registry.Find(codec), Buffer::FromString(stream), options);
+      ASSERT_TRUE(graph.ok()) << graph.status();
+      for (size_t step : {size_t{1}, size_t{7}, size_t{4096}}) {
+        Transcoded t =
+            TranscodeInSteps(**registry.Find(codec), Buffer::FromString(stream), step, options);
+        ASSERT_TRUE(t.status.ok()) << t.status;
+        EXPECT_TRUE(t.outcome.complete) << codec << " in " << step << ": " << t.outcome.reason;
+        EXPECT_EQ(t.bytes, *graph) << codec << " in " << step;
+      }
+    }
+  }
+  // What the second stream reads as in version 2: the integers, then the symbols.
+  WriteOptions version2;
+  version2.r_version = 2;
+  version2.r_compression = RCompression::kNone;
+  Transcoded t =
+      TranscodeInSteps(**registry.Find("rds"), Buffer::FromString(streams[1]), 5, version2);
+  ASSERT_TRUE(t.outcome.complete);
+  EXPECT_EQ(t.bytes.find("compact_intseq"), t.bytes.rfind("compact_intseq"));
+  absl::StatusOr<Value> value = ReadR(Buffer::FromString(t.bytes));
+  ASSERT_TRUE(value.ok()) << value.status();
+  const List& list = value->Get<List>(value->roots()[0]);
+  ASSERT_EQ(list.items.size(), 6u);
+  const Array& second = value->Get<Array>(list.items[1]);
+  ASSERT_EQ(second.length, 4u);
+  EXPECT_EQ(LoadElement<int32_t>(second, 3), 10);
+  const char* names[] = {"base", "x", "x", "compact_intseq"};
+  for (size_t i = 2; i < 6; ++i) {
+    EXPECT_EQ(value->Get<Symbol>(list.items[i]).name.bytes, names[i - 2]);
+  }
+}
+
+// A compact sequence's length is the input's claim: expanded as read a step at a time (memory a
+// step, whatever the length), and left to the graph, which refuses it naming the limit, when its
+// elements alone pass the output limit. Classes whose version 2 form needs a whole vector read
+// first (a wrapper's, a deferred string's) stop, and the graph expands them.
+TEST(RTranscoderTest, LongSequencesExpandInStepsAndPastTheOutputLimitStop) {
+  const CodecRegistry registry = CoreCodecs();
+  const std::string stream =
+      XdrStream({}) + AltrepWords("compact_intseq", 13, SequenceState(3'000'000, -5, 1));
+  WriteOptions options;
+  options.r_version = 2;
+  options.r_compression = RCompression::kNone;
+  absl::StatusOr<std::string> graph =
+      ThroughGraph(**registry.Find("rds"), Buffer::FromString(stream), options);
+  ASSERT_TRUE(graph.ok()) << graph.status();
+  ASSERT_EQ(graph->size(),
+            XdrStream({}).size() - 9 /* "UTF-8" and its length */ + 8 + 4 * 3'000'000);
+  for (size_t step : {size_t{3}, size_t{1} << 20}) {
+    Transcoded t =
+        TranscodeInSteps(**registry.Find("rds"), Buffer::FromString(stream), step, options);
+    ASSERT_TRUE(t.status.ok()) << t.status;
+    EXPECT_TRUE(t.outcome.complete) << t.outcome.reason;
+    EXPECT_TRUE(t.bytes == *graph) << step;
+  }
+  options.max_output_bytes = 4 * 3'000'000 - 1;
+  Transcoded t = TranscodeInSteps(**registry.Find("rds"), Buffer::FromString(stream), 64, options);
+  ASSERT_TRUE(t.status.ok()) << t.status;
+  EXPECT_FALSE(t.outcome.complete);
+  EXPECT_EQ(t.outcome.reason,
+            "a compact sequence whose elements pass the output limit when written as version 2");
+  EXPECT_EQ(t.outcome.emitted, XdrStream({}).size() - 9);
+  absl::StatusOr<std::string> converted = Converted(**registry.Find("rds"), **registry.Find("rds"),
+                                                    Buffer::FromString(stream), options);
+  EXPECT_EQ(converted.status().code(), absl::StatusCode::kResourceExhausted) << converted.status();
+  EXPECT_THAT(std::string(converted.status().message()),
+              ::testing::HasSubstr("expands to more than the 11999999-byte output limit"));
+
+  options.max_output_bytes = UINT64_MAX;
+  // compact_intseq whose class information says REALSXP: the graph's to expand (as doubles).
+  const std::string as_doubles =
+      XdrStream({}) + AltrepWords("compact_intseq", 14, SequenceState(3, 1, 1));
+  t = TranscodeInSteps(**registry.Find("rds"), Buffer::FromString(as_doubles), 64, options);
+  ASSERT_TRUE(t.status.ok()) << t.status;
+  EXPECT_FALSE(t.outcome.complete);
+  EXPECT_EQ(t.outcome.reason,
+            "a compact sequence whose base type is not its class's, written as version 2");
+  converted = Converted(**registry.Find("rds"), **registry.Find("rds"),
+                        Buffer::FromString(as_doubles), options);
+  graph = ThroughGraph(**registry.Find("rds"), Buffer::FromString(as_doubles), options);
+  ASSERT_TRUE(graph.ok()) << graph.status();
+  EXPECT_EQ(converted, graph);
+
+  const std::string deferred =
+      XdrStream({}) + AltrepWords("deferred_string", 16, Words({2, 13, 3, 1, 2, 3, 13, 1, 0}));
+  t = TranscodeInSteps(**registry.Find("rds"), Buffer::FromString(deferred), 64, options);
+  ASSERT_TRUE(t.status.ok()) << t.status;
+  EXPECT_FALSE(t.outcome.complete);
+  EXPECT_EQ(t.outcome.reason,
+            "an ALTREP object other than a compact sequence written as version 2 (the graph "
+            "expands it)");
 }
 
 TEST(RTranscoderTest, AttributesWrittenAsNullAreKeptByBothPaths) {

@@ -13,7 +13,20 @@ absl::Status SpillableBuffer::Reserve(size_t capacity) {
 
 absl::Status SpillableBuffer::ReserveSpill(uint64_t total) {
   if (!Spills(total)) return absl::OkStatus();
-  return ReserveSpillUpTo(total);
+  RETURN_IF_ERROR(ReserveSpillUpTo(total));
+  // Bytes that will spill go to the file from the first: collected in memory up to the
+  // threshold, they would cost fresh pages and a second copy on the move.
+  return OpenFile();
+}
+
+absl::Status SpillableBuffer::OpenFile() {
+  if (file_.has_value()) return absl::OkStatus();
+  ASSIGN_OR_RETURN(SpillFile file, SpillFile::Create(spill_dir_));
+  file_.emplace(std::move(file));
+  if (size_ == 0) return absl::OkStatus();
+  const Buffer held = std::move(memory_).Finish();
+  const std::string_view held_view = held.view();
+  return file_->Append(absl::MakeConstSpan(&held_view, 1));
 }
 
 absl::Status SpillableBuffer::ReserveSpillUpTo(uint64_t total) {
@@ -34,13 +47,7 @@ absl::Status SpillableBuffer::Append(absl::Span<const std::string_view> pieces) 
   if (Spills(size_ + n)) {
     // Counted before anything is written: on the move, what memory held goes too.
     RETURN_IF_ERROR(ReserveSpillUpTo(size_ + n));
-    if (!file_.has_value()) {
-      ASSIGN_OR_RETURN(SpillFile file, SpillFile::Create(spill_dir_));
-      file_.emplace(std::move(file));
-      const Buffer held = std::move(memory_).Finish();
-      const std::string_view held_view = held.view();
-      RETURN_IF_ERROR(file_->Append(absl::MakeConstSpan(&held_view, 1)));
-    }
+    RETURN_IF_ERROR(OpenFile());
     RETURN_IF_ERROR(file_->Append(pieces));
   } else {
     for (std::string_view piece : pieces) {

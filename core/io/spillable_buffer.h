@@ -57,7 +57,9 @@ class SpillableBuffer {
   // Makes room in memory for `capacity` bytes in total, when that many stay in memory.
   absl::Status Reserve(size_t capacity);
   // Reserves `total` bytes of disk now (through reserve_spill), when that many would spill: a
-  // declared size, so that an input that can never fit is refused before it is sent.
+  // declared size, so that an input that can never fit is refused before it is sent. The file
+  // is then created at once, and every byte appended goes straight to it (a directory that
+  // cannot take it fails here, before any byte is sent).
   absl::Status ReserveSpill(uint64_t total);
   // Appends a copy of `n` bytes, moving everything to the file first when the total passes
   // the threshold. The file's errors name its directory.
@@ -74,6 +76,8 @@ class SpillableBuffer {
  private:
   // Counts bytes about to go to the file against reserve_spill_, beyond those reserved already.
   absl::Status ReserveSpillUpTo(uint64_t total);
+  // Creates the file, if there is none yet, and moves what memory holds to it.
+  absl::Status OpenFile();
 
   std::string spill_dir_;
   uint64_t spill_above_;

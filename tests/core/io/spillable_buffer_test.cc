@@ -97,6 +97,7 @@ TEST_F(SpillableBufferTest, WhatGoesToTheFileIsCountedOnceBeforeItIsWritten) {
   SpillableBuffer declared(dir_, 1000, count);
   ASSERT_TRUE(declared.ReserveSpill(5000).ok());
   EXPECT_EQ(counted, (std::vector<uint64_t>{5000}));
+  EXPECT_TRUE(declared.spilled()) << "a declared total that spills goes to the file from byte 0";
   const std::string big = Pattern(4800, 4);
   ASSERT_TRUE(declared.Append(big.data(), big.size()).ok());
   ASSERT_TRUE(declared.Append(a.data(), a.size()).ok());
@@ -104,6 +105,7 @@ TEST_F(SpillableBufferTest, WhatGoesToTheFileIsCountedOnceBeforeItIsWritten) {
   SpillableBuffer small(dir_, 1000, count);
   ASSERT_TRUE(small.ReserveSpill(900).ok());
   EXPECT_EQ(counted.size(), 2u) << "a total that stays in memory reserves no disk";
+  EXPECT_FALSE(small.spilled());
 }
 
 TEST_F(SpillableBufferTest, ADirectoryThatCannotTakeTheFileFailsThePassingAppend) {
@@ -113,6 +115,26 @@ TEST_F(SpillableBufferTest, ADirectoryThatCannotTakeTheFileFailsThePassingAppend
   absl::Status status = buffer.Append(bytes.data(), bytes.size());
   EXPECT_EQ(status.code(), absl::StatusCode::kInternal);
   EXPECT_THAT(status.message(), HasSubstr("cannot create a spill file in " + dir_ + "/missing"));
+  // With a declared total that spills, the reservation fails, before any byte comes.
+  SpillableBuffer declared(dir_ + "/missing", 1000);
+  status = declared.ReserveSpill(2000);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInternal);
+  EXPECT_THAT(status.message(), HasSubstr("cannot create a spill file in " + dir_ + "/missing"));
+}
+
+// Bytes appended after a declared total that spills are the file's from the first; the whole
+// reads back as appended, a total that turns out smaller than declared too.
+TEST_F(SpillableBufferTest, ADeclaredTotalThatSpillsWritesEveryByteToTheFile) {
+  const std::string a = Pattern(300, 7), b = Pattern(200, 8);
+  SpillableBuffer buffer(dir_, 1000);
+  ASSERT_TRUE(buffer.ReserveSpill(4000).ok());
+  ASSERT_TRUE(buffer.Append(a.data(), a.size()).ok());
+  ASSERT_TRUE(buffer.Append(b.data(), b.size()).ok());
+  EXPECT_TRUE(buffer.spilled());
+  absl::StatusOr<Buffer> whole = std::move(buffer).Finish();
+  ASSERT_TRUE(whole.ok()) << whole.status();
+  EXPECT_EQ(whole->view(), a + b);
+  EXPECT_TRUE(whole->file_region().has_value()) << "a mapping of the file";
 }
 
 std::string Gzip(const std::string& bytes) {

@@ -655,11 +655,11 @@ absl::StatusOr<bool> ConvertTorch7AsReceived(const CodecRegistry& registry,
 // save() file's; compressed when the client sends input_size) is converted as its chunks arrive,
 // compressed input decompressed a piece at a time as the transcoder asks. The input is also kept
 // (in memory up to --spill-above, beyond in a spill file counted in --max-spill-bytes) for where
-// the transcoder stops before something the object graph writes differently (ALTREP objects
-// written as version 2, forms no R writes): the whole input is then read as a Value and written
-// on, so the output is always the graph's, and a bad input gets the reader's error. Returns
-// false, with what was read in `held`, for any other conversion: the caller converts the whole
-// input as usual.
+// the transcoder stops before something the object graph writes differently (wrappers and
+// deferred strings written as version 2, forms no R writes): the whole input is then read as a
+// Value and written on, so the output is always the graph's, and a bad input gets the reader's
+// error. Returns false, with what was read in `held`, for any other conversion: the caller converts
+// the whole input as usual.
 template <typename Envelope>
 absl::StatusOr<bool> ConvertRAsReceived(const CodecRegistry& registry,
                                         const v1::ConvertStreamOptions& options, CallBudget& call,

@@ -37,9 +37,12 @@ constexpr size_t kLookahead = 256;
 constexpr size_t kGatherAtOnce = size_t{1} << 20;
 // Ascii vector elements parsed into one buffer before they are written.
 constexpr uint64_t kAsciiBatch = 8192;
-// A byte code object's output is held until its shared cells prove numbered as the graph
-// numbers them; one that grows past this (a large constant) is left to the graph.
-constexpr uint64_t kMaxHeldBytecodeBytes = uint64_t{16} << 20;
+// Output held in memory is bounded by this: a byte code object's, held until its shared cells
+// prove numbered as the graph numbers them, that grows past it (a large constant) is left to the
+// graph, and so is a compact sequence that expands past it into held output (attributes
+// held until a tag shows, a byte code constant): held, its elements would cost memory the input
+// cannot justify.
+constexpr uint64_t kMaxHeldBytes = uint64_t{16} << 20;
 // ALTREP wrappers nested in one another's data beyond this are left to the graph (the reader
 // expands 64 levels: rds/altrep.cc).
 constexpr int64_t kMaxNestedWrappers = 32;
@@ -988,11 +991,11 @@ class Transcoder {
   // Stops, and says so, once the output held for a byte code object passes the bound: checked
   // between items and within a vector's data.
   bool BytecodeHeldTooLong() {
-    if (!held_.has_value() || bc_tables_.empty() || held_->size() <= kMaxHeldBytecodeBytes) {
+    if (!held_.has_value() || bc_tables_.empty() || held_->size() <= kMaxHeldBytes) {
       return false;
     }
     (void)StopHere(in_.offset(),
-                   absl::StrCat("a byte code object of more than ", kMaxHeldBytecodeBytes >> 20,
+                   absl::StrCat("a byte code object of more than ", kMaxHeldBytes >> 20,
                                 " MiB (held until its shared cells are checked)"));
     return true;
   }
@@ -1414,7 +1417,8 @@ class Transcoder {
   // (attributes flagged unless the next item is NULL, which is then read here and not written),
   // length and elements, generated a step at a time, as the graph writes them. The attributes,
   // when there are some, follow as the frame's last slot. A length whose elements alone pass the
-  // output limit is left to the graph, which refuses it naming the limit.
+  // output limit is left to the graph, which refuses it naming the limit; so is one that passes
+  // kMaxHeldBytes in output held in memory.
   absl::StatusOr<bool> WriteExpandedSequence(const Value& state, NodeId id,
                                              const rds::AltrepExpansion& e, uint64_t start) {
     const ElementType type =
@@ -1439,6 +1443,14 @@ class Transcoder {
     WriteLength(e.length);
     const uint64_t step = kSequenceStep / size;
     for (uint64_t begin = 0; begin < e.length && out_.ok(); begin += step) {
+      // Held (what is held is dropped at a stop), the elements' memory must stay bounded.
+      if (held_.has_value() && held_->size() > kMaxHeldBytes) {
+        RETURN_IF_ERROR(StopHere(
+            start, absl::StrCat("a compact sequence that expands past ", kMaxHeldBytes >> 20,
+                                " MiB into output held in memory, written "
+                                "as version 2")));
+        return true;
+      }
       const uint64_t n = std::min(step, e.length - begin);
       auto [buffer, bytes] = Buffer::Allocate(n * size);
       RETURN_IF_ERROR(rds::FillElements(state, id, type, begin, n, bytes));

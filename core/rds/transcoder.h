@@ -26,6 +26,8 @@
 //   written otherwise than the graph writes it (a constant's type word that is not its type, a
 //   pad that is not 0, a language object after a pad, a cell's attributes written as NULL), or
 //   of more than 16 MiB of output,
+//   compact sequences written as version 2 whose elements pass the output limit, or pass 16 MiB
+//   in output held in memory (a byte code constant, attributes held until a tag shows),
 //   ALTREP objects other than compact sequences written as version 2 (the graph expands them:
 //   a wrapper's or deferred string's vector comes whole before the word that says whether the
 //   expanded vector has attributes, which its flags word says first), class information in

@@ -811,6 +811,8 @@ TEST(RTranscoderTest, ExpandedSequencesKeepTheirFlagsAttributesAndTheOutputsRefe
   Transcoded t =
       TranscodeInSteps(**registry.Find("rds"), Buffer::FromString(streams[1]), 5, version2);
   ASSERT_TRUE(t.outcome.complete);
+  // The class symbol is written once, in full, where quote(compact_intseq) stands.
+  ASSERT_NE(t.bytes.find("compact_intseq"), std::string::npos);
   EXPECT_EQ(t.bytes.find("compact_intseq"), t.bytes.rfind("compact_intseq"));
   absl::StatusOr<Value> value = ReadR(Buffer::FromString(t.bytes));
   ASSERT_TRUE(value.ok()) << value.status();
@@ -823,6 +825,56 @@ TEST(RTranscoderTest, ExpandedSequencesKeepTheirFlagsAttributesAndTheOutputsRefe
   for (size_t i = 2; i < 6; ++i) {
     EXPECT_EQ(value->Get<Symbol>(list.items[i]).name.bytes, names[i - 2]);
   }
+}
+
+// Output held in memory (a cell's attributes, held until its tag shows whether the graph keeps
+// it) takes an expanded sequence while it stays within the bound: `n` elements of a compact
+// sequence as the attributes of a tagged cell of list(t = NULL); past 16 MiB the transcoder stops
+// (what it held is dropped: nothing of the cell is written) and the graph converts. A stream cut
+// short after a sequence's state fails where it ends.
+TEST(RTranscoderTest, SequencesExpandedIntoHeldOutputStopPastTheBound) {
+  const CodecRegistry registry = CoreCodecs();
+  const int32_t kSym = 1;
+  auto stream_of = [&](double n) {
+    return XdrStream({2 | (1 << 9) | (1 << 10), 2 | (1 << 10), kSym, 262153, 1}) + "a" +
+           AltrepWords("compact_intseq", 13, SequenceState(n, 1, 1)) +
+           Words({kNil, kSym, 262153, 1}) + "t" + Words({kNil, kNil});
+  };
+  WriteOptions options;
+  options.r_version = 2;
+  options.r_compression = RCompression::kNone;
+  const std::string small = stream_of(10), large = stream_of(5'000'000);
+  for (const std::string* stream : {&small, &large}) {
+    ASSERT_TRUE(ReadR(Buffer::FromString(*stream)).ok());
+    absl::StatusOr<std::string> graph =
+        ThroughGraph(**registry.Find("rds"), Buffer::FromString(*stream), options);
+    ASSERT_TRUE(graph.ok()) << graph.status();
+    Transcoded t =
+        TranscodeInSteps(**registry.Find("rds"), Buffer::FromString(*stream), 1 << 20, options);
+    ASSERT_TRUE(t.status.ok()) << t.status;
+    if (stream == &small) {
+      EXPECT_TRUE(t.outcome.complete) << t.outcome.reason;
+      EXPECT_EQ(t.bytes, *graph);
+      continue;
+    }
+    EXPECT_FALSE(t.outcome.complete);
+    EXPECT_EQ(t.outcome.reason,
+              "a compact sequence that expands past 16 MiB into output held in memory, written "
+              "as version 2");
+    EXPECT_EQ(t.outcome.emitted, XdrStream({}).size() - 9);  // the version 2 header alone
+    EXPECT_EQ(t.bytes, graph->substr(0, t.bytes.size()));
+    absl::StatusOr<std::string> converted = Converted(
+        **registry.Find("rds"), **registry.Find("rds"), Buffer::FromString(*stream), options);
+    ASSERT_TRUE(converted.ok()) << converted.status();
+    EXPECT_TRUE(*converted == *graph);
+  }
+  // Cut after the state, before the word that says whether attributes follow.
+  const std::string cut = XdrStream({}) + AltrepWords("compact_intseq", 13, SequenceState(4, 1, 1));
+  Transcoded t = TranscodeInSteps(**registry.Find("rds"),
+                                  Buffer::FromString(cut.substr(0, cut.size() - 4)), 7, options);
+  EXPECT_EQ(t.status.code(), absl::StatusCode::kInvalidArgument) << t.status;
+  EXPECT_THAT(std::string(t.status.message()),
+              ::testing::HasSubstr(absl::StrCat("at byte ", cut.size() - 4)));
 }
 
 // A compact sequence's length is the input's claim: expanded as read a step at a time (memory a

@@ -2,8 +2,8 @@
 //
 // The one chunk sender of the streaming calls, on both ends: bytes produced in pieces of any size
 // go out as chunk messages of about `chunk_bytes` each. A piece larger than a chunk is cut; pieces
-// smaller than a chunk (a writer's 64 KiB blocks, its small shared pieces) are gathered into one
-// message as several slices, not copied together, so a stream costs one message per chunk
+// smaller than a chunk (a writer's blocks of 64 KiB to 1 MiB, its small shared pieces) are gathered
+// into one message as several slices, not copied together, so a stream costs one message per chunk
 // however its writer cuts its output. Every message's data are slices over the pieces' own
 // Buffers (wire/chunk_wire.h); a piece that is a mapped file's is read from the file a chunk at
 // a time as it is sent (ReadInSteps: faster than through the mapping, and never all resident).

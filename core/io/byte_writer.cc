@@ -40,7 +40,8 @@ uint8_t* ByteWriter::WritableSpace(size_t min_size, size_t* available) {
     FlushBlock();
     if (capacity_ - used_ < min_size) {
       auto [block, bytes] = Buffer::Allocate(std::max(min_size, next_block_size_));
-      if (!on_piece_) next_block_size_ = std::min(next_block_size_ * 2, kMaxCollectedBlockSize);
+      next_block_size_ = std::min(next_block_size_ * 2,
+                                  on_piece_ ? kMaxStreamedBlockSize : kMaxCollectedBlockSize);
       block_ = std::move(block);
       block_bytes_ = bytes;
       capacity_ = block_.size();

@@ -1,10 +1,10 @@
 // File: core/io/byte_writer.h
 //
 // ByteWriter: the output side of every format writer. Small writes (tags, lengths, numbers) are
-// copied into 64 KiB blocks; large buffers that already hold the right bytes (a little-endian
-// tensor written to a little-endian stream) are appended by reference, never copied. The result
-// is a BufferChain, or, for streaming, a callback that receives each finished piece in order so
-// the output never has to exist in memory as a whole.
+// copied into blocks of 64 KiB and more; large buffers that already hold the right bytes (a
+// little-endian tensor written to a little-endian stream) are appended by reference, never copied.
+// The result is a BufferChain, or, for streaming, a callback that receives each finished piece in
+// order so the output never has to exist in memory as a whole.
 //
 // Not thread-safe; one writer per output stream.
 //
@@ -38,6 +38,11 @@ class ByteWriter {
   // Without a piece callback the output is collected whole, so blocks double in size up to this:
   // fewer, larger allocations (and page faults) for large outputs.
   static constexpr size_t kMaxCollectedBlockSize = 8 * 1024 * 1024;
+  // With a piece callback, blocks double up to this: each piece is a write system call or a
+  // message for the callback, whose cost per call (a file's lock and times, a message's framing)
+  // is paid 16 times as often in 64 KiB pieces. serialctl's swapped XDR -> native output of
+  // 400 MB to a file on ext4 took 0.28-0.33 s in 64 KiB pieces and 0.22-0.25 s in 1 MiB ones.
+  static constexpr size_t kMaxStreamedBlockSize = 1024 * 1024;
   // Buffers at least this large are referenced by AppendShared instead of copied.
   static constexpr size_t kShareThreshold = 4 * 1024;
 

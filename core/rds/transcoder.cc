@@ -541,31 +541,29 @@ class Transcoder {
 
   // ---- the item loop, without recursion
   absl::Status ReadRoot() {
-    ASSIGN_OR_RETURN(bool done, StartItem(Slot::kAny, std::nullopt));
+    // Each step reads one item, or a part of the frame on top; an item with content pushes a
+    // frame for it, and a frame whose content is all read is popped.
+    RETURN_IF_ERROR(StartItem(Slot::kAny, std::nullopt));
     while (!stopped_ && out_.ok()) {
-      if (done) {
-        if (stack_.empty()) return absl::OkStatus();
-        // The frame on top has one more of its children.
-      }
       if (stack_.empty()) return absl::OkStatus();
       if (BytecodeHeldTooLong()) return absl::OkStatus();
       Frame& f = stack_.back();
       if (f.kind == Frame::Kind::kBytecode) {
-        ASSIGN_OR_RETURN(done, StepBytecode());
+        RETURN_IF_ERROR(StepBytecode());
         continue;
       }
       if (f.kind == Frame::Kind::kBcCells) {
-        ASSIGN_OR_RETURN(done, StepBcCells());
+        RETURN_IF_ERROR(StepBcCells());
         continue;
       }
       if (f.items > 0) {
         --f.items;
-        ASSIGN_OR_RETURN(done, StartItem(Slot::kAny, std::nullopt));
+        RETURN_IF_ERROR(StartItem(Slot::kAny, std::nullopt));
         continue;
       }
       if (f.next_slot < f.slot_count) {
         const Slot slot = f.slots[f.next_slot++];
-        ASSIGN_OR_RETURN(done, StartItem(slot, std::nullopt));
+        RETURN_IF_ERROR(StartItem(slot, std::nullopt));
         continue;
       }
       if (f.cells) {
@@ -579,24 +577,21 @@ class Transcoder {
         }
         if (IsCellType(next.type)) {
           RETURN_IF_ERROR(StartCell(next, at, stack_.back()));
-          done = false;
           continue;
         }
         if (next.type == rds::kNilValueSxp) {
           stack_.pop_back();
           os().WriteInt(rds::kNilValueSxp);
-          done = true;
           continue;
         }
         // The tail is the chain's last child: its frame stays while it is read (as the
         // reader's, whose depth limit counts it), and goes once it is done.
         f.cells = false;
-        ASSIGN_OR_RETURN(done, StartItem(f.wrapper_state ? Slot::kWrapperMeta : Slot::kAny,
-                                         std::make_pair(word, at)));
+        RETURN_IF_ERROR(
+            StartItem(f.wrapper_state ? Slot::kWrapperMeta : Slot::kAny, std::make_pair(word, at)));
         continue;
       }
       stack_.pop_back();
-      done = true;
     }
     return absl::OkStatus();
   }
@@ -629,9 +624,9 @@ class Transcoder {
     return absl::OkStatus();
   }
 
-  // Reads an item (its flags word, or `pre` when the caller read it) and writes it; true when it
-  // is complete, false when a frame was pushed for its content.
-  absl::StatusOr<bool> StartItem(Slot slot, std::optional<std::pair<int32_t, uint64_t>> pre) {
+  // Reads an item (its flags word, or `pre` when the caller read it) and writes it, or as much of
+  // it as comes before its content, for which it pushes a frame.
+  absl::Status StartItem(Slot slot, std::optional<std::pair<int32_t, uint64_t>> pre) {
     uint64_t start = in_.offset();
     int32_t word;
     if (pre.has_value()) {
@@ -646,29 +641,25 @@ class Transcoder {
         break;
       case Slot::kAttributes:
         if (!IsCellType(flags.type) && flags.type != rds::kNilValueSxp) {
-          RETURN_IF_ERROR(StopHere(start, "attributes that are not a pairlist"));
-          return true;
+          return StopHere(start, "attributes that are not a pairlist");
         }
         break;
       case Slot::kPairlistOrNil:
         if (!IsCellType(flags.type) && flags.type != rds::kNilValueSxp) {
-          RETURN_IF_ERROR(StopHere(start, "an environment frame that is not a pairlist"));
-          return true;
+          return StopHere(start, "an environment frame that is not a pairlist");
         }
         break;
       case Slot::kListOrNil:
         if (flags.type != rds::kVecSxp && flags.type != rds::kExprSxp &&
             flags.type != rds::kNilValueSxp) {
-          RETURN_IF_ERROR(StopHere(start, "an environment hash table that is not a list"));
-          return true;
+          return StopHere(start, "an environment hash table that is not a list");
         }
         break;
       case Slot::kSequenceState:
         return CopySequenceState(flags, start);
       case Slot::kBcCode:
         if (flags.type != rds::kIntSxp) {
-          RETURN_IF_ERROR(StopHere(start, "byte code whose code is not an integer vector"));
-          return true;
+          return StopHere(start, "byte code whose code is not an integer vector");
         }
         break;
       case Slot::kBcConstant: {
@@ -679,17 +670,13 @@ class Transcoder {
         }
         const std::optional<int32_t> word = BcTypeWordOf(flags.type);
         if (!word.has_value() || *word != bc_constant_type_) {
-          RETURN_IF_ERROR(StopHere(start,
-                                   "a byte code constant whose type word the graph writes "
-                                   "otherwise"));
-          return true;
+          return StopHere(start, "a byte code constant whose type word the graph writes otherwise");
         }
         break;
       }
       case Slot::kWrapperState:
         if (!IsCellType(flags.type)) {
-          RETURN_IF_ERROR(StopHere(start, kNotAWrapperState));
-          return true;
+          return StopHere(start, kNotAWrapperState);
         }
         break;
       case Slot::kWrapperData:
@@ -707,14 +694,12 @@ class Transcoder {
             wrapped_altrep_ = true;  // StartAltrep takes only what the reader expands
             break;
           default:
-            RETURN_IF_ERROR(StopHere(start, "an ALTREP wrapper whose data is not a vector"));
-            return true;
+            return StopHere(start, "an ALTREP wrapper whose data is not a vector");
         }
         break;
       case Slot::kWrapperMeta:
         if (flags.type != rds::kIntSxp) {
-          RETURN_IF_ERROR(StopHere(start, kNotAWrapperState));
-          return true;
+          return StopHere(start, kNotAWrapperState);
         }
         break;
       case Slot::kBcPadded:
@@ -722,13 +707,12 @@ class Transcoder {
           RETURN_IF_ERROR(StopHere(start,
                                    "a language object after a byte code pad (the graph "
                                    "writes it as byte code cells)"));
-          return true;
+          return absl::OkStatus();
         }
         break;
       case Slot::kHeldTag: {
         if (flags.type == rds::kNilValueSxp) {
-          RETURN_IF_ERROR(StopHere(start, "a tag or closure environment written as NULL"));
-          return true;
+          return StopHere(start, "a tag or closure environment written as NULL");
         }
         Frame& f = stack_.back();
         f.holding = false;
@@ -745,7 +729,7 @@ class Transcoder {
       case rds::kMissingArgSxp:
       case rds::kBaseNamespaceSxp:
         os().WriteInt(flags.type);
-        return true;
+        return absl::OkStatus();
       case rds::kRefSxp: {
         int64_t index = rds::RefIndex(word);
         if (index == 0) {
@@ -757,33 +741,28 @@ class Transcoder {
                                            refs_.size(), " entries"));
         }
         if (refs_[index - 1].kind == Ref::kPersistent) {
-          RETURN_IF_ERROR(StopHere(start, "a reference to a persistent name"));
-          return true;
+          return StopHere(start, "a reference to a persistent name");
         }
         if (slot == Slot::kBcConstant && refs_[index - 1].type != bc_constant_type_) {
-          RETURN_IF_ERROR(StopHere(start,
-                                   "a byte code constant whose type word the graph writes "
-                                   "otherwise"));
-          return true;
+          return StopHere(start, "a byte code constant whose type word the graph writes otherwise");
         }
         WriteRef(index);
-        return true;
+        return absl::OkStatus();
       }
       case rds::kPersistSxp:
         os().WriteInt(rds::kPersistSxp);
         RETURN_IF_ERROR(CopyStringVec("persistent name"));
         AddRef(Ref{Ref::kPersistent, {}, rds::kEnvSxp});
-        return true;
+        return absl::OkStatus();
       case rds::kPackageSxp:
       case rds::kNamespaceSxp:
         os().WriteInt(flags.type);
         RETURN_IF_ERROR(CopyStringVec(flags.type == rds::kPackageSxp ? "package environment name"
                                                                      : "namespace name"));
         AddRef(Ref{Ref::kOther, {}, rds::kEnvSxp});
-        return true;
+        return absl::OkStatus();
       case rds::kSymSxp:
-        RETURN_IF_ERROR(CopySymbol(start));
-        return true;
+        return CopySymbol(start);
       case rds::kEnvSxp: {
         ASSIGN_OR_RETURN(int32_t locked, Int("environment lock"));
         AddRef(Ref{Ref::kOther, {}, rds::kEnvSxp});
@@ -796,8 +775,7 @@ class Transcoder {
         frame.slots[2] = Slot::kListOrNil;
         frame.slots[3] = Slot::kPairlistOrNil;  // attributes
         frame.slot_count = 4;
-        RETURN_IF_ERROR(Push(frame));
-        return false;
+        return Push(frame);
       }
       case rds::kListSxp:
       case rds::kLangSxp:
@@ -809,7 +787,7 @@ class Transcoder {
           cell.wrapper_state = true;
           cell.slots[cell.slot_count - 1] = Slot::kWrapperData;  // the CAR
         }
-        return false;
+        return absl::OkStatus();
       }
       case rds::kCloSxp:
       case rds::kPromSxp: {
@@ -818,8 +796,7 @@ class Transcoder {
         if (flags.has_attr) {
           ASSIGN_OR_RETURN(bool null, NullFollows());
           if (null) {
-            RETURN_IF_ERROR(StopHere(in_.offset(), "a closure's attributes written as NULL"));
-            return true;
+            return StopHere(in_.offset(), "a closure's attributes written as NULL");
           }
           frame.slots[frame.slot_count++] = Slot::kAttributes;
         }
@@ -829,8 +806,7 @@ class Transcoder {
           } else {
             ASSIGN_OR_RETURN(bool null, NullFollows());
             if (null) {
-              RETURN_IF_ERROR(StopHere(in_.offset(), "a closure's environment written as NULL"));
-              return true;
+              return StopHere(in_.offset(), "a closure's environment written as NULL");
             }
             frame.slots[frame.slot_count++] = Slot::kAny;
           }
@@ -844,7 +820,7 @@ class Transcoder {
         }
         os().WriteInt(rds::PackFlags(flags.type, flags.levels, flags.is_object, flags.has_attr,
                                      flags.has_tag));
-        return false;
+        return absl::OkStatus();
       }
       case rds::kExtptrSxp: {
         AddRef(Ref{Ref::kOther, {}, rds::kExtptrSxp});
@@ -854,14 +830,12 @@ class Transcoder {
         frame.slots[frame.slot_count++] = Slot::kAny;  // protected value
         frame.slots[frame.slot_count++] = Slot::kAny;  // tag
         if (flags.has_attr) frame.slots[frame.slot_count++] = Slot::kAttributes;
-        RETURN_IF_ERROR(Push(frame));
-        return false;
+        return Push(frame);
       }
       case rds::kWeakrefSxp:
         AddRef(Ref{Ref::kOther, {}, rds::kWeakrefSxp});
         os().WriteInt(Repacked(flags));
-        RETURN_IF_ERROR(PushAttributes(flags, start));
-        return !flags.has_attr;
+        return PushAttributes(flags, start);
       case rds::kSpecialSxp:
       case rds::kBuiltinSxp: {
         const uint64_t at = in_.offset();
@@ -871,16 +845,13 @@ class Transcoder {
         os().WriteInt(Repacked(flags));
         os().WriteInt(length);
         os().WriteString(name.view());
-        RETURN_IF_ERROR(PushAttributes(flags, start));
-        return !flags.has_attr;
+        return PushAttributes(flags, start);
       }
       case rds::kCharSxp:
         if (flags.has_attr) {
-          RETURN_IF_ERROR(StopHere(start, "a CHARSXP with attributes (the graph drops them)"));
-          return true;
+          return StopHere(start, "a CHARSXP with attributes (the graph drops them)");
         }
-        RETURN_IF_ERROR(CopyCharPayload(CharItemWord(flags)));
-        return true;
+        return CopyCharPayload(CharItemWord(flags));
       case rds::kLglSxp:
       case rds::kIntSxp:
       case rds::kRealSxp:
@@ -890,18 +861,15 @@ class Transcoder {
         ASSIGN_OR_RETURN(uint64_t length, ReadLength("vector length"));
         RETURN_IF_ERROR(CheckRoom(length, ElementSize(type), "vector"));
         if (slot == Slot::kBcCode && length == 0) {
-          RETURN_IF_ERROR(StopHere(start, "byte code whose code is empty"));
-          return true;
+          return StopHere(start, "byte code whose code is empty");
         }
         if (slot == Slot::kWrapperMeta && length == 0) {
-          RETURN_IF_ERROR(StopHere(start, kNotAWrapperState));
-          return true;
+          return StopHere(start, kNotAWrapperState);
         }
         os().WriteInt(Repacked(flags));
         WriteLength(length);
         RETURN_IF_ERROR(CopyElements(type, length));
-        RETURN_IF_ERROR(PushAttributes(flags, start));
-        return !flags.has_attr;
+        return PushAttributes(flags, start);
       }
       case rds::kStrSxp: {
         ASSIGN_OR_RETURN(uint64_t length, ReadLength("vector length"));
@@ -909,8 +877,7 @@ class Transcoder {
         os().WriteInt(Repacked(flags));
         WriteLength(length);
         RETURN_IF_ERROR(CopyStrings(length));
-        RETURN_IF_ERROR(PushAttributes(flags, start));
-        return !flags.has_attr;
+        return PushAttributes(flags, start);
       }
       case rds::kVecSxp:
       case rds::kExprSxp: {
@@ -919,20 +886,17 @@ class Transcoder {
         os().WriteInt(Repacked(flags));
         WriteLength(length);
         if (length == 0) {
-          RETURN_IF_ERROR(PushAttributes(flags, start));
-          return !flags.has_attr;
+          return PushAttributes(flags, start);
         }
         Frame frame;
         frame.start = start;
         frame.items = length;
         if (flags.has_attr) frame.slots[frame.slot_count++] = Slot::kAttributes;
-        RETURN_IF_ERROR(Push(frame));
-        return false;
+        return Push(frame);
       }
       case rds::kS4Sxp:
         os().WriteInt(Repacked(flags));
-        RETURN_IF_ERROR(PushAttributes(flags, start));
-        return !flags.has_attr;
+        return PushAttributes(flags, start);
       case rds::kBcodeSxp: {
         const uint64_t at = in_.offset();
         ASSIGN_OR_RETURN(int32_t reps, Int("byte code reps count"));
@@ -1001,18 +965,17 @@ class Transcoder {
   }
 
   // Pushes a byte code frame, or stops at the depth limit (where the reader's count decides).
-  absl::StatusOr<bool> PushBytecodeFrame(const Frame& frame) {
+  absl::Status PushBytecodeFrame(const Frame& frame) {
     if (stack_.size() >= options_.max_depth) {
-      RETURN_IF_ERROR(StopHere(frame.start, "byte code at the depth limit"));
-      return true;
+      return StopHere(frame.start, "byte code at the depth limit");
     }
     stack_.push_back(frame);
-    return false;
+    return absl::OkStatus();
   }
 
   // The next part of a BCODESXP item or byte code constant: its code, its constants' count, a
   // constant, or its end.
-  absl::StatusOr<bool> StepBytecode() {
+  absl::Status StepBytecode() {
     Frame& f = stack_.back();
     switch (f.step) {
       case 0:
@@ -1026,7 +989,7 @@ class Transcoder {
         os().WriteInt(count);
         f.items = static_cast<uint64_t>(count);
         f.step = 2;
-        return true;
+        return absl::OkStatus();
       }
       default:
         break;
@@ -1048,32 +1011,30 @@ class Transcoder {
     return StartItem(Slot::kBcConstant, std::nullopt);
   }
 
-  absl::StatusOr<bool> FinishBytecode() {
+  absl::Status FinishBytecode() {
     const Frame done = stack_.back();
     stack_.pop_back();
-    if (!done.top) return true;
+    if (!done.top) return absl::OkStatus();
     const BcTable table = std::move(bc_tables_.back());
     bc_tables_.pop_back();
     if (table.defined + 1 != table.declared || table.unreferred != 0) {
       RETURN_IF_ERROR(
           StopHere(done.start, "byte code whose shared cells the graph would count otherwise"));
-      return true;
+      return absl::OkStatus();
     }
     RETURN_IF_ERROR(CloseHold());
     ItemFlags flags = rds::UnpackFlags(done.item_word);
-    RETURN_IF_ERROR(PushAttributes(flags, done.start));
-    return !flags.has_attr;
+    return PushAttributes(flags, done.start);
   }
 
   // A language object in byte code's form, after its type word `type` (rds::IsBcLangType): a
   // reference to a shared cell, or a chain of cells (the first maybe defined as shared).
-  absl::StatusOr<bool> StartBcLang(int32_t type, uint64_t at) {
+  absl::Status StartBcLang(int32_t type, uint64_t at) {
     BcTable& table = bc_tables_.back();
     if (type == rds::kBcRepRef) {
       ASSIGN_OR_RETURN(int32_t index, Int("byte code reps index"));
       if (index < 0 || index >= table.defined) {
-        RETURN_IF_ERROR(StopHere(at, "a reference to a byte code cell not defined"));
-        return true;
+        return StopHere(at, "a reference to a byte code cell not defined");
       }
       if (!table.referred[index]) {
         table.referred[index] = true;
@@ -1081,14 +1042,14 @@ class Transcoder {
       }
       os().WriteInt(rds::kBcRepRef);
       os().WriteInt(index);
-      return true;
+      return absl::OkStatus();
     }
     if (type == rds::kBcRepDef) {
       ASSIGN_OR_RETURN(int32_t index, Int("byte code reps index"));
       if (index != table.defined || index >= table.declared - 1) {
         RETURN_IF_ERROR(
             StopHere(at, "byte code cells numbered otherwise than the graph numbers them"));
-        return true;
+        return absl::OkStatus();
       }
       ++table.defined;
       table.referred.push_back(false);
@@ -1097,8 +1058,7 @@ class Transcoder {
       os().WriteInt(index);
       ASSIGN_OR_RETURN(type, Int("byte code cell type"));
       if (!rds::IsBcCellType(type)) {
-        RETURN_IF_ERROR(StopHere(at, "a byte code cell of another type"));
-        return true;
+        return StopHere(at, "a byte code cell of another type");
       }
     }
     os().WriteInt(type);
@@ -1112,7 +1072,7 @@ class Transcoder {
   // The next part of a chain of byte code cells: a cell's attributes, tag, CAR, then the next
   // cell or the chain's tail.
   enum BcCellStep : uint8_t { kCellStart, kCellGotAttr, kCellGotTag, kCellGotCar, kCellGotTail };
-  absl::StatusOr<bool> StepBcCells() {
+  absl::Status StepBcCells() {
     Frame& f = stack_.back();
     switch (f.step) {
       case kCellStart:
@@ -1121,7 +1081,7 @@ class Transcoder {
           if (null) {
             RETURN_IF_ERROR(
                 StopHere(in_.offset(), "a byte code cell's attributes written as NULL"));
-            return true;
+            return absl::OkStatus();
           }
           f.step = kCellGotAttr;
           return StartItem(Slot::kAttributes, std::nullopt);
@@ -1145,7 +1105,7 @@ class Transcoder {
           os().WriteInt(type);
           f.has_attr = type == rds::kAttrLangSxp || type == rds::kAttrListSxp;
           f.step = kCellStart;
-          return true;
+          return absl::OkStatus();
         }
         f.step = kCellGotTail;
         if (type == rds::kBcRepDef || type == rds::kBcRepRef) return StartBcLang(type, at);
@@ -1153,15 +1113,14 @@ class Transcoder {
       }
       default:
         stack_.pop_back();
-        return true;
+        return absl::OkStatus();
     }
   }
 
   // An item after a pad word (a CAR or tail that is not a language object).
-  absl::StatusOr<bool> StartPadded(int32_t pad, uint64_t at) {
+  absl::Status StartPadded(int32_t pad, uint64_t at) {
     if (pad != 0) {
-      RETURN_IF_ERROR(StopHere(at, "a byte code pad that is not 0"));
-      return true;
+      return StopHere(at, "a byte code pad that is not 0");
     }
     os().WriteInt(0);
     return StartItem(Slot::kBcPadded, std::nullopt);
@@ -1183,11 +1142,10 @@ class Transcoder {
   // read: its state is three numbers, read whole before anything is written, and the word after
   // them shows whether attributes follow, which the vector's flags word says first. A wrapper's
   // or a deferred string's state is a whole vector, read before that word: those stop.
-  absl::StatusOr<bool> StartAltrep(const ItemFlags& flags, uint64_t start) {
+  absl::Status StartAltrep(const ItemFlags& flags, uint64_t start) {
     // The reader nests the class information one deeper than the object.
     if (stack_.size() + 1 >= options_.max_depth) {
-      RETURN_IF_ERROR(StopHere(start, "an ALTREP object at the depth limit"));
-      return true;
+      return StopHere(start, "an ALTREP object at the depth limit");
     }
     // Parsed whole before anything is written.
     InfoSymbol symbols[2];
@@ -1219,8 +1177,7 @@ class Transcoder {
       }
     }
     if (!canonical) {
-      RETURN_IF_ERROR(StopHere(start, "ALTREP class information in a form the graph rewrites"));
-      return true;
+      return StopHere(start, "ALTREP class information in a form the graph rewrites");
     }
     const bool base = names[1] == "base";
     const bool sequence = base && (names[0] == "compact_intseq" || names[0] == "compact_realseq");
@@ -1228,7 +1185,7 @@ class Transcoder {
       RETURN_IF_ERROR(StopHere(start,
                                "an ALTREP object other than a compact sequence written as "
                                "version 2 (the graph expands it)"));
-      return true;
+      return absl::OkStatus();
     }
     // A wrapper's state the reader checks (rds::NormalizeAltrep), and so it is checked here as
     // it comes; a deferred string's (its numbers and their format) is opaque to the reader, as
@@ -1236,15 +1193,13 @@ class Transcoder {
     // compact sequence or another wrapper, not nested deeper than the reader goes.
     const bool wrapper = base && rds::IsWrapperClass(names[0]);
     if (std::exchange(wrapped_altrep_, false) && !sequence && !wrapper) {
-      RETURN_IF_ERROR(StopHere(start, "an ALTREP wrapper whose data is not a vector"));
-      return true;
+      return StopHere(start, "an ALTREP wrapper whose data is not a vector");
     }
     if (wrapper) {
       const int64_t nested = std::count_if(stack_.begin(), stack_.end(),
                                            [](const Frame& frame) { return frame.wrapper; });
       if (nested >= kMaxNestedWrappers) {
-        RETURN_IF_ERROR(StopHere(start, "ALTREP wrappers nested deeper than the reader expands"));
-        return true;
+        return StopHere(start, "ALTREP wrappers nested deeper than the reader expands");
       }
     }
     if (const std::optional<int32_t> expected = std::exchange(altrep_base_type_, std::nullopt);
@@ -1252,7 +1207,7 @@ class Transcoder {
       RETURN_IF_ERROR(StopHere(start,
                                "a byte code constant whose type word the graph writes "
                                "otherwise"));
-      return true;
+      return absl::OkStatus();
     }
     Frame frame;
     frame.start = start;
@@ -1263,7 +1218,7 @@ class Transcoder {
         RETURN_IF_ERROR(StopHere(start,
                                  "a compact sequence whose base type is not its class's, "
                                  "written as version 2"));
-        return true;
+        return absl::OkStatus();
       }
       // The graph writes the vector's flags from the object's node: its base type, levels,
       // object bit and tag bit as read (RFlags::stray_tag), attributes if any.
@@ -1288,8 +1243,7 @@ class Transcoder {
                                       : wrapper ? Slot::kWrapperState
                                                 : Slot::kAny;
     frame.slots[frame.slot_count++] = Slot::kPairlistOrNil;  // attributes
-    RETURN_IF_ERROR(Push(frame));
-    return false;
+    return Push(frame);
   }
 
   // A symbol of ALTREP class information: its name, and the reference it was written as (0:
@@ -1380,17 +1334,15 @@ class Transcoder {
   // A compact sequence's state: a vector of three numbers without attributes, checked as the
   // reader checks it (rds::ExpandAltrep); any other form, and a bad state (which the reader
   // refuses), is left to the graph.
-  absl::StatusOr<bool> CopySequenceState(const ItemFlags& flags, uint64_t start) {
+  absl::Status CopySequenceState(const ItemFlags& flags, uint64_t start) {
     const bool integer = stack_.back().integer_sequence;
     const bool type_ok = flags.type == rds::kRealSxp || (integer && flags.type == rds::kIntSxp);
     if (!type_ok || flags.has_attr) {
-      RETURN_IF_ERROR(StopHere(start, "a compact sequence's state in a form the graph checks"));
-      return true;
+      return StopHere(start, "a compact sequence's state in a form the graph checks");
     }
     ASSIGN_OR_RETURN(int32_t length, PeekInt("vector length"));
     if (length != 3) {
-      RETURN_IF_ERROR(StopHere(start, "a compact sequence's state in a form the graph checks"));
-      return true;
+      return StopHere(start, "a compact sequence's state in a form the graph checks");
     }
     in_.Skip(peeked_);
     const ElementType type =
@@ -1403,14 +1355,13 @@ class Transcoder {
                                        integer ? rds::kIntSxp : rds::kRealSxp, state});
     const absl::StatusOr<rds::AltrepExpansion> expansion = rds::ExpandAltrep(check, id);
     if (!expansion.ok()) {
-      RETURN_IF_ERROR(StopHere(start, "a compact sequence whose state the reader refuses"));
-      return true;
+      return StopHere(start, "a compact sequence whose state the reader refuses");
     }
     if (stack_.back().expand_sequence) return WriteExpandedSequence(check, id, *expansion, start);
     os().WriteInt(Repacked(flags));
     os().WriteInt(3);
     os().WriteElements(type, 3, values);
-    return true;
+    return absl::OkStatus();
   }
 
   // A compact sequence written as version 2, once its state is read: the vector's flags word
@@ -1419,8 +1370,8 @@ class Transcoder {
   // when there are some, follow as the frame's last slot. A length whose elements alone pass the
   // output limit is left to the graph, which refuses it naming the limit; so is one that passes
   // kMaxHeldBytes in output held in memory.
-  absl::StatusOr<bool> WriteExpandedSequence(const Value& state, NodeId id,
-                                             const rds::AltrepExpansion& e, uint64_t start) {
+  absl::Status WriteExpandedSequence(const Value& state, NodeId id, const rds::AltrepExpansion& e,
+                                     uint64_t start) {
     const ElementType type =
         e.base_type == rds::kIntSxp ? ElementType::kInt32 : ElementType::kFloat64;
     const size_t size = ElementSize(type);
@@ -1428,7 +1379,7 @@ class Transcoder {
       RETURN_IF_ERROR(StopHere(start,
                                "a compact sequence whose elements pass the output limit when "
                                "written as version 2"));
-      return true;
+      return absl::OkStatus();
     }
     Frame& frame = stack_.back();
     ASSIGN_OR_RETURN(const bool no_attributes, NullFollows());
@@ -1449,14 +1400,14 @@ class Transcoder {
             start, absl::StrCat("a compact sequence that expands past ", kMaxHeldBytes >> 20,
                                 " MiB into output held in memory, written "
                                 "as version 2")));
-        return true;
+        return absl::OkStatus();
       }
       const uint64_t n = std::min(step, e.length - begin);
       auto [buffer, bytes] = Buffer::Allocate(n * size);
       RETURN_IF_ERROR(rds::FillElements(state, id, type, begin, n, bytes));
       os().WriteElements(type, n, buffer);
     }
-    return true;
+    return absl::OkStatus();
   }
 
   absl::Status CopySymbol(uint64_t start) {

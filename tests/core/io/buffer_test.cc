@@ -134,7 +134,7 @@ TEST(ByteWriterTest, WritableSpaceAndCommitWriteInPlace) {
   EXPECT_EQ(chain.ToString(), "x12345yyy");
 }
 
-TEST(ByteWriterTest, LargeAppendsSpanBlocksThatGrowWhenCollecting) {
+TEST(ByteWriterTest, LargeAppendsSpanBlocksThatGrowToTheirBound) {
   std::string data(3 * ByteWriter::kDefaultBlockSize + 17, '\0');
   for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>(i * 7);
   ByteWriter out;
@@ -146,17 +146,31 @@ TEST(ByteWriterTest, LargeAppendsSpanBlocksThatGrowWhenCollecting) {
   EXPECT_EQ(chain.pieces()[1].size(), 2 * ByteWriter::kDefaultBlockSize);
   EXPECT_EQ(chain.ToString(), data);
 
-  // Streaming keeps blocks at the default size, so pieces go out early.
+  // Streaming grows blocks too, but only up to kMaxStreamedBlockSize, so pieces keep going out
+  // as they fill: 64, 128, 256 and 512 KiB, then 1 MiB at a time.
+  constexpr size_t kKiB = 1024;
+  static_assert(ByteWriter::kDefaultBlockSize == 64 * kKiB);
+  static_assert(ByteWriter::kMaxStreamedBlockSize == 1024 * kKiB);
+  std::string streamed_data(5 * 1024 * kKiB + 17, '\0');
+  for (size_t i = 0; i < streamed_data.size(); ++i) {
+    streamed_data[i] = static_cast<char>(i * 13);
+  }
   std::vector<size_t> sizes;
+  std::string received;
   ByteWriter streamed([&](Buffer piece) {
     sizes.push_back(piece.size());
+    received.append(piece.view());
     return absl::OkStatus();
   });
-  streamed.Append(data);
+  streamed.Append(streamed_data);
+  const std::vector<size_t> before_finish = sizes;
   ASSERT_TRUE(streamed.Finish().ok());
-  ASSERT_EQ(sizes.size(), 4u);
-  for (size_t i = 0; i < 3; ++i) EXPECT_EQ(sizes[i], ByteWriter::kDefaultBlockSize);
-  EXPECT_EQ(sizes[3], 17u);
+  EXPECT_EQ(before_finish,
+            (std::vector<size_t>{64 * kKiB, 128 * kKiB, 256 * kKiB, 512 * kKiB, 1024 * kKiB,
+                                 1024 * kKiB, 1024 * kKiB, 1024 * kKiB}));
+  ASSERT_EQ(sizes.size(), before_finish.size() + 1);
+  EXPECT_EQ(sizes.back(), 64 * kKiB + 17);
+  EXPECT_EQ(received, streamed_data);
 }
 
 TEST(ByteWriterTest, PieceCallbackReceivesPiecesInOrder) {

@@ -6,7 +6,9 @@
 // Rscript) makes the data, writes the streams, and times itself; this program times ReadR and
 // WriteR on those streams (median of REPS) and memcpy of the stream's size, into memory already
 // touched ("memcpy") and into a freshly allocated buffer ("fresh": what a decode that returns new
-// memory pays on top of its own work, since the kernel zeroes each new page).
+// memory pays on top of its own work, since the kernel zeroes each new page), and, for the XDR
+// doubles, the byte-order kernel alone (core/io/byte_order.h's SwapCopy of the same bytes into
+// that touched memory: "swap"), which tells the kernel's speed from the fresh pages' cost.
 //
 //   rds_benchmark [--doubles N] [--strings M] [--reps K] [--dir DIR]
 //
@@ -25,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "core/io/byte_order.h"
 #include "core/io/byte_writer.h"
 #include "core/io/file.h"
 #include "core/rds/reader.h"
@@ -96,9 +99,10 @@ int main(int argc, char** argv) {
     r_seconds[object + "/" + format + "/" + op] = seconds;
   }
 
-  std::printf("\n%-8s %-6s %7s | %-22s %7s %7s | %-22s %7s %7s | %9s %7s | %9s %7s\n", "object",
-              "format", "MB", "decode ms (MB/s)", "R MB/s", "ratio", "encode ms (MB/s)", "R MB/s",
-              "ratio", "memcpy ms", "dec/cpy", "fresh ms", "dec/new");
+  std::printf("\n%-8s %-6s %7s | %-22s %7s %7s | %-22s %7s %7s | %9s %7s | %9s %7s | %9s %7s\n",
+              "object", "format", "MB", "decode ms (MB/s)", "R MB/s", "ratio", "encode ms (MB/s)",
+              "R MB/s", "ratio", "memcpy ms", "dec/cpy", "fresh ms", "dec/new", "swap ms",
+              "swp/cpy");
   for (const char* object : {"doubles", "strings"}) {
     for (const char* format : {"xdr", "native"}) {
       const std::string path = (dir / (std::string(object) + "_" + format + ".bin")).string();
@@ -139,6 +143,13 @@ int main(int argc, char** argv) {
         auto [fresh, fresh_bytes] = seriald::Buffer::Allocate(input.size());
         std::memcpy(fresh_bytes, input.data(), input.size());
       });
+      // The XDR doubles' elements alone (the stream's header and length words are a few bytes),
+      // swapped into the touched memory memcpy wrote into.
+      const bool swapped = std::string(object) == "doubles" && std::string(format) == "xdr";
+      const double swap_seconds =
+          swapped
+              ? Median(reps, [&] { seriald::SwapCopy(input.data(), bytes, input.size() / 8, 8); })
+              : 0;
 
       const std::string key = std::string(object) + "/" + format + "/";
       const double r_decode = r_seconds[key + "unserialize"];
@@ -150,18 +161,25 @@ int main(int argc, char** argv) {
         std::snprintf(text, sizeof text, "%9.1f (%10.0f)", seconds * 1e3, rate(seconds));
         return std::string(text);
       };
+      char swap_ms[32] = "-", swap_ratio[32] = "-";
+      if (swapped) {
+        std::snprintf(swap_ms, sizeof swap_ms, "%.1f", swap_seconds * 1e3);
+        std::snprintf(swap_ratio, sizeof swap_ratio, "%.2fx", ratio(memcpy_seconds, swap_seconds));
+      }
       std::printf(
           "%-8s %-6s %7.1f | %-22s %7.0f %6.1fx | %-22s %7.0f %6.1fx | %9.1f %6.2fx | %9.1f "
-          "%6.2fx\n",
+          "%6.2fx | %9s %7s\n",
           object, format, mb, cell(decode).c_str(), rate(r_decode), ratio(decode, r_decode),
           cell(encode).c_str(), rate(r_encode), ratio(encode, r_encode), memcpy_seconds * 1e3,
           ratio(memcpy_seconds, decode), fresh_memcpy_seconds * 1e3,
-          ratio(fresh_memcpy_seconds, decode));
+          ratio(fresh_memcpy_seconds, decode), swap_ms, swap_ratio);
     }
   }
   std::printf(
       "\nratio = seriald speed / R speed; dec/cpy = memcpy speed / decode speed of the same bytes "
-      "(median of %d);\ndec/new = the same against a memcpy into fresh memory.\nNative (B) numeric vectors decode as slices of the input and encode by "
+      "(median of %d);\ndec/new = the same against a memcpy into fresh memory; swp/cpy = memcpy "
+      "speed / the byte-order kernel's speed\n(SwapCopy of the XDR doubles into the same touched "
+      "memory).\nNative (B) numeric vectors decode as slices of the input and encode by "
       "reference: no bytes move.\n",
       reps);
   return 0;

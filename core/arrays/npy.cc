@@ -482,14 +482,11 @@ absl::Status WriteNpy(const data::NdArray& array, std::string_view array_name, B
   const bool fortran_order = !data::IsContiguous(array, data::Order::kRowMajor) &&
                              data::IsContiguous(array, data::Order::kColumnMajor);
   const data::Order order = fortran_order ? data::Order::kColumnMajor : data::Order::kRowMajor;
-  Buffer body = data::Gather(array, order);  // a slice when already in order
-  if (array.dtype == ElementType::kLogical) {
-    ASSIGN_OR_RETURN(body, internal::LogicalToBool(body, array.shape, order, what, "numpy bool"));
-  }
+  ASSIGN_OR_RETURN(internal::ArrayBody body, internal::BodyOf(array, order, what, "numpy bool"));
   ASSIGN_OR_RETURN(std::string preamble,
                    Preamble(WrittenDescr(array.dtype), fortran_order, array.shape));
   out.Append(preamble);
-  out.AppendShared(body);
+  internal::AppendBody(body, out);
   return absl::OkStatus();
 }
 

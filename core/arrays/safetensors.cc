@@ -558,7 +558,7 @@ absl::Status WriteSafetensors(const std::vector<NamedArray>& arrays,
     for (const auto& [key, value] : metadata) entries.emplace_back(key, value);
     root_entries.emplace_back(std::string(kMetadataKey), std::move(object));
   }
-  std::vector<Buffer> bodies;
+  std::vector<internal::ArrayBody> bodies;
   bodies.reserve(arrays.size());
   uint64_t offset = 0;
   for (const NamedArray& named : arrays) {
@@ -571,11 +571,8 @@ absl::Status WriteSafetensors(const std::vector<NamedArray>& arrays,
                                                      AsAbsl(ElementTypeName(array.dtype)),
                                                      ", and safetensors has no complex type"));
     }
-    Buffer body = data::Gather(array, data::Order::kRowMajor);  // a slice when already C order
-    if (array.dtype == ElementType::kLogical) {
-      ASSIGN_OR_RETURN(body, internal::LogicalToBool(body, array.shape, data::Order::kRowMajor,
-                                                     what, "safetensors BOOL"));
-    }
+    ASSIGN_OR_RETURN(internal::ArrayBody body,
+                     internal::BodyOf(array, data::Order::kRowMajor, what, "safetensors BOOL"));
     Json info = Json::object();
     auto& fields = info.get_ref<Json::object_t&>();
     fields.emplace_back("dtype", std::string(*dtype));
@@ -604,7 +601,7 @@ absl::Status WriteSafetensors(const std::vector<NamedArray>& arrays,
   for (int i = 0; i < 8; ++i) length[i] = static_cast<uint8_t>(uint64_t{header.size()} >> (8 * i));
   out.Append(length, 8);
   out.Append(header);
-  for (const Buffer& body : bodies) out.AppendShared(body);
+  for (const internal::ArrayBody& body : bodies) internal::AppendBody(body, out);
   return absl::OkStatus();
 }
 

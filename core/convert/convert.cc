@@ -14,6 +14,7 @@
 #include "core/io/chunked_input.h"
 #include "core/io/input_error.h"
 #include "core/io/step_reader.h"
+#include "core/model/value.h"
 #include "core/rds/codec.h"
 #include "core/rds/compression.h"
 #include "core/rds/reader.h"
@@ -96,6 +97,10 @@ absl::Status WriteAdapted(data::Data plain, Conventions from, const Codec& to,
   ASSIGN_OR_RETURN(Value value, FromData(plain, family, r_options));
   return WriteValue(std::move(value), to, options, out, hooks);
 }
+
+// Exported to an array file, a big-endian input's arrays up to this size are swapped as read
+// (MakeArraysLittleEndian); larger ones are swapped as they are written.
+constexpr uint64_t kSwappedAsReadBytes = uint64_t{1} << 20;
 
 // A Torch7 stream is converted as it is read a step at a time: a mapped input is resident only
 // a step at a time, and nothing holds its arrays.
@@ -289,11 +294,17 @@ absl::StatusOr<std::string> ConvertInput(const Codec& from, const Codec& to, con
     if (read_as.has_value()) return *std::move(read_as);
   }
   // Within a family the writer takes the arrays as read: a big-endian input's arrays need no
-  // swapped copy (ReadOptions::keep_array_byte_order).
+  // swapped copy (ReadOptions::keep_array_byte_order). Neither do the large ones exported to an
+  // array file, whose writer swaps them a step at a time as it writes them
+  // (arrays::internal::AppendBody); the small ones (a dim attribute, a factor's codes) are
+  // swapped as read, for the plain data to take them as every other conversion does.
   const std::optional<DataFamily> source_family = FamilyOfCodec(from);
+  const bool to_array_file = to.AsArrayCodec() != nullptr;
   ReadOptions options = read_options;
-  options.keep_array_byte_order = source_family.has_value() && source_family == FamilyOfCodec(to);
+  options.keep_array_byte_order =
+      to_array_file || (source_family.has_value() && source_family == FamilyOfCodec(to));
   ASSIGN_OR_RETURN(Value value, from.Read(input, options));
+  if (to_array_file) MakeArraysLittleEndian(value, kSwappedAsReadBytes);
   std::string read_as(from.FormatOf(value));
   if (hooks.on_read_as) hooks.on_read_as(read_as);
   if (hooks.after_read) RETURN_IF_ERROR(hooks.after_read(value));

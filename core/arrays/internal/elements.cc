@@ -6,7 +6,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "core/absl_compat.h"
+#include "core/io/byte_order.h"
 #include "core/model/element_type.h"
+#include "core/status_macros.h"
 
 namespace seriald::arrays::internal {
 
@@ -38,7 +40,7 @@ std::string IndexText(uint64_t flat, const std::vector<int64_t>& shape, data::Or
 }
 
 absl::StatusOr<Buffer> LogicalToBool(const Buffer& logical, const std::vector<int64_t>& shape,
-                                     data::Order order, std::string_view what,
+                                     data::Order order, bool big_endian, std::string_view what,
                                      std::string_view target) {
   const uint64_t count = logical.size() / 4;
   if (count == 0) return Buffer();
@@ -47,6 +49,7 @@ absl::StatusOr<Buffer> LogicalToBool(const Buffer& logical, const std::vector<in
   for (uint64_t i = 0; i < count; ++i) {
     int32_t value;
     std::memcpy(&value, from + 4 * i, 4);
+    if (big_endian) value = static_cast<int32_t>(__builtin_bswap32(static_cast<uint32_t>(value)));
     if (value == kNaInteger) {
       return absl::InvalidArgumentError(absl::StrCat(AsAbsl(what), ": element ",
                                                      IndexText(i, shape, order), " is NA; ",
@@ -56,6 +59,29 @@ absl::StatusOr<Buffer> LogicalToBool(const Buffer& logical, const std::vector<in
     bytes[i] = value != 0 ? 1 : 0;
   }
   return buffer;
+}
+
+absl::StatusOr<ArrayBody> BodyOf(const data::NdArray& array, data::Order order,
+                                 std::string_view what, std::string_view bool_type) {
+  ArrayBody body;
+  body.bytes = data::Gather(array, order);  // elements moved whole: their byte order stays
+  if (array.dtype == ElementType::kLogical) {
+    ASSIGN_OR_RETURN(body.bytes, LogicalToBool(body.bytes, array.shape, order, array.big_endian,
+                                               what, bool_type));
+    return body;
+  }
+  const size_t size = ElementSize(array.dtype);
+  // Complex numbers are two 8-byte halves, each in the stream's order.
+  if (array.big_endian && size > 1) body.swap_size = size == 16 ? 8 : size;
+  return body;
+}
+
+void AppendBody(const ArrayBody& body, ByteWriter& out) {
+  if (body.swap_size == 0) {
+    out.AppendShared(body.bytes);
+  } else {
+    AppendSwapped(body.bytes, body.bytes.size() / body.swap_size, body.swap_size, out);
+  }
 }
 
 Buffer BoolToLogical(const uint8_t* bytes, uint64_t count, std::optional<uint64_t>* bad) {

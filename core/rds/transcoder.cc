@@ -704,10 +704,9 @@ class Transcoder {
         break;
       case Slot::kBcPadded:
         if (flags.type == rds::kListSxp || flags.type == rds::kLangSxp) {
-          RETURN_IF_ERROR(StopHere(start,
-                                   "a language object after a byte code pad (the graph "
-                                   "writes it as byte code cells)"));
-          return absl::OkStatus();
+          return StopHere(start,
+                          "a language object after a byte code pad (the graph "
+                          "writes it as byte code cells)");
         }
         break;
       case Slot::kHeldTag: {
@@ -1182,10 +1181,9 @@ class Transcoder {
     const bool base = names[1] == "base";
     const bool sequence = base && (names[0] == "compact_intseq" || names[0] == "compact_realseq");
     if (settings_.version < 3 && !sequence) {
-      RETURN_IF_ERROR(StopHere(start,
-                               "an ALTREP object other than a compact sequence written as "
-                               "version 2 (the graph expands it)"));
-      return absl::OkStatus();
+      return StopHere(start,
+                      "an ALTREP object other than a compact sequence written as "
+                      "version 2 (the graph expands it)");
     }
     // A wrapper's state the reader checks (rds::NormalizeAltrep), and so it is checked here as
     // it comes; a deferred string's (its numbers and their format) is opaque to the reader, as
@@ -1204,10 +1202,9 @@ class Transcoder {
     }
     if (const std::optional<int32_t> expected = std::exchange(altrep_base_type_, std::nullopt);
         expected.has_value() && *expected != base_type) {
-      RETURN_IF_ERROR(StopHere(start,
-                               "a byte code constant whose type word the graph writes "
-                               "otherwise"));
-      return absl::OkStatus();
+      return StopHere(start,
+                      "a byte code constant whose type word the graph writes "
+                      "otherwise");
     }
     Frame frame;
     frame.start = start;
@@ -1215,10 +1212,9 @@ class Transcoder {
     if (settings_.version < 3) {
       // The graph expands to the base type the class information gives; R gives the class's.
       if (base_type != (frame.integer_sequence ? rds::kIntSxp : rds::kRealSxp)) {
-        RETURN_IF_ERROR(StopHere(start,
-                                 "a compact sequence whose base type is not its class's, "
-                                 "written as version 2"));
-        return absl::OkStatus();
+        return StopHere(start,
+                        "a compact sequence whose base type is not its class's, "
+                        "written as version 2");
       }
       // The graph writes the vector's flags from the object's node: its base type, levels,
       // object bit and tag bit as read (RFlags::stray_tag), attributes if any.
@@ -1376,10 +1372,9 @@ class Transcoder {
         e.base_type == rds::kIntSxp ? ElementType::kInt32 : ElementType::kFloat64;
     const size_t size = ElementSize(type);
     if (e.length > settings_.max_output_bytes / size) {
-      RETURN_IF_ERROR(StopHere(start,
-                               "a compact sequence whose elements pass the output limit when "
-                               "written as version 2"));
-      return absl::OkStatus();
+      return StopHere(start,
+                      "a compact sequence whose elements pass the output limit when "
+                      "written as version 2");
     }
     Frame& frame = stack_.back();
     ASSIGN_OR_RETURN(const bool no_attributes, NullFollows());
@@ -1396,11 +1391,10 @@ class Transcoder {
     for (uint64_t begin = 0; begin < e.length && out_.ok(); begin += step) {
       // Held (what is held is dropped at a stop), the elements' memory must stay bounded.
       if (held_.has_value() && held_->size() > kMaxHeldBytes) {
-        RETURN_IF_ERROR(StopHere(
-            start, absl::StrCat("a compact sequence that expands past ", kMaxHeldBytes >> 20,
-                                " MiB into output held in memory, written "
-                                "as version 2")));
-        return absl::OkStatus();
+        return StopHere(start,
+                        absl::StrCat("a compact sequence that expands past ", kMaxHeldBytes >> 20,
+                                     " MiB into output held in memory, written "
+                                     "as version 2"));
       }
       const uint64_t n = std::min(step, e.length - begin);
       auto [buffer, bytes] = Buffer::Allocate(n * size);

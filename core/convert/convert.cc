@@ -98,8 +98,8 @@ absl::Status WriteAdapted(data::Data plain, Conventions from, const Codec& to,
   return WriteValue(std::move(value), to, options, out, hooks);
 }
 
-// Exported to an array file, a big-endian input's arrays up to this size are swapped as read
-// (MakeArraysLittleEndian); larger ones are swapped as they are written.
+// Converted to another family or exported to an array file, a big-endian input's arrays up to
+// this size are swapped as read (MakeArraysLittleEndian); larger ones as they are written.
 constexpr uint64_t kSwappedAsReadBytes = uint64_t{1} << 20;
 
 // A Torch7 stream is converted as it is read a step at a time: a mapped input is resident only
@@ -293,24 +293,31 @@ absl::StatusOr<std::string> ConvertInput(const Codec& from, const Codec& to, con
                      ConvertTorch7AsRead(from, to, input, read_options, write_options, out, hooks));
     if (read_as.has_value()) return *std::move(read_as);
   }
-  // Within a family the writer takes the arrays as read: a big-endian input's arrays need no
-  // swapped copy (ReadOptions::keep_array_byte_order). Neither do the large ones exported to an
-  // array file, whose writer swaps them a step at a time as it writes them
-  // (arrays::internal::AppendBody); the small ones (a dim attribute, a factor's codes) are
-  // swapped as read, for the plain data to take them as every other conversion does.
+  // A big-endian input's arrays are not swapped into a copy as they are read
+  // (ReadOptions::keep_array_byte_order). Within a family the writer takes them as read. Across
+  // families (R to Torch7 and back) and to an array file, the large ones go on as read too: the
+  // writer swaps them a step at a time as it writes them, if its output's order differs
+  // (Array::big_endian, arrays::internal::AppendBody), and the conversions that need their values
+  // (a FloatTensor widened to R's doubles) load them one at a time (LoadElementBytes). The small
+  // ones (a dim attribute, a factor's levels, a lone number) are swapped as read, for the plain
+  // data to take them as every other conversion does. JSON prints its Value through protobuf,
+  // little-endian.
   const std::optional<DataFamily> source_family = FamilyOfCodec(from);
+  const std::optional<DataFamily> target_family = FamilyOfCodec(to);
   const bool to_array_file = to.AsArrayCodec() != nullptr;
+  const bool within_family = source_family.has_value() && source_family == target_family;
   ReadOptions options = read_options;
-  options.keep_array_byte_order =
-      to_array_file || (source_family.has_value() && source_family == FamilyOfCodec(to));
+  options.keep_array_byte_order = to_array_file || target_family.has_value();
   ASSIGN_OR_RETURN(Value value, from.Read(input, options));
-  if (to_array_file) MakeArraysLittleEndian(value, kSwappedAsReadBytes);
+  if (options.keep_array_byte_order && !within_family) {
+    MakeArraysLittleEndian(value, kSwappedAsReadBytes);
+  }
   std::string read_as(from.FormatOf(value));
   if (hooks.on_read_as) hooks.on_read_as(read_as);
   if (hooks.after_read) RETURN_IF_ERROR(hooks.after_read(value));
   const DataFamily source = FamilyOf(value);
-  const std::optional<DataFamily> target = FamilyOfCodec(to);
-  if (to.AsArrayCodec() == nullptr && (!target.has_value() || *target == source)) {
+  const std::optional<DataFamily> target = target_family;
+  if (!to_array_file && (!target.has_value() || *target == source)) {
     RETURN_IF_ERROR(WriteValue(std::move(value), to, write_options, out, hooks));
     return read_as;
   }

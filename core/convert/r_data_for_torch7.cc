@@ -14,6 +14,7 @@
 #include "core/convert/cross_family.h"
 #include "core/convert/item_paths.h"
 #include "core/data/ndarray.h"
+#include "core/io/byte_order.h"
 #include "core/status_macros.h"
 #include "core/torch7/classes.h"
 #include "core/torch7/primitives.h"
@@ -30,17 +31,14 @@ using data::NdArray;
 constexpr std::string_view kDimAttribute = "dim";
 constexpr std::string_view kVersionAttribute = "torch7_version";
 
+// Whether `element` of `array` (in the array's byte order) is R's NA.
 bool IsNa(const NdArray& array, const uint8_t* element) {
   switch (array.dtype) {
     case ElementType::kInt32:
-    case ElementType::kLogical: {
-      int32_t v;
-      std::memcpy(&v, element, 4);
-      return v == kNaInteger;
-    }
+    case ElementType::kLogical:
+      return LoadElementBytes<int32_t>(element, array.big_endian) == kNaInteger;
     case ElementType::kFloat64: {
-      uint64_t bits;
-      std::memcpy(&bits, element, 8);
+      const uint64_t bits = LoadElementBytes<uint64_t>(element, array.big_endian);
       return (bits & 0x7FFFFFFFFFFFFFFFULL) == kNaRealBits;
     }
     default:
@@ -126,7 +124,8 @@ class ForTorch7 {
     item.attributes.clear();
     if (!dropped.empty()) {
       notes_.Add(absl::StrCat(Where(id), ": the ", AsAbsl(what), "'s ",
-                              absl::StrJoin(dropped, ", "), " not carried (Torch7 has no place "
+                              absl::StrJoin(dropped, ", "),
+                              " not carried (Torch7 has no place "
                               "for them)"));
     }
   }
@@ -155,8 +154,8 @@ class ForTorch7 {
           absl::StrCat(Where(id), " is ", AsAbsl(what),
                        ", which Torch7 cannot hold (--drop-unconvertible leaves it out)"));
     }
-    notes_.Add(absl::StrCat("left out ", Where(id), " (", AsAbsl(what),
-                            "): Torch7 cannot hold it"));
+    notes_.Add(
+        absl::StrCat("left out ", Where(id), " (", AsAbsl(what), "): Torch7 cannot hold it"));
     plain_.mutable_item(id) = Item(data::Null{});
     return absl::OkStatus();
   }
@@ -182,7 +181,8 @@ class ForTorch7 {
       case ItemKind::kDataFrame: {
         const auto& frame = std::get<data::DataFrame>(plain_.item(id).data);
         if (plain_.GetIf<data::Strings>(frame.row_names) != nullptr) {
-          notes_.Add(absl::StrCat(Where(id), ": the data frame's row names not carried (a "
+          notes_.Add(absl::StrCat(Where(id),
+                                  ": the data frame's row names not carried (a "
                                   "table of columns has no place for them)"));
         }
         plain_.mutable_item(id).classes.clear();
@@ -268,7 +268,8 @@ class ForTorch7 {
     if (!paths_.IsPart(id) && strings.values.size() == 1 && strings.shape.empty() &&
         item.names == kNoItem && item.attributes.empty() && item.classes.empty()) {
       StringVector::Element e = strings.values.Get(0);
-      plain_.mutable_item(id) = e.is_na ? Item(data::Null{}) : Item(data::String{std::string(e.bytes)});
+      plain_.mutable_item(id) =
+          e.is_na ? Item(data::Null{}) : Item(data::String{std::string(e.bytes)});
       return absl::OkStatus();
     }
     plain_.mutable_item(id).classes.clear();
@@ -311,28 +312,24 @@ class ForTorch7 {
 
   absl::Status Scalar(ItemId id) {
     const NdArray array = std::get<NdArray>(plain_.item(id).data);
-    const uint8_t* element =
-        array.data.data() + array.offset * ElementSize(array.dtype);
+    const uint8_t* element = array.data.data() + array.offset * ElementSize(array.dtype);
     if (IsNa(array, element) && array.dtype != ElementType::kFloat64) {
       plain_.mutable_item(id) = Item(data::Null{});  // NA: nil, Lua's missing value
       return absl::OkStatus();
     }
     switch (array.dtype) {
       case ElementType::kLogical: {
-        int32_t v;
-        std::memcpy(&v, element, 4);
+        const int32_t v = LoadElementBytes<int32_t>(element, array.big_endian);
         plain_.mutable_item(id) = Item(data::Boolean{v != 0});
         return absl::OkStatus();
       }
       case ElementType::kInt32: {
-        int32_t v;
-        std::memcpy(&v, element, 4);
+        const int32_t v = LoadElementBytes<int32_t>(element, array.big_endian);
         plain_.mutable_item(id) = Item(data::Number{static_cast<double>(v)});
         return absl::OkStatus();
       }
       case ElementType::kFloat64: {
-        double v;
-        std::memcpy(&v, element, 8);
+        const double v = LoadElementBytes<double>(element, array.big_endian);
         plain_.mutable_item(id) = Item(data::Number{v});
         return absl::OkStatus();
       }
@@ -359,22 +356,18 @@ class ForTorch7 {
       for (uint64_t i = 0; i < count; ++i) {
         const uint8_t* element = source.data() + i * ElementSize(array.dtype);
         if (IsNa(array, element)) {
-          return absl::InvalidArgumentError(
-              absl::StrCat(Where(id), ": element ", i + 1, " is NA, which a ", torch_type,
-                           " cannot hold"));
+          return absl::InvalidArgumentError(absl::StrCat(
+              Where(id), ": element ", i + 1, " is NA, which a ", torch_type, " cannot hold"));
         }
         double v;
         switch (array.dtype) {
           case ElementType::kFloat64:
-            std::memcpy(&v, element, 8);
+            v = LoadElementBytes<double>(element, array.big_endian);
             break;
           case ElementType::kInt32:
-          case ElementType::kLogical: {
-            int32_t i32;
-            std::memcpy(&i32, element, 4);
-            v = i32;
+          case ElementType::kLogical:
+            v = LoadElementBytes<int32_t>(element, array.big_endian);
             break;
-          }
           case ElementType::kUint8:
           case ElementType::kRaw:
             v = *element;
@@ -391,6 +384,7 @@ class ForTorch7 {
       array.offset = 0;
       array.length = count;
       array.data = buffer;
+      array.big_endian = false;
     }
     plain_.mutable_item(id).classes = {torch_type};
     return absl::OkStatus();
@@ -401,8 +395,8 @@ class ForTorch7 {
     auto store_integer = [&](double low, double high, auto type_tag) -> absl::Status {
       using T = decltype(type_tag);
       if (!(v >= low && v <= high) || v != std::trunc(v)) {
-        return absl::InvalidArgumentError(absl::StrCat(Where(id), ": element ", i + 1, " (", v,
-                                                       ") does not fit a ", torch_type));
+        return absl::InvalidArgumentError(
+            absl::StrCat(Where(id), ": element ", i + 1, " (", v, ") does not fit a ", torch_type));
       }
       const T narrow = static_cast<T>(v);
       std::memcpy(out, &narrow, sizeof narrow);
@@ -434,7 +428,8 @@ class ForTorch7 {
         std::memcpy(out, &v, 8);
         return absl::OkStatus();
       default:
-        return absl::InvalidArgumentError(absl::StrCat(Where(id), ": no ", torch_type, " elements"));
+        return absl::InvalidArgumentError(
+            absl::StrCat(Where(id), ": no ", torch_type, " elements"));
     }
   }
 

@@ -11,6 +11,7 @@
 #include "core/convert/cross_family.h"
 #include "core/convert/item_paths.h"
 #include "core/data/ndarray.h"
+#include "core/io/byte_order.h"
 #include "core/status_macros.h"
 #include "core/torch7/classes.h"
 
@@ -27,8 +28,7 @@ class ForR {
  public:
   ForR(data::Data& plain, const CrossFamilyOptions& options, ConversionNotes& notes,
        bool from_torch7)
-      : plain_(plain), options_(options), notes_(notes), from_torch7_(from_torch7),
-        paths_(plain) {}
+      : plain_(plain), options_(options), notes_(notes), from_torch7_(from_torch7), paths_(plain) {}
 
   absl::Status Run() {
     // An R stream holds one object: a Torch7 file of several (writeObject called repeatedly)
@@ -106,9 +106,10 @@ class ForR {
           absl::StrCat(is_key ? "a key of " : "a value of ", paths_.Describe(owner), " is ",
                        paths_.Describe(target), ", which contains it");
       if (!options_.drop_unconvertible) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            where, "; R lists cannot contain themselves (--drop-unconvertible writes NULL in "
-            "its place)"));
+        return absl::InvalidArgumentError(
+            absl::StrCat(where,
+                         "; R lists cannot contain themselves (--drop-unconvertible writes NULL in "
+                         "its place)"));
       }
       notes_.Add(absl::StrCat(where, ": a cycle R cannot hold; NULL in its place"));
       const ItemId null = plain_.Add(data::Null{});
@@ -211,7 +212,8 @@ class ForR {
         continue;
       }
       uint64_t total = 1;
-      ForEachChildSlot(id, [&](ItemId& child) { total = std::min(total + size[child], budget + 1); });
+      ForEachChildSlot(id,
+                       [&](ItemId& child) { total = std::min(total + size[child], budget + 1); });
       size[id] = total;
       state[id] = 2;
       stack.pop_back();
@@ -247,8 +249,8 @@ class ForR {
         if (plain_.GetIf<data::Map>(id) != nullptr && IsKeySlot(id, &child)) return;
         if (seen[child] && IsContainer(plain_.item(child))) {
           if (cut++ == 0) {
-            first_cut = absl::StrCat(paths_.Describe(id), " uses ", paths_.Describe(child),
-                                     " again");
+            first_cut =
+                absl::StrCat(paths_.Describe(id), " uses ", paths_.Describe(child), " again");
           }
           child = null;
           return;
@@ -257,13 +259,12 @@ class ForR {
       });
       walk.insert(walk.end(), next.rbegin(), next.rend());
     }
-    const std::string what = absl::StrCat(
-        "shared tables would expand to more than ", budget,
-        " objects in R, which shares no lists (", cut, " repeated uses, the first: ", first_cut,
-        ")");
+    const std::string what = absl::StrCat("shared tables would expand to more than ", budget,
+                                          " objects in R, which shares no lists (", cut,
+                                          " repeated uses, the first: ", first_cut, ")");
     if (!options_.drop_unconvertible) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          what, "; --drop-unconvertible writes NULL for the repeated uses"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(what, "; --drop-unconvertible writes NULL for the repeated uses"));
     }
     notes_.Add(absl::StrCat(what, ": NULL written for the repeated uses"));
     return absl::OkStatus();
@@ -291,8 +292,10 @@ class ForR {
   void StringWithNul(ItemId id) {
     const std::string& bytes = std::get<data::String>(plain_.item(id).data).bytes;
     if (bytes.find('\0') == std::string::npos) return;
-    notes_.Add(absl::StrCat(paths_.Describe(id), ": a string holding a NUL byte, which R strings "
-                            "cannot: written as a raw vector of its ", bytes.size(), " bytes"));
+    notes_.Add(absl::StrCat(paths_.Describe(id),
+                            ": a string holding a NUL byte, which R strings "
+                            "cannot: written as a raw vector of its ",
+                            bytes.size(), " bytes"));
     Buffer raw = Buffer::Copy(bytes);
     plain_.mutable_item(id).data = data::Binary{std::move(raw)};
   }
@@ -300,9 +303,9 @@ class ForR {
   absl::Status Unconvertible(ItemId id) {
     const auto& opaque = std::get<data::Opaque>(plain_.item(id).data);
     if (!options_.drop_unconvertible) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          paths_.Describe(id), " is ", AsAbsl(opaque.description),
-          ", which R cannot hold (--drop-unconvertible writes NULL in its place)"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(paths_.Describe(id), " is ", AsAbsl(opaque.description),
+                       ", which R cannot hold (--drop-unconvertible writes NULL in its place)"));
     }
     notes_.Add(absl::StrCat("left out ", paths_.Describe(id), " (", AsAbsl(opaque.description),
                             "): R cannot hold it; NULL in its place"));
@@ -350,8 +353,7 @@ class ForR {
     auto [buffer, out] = Buffer::Allocate(count * 8);
     uint64_t inexact = 0;
     for (uint64_t i = 0; i < count; ++i) {
-      int64_t v;
-      std::memcpy(&v, gathered.data() + 8 * i, 8);
+      const int64_t v = LoadElementBytes<int64_t>(gathered.data() + 8 * i, array.big_endian);
       if (v > kExactIntegerLimit || v < -kExactIntegerLimit) {
         if (!options_.allow_inexact_integers) {
           return absl::InvalidArgumentError(absl::StrCat(
@@ -373,6 +375,7 @@ class ForR {
     array.offset = 0;
     array.length = count;
     array.data = buffer;
+    array.big_endian = false;
     return absl::OkStatus();
   }
 

@@ -97,8 +97,10 @@ struct NdArray {
   bool na_present = false;              // some elements are R missing values
   // The elements of `data` are big-endian: only in the data of a Value whose large arrays were
   // kept as written (MakeArraysLittleEndian), which DataToProto and the streaming server swap as
-  // they send them, and the npy, npz and safetensors writers as they write them. Everything else
-  // makes and takes little-endian arrays.
+  // they send them, the npy, npz and safetensors writers as they write them, and the other
+  // family's conversion (the cross-family adapters, DataToR, DataToTorch7) passes to its writer
+  // or loads element by element (LoadElementBytes). Everything else makes and takes
+  // little-endian arrays.
   bool big_endian = false;
 
   // A one-dimensional, contiguous array over all of `data`.

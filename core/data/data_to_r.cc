@@ -12,8 +12,9 @@
 #include "core/absl_compat.h"
 #include "core/data/internal/conversion_queue.h"
 #include "core/data/ndarray.h"
-#include "core/model/utf8.h"
 #include "core/data/r_mapping.h"
+#include "core/io/byte_order.h"
+#include "core/model/utf8.h"
 #include "core/status_macros.h"
 #include "core/torch7/primitives.h"
 
@@ -327,27 +328,31 @@ class DataToRConverter {
     return node;
   }
 
-  // The elements of `array`, column-major, as an R vector type.
+  // The elements of `array`, column-major, as an R vector type. Elements R holds as they are keep
+  // their byte order (a big-endian DoubleTensor goes to R's writer as written); others are
+  // loaded one at a time in the array's order.
   absl::StatusOr<Array> RNumbers(ItemId id, const NdArray& array) {
     const uint64_t count = data::ElementCount(array);
     Buffer gathered = data::Gather(array, data::Order::kColumnMajor);
     const uint8_t* p = gathered.data();
+    const bool big_endian = array.big_endian;
     switch (array.dtype) {
       case ElementType::kInt32:
       case ElementType::kFloat64:
       case ElementType::kLogical:
       case ElementType::kComplex128:
       case ElementType::kRaw:
-        return Array{array.dtype, count, gathered};
+        return Array{array.dtype, count, gathered, big_endian && ElementSize(array.dtype) > 1};
       case ElementType::kUint8:
       case ElementType::kInt8:
       case ElementType::kInt16: {
         auto [buffer, bytes] = Buffer::Allocate(count * 4);
         uint8_t* out = bytes;  // clang 14 cannot capture a structured binding in a lambda
         InSteps(gathered, ElementSize(array.dtype), count, [&](uint64_t i) {
-          int32_t v = array.dtype == ElementType::kUint8  ? int32_t{p[i]}
-                      : array.dtype == ElementType::kInt8 ? int32_t{static_cast<int8_t>(p[i])}
-                                                          : Load<int16_t>(p + 2 * i);
+          int32_t v = array.dtype == ElementType::kUint8 ? int32_t{p[i]}
+                      : array.dtype == ElementType::kInt8
+                          ? int32_t{static_cast<int8_t>(p[i])}
+                          : LoadElementBytes<int16_t>(p + 2 * i, big_endian);
           std::memcpy(out + 4 * i, &v, 4);
         });
         return Array{ElementType::kInt32, count, buffer};
@@ -355,7 +360,7 @@ class DataToRConverter {
       case ElementType::kInt64: {
         bool fits_integer = true;
         for (uint64_t i = 0; i < count; ++i) {
-          const int64_t v = Load<int64_t>(p + 8 * i);
+          const int64_t v = LoadElementBytes<int64_t>(p + 8 * i, big_endian);
           if (v <= INT32_MIN || v > INT32_MAX) {
             fits_integer = false;
             if (v > kExactIntegerLimit || v < -kExactIntegerLimit) {
@@ -368,7 +373,7 @@ class DataToRConverter {
         auto [buffer, bytes] = Buffer::Allocate(count * (fits_integer ? 4 : 8));
         uint8_t* out = bytes;  // clang 14 cannot capture a structured binding in a lambda
         InSteps(gathered, 8, count, [&](uint64_t i) {
-          const int64_t v = Load<int64_t>(p + 8 * i);
+          const int64_t v = LoadElementBytes<int64_t>(p + 8 * i, big_endian);
           if (fits_integer) {
             int32_t narrow = static_cast<int32_t>(v);
             std::memcpy(out + 4 * i, &narrow, 4);
@@ -384,9 +389,10 @@ class DataToRConverter {
         auto [buffer, bytes] = Buffer::Allocate(count * 8);
         uint8_t* out = bytes;  // clang 14 cannot capture a structured binding in a lambda
         InSteps(gathered, ElementSize(array.dtype), count, [&](uint64_t i) {
-          double v = array.dtype == ElementType::kFloat32
-                         ? double{Load<float>(p + 4 * i)}
-                         : double{torch7::HalfToFloat(Load<uint16_t>(p + 2 * i))};
+          double v =
+              array.dtype == ElementType::kFloat32
+                  ? double{LoadElementBytes<float>(p + 4 * i, big_endian)}
+                  : double{torch7::HalfToFloat(LoadElementBytes<uint16_t>(p + 2 * i, big_endian))};
           std::memcpy(out + 8 * i, &v, 8);
         });
         return Array{ElementType::kFloat64, count, buffer};
@@ -399,8 +405,7 @@ class DataToRConverter {
   // through ConsumeInSteps, which gives a mapped input's pages back behind (a FloatTensor
   // widened to R's doubles is then resident only a step at a time besides the converted copy).
   template <typename Convert>
-  static void InSteps(const Buffer& source, size_t element_size, uint64_t count,
-                      Convert convert) {
+  static void InSteps(const Buffer& source, size_t element_size, uint64_t count, Convert convert) {
     if (count == 0) return;
     uint64_t begin = 0;
     (void)ConsumeInSteps(source.Slice(0, count * element_size), size_t{8} << 20,
@@ -411,13 +416,6 @@ class DataToRConverter {
                            begin = end;
                            return absl::OkStatus();
                          });
-  }
-
-  template <typename T>
-  static T Load(const uint8_t* p) {
-    T v;
-    std::memcpy(&v, p, sizeof v);
-    return v;
   }
 
   // R's dim attribute for `shape` when it has two or more dimensions.
@@ -594,8 +592,7 @@ class DataToRConverter {
     }
     const auto& levels = std::get<data::Strings>(plain_.item(factor.levels).data);
     for (uint64_t i = 0; i < codes.length; ++i) {
-      int32_t code;
-      std::memcpy(&code, codes.data.data() + 4 * i, 4);
+      const int32_t code = LoadElementBytes<int32_t>(codes.data.data() + 4 * i, codes.big_endian);
       if (code != kNaInteger && (code < 1 || static_cast<uint64_t>(code) > levels.values.size())) {
         return ItemError(id, absl::StrCat("code ", code, " at ", i, " is not a level (1..",
                                           levels.values.size(), ")"));

@@ -12,6 +12,7 @@
 #include "core/data/internal/conversion_queue.h"
 #include "core/data/ndarray.h"
 #include "core/data/torch7_mapping.h"
+#include "core/io/byte_order.h"
 #include "core/status_macros.h"
 #include "core/torch7/classes.h"
 
@@ -183,8 +184,9 @@ class DataToTorch7Converter {
     if (class_fits && info.payload == torch7::Payload::kStorage && array.shape.size() == 1 &&
         array.offset == 0 && array.strides[0] == 1 &&
         static_cast<uint64_t>(array.shape[0]) == array.length) {
-      return Node(TorchObject{std::string(class_name), "1",
-                              value_.Add(Array{array.dtype, array.length, array.data})});
+      return Node(TorchObject{
+          std::string(class_name), "1",
+          value_.Add(Array{array.dtype, array.length, array.data, KeptBigEndian(array)})});
     }
     const std::string tensor_class = class_fits && info.payload == torch7::Payload::kTensor
                                          ? std::string(class_name)
@@ -210,15 +212,17 @@ class DataToTorch7Converter {
       tensor.storage_offset = static_cast<int64_t>(array.offset);
       // Raw bytes are a ByteStorage's elements as they are.
       const ElementType type = array.dtype == ElementType::kRaw ? ElementType::kUint8 : array.dtype;
-      tensor.storage = StorageFor(StorageClassOf(tensor_class), type, array.length, array.data);
+      tensor.storage = StorageFor(StorageClassOf(tensor_class), type, array.length, array.data,
+                                  KeptBigEndian(array));
     } else {
+      // Gathering moves whole elements: their byte order stays.
       Buffer contiguous = data::Gather(array, data::Order::kRowMajor);
       ElementType type = array.dtype == ElementType::kRaw ? ElementType::kUint8 : array.dtype;
+      bool big_endian = KeptBigEndian(array);
       if (convert) {
         auto [bytes, out] = Buffer::Allocate(count);
         for (uint64_t i = 0; i < count; ++i) {
-          int32_t v;
-          std::memcpy(&v, contiguous.data() + 4 * i, 4);
+          const int32_t v = LoadElementBytes<int32_t>(contiguous.data() + 4 * i, big_endian);
           if (v == kNaInteger) {
             return ItemError(
                 id, absl::StrCat("logical element ", i, " is NA, which a ByteTensor cannot hold"));
@@ -227,10 +231,12 @@ class DataToTorch7Converter {
         }
         contiguous = bytes;
         type = ElementType::kUint8;
+        big_endian = false;
       }
       tensor.sizes = array.shape;
       tensor.strides = data::ContiguousStrides(array.shape, data::Order::kRowMajor);
-      tensor.storage = StorageFor(StorageClassOf(tensor_class), type, count, contiguous);
+      tensor.storage =
+          StorageFor(StorageClassOf(tensor_class), type, count, contiguous, big_endian);
     }
     return Node(TorchObject{tensor_class, "1", value_.Add(std::move(tensor))});
   }
@@ -240,13 +246,20 @@ class DataToTorch7Converter {
     return absl::StrCat(AsAbsl(tensor_class.substr(0, tensor_class.size() - 6)), "Storage");
   }
 
+  // Whether `array`'s elements go to the Torch7 writer big-endian: data kept in a big-endian
+  // input's order (an XDR vector), which the writer swaps as it writes it if its output is
+  // little-endian. Single bytes have no order.
+  static bool KeptBigEndian(const NdArray& array) {
+    return array.big_endian && ElementSize(array.dtype) > 1;
+  }
+
   // One storage per distinct buffer and type, so arrays that shared a storage still do.
   NodeId StorageFor(const std::string& storage_class, ElementType type, uint64_t length,
-                    const Buffer& bytes) {
+                    const Buffer& bytes, bool big_endian) {
     const auto key = std::make_tuple(bytes.data(), bytes.size(), static_cast<int>(type));
     auto it = storages_.find(key);
     if (it != storages_.end()) return it->second;
-    NodeId elements = value_.Add(Array{type, length, bytes});
+    NodeId elements = value_.Add(Array{type, length, bytes, big_endian});
     NodeId storage = value_.Add(TorchObject{storage_class, "1", elements});
     storages_.emplace(key, storage);
     return storage;

@@ -70,8 +70,8 @@ struct ReadOptions {
     uint64_t limit = max_decompressed_bytes;
     if (max_decompression_ratio != 0 &&
         compressed_size < (uint64_t{1} << 63) / max_decompression_ratio) {
-      limit = std::min(limit, std::max(kDecompressionFloorBytes,
-                                       compressed_size * max_decompression_ratio));
+      limit = std::min(
+          limit, std::max(kDecompressionFloorBytes, compressed_size * max_decompression_ratio));
     }
     return limit;
   }
@@ -81,9 +81,9 @@ struct ReadOptions {
   // form is kept, and writing it back in its own format reproduces it.
   bool r_normalize = false;
   // Leave the arrays of a big-endian input (R's XDR, big-endian Torch7) big-endian, as written
-  // (Array::big_endian), instead of swapping them into a copy. For a conversion within a family:
-  // its writer takes the input's own bytes, so an XDR array written as XDR is never copied and
-  // one written in another order is swapped once, straight into the output.
+  // (Array::big_endian), instead of swapping them into a copy. For a conversion: its writer takes
+  // the input's own bytes, so an XDR array written as XDR is never copied and one written in
+  // another order is swapped once, straight into the output (ConvertInput).
   bool keep_array_byte_order = false;
   // Converting R to plain data (another family, an array file) materialises ALTREP compact
   // sequences; one whose elements would take more bytes than this is refused.

@@ -3,9 +3,11 @@
 // Byte order conversion for bulk element data: the one kernel every format uses. seriald keeps
 // array data little-endian (core/model/element_type.h); readers of big-endian input (R's XDR
 // streams, big-endian Torch7 files, numpy '>f8' arrays) swap once, into a new buffer, and writers
-// of big-endian output swap on the way out. Within a family the input's order is kept and a
-// writer swaps only when its output's order differs (Array::big_endian); DeserializeStream keeps
-// large arrays as written too and swaps each chunk as it sends it (StepReader's swap_bytes).
+// of big-endian output swap on the way out. A conversion keeps the input's order instead
+// (Array::big_endian): within a family, between Torch7 and R, and to an array file, the writer
+// swaps only when its output's order differs, and code that needs values loads them one at a
+// time (LoadElementBytes). DeserializeStream keeps large arrays as written too and swaps each
+// chunk as it sends it (StepReader's swap_bytes).
 //
 // Example:
 //
@@ -16,6 +18,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
+#include <type_traits>
 
 #include "core/io/buffer.h"
 #include "core/io/byte_writer.h"
@@ -40,6 +44,29 @@ void SwapCopy(const Buffer& from, uint8_t* to, uint64_t count, size_t size);
 // big-endian output writes array data. The elements are swapped straight into `out`'s blocks,
 // giving the source's pages back every 8 MiB (Buffer::DropPages). Stops once `out` has failed.
 void AppendSwapped(const Buffer& from, uint64_t count, size_t size, ByteWriter& out);
+
+// The element of type T (int16_t, int32_t, int64_t, float, double, ...) stored at `bytes`,
+// big-endian when `big_endian`: for code that reads values one element at a time from data left
+// in its input's order (Array::big_endian, data::NdArray::big_endian), such as a conversion that
+// widens a big-endian FloatTensor to R's doubles, without a swapped copy of the whole array.
+template <typename T>
+T LoadElementBytes(const uint8_t* bytes, bool big_endian) {
+  static_assert(sizeof(T) == 1 || sizeof(T) == 2 || sizeof(T) == 4 || sizeof(T) == 8);
+  using Bits = std::conditional_t<
+      sizeof(T) == 1, uint8_t,
+      std::conditional_t<sizeof(T) == 2, uint16_t,
+                         std::conditional_t<sizeof(T) == 4, uint32_t, uint64_t>>>;
+  Bits bits;
+  std::memcpy(&bits, bytes, sizeof bits);
+  if (big_endian) {
+    if constexpr (sizeof(T) == 2) bits = __builtin_bswap16(bits);
+    if constexpr (sizeof(T) == 4) bits = __builtin_bswap32(bits);
+    if constexpr (sizeof(T) == 8) bits = __builtin_bswap64(bits);
+  }
+  T value;
+  std::memcpy(&value, &bits, sizeof value);
+  return value;
+}
 
 }  // namespace seriald
 

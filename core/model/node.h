@@ -68,10 +68,10 @@ struct Array {
   Buffer data;
   // The elements are big-endian, as an XDR stream or a big-endian Torch7 file holds them. Only a
   // reader asked to keep arrays as written (ReadOptions::keep_array_byte_order) leaves them so:
-  // a conversion within a family hands the input's bytes to a writer of that family, which swaps
-  // them only if its output's order differs, so big-endian to big-endian copies nothing. Code
-  // that reads element values goes through ForEachLittleEndianStep, CopyLittleEndian or
-  // LoadElement.
+  // a conversion hands the input's bytes to a writer (of that family, the other one through the
+  // plain data, or of an array file), which swaps them only if its output's order differs, so
+  // big-endian to big-endian copies nothing. Code that reads element values goes through
+  // ForEachLittleEndianStep, CopyLittleEndian or LoadElement.
   bool big_endian = false;
   friend bool operator==(const Array&, const Array&) = default;
 };

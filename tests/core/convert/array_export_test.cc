@@ -31,6 +31,7 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using testing::ReadPlain;
 using ::testing::UnorderedElementsAre;
+using testing::WrittenAs;
 
 std::vector<std::string> Names(const std::vector<arrays::NamedArray>& named) {
   std::vector<std::string> names;
@@ -139,19 +140,6 @@ data::Data ArraysForTwins(DataFamily family) {
   }
   plain.roots().push_back(plain.Add(std::move(root)));
   return plain;
-}
-
-Buffer WrittenAs(const data::Data& plain, DataFamily family, std::string_view format,
-                 const WriteOptions& options) {
-  static const CodecRegistry registry = CoreCodecs();
-  absl::StatusOr<Value> value = FromData(plain, family);
-  EXPECT_TRUE(value.ok()) << value.status();
-  ByteWriter out;
-  absl::Status status = (*registry.Find(format))->Write(*value, options, out);
-  EXPECT_TRUE(status.ok()) << status;
-  BufferChain chain;
-  EXPECT_TRUE(out.Finish(&chain).ok());
-  return Buffer::FromString(chain.ToString());
 }
 
 TEST(ArrayExportTest, BigEndianInputsExportAsTheirLittleEndianTwinsDo) {

@@ -50,6 +50,22 @@ inline absl::StatusOr<Converted> ConvertBytes(const Buffer& input, std::string_v
   return Converted{Buffer::FromString(chain.ToString()), notes.Lines()};
 }
 
+// `plain` written as `format` of `family` (FromData, then the codec's writer): the twins of a
+// byte-order test, one input written big-endian and one little-endian.
+inline Buffer WrittenAs(const data::Data& plain, DataFamily family, std::string_view format,
+                        const WriteOptions& options = {}) {
+  static const CodecRegistry registry = CoreCodecs();
+  absl::StatusOr<Value> value = FromData(plain, family);
+  EXPECT_TRUE(value.ok()) << value.status();
+  if (!value.ok()) return Buffer();
+  ByteWriter out;
+  absl::Status status = (*registry.Find(format))->Write(*value, options, out);
+  EXPECT_TRUE(status.ok()) << status;
+  BufferChain chain;
+  EXPECT_TRUE(out.Finish(&chain).ok());
+  return Buffer::FromString(chain.ToString());
+}
+
 // The plain data of `input` read as `format` (an array file's own, else its family's mapping).
 inline data::Data ReadPlain(const Buffer& input, std::string_view format) {
   static const CodecRegistry registry = CoreCodecs();

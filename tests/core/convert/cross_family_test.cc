@@ -10,9 +10,10 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "core/data/ndarray.h"
 #include "core/data/r_mapping.h"
-#include "core/io/input_error.h"
 #include "core/data/torch7_mapping.h"
+#include "core/io/input_error.h"
 #include "core/rds/reader.h"
 #include "core/rds/writer.h"
 #include "core/torch7/reader.h"
@@ -30,9 +31,9 @@ using testing::ArrayValues;
 using testing::ConvertBytes;
 using testing::CorpusFile;
 using testing::CorpusStreams;
-using testing::ReadPlain;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using testing::ReadPlain;
 
 // The value of map entry `key` (a string key) of item `id`, or kNoItem.
 ItemId Field(const data::Data& plain, ItemId id, std::string_view key) {
@@ -115,10 +116,9 @@ TEST(Torch7ToRTest, EveryCorpusTensorReachesRWithItsValuesAtTheSameIndices) {
         }
       }
       // R's types: double for floating and long tensors, integer for the rest.
-      const bool floating = array.dtype == ElementType::kFloat64 ||
-                            array.dtype == ElementType::kFloat32 ||
-                            array.dtype == ElementType::kFloat16 ||
-                            array.dtype == ElementType::kInt64;
+      const bool floating =
+          array.dtype == ElementType::kFloat64 || array.dtype == ElementType::kFloat32 ||
+          array.dtype == ElementType::kFloat16 || array.dtype == ElementType::kInt64;
       EXPECT_EQ(it->second.dtype, floating ? ElementType::kFloat64 : ElementType::kInt32);
       ++tensors;
     }
@@ -231,8 +231,8 @@ TEST(Torch7ToRTest, ExpandedViewsAreGatheredWithinTheOutputLimit) {
   ASSERT_NE(array, nullptr);
   EXPECT_THAT(testing::LogicalValues(*array), ElementsAre(2.5, 2.5, 2.5));
 
-  // A checkpoint of under 200 bytes showing 2^40 floats (4 TiB) is refused before anything is gathered,
-  // for every target that writes the elements out.
+  // A checkpoint of under 200 bytes showing 2^40 floats (4 TiB) is refused before anything is
+  // gathered, for every target that writes the elements out.
   const Buffer huge = ExpandedTensor(int64_t{1} << 40);
   EXPECT_LT(huge.size(), 200u);
   WriteOptions bounded;
@@ -346,7 +346,9 @@ TEST(Torch7ToRTest, BinaryLuaStringsKeepTheirBytes) {
   ASSERT_TRUE(value.ok());
   const auto& raw = value->Get<Array>(value->roots()[0]);
   EXPECT_EQ(raw.type, ElementType::kRaw);
-  EXPECT_EQ(raw.data.view(), std::string("a\0b\nc\r\n\xff" "end", 11));
+  EXPECT_EQ(raw.data.view(), std::string("a\0b\nc\r\n\xff"
+                                         "end",
+                                         11));
 }
 
 // ---- R -> Torch7
@@ -360,7 +362,9 @@ struct RList {
     names.push_back(std::move(name));
     items.push_back(plain.Add(std::move(item)));
   }
-  void Add(std::string name, data::ItemData item) { Add(std::move(name), data::Item(std::move(item))); }
+  void Add(std::string name, data::ItemData item) {
+    Add(std::move(name), data::Item(std::move(item)));
+  }
   Buffer Rds() {
     StringVector strings;
     for (const std::string& n : names) strings.Append(n, StringEncoding::kAscii);
@@ -464,9 +468,8 @@ TEST(RToTorch7Test, WhatTorch7CannotHoldIsRefusedByPathOrDroppedWhenAsked) {
   drop.drop_unconvertible = true;
   absl::StatusOr<testing::Converted> dropped = ConvertBytes(rds, "rds", "t7", drop);
   ASSERT_TRUE(dropped.ok()) << dropped.status();
-  EXPECT_THAT(dropped->notes,
-              ElementsAre(HasSubstr("left out mask (a logical vector with NA"),
-                          HasSubstr("left out z (a complex vector)")));
+  EXPECT_THAT(dropped->notes, ElementsAre(HasSubstr("left out mask (a logical vector with NA"),
+                                          HasSubstr("left out z (a complex vector)")));
   const data::Data back = ReadPlain(dropped->bytes, "t7");
   // Both left out: an empty table (which reads back as an empty list).
   ASSERT_NE(back.GetIf<data::Sequence>(back.roots()[0]), nullptr);
@@ -474,8 +477,7 @@ TEST(RToTorch7Test, WhatTorch7CannotHoldIsRefusedByPathOrDroppedWhenAsked) {
 }
 
 TEST(RToTorch7Test, ATorch7TypeAttributeRestoresTheTypeOrRefusesValuesItCannotHold) {
-  auto with_type = [](RList& list, std::string name, std::vector<double> values,
-                      std::string type) {
+  auto with_type = [](RList& list, std::string name, std::vector<double> values, std::string type) {
     list.Add(std::move(name), VectorOf<double>(ElementType::kFloat64, std::move(values)));
     StringVector text;
     text.Append(type, StringEncoding::kAscii);
@@ -545,6 +547,250 @@ TEST(RToTorch7Test, RClassesAreNotedAndTorch7ObjectsComeBack) {
 }
 
 // ---- round trips
+
+// ---- big-endian input (an XDR .rds, a big-endian Torch7 file)
+
+// A vector of `count` elements of `type` whose i-th element is element(i).
+template <typename Element>
+data::NdArray VectorOf(ElementType type, uint64_t count, Element element) {
+  using T = decltype(element(0));
+  std::vector<T> values;
+  for (uint64_t i = 0; i < count; ++i) values.push_back(element(i));
+  return data::NdArray::Vector(type, count, Buffer::Copy(values.data(), count * sizeof(T)));
+}
+
+// Plain data of `family` that takes every path of a conversion to the other family, each array
+// small (swapped as read) and large (over 1 MiB: kept in the input's order, swapped as written or
+// loaded element by element): R vectors Torch7 holds as they are, logicals that become bytes,
+// vectors a torch7_type attribute retypes, a matrix, a factor, a data frame and lone numbers;
+// Torch7 tensors R holds as they are, ones R widens (int64, float, half, int16, int8, bytes), a
+// matrix, a transposed view and a storage.
+data::Data CrossFamilyTwins(DataFamily family) {
+  data::Data plain;
+  data::Map root;
+  auto add = [&](const std::string& name, auto item) {
+    root.entries.emplace_back(plain.Add(data::String{name}), plain.Add(std::move(item)));
+  };
+  auto text = [&](std::string_view value) {
+    StringVector strings;
+    strings.Append(value, StringEncoding::kAscii);
+    return plain.Add(data::Strings{std::move(strings), {}});
+  };
+  auto doubles = [](uint64_t i) { return static_cast<double>(i) * 0.25 - 7; };
+  auto ints = [](uint64_t i) { return static_cast<int32_t>(i % 60000) - 30000; };
+  for (uint64_t count : {uint64_t{37}, uint64_t{300000}}) {
+    const std::string size = count > 1000 ? "large" : "small";
+    const int64_t rows = count > 1000 ? 500 : 4;
+    const int64_t cols = static_cast<int64_t>(count) / rows;
+    if (family == DataFamily::kR) {
+      add(size + "_doubles", VectorOf(ElementType::kFloat64, count, doubles));
+      add(size + "_ints", VectorOf(ElementType::kInt32, count, ints));
+      add(size + "_logicals",
+          VectorOf(ElementType::kLogical, count, [](uint64_t i) { return int32_t(i % 3 == 0); }));
+      add(size + "_raw", VectorOf(ElementType::kRaw, count,
+                                  [](uint64_t i) { return static_cast<uint8_t>(i * 7); }));
+      data::Item floats(VectorOf(ElementType::kFloat64, count, doubles));
+      floats.attributes.emplace_back("torch7_type", text("torch.FloatTensor"));
+      add(size + "_as_floats", std::move(floats));
+      data::Item shorts(VectorOf(ElementType::kInt32, count, ints));
+      shorts.attributes.emplace_back("torch7_type", text("torch.ShortTensor"));
+      add(size + "_as_shorts", std::move(shorts));
+      data::Item longs(
+          VectorOf(ElementType::kLogical, count, [](uint64_t i) { return int32_t(i % 5 == 0); }));
+      longs.attributes.emplace_back("torch7_type", text("torch.LongTensor"));
+      add(size + "_logicals_as_longs", std::move(longs));
+      data::NdArray matrix = VectorOf(ElementType::kFloat64, rows * cols, doubles);
+      matrix.shape = {rows, cols};
+      matrix.strides = data::ContiguousStrides(matrix.shape, data::Order::kColumnMajor);
+      add(size + "_matrix", matrix);
+      StringVector levels;
+      for (const char* level : {"low", "mid", "high"}) levels.Append(level, StringEncoding::kAscii);
+      const ItemId codes = plain.Add(VectorOf(
+          ElementType::kInt32, count, [](uint64_t i) { return static_cast<int32_t>(i % 3 + 1); }));
+      add(size + "_factor",
+          data::Factor{codes, plain.Add(data::Strings{std::move(levels), {}}), false});
+      data::DataFrame frame;
+      frame.column_names = {"x", "n"};
+      frame.columns = {plain.Add(VectorOf(ElementType::kFloat64, count, doubles)),
+                       plain.Add(VectorOf(ElementType::kInt32, count, ints))};
+      frame.row_count = count;
+      add(size + "_frame", std::move(frame));
+      data::NdArray days = VectorOf(ElementType::kFloat64, count, doubles);
+      days.temporal = data::Temporal::kDate;
+      add(size + "_dates", days);
+    } else {
+      add(size + "_doubles", VectorOf(ElementType::kFloat64, count, doubles));
+      add(size + "_ints", VectorOf(ElementType::kInt32, count, ints));
+      add(size + "_longs", VectorOf(ElementType::kInt64, count, [&](uint64_t i) {
+            return int64_t{ints(i)} * 70001;  // beyond int32: R's doubles
+          }));
+      add(size + "_small_longs", VectorOf(ElementType::kInt64, count, [&](uint64_t i) {
+            return int64_t{ints(i)};  // within int32: R's integers
+          }));
+      add(size + "_floats", VectorOf(ElementType::kFloat32, count,
+                                     [](uint64_t i) { return static_cast<float>(i) / 3; }));
+      // Two-byte elements: twice as many, to pass 1 MiB.
+      const uint64_t shorts = count > 1000 ? 2 * count : count;
+      add(size + "_halves", VectorOf(ElementType::kFloat16, shorts, [](uint64_t i) {
+            return torch7::FloatToHalf(static_cast<float>(i % 2000) / 8);
+          }));
+      add(size + "_shorts", VectorOf(ElementType::kInt16, shorts,
+                                     [](uint64_t i) { return static_cast<int16_t>(i * 31); }));
+      add(size + "_chars", VectorOf(ElementType::kInt8, count,
+                                    [](uint64_t i) { return static_cast<int8_t>(i * 5); }));
+      add(size + "_bytes", VectorOf(ElementType::kUint8, count,
+                                    [](uint64_t i) { return static_cast<uint8_t>(i * 7); }));
+      data::NdArray matrix = VectorOf(ElementType::kFloat64, rows * cols, doubles);
+      matrix.shape = {rows, cols};
+      matrix.strides = data::ContiguousStrides(matrix.shape, data::Order::kRowMajor);
+      add(size + "_matrix", matrix);
+      data::NdArray transposed = VectorOf(ElementType::kFloat32, rows * cols,
+                                          [](uint64_t i) { return static_cast<float>(i) - 9; });
+      transposed.shape = {cols, rows};
+      transposed.strides = {1, cols};
+      add(size + "_transposed", transposed);
+      data::Item storage(VectorOf(ElementType::kFloat32, count,
+                                  [](uint64_t i) { return static_cast<float>(i) * 2; }));
+      storage.classes = {"torch.FloatStorage"};
+      add(size + "_storage", std::move(storage));
+    }
+  }
+  if (family == DataFamily::kR) {
+    add("one_double", VectorOf(ElementType::kFloat64, 1, [](uint64_t) { return 2.5; }));
+    add("one_int", VectorOf(ElementType::kInt32, 1, [](uint64_t) { return int32_t{-4}; }));
+    add("one_logical", VectorOf(ElementType::kLogical, 1, [](uint64_t) { return int32_t{1}; }));
+  }
+  plain.roots().push_back(plain.Add(std::move(root)));
+  return plain;
+}
+
+// The twins of `plain`: written big-endian (R's XDR, a big-endian Torch7 file) and
+// little-endian (R's native format, a little-endian Torch7 file), with the format each is read as.
+struct Twins {
+  Buffer big, little;
+  std::string_view big_format, little_format;
+};
+Twins TwinsOf(const data::Data& plain, DataFamily family) {
+  if (family == DataFamily::kR) {
+    return {testing::WrittenAs(plain, family, "rds"),
+            testing::WrittenAs(plain, family, "rds-native"), "rds", "rds-native"};
+  }
+  WriteOptions big_endian;
+  big_endian.torch7_big_endian = true;
+  return {testing::WrittenAs(plain, family, "t7", big_endian),
+          testing::WrittenAs(plain, family, "t7"), "t7", "t7"};
+}
+
+TEST(CrossFamilyByteOrderTest, BigEndianInputsConvertAsTheirLittleEndianTwinsDo) {
+  // The little-endian twin's arrays are never swapped: its conversion is the oracle for every
+  // byte of output, in both output byte orders.
+  WriteOptions big_endian_torch7;
+  big_endian_torch7.torch7_big_endian = true;
+  const struct {
+    DataFamily family;
+    std::string_view to;
+    WriteOptions options;
+  } cases[] = {
+      {DataFamily::kR, "t7", {}},
+      {DataFamily::kR, "t7", big_endian_torch7},
+      {DataFamily::kR, "t7-ascii", {}},
+      {DataFamily::kTorch7, "rds", {}},
+      {DataFamily::kTorch7, "rds-native", {}},
+      {DataFamily::kTorch7, "rdata", {}},
+  };
+  for (const auto& c : cases) {
+    const Twins twins = TwinsOf(CrossFamilyTwins(c.family), c.family);
+    SCOPED_TRACE(absl::StrCat(AsAbsl(twins.big_format), " to ", AsAbsl(c.to),
+                              c.options.torch7_big_endian.value_or(false) ? " (big-endian)" : ""));
+    ASSERT_NE(twins.big.view(), twins.little.view());
+    absl::StatusOr<testing::Converted> big =
+        ConvertBytes(twins.big, twins.big_format, c.to, c.options);
+    absl::StatusOr<testing::Converted> little =
+        ConvertBytes(twins.little, twins.little_format, c.to, c.options);
+    ASSERT_TRUE(big.ok()) << big.status();
+    ASSERT_TRUE(little.ok()) << little.status();
+    EXPECT_TRUE(big->bytes.view() == little->bytes.view());
+    EXPECT_EQ(big->notes, little->notes);
+  }
+
+  // The values themselves, read back: a widened FloatTensor, int64 that became doubles, a
+  // retyped R vector and R logicals that became bytes, from the big-endian twins.
+  const Twins torch7 = TwinsOf(CrossFamilyTwins(DataFamily::kTorch7), DataFamily::kTorch7);
+  absl::StatusOr<testing::Converted> r = ConvertBytes(torch7.big, "t7", "rds");
+  ASSERT_TRUE(r.ok()) << r.status();
+  std::map<std::string, ArrayValues> in_r = ArraysByPath(ReadPlain(r->bytes, "rds"));
+  ASSERT_EQ(in_r.count("large_floats"), 1u);
+  EXPECT_EQ(in_r["large_floats"].dtype, ElementType::kFloat64);
+  EXPECT_EQ(in_r["large_floats"].values[299999], static_cast<double>(299999.0f / 3));
+  EXPECT_EQ(in_r["large_longs"].dtype, ElementType::kFloat64);
+  EXPECT_EQ(in_r["large_longs"].values[299999], (299999 % 60000 - 30000) * 70001.0);
+  EXPECT_EQ(in_r["large_small_longs"].values[1], -29999);
+  EXPECT_EQ(in_r["large_halves"].values[599999], 1999.0 / 8);
+  EXPECT_EQ(in_r["large_shorts"].values[599999], static_cast<int16_t>(599999 * 31));
+  EXPECT_EQ(in_r["large_chars"].values[30], static_cast<int8_t>(150));
+
+  const Twins rds = TwinsOf(CrossFamilyTwins(DataFamily::kR), DataFamily::kR);
+  absl::StatusOr<testing::Converted> t7 = ConvertBytes(rds.big, "rds", "t7");
+  ASSERT_TRUE(t7.ok()) << t7.status();
+  std::map<std::string, ArrayValues> in_t7 = ArraysByPath(ReadPlain(t7->bytes, "t7"));
+  EXPECT_EQ(in_t7["large_as_floats"].dtype, ElementType::kFloat32);
+  EXPECT_EQ(in_t7["large_as_floats"].values[299999], 299999 * 0.25 - 7);
+  EXPECT_EQ(in_t7["large_as_shorts"].dtype, ElementType::kInt16);
+  EXPECT_EQ(in_t7["large_as_shorts"].values[299999], 299999 % 60000 - 30000);
+  EXPECT_EQ(in_t7["large_logicals"].dtype, ElementType::kUint8);
+  EXPECT_EQ(in_t7["large_logicals"].values[299997], 1);
+  EXPECT_EQ(in_t7["large_logicals"].values[299999], 0);
+  EXPECT_EQ(in_t7["large_logicals_as_longs"].dtype, ElementType::kInt64);
+  EXPECT_EQ(in_t7["large_logicals_as_longs"].values[299995], 1);
+  EXPECT_EQ(in_t7["large_doubles"].values[12345], 12345 * 0.25 - 7);
+}
+
+TEST(CrossFamilyByteOrderTest, ValuesABigEndianInputCannotConvertAreRefusedAsItsTwinsAre) {
+  // An NA where the target type has none, and an int64 beyond 2^53: refused alike from either
+  // byte order, naming the same element, though the big-endian twin's array is never swapped.
+  auto large_with = [](DataFamily family, ElementType type, auto value, auto odd_one) {
+    data::Data plain;
+    data::NdArray array = VectorOf(type, 300000, value);
+    auto [bytes, writable] = Buffer::Allocate(array.data.size());
+    std::memcpy(writable, array.data.data(), array.data.size());
+    std::memcpy(writable + sizeof(odd_one) * 200001, &odd_one, sizeof(odd_one));
+    array.data = bytes;
+    data::Item item(std::move(array));
+    if (type == ElementType::kInt32) {
+      StringVector name;
+      name.Append("torch.ShortTensor", StringEncoding::kAscii);
+      item.attributes.emplace_back("torch7_type", plain.Add(data::Strings{std::move(name), {}}));
+    }
+    data::Sequence list{{plain.Add(std::move(item))}};
+    plain.roots().push_back(plain.Add(std::move(list)));
+    return TwinsOf(plain, family);
+  };
+  const struct {
+    Twins twins;
+    std::string_view to;
+    std::string_view message;
+  } cases[] = {
+      {large_with(
+           DataFamily::kR, ElementType::kInt32, [](uint64_t) { return int32_t{7}; }, kNaInteger),
+       "t7", "element 200002 is NA, which a torch.ShortTensor cannot hold"},
+      {large_with(
+           DataFamily::kR, ElementType::kLogical, [](uint64_t) { return int32_t{1}; }, kNaInteger),
+       "t7", "a logical vector with NA"},
+      {large_with(
+           DataFamily::kTorch7, ElementType::kInt64, [](uint64_t) { return int64_t{7}; },
+           (int64_t{1} << 53) + 2),
+       "rds", "element 200001 (9007199254740994) is beyond 2^53"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.message);
+    absl::StatusOr<testing::Converted> big = ConvertBytes(c.twins.big, c.twins.big_format, c.to);
+    absl::StatusOr<testing::Converted> little =
+        ConvertBytes(c.twins.little, c.twins.little_format, c.to);
+    ASSERT_FALSE(big.ok());
+    EXPECT_EQ(big.status(), little.status());
+    EXPECT_THAT(big.status().message(), HasSubstr(c.message));
+  }
+}
 
 TEST(RoundTripTest, Torch7ToRAndBackKeepsEveryTensorsTypeSizesAndValues) {
   WriteOptions drop;

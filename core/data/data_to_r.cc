@@ -15,6 +15,7 @@
 #include "core/data/r_mapping.h"
 #include "core/io/byte_order.h"
 #include "core/model/utf8.h"
+#include "core/rds/primitives.h"
 #include "core/status_macros.h"
 #include "core/torch7/primitives.h"
 
@@ -328,21 +329,32 @@ class DataToRConverter {
     return node;
   }
 
+  // How RNumbers gives elements of a type R widens (float32, float16, int8, int16, uint8).
+  enum class Narrow {
+    kAsIs,     // as they are, for R's writer to widen as it writes them (rds::WidenedForR)
+    kWidened,  // widened into a copy, for values read here (factor codes, dates)
+  };
+
   // The elements of `array`, column-major, as an R vector type. Elements R holds as they are keep
-  // their byte order (a big-endian DoubleTensor goes to R's writer as written); others are
-  // loaded one at a time in the array's order.
-  absl::StatusOr<Array> RNumbers(ItemId id, const NdArray& array) {
+  // their byte order (a big-endian DoubleTensor goes to R's writer as written), and so do narrow
+  // ones left for the writer to widen (a FloatTensor becomes R's doubles a step at a time as it
+  // is written, never as a whole copy); others are loaded one at a time in the array's order.
+  absl::StatusOr<Array> RNumbers(ItemId id, const NdArray& array, Narrow narrow) {
     const uint64_t count = data::ElementCount(array);
     Buffer gathered = data::Gather(array, data::Order::kColumnMajor);
     const uint8_t* p = gathered.data();
     const bool big_endian = array.big_endian;
+    const bool kept_big_endian = big_endian && ElementSize(array.dtype) > 1;
+    if (narrow == Narrow::kAsIs && rds::WidenedForR(array.dtype).has_value()) {
+      return Array{array.dtype, count, gathered, kept_big_endian};
+    }
     switch (array.dtype) {
       case ElementType::kInt32:
       case ElementType::kFloat64:
       case ElementType::kLogical:
       case ElementType::kComplex128:
       case ElementType::kRaw:
-        return Array{array.dtype, count, gathered, big_endian && ElementSize(array.dtype) > 1};
+        return Array{array.dtype, count, gathered, kept_big_endian};
       case ElementType::kUint8:
       case ElementType::kInt8:
       case ElementType::kInt16: {
@@ -402,8 +414,8 @@ class DataToRConverter {
   }
 
   // Runs `convert(i)` for every element index in [0, count), a few MiB of the source at a time
-  // through ConsumeInSteps, which gives a mapped input's pages back behind (a FloatTensor
-  // widened to R's doubles is then resident only a step at a time besides the converted copy).
+  // through ConsumeInSteps, which gives a mapped input's pages back behind (an int64 tensor
+  // narrowed to R's integers is then resident only a step at a time besides the converted copy).
   template <typename Convert>
   static void InSteps(const Buffer& source, size_t element_size, uint64_t count, Convert convert) {
     if (count == 0) return;
@@ -437,7 +449,11 @@ class DataToRConverter {
 
   absl::StatusOr<Node> ConvertArray(ItemId id, const Item& item) {
     const auto& array = std::get<NdArray>(item.data);
-    ASSIGN_OR_RETURN(Array vector, RNumbers(id, array));
+    // Dates and times are checked to be numbers here: widened first.
+    ASSIGN_OR_RETURN(
+        Array vector,
+        RNumbers(id, array,
+                 array.temporal == data::Temporal::kNone ? Narrow::kAsIs : Narrow::kWidened));
     ASSIGN_OR_RETURN(AttributeList dim, Dim(id, array.shape));
     std::vector<std::string> default_classes;
     AttributeList after_class;
@@ -586,7 +602,8 @@ class DataToRConverter {
   absl::StatusOr<Node> ConvertFactor(ItemId id, const Item& item) {
     const auto& factor = std::get<data::Factor>(item.data);
     ASSIGN_OR_RETURN(Array codes,
-                     RNumbers(factor.codes, std::get<NdArray>(plain_.item(factor.codes).data)));
+                     RNumbers(factor.codes, std::get<NdArray>(plain_.item(factor.codes).data),
+                              Narrow::kWidened));
     if (codes.type != ElementType::kInt32) {
       return ItemError(id, "factor codes must be integers (1-based, NA for missing)");
     }

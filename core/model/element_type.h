@@ -46,6 +46,13 @@ std::string_view ElementTypeName(ElementType type);
 // Inverse of ElementTypeName.
 std::optional<ElementType> ElementTypeFromName(std::string_view name);
 
+// IEEE binary16 bits to float (exact), as torch7's TH_halfbits2float.
+float HalfToFloat(uint16_t bits);
+// Float to binary16 bits with round-to-nearest-even, as torch7's TH_float2halfbits, except that
+// a NaN keeps its sign (TH makes every NaN 0x7fff; here -NaN becomes 0xffff so that "-nan" read
+// from ascii writes back as "-nan").
+uint16_t FloatToHalf(float value);
+
 // The NA value of R integers and logicals.
 inline constexpr int32_t kNaInteger = INT32_MIN;
 // The bit pattern of R's NA_real_ (a NaN whose low word is 1954).

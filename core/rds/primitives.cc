@@ -7,11 +7,13 @@
 #include <cstdlib>
 #include <cstring>
 #include <optional>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "core/absl_compat.h"
 #include "core/io/byte_order.h"
 #include "core/io/input_error.h"
+#include "core/io/step_reader.h"
 #include "core/rds/sexptype.h"
 #include "core/status_macros.h"
 
@@ -517,6 +519,91 @@ void OutputStream::WriteAsciiElements(ElementType type, uint64_t count, const ui
     p[n++] = '\n';
     out_.Commit(n);
   }
+}
+
+std::optional<ElementType> WidenedForR(ElementType type) {
+  switch (type) {
+    case ElementType::kFloat32:
+    case ElementType::kFloat16:
+      return ElementType::kFloat64;
+    case ElementType::kInt8:
+    case ElementType::kInt16:
+    case ElementType::kUint8:
+      return ElementType::kInt32;
+    default:
+      return std::nullopt;
+  }
+}
+
+namespace {
+
+// `count` little-endian elements of `type` at `from`, widened to WidenedForR(type) at `to`.
+void Widen(ElementType type, const uint8_t* from, uint64_t count, uint8_t* to) {
+  auto each = [&](auto load, auto widen) {
+    using From = decltype(load);
+    for (uint64_t i = 0; i < count; ++i) {
+      From value;
+      std::memcpy(&value, from + i * sizeof(From), sizeof(From));
+      const auto wide = widen(value);
+      std::memcpy(to + i * sizeof(wide), &wide, sizeof(wide));
+    }
+  };
+  switch (type) {
+    case ElementType::kFloat32:
+      each(float{}, [](float v) { return double{v}; });
+      break;
+    case ElementType::kFloat16:
+      each(uint16_t{}, [](uint16_t v) { return double{HalfToFloat(v)}; });
+      break;
+    case ElementType::kInt8:
+      each(int8_t{}, [](int8_t v) { return int32_t{v}; });
+      break;
+    case ElementType::kInt16:
+      each(int16_t{}, [](int16_t v) { return int32_t{v}; });
+      break;
+    case ElementType::kUint8:
+      each(uint8_t{}, [](uint8_t v) { return int32_t{v}; });
+      break;
+    default:
+      break;
+  }
+}
+
+// Elements widened per step: 1 MiB of doubles.
+constexpr uint64_t kWidenStepElements = uint64_t{1} << 17;
+
+}  // namespace
+
+absl::Status OutputStream::WriteWidenedElements(ElementType type, uint64_t count,
+                                                const Buffer& data, bool big_endian) {
+  const std::optional<ElementType> wide = WidenedForR(type);
+  if (!wide.has_value() || count == 0) return absl::OkStatus();
+  const size_t from_size = ElementSize(type);
+  const size_t to_size = ElementSize(*wide);
+  std::vector<uint8_t> widened;  // ascii: a step's numbers before they are formatted
+  // Each step of the source little-endian (ReadInSteps swaps a big-endian one into its chunk; a
+  // mapped input is read from its file), widened straight into the output's blocks, and swapped
+  // there for XDR.
+  return ReadInSteps(data.Slice(0, count * from_size), kWidenStepElements * from_size,
+                     big_endian ? SwapUnit(type) : 0, [&](const Buffer& step) {
+                       const uint64_t n = step.size() / from_size;
+                       if (ascii()) {
+                         widened.resize(n * to_size);
+                         Widen(type, step.data(), n, widened.data());
+                         WriteAsciiElements(*wide, n, widened.data());
+                         return absl::OkStatus();
+                       }
+                       for (uint64_t done = 0; done < n && out_.ok();) {
+                         size_t available = 0;
+                         uint8_t* space = out_.WritableSpace(to_size, &available);
+                         const uint64_t k = std::min<uint64_t>(n - done, available / to_size);
+                         Widen(type, step.data() + done * from_size, k, space);
+                         if (format_ == RFormat::kXdr) SwapInPlace(space, k, to_size);
+                         out_.Commit(k * to_size);
+                         done += k;
+                       }
+                       return absl::OkStatus();
+                     });
 }
 
 void OutputStream::WriteElements(ElementType type, uint64_t count, const Buffer& data,

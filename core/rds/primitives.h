@@ -171,6 +171,12 @@ class OutputStream {
   // `count` elements of `type` from `data`: model bytes, or big-endian ones when `big_endian`
   // (Array::big_endian).
   void WriteElements(ElementType type, uint64_t count, const Buffer& data, bool big_endian = false);
+  // `count` elements of a type R has no vector of but holds exactly in a wider one
+  // (WidenedForR: float32 and float16 as doubles, int8, int16 and uint8 as integers), widened a
+  // step at a time straight into the output, from model bytes or big-endian ones. A mapped
+  // input is read a step at a time; its read error is returned.
+  absl::Status WriteWidenedElements(ElementType type, uint64_t count, const Buffer& data,
+                                    bool big_endian);
   // Bytes written as they are (the format line, RData magic).
   void WriteRaw(std::string_view bytes) { out_.Append(bytes); }
 
@@ -182,6 +188,11 @@ class OutputStream {
   ByteWriter& out_;
   RFormat format_;
 };
+
+// The element type R holds `type`'s elements as, exactly, when it has no vector of `type`:
+// double for float32 and float16, integer for int8, int16 and uint8; nullopt for R's own types
+// and for int64, which doubles hold exactly only up to 2^53.
+std::optional<ElementType> WidenedForR(ElementType type);
 
 // The ascii token of a double as OutReal writes it, without the newline: "NA", "NaN", "Inf",
 // "-Inf", else printf("%.16g") (hex: "%a"). Returns the number of chars written to `out`

@@ -84,6 +84,8 @@ std::optional<int32_t> SexpTypeOf(ElementType type) {
     case ElementType::kRaw:
       return kRawSxp;
     default:
+      // Widened as written (OutputStream::WriteWidenedElements).
+      if (const std::optional<ElementType> wide = WidenedForR(type)) return SexpTypeOf(*wide);
       return std::nullopt;
   }
 }
@@ -476,7 +478,12 @@ class StreamWriter {
         RETURN_IF_ERROR(Enter(id));
         out_.WriteInt(Flags(*type, node));
         WriteLength(array.length);
-        out_.WriteElements(array.type, array.length, array.data, array.big_endian);
+        if (WidenedForR(array.type).has_value()) {
+          RETURN_IF_ERROR(
+              out_.WriteWidenedElements(array.type, array.length, array.data, array.big_endian));
+        } else {
+          out_.WriteElements(array.type, array.length, array.data, array.big_endian);
+        }
         PushAttributes(node);
         return absl::OkStatus();
       }

@@ -51,12 +51,9 @@
 
 namespace seriald::torch7 {
 
-// IEEE binary16 bits to float (exact), as torch7's TH_halfbits2float.
-float HalfToFloat(uint16_t bits);
-// Float to binary16 bits with round-to-nearest-even, as torch7's TH_float2halfbits, except that
-// a NaN keeps its sign (TH makes every NaN 0x7fff; here -NaN becomes 0xffff so that "-nan" read
-// from ascii writes back as "-nan").
-uint16_t FloatToHalf(float value);
+// Half precision (core/model/element_type.h), as Torch7 code has always named it.
+using ::seriald::FloatToHalf;
+using ::seriald::HalfToFloat;
 
 // Enough room for any number Format* writes.
 inline constexpr size_t kMaxNumberChars = 32;
@@ -164,8 +161,8 @@ class PrimitiveWriter {
   // `count` elements of `type` from `data`: model bytes, or big-endian ones when `big_endian`
   // (Array::big_endian). An array may be written in pieces: `ends_call` false for all but the
   // last (in ascii, the last piece's last element ends the line; binary has no such mark).
-  void WriteElements(ElementType type, uint64_t count, const Buffer& data,
-                     bool big_endian = false, bool ends_call = true);
+  void WriteElements(ElementType type, uint64_t count, const Buffer& data, bool big_endian = false,
+                     bool ends_call = true);
 
  private:
   void WriteAsciiLine(std::string_view text);

@@ -3,8 +3,14 @@
 #include <sys/mman.h>
 
 #include <cstring>
+#include <limits>
 #include <string>
+#include <utility>
+#include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "core/absl_compat.h"
+#include "core/io/byte_order.h"
 #include "core/rds/altrep.h"
 #include "core/rds/reader.h"
 #include "core/rds/writer.h"
@@ -327,6 +333,79 @@ TEST(RdsWriterTest, UnknownAltrepClassCannotBeWrittenAsVersion2) {
   EXPECT_THAT(std::string(v2.status().message()), HasSubstr("arrow_chunked"));
 }
 
+// `count` elements of `type` made by `element(i)`, little-endian (or big-endian), and the same
+// values as R holds them (`wide`), for the widening test below.
+template <typename Narrow, typename Wide, typename Element>
+std::pair<Buffer, Buffer> NarrowAndWide(uint64_t count, Element element, bool big_endian,
+                                        Wide (*widen)(Narrow)) {
+  std::vector<Narrow> narrow(count);
+  std::vector<Wide> wide(count);
+  for (uint64_t i = 0; i < count; ++i) {
+    narrow[i] = element(i);
+    wide[i] = widen(narrow[i]);
+  }
+  Buffer bytes = Buffer::Copy(narrow.data(), count * sizeof(Narrow));
+  if (big_endian && sizeof(Narrow) > 1) {
+    auto [swapped, out] = Buffer::Allocate(bytes.size());
+    SwapCopy(bytes.data(), out, count, sizeof(Narrow));
+    bytes = swapped;
+  }
+  return {bytes, Buffer::Copy(wide.data(), count * sizeof(Wide))};
+}
+
+TEST(RdsWriterTest, NarrowElementsAreWrittenWidenedAsRHoldsThem) {
+  // A vector of float32, float16, int8, int16 or uint8 (a FloatTensor converted to R) is written
+  // as the double or integer vector R holds its values as, widened a step at a time as it is
+  // written: the bytes of writing the widened values themselves, in every format, from either
+  // byte order, across several steps (300,001 elements) and with the edge values of each type.
+  constexpr uint64_t kCount = 300001;
+  const float kFloats[] = {0.0f,
+                           -0.0f,
+                           1.5f,
+                           -3.25e-41f,
+                           3.4028235e38f,
+                           std::numeric_limits<float>::infinity(),
+                           std::numeric_limits<float>::quiet_NaN()};
+  const uint16_t kHalves[] = {0x0000, 0x8000, 0x0001, 0x3c00, 0x7bff, 0x7c00, 0xfc00, 0x7e00};
+  for (bool big_endian : {false, true}) {
+    const std::pair<Buffer, Buffer> cases[] = {
+        NarrowAndWide<float, double>(
+            kCount, [&](uint64_t i) { return i < 7 ? kFloats[i] : static_cast<float>(i) / 3; },
+            big_endian, +[](float v) { return double{v}; }),
+        NarrowAndWide<uint16_t, double>(
+            kCount, [&](uint64_t i) { return i < 8 ? kHalves[i] : static_cast<uint16_t>(i); },
+            big_endian, +[](uint16_t v) { return double{HalfToFloat(v)}; }),
+        NarrowAndWide<int8_t, int32_t>(
+            kCount, [](uint64_t i) { return static_cast<int8_t>(i * 7 - 128); }, big_endian,
+            +[](int8_t v) { return int32_t{v}; }),
+        NarrowAndWide<int16_t, int32_t>(
+            kCount, [](uint64_t i) { return static_cast<int16_t>(i * 31 - 32768); }, big_endian,
+            +[](int16_t v) { return int32_t{v}; }),
+        NarrowAndWide<uint8_t, int32_t>(
+            kCount, [](uint64_t i) { return static_cast<uint8_t>(255 - i); }, big_endian,
+            +[](uint8_t v) { return int32_t{v}; }),
+    };
+    const ElementType types[] = {ElementType::kFloat32, ElementType::kFloat16, ElementType::kInt8,
+                                 ElementType::kInt16, ElementType::kUint8};
+    for (size_t c = 0; c < std::size(cases); ++c) {
+      const ElementType wide_type = c < 2 ? ElementType::kFloat64 : ElementType::kInt32;
+      for (RFormat format : {RFormat::kXdr, RFormat::kNative, RFormat::kAscii}) {
+        SCOPED_TRACE(absl::StrCat(AsAbsl(ElementTypeName(types[c])), big_endian ? " big-endian" : "",
+                                  " as format ", static_cast<int>(format)));
+        Value narrow;
+        const NodeId n = narrow.Add(Array{types[c], kCount, cases[c].first, big_endian});
+        Value wide;
+        const NodeId w = wide.Add(Array{wide_type, kCount, cases[c].second});
+        absl::StatusOr<std::string> from_narrow = Write(Root(std::move(narrow), n), format, 3);
+        absl::StatusOr<std::string> from_wide = Write(Root(std::move(wide), w), format, 3);
+        ASSERT_TRUE(from_narrow.ok()) << from_narrow.status();
+        ASSERT_TRUE(from_wide.ok()) << from_wide.status();
+        EXPECT_TRUE(*from_narrow == *from_wide);
+      }
+    }
+  }
+}
+
 TEST(RdsWriterTest, RefusesWhatRCannotHold) {
   {
     Value value;
@@ -338,10 +417,11 @@ TEST(RdsWriterTest, RefusesWhatRCannotHold) {
   }
   {
     Value value;
-    NodeId id = value.Add(Array{ElementType::kFloat32, 1, Buffer::Copy("abcd", 4)});
+    // int64: R's doubles hold it exactly only up to 2^53 (a conversion decides, not the writer).
+    NodeId id = value.Add(Array{ElementType::kInt64, 1, Buffer::Copy("abcdefgh", 8)});
     auto r = Write(Root(std::move(value), id), RFormat::kXdr, 3);
     ASSERT_FALSE(r.ok());
-    EXPECT_EQ(r.status().message(), "node 0: R has no vector of float32 elements");
+    EXPECT_EQ(r.status().message(), "node 0: R has no vector of int64 elements");
   }
   {
     Value value;

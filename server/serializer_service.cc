@@ -158,11 +158,15 @@ absl::StatusOr<ReadOptions> ServerReadOptions(const v1::ReadOptions& message, Ca
 }
 
 // The write options of a request: output is bounded by --max-response-bytes.
-absl::StatusOr<WriteOptions> ServerWriteOptions(const v1::WriteOptions& message,
-                                                const ServiceLimits& limits) {
+absl::StatusOr<WriteOptions> ServerWriteOptions(const v1::WriteOptions& message, CallBudget& call) {
+  const ServiceLimits& limits = call.limits;
   ASSIGN_OR_RETURN(WriteOptions options, WriteOptionsFromProto(message));
   options.max_output_bytes = limits.max_response_bytes;
   options.output_limit = "max-response-bytes";
+  // An npz archive put together before it is sent waits in a spill file, counted against
+  // --max-spill-bytes as the inputs that wait there are.
+  options.spill_dir = limits.spill_dir;
+  options.reserve_spill = [&call](uint64_t bytes) { return call.ReserveSpill(bytes); };
   return options;
 }
 
@@ -217,9 +221,10 @@ absl::StatusOr<Value> ReadInput(const CodecRegistry& registry, const v1::ReadOpt
 // Writes `value` in the requested format, handing each piece of output to `consume`. The nodes
 // the request names become persistent references first (so `value` changes).
 absl::Status WriteOutput(const CodecRegistry& registry, const v1::WriteOptions& message,
-                         Value& value, const ServiceLimits& limits, CallRecord& record,
+                         Value& value, CallBudget& call, CallRecord& record,
                          ByteWriter::PieceCallback consume) {
-  ASSIGN_OR_RETURN(WriteOptions options, ServerWriteOptions(message, limits));
+  const ServiceLimits& limits = call.limits;
+  ASSIGN_OR_RETURN(WriteOptions options, ServerWriteOptions(message, call));
   ASSIGN_OR_RETURN(const Codec* codec, OutputCodec(registry, message.format()));
   RETURN_IF_ERROR(ApplyPersistentReferences(message, value));
   record.output_format = std::string(codec->name());
@@ -256,7 +261,7 @@ absl::Status ConvertOutput(const CodecRegistry& registry, const v1::ReadOptions&
   ASSIGN_OR_RETURN(ReadOptions read_options, ServerReadOptions(read_message, call));
   ASSIGN_OR_RETURN(const Codec* from, InputCodec(registry, read_message.format(), input));
   record.input_format = std::string(from->name());
-  ASSIGN_OR_RETURN(WriteOptions write_options, ServerWriteOptions(write_message, call.limits));
+  ASSIGN_OR_RETURN(WriteOptions write_options, ServerWriteOptions(write_message, call));
   ASSIGN_OR_RETURN(const Codec* to, OutputCodec(registry, write_message.format()));
   record.output_format = std::string(to->name());
   if (!write_message.persistent_references().empty() && from->AsArrayCodec() != nullptr) {
@@ -288,15 +293,16 @@ absl::Status ConvertOutput(const CodecRegistry& registry, const v1::ReadOptions&
 // chunks.
 absl::Status WriteRequestOutput(const CodecRegistry& registry, v1::Value* value, v1::Data* data,
                                 const StreamedArrayData& streamed, const v1::WriteOptions& options,
-                                const ServiceLimits& limits, CallRecord& record,
+                                CallBudget& call, CallRecord& record,
                                 ByteWriter::PieceCallback consume) {
+  const ServiceLimits& limits = call.limits;
   if (value != nullptr && data != nullptr) {
     return absl::InvalidArgumentError("set either the value or the data, not both");
   }
   if (data == nullptr) {
     ASSIGN_OR_RETURN(Value converted,
                      FromProto(value != nullptr ? std::move(*value) : v1::Value(), streamed));
-    return WriteOutput(registry, options, converted, limits, record, std::move(consume));
+    return WriteOutput(registry, options, converted, call, record, std::move(consume));
   }
   if (!options.persistent_references().empty()) {
     return absl::InvalidArgumentError(
@@ -309,7 +315,7 @@ absl::Status WriteRequestOutput(const CodecRegistry& registry, v1::Value* value,
         "plain data (Data) is written as a Torch7, R or array format; JSON carries the Value form");
   }
   record.output_format = std::string(to->name());
-  ASSIGN_OR_RETURN(WriteOptions write_options, ServerWriteOptions(options, limits));
+  ASSIGN_OR_RETURN(WriteOptions write_options, ServerWriteOptions(options, call));
   // Strings in dictionary form may expand only to what they could take sent one per element.
   ASSIGN_OR_RETURN(data::Data plain,
                    DataFromProto(std::move(*data), streamed,
@@ -590,7 +596,7 @@ absl::StatusOr<bool> ConvertTorch7AsReceived(const CodecRegistry& registry,
                                              const ByteWriter::PieceCallback& send) {
   const v1::ReadOptions& read_message = options.input();
   const v1::WriteOptions& write_message = options.output();
-  ASSIGN_OR_RETURN(WriteOptions write_options, ServerWriteOptions(write_message, call.limits));
+  ASSIGN_OR_RETURN(WriteOptions write_options, ServerWriteOptions(write_message, call));
   ASSIGN_OR_RETURN(const Codec* to, OutputCodec(registry, write_message.format()));
   record.output_format = std::string(to->name());
   if (!ConvertsTorch7AsRead(*to, write_options) || !read_message.reference_bindings().empty() ||
@@ -668,7 +674,7 @@ absl::StatusOr<bool> ConvertRAsReceived(const CodecRegistry& registry,
                                         const ByteWriter::PieceCallback& send) {
   const v1::ReadOptions& read_message = options.input();
   const v1::WriteOptions& write_message = options.output();
-  ASSIGN_OR_RETURN(WriteOptions write_options, ServerWriteOptions(write_message, call.limits));
+  ASSIGN_OR_RETURN(WriteOptions write_options, ServerWriteOptions(write_message, call));
   ASSIGN_OR_RETURN(const Codec* to, OutputCodec(registry, write_message.format()));
   record.output_format = std::string(to->name());
   if (!read_message.reference_bindings().empty() ||
@@ -833,7 +839,7 @@ grpc::Status SerializerService::ServeSerialize(grpc::ServerContext* context,
     ASSIGN_OR_RETURN(
         BufferChain output, CollectUnaryOutput(call, "SerializeStream", [&](auto consume) {
           return WriteRequestOutput(*registry_, value, plain, StreamedArrayData(),
-                                    request.options(), limits_, record, std::move(consume));
+                                    request.options(), call, record, std::move(consume));
         }));
     // The output's pieces sent from their own buffers, with the status as a unary response is.
     stream->WriteLast(wire::EncodeSerializeResponse(output), grpc::WriteOptions());
@@ -1162,7 +1168,7 @@ grpc::Status SerializerService::ServeSerializeStream(grpc::ServerContext* contex
     wire::ChunkSender output(wire::ChunkEnvelope::kNone, limits_.chunk_bytes,
                              WriteTo(context, stream));
     RETURN_IF_ERROR(WriteRequestOutput(*registry_, message, plain, std::move(arrays).Finish(),
-                                       header->options(), limits_, record,
+                                       header->options(), call, record,
                                        [&](Buffer piece) { return output.Send(piece); }));
     return output.Flush();
   });

@@ -145,6 +145,7 @@ WriteOptions ToWriteOptions(const FormatFlags& flags) {
   options.allow_inexact_integers = flags.allow_inexact_integers;
   options.strict_arrays = flags.strict;
   options.max_output_bytes = flags.max_output_bytes;
+  options.spill_dir = flags.spill_dir.value_or(DefaultSpillDir());
   options.r_version = flags.r_version;
   for (const CompressionName& c : kCompressions) {
     if (flags.compress == c.name) options.r_compression = c.compression;

@@ -474,6 +474,13 @@ absl::Status WriteNpy(const data::NdArray& array, ByteWriter& out) {
 }
 
 absl::Status WriteNpy(const data::NdArray& array, std::string_view array_name, ByteWriter& out) {
+  ASSIGN_OR_RETURN(NpyParts parts, NpyPartsOf(array, array_name));
+  out.Append(parts.preamble);
+  internal::AppendBody(parts.body, out);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<NpyParts> NpyPartsOf(const data::NdArray& array, std::string_view array_name) {
   const std::string what =
       array_name.empty() ? std::string("array") : absl::StrCat("array '", AsAbsl(array_name), "'");
   RETURN_IF_ERROR(data::CheckView(array, what));
@@ -482,12 +489,10 @@ absl::Status WriteNpy(const data::NdArray& array, std::string_view array_name, B
   const bool fortran_order = !data::IsContiguous(array, data::Order::kRowMajor) &&
                              data::IsContiguous(array, data::Order::kColumnMajor);
   const data::Order order = fortran_order ? data::Order::kColumnMajor : data::Order::kRowMajor;
-  ASSIGN_OR_RETURN(internal::ArrayBody body, internal::BodyOf(array, order, what, "numpy bool"));
-  ASSIGN_OR_RETURN(std::string preamble,
-                   Preamble(WrittenDescr(array.dtype), fortran_order, array.shape));
-  out.Append(preamble);
-  internal::AppendBody(body, out);
-  return absl::OkStatus();
+  NpyParts parts;
+  ASSIGN_OR_RETURN(parts.body, internal::BodyOf(array, order, what, "numpy bool"));
+  ASSIGN_OR_RETURN(parts.preamble, Preamble(WrittenDescr(array.dtype), fortran_order, array.shape));
+  return parts;
 }
 
 }  // namespace seriald::arrays

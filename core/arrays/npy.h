@@ -32,10 +32,12 @@
 #ifndef SERIALD_CORE_ARRAYS_NPY_H_
 #define SERIALD_CORE_ARRAYS_NPY_H_
 
+#include <string>
 #include <string_view>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "core/arrays/internal/elements.h"
 #include "core/data/data.h"
 #include "core/io/buffer.h"
 #include "core/io/byte_writer.h"
@@ -59,6 +61,17 @@ absl::StatusOr<data::NdArray> ReadNpy(const Buffer& input, std::string_view arra
 absl::Status WriteNpy(const data::NdArray& array, ByteWriter& out);
 // The same, with messages that name the array.
 absl::Status WriteNpy(const data::NdArray& array, std::string_view array_name, ByteWriter& out);
+
+// The .npy bytes of `array` in two parts, for a writer that hands them out itself (npz's entries,
+// read by libzip a step at a time): the preamble (magic, version, header), and the elements
+// (a big-endian array's swapped only as they are handed out). What WriteNpy appends, with its
+// errors.
+struct NpyParts {
+  std::string preamble;
+  internal::ArrayBody body;
+  uint64_t size() const { return preamble.size() + body.size(); }
+};
+absl::StatusOr<NpyParts> NpyPartsOf(const data::NdArray& array, std::string_view array_name);
 
 }  // namespace seriald::arrays
 

@@ -8,11 +8,13 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "core/absl_compat.h"
+#include "core/arrays/internal/zip_sources.h"
 #include "core/arrays/npy.h"
 #include "core/io/growable_buffer.h"
 #include "core/io/input_error.h"
@@ -206,7 +208,8 @@ absl::StatusOr<std::vector<NamedArray>> ReadNpz(const Buffer& input,
   return arrays;
 }
 
-absl::Status WriteNpz(const std::vector<NamedArray>& arrays, bool compressed, ByteWriter& out) {
+absl::Status WriteNpz(const std::vector<NamedArray>& arrays, const NpzWriteOptions& options,
+                      ByteWriter& out) {
   absl::flat_hash_set<std::string_view> names;
   for (const NamedArray& named : arrays) {
     // ZIP entry names are C strings to libzip and to Python's zipfile: both would cut the name.
@@ -220,17 +223,29 @@ absl::Status WriteNpz(const std::vector<NamedArray>& arrays, bool compressed, By
           absl::StrCat("npz: two arrays are named '", AsAbsl(named.name), "'"));
     }
   }
-  // The npy bytes of every entry, which libzip reads in place when the archive is closed.
-  std::vector<BufferChain> entries(arrays.size());
-  for (size_t i = 0; i < arrays.size(); ++i) {
-    ByteWriter npy;
-    RETURN_IF_ERROR(WriteNpy(arrays[i].array, arrays[i].name, npy));
-    RETURN_IF_ERROR(npy.Finish(&entries[i]));
+  // Every entry's npy parts first, so that an array npy refuses stops the archive before it is
+  // begun. libzip reads each entry from its array a step at a time when the archive is closed.
+  std::vector<std::unique_ptr<internal::EntrySource>> entries;
+  uint64_t entry_bytes = 0;
+  for (const NamedArray& named : arrays) {
+    ASSIGN_OR_RETURN(NpyParts parts, NpyPartsOf(named.array, named.name));
+    entry_bytes += parts.size();
+    entries.push_back(std::make_unique<internal::EntrySource>(std::move(parts)));
   }
 
+  // The archive goes to a spill file when it is large and there is a directory for one; else to
+  // memory. Declared before the archive, which uses it until it is closed or discarded.
+  std::unique_ptr<internal::SpillFileTarget> spilled;
   zip_error_t error;
   zip_error_init(&error);
-  Source target(zip_source_buffer_create(nullptr, 0, 0, &error));
+  Source target;
+  if (!options.spill_dir.empty() && entry_bytes > options.spill_above) {
+    ASSIGN_OR_RETURN(spilled,
+                     internal::SpillFileTarget::Create(options.spill_dir, options.reserve_spill));
+    target.reset(spilled->NewSource(&error));
+  } else {
+    target.reset(zip_source_buffer_create(nullptr, 0, 0, &error));
+  }
   if (target == nullptr) return absl::InternalError(TakeMessage(&error));
   zip_t* opened = zip_open_from_source(target.get(), ZIP_CREATE | ZIP_TRUNCATE, &error);
   if (opened == nullptr) return absl::InternalError(TakeMessage(&error));
@@ -240,21 +255,17 @@ absl::Status WriteNpz(const std::vector<NamedArray>& arrays, bool compressed, By
   zip_source_keep(target.get());
   Archive archive(opened);
   auto internal = [&](std::string_view what) {
+    // A read or write error libzip only saw as -1 says what it was.
+    for (const auto& entry : entries) {
+      if (!entry->status().ok()) return entry->status();
+    }
+    if (spilled != nullptr && !spilled->status().ok()) return spilled->status();
     return absl::InternalError(
         absl::StrCat("npz: ", AsAbsl(what), ": ", zip_strerror(archive.get())));
   };
 
   for (size_t i = 0; i < arrays.size(); ++i) {
-    std::vector<zip_buffer_fragment_t> fragments;
-    for (const Buffer& piece : entries[i].pieces()) {
-      // libzip only reads the fragments (freep is 0); its type is not const-qualified.
-      fragments.push_back({const_cast<zip_uint8_t*>(piece.data()), piece.size()});
-    }
-    zip_error_init(&error);
-    zip_source_t* source =
-        zip_source_buffer_fragment_create(fragments.data(), fragments.size(), 0, &error);
-    if (source == nullptr) return absl::InternalError(TakeMessage(&error));
-    zip_error_fini(&error);
+    ASSIGN_OR_RETURN(zip_source_t * source, entries[i]->Create());
     const std::string entry = absl::StrCat(arrays[i].name, AsAbsl(kSuffix));
     const zip_int64_t index = zip_file_add(archive.get(), entry.c_str(), source, ZIP_FL_ENC_UTF_8);
     if (index < 0) {
@@ -262,8 +273,9 @@ absl::Status WriteNpz(const std::vector<NamedArray>& arrays, bool compressed, By
       return internal(absl::StrCat("adding entry '", entry, "'"));
     }
     const auto at = static_cast<zip_uint64_t>(index);
-    if (zip_set_file_compression(archive.get(), at, compressed ? ZIP_CM_DEFLATE : ZIP_CM_STORE,
-                                 compressed ? kDeflateLevel : 0) != 0 ||
+    if (zip_set_file_compression(archive.get(), at,
+                                 options.compressed ? ZIP_CM_DEFLATE : ZIP_CM_STORE,
+                                 options.compressed ? kDeflateLevel : 0) != 0 ||
         zip_file_set_dostime(archive.get(), at, kEntryDosTime, kEntryDosDate, 0) != 0) {
       return internal(absl::StrCat("setting up entry '", entry, "'"));
     }
@@ -275,6 +287,14 @@ absl::Status WriteNpz(const std::vector<NamedArray>& arrays, bool compressed, By
     // libzip writes nothing for an archive without entries; numpy.savez() writes the ZIP end
     // record alone, and so does this.
     out.Append(std::string_view("PK\x05\x06\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 22));
+    return absl::OkStatus();
+  }
+  if (spilled != nullptr) {
+    // The file's mapping, which the output's consumer reads a step at a time (serialctl from the
+    // file, the service's chunk sender), so the archive is never resident as a whole.
+    target.reset();
+    ASSIGN_OR_RETURN(Buffer archive_bytes, std::move(*spilled).Finish());
+    out.AppendShared(archive_bytes);
     return absl::OkStatus();
   }
   if (zip_source_open(target.get()) != 0) {

@@ -14,20 +14,25 @@
 // name the array and give the offset inside its entry, for an entry's contents. The limit is
 // RESOURCE_EXHAUSTED (LimitExceeded "max-decompressed-bytes").
 //
-// Writing builds the archive in memory with libzip (ZIP64 where sizes need it) and then appends
-// it to the output. Entries get numpy's fixed time stamp (1980-01-01 00:00), so the same arrays
-// always give the same bytes.
+// Writing builds the archive with libzip (ZIP64 where sizes need it) and then appends it to the
+// output: libzip writes each entry's local header again once the entry is written, so the archive
+// is put together first, in memory or, when large, in a spill file (NpzWriteOptions). libzip reads
+// each entry from its array a step at a time (internal/zip_sources.h): no npy copy of an entry
+// is made, and a big-endian array is swapped a MiB at a time. Entries get numpy's fixed time
+// stamp (1980-01-01 00:00), so the same arrays always give the same bytes.
 //
 // Example:
 //
 //   ASSIGN_OR_RETURN(Buffer input, ReadFile("checkpoint.npz"));
 //   ASSIGN_OR_RETURN(std::vector<arrays::NamedArray> arrays, arrays::ReadNpz(input, {}));
 //   ByteWriter out;
-//   RETURN_IF_ERROR(arrays::WriteNpz(arrays, /*compressed=*/true, out));
+//   RETURN_IF_ERROR(arrays::WriteNpz(arrays, {.compressed = true, .spill_dir = "/var/tmp"}, out));
 #ifndef SERIALD_CORE_ARRAYS_NPZ_H_
 #define SERIALD_CORE_ARRAYS_NPZ_H_
 
 #include <cstdint>
+#include <functional>
+#include <string>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -53,11 +58,24 @@ bool LooksLikeNpz(const Buffer& input);
 // readable npy file is refused (see the file comment for the errors).
 absl::StatusOr<std::vector<NamedArray>> ReadNpz(const Buffer& input, const ArrayReadLimits& limits);
 
-// Appends an .npz archive of `arrays` (entries "<name>.npy", in order) to `out`: stored entries as
-// numpy.savez writes, or deflated ones as numpy.savez_compressed when `compressed`.
-// INVALID_ARGUMENT for two arrays of one name, a name holding a NUL byte, or an array WriteNpy
-// refuses.
-absl::Status WriteNpz(const std::vector<NamedArray>& arrays, bool compressed, ByteWriter& out);
+struct NpzWriteOptions {
+  // Deflated entries, as numpy.savez_compressed writes; else stored ones, as numpy.savez.
+  bool compressed = false;
+  // An archive of more than `spill_above` bytes of entries is put together in an unnamed file in
+  // `spill_dir` (core/io/spill_file.h) and appended to the output as the file's mapping; empty:
+  // in memory.
+  std::string spill_dir;
+  uint64_t spill_above = uint64_t{64} << 20;
+  // Called with the bytes about to go to the spill file; its error stops the writing. May be
+  // null.
+  std::function<absl::Status(uint64_t bytes)> reserve_spill = nullptr;
+};
+
+// Appends an .npz archive of `arrays` (entries "<name>.npy", in order) to `out`. INVALID_ARGUMENT
+// for two arrays of one name, a name holding a NUL byte, or an array WriteNpy refuses; a mapped
+// input that cannot be read, or a spill file that cannot be written, fails with its own error.
+absl::Status WriteNpz(const std::vector<NamedArray>& arrays, const NpzWriteOptions& options,
+                      ByteWriter& out);
 
 }  // namespace seriald::arrays
 

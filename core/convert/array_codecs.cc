@@ -61,8 +61,8 @@ class NpyCodec final : public ArrayCodec {
       }
       if (named.size() > 5) absl::StrAppend(&names, ", ...");
       return absl::InvalidArgumentError(
-          absl::StrCat("an npy file holds one array, but the input has ", named.size(), " (",
-                       names, "); write npz or safetensors instead"));
+          absl::StrCat("an npy file holds one array, but the input has ", named.size(), " (", names,
+                       "); write npz or safetensors instead"));
     }
     return arrays::WriteNpy(named[0].array, out);
   }
@@ -92,7 +92,11 @@ class NpzCodec final : public ArrayCodec {
                          ConversionNotes& notes) const override {
     ASSIGN_OR_RETURN(std::vector<arrays::NamedArray> named,
                      ExportArrays(plain, {.strict = options.strict_arrays}, notes));
-    return arrays::WriteNpz(named, compressed_, out);
+    return arrays::WriteNpz(named,
+                            {.compressed = compressed_,
+                             .spill_dir = options.spill_dir,
+                             .reserve_spill = options.reserve_spill},
+                            out);
   }
 
  private:

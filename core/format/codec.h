@@ -115,6 +115,13 @@ struct WriteOptions {
   // against it (ConvertInput's callers, the service).
   uint64_t max_output_bytes = UINT64_MAX;
   std::string output_limit = "max-output-bytes";
+  // Where a writer that must put its whole output together before handing it out (npz: libzip
+  // goes back to each entry's header) keeps a large one: an unnamed file there, read out a step
+  // at a time. Empty: in memory.
+  std::string spill_dir;
+  // Called with the bytes about to go to that file; its error stops the writer (the service
+  // counts them against --max-spill-bytes). May be null.
+  std::function<absl::Status(uint64_t bytes)> reserve_spill = nullptr;
 };
 
 // How sure a codec is that an input is its format.

@@ -157,6 +157,21 @@ absl::Status ReadAt(int fd, uint64_t offset, size_t size, uint8_t* into, const s
   return absl::OkStatus();
 }
 
+absl::Status WriteAt(int fd, uint64_t offset, const void* data, size_t size,
+                     const std::string& name) {
+  const auto* bytes = static_cast<const uint8_t*>(data);
+  size_t done = 0;
+  while (done < size) {
+    const ssize_t n = ::pwrite(fd, bytes + done, size - done, static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      return ErrnoStatus(errno, absl::StrCat("cannot write ", name, " at byte ", offset + done));
+    }
+    done += static_cast<size_t>(n);
+  }
+  return absl::OkStatus();
+}
+
 absl::Status WriteBytes(int fd, const void* data, size_t size, const std::string& name) {
   const std::string_view piece(static_cast<const char*>(data), size);
   return WritePieces(fd, absl::MakeConstSpan(&piece, 1), name);

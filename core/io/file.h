@@ -53,6 +53,11 @@ absl::Status WriteBytes(int fd, const void* data, size_t size, const std::string
 // Writes `bytes` to an open file descriptor (not closed), retrying short writes.
 absl::Status WriteDescriptor(int fd, const BufferChain& bytes, const std::string& name);
 
+// Writes `size` bytes at `offset` of an open file (pwrite: the descriptor's own position does not
+// move), retrying short writes; errors say "cannot write <name> at byte N".
+absl::Status WriteAt(int fd, uint64_t offset, const void* data, size_t size,
+                     const std::string& name);
+
 // Reads `size` bytes at `offset` of an open file into `into`, retrying short reads; a file that
 // ends before is an error ("cannot read <name> at byte N: it ends early").
 absl::Status ReadAt(int fd, uint64_t offset, size_t size, uint8_t* into, const std::string& name);

@@ -100,6 +100,15 @@ absl::Status SpillFile::Append(absl::Span<const std::string_view> pieces) {
   return absl::OkStatus();
 }
 
+absl::Status SpillFile::WriteAt(uint64_t offset, std::string_view bytes) {
+  if (offset > size_ || bytes.size() > size_ - offset) {
+    return absl::InternalError(absl::StrCat("writing over the spill file in ", directory_,
+                                            " at byte ", offset, " past its ", size_, " bytes"));
+  }
+  return seriald::WriteAt(fd_, offset, bytes.data(), bytes.size(),
+                          absl::StrCat("the spill file in ", directory_));
+}
+
 absl::StatusOr<Buffer> SpillFile::ReadAt(uint64_t offset, uint64_t size) const {
   auto [buffer, bytes] = Buffer::Allocate(size);
   RETURN_IF_ERROR(

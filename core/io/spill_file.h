@@ -57,6 +57,11 @@ class SpillFile {
   absl::Status Append(absl::Span<const std::string_view> pieces);
   uint64_t size() const { return size_; }
 
+  // Writes `bytes` over what Append wrote at `offset` (the whole range must have been appended):
+  // for a writer that goes back to fill in a header once what follows it is written (libzip's
+  // local file headers). The file's size does not change.
+  absl::Status WriteAt(uint64_t offset, std::string_view bytes);
+
   // A copy of `size` bytes from `offset`, which Append has written. May run on another thread
   // than Append (the bytes it reads are already written).
   absl::StatusOr<Buffer> ReadAt(uint64_t offset, uint64_t size) const;

@@ -59,7 +59,9 @@ struct Number {
   friend bool operator==(const Number& a, const Number& b);
 };
 
-// A typed array: Torch7 storage data, R logical/integer/double/complex/raw vector. `data` holds
+// A typed array: Torch7 storage data, R logical/integer/double/complex/raw vector (or, in an R
+// value made from plain data, a float32, float16, int8, int16 or uint8 one, which R's writer
+// widens to doubles or integers as it writes it: rds::WidenedForR). `data` holds
 // `length * ElementSize(type)` little-endian bytes and may be shared with other nodes or with the
 // input it was read from. It is not necessarily aligned to the element size.
 struct Array {

@@ -2,6 +2,9 @@
 // bombs, corrupt data, entries that are not npy files).
 #include "core/arrays/npz.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -9,6 +12,8 @@
 
 #include "core/arrays/npy.h"
 #include "core/data/ndarray.h"
+#include "core/io/byte_order.h"
+#include "core/io/file.h"
 #include "core/io/input_error.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -116,7 +121,7 @@ Buffer Bytes(const char (&literal)[N]) {
 
 std::string WriteArchive(const std::vector<NamedArray>& arrays, bool compressed) {
   ByteWriter out;
-  absl::Status status = WriteNpz(arrays, compressed, out);
+  absl::Status status = WriteNpz(arrays, {.compressed = compressed}, out);
   EXPECT_TRUE(status.ok()) << status;
   BufferChain chain;
   EXPECT_TRUE(out.Finish(&chain).ok());
@@ -369,21 +374,142 @@ TEST(NpzTest, ReportsAnEntrysNpyProblemWithTheArrayName) {
 TEST(NpzTest, WriteRefusesDuplicateNamesAndWhatNpyRefuses) {
   ByteWriter out;
   const data::NdArray one = Array<int32_t>(ElementType::kInt32, {1}, {1});
-  absl::Status duplicate = WriteNpz({{"x", one}, {"y", one}, {"x", one}}, false, out);
+  absl::Status duplicate = WriteNpz({{"x", one}, {"y", one}, {"x", one}}, {}, out);
   EXPECT_EQ(duplicate.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(std::string(duplicate.message()), "npz: two arrays are named 'x'");
   absl::Status na =
-      WriteNpz({{"mask", Array<int32_t>(ElementType::kLogical, {0, kNaInteger}, {2})}}, true, out);
+      WriteNpz({{"mask", Array<int32_t>(ElementType::kLogical, {0, kNaInteger}, {2})}},
+               {.compressed = true}, out);
   EXPECT_EQ(na.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(std::string(na.message()), "array 'mask': element [1] is NA; numpy bool has no NA");
   // A NUL byte would cut the entry name in libzip and in Python's zipfile ("a\0b.npy" -> "a").
-  absl::Status nul = WriteNpz({{"ok", one}, {std::string("a\0b", 3), one}}, false, out);
+  absl::Status nul = WriteNpz({{"ok", one}, {std::string("a\0b", 3), one}}, {}, out);
   EXPECT_EQ(nul.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(std::string(nul.message()),
             "npz: the array name 'a\\000b' holds a NUL byte, which a ZIP entry name cannot hold");
   BufferChain chain;
   ASSERT_TRUE(out.Finish(&chain).ok());
   EXPECT_EQ(chain.size(), 0u);  // nothing was written
+}
+
+// Large arrays for the archive tests below: float32 little-endian, float64 kept big-endian as an
+// XDR vector is (swapped as libzip reads it), logicals (written as bools), and a transposed int32
+// view (gathered); 300,000 elements pass several of EntrySource's 1 MiB steps.
+std::vector<NamedArray> LargeArrays() {
+  constexpr uint64_t kCount = 300000;
+  std::vector<float> floats(kCount);
+  std::vector<double> doubles(kCount);
+  std::vector<int32_t> logicals(kCount);
+  std::vector<int32_t> ints(kCount);
+  for (uint64_t i = 0; i < kCount; ++i) {
+    floats[i] = static_cast<float>(i) / 7;
+    doubles[i] = static_cast<double>(i) * 0.5 - 3;
+    logicals[i] = i % 3 == 0;
+    ints[i] = static_cast<int32_t>(i) - 1000;
+  }
+  data::NdArray big_endian = Array<double>(ElementType::kFloat64, doubles, {kCount});
+  auto [swapped, bytes] = Buffer::Allocate(big_endian.data.size());
+  SwapCopy(big_endian.data.data(), bytes, kCount, 8);
+  big_endian.data = swapped;
+  big_endian.big_endian = true;
+  data::NdArray transposed = Array<int32_t>(ElementType::kInt32, ints, {500, 600});
+  transposed.shape = {600, 500};
+  transposed.strides = {1, 600};
+  return {{"floats", Array<float>(ElementType::kFloat32, floats, {kCount})},
+          {"doubles", big_endian},
+          {"mask", Array<int32_t>(ElementType::kLogical, logicals, {kCount})},
+          {"transposed", transposed}};
+}
+
+TEST(NpzTest, ASpilledArchiveIsTheBytesOfOneBuiltInMemory) {
+  // Put together in a spill file (above 0 bytes: always), the archive is the same bytes as in
+  // memory, stored or compressed, and goes to the output as the file's mapping.
+  const std::vector<NamedArray> arrays = LargeArrays();
+  for (bool compressed : {false, true}) {
+    SCOPED_TRACE(compressed ? "compressed" : "stored");
+    const std::string in_memory = WriteArchive(arrays, compressed);
+    ByteWriter out;
+    absl::Status status = WriteNpz(
+        arrays, {.compressed = compressed, .spill_dir = ::testing::TempDir(), .spill_above = 0},
+        out);
+    ASSERT_TRUE(status.ok()) << status;
+    BufferChain chain;
+    ASSERT_TRUE(out.Finish(&chain).ok());
+    EXPECT_TRUE(chain.ToString() == in_memory);
+    bool mapped = false;
+    for (const Buffer& piece : chain.pieces()) mapped = mapped || piece.file_region().has_value();
+    EXPECT_TRUE(mapped);
+    // The big-endian array reads back with its values.
+    absl::StatusOr<std::vector<NamedArray>> read =
+        ReadNpz(Buffer::FromString(chain.ToString()), {});
+    ASSERT_TRUE(read.ok()) << read.status();
+    ASSERT_EQ(read->size(), 4u);
+    double v;
+    std::memcpy(&v, (*read)[1].array.data.data() + 8 * 123457, 8);
+    EXPECT_EQ(v, 123457 * 0.5 - 3);
+  }
+  // Without arrays: numpy's lone end record, from the file as from memory.
+  ByteWriter out;
+  ASSERT_TRUE(WriteNpz({}, {.spill_dir = ::testing::TempDir(), .spill_above = 0}, out).ok());
+  BufferChain chain;
+  ASSERT_TRUE(out.Finish(&chain).ok());
+  EXPECT_EQ(chain.ToString(), WriteArchive({}, false));
+}
+
+TEST(NpzTest, WritingFailsWithTheSpillDirectorysOrTheInputsOwnError) {
+  ByteWriter out;
+  absl::Status no_directory =
+      WriteNpz(LargeArrays(), {.spill_dir = "/nonexistent/spill", .spill_above = 0}, out);
+  EXPECT_FALSE(no_directory.ok());
+  EXPECT_THAT(no_directory.message(), HasSubstr("/nonexistent/spill"));
+
+  // The spill file's bytes are reserved before they are written: a refused reservation stops
+  // the archive with the reservation's own error, and one granted covers the whole archive.
+  uint64_t granted = 0;
+  auto reserve_up_to = [&granted](uint64_t limit) {
+    return [&granted, limit](uint64_t bytes) -> absl::Status {
+      if (granted + bytes > limit) return absl::ResourceExhaustedError("no more spill space");
+      granted += bytes;
+      return absl::OkStatus();
+    };
+  };
+  absl::Status refused = WriteNpz(LargeArrays(),
+                                  {.spill_dir = ::testing::TempDir(),
+                                   .spill_above = 0,
+                                   .reserve_spill = reserve_up_to(1 << 20)},
+                                  out);
+  EXPECT_EQ(refused, absl::ResourceExhaustedError("no more spill space"));
+  granted = 0;
+  ByteWriter spilled;
+  ASSERT_TRUE(WriteNpz(LargeArrays(),
+                       {.spill_dir = ::testing::TempDir(),
+                        .spill_above = 0,
+                        .reserve_spill = reserve_up_to(uint64_t{1} << 30)},
+                       spilled)
+                  .ok());
+  EXPECT_GE(granted, spilled.size());
+  EXPECT_LT(granted, spilled.size() + (2 << 20));
+
+  // A mapped input cut short after it was mapped: libzip reads the entry from the file, and the
+  // error says where the file ended, not libzip's "Read error".
+  const std::string path = ::testing::TempDir() + "/npz_cut_input";
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC, 0600);
+  ASSERT_GE(fd, 0);
+  const std::vector<char> zeros(size_t{4} << 20, 0);
+  ASSERT_EQ(::write(fd, zeros.data(), zeros.size()), static_cast<ssize_t>(zeros.size()));
+  absl::StatusOr<Buffer> mapped = MapDescriptor(fd, zeros.size(), path);
+  ASSERT_TRUE(mapped.ok()) << mapped.status();
+  ASSERT_EQ(::ftruncate(fd, 1 << 20), 0);
+  ::close(fd);
+  ::unlink(path.c_str());
+  for (bool spilled : {false, true}) {
+    NpzWriteOptions options;
+    if (spilled) options = {.spill_dir = ::testing::TempDir(), .spill_above = 0};
+    absl::Status cut = WriteNpz(
+        {{"x", data::NdArray::Vector(ElementType::kUint8, mapped->size(), *mapped)}}, options, out);
+    EXPECT_FALSE(cut.ok());
+    EXPECT_THAT(cut.message(), HasSubstr("ends early"));
+  }
 }
 
 }  // namespace

@@ -242,11 +242,12 @@ absl::Status WriteNpz(const std::vector<NamedArray>& arrays, const NpzWriteOptio
   if (!options.spill_dir.empty() && entry_bytes > options.spill_above) {
     ASSIGN_OR_RETURN(spilled,
                      internal::SpillFileTarget::Create(options.spill_dir, options.reserve_spill));
-    target.reset(spilled->NewSource(&error));
+    ASSIGN_OR_RETURN(zip_source_t * source, spilled->NewSource());
+    target.reset(source);
   } else {
     target.reset(zip_source_buffer_create(nullptr, 0, 0, &error));
+    if (target == nullptr) return absl::InternalError(TakeMessage(&error));
   }
-  if (target == nullptr) return absl::InternalError(TakeMessage(&error));
   zip_t* opened = zip_open_from_source(target.get(), ZIP_CREATE | ZIP_TRUNCATE, &error);
   if (opened == nullptr) return absl::InternalError(TakeMessage(&error));
   zip_error_fini(&error);

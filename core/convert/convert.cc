@@ -316,8 +316,7 @@ absl::StatusOr<std::string> ConvertInput(const Codec& from, const Codec& to, con
   if (hooks.on_read_as) hooks.on_read_as(read_as);
   if (hooks.after_read) RETURN_IF_ERROR(hooks.after_read(value));
   const DataFamily source = FamilyOf(value);
-  const std::optional<DataFamily> target = target_family;
-  if (!to_array_file && (!target.has_value() || *target == source)) {
+  if (!to_array_file && (!target_family.has_value() || *target_family == source)) {
     RETURN_IF_ERROR(WriteValue(std::move(value), to, write_options, out, hooks));
     return read_as;
   }

@@ -14,10 +14,10 @@
 #include "core/data/ndarray.h"
 #include "core/data/r_mapping.h"
 #include "core/io/byte_order.h"
+#include "core/io/step_reader.h"
 #include "core/model/utf8.h"
 #include "core/rds/primitives.h"
 #include "core/status_macros.h"
-#include "core/torch7/primitives.h"
 
 namespace seriald {
 namespace {
@@ -344,9 +344,24 @@ class DataToRConverter {
     Buffer gathered = data::Gather(array, data::Order::kColumnMajor);
     const uint8_t* p = gathered.data();
     const bool big_endian = array.big_endian;
-    const bool kept_big_endian = big_endian && ElementSize(array.dtype) > 1;
-    if (narrow == Narrow::kAsIs && rds::WidenedForR(array.dtype).has_value()) {
-      return Array{array.dtype, count, gathered, kept_big_endian};
+    if (const std::optional<ElementType> wide = rds::WidenedForR(array.dtype)) {
+      if (narrow == Narrow::kAsIs) {
+        return Array{array.dtype, count, gathered, data::KeptBigEndian(array)};
+      }
+      // Widened as R's writer widens them, a step at a time (little-endian steps: ReadInSteps
+      // swaps a big-endian one).
+      const size_t from_size = ElementSize(array.dtype);
+      const size_t to_size = ElementSize(*wide);
+      auto [buffer, bytes] = Buffer::Allocate(count * to_size);
+      uint8_t* out = bytes;  // clang 14 cannot capture a structured binding in a lambda
+      RETURN_IF_ERROR(ReadInSteps(gathered.Slice(0, count * from_size), size_t{8} << 20,
+                                  big_endian ? SwapUnit(array.dtype) : 0, [&](const Buffer& step) {
+                                    const uint64_t n = step.size() / from_size;
+                                    rds::WidenForR(array.dtype, step.data(), n, out);
+                                    out += n * to_size;
+                                    return absl::OkStatus();
+                                  }));
+      return Array{*wide, count, buffer};
     }
     switch (array.dtype) {
       case ElementType::kInt32:
@@ -354,21 +369,7 @@ class DataToRConverter {
       case ElementType::kLogical:
       case ElementType::kComplex128:
       case ElementType::kRaw:
-        return Array{array.dtype, count, gathered, kept_big_endian};
-      case ElementType::kUint8:
-      case ElementType::kInt8:
-      case ElementType::kInt16: {
-        auto [buffer, bytes] = Buffer::Allocate(count * 4);
-        uint8_t* out = bytes;  // clang 14 cannot capture a structured binding in a lambda
-        InSteps(gathered, ElementSize(array.dtype), count, [&](uint64_t i) {
-          int32_t v = array.dtype == ElementType::kUint8 ? int32_t{p[i]}
-                      : array.dtype == ElementType::kInt8
-                          ? int32_t{static_cast<int8_t>(p[i])}
-                          : LoadElementBytes<int16_t>(p + 2 * i, big_endian);
-          std::memcpy(out + 4 * i, &v, 4);
-        });
-        return Array{ElementType::kInt32, count, buffer};
-      }
+        return Array{array.dtype, count, gathered, data::KeptBigEndian(array)};
       case ElementType::kInt64: {
         bool fits_integer = true;
         for (uint64_t i = 0; i < count; ++i) {
@@ -396,26 +397,16 @@ class DataToRConverter {
         });
         return Array{fits_integer ? ElementType::kInt32 : ElementType::kFloat64, count, buffer};
       }
-      case ElementType::kFloat16:
-      case ElementType::kFloat32: {
-        auto [buffer, bytes] = Buffer::Allocate(count * 8);
-        uint8_t* out = bytes;  // clang 14 cannot capture a structured binding in a lambda
-        InSteps(gathered, ElementSize(array.dtype), count, [&](uint64_t i) {
-          double v =
-              array.dtype == ElementType::kFloat32
-                  ? double{LoadElementBytes<float>(p + 4 * i, big_endian)}
-                  : double{torch7::HalfToFloat(LoadElementBytes<uint16_t>(p + 2 * i, big_endian))};
-          std::memcpy(out + 8 * i, &v, 8);
-        });
-        return Array{ElementType::kFloat64, count, buffer};
-      }
+      default:  // the narrow types, widened above
+        break;
     }
     return ItemError(id, "unknown dtype");
   }
 
   // Runs `convert(i)` for every element index in [0, count), a few MiB of the source at a time
   // through ConsumeInSteps, which gives a mapped input's pages back behind (an int64 tensor
-  // narrowed to R's integers is then resident only a step at a time besides the converted copy).
+  // made R's integers or doubles is then resident only a step at a time besides the converted
+  // copy).
   template <typename Convert>
   static void InSteps(const Buffer& source, size_t element_size, uint64_t count, Convert convert) {
     if (count == 0) return;

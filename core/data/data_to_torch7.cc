@@ -186,7 +186,7 @@ class DataToTorch7Converter {
         static_cast<uint64_t>(array.shape[0]) == array.length) {
       return Node(TorchObject{
           std::string(class_name), "1",
-          value_.Add(Array{array.dtype, array.length, array.data, KeptBigEndian(array)})});
+          value_.Add(Array{array.dtype, array.length, array.data, data::KeptBigEndian(array)})});
     }
     const std::string tensor_class = class_fits && info.payload == torch7::Payload::kTensor
                                          ? std::string(class_name)
@@ -213,12 +213,12 @@ class DataToTorch7Converter {
       // Raw bytes are a ByteStorage's elements as they are.
       const ElementType type = array.dtype == ElementType::kRaw ? ElementType::kUint8 : array.dtype;
       tensor.storage = StorageFor(StorageClassOf(tensor_class), type, array.length, array.data,
-                                  KeptBigEndian(array));
+                                  data::KeptBigEndian(array));
     } else {
       // Gathering moves whole elements: their byte order stays.
       Buffer contiguous = data::Gather(array, data::Order::kRowMajor);
       ElementType type = array.dtype == ElementType::kRaw ? ElementType::kUint8 : array.dtype;
-      bool big_endian = KeptBigEndian(array);
+      bool big_endian = data::KeptBigEndian(array);
       if (convert) {
         auto [bytes, out] = Buffer::Allocate(count);
         for (uint64_t i = 0; i < count; ++i) {
@@ -244,13 +244,6 @@ class DataToTorch7Converter {
   // torch.CudaTensor -> torch.CudaStorage.
   static std::string StorageClassOf(std::string_view tensor_class) {
     return absl::StrCat(AsAbsl(tensor_class.substr(0, tensor_class.size() - 6)), "Storage");
-  }
-
-  // Whether `array`'s elements go to the Torch7 writer big-endian: data kept in a big-endian
-  // input's order (an XDR vector), which the writer swaps as it writes it if its output is
-  // little-endian. Single bytes have no order.
-  static bool KeptBigEndian(const NdArray& array) {
-    return array.big_endian && ElementSize(array.dtype) > 1;
   }
 
   // One storage per distinct buffer and type, so arrays that shared a storage still do.

@@ -97,6 +97,8 @@ bool IsContiguous(const NdArray& array, Order order) {
   return true;
 }
 
+bool KeptBigEndian(const NdArray& array) { return array.big_endian && SwapUnit(array.dtype) != 0; }
+
 Buffer Gather(const NdArray& array, Order order) {
   const size_t element_size = ElementSize(array.dtype);
   const uint64_t count = ElementCount(array);

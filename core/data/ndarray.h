@@ -44,6 +44,10 @@ uint64_t ElementCount(const NdArray& array);
 // stride). Requires a checked view.
 bool IsContiguous(const NdArray& array, Order order);
 
+// Whether a model Array made of `array`'s bytes is big-endian (Array::big_endian): its elements
+// were kept in a big-endian input's order, and have an order (single bytes have none).
+bool KeptBigEndian(const NdArray& array);
+
 // The view's elements, contiguous in `order`: a slice of `data` when the view already is, else a
 // new buffer. Requires a checked view.
 Buffer Gather(const NdArray& array, Order order);

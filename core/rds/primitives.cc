@@ -535,10 +535,7 @@ std::optional<ElementType> WidenedForR(ElementType type) {
   }
 }
 
-namespace {
-
-// `count` little-endian elements of `type` at `from`, widened to WidenedForR(type) at `to`.
-void Widen(ElementType type, const uint8_t* from, uint64_t count, uint8_t* to) {
+void WidenForR(ElementType type, const uint8_t* from, uint64_t count, uint8_t* to) {
   auto each = [&](auto load, auto widen) {
     using From = decltype(load);
     for (uint64_t i = 0; i < count; ++i) {
@@ -569,6 +566,8 @@ void Widen(ElementType type, const uint8_t* from, uint64_t count, uint8_t* to) {
   }
 }
 
+namespace {
+
 // Elements widened per step: 1 MiB of doubles.
 constexpr uint64_t kWidenStepElements = uint64_t{1} << 17;
 
@@ -589,7 +588,7 @@ absl::Status OutputStream::WriteWidenedElements(ElementType type, uint64_t count
                        const uint64_t n = step.size() / from_size;
                        if (ascii()) {
                          widened.resize(n * to_size);
-                         Widen(type, step.data(), n, widened.data());
+                         WidenForR(type, step.data(), n, widened.data());
                          WriteAsciiElements(*wide, n, widened.data());
                          return absl::OkStatus();
                        }
@@ -597,7 +596,7 @@ absl::Status OutputStream::WriteWidenedElements(ElementType type, uint64_t count
                          size_t available = 0;
                          uint8_t* space = out_.WritableSpace(to_size, &available);
                          const uint64_t k = std::min<uint64_t>(n - done, available / to_size);
-                         Widen(type, step.data() + done * from_size, k, space);
+                         WidenForR(type, step.data() + done * from_size, k, space);
                          if (format_ == RFormat::kXdr) SwapInPlace(space, k, to_size);
                          out_.Commit(k * to_size);
                          done += k;

@@ -193,6 +193,10 @@ class OutputStream {
 // double for float32 and float16, integer for int8, int16 and uint8; nullopt for R's own types
 // and for int64, which doubles hold exactly only up to 2^53.
 std::optional<ElementType> WidenedForR(ElementType type);
+// Widens `count` little-endian elements of `type` (one WidenedForR names) at `from` into
+// little-endian WidenedForR(type) elements at `to`: how R's writer writes them, and how a value
+// read before it is written (a factor's codes) is widened.
+void WidenForR(ElementType type, const uint8_t* from, uint64_t count, uint8_t* to);
 
 // The ascii token of a double as OutReal writes it, without the newline: "NA", "NaN", "Inf",
 // "-Inf", else printf("%.16g") (hex: "%a"). Returns the number of chars written to `out`

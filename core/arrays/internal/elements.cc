@@ -47,9 +47,7 @@ absl::StatusOr<Buffer> LogicalToBool(const Buffer& logical, const std::vector<in
   auto [buffer, bytes] = Buffer::Allocate(count);
   const uint8_t* from = logical.data();
   for (uint64_t i = 0; i < count; ++i) {
-    int32_t value;
-    std::memcpy(&value, from + 4 * i, 4);
-    if (big_endian) value = static_cast<int32_t>(__builtin_bswap32(static_cast<uint32_t>(value)));
+    const int32_t value = LoadElementBytes<int32_t>(from + 4 * i, big_endian);
     if (value == kNaInteger) {
       return absl::InvalidArgumentError(absl::StrCat(AsAbsl(what), ": element ",
                                                      IndexText(i, shape, order), " is NA; ",
@@ -70,9 +68,8 @@ absl::StatusOr<ArrayBody> BodyOf(const data::NdArray& array, data::Order order,
                                                what, bool_type));
     return body;
   }
-  const size_t size = ElementSize(array.dtype);
   // Complex numbers are two 8-byte halves, each in the stream's order.
-  if (array.big_endian && size > 1) body.swap_size = size == 16 ? 8 : size;
+  if (array.big_endian) body.swap_size = SwapUnit(array.dtype);
   return body;
 }
 

@@ -6,14 +6,16 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "core/status_macros.h"
 
 namespace seriald::arrays::internal {
 namespace {
 
 // An entry's elements are handed to libzip a MiB at a time.
 constexpr size_t kEntryStep = size_t{1} << 20;
-// The spill file's bytes are reserved this much at a time (or more).
-constexpr uint64_t kReserveStep = uint64_t{1} << 20;
+// The spill file is appended to (and its bytes reserved) this much at a time: libzip writes
+// 8 KiB at a time, which would be a system call each.
+constexpr uint64_t kAppendStep = uint64_t{1} << 20;
 
 // What a source's STAT says: its size, stored, not encrypted (as libzip's buffer sources say).
 zip_int64_t Stat(void* data, zip_uint64_t length, uint64_t size, zip_error_t* error) {
@@ -29,21 +31,24 @@ zip_int64_t Stat(void* data, zip_uint64_t length, uint64_t size, zip_error_t* er
   return sizeof(zip_stat_t);
 }
 
+// A libzip source calling `callback` with `self`, or libzip's error.
+absl::StatusOr<zip_source_t*> FunctionSource(zip_source_callback callback, void* self) {
+  zip_error_t error;
+  zip_error_init(&error);
+  zip_source_t* source = zip_source_function_create(callback, self, &error);
+  absl::Status status =
+      source != nullptr ? absl::OkStatus() : absl::InternalError(zip_error_strerror(&error));
+  zip_error_fini(&error);
+  if (!status.ok()) return status;
+  return source;
+}
+
 }  // namespace
 
 // ---- EntrySource
 
 absl::StatusOr<zip_source_t*> EntrySource::Create() {
-  zip_error_t error;
-  zip_error_init(&error);
-  zip_source_t* source = zip_source_function_create(&EntrySource::Callback, this, &error);
-  if (source == nullptr) {
-    absl::Status status = absl::InternalError(zip_error_strerror(&error));
-    zip_error_fini(&error);
-    return status;
-  }
-  zip_error_fini(&error);
-  return source;
+  return FunctionSource(&EntrySource::Callback, this);
 }
 
 void EntrySource::Open() {
@@ -125,8 +130,8 @@ absl::StatusOr<std::unique_ptr<SpillFileTarget>> SpillFileTarget::Create(
       new SpillFileTarget(*std::move(file), std::move(reserve)));
 }
 
-zip_source_t* SpillFileTarget::NewSource(zip_error_t* error) {
-  return zip_source_function_create(&SpillFileTarget::Callback, this, error);
+absl::StatusOr<zip_source_t*> SpillFileTarget::NewSource() {
+  return FunctionSource(&SpillFileTarget::Callback, this);
 }
 
 zip_int64_t SpillFileTarget::Fail(int zip_error, absl::Status status) {
@@ -136,33 +141,48 @@ zip_int64_t SpillFileTarget::Fail(int zip_error, absl::Status status) {
 }
 
 zip_int64_t SpillFileTarget::Write(const uint8_t* bytes, uint64_t length) {
-  const uint64_t size = file_.size();
+  const uint64_t in_file = file_.size();
+  const uint64_t size = this->size();
   if (position_ > size) {
     return Fail(ZIP_ER_WRITE,
                 absl::InternalError(absl::StrCat("npz: libzip wrote at byte ", position_,
                                                  " past the archive's ", size, " bytes")));
   }
-  // What lies within the file is written over (a local header written again), the rest appended.
+  // What lies within the archive is written over (a local header written again): in the file,
+  // or in the bytes not yet appended to it. The rest is appended.
   const uint64_t over = std::min(length, size - position_);
-  if (over > 0) {
+  const uint64_t over_file = position_ < in_file ? std::min(over, in_file - position_) : 0;
+  if (over_file > 0) {
     absl::Status status =
-        file_.WriteAt(position_, std::string_view(reinterpret_cast<const char*>(bytes), over));
+        file_.WriteAt(position_, std::string_view(reinterpret_cast<const char*>(bytes), over_file));
     if (!status.ok()) return Fail(ZIP_ER_WRITE, std::move(status));
   }
-  if (length > over) {
-    // Reserved a MiB or more at a time: libzip writes 8 KiB at a time.
-    if (reserve_ && size + (length - over) > reserved_) {
-      const uint64_t more = std::max<uint64_t>(size + (length - over) - reserved_, kReserveStep);
-      absl::Status status = reserve_(more);
-      if (!status.ok()) return Fail(ZIP_ER_WRITE, std::move(status));
-      reserved_ += more;
-    }
-    const std::string_view rest(reinterpret_cast<const char*>(bytes) + over, length - over);
-    absl::Status status = file_.Append(absl::MakeConstSpan(&rest, 1));
-    if (!status.ok()) return Fail(ZIP_ER_WRITE, std::move(status));
+  if (over > over_file) {
+    std::memcpy(pending_.data() + (position_ + over_file - in_file), bytes + over_file,
+                over - over_file);
   }
+  pending_.insert(pending_.end(), bytes + over, bytes + length);
   position_ += length;
+  if (pending_.size() >= kAppendStep) {
+    absl::Status status = Flush();
+    if (!status.ok()) return Fail(ZIP_ER_WRITE, std::move(status));
+  }
   return static_cast<zip_int64_t>(length);
+}
+
+absl::Status SpillFileTarget::Flush() {
+  if (pending_.empty()) return absl::OkStatus();
+  // Reserved a step or more at a time.
+  if (reserve_ && file_.size() + pending_.size() > reserved_) {
+    const uint64_t more =
+        std::max<uint64_t>(file_.size() + pending_.size() - reserved_, kAppendStep);
+    RETURN_IF_ERROR(reserve_(more));
+    reserved_ += more;
+  }
+  const std::string_view bytes(reinterpret_cast<const char*>(pending_.data()), pending_.size());
+  RETURN_IF_ERROR(file_.Append(absl::MakeConstSpan(&bytes, 1)));
+  pending_.clear();
+  return absl::OkStatus();
 }
 
 zip_int64_t SpillFileTarget::Callback(void* self, void* data, zip_uint64_t length,
@@ -173,7 +193,7 @@ zip_int64_t SpillFileTarget::Callback(void* self, void* data, zip_uint64_t lengt
       return ZIP_SOURCE_SUPPORTS_WRITABLE;
     case ZIP_SOURCE_STAT:
       // Opened with ZIP_TRUNCATE, the archive starts empty, whatever it holds.
-      return Stat(data, length, target->committed_ ? target->file_.size() : 0, &target->error_);
+      return Stat(data, length, target->committed_ ? target->size() : 0, &target->error_);
     case ZIP_SOURCE_OPEN:
     case ZIP_SOURCE_CLOSE:
     case ZIP_SOURCE_FREE:
@@ -185,7 +205,7 @@ zip_int64_t SpillFileTarget::Callback(void* self, void* data, zip_uint64_t lengt
       // read back (no cloning, no torrentzip).
       return 0;
     case ZIP_SOURCE_BEGIN_WRITE:
-      if (target->file_.size() != 0) {
+      if (target->size() != 0) {
         zip_error_set(&target->error_, ZIP_ER_INTERNAL, 0);
         return -1;
       }
@@ -194,17 +214,20 @@ zip_int64_t SpillFileTarget::Callback(void* self, void* data, zip_uint64_t lengt
     case ZIP_SOURCE_WRITE:
       return target->Write(static_cast<const uint8_t*>(data), length);
     case ZIP_SOURCE_SEEK_WRITE: {
-      const zip_int64_t position = zip_source_seek_compute_offset(
-          target->position_, target->file_.size(), data, length, &target->error_);
+      const zip_int64_t position = zip_source_seek_compute_offset(target->position_, target->size(),
+                                                                  data, length, &target->error_);
       if (position < 0) return -1;
       target->position_ = static_cast<uint64_t>(position);
       return 0;
     }
     case ZIP_SOURCE_TELL_WRITE:
       return static_cast<zip_int64_t>(target->position_);
-    case ZIP_SOURCE_COMMIT_WRITE:
+    case ZIP_SOURCE_COMMIT_WRITE: {
+      absl::Status status = target->Flush();
+      if (!status.ok()) return target->Fail(ZIP_ER_WRITE, std::move(status));
       target->committed_ = true;
       return 0;
+    }
     case ZIP_SOURCE_ROLLBACK_WRITE:
       target->committed_ = false;
       return 0;

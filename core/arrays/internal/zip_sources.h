@@ -10,6 +10,8 @@
 //   rather than memory. libzip goes back to write each entry's local header again once the
 //   entry's data is written (its CRC and sizes), so the archive cannot go out as it is written;
 //   it goes out afterwards as the file's mapping, read a step at a time by whoever sends it on.
+//   libzip's 8 KiB writes are gathered and appended a MiB at a time (a header written again
+//   may then still be among them).
 //
 // Both must outlive the archive (zip_close or zip_discard) whose sources they serve. Errors that
 // libzip only sees as -1 (a mapped input that cannot be read, a full disk) are kept as statuses
@@ -18,7 +20,8 @@
 // Example:
 //
 //   ASSIGN_OR_RETURN(auto target, SpillFileTarget::Create("/var/tmp"));
-//   zip_t* archive = zip_open_from_source(target->source(), ZIP_CREATE | ZIP_TRUNCATE, &error);
+//   ASSIGN_OR_RETURN(zip_source_t* source, target->NewSource());
+//   zip_t* archive = zip_open_from_source(source, ZIP_CREATE | ZIP_TRUNCATE, &error);
 //   EntrySource entry(std::move(parts));
 //   ASSIGN_OR_RETURN(zip_source_t* source, entry.Create());
 //   zip_file_add(archive, "w.npy", source, ZIP_FL_ENC_UTF_8);
@@ -34,6 +37,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -82,9 +86,9 @@ class SpillFileTarget {
   SpillFileTarget(const SpillFileTarget&) = delete;
   SpillFileTarget& operator=(const SpillFileTarget&) = delete;
 
-  // A libzip source over the file, for zip_open_from_source (which takes it over) with
-  // ZIP_CREATE | ZIP_TRUNCATE; null when libzip cannot make one (`*error` says why).
-  zip_source_t* NewSource(zip_error_t* error);
+  // A new libzip source over the file, for zip_open_from_source (which takes it over) with
+  // ZIP_CREATE | ZIP_TRUNCATE.
+  absl::StatusOr<zip_source_t*> NewSource();
   // Whether libzip removed the archive instead of writing it (an archive without entries).
   bool removed() const { return removed_; }
   // Why the last write failed, when libzip's error is a write error; OK otherwise.
@@ -99,12 +103,18 @@ class SpillFileTarget {
   }
   static zip_int64_t Callback(void* self, void* data, zip_uint64_t length,
                               zip_source_cmd_t command);
+  // The archive's bytes so far: in the file, and pending.
+  uint64_t size() const { return file_.size() + pending_.size(); }
   zip_int64_t Write(const uint8_t* bytes, uint64_t length);
+  // Appends what is pending to the file, reserving it first.
+  absl::Status Flush();
   zip_int64_t Fail(int zip_error, absl::Status status);
 
   SpillFile file_;
   ReserveFn reserve_;
   uint64_t reserved_ = 0;  // bytes reserve_ granted
+  // Written, not yet appended to the file: appended a step at a time.
+  std::vector<uint8_t> pending_;
   uint64_t position_ = 0;  // where the next write goes
   bool committed_ = false;
   bool removed_ = false;

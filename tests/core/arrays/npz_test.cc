@@ -448,6 +448,23 @@ TEST(NpzTest, ASpilledArchiveIsTheBytesOfOneBuiltInMemory) {
     std::memcpy(&v, (*read)[1].array.data.data() + 8 * 123457, 8);
     EXPECT_EQ(v, 123457 * 0.5 - 3);
   }
+  // Small entries: their local headers are written again while still among the bytes gathered
+  // for the file, not yet in it.
+  const std::vector<NamedArray> small = {
+      {"a", Array<int32_t>(ElementType::kInt32, {1, 2, 3}, {3})},
+      {"b", Array<double>(ElementType::kFloat64, {0.5, -1}, {2})},
+      {"c", Array<int32_t>(ElementType::kLogical, {1, 0}, {2})}};
+  for (bool compressed : {false, true}) {
+    ByteWriter out;
+    ASSERT_TRUE(
+        WriteNpz(small,
+                 {.compressed = compressed, .spill_dir = ::testing::TempDir(), .spill_above = 0},
+                 out)
+            .ok());
+    BufferChain chain;
+    ASSERT_TRUE(out.Finish(&chain).ok());
+    EXPECT_TRUE(chain.ToString() == WriteArchive(small, compressed));
+  }
   // Without arrays: numpy's lone end record, from the file as from memory.
   ByteWriter out;
   ASSERT_TRUE(WriteNpz({}, {.spill_dir = ::testing::TempDir(), .spill_above = 0}, out).ok());

@@ -335,6 +335,51 @@ TEST(RMappingTest, Int64BecomesIntegerOrDoubleOrIsRefused) {
               HasSubstr("int64 element 0 (9007199254740993) is beyond 2^53"));
 }
 
+TEST(RMappingTest, NarrowElementsAreLeftForTheWriterExceptWhereTheirValuesAreRead) {
+  // A float32 vector stays float32 (R's writer widens it as it writes it)...
+  const float floats[2] = {1.5f, -2.25f};
+  absl::StatusOr<Value> vector = DataToR(OneArray(ElementType::kFloat32, floats, 2));
+  ASSERT_TRUE(vector.ok()) << vector.status();
+  EXPECT_EQ(vector->Get<Array>(vector->roots()[0]).type, ElementType::kFloat32);
+  // ... but a factor's int8 codes, which are checked against the levels, and float32 dates,
+  // which are checked to be numbers, are widened here: from big-endian bytes too.
+  for (bool big_endian : {false, true}) {
+    SCOPED_TRACE(big_endian ? "big-endian" : "little-endian");
+    data::Data plain;
+    const int8_t codes[3] = {2, 1, 2};
+    StringVector levels;
+    levels.Append("a", StringEncoding::kAscii);
+    levels.Append("b", StringEncoding::kAscii);
+    const ItemId codes_id =
+        plain.Add(data::NdArray::Vector(ElementType::kInt8, 3, Buffer::Copy(codes, 3)));
+    const ItemId levels_id = plain.Add(data::Strings{std::move(levels), {}});
+    const ItemId factor = plain.Add(data::Factor{codes_id, levels_id, false});
+    const uint16_t half_bits[2] = {0x3c00, 0xc000};  // 1.0, -2.0
+    data::NdArray days =
+        data::NdArray::Vector(ElementType::kFloat16, 2, Buffer::Copy(half_bits, 4));
+    if (big_endian) {
+      const uint16_t swapped[2] = {0x003c, 0x00c0};
+      days.data = Buffer::Copy(swapped, 4);
+      days.big_endian = true;
+    }
+    days.temporal = data::Temporal::kDate;
+    const ItemId dates = plain.Add(std::move(days));
+    plain.roots().push_back(plain.Add(data::Sequence{{factor, dates}}));
+    absl::StatusOr<Value> value = DataToR(plain);
+    ASSERT_TRUE(value.ok()) << value.status();
+    const auto& list = value->Get<List>(value->roots()[0]);
+    const Array& r_codes = value->Get<Array>(list.items[0]);
+    ASSERT_EQ(r_codes.type, ElementType::kInt32);
+    EXPECT_EQ(LoadElement<int32_t>(r_codes, 0), 2);
+    EXPECT_EQ(LoadElement<int32_t>(r_codes, 1), 1);
+    const Array& r_days = value->Get<Array>(list.items[1]);
+    ASSERT_EQ(r_days.type, ElementType::kFloat64);
+    EXPECT_FALSE(r_days.big_endian);
+    EXPECT_EQ(LoadElement<double>(r_days, 0), 1.0);
+    EXPECT_EQ(LoadElement<double>(r_days, 1), -2.0);
+  }
+}
+
 TEST(RMappingTest, RefusesCyclesAndColumnsOfTheWrongLength) {
   data::Data cyclic;
   const ItemId list = cyclic.Add(data::Sequence{});

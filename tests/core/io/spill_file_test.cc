@@ -67,6 +67,24 @@ TEST_F(SpillFileTest, AppendedPiecesComeBackAsOneMappingOfAnUnnamedFile) {
   EXPECT_EQ(slice.view(), expected.substr(5000, 100));
 }
 
+TEST_F(SpillFileTest, WriteAtWritesOverWhatWasAppendedAndNothingPastIt) {
+  absl::StatusOr<SpillFile> spill = SpillFile::Create(dir_);
+  ASSERT_TRUE(spill.ok()) << spill.status();
+  const std::string_view bytes = "abcdef";
+  ASSERT_TRUE(spill->Append(absl::MakeConstSpan(&bytes, 1)).ok());
+  ASSERT_TRUE(spill->WriteAt(2, "XY").ok());
+  // Appending goes on at the end, not after what was written over.
+  const std::string_view more = "gh";
+  ASSERT_TRUE(spill->Append(absl::MakeConstSpan(&more, 1)).ok());
+  absl::Status past = spill->WriteAt(7, "ZZ");
+  EXPECT_EQ(past.code(), absl::StatusCode::kInternal);
+  EXPECT_THAT(past.message(), ::testing::HasSubstr("at byte 7 past its 8 bytes"));
+  EXPECT_EQ(spill->size(), 8u);
+  absl::StatusOr<Buffer> mapped = std::move(*spill).Map();
+  ASSERT_TRUE(mapped.ok()) << mapped.status();
+  EXPECT_EQ(mapped->view(), "abXYefgh");
+}
+
 TEST_F(SpillFileTest, AnEmptyFileMapsToAnEmptyBuffer) {
   absl::StatusOr<SpillFile> spill = SpillFile::Create(dir_);
   ASSERT_TRUE(spill.ok()) << spill.status();

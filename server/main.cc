@@ -85,8 +85,10 @@ int main(int argc, char** argv) {
   options.limits.spill_dir = seriald::DefaultSpillDir();
   app.add_option("--spill-dir", options.limits.spill_dir,
                  "ConvertStream and DeserializeStream inputs, and decompressed R input, larger "
-                 "than --spill-above wait in an unnamed temporary file here, not in memory "
-                 "(\"\": keep them in memory) [default: $TMPDIR, else /tmp]");
+                 "than --spill-above, npz archives of more than 64MiB being put together, and R "
+                 "ALTREP wrappers' vectors of more than 16MiB converted to version 2 wait in an "
+                 "unnamed temporary file here, not in memory (\"\": keep them in memory) "
+                 "[default: $TMPDIR, else /tmp]");
   app.add_option("--spill-above", options.limits.spill_above_bytes,
                  "Inputs larger than this go to --spill-dir")
       ->transform(sizes)

@@ -81,9 +81,11 @@ void AddInputOptions(CLI::App& command, FormatFlags& flags, const std::vector<st
       ->type_name("N");
   command
       .add_option("--spill-dir", flags.spill_dir,
-                  "Compressed R input that decompresses to more than 64MiB, and an npz archive "
-                  "of more than 64MiB being put together, wait in an unnamed temporary file here "
-                  "instead of memory (default: $TMPDIR, else /tmp; \"\": keep them in memory)")
+                  "Compressed R input that decompresses to more than 64MiB, an npz archive of "
+                  "more than 64MiB being put together, and an R ALTREP wrapper's vector of more "
+                  "than 16MiB converted to version 2 (held until its attributes show) wait in an "
+                  "unnamed temporary file here instead of memory (default: $TMPDIR, else /tmp; "
+                  "\"\": keep them in memory, a wrapper's up to 16MiB)")
       ->type_name("DIR");
   command.add_flag("--normalize", flags.r_normalize,
                    "R input: read it as R's unserialize() leaves it, so that the output is what "

@@ -98,6 +98,8 @@ RWriteSettings CodecWriteSettings(std::string_view codec, const std::optional<RS
         SettingsForSource(source, *format, options.r_version, options.r_compression);
     settings.max_output_bytes = options.max_output_bytes;
     settings.output_limit = options.output_limit;
+    settings.spill_dir = options.spill_dir;
+    settings.reserve_spill = options.reserve_spill;
     return settings;
   }
   // "rdata": the source's encoding, gzip unless the source was a save() file.
@@ -111,6 +113,8 @@ RWriteSettings CodecWriteSettings(std::string_view codec, const std::optional<RS
   settings.rdata_magic = RDataMagic(rdata_format, settings.version);
   settings.max_output_bytes = options.max_output_bytes;
   settings.output_limit = options.output_limit;
+  settings.spill_dir = options.spill_dir;
+  settings.reserve_spill = options.reserve_spill;
   return settings;
 }
 

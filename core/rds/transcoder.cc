@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -15,6 +16,7 @@
 #include "core/absl_compat.h"
 #include "core/io/byte_order.h"
 #include "core/io/input_error.h"
+#include "core/io/spillable_buffer.h"
 #include "core/model/element_type.h"
 #include "core/rds/altrep.h"
 #include "core/rds/primitives.h"
@@ -117,22 +119,24 @@ struct Ref {
 // What may stand where an item is read.
 enum class Slot : uint8_t {
   kAny,
-  kAttributes,     // a pairlist (attributes written NULL after a payload are kept as NULL)
-  kPairlistOrNil,  // an environment's frame or attributes
-  kListOrNil,      // an environment's hash table
-  kHeldTag,        // a tag or closure environment whose flag was written before it showed:
-                   // NULL there is a form the graph drops
-  kSequenceState,  // a compact sequence's state: c(n, first, increment), checked as the reader
-                   // checks it
-  kBcCode,         // a byte code object's code: a non-empty integer vector
-  kBcConstant,     // a byte code constant after its type word, which must be what the graph
-                   // writes for it
-  kBcPadded,       // an item after a byte code pad: not a language object (the graph writes
-                   // those as byte code cells)
-  kWrapperState,   // an ALTREP wrapper's state: one cell (data . metadata), checked as the
-                   // reader checks it (rds::ExpandAltrep)
-  kWrapperData,    // its data: a vector, or an ALTREP object the reader expands
-  kWrapperMeta,    // its metadata: an integer vector of at least one element
+  kAttributes,          // a pairlist (attributes written NULL after a payload are kept as NULL)
+  kPairlistOrNil,       // an environment's frame or attributes
+  kListOrNil,           // an environment's hash table
+  kHeldTag,             // a tag or closure environment whose flag was written before it showed:
+                        // NULL there is a form the graph drops
+  kSequenceState,       // a compact sequence's state: c(n, first, increment), checked as the reader
+                        // checks it
+  kBcCode,              // a byte code object's code: a non-empty integer vector
+  kBcConstant,          // a byte code constant after its type word, which must be what the graph
+                        // writes for it
+  kBcPadded,            // an item after a byte code pad: not a language object (the graph writes
+                        // those as byte code cells)
+  kWrapperState,        // an ALTREP wrapper's state: one cell (data . metadata), checked as the
+                        // reader checks it (rds::ExpandAltrep)
+  kWrapperData,         // its data: a vector, or an ALTREP object the reader expands
+  kWrapperMeta,         // its metadata: an integer vector of at least one element
+  kExpandedAttributes,  // the attributes of a wrapper written as version 2 (Expansion): NULL or
+                        // a pairlist, which says its flags word's attributes bit
 };
 
 // An object whose content is still to come: `items` items (a list's elements), then the slots;
@@ -191,6 +195,8 @@ class Transcoder {
     }
     RETURN_IF_ERROR(ReadRoot());
     if (stopped_) return outcome_;
+    // A wrapper's held vector could not go to its spill file (its error, its budget).
+    if (expansion_ != nullptr) RETURN_IF_ERROR(expansion_->writer.Finish());
     if (!out_.ok()) return RTranscodeOutcome{true};
     // R stops reading after the object; what follows is kept when the stream is written in its
     // own encoding and version again (rds::SettingsFor), and read through in any case: a
@@ -208,7 +214,14 @@ class Transcoder {
   }
 
  private:
-  rds::OutputStream& os() { return held_os_.has_value() ? *held_os_ : *os_; }
+  rds::OutputStream& os() {
+    if (Dropping()) {
+      if (!dropped_os_.has_value()) dropped_os_.emplace(dropped_, settings_.format);
+      return *dropped_os_;
+    }
+    if (expansion_ != nullptr) return *expansion_->os;
+    return held_os_.has_value() ? *held_os_ : *os_;
+  }
 
   absl::StatusOr<RTranscodeOutcome> Stop(uint64_t at, std::string reason) {
     stopped_ = true;
@@ -407,6 +420,8 @@ class Transcoder {
       settings_.format = again.format;
       os_.emplace(out_, settings_.format);
       if (held_os_.has_value()) held_os_.emplace(*held_, settings_.format);
+      if (expansion_ != nullptr) expansion_->os.emplace(expansion_->writer, settings_.format);
+      if (dropped_os_.has_value()) dropped_os_.emplace(dropped_, settings_.format);
     }
     return absl::OkStatus();
   }
@@ -544,9 +559,9 @@ class Transcoder {
     // Each step reads one item, or a part of the frame on top; an item with content pushes a
     // frame for it, and a frame whose content is all read is popped.
     RETURN_IF_ERROR(StartItem(Slot::kAny, std::nullopt));
-    while (!stopped_ && out_.ok()) {
+    while (!stopped_ && Writing()) {
       if (stack_.empty()) return absl::OkStatus();
-      if (BytecodeHeldTooLong()) return absl::OkStatus();
+      if (HeldTooLong()) return absl::OkStatus();
       Frame& f = stack_.back();
       if (f.kind == Frame::Kind::kBytecode) {
         RETURN_IF_ERROR(StepBytecode());
@@ -597,7 +612,8 @@ class Transcoder {
   }
 
   // A cell whose flags were read: writes them and sets `f` up for its attributes, tag and car.
-  absl::Status StartCell(const ItemFlags& flags, uint64_t at, Frame& f) {
+  // A wrapper's state written as version 2 is not written: `write` false.
+  absl::Status StartCell(const ItemFlags& flags, uint64_t at, Frame& f, bool write = true) {
     f.cells = true;
     f.slot_count = 0;
     f.next_slot = 0;
@@ -619,6 +635,7 @@ class Transcoder {
       }
     }
     f.slots[f.slot_count++] = Slot::kAny;  // the CAR
+    if (!write) return absl::OkStatus();
     os().WriteInt(
         rds::PackFlags(flags.type, flags.levels, flags.is_object, flags.has_attr, flags.has_tag));
     return absl::OkStatus();
@@ -678,8 +695,15 @@ class Transcoder {
         if (!IsCellType(flags.type)) {
           return StopHere(start, kNotAWrapperState);
         }
+        if (expansion_ != nullptr &&
+            (flags.type != rds::kListSxp || flags.has_attr || flags.has_tag)) {
+          return StopHere(expansion_->start,
+                          "an ALTREP wrapper written as version 2 whose state's cell has "
+                          "attributes, a tag or another type (the graph expands it)");
+        }
         break;
       case Slot::kWrapperData:
+        if (expansion_ != nullptr) return CopyWrappedVector(flags);
         switch (flags.type) {
           case rds::kLglSxp:
           case rds::kIntSxp:
@@ -701,6 +725,14 @@ class Transcoder {
         if (flags.type != rds::kIntSxp) {
           return StopHere(start, kNotAWrapperState);
         }
+        if (expansion_ != nullptr) return DropWrapperMetadata(flags, start);
+        break;
+      case Slot::kExpandedAttributes:
+        if (!IsCellType(flags.type) && flags.type != rds::kNilValueSxp) {
+          return StopHere(start, "attributes that are not a pairlist");
+        }
+        RETURN_IF_ERROR(FinishExpansion(/*has_attributes=*/flags.type != rds::kNilValueSxp));
+        if (flags.type == rds::kNilValueSxp) return absl::OkStatus();  // not written in version 2
         break;
       case Slot::kBcPadded:
         if (flags.type == rds::kListSxp || flags.type == rds::kLangSxp) {
@@ -718,6 +750,11 @@ class Transcoder {
         RETURN_IF_ERROR(CloseHold());
         break;
       }
+    }
+    if (Dropping() && !Droppable(flags)) {
+      return StopHere(expansion_->start,
+                      "an ALTREP wrapper written as version 2 whose data's attributes hold more "
+                      "than vectors, symbols and pairlists (the graph expands it)");
     }
     switch (flags.type) {
       case rds::kNilValueSxp:
@@ -745,7 +782,7 @@ class Transcoder {
         if (slot == Slot::kBcConstant && refs_[index - 1].type != bc_constant_type_) {
           return StopHere(start, "a byte code constant whose type word the graph writes otherwise");
         }
-        WriteRef(index);
+        if (!Dropping()) WriteRef(index);  // a symbol the output has not had stays unwritten
         return absl::OkStatus();
       }
       case rds::kPersistSxp:
@@ -780,7 +817,8 @@ class Transcoder {
       case rds::kLangSxp:
       case rds::kDotSxp: {
         RETURN_IF_ERROR(Push(Frame{}));
-        RETURN_IF_ERROR(StartCell(flags, start, stack_.back()));
+        RETURN_IF_ERROR(StartCell(flags, start, stack_.back(),
+                                  /*write=*/slot != Slot::kWrapperState || expansion_ == nullptr));
         if (slot == Slot::kWrapperState) {
           Frame& cell = stack_.back();
           cell.wrapper_state = true;
@@ -951,17 +989,30 @@ class Transcoder {
     int32_t unreferred = 0;
   };
 
-  // Stops, and says so, once the output held for a byte code object passes the bound: checked
-  // between items and within a vector's data.
-  bool BytecodeHeldTooLong() {
-    if (!held_.has_value() || bc_tables_.empty() || held_->size() <= kMaxHeldBytes) {
-      return false;
+  // Stops, and says so, once the output held for a byte code object passes the bound, or a
+  // wrapper's expanded vector does with no spill file to go on in: checked between items and
+  // within a vector's data.
+  bool HeldTooLong() {
+    if (held_.has_value() && !bc_tables_.empty() && held_->size() > kMaxHeldBytes) {
+      (void)StopHere(in_.offset(),
+                     absl::StrCat("a byte code object of more than ", kMaxHeldBytes >> 20,
+                                  " MiB (held until its shared cells are checked)"));
+      return true;
     }
-    (void)StopHere(in_.offset(),
-                   absl::StrCat("a byte code object of more than ", kMaxHeldBytes >> 20,
-                                " MiB (held until its shared cells are checked)"));
-    return true;
+    if (expansion_ != nullptr && expansion_->writer.size() > kMaxHeldBytes &&
+        !expansion_->held.Spills(expansion_->writer.size())) {
+      (void)StopHere(expansion_->start,
+                     absl::StrCat("an ALTREP wrapper whose vector passes ", kMaxHeldBytes >> 20,
+                                  " MiB, written as version 2 without a spill directory (held "
+                                  "until its attributes show)"));
+      return true;
+    }
+    return false;
   }
+
+  // Whether output still goes somewhere: the stream's consumer, and a wrapper's held vector's
+  // spill file, have not failed (Run returns the latter's error).
+  bool Writing() const { return out_.ok() && (expansion_ == nullptr || expansion_->writer.ok()); }
 
   // Pushes a byte code frame, or stops at the depth limit (where the reader's count decides).
   absl::Status PushBytecodeFrame(const Frame& frame) {
@@ -1139,8 +1190,10 @@ class Transcoder {
   // writes it (rds/writer.cc WriteExpanded). A compact sequence (all that R's files here hold:
   // the 128 ALTREP objects among the installed packages' lazy-load entries) is expanded as it is
   // read: its state is three numbers, read whole before anything is written, and the word after
-  // them shows whether attributes follow, which the vector's flags word says first. A wrapper's
-  // or a deferred string's state is a whole vector, read before that word: those stop.
+  // them shows whether attributes follow, which the vector's flags word says first. A wrapper
+  // (what sort() returns) is the vector it wraps, which comes whole before that word: its length
+  // and elements are held (Expansion) until the word shows, then written after the flags word.
+  // A deferred string's state is a vector of numbers to format: it stops.
   absl::Status StartAltrep(const ItemFlags& flags, uint64_t start) {
     // The reader nests the class information one deeper than the object.
     if (stack_.size() + 1 >= options_.max_depth) {
@@ -1180,16 +1233,21 @@ class Transcoder {
     }
     const bool base = names[1] == "base";
     const bool sequence = base && (names[0] == "compact_intseq" || names[0] == "compact_realseq");
-    if (settings_.version < 3 && !sequence) {
-      return StopHere(start,
-                      "an ALTREP object other than a compact sequence written as "
-                      "version 2 (the graph expands it)");
-    }
     // A wrapper's state the reader checks (rds::NormalizeAltrep), and so it is checked here as
     // it comes; a deferred string's (its numbers and their format) is opaque to the reader, as
     // other classes' are. The data a wrapper holds must be one the reader expands: a vector, a
     // compact sequence or another wrapper, not nested deeper than the reader goes.
     const bool wrapper = base && rds::IsWrapperClass(names[0]);
+    if (settings_.version < 3 && !sequence && !wrapper) {
+      return StopHere(start,
+                      "an ALTREP object other than a compact sequence or wrapper written as "
+                      "version 2 (the graph expands it)");
+    }
+    if (settings_.version < 3 && wrapper && held_.has_value()) {
+      return StopHere(start,
+                      "an ALTREP wrapper in output held for another reason, written as version 2 "
+                      "(the graph expands it)");
+    }
     if (std::exchange(wrapped_altrep_, false) && !sequence && !wrapper) {
       return StopHere(start, "an ALTREP wrapper whose data is not a vector");
     }
@@ -1209,6 +1267,19 @@ class Transcoder {
     Frame frame;
     frame.start = start;
     frame.integer_sequence = names[0] == "compact_intseq";
+    if (settings_.version < 3 && wrapper) {
+      // The graph writes the vector's flags from the object's node: the base type its class
+      // information gives, its levels, object bit and tag bit as read, attributes if any.
+      expansion_ = std::make_unique<Expansion>(settings_);
+      expansion_->word =
+          rds::PackFlags(base_type, flags.levels, flags.is_object, false, flags.has_tag);
+      expansion_->base_type = base_type;
+      expansion_->start = start;
+      frame.wrapper = true;
+      frame.slots[frame.slot_count++] = Slot::kWrapperState;
+      frame.slots[frame.slot_count++] = Slot::kExpandedAttributes;
+      return Push(frame);
+    }
     if (settings_.version < 3) {
       // The graph expands to the base type the class information gives; R gives the class's.
       if (base_type != (frame.integer_sequence ? rds::kIntSxp : rds::kRealSxp)) {
@@ -1240,6 +1311,106 @@ class Transcoder {
                                                 : Slot::kAny;
     frame.slots[frame.slot_count++] = Slot::kPairlistOrNil;  // attributes
     return Push(frame);
+  }
+
+  // The data of a wrapper written as version 2: its length and elements go into the held
+  // output, its flags word is the wrapper's (FinishExpansion). What the graph would write
+  // otherwise, or what could hold output of its own, is left to the graph: data of another type
+  // than the wrapper's base type, with attributes (the expanded vector has the wrapper's), a list
+  // (whose items may be byte code or wrappers), another ALTREP object, or elements past the
+  // output limit.
+  absl::Status CopyWrappedVector(const ItemFlags& flags) {
+    if (flags.type == rds::kAltrepSxp) {
+      return StopHere(expansion_->start,
+                      "an ALTREP wrapper of another ALTREP object written as version 2 (the "
+                      "graph expands it)");
+    }
+    const bool strings = flags.type == rds::kStrSxp;
+    const std::optional<ElementType> atomic = AtomicElementType(flags.type);
+    if ((!strings && !atomic.has_value()) || flags.type != expansion_->base_type) {
+      return StopHere(expansion_->start,
+                      "an ALTREP wrapper written as version 2 whose data is not a vector of its "
+                      "base type (the graph expands it)");
+    }
+    const ElementType type = atomic.value_or(ElementType::kInt32);
+    const uint64_t element_bytes = strings ? 8 : ElementSize(type);
+    ASSIGN_OR_RETURN(uint64_t length, ReadLength("vector length"));
+    RETURN_IF_ERROR(CheckRoom(length, element_bytes, strings ? "character vector" : "vector"));
+    if (!strings && length > settings_.max_output_bytes / element_bytes) {
+      return StopHere(expansion_->start,
+                      "an ALTREP wrapper whose elements pass the output limit when written as "
+                      "version 2");
+    }
+    WriteLength(length);
+    RETURN_IF_ERROR(strings ? CopyStrings(length) : CopyElements(type, length));
+    // The vector's own attributes (R gives a sorted named vector's data its names too) are not
+    // the expanded vector's: read, checked as the reader checks them, and written nowhere.
+    if (!flags.has_attr || stopped_) return absl::OkStatus();
+    RETURN_IF_ERROR(PushAttributes(flags, in_.offset()));
+    drop_level_ = stack_.size();
+    return absl::OkStatus();
+  }
+
+  // Whether what is read now is written nowhere: the attributes of a wrapper's data in version
+  // 2 (the frames from drop_level_ up), or its metadata.
+  bool Dropping() const {
+    return dropping_metadata_ || (drop_level_ > 0 && stack_.size() >= drop_level_);
+  }
+  // What may be read without being written: items that write no output of their own later or
+  // elsewhere (a held cell, byte code, an ALTREP object's renumbered symbols) and enter the
+  // reference table, if at all, as symbols, which the output writes in full where it first has
+  // them.
+  static bool Droppable(const ItemFlags& flags) {
+    switch (flags.type) {
+      case rds::kNilValueSxp:
+      case rds::kSymSxp:
+      case rds::kRefSxp:
+      case rds::kLglSxp:
+      case rds::kIntSxp:
+      case rds::kRealSxp:
+      case rds::kCplxSxp:
+      case rds::kRawSxp:
+      case rds::kStrSxp:
+      case rds::kVecSxp:
+        return true;
+      case rds::kListSxp:
+        return !flags.has_attr;
+      default:
+        return false;
+    }
+  }
+
+  // A wrapper's metadata, which its version 2 form leaves out: read as the reader checks it (an
+  // integer vector of at least one element; with attributes, left to the graph), written nowhere.
+  absl::Status DropWrapperMetadata(const ItemFlags& flags, uint64_t start) {
+    drop_level_ = 0;  // the data's attributes are read
+    if (flags.has_attr) {
+      return StopHere(expansion_->start,
+                      "an ALTREP wrapper written as version 2 whose metadata has attributes (the "
+                      "graph expands it)");
+    }
+    ASSIGN_OR_RETURN(uint64_t length, ReadLength("vector length"));
+    RETURN_IF_ERROR(CheckRoom(length, 4, "vector"));
+    if (length == 0) return StopHere(start, kNotAWrapperState);
+    dropping_metadata_ = true;
+    const absl::Status copied = CopyElements(ElementType::kInt32, length);
+    dropping_metadata_ = false;
+    return copied;
+  }
+
+  // The wrapper's attributes show whether it has some: its flags word goes out, then its held
+  // length and elements (a file mapping when spilled, which the consumer reads a step at a
+  // time), then the attributes as they are read.
+  absl::Status FinishExpansion(bool has_attributes) {
+    std::unique_ptr<Expansion> expansion = std::move(expansion_);
+    expansion->os.reset();
+    RETURN_IF_ERROR(expansion->writer.Finish());
+    ASSIGN_OR_RETURN(Buffer held, std::move(expansion->held).Finish());
+    int32_t word = expansion->word;
+    if (has_attributes) word |= static_cast<int32_t>(rds::kHasAttrBit);
+    os().WriteInt(word);
+    if (held.size() > 0) out_.AppendShared(held);
+    return absl::OkStatus();
   }
 
   // A symbol of ALTREP class information: its name, and the reference it was written as (0:
@@ -1388,7 +1559,7 @@ class Transcoder {
     os().WriteInt(word);
     WriteLength(e.length);
     const uint64_t step = kSequenceStep / size;
-    for (uint64_t begin = 0; begin < e.length && out_.ok(); begin += step) {
+    for (uint64_t begin = 0; begin < e.length && Writing(); begin += step) {
       // Held (what is held is dropped at a stop), the elements' memory must stay bounded.
       if (held_.has_value() && held_->size() > kMaxHeldBytes) {
         return StopHere(start,
@@ -1419,7 +1590,9 @@ class Transcoder {
     if (!symbols_.insert(std::string(name.view())).second) {
       return StopHere(start, "a symbol written in full a second time");
     }
-    AddRef(Ref{Ref::kSymbol, std::string(name.view()), rds::kSymSxp});
+    // A symbol read where nothing is written enters the output's table where it is first
+    // written, if ever (WriteRef).
+    AddRef(Ref{Ref::kSymbol, std::string(name.view()), rds::kSymSxp}, /*written=*/!Dropping());
     os().WriteInt(rds::kSymSxp);
     os().WriteInt(CharItemWord(flags));
     os().WriteInt(length);
@@ -1460,7 +1633,7 @@ class Transcoder {
     RETURN_IF_ERROR(CheckRoom(length, 8, what));
     os().WriteInt(0);
     WriteLength(length);
-    for (uint64_t i = 0; i < length && out_.ok(); ++i) {
+    for (uint64_t i = 0; i < length && Writing(); ++i) {
       const uint64_t word_at = in_.offset();
       ASSIGN_OR_RETURN(int32_t word, Int(what));
       const ItemFlags flags = rds::UnpackFlags(word);
@@ -1478,7 +1651,7 @@ class Transcoder {
   // straddles chunks, or that the reader would refuse, on its own.
   absl::Status CopyStrings(uint64_t length) {
     if (ascii_) {
-      for (uint64_t i = 0; i < length && out_.ok() && !BytecodeHeldTooLong(); ++i) {
+      for (uint64_t i = 0; i < length && Writing() && !HeldTooLong(); ++i) {
         RETURN_IF_ERROR(CopyString(i));
       }
       return absl::OkStatus();
@@ -1486,7 +1659,7 @@ class Transcoder {
     // Binary output in the input's byte order takes runs of elements as they are, by reference.
     const bool as_is = !os().ascii() && (settings_.format == RFormat::kXdr) == xdr_;
     uint64_t i = 0;
-    while (i < length && out_.ok() && !BytecodeHeldTooLong()) {
+    while (i < length && Writing() && !HeldTooLong()) {
       ASSIGN_OR_RETURN(Buffer window, in_.Peek(8, 8));
       size_t used = 0;
       while (i < length && window.size() - used >= 8) {
@@ -1546,7 +1719,7 @@ class Transcoder {
   absl::Status CopyElements(ElementType type, uint64_t count) {
     if (ascii_) {
       // Parsed a batch at a time, and written as the graph writes its values.
-      for (uint64_t left = count; left > 0 && out_.ok() && !BytecodeHeldTooLong();) {
+      for (uint64_t left = count; left > 0 && Writing() && !HeldTooLong();) {
         const uint64_t n = std::min(left, kAsciiBatch);
         ASSIGN_OR_RETURN(const Buffer values, Values(type, n, "vector"));
         os().WriteElements(type, n, values);
@@ -1557,7 +1730,7 @@ class Transcoder {
     const size_t size = ElementSize(type);
     const bool big_endian = xdr_ && size > 1;
     uint64_t left = count * size;
-    while (left > 0 && out_.ok() && !BytecodeHeldTooLong()) {
+    while (left > 0 && Writing() && !HeldTooLong()) {
       ASSIGN_OR_RETURN(Buffer piece,
                        in_.Take(static_cast<size_t>(std::min<uint64_t>(left, kDataStep))));
       if (piece.size() == 0) return Truncated("vector");
@@ -1610,6 +1783,29 @@ class Transcoder {
   std::optional<int32_t> altrep_base_type_;
   // The ALTREP object being started is a wrapper's data.
   bool wrapped_altrep_ = false;
+  // An ALTREP wrapper being written as version 2: the vector it stands for, whose flags word
+  // says whether attributes follow, which shows only after its elements. They are held, in
+  // memory up to kMaxHeldBytes and beyond that in a spill file when the settings give a
+  // directory (else the transcoder stops there), and written once the word is known.
+  struct Expansion {
+    explicit Expansion(const rds::RWriteSettings& settings)
+        : held(settings.spill_dir, kMaxHeldBytes, settings.reserve_spill),
+          writer([this](const Buffer& piece) { return held.Append(piece.data(), piece.size()); }),
+          os(std::in_place, writer, settings.format) {}
+    SpillableBuffer held;
+    ByteWriter writer;
+    std::optional<rds::OutputStream> os;
+    int32_t word = 0;       // the expanded vector's flags word, without the attributes bit
+    int32_t base_type = 0;  // its type, as the class information gives it
+    uint64_t start = 0;     // the wrapper's offset in the input
+  };
+  std::unique_ptr<Expansion> expansion_;
+  // Where what is read but not written goes (Dropping): a wrapper's metadata in version 2, and
+  // the attributes of its data, from the frame at drop_level_ (1-based; 0: none) up.
+  ByteWriter dropped_{[](const Buffer&) { return absl::OkStatus(); }};
+  std::optional<rds::OutputStream> dropped_os_;
+  size_t drop_level_ = 0;
+  bool dropping_metadata_ = false;
   bool stopped_ = false;
   RTranscodeOutcome outcome_;
 };

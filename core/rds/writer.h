@@ -34,6 +34,7 @@
 #define SERIALD_CORE_RDS_WRITER_H_
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -60,6 +61,12 @@ struct RWriteSettings {
   // `output_limit`.
   uint64_t max_output_bytes = UINT64_MAX;
   std::string output_limit = "max-output-bytes";
+  // Where output that must wait for a word read after it is kept once it passes 16 MiB (an
+  // ALTREP wrapper's vector converted as read into version 2, rds/transcoder.h): an unnamed file
+  // there, each byte counted first with `reserve_spill` (may be null). Empty: such output is held
+  // in memory up to 16 MiB, and beyond that the object graph writes it (WriteOptions::spill_dir).
+  std::string spill_dir;
+  std::function<absl::Status(uint64_t bytes)> reserve_spill = nullptr;
 };
 
 // The settings for writing `value` in `format`: the version, header and compression of the

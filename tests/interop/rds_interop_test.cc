@@ -369,8 +369,9 @@ void TranscodeCompletely(const Buffer& input, const char* codec, const WriteOpti
 // Fitted models and sorted data as R writes them: lm and glm objects hold byte-compiled functions
 // (a family's), their environments, formulas, and deferred strings (their residuals' names);
 // sort() gives ALTREP wrappers. Converted from XDR version 3, as they are read without stopping,
-// to native and ascii version 3 they are R's own serialize() bytes; to XDR version 2 (through
-// the graph, which expands the deferred strings and wrappers) too.
+// to native and ascii version 3 they are R's own serialize() bytes; to XDR version 2 too, the
+// sorted data as read (its wrappers expanded as they come), the models through the graph, which
+// expands their deferred strings.
 TEST(RdsInteropTest, FittedModelsAndSortedDataConvertAsReadToRsBytes) {
   const fs::path dir = kWork / "models";
   fs::create_directories(dir);
@@ -430,7 +431,7 @@ TEST(RdsInteropTest, FittedModelsAndSortedDataConvertAsReadToRsBytes) {
       BufferChain chain;
       ASSERT_TRUE(out.Finish(&chain).ok());
       EXPECT_TRUE(chain.ToString() == expected) << name << " to " << target.suffix;
-      if (target.version == 3) {
+      if (target.version == 3 || which == "sorted") {
         std::string transcoded;
         ASSERT_NO_FATAL_FAILURE(
             TranscodeCompletely(*input, target.codec, options, 4096, &transcoded));
@@ -440,6 +441,37 @@ TEST(RdsInteropTest, FittedModelsAndSortedDataConvertAsReadToRsBytes) {
     }
   }
   EXPECT_EQ(checked, 12);
+}
+
+// A conversion checked against R's own bytes: the file x.`input` in `dir` (holding `marker`), read
+// as `from` and written as `to` with `options`, is the file x.`expected` (of more than
+// `min_size` bytes), through ConvertInput and as read (the transcoder completes) in chunks of
+// 4093 bytes.
+struct Version2Case {
+  const char* input;
+  const char* from;
+  const char* expected;
+  const char* to;
+};
+void ExpectRsVersion2Bytes(const fs::path& dir, const Version2Case& c, std::string_view marker,
+                           uint64_t min_size, const WriteOptions& options) {
+  const CodecRegistry registry = CoreCodecs();
+  auto input = ReadFile((dir / absl::StrCat("x.", c.input)).string());
+  ASSERT_TRUE(input.ok()) << input.status();
+  EXPECT_NE(input->view().find(marker), std::string_view::npos) << c.input;
+  const std::string expected = Slurp(dir / absl::StrCat("x.", c.expected));
+  ASSERT_GT(expected.size(), min_size);
+  ByteWriter out;
+  ConversionNotes notes;
+  ASSERT_TRUE(ConvertInput(**registry.Find(c.from), **registry.Find(c.to), *input, ReadOptions{},
+                           options, out, notes)
+                  .ok());
+  BufferChain chain;
+  ASSERT_TRUE(out.Finish(&chain).ok());
+  EXPECT_TRUE(chain.ToString() == expected) << c.input << " to " << c.expected;
+  std::string transcoded;
+  ASSERT_NO_FATAL_FAILURE(TranscodeCompletely(*input, c.to, options, 4093, &transcoded));
+  EXPECT_TRUE(transcoded == expected) << c.input << " to " << c.expected;
 }
 
 // Compact sequences (1:n, and n:m past the integers' range) written as R 4.2 writes them,
@@ -470,39 +502,63 @@ TEST(RdsInteropTest, CompactSequencesConvertAsReadToRsVersion2Bytes) {
   testing::RunResult r =
       testing::RunProgram({"/usr/bin/env", "LANG=C.UTF-8", "Rscript", "-e", script});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  const CodecRegistry registry = CoreCodecs();
-  struct Case {
-    const char* input;
-    const char* from;
-    const char* expected;
-    const char* to;
-  };
-  const Case cases[] = {{"X3", "rds", "X2", "rds"},
-                        {"X3", "rds", "B2", "rds-native"},
-                        {"X3", "rds", "A2", "rds-ascii"},
-                        {"A3", "rds-ascii", "X2", "rds"},
-                        {"RData3", "rdata", "RData2", "rdata"}};
-  for (const Case& c : cases) {
-    auto input = ReadFile((dir / absl::StrCat("x.", c.input)).string());
-    ASSERT_TRUE(input.ok()) << input.status();
-    EXPECT_NE(input->view().find("compact_realseq"), std::string_view::npos);
-    const std::string expected = Slurp(dir / absl::StrCat("x.", c.expected));
-    ASSERT_GT(expected.size(), 12'000'000u);
-    WriteOptions options;
-    options.r_version = 2;
-    options.r_compression = RCompression::kNone;
-    ByteWriter out;
-    ConversionNotes notes;
-    ASSERT_TRUE(ConvertInput(**registry.Find(c.from), **registry.Find(c.to), *input, ReadOptions{},
-                             options, out, notes)
-                    .ok());
-    BufferChain chain;
-    ASSERT_TRUE(out.Finish(&chain).ok());
-    EXPECT_TRUE(chain.ToString() == expected) << c.input << " to " << c.expected;
-    // Made as read: the transcoder completes, in small chunks too.
-    std::string transcoded;
-    ASSERT_NO_FATAL_FAILURE(TranscodeCompletely(*input, c.to, options, 4093, &transcoded));
-    EXPECT_TRUE(transcoded == expected) << c.input << " to " << c.expected;
+  const Version2Case cases[] = {{"X3", "rds", "X2", "rds"},
+                                {"X3", "rds", "B2", "rds-native"},
+                                {"X3", "rds", "A2", "rds-ascii"},
+                                {"A3", "rds-ascii", "X2", "rds"},
+                                {"RData3", "rdata", "RData2", "rdata"}};
+  WriteOptions options;
+  options.r_version = 2;
+  options.r_compression = RCompression::kNone;
+  for (const Version2Case& c : cases) {
+    ASSERT_NO_FATAL_FAILURE(ExpectRsVersion2Bytes(dir, c, "compact_realseq", 12'000'000, options));
+  }
+}
+
+// ALTREP wrappers (what sort() returns for numbers) written as R 4.2 writes them, version 3,
+// converted to version 2: expanded as they are read (their vectors held until their attributes
+// show, 24 MB of them in a spill file), they are R's own version 2 bytes in every encoding (from
+// ascii input: R's bytes of what it reads from it, ascii doubles being rounded). A sorted named
+// vector's data has the names too, which version 2 leaves out; the symbol `names` is then written
+// in full where the output first has it, and referred to after. (save() writes no wrappers.)
+TEST(RdsInteropTest, WrappersConvertAsReadToRsVersion2Bytes) {
+  const fs::path dir = kWork / "wrappers";
+  fs::create_directories(dir);
+  const std::string script = absl::StrCat(
+      "set.seed(7)\n"
+      "x <- list(big = sort(runif(3000000)), named = sort(c(b = 2L, a = 1L, c = 3L)),\n"
+      "          down = sort(c(3.5, NA, 1.5), decreasing = TRUE, na.last = TRUE),\n"
+      "          frame = data.frame(v = sort(runif(2)), w = sort(c(z = 3, y = 1))),\n"
+      "          after = quote(names), small = sort(c(y = 9L, x = 4L)))\n"
+      "base <- file.path('",
+      dir.string(),
+      "', 'x')\n"
+      "saveRDS(x, paste0(base, '.X3'), compress = FALSE)\n"
+      "saveRDS(x, paste0(base, '.A3'), ascii = TRUE, compress = FALSE)\n"
+      "for (t in list(c('X2', 'FALSE', 'TRUE'), c('B2', 'FALSE', 'FALSE'),\n"
+      "               c('A2', 'TRUE', 'TRUE'))) {\n"
+      "  con <- file(paste0(base, '.', t[1]), 'wb')\n"
+      "  serialize(x, con, ascii = as.logical(t[2]), xdr = as.logical(t[3]), version = 2)\n"
+      "  close(con)\n"
+      "}\n"
+      "con <- file(paste0(base, '.A3X2'), 'wb')\n"
+      "serialize(readRDS(paste0(base, '.A3')), con, version = 2)\n"
+      "close(con)\n");
+  testing::RunResult r =
+      testing::RunProgram({"/usr/bin/env", "LANG=C.UTF-8", "Rscript", "-e", script});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const Version2Case cases[] = {{"X3", "rds", "X2", "rds"},
+                                {"X3", "rds", "B2", "rds-native"},
+                                {"X3", "rds", "A2", "rds-ascii"},
+                                {"A3", "rds-ascii", "A3X2", "rds"}};
+  const fs::path spill = dir / "spill";
+  fs::create_directories(spill);
+  WriteOptions options;
+  options.r_version = 2;
+  options.r_compression = RCompression::kNone;
+  options.spill_dir = spill.string();
+  for (const Version2Case& c : cases) {
+    ASSERT_NO_FATAL_FAILURE(ExpectRsVersion2Bytes(dir, c, "wrap_integer", 24'000'000, options));
   }
 }
 

@@ -460,8 +460,8 @@ TEST_F(RStreamE2eTest, AStreamLargerThanTheSpillBudgetConvertsWithoutBeingKept) 
   const size_t altrep_at = input.find(absl::HexStringToBytes("000000ee"));
   EXPECT_EQ(stopped.err,
             absl::StrCat("serialctl: rds: converting as read stopped at byte ", altrep_at,
-                         " before an ALTREP object other than a compact sequence written as "
-                         "version 2 (the graph expands it), "
+                         " before an ALTREP object other than a compact sequence or wrapper "
+                         "written as version 2 (the graph expands it), "
                          "which only reading the whole input as an object graph converts; the "
                          "input was not kept for that: the call needs 5242880 bytes at once, "
                          "more than the server's whole budget of 4194304 bytes "

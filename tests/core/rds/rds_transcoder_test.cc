@@ -697,6 +697,270 @@ TEST(RTranscoderTest, WrappersGoOnAsReadWhenTheirStateIsWhatTheReaderChecks) {
   }
 }
 
+// `stream` converted as read to version 2 in XDR, native and ascii, in chunks of 1, 7 and 4096
+// bytes: complete, and the graph's bytes.
+void ExpectVersion2AsReadIsTheGraphs(const std::string& stream) {
+  const CodecRegistry registry = CoreCodecs();
+  ASSERT_TRUE(ReadR(Buffer::FromString(stream)).ok());
+  for (const char* codec : {"rds", "rds-native", "rds-ascii"}) {
+    WriteOptions options;
+    options.r_version = 2;
+    options.r_compression = RCompression::kNone;
+    absl::StatusOr<std::string> graph =
+        ThroughGraph(**registry.Find(codec), Buffer::FromString(stream), options);
+    ASSERT_TRUE(graph.ok()) << graph.status();
+    for (size_t step : {size_t{1}, size_t{7}, size_t{4096}}) {
+      Transcoded t =
+          TranscodeInSteps(**registry.Find(codec), Buffer::FromString(stream), step, options);
+      ASSERT_TRUE(t.status.ok()) << t.status;
+      EXPECT_TRUE(t.outcome.complete) << codec << " in " << step << ": " << t.outcome.reason;
+      EXPECT_EQ(t.bytes, *graph) << codec << " in " << step;
+    }
+  }
+}
+
+// A wrapper of class `class_name` over `data` (a vector's words), with metadata c(1L, 0L) and
+// `attributes` (NULL when empty), its flags word `altrep_word`.
+std::string WrapperWords(std::string_view class_name, int32_t base_type, const std::string& data,
+                         const std::string& attributes = {}, int32_t altrep_word = 238,
+                         int32_t class_ref = 0, int32_t base_ref = 0) {
+  std::string object = AltrepWords(class_name, base_type, Words({2}) + data + Words({13, 2, 1, 0}),
+                                   class_ref, base_ref);
+  object.replace(0, 4, Words({altrep_word}));
+  if (!attributes.empty()) object.replace(object.size() - 4, 4, attributes);
+  return object;
+}
+
+// `n` doubles 0.5, 1.5, ... as the words of a REALSXP.
+std::string RealWords(uint64_t n) {
+  std::string words = Words({14, static_cast<int32_t>(n)});
+  words.reserve(words.size() + 8 * n);
+  for (uint64_t i = 0; i < n; ++i) {
+    const double v = static_cast<double>(i) + 0.5;
+    uint64_t bits;
+    std::memcpy(&bits, &v, 8);
+    for (int k = 7; k >= 0; --k) words.push_back(static_cast<char>(bits >> (8 * k)));
+  }
+  return words;
+}
+
+// A wrapper (what sort() returns) written as version 2 is the vector it wraps, with the
+// wrapper's flags and attributes, whose attributes bit comes before the vector and shows after
+// it: made as read, its length and elements held until then, it is the graph's output, for every
+// vector type a wrapper holds, with and without attributes, with the object bit, levels and tag
+// bit, its class symbols referred to later (the output, which does not write them, writes `base`
+// in full where it first has it), in every encoding and chunking, from XDR and ascii input.
+TEST(RTranscoderTest, WrappersExpandAsReadIntoVersion2AsTheGraphWrites) {
+  const CodecRegistry registry = CoreCodecs();
+  const int32_t kList = 19, kSym = 1, kRef = 255;
+  const std::string foo_bar = Words({2 | (1 << 10), kSym, 262153, 3}) + "foo" +
+                              Words({16, 1, 262153, 3}) + "bar" + Words({kNil});
+  const std::string ints = Words({13, 3, 3, -2147483648, 1});
+  const std::string wrapped[] = {
+      WrapperWords("wrap_integer", 13, ints),
+      WrapperWords("wrap_real", 14, RealWords(5), foo_bar),
+      WrapperWords("wrap_logical", 10, Words({10, 3, 1, 0, -2147483648}), {},
+                   238 | (1 << 8) | (1 << 10) | (5 << 12)),
+      WrapperWords("wrap_raw", 24, Words({24, 5}) + std::string("\x01\x02\x03\x04\x05", 5),
+                   foo_bar),
+      WrapperWords("wrap_complex", 15, Words({15, 1}) + RealWords(2).substr(8)),
+      WrapperWords("wrap_string", 16,
+                   Words({16, 3, 262153, 1}) + "a" + Words({9, -1, 32777, 2}) + "\xc3\xa9"),
+      WrapperWords("wrap_integer", 13, Words({13, 0})),
+      // Data with attributes of its own (R gives a sorted named vector's data its names), which
+      // version 2 leaves out; the wrapper's attributes refer to their symbol (reference 3), which
+      // the output writes in full there.
+      WrapperWords(
+          "wrap_integer", 13, Words({13 | (1 << 9), 3, 3, 2, 1}) + foo_bar,
+          Words({2 | (1 << 10), (3 << 8) | kRef, 16, 1, 262153, 3}) + "baz" + Words({kNil})),
+  };
+  std::vector<std::string> streams;
+  for (const std::string& object : wrapped) streams.push_back(XdrStream({}) + object);
+  // Two wrappers in a list, the second's class symbols referred to, and `base` (which version 2
+  // does not write) in the attributes of its data (which version 2 leaves out), then
+  // quote(base), which the output writes in full.
+  const std::string ints_tagged_base =
+      Words({13 | (1 << 9), 3, 3, 2, 1, 2 | (1 << 10), (2 << 8) | kRef, 16, 1, 262153, 1}) + "q" +
+      Words({kNil});
+  streams.push_back(XdrStream({kList, 3}) + WrapperWords("wrap_integer", 13, ints) +
+                    WrapperWords("wrap_integer", 13, ints_tagged_base, foo_bar, 238, 1, 2) +
+                    Words({(2 << 8) | kRef}));
+  WriteOptions ascii_options;
+  ascii_options.r_compression = RCompression::kNone;
+  for (size_t i = 0, n = streams.size(); i < n; ++i) {
+    absl::StatusOr<std::string> ascii =
+        ThroughGraph(**registry.Find("rds-ascii"), Buffer::FromString(streams[i]), ascii_options);
+    ASSERT_TRUE(ascii.ok()) << ascii.status();
+    streams.push_back(*ascii);
+  }
+  for (const std::string& stream : streams) {
+    ASSERT_NO_FATAL_FAILURE(ExpectVersion2AsReadIsTheGraphs(stream));
+  }
+  // What version 2 holds: the vector with the wrapper's attributes, no class symbols.
+  WriteOptions version2;
+  version2.r_version = 2;
+  version2.r_compression = RCompression::kNone;
+  Transcoded t =
+      TranscodeInSteps(**registry.Find("rds"), Buffer::FromString(streams[1]), 5, version2);
+  ASSERT_TRUE(t.outcome.complete);
+  EXPECT_EQ(t.bytes.find("wrap_real"), std::string::npos);
+  absl::StatusOr<Value> value = ReadR(Buffer::FromString(t.bytes));
+  ASSERT_TRUE(value.ok()) << value.status();
+  const NodeId root = value->roots()[0];
+  const Array& reals = value->Get<Array>(root);
+  ASSERT_EQ(reals.type, ElementType::kFloat64);
+  ASSERT_EQ(reals.length, 5u);
+  EXPECT_EQ(LoadElement<double>(reals, 4), 4.5);
+  ASSERT_NE(value->node(root).attributes, kNoNode);
+  const Pairlist& attributes = value->Get<Pairlist>(value->node(root).attributes);
+  ASSERT_EQ(attributes.cells.size(), 1u);
+  EXPECT_EQ(value->Get<Symbol>(attributes.cells[0].tag).name.bytes, "foo");
+}
+
+// A wrapper's vector is held until its attributes show: in memory up to 16 MiB, and beyond that
+// in a spill file when the settings give a directory (the output is then the file's mapping,
+// counted with reserve_spill; a refused reservation fails the conversion with its own status).
+// Without a directory, the transcoder stops before the wrapper and the graph converts. Forms the
+// graph expands otherwise stop before anything of the wrapper is written.
+TEST(RTranscoderTest, WrappersHeldPastTheBoundSpillOrAreLeftToTheGraph) {
+  const CodecRegistry registry = CoreCodecs();
+  const Codec& rds = **registry.Find("rds");
+  const Codec& native = **registry.Find("rds-native");
+  const int32_t kSym = 1;
+  const std::string foo_bar = Words({2 | (1 << 10), kSym, 262153, 3}) + "foo" +
+                              Words({16, 1, 262153, 3}) + "bar" + Words({kNil});
+  const uint64_t n = 3'000'000;  // 24 MB of doubles
+  const std::string stream = XdrStream({}) + WrapperWords("wrap_real", 14, RealWords(n), foo_bar);
+  seriald::testing::ScratchDir dir;
+  for (const Codec* to : {&rds, &native}) {
+    WriteOptions options;
+    options.r_version = 2;
+    options.r_compression = RCompression::kNone;
+    absl::StatusOr<std::string> graph = ThroughGraph(*to, Buffer::FromString(stream), options);
+    ASSERT_TRUE(graph.ok()) << graph.status();
+    ASSERT_GT(graph->size(), 8 * n);
+
+    // Spilled: the graph's bytes, the elements a file mapping, every byte of it reserved.
+    options.spill_dir = dir.path();
+    uint64_t reserved = 0;
+    options.reserve_spill = [&](uint64_t bytes) {
+      reserved += bytes;
+      return absl::OkStatus();
+    };
+    for (size_t step : {size_t{4093}, size_t{1} << 20}) {
+      reserved = 0;
+      ChunkedInput in(ChunkedInput::ChunksOf(Buffer::FromString(stream), step), "rds",
+                      stream.size());
+      ByteWriter out;
+      auto settings_for = [&](const RStreamInfo& source) -> absl::StatusOr<rds::RWriteSettings> {
+        return rds::CodecWriteSettings(to->name(), source, options);
+      };
+      absl::StatusOr<RTranscodeOutcome> outcome = TranscodeR(in, settings_for, out, ReadOptions{});
+      ASSERT_TRUE(outcome.ok()) << outcome.status();
+      EXPECT_TRUE(outcome->complete) << outcome->reason;
+      BufferChain chain;
+      ASSERT_TRUE(out.Finish(&chain).ok());
+      EXPECT_TRUE(chain.ToString() == *graph) << to->name() << " in " << step;
+      bool mapped = false;
+      for (const Buffer& piece : chain.pieces()) {
+        if (piece.size() > 8 * n && piece.file_region().has_value()) mapped = true;
+      }
+      EXPECT_TRUE(mapped) << "the held elements are not the spill file's mapping";
+      EXPECT_GE(reserved, 8 * n);
+      EXPECT_LE(reserved, 8 * n + (uint64_t{2} << 20));
+    }
+    // Through ConvertInput, as serialctl and the service convert.
+    absl::StatusOr<std::string> converted =
+        Converted(rds, *to, Buffer::FromString(stream), options);
+    ASSERT_TRUE(converted.ok()) << converted.status();
+    EXPECT_TRUE(*converted == *graph);
+
+    // A refused reservation: its own status.
+    options.reserve_spill = [](uint64_t) {
+      return absl::ResourceExhaustedError("spill budget spent");
+    };
+    Transcoded refused = TranscodeInSteps(*to, Buffer::FromString(stream), 1 << 20, options);
+    EXPECT_EQ(refused.status, absl::ResourceExhaustedError("spill budget spent"));
+
+    // No spill directory: past 16 MiB in memory, the graph's.
+    options.spill_dir.clear();
+    options.reserve_spill = nullptr;
+    Transcoded t = TranscodeInSteps(*to, Buffer::FromString(stream), 1 << 20, options);
+    ASSERT_TRUE(t.status.ok()) << t.status;
+    EXPECT_FALSE(t.outcome.complete);
+    EXPECT_EQ(t.outcome.reason,
+              "an ALTREP wrapper whose vector passes 16 MiB, written as version 2 without a "
+              "spill directory (held until its attributes show)");
+    EXPECT_EQ(t.outcome.stopped_at, XdrStream({}).size());
+    EXPECT_EQ(t.outcome.emitted, XdrStream({}).size() - 9);
+    converted = Converted(rds, *to, Buffer::FromString(stream), options);
+    ASSERT_TRUE(converted.ok()) << converted.status();
+    EXPECT_TRUE(*converted == *graph);
+  }
+
+  // What the graph expands otherwise, or what could hold output itself: stopped before the
+  // wrapper, and converted by the graph.
+  const std::string ints = Words({13, 2, 1, 2});
+  const std::string list_of_one = Words({19, 1}) + ints;
+  const std::string nested_data = WrapperWords("wrap_integer", 13, ints, {}, 238, 1, 2);
+  std::string meta_with_attributes = WrapperWords("wrap_integer", 13, ints);
+  meta_with_attributes.replace(meta_with_attributes.find(Words({13, 2, 1, 0})), 4,
+                               Words({13 | (1 << 9)}));
+  meta_with_attributes.insert(meta_with_attributes.size() - 4, foo_bar);
+  // Data whose attributes hold an environment (which the output could not refer to later).
+  const std::string env_attribute =
+      Words({2 | (1 << 10), kSym, 262153, 3}) + "env" + Words({4, 0, 242, kNil, kNil, kNil, kNil});
+  const std::pair<std::string, std::string> stops[] = {
+      {WrapperWords("wrap_integer", 13, Words({13 | (1 << 9), 2, 1, 2}) + env_attribute),
+       "an ALTREP wrapper written as version 2 whose data's attributes hold more than vectors, "
+       "symbols and pairlists (the graph expands it)"},
+      {WrapperWords("wrap_real", 14, ints),
+       "an ALTREP wrapper written as version 2 whose data is not a vector of its base type (the "
+       "graph expands it)"},
+      {WrapperWords("wrap_list", 19, list_of_one),
+       "an ALTREP wrapper written as version 2 whose data is not a vector of its base type (the "
+       "graph expands it)"},
+      {WrapperWords("wrap_integer", 13, nested_data),
+       "an ALTREP wrapper of another ALTREP object written as version 2 (the graph expands it)"},
+      {meta_with_attributes,
+       "an ALTREP wrapper written as version 2 whose metadata has attributes (the graph "
+       "expands it)"},
+  };
+  WriteOptions version2;
+  version2.r_version = 2;
+  version2.r_compression = RCompression::kNone;
+  for (const auto& [object, reason] : stops) {
+    const std::string stream = XdrStream({}) + object;
+    ASSERT_TRUE(ReadR(Buffer::FromString(stream)).ok()) << reason;
+    Transcoded t = TranscodeInSteps(rds, Buffer::FromString(stream), 5, version2);
+    ASSERT_TRUE(t.status.ok()) << t.status;
+    EXPECT_FALSE(t.outcome.complete) << reason;
+    EXPECT_EQ(t.outcome.reason, reason);
+    EXPECT_EQ(t.outcome.emitted, XdrStream({}).size() - 9);
+    absl::StatusOr<std::string> graph = ThroughGraph(rds, Buffer::FromString(stream), version2);
+    absl::StatusOr<std::string> converted =
+        Converted(rds, rds, Buffer::FromString(stream), version2);
+    EXPECT_EQ(converted.status(), graph.status()) << reason;
+    if (graph.ok()) EXPECT_TRUE(*converted == *graph) << reason;
+  }
+  // Cut inside the held vector, and before the attributes: fails where it ends, and nothing of
+  // the wrapper has been written.
+  const std::string whole = XdrStream({}) + WrapperWords("wrap_integer", 13, ints);
+  const size_t elements_at = whole.size() - 4 - 16 - 8;  // the wrapped vector's elements
+  const std::pair<size_t, std::string> cuts[] = {
+      {elements_at + 6,
+       absl::StrCat("vector of 2 elements is longer than the rest of the input (6 bytes) at byte ",
+                    elements_at)},
+      {whole.size() - 4, absl::StrCat("at byte ", whole.size() - 4)},
+  };
+  for (const auto& [cut, error] : cuts) {
+    Transcoded t = TranscodeInSteps(rds, Buffer::FromString(whole.substr(0, cut)), 7, version2);
+    EXPECT_EQ(t.status.code(), absl::StatusCode::kInvalidArgument) << t.status;
+    EXPECT_THAT(std::string(t.status.message()), ::testing::HasSubstr(error));
+    EXPECT_EQ(t.bytes.size(), XdrStream({}).size() - 9);
+  }
+}
+
 // R's list(x = c(1.5, 2.5, 3.5), y = 1:10), whose `y` is a compact sequence, in XDR and ascii:
 // read as it comes into every encoding, as the ALTREP object it is in version 3 and as the
 // integers it stands for in version 2 (R's own bytes in native encoding), in any chunking.
@@ -787,22 +1051,7 @@ TEST(RTranscoderTest, ExpandedSequencesKeepTheirFlagsAttributesAndTheOutputsRefe
           Words({(3 << 8) | kRef, (1 << 8) | kRef}),
   };
   for (const std::string& stream : streams) {
-    ASSERT_TRUE(ReadR(Buffer::FromString(stream)).ok());
-    for (const char* codec : {"rds", "rds-native", "rds-ascii"}) {
-      WriteOptions options;
-      options.r_version = 2;
-      options.r_compression = RCompression::kNone;
-      absl::StatusOr<std::string> graph =
-          ThroughGraph(**registry.Find(codec), Buffer::FromString(stream), options);
-      ASSERT_TRUE(graph.ok()) << graph.status();
-      for (size_t step : {size_t{1}, size_t{7}, size_t{4096}}) {
-        Transcoded t =
-            TranscodeInSteps(**registry.Find(codec), Buffer::FromString(stream), step, options);
-        ASSERT_TRUE(t.status.ok()) << t.status;
-        EXPECT_TRUE(t.outcome.complete) << codec << " in " << step << ": " << t.outcome.reason;
-        EXPECT_EQ(t.bytes, *graph) << codec << " in " << step;
-      }
-    }
+    ASSERT_NO_FATAL_FAILURE(ExpectVersion2AsReadIsTheGraphs(stream));
   }
   // What the second stream reads as in version 2: the integers, then the symbols.
   WriteOptions version2;
@@ -934,8 +1183,8 @@ TEST(RTranscoderTest, LongSequencesExpandInStepsAndPastTheOutputLimitStop) {
   ASSERT_TRUE(t.status.ok()) << t.status;
   EXPECT_FALSE(t.outcome.complete);
   EXPECT_EQ(t.outcome.reason,
-            "an ALTREP object other than a compact sequence written as version 2 (the graph "
-            "expands it)");
+            "an ALTREP object other than a compact sequence or wrapper written as version 2 (the "
+            "graph expands it)");
 }
 
 TEST(RTranscoderTest, AttributesWrittenAsNullAreKeptByBothPaths) {

@@ -1,13 +1,17 @@
 #include "core/rds/altrep.h"
 
+#include <algorithm>
 #include <cfloat>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "core/absl_compat.h"
 #include "core/io/input_error.h"
+#include "core/rds/primitives.h"
 #include "core/rds/sexptype.h"
 #include "core/status_macros.h"
 
@@ -295,6 +299,45 @@ absl::Status NormalizeAltrep(Value& value, NodeId id, uint64_t offset, bool appl
     return absl::OkStatus();
   }
   return absl::OkStatus();
+}
+
+absl::Status ForEachDeferredString(
+    const Value& value, const AltrepExpansion& e, uint64_t begin, uint64_t count,
+    const std::function<void(std::optional<std::string_view>)>& each) {
+  const Node& source = value.node(e.source);
+  const bool integer = source.kind() == NodeKind::kArray
+                           ? std::get<Array>(source.data).type == ElementType::kInt32
+                           : std::get<Altrep>(source.data).base_type == kIntSxp;
+  const ElementType type = integer ? ElementType::kInt32 : ElementType::kFloat64;
+  constexpr uint64_t kStep = 8192;
+  std::vector<uint8_t> numbers(kStep * 8);
+  for (uint64_t done = 0; done < count; done += kStep) {
+    const uint64_t n = std::min(kStep, count - done);
+    RETURN_IF_ERROR(FillElements(value, e.source, type, begin + done, n, numbers.data()));
+    for (uint64_t i = 0; i < n; ++i) {
+      if (integer) {
+        int32_t v;
+        std::memcpy(&v, numbers.data() + 4 * i, 4);
+        char text[12];
+        each(FormatIntegerAsR(v, text));
+      } else {
+        double v;
+        std::memcpy(&v, numbers.data() + 8 * i, 8);
+        if (IsRNa(v)) {
+          each(std::nullopt);
+          continue;
+        }
+        each(FormatRealAsR(v, e.scipen, e.decimal_mark));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+std::optional<std::string_view> FormatIntegerAsR(int32_t v, char (&text)[12]) {
+  if (v == kNaInteger) return std::nullopt;
+  const char* end = std::to_chars(text, text + sizeof text, v).ptr;
+  return std::string_view(text, end - text);
 }
 
 std::string FormatRealAsR(double x, int scipen, std::string_view decimal_mark) {

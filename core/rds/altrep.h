@@ -21,6 +21,8 @@
 #define SERIALD_CORE_RDS_ALTREP_H_
 
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -76,6 +78,17 @@ absl::StatusOr<uint64_t> VectorLength(const Value& value, NodeId id);
 // an Altrep sequence or wrapper over one) as model bytes of `type`.
 absl::Status FillElements(const Value& value, NodeId id, ElementType type, uint64_t begin,
                           uint64_t count, uint8_t* out);
+
+// Hands `each` the elements [begin, begin + count) of the deferred_string that `e` expands
+// (ExpandAltrep): as.character() of its numbers (altclasses.c ExpandDeferredStringElt), each as
+// its bytes, or nullopt for NA_character_. FAILED_PRECONDITION when its numbers do not hold them.
+absl::Status ForEachDeferredString(
+    const Value& value, const AltrepExpansion& e, uint64_t begin, uint64_t count,
+    const std::function<void(std::optional<std::string_view>)>& each);
+
+// as.character() of one integer (coerce.c StringFromInteger), written into `text`; nullopt for
+// NA.
+std::optional<std::string_view> FormatIntegerAsR(int32_t v, char (&text)[12]);
 
 // as.character() of one double in R 4.2 (coerce.c StringFromReal with R_print.digits = 15:
 // formatReal + EncodeRealDrop0), `decimal_mark` replacing ".". Not for NA (NA_character_).

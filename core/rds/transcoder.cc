@@ -33,6 +33,8 @@ constexpr size_t kDataStep = size_t{8} << 20;
 // The bytes of a compact sequence expanded at a time (version 2): a MiB keeps the memory it
 // takes small next to the output writer's, and the allocations few.
 constexpr size_t kSequenceStep = size_t{1} << 20;
+// The strings of a deferred string expanded at a time (version 2).
+constexpr uint64_t kStringsStep = 65536;
 // Small values are peeked with this much look-ahead, so that gathering across chunks is rare.
 constexpr size_t kLookahead = 256;
 // Bytes of a string gathered in one allocation when the input's size is unknown.
@@ -1002,7 +1004,7 @@ class Transcoder {
     if (expansion_ != nullptr && expansion_->writer.size() > kMaxHeldBytes &&
         !expansion_->held.Spills(expansion_->writer.size())) {
       (void)StopHere(expansion_->start,
-                     absl::StrCat("an ALTREP wrapper whose vector passes ", kMaxHeldBytes >> 20,
+                     absl::StrCat(expansion_->what, " pass ", kMaxHeldBytes >> 20,
                                   " MiB, written as version 2 without a spill directory (held "
                                   "until its attributes show)"));
       return true;
@@ -1199,38 +1201,13 @@ class Transcoder {
     if (stack_.size() + 1 >= options_.max_depth) {
       return StopHere(start, "an ALTREP object at the depth limit");
     }
-    // Parsed whole before anything is written.
-    InfoSymbol symbols[2];
-    int32_t base_type = 0;
-    bool canonical = true;
-    for (InfoSymbol& symbol : symbols) {
-      ASSIGN_OR_RETURN(int32_t cell, Int("ALTREP class information"));
-      if (cell != rds::kListSxp) {
-        canonical = false;
-        break;
-      }
-      ASSIGN_OR_RETURN(std::optional<InfoSymbol> read, ReadInfoSymbol());
-      if (!read.has_value()) {
-        canonical = false;
-        break;
-      }
-      symbol = *std::move(read);
-    }
-    const std::string names[2] = {symbols[0].name, symbols[1].name};
-    if (canonical) {
-      ASSIGN_OR_RETURN(int32_t cell, Int("ALTREP class information"));
-      ASSIGN_OR_RETURN(int32_t type, Int("ALTREP class information"));
-      ASSIGN_OR_RETURN(int32_t length, Int("ALTREP class information"));
-      canonical = cell == rds::kListSxp && type == rds::kIntSxp && length == 1;
-      if (canonical) {
-        ASSIGN_OR_RETURN(base_type, Int("ALTREP base type"));
-        ASSIGN_OR_RETURN(int32_t end, Int("ALTREP class information"));
-        canonical = rds::UnpackFlags(end).type == rds::kNilValueSxp;
-      }
-    }
-    if (!canonical) {
+    ASSIGN_OR_RETURN(const std::optional<ClassInformation> info, ReadClassInformation());
+    if (!info.has_value()) {
       return StopHere(start, "ALTREP class information in a form the graph rewrites");
     }
+    const InfoSymbol(&symbols)[2] = info->symbols;
+    const std::string names[2] = {symbols[0].name, symbols[1].name};
+    const int32_t base_type = info->base_type;
     const bool base = names[1] == "base";
     const bool sequence = base && (names[0] == "compact_intseq" || names[0] == "compact_realseq");
     // A wrapper's state the reader checks (rds::NormalizeAltrep), and so it is checked here as
@@ -1238,10 +1215,11 @@ class Transcoder {
     // other classes' are. The data a wrapper holds must be one the reader expands: a vector, a
     // compact sequence or another wrapper, not nested deeper than the reader goes.
     const bool wrapper = base && rds::IsWrapperClass(names[0]);
-    if (settings_.version < 3 && !sequence && !wrapper) {
+    const bool deferred = base && names[0] == "deferred_string";
+    if (settings_.version < 3 && !sequence && !wrapper && !deferred) {
       return StopHere(start,
-                      "an ALTREP object other than a compact sequence or wrapper written as "
-                      "version 2 (the graph expands it)");
+                      "an ALTREP object other than a compact sequence, wrapper or deferred string "
+                      "written as version 2 (the graph expands it)");
     }
     if (settings_.version < 3 && wrapper && held_.has_value()) {
       return StopHere(start,
@@ -1264,6 +1242,7 @@ class Transcoder {
                       "a byte code constant whose type word the graph writes "
                       "otherwise");
     }
+    if (settings_.version < 3 && deferred) return ExpandDeferredString(flags, base_type, start);
     Frame frame;
     frame.start = start;
     frame.integer_sequence = names[0] == "compact_intseq";
@@ -1419,6 +1398,215 @@ class Transcoder {
     std::string name;
     int32_t reference = 0;
   };
+  struct ClassInformation {
+    InfoSymbol symbols[2];  // the class and its package
+    int32_t base_type = 0;
+  };
+
+  // An ALTREP object's class information, parsed whole before anything of the object is
+  // written; nullopt, as soon as it shows, for another form than the graph writes:
+  // list3(class symbol, package symbol, INTSXP(1) base type), each cell's flags plain.
+  absl::StatusOr<std::optional<ClassInformation>> ReadClassInformation() {
+    const std::optional<ClassInformation> other;
+    ClassInformation info;
+    for (InfoSymbol& symbol : info.symbols) {
+      ASSIGN_OR_RETURN(int32_t cell, Int("ALTREP class information"));
+      if (cell != rds::kListSxp) return other;
+      ASSIGN_OR_RETURN(std::optional<InfoSymbol> read, ReadInfoSymbol());
+      if (!read.has_value()) return other;
+      symbol = *std::move(read);
+    }
+    ASSIGN_OR_RETURN(int32_t cell, Int("ALTREP class information"));
+    ASSIGN_OR_RETURN(int32_t type, Int("ALTREP class information"));
+    ASSIGN_OR_RETURN(int32_t length, Int("ALTREP class information"));
+    if (cell != rds::kListSxp || type != rds::kIntSxp || length != 1) return other;
+    ASSIGN_OR_RETURN(info.base_type, Int("ALTREP base type"));
+    ASSIGN_OR_RETURN(int32_t end, Int("ALTREP class information"));
+    if (rds::UnpackFlags(end).type != rds::kNilValueSxp) return other;
+    return info;
+  }
+
+  // A deferred string written as version 2 is the character vector it stands for, as the graph
+  // writes it (rds::ForEachDeferredString). When its numbers are a compact sequence (as R
+  // writes as.character(1:n), and a fitted model's names), its whole state is a few numbers,
+  // read and checked as the reader checks them (rds::ExpandAltrep) before anything is written;
+  // the word after it says whether attributes follow, and the strings are generated a step at
+  // a time. Integers in a vector of their own (as.character(x): a fitted glm's dimnames) come
+  // whole before that word: their strings are held as wrappers' vectors are (Expansion).
+  // Doubles' format (scipen) comes after them: those, and any other form, are left to the graph.
+  static constexpr char kOtherDeferredString[] =
+      "a deferred string whose numbers are neither a compact sequence nor integers, written as "
+      "version 2 (the graph expands it)";
+  absl::Status ExpandDeferredString(const ItemFlags& flags, int32_t base_type, uint64_t start) {
+    constexpr const char* kOther = kOtherDeferredString;
+    // The reader nests the sequence's class information three deeper than the object.
+    if (stack_.size() + 3 >= options_.max_depth) {
+      return StopHere(start, "an ALTREP object at the depth limit");
+    }
+    ASSIGN_OR_RETURN(int32_t cell_word, Int("item flags"));
+    const ItemFlags cell = rds::UnpackFlags(cell_word);
+    if (cell.type != rds::kListSxp || cell.has_attr || cell.has_tag) return StopHere(start, kOther);
+    ASSIGN_OR_RETURN(int32_t numbers_word, Int("item flags"));
+    const ItemFlags numbers_flags = rds::UnpackFlags(numbers_word);
+    if (numbers_flags.type == rds::kIntSxp && !numbers_flags.has_attr) {
+      return ExpandDeferredIntegers(flags, start);
+    }
+    if (numbers_flags.type != rds::kAltrepSxp) return StopHere(start, kOther);
+    ASSIGN_OR_RETURN(const std::optional<ClassInformation> sequence, ReadClassInformation());
+    if (!sequence.has_value() || sequence->symbols[1].name != "base" ||
+        (sequence->symbols[0].name != "compact_intseq" &&
+         sequence->symbols[0].name != "compact_realseq")) {
+      return StopHere(start, kOther);
+    }
+    const bool integer = sequence->symbols[0].name == "compact_intseq";
+    ASSIGN_OR_RETURN(int32_t state_word, Int("item flags"));
+    const ItemFlags state = rds::UnpackFlags(state_word);
+    if ((state.type != rds::kRealSxp && !(integer && state.type == rds::kIntSxp)) ||
+        state.has_attr) {
+      return StopHere(start, kOther);
+    }
+    ASSIGN_OR_RETURN(int32_t state_length, Int("vector length"));
+    if (state_length != 3) return StopHere(start, kOther);
+    const ElementType state_type =
+        state.type == rds::kIntSxp ? ElementType::kInt32 : ElementType::kFloat64;
+    ASSIGN_OR_RETURN(const Buffer numbers, Values(state_type, 3, "vector"));
+    ASSIGN_OR_RETURN(int32_t sequence_attributes, Int("item flags"));
+    if (rds::UnpackFlags(sequence_attributes).type != rds::kNilValueSxp) {
+      return StopHere(start, kOther);
+    }
+    ASSIGN_OR_RETURN(const std::optional<Buffer> scipen, ReadDeferredMetadata());
+    if (!scipen.has_value()) return StopHere(start, kOther);
+    const uint64_t meta_length = scipen->size() / 4;
+    // As the reader holds it.
+    Value check;
+    const NodeId sequence_state = check.Add(Array{state_type, 3, numbers});
+    const NodeId source =
+        check.Add(Altrep{sequence->symbols[0].name, "base", sequence->base_type, sequence_state});
+    const NodeId metadata = check.Add(Array{ElementType::kInt32, meta_length, *scipen});
+    Pairlist pair;
+    PairlistCell car;
+    car.value = source;
+    pair.cells.push_back(car);
+    pair.tail = metadata;
+    const NodeId id =
+        check.Add(Altrep{"deferred_string", "base", base_type, check.Add(std::move(pair))});
+    const absl::StatusOr<rds::AltrepExpansion> expansion = rds::ExpandAltrep(check, id);
+    if (!expansion.ok() || expansion->kind != rds::AltrepExpansion::kDeferredString) {
+      return StopHere(start, "a deferred string whose state the reader refuses");
+    }
+    const rds::AltrepExpansion& e = *expansion;
+    // A string is 8 bytes at least: a length whose strings alone pass the output limit is the
+    // graph's to refuse.
+    if (e.length > settings_.max_output_bytes / 8) {
+      return StopHere(start,
+                      "a deferred string whose strings pass the output limit when written as "
+                      "version 2");
+    }
+    ASSIGN_OR_RETURN(const bool no_attributes, NullFollows());
+    int32_t word =
+        rds::PackFlags(rds::kStrSxp, flags.levels, flags.is_object, false, flags.has_tag);
+    if (no_attributes) {
+      in_.Skip(peeked_);
+    } else {
+      word |= static_cast<int32_t>(rds::kHasAttrBit);
+    }
+    os().WriteInt(word);
+    WriteLength(e.length);
+    for (uint64_t begin = 0; begin < e.length && Writing(); begin += kStringsStep) {
+      // Held (what is held is dropped at a stop), the strings' memory must stay bounded.
+      if (held_.has_value() && held_->size() > kMaxHeldBytes) {
+        return StopHere(start,
+                        absl::StrCat("a deferred string that expands past ", kMaxHeldBytes >> 20,
+                                     " MiB into output held in memory, written as version 2"));
+      }
+      const uint64_t n = std::min(kStringsStep, e.length - begin);
+      RETURN_IF_ERROR(rds::ForEachDeferredString(
+          check, e, begin, n, [&](std::optional<std::string_view> text) { WriteCharsxp(text); }));
+    }
+    if (no_attributes) return absl::OkStatus();
+    return PushAltrepAttributes(start);
+  }
+
+  // A deferred string over a vector of integers written as version 2 (the object's flags and
+  // the integers' flags word read): the strings go into held output as the integers are read,
+  // and out after the flags word once the attributes show whether it has the attributes bit.
+  absl::Status ExpandDeferredIntegers(const ItemFlags& flags, uint64_t start) {
+    if (held_.has_value()) {
+      return StopHere(start,
+                      "a deferred string in output held for another reason, written as version 2 "
+                      "(the graph expands it)");
+    }
+    ASSIGN_OR_RETURN(uint64_t length, ReadLength("vector length"));
+    RETURN_IF_ERROR(CheckRoom(length, 4, "vector"));
+    if (length > settings_.max_output_bytes / 8) {
+      return StopHere(start,
+                      "a deferred string whose strings pass the output limit when written as "
+                      "version 2");
+    }
+    expansion_ = std::make_unique<Expansion>(settings_);
+    expansion_->word =
+        rds::PackFlags(rds::kStrSxp, flags.levels, flags.is_object, false, flags.has_tag);
+    expansion_->base_type = rds::kStrSxp;
+    expansion_->start = start;
+    expansion_->what = "a deferred string whose strings";
+    WriteLength(length);
+    for (uint64_t left = length; left > 0 && Writing() && !HeldTooLong();) {
+      const uint64_t n = std::min(left, kAsciiBatch);
+      ASSIGN_OR_RETURN(const Buffer values, Values(ElementType::kInt32, n, "vector"));
+      for (uint64_t i = 0; i < n; ++i) {
+        int32_t v;
+        std::memcpy(&v, values.data() + 4 * i, 4);
+        char text[12];
+        const std::optional<std::string_view> string = rds::FormatIntegerAsR(v, text);
+        WriteCharsxp(string);
+      }
+      left -= n;
+    }
+    if (stopped_ || !Writing()) return absl::OkStatus();
+    ASSIGN_OR_RETURN(const std::optional<Buffer> scipen, ReadDeferredMetadata());
+    if (!scipen.has_value()) return StopHere(start, kOtherDeferredString);
+    ASSIGN_OR_RETURN(const bool no_attributes, NullFollows());
+    if (no_attributes) in_.Skip(peeked_);
+    RETURN_IF_ERROR(FinishExpansion(/*has_attributes=*/!no_attributes));
+    if (no_attributes) return absl::OkStatus();
+    return PushAltrepAttributes(start);
+  }
+
+  // A deferred string's metadata: R's scipen, an integer vector of one element (of up to 16
+  // here) without attributes (an OutDec attribute, for another decimal mark, is the graph's to
+  // read), as model bytes; nullopt for another form.
+  absl::StatusOr<std::optional<Buffer>> ReadDeferredMetadata() {
+    const std::optional<Buffer> other;
+    ASSIGN_OR_RETURN(int32_t meta_word, Int("pairlist CDR"));
+    const ItemFlags meta = rds::UnpackFlags(meta_word);
+    if (meta.type != rds::kIntSxp || meta.has_attr) return other;
+    ASSIGN_OR_RETURN(int32_t meta_length, Int("vector length"));
+    if (meta_length < 1 || meta_length > 16) return other;
+    ASSIGN_OR_RETURN(Buffer scipen, Values(ElementType::kInt32, meta_length, "vector"));
+    return scipen;
+  }
+
+  // A CHARSXP of native encoding as the graph writes one: its bytes, or NA.
+  void WriteCharsxp(std::optional<std::string_view> text) {
+    const std::string_view bytes = text.value_or(std::string_view());
+    os().WriteInt(rds::PackFlags(rds::kCharSxp,
+                                 rds::CharLevels(bytes, StringEncoding::kNative, !text.has_value()),
+                                 false, false, false));
+    if (!text.has_value()) {
+      os().WriteInt(-1);
+      return;
+    }
+    os().WriteInt(static_cast<int32_t>(bytes.size()));
+    os().WriteString(bytes);
+  }
+
+  // The attributes of an ALTREP object expanded for version 2, read after its elements.
+  absl::Status PushAltrepAttributes(uint64_t start) {
+    Frame frame;
+    frame.start = start;
+    frame.slots[frame.slot_count++] = Slot::kPairlistOrNil;
+    return Push(frame);
+  }
 
   // Reads a symbol of ALTREP class information, written in full (entered in the tables) or by
   // reference; nullopt for anything else, or a form the graph would write differently.
@@ -1783,8 +1971,9 @@ class Transcoder {
   std::optional<int32_t> altrep_base_type_;
   // The ALTREP object being started is a wrapper's data.
   bool wrapped_altrep_ = false;
-  // An ALTREP wrapper being written as version 2: the vector it stands for, whose flags word
-  // says whether attributes follow, which shows only after its elements. They are held, in
+  // An ALTREP wrapper (or a deferred string over a vector of integers) being written as version
+  // 2: the vector it stands for, whose flags word says whether attributes follow, which shows
+  // only after its elements. They are held, in
   // memory up to kMaxHeldBytes and beyond that in a spill file when the settings give a
   // directory (else the transcoder stops there), and written once the word is known.
   struct Expansion {
@@ -1795,6 +1984,7 @@ class Transcoder {
     SpillableBuffer held;
     ByteWriter writer;
     std::optional<rds::OutputStream> os;
+    const char* what = "an ALTREP wrapper whose elements";  // or a deferred string's strings
     int32_t word = 0;       // the expanded vector's flags word, without the attributes bit
     int32_t base_type = 0;  // its type, as the class information gives it
     uint64_t start = 0;     // the wrapper's offset in the input

@@ -665,39 +665,11 @@ class StreamWriter {
   // deferred_string: as.character() of the numbers (altclasses.c ExpandDeferredStringElt).
   absl::Status WriteDeferredStrings(NodeId id, const AltrepExpansion& e) {
     ASSIGN_OR_RETURN(uint64_t length, VectorLength(value_, e.source));
-    const Node& source = value_.node(e.source);
-    const bool integer = source.kind() == NodeKind::kArray
-                             ? std::get<Array>(source.data).type == ElementType::kInt32
-                             : std::get<Altrep>(source.data).base_type == kIntSxp;
-    const ElementType type = integer ? ElementType::kInt32 : ElementType::kFloat64;
-    std::vector<uint8_t> chunk(kChunkElements * 8);
-    for (uint64_t begin = 0; begin < length; begin += kChunkElements) {
-      uint64_t n = std::min(kChunkElements, length - begin);
-      absl::Status status = FillElements(value_, e.source, type, begin, n, chunk.data());
-      if (!status.ok()) return NodeError(id, AsStd(status.message()));
-      for (uint64_t i = 0; i < n; ++i) {
-        if (integer) {
-          int32_t v;
-          std::memcpy(&v, chunk.data() + 4 * i, 4);
-          if (v == kNaInteger) {
-            WriteChar({}, StringEncoding::kNative, true);
-          } else {
-            char buf[16];
-            auto end = std::to_chars(buf, buf + sizeof buf, v).ptr;
-            WriteChar(std::string_view(buf, end - buf), StringEncoding::kNative, false);
-          }
-        } else {
-          double v;
-          std::memcpy(&v, chunk.data() + 8 * i, 8);
-          if (IsRNa(v)) {
-            WriteChar({}, StringEncoding::kNative, true);
-          } else {
-            std::string s = FormatRealAsR(v, e.scipen, e.decimal_mark);
-            WriteChar(s, StringEncoding::kNative, false);
-          }
-        }
-      }
-    }
+    absl::Status status =
+        ForEachDeferredString(value_, e, 0, length, [&](std::optional<std::string_view> text) {
+          WriteChar(text.value_or(std::string_view()), StringEncoding::kNative, !text.has_value());
+        });
+    if (!status.ok()) return NodeError(id, AsStd(status.message()));
     return absl::OkStatus();
   }
 

@@ -369,9 +369,8 @@ void TranscodeCompletely(const Buffer& input, const char* codec, const WriteOpti
 // Fitted models and sorted data as R writes them: lm and glm objects hold byte-compiled functions
 // (a family's), their environments, formulas, and deferred strings (their residuals' names);
 // sort() gives ALTREP wrappers. Converted from XDR version 3, as they are read without stopping,
-// to native and ascii version 3 they are R's own serialize() bytes; to XDR version 2 too, the
-// sorted data as read (its wrappers expanded as they come), the models through the graph, which
-// expands their deferred strings.
+// to native and ascii version 3 they are R's own serialize() bytes, and to XDR version 2 too,
+// their wrappers and deferred strings expanded as they come.
 TEST(RdsInteropTest, FittedModelsAndSortedDataConvertAsReadToRsBytes) {
   const fs::path dir = kWork / "models";
   fs::create_directories(dir);
@@ -431,7 +430,7 @@ TEST(RdsInteropTest, FittedModelsAndSortedDataConvertAsReadToRsBytes) {
       BufferChain chain;
       ASSERT_TRUE(out.Finish(&chain).ok());
       EXPECT_TRUE(chain.ToString() == expected) << name << " to " << target.suffix;
-      if (target.version == 3 || which == "sorted") {
+      {
         std::string transcoded;
         ASSERT_NO_FATAL_FAILURE(
             TranscodeCompletely(*input, target.codec, options, 4096, &transcoded));
@@ -515,13 +514,15 @@ TEST(RdsInteropTest, CompactSequencesConvertAsReadToRsVersion2Bytes) {
   }
 }
 
-// ALTREP wrappers (what sort() returns for numbers) written as R 4.2 writes them, version 3,
-// converted to version 2: expanded as they are read (their vectors held until their attributes
-// show, 24 MB of them in a spill file), they are R's own version 2 bytes in every encoding (from
-// ascii input: R's bytes of what it reads from it, ascii doubles being rounded). A sorted named
-// vector's data has the names too, which version 2 leaves out; the symbol `names` is then written
-// in full where the output first has it, and referred to after. (save() writes no wrappers.)
-TEST(RdsInteropTest, WrappersConvertAsReadToRsVersion2Bytes) {
+// ALTREP wrappers (what sort() returns for numbers) and deferred strings over compact sequences
+// (as.character(1:n), of integers and of doubles), written as R 4.2 writes them, version 3,
+// converted to version 2: expanded as they are read (wrappers' vectors held until their
+// attributes show, 24 MB of them in a spill file), they are R's own version 2 bytes in every
+// encoding (from ascii input: R's bytes of what it reads from it, ascii doubles being rounded).
+// A sorted named vector's data has the names too, which version 2 leaves out; the symbol `names`
+// is then written in full where the output first has it, and referred to after. (save() writes
+// no wrappers.)
+TEST(RdsInteropTest, WrappersAndDeferredStringsConvertAsReadToRsVersion2Bytes) {
   const fs::path dir = kWork / "wrappers";
   fs::create_directories(dir);
   const std::string script = absl::StrCat(
@@ -529,7 +530,8 @@ TEST(RdsInteropTest, WrappersConvertAsReadToRsVersion2Bytes) {
       "x <- list(big = sort(runif(3000000)), named = sort(c(b = 2L, a = 1L, c = 3L)),\n"
       "          down = sort(c(3.5, NA, 1.5), decreasing = TRUE, na.last = TRUE),\n"
       "          frame = data.frame(v = sort(runif(2)), w = sort(c(z = 3, y = 1))),\n"
-      "          after = quote(names), small = sort(c(y = 9L, x = 4L)))\n"
+      "          after = quote(names), small = sort(c(y = 9L, x = 4L)),\n"
+      "          labels = as.character(1:200000), reals = as.character(1e10:(1e10 + 4)))\n"
       "base <- file.path('",
       dir.string(),
       "', 'x')\n"

@@ -817,7 +817,8 @@ TEST(RTranscoderTest, WrappersExpandAsReadIntoVersion2AsTheGraphWrites) {
   EXPECT_EQ(value->Get<Symbol>(attributes.cells[0].tag).name.bytes, "foo");
 }
 
-// A wrapper's vector is held until its attributes show: in memory up to 16 MiB, and beyond that
+// A wrapper's vector (and a deferred string's strings over integers of its own) is held until its
+// attributes show: in memory up to 16 MiB, and beyond that
 // in a spill file when the settings give a directory (the output is then the file's mapping,
 // counted with reserve_spill; a refused reservation fails the conversion with its own status).
 // Without a directory, the transcoder stops before the wrapper and the graph converts. Forms the
@@ -889,11 +890,41 @@ TEST(RTranscoderTest, WrappersHeldPastTheBoundSpillOrAreLeftToTheGraph) {
     ASSERT_TRUE(t.status.ok()) << t.status;
     EXPECT_FALSE(t.outcome.complete);
     EXPECT_EQ(t.outcome.reason,
-              "an ALTREP wrapper whose vector passes 16 MiB, written as version 2 without a "
+              "an ALTREP wrapper whose elements pass 16 MiB, written as version 2 without a "
               "spill directory (held until its attributes show)");
     EXPECT_EQ(t.outcome.stopped_at, XdrStream({}).size());
     EXPECT_EQ(t.outcome.emitted, XdrStream({}).size() - 9);
     converted = Converted(rds, *to, Buffer::FromString(stream), options);
+    ASSERT_TRUE(converted.ok()) << converted.status();
+    EXPECT_TRUE(*converted == *graph);
+  }
+
+  // A deferred string over 2 million integers of its own: 30 MB of strings, held the same way.
+  {
+    std::vector<int32_t> words = {2, 13, 2'000'000};
+    for (int32_t i = 1; i <= 2'000'000; ++i) words.push_back(i);
+    for (int32_t v : {13, 1, 0}) words.push_back(v);
+    const std::string strings = XdrStream({}) + AltrepWords("deferred_string", 16, Words(words));
+    WriteOptions options;
+    options.r_version = 2;
+    options.r_compression = RCompression::kNone;
+    absl::StatusOr<std::string> graph = ThroughGraph(rds, Buffer::FromString(strings), options);
+    ASSERT_TRUE(graph.ok()) << graph.status();
+    ASSERT_GT(graph->size(), uint64_t{16} << 20);
+    options.spill_dir = dir.path();
+    Transcoded t = TranscodeInSteps(rds, Buffer::FromString(strings), 1 << 20, options);
+    ASSERT_TRUE(t.status.ok()) << t.status;
+    EXPECT_TRUE(t.outcome.complete) << t.outcome.reason;
+    EXPECT_TRUE(t.bytes == *graph);
+    options.spill_dir.clear();
+    t = TranscodeInSteps(rds, Buffer::FromString(strings), 1 << 20, options);
+    ASSERT_TRUE(t.status.ok()) << t.status;
+    EXPECT_FALSE(t.outcome.complete);
+    EXPECT_EQ(t.outcome.reason,
+              "a deferred string whose strings pass 16 MiB, written as version 2 without a spill "
+              "directory (held until its attributes show)");
+    absl::StatusOr<std::string> converted =
+        Converted(rds, rds, Buffer::FromString(strings), options);
     ASSERT_TRUE(converted.ok()) << converted.status();
     EXPECT_TRUE(*converted == *graph);
   }
@@ -1126,6 +1157,111 @@ TEST(RTranscoderTest, SequencesExpandedIntoHeldOutputStopPastTheBound) {
               ::testing::HasSubstr(absl::StrCat("at byte ", cut.size() - 4)));
 }
 
+// A deferred string over a compact sequence (as.character(1:n), a fitted model's names) written
+// as version 2 is the character vector it stands for: its state (the sequence's three numbers and
+// scipen) read whole first, its strings generated a step at a time, the graph's bytes, for
+// integer and double sequences (formatted with the stream's scipen), with attributes and flags,
+// its class symbols referred to later, in every encoding and chunking. Numbers of their own,
+// metadata with attributes (OutDec) and a sequence with attributes are left to the graph.
+TEST(RTranscoderTest, DeferredStringsOverSequencesExpandAsReadIntoVersion2) {
+  const int32_t kList = 19, kSym = 1, kRef = 255;
+  const std::string foo_bar = Words({2 | (1 << 10), kSym, 262153, 3}) + "foo" +
+                              Words({16, 1, 262153, 3}) + "bar" + Words({kNil});
+  // deferred_string (reference 1), base (2), then the sequence's class: reference 3 when
+  // `sequence_ref`, else written in full.
+  auto deferred = [&](const char* sequence_class, int32_t sequence_type,
+                      const std::string& sequence_state, int32_t scipen,
+                      const std::string& attributes = {}, int32_t altrep_word = 238,
+                      int32_t deferred_ref = 0, int32_t sequence_ref = 0) {
+    std::string object = AltrepWords(
+        "deferred_string", 16,
+        Words({2}) + AltrepWords(sequence_class, sequence_type, sequence_state, sequence_ref, 2) +
+            Words({13, 1, scipen}),
+        deferred_ref, deferred_ref > 0 ? 2 : 0);
+    object.replace(0, 4, Words({altrep_word}));
+    if (!attributes.empty()) object.replace(object.size() - 4, 4, attributes);
+    return object;
+  };
+  const std::string streams[] = {
+      XdrStream({}) + deferred("compact_intseq", 13, SequenceState(1000, 1, 1), 0),
+      XdrStream({}) + deferred("compact_intseq", 13, SequenceState(5, -2, -1), 0, foo_bar,
+                               238 | (1 << 8) | (1 << 10) | (5 << 12)),
+      XdrStream({}) + deferred("compact_realseq", 14, SequenceState(5, 1e10, 1), 0),
+      XdrStream({}) + deferred("compact_realseq", 14, SequenceState(5, 1e10, 1), 100),
+      XdrStream({}) + deferred("compact_intseq", 13, SequenceState(0, 1, 1), 0),
+      // Integers of their own (a fitted glm's dimnames), NA among them, with attributes.
+      XdrStream({}) + AltrepWords("deferred_string", 16,
+                                  Words({2, 13, 4, 1, -2147483648, -70000, 2147483647, 13, 1, 0})),
+      [&] {
+        std::string object =
+            AltrepWords("deferred_string", 16, Words({2, 13, 3, 1, 2, 3, 13, 1, 0}));
+        object.replace(object.size() - 4, 4, foo_bar);
+        return XdrStream({}) + object;
+      }(),
+      // Two in a list, the second's class symbols referred to, then quote(compact_intseq).
+      XdrStream({kList, 3}) + deferred("compact_intseq", 13, SequenceState(3, 7, 1), 0) +
+          deferred("compact_intseq", 13, SequenceState(3, 7, 1), 0, foo_bar, 238, 1, 3) +
+          Words({(3 << 8) | kRef}),
+  };
+  for (const std::string& stream : streams) {
+    ASSERT_NO_FATAL_FAILURE(ExpectVersion2AsReadIsTheGraphs(stream));
+  }
+  // What version 2 holds: the strings, in R's format.
+  const CodecRegistry registry = CoreCodecs();
+  WriteOptions version2;
+  version2.r_version = 2;
+  version2.r_compression = RCompression::kNone;
+  const std::pair<const std::string*, std::vector<std::string>> shown[] = {
+      {&streams[1], {"-2", "-3", "-4", "-5", "-6"}},
+      {&streams[2], {"1e+10", "10000000001", "10000000002", "10000000003", "10000000004"}},
+      {&streams[3], {"10000000000", "10000000001", "10000000002", "10000000003", "10000000004"}},
+  };
+  for (const auto& [stream, strings] : shown) {
+    Transcoded t =
+        TranscodeInSteps(**registry.Find("rds"), Buffer::FromString(*stream), 5, version2);
+    ASSERT_TRUE(t.outcome.complete) << t.outcome.reason;
+    EXPECT_EQ(t.bytes.find("deferred_string"), std::string::npos);
+    absl::StatusOr<Value> value = ReadR(Buffer::FromString(t.bytes));
+    ASSERT_TRUE(value.ok()) << value.status();
+    const auto& vector = value->Get<StringVector>(value->roots()[0]);
+    ASSERT_EQ(vector.size(), strings.size());
+    for (size_t i = 0; i < strings.size(); ++i) EXPECT_EQ(vector.Get(i).bytes, strings[i]);
+  }
+
+  std::string out_dec = deferred("compact_intseq", 13, SequenceState(3, 1, 1), 0);
+  const std::string scipen_words = Words({13, 1, 0});
+  out_dec.replace(out_dec.rfind(scipen_words), scipen_words.size(),
+                  Words({13 | (1 << 9), 1, 0, 2 | (1 << 10), kSym, 262153, 6}) + "OutDec" +
+                      Words({16, 1, 262153, 1}) + "," + Words({kNil}));
+  std::string sequence_with_attributes = deferred("compact_intseq", 13, SequenceState(3, 1, 1), 0);
+  sequence_with_attributes.replace(sequence_with_attributes.rfind(scipen_words) - 4, 4, foo_bar);
+  const std::string stopped[] = {
+      // as.character(1.5): doubles, whose format's scipen comes after them.
+      XdrStream({}) +
+          AltrepWords("deferred_string", 16, Words({2, 14, 1, 0x3FF80000, 0, 13, 1, 0})),
+      XdrStream({}) + out_dec,
+      XdrStream({}) + sequence_with_attributes,
+  };
+  for (const std::string& stream : stopped) {
+    ASSERT_TRUE(ReadR(Buffer::FromString(stream)).ok());
+    Transcoded t =
+        TranscodeInSteps(**registry.Find("rds"), Buffer::FromString(stream), 3, version2);
+    ASSERT_TRUE(t.status.ok()) << t.status;
+    EXPECT_FALSE(t.outcome.complete);
+    EXPECT_EQ(t.outcome.reason,
+              "a deferred string whose numbers are neither a compact sequence nor integers, "
+              "written as version 2 (the graph expands it)");
+    EXPECT_EQ(t.outcome.emitted, XdrStream({}).size() - 9);
+    absl::StatusOr<std::string> graph =
+        ThroughGraph(**registry.Find("rds"), Buffer::FromString(stream), version2);
+    ASSERT_TRUE(graph.ok()) << graph.status();
+    absl::StatusOr<std::string> converted = Converted(
+        **registry.Find("rds"), **registry.Find("rds"), Buffer::FromString(stream), version2);
+    ASSERT_TRUE(converted.ok()) << converted.status();
+    EXPECT_EQ(*converted, *graph);
+  }
+}
+
 // A compact sequence's length is the input's claim: expanded as read a step at a time (memory a
 // step, whatever the length), and left to the graph, which refuses it naming the limit, when its
 // elements alone pass the output limit. Classes whose version 2 form needs a whole vector read
@@ -1178,13 +1314,14 @@ TEST(RTranscoderTest, LongSequencesExpandInStepsAndPastTheOutputLimitStop) {
   EXPECT_EQ(converted, graph);
 
   const std::string deferred =
-      XdrStream({}) + AltrepWords("deferred_string", 16, Words({2, 13, 3, 1, 2, 3, 13, 1, 0}));
+      XdrStream({}) +
+      AltrepWords("deferred_string", 16, Words({2, 14, 1, 0x3FF80000, 0, 13, 1, 0}));
   t = TranscodeInSteps(**registry.Find("rds"), Buffer::FromString(deferred), 64, options);
   ASSERT_TRUE(t.status.ok()) << t.status;
   EXPECT_FALSE(t.outcome.complete);
   EXPECT_EQ(t.outcome.reason,
-            "an ALTREP object other than a compact sequence or wrapper written as version 2 (the "
-            "graph expands it)");
+            "a deferred string whose numbers are neither a compact sequence nor integers, written "
+            "as version 2 (the graph expands it)");
 }
 
 TEST(RTranscoderTest, AttributesWrittenAsNullAreKeptByBothPaths) {

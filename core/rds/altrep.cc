@@ -131,7 +131,8 @@ absl::StatusOr<AltrepExpansion> Expand(const Value& value, NodeId id, int depth)
 
 // scientific() of R 4.2's format.c for R_print.digits = 15.
 void Scientific(double x, int digits, bool* neg, int* kpower, int* nsig, bool* rounding_widens) {
-  static constexpr int kKpMax = 22;  // KP_MAX: 10^22 is the largest exact double power
+  // KP_MAX: R 4.2's table of exact powers of 10 ends at 10^22.
+  static constexpr int kKpMax = 22;
   auto pow10l = [](int k) {
     long double p = 1;
     for (int i = 0; i < k; ++i) p *= 10;
@@ -153,15 +154,16 @@ void Scientific(double x, int digits, bool* neg, int* kpower, int* nsig, bool* r
     r = x;
   }
   int kp = static_cast<int>(std::floor(std::log10(r))) - digits + 1;
+  // Scaled by an exact power where there is one (multiplied, for a negative kp: dividing by
+  // an inexact 10^kp moves a value that lies within a long double's rounding of .5, such as
+  // 0.9557727025821805000305176, to the other side of it).
   long double r_prec = r;
-  if (std::abs(kp) < 10) {
+  if (std::abs(kp) <= kKpMax) {
     if (kp > 0) {
       r_prec /= pow10l(kp);
     } else if (kp < 0) {
       r_prec *= pow10l(-kp);
     }
-  } else if (kp <= DBL_MIN_10_EXP) {
-    r_prec = (r * 1e+303) / std::pow(10.0L, static_cast<long double>(kp + 303));
   } else {
     r_prec /= std::pow(10.0L, static_cast<long double>(kp));
   }
@@ -186,9 +188,8 @@ void Scientific(double x, int digits, bool* neg, int* kpower, int* nsig, bool* r
   *kpower = kp + digits - 1;
   int rgt = digits - *kpower;
   rgt = rgt < 0 ? 0 : rgt > kKpMax ? kKpMax : rgt;
-  double fuzz = 0.5 / static_cast<double>(pow10l(rgt));
-  *rounding_widens =
-      *kpower > 0 && *kpower <= kKpMax && r < static_cast<double>(pow10l(*kpower)) - fuzz;
+  const double fuzz = 0.5 / static_cast<double>(pow10l(rgt));
+  *rounding_widens = *kpower > 0 && *kpower <= kKpMax && r < pow10l(*kpower) - fuzz;
 }
 
 }  // namespace

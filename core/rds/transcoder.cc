@@ -1433,10 +1433,13 @@ class Transcoder {
   // the word after it says whether attributes follow, and the strings are generated a step at
   // a time. Integers in a vector of their own (as.character(x): a fitted glm's dimnames) come
   // whole before that word: their strings are held as wrappers' vectors are (Expansion).
-  // Doubles' format (scipen) comes after them: those, and any other form, are left to the graph.
+  // Doubles of their own are formatted with R's scipen, which comes after them: the numbers are
+  // held instead (in memory up to kMaxHeldBytes, beyond that in a spill file), and formatted
+  // once scipen and the word show. Any other form (numbers with attributes, metadata with an
+  // OutDec attribute) is left to the graph.
   static constexpr char kOtherDeferredString[] =
-      "a deferred string whose numbers are neither a compact sequence nor integers, written as "
-      "version 2 (the graph expands it)";
+      "a deferred string in another form than R writes as.character() in (its numbers or "
+      "metadata with attributes), written as version 2 (the graph expands it)";
   absl::Status ExpandDeferredString(const ItemFlags& flags, int32_t base_type, uint64_t start) {
     constexpr const char* kOther = kOtherDeferredString;
     // The reader nests the sequence's class information three deeper than the object.
@@ -1450,6 +1453,9 @@ class Transcoder {
     const ItemFlags numbers_flags = rds::UnpackFlags(numbers_word);
     if (numbers_flags.type == rds::kIntSxp && !numbers_flags.has_attr) {
       return ExpandDeferredIntegers(flags, start);
+    }
+    if (numbers_flags.type == rds::kRealSxp && !numbers_flags.has_attr) {
+      return ExpandDeferredDoubles(flags, base_type, start);
     }
     if (numbers_flags.type != rds::kAltrepSxp) return StopHere(start, kOther);
     ASSIGN_OR_RETURN(const std::optional<ClassInformation> sequence, ReadClassInformation());
@@ -1502,16 +1508,7 @@ class Transcoder {
                       "a deferred string whose strings pass the output limit when written as "
                       "version 2");
     }
-    ASSIGN_OR_RETURN(const bool no_attributes, NullFollows());
-    int32_t word =
-        rds::PackFlags(rds::kStrSxp, flags.levels, flags.is_object, false, flags.has_tag);
-    if (no_attributes) {
-      in_.Skip(peeked_);
-    } else {
-      word |= static_cast<int32_t>(rds::kHasAttrBit);
-    }
-    os().WriteInt(word);
-    WriteLength(e.length);
+    ASSIGN_OR_RETURN(const bool no_attributes, StartExpandedStrings(flags, e.length));
     for (uint64_t begin = 0; begin < e.length && Writing(); begin += kStringsStep) {
       // Held (what is held is dropped at a stop), the strings' memory must stay bounded.
       if (held_.has_value() && held_->size() > kMaxHeldBytes) {
@@ -1527,22 +1524,36 @@ class Transcoder {
     return PushAltrepAttributes(start);
   }
 
+  // The length of a deferred string's numbers in a vector of their own (its flags word read),
+  // read and checked; nullopt where the transcoder stops: inside output held for another reason,
+  // or when the strings alone (8 bytes each at least) pass the output limit.
+  absl::StatusOr<std::optional<uint64_t>> DeferredNumbersLength(uint64_t element_bytes,
+                                                                uint64_t start) {
+    const std::optional<uint64_t> stopped;
+    if (held_.has_value()) {
+      (void)StopHere(start,
+                     "a deferred string in output held for another reason, written as version 2 "
+                     "(the graph expands it)");
+      return stopped;
+    }
+    ASSIGN_OR_RETURN(uint64_t length, ReadLength("vector length"));
+    RETURN_IF_ERROR(CheckRoom(length, element_bytes, "vector"));
+    if (length > settings_.max_output_bytes / 8) {
+      (void)StopHere(start,
+                     "a deferred string whose strings pass the output limit when written as "
+                     "version 2");
+      return stopped;
+    }
+    return length;
+  }
+
   // A deferred string over a vector of integers written as version 2 (the object's flags and
   // the integers' flags word read): the strings go into held output as the integers are read,
   // and out after the flags word once the attributes show whether it has the attributes bit.
   absl::Status ExpandDeferredIntegers(const ItemFlags& flags, uint64_t start) {
-    if (held_.has_value()) {
-      return StopHere(start,
-                      "a deferred string in output held for another reason, written as version 2 "
-                      "(the graph expands it)");
-    }
-    ASSIGN_OR_RETURN(uint64_t length, ReadLength("vector length"));
-    RETURN_IF_ERROR(CheckRoom(length, 4, "vector"));
-    if (length > settings_.max_output_bytes / 8) {
-      return StopHere(start,
-                      "a deferred string whose strings pass the output limit when written as "
-                      "version 2");
-    }
+    ASSIGN_OR_RETURN(const std::optional<uint64_t> declared, DeferredNumbersLength(4, start));
+    if (!declared.has_value()) return absl::OkStatus();
+    const uint64_t length = *declared;
     expansion_ = std::make_unique<Expansion>(settings_);
     expansion_->word =
         rds::PackFlags(rds::kStrSxp, flags.levels, flags.is_object, false, flags.has_tag);
@@ -1568,6 +1579,56 @@ class Transcoder {
     ASSIGN_OR_RETURN(const bool no_attributes, NullFollows());
     if (no_attributes) in_.Skip(peeked_);
     RETURN_IF_ERROR(FinishExpansion(/*has_attributes=*/!no_attributes));
+    if (no_attributes) return absl::OkStatus();
+    return PushAltrepAttributes(start);
+  }
+
+  // A deferred string over a vector of doubles written as version 2 (the object's flags and the
+  // doubles' flags word read): the doubles are held until the metadata gives their format and
+  // the word after it says whether attributes follow; then the strings go out a step at a time,
+  // formatted from the held numbers (a spilled step's pages given back once it is formatted).
+  absl::Status ExpandDeferredDoubles(const ItemFlags& flags, int32_t base_type, uint64_t start) {
+    ASSIGN_OR_RETURN(const std::optional<uint64_t> declared, DeferredNumbersLength(8, start));
+    if (!declared.has_value()) return absl::OkStatus();
+    const uint64_t length = *declared;
+    SpillableBuffer held(settings_.spill_dir, kMaxHeldBytes, settings_.reserve_spill);
+    for (uint64_t left = length; left > 0;) {
+      if (!held.Spills(held.size()) && held.size() > kMaxHeldBytes) {
+        return StopHere(start,
+                        absl::StrCat("a deferred string whose numbers pass ", kMaxHeldBytes >> 20,
+                                     " MiB, written as version 2 without a spill directory "
+                                     "(held until their format shows)"));
+      }
+      const uint64_t n = std::min(left, kAsciiBatch);
+      ASSIGN_OR_RETURN(const Buffer values, Values(ElementType::kFloat64, n, "vector"));
+      RETURN_IF_ERROR(held.Append(values.data(), values.size()));
+      left -= n;
+    }
+    ASSIGN_OR_RETURN(const std::optional<Buffer> scipen, ReadDeferredMetadata());
+    if (!scipen.has_value()) return StopHere(start, kOtherDeferredString);
+    ASSIGN_OR_RETURN(const Buffer numbers, std::move(held).Finish());
+    // As the reader holds it, a step of the numbers at a time.
+    auto check_step = [&](Value& check, uint64_t begin, uint64_t count) {
+      const NodeId source =
+          check.Add(Array{ElementType::kFloat64, count, numbers.Slice(begin * 8, count * 8)});
+      const NodeId metadata = check.Add(Array{ElementType::kInt32, scipen->size() / 4, *scipen});
+      Pairlist pair;
+      PairlistCell car;
+      car.value = source;
+      pair.cells.push_back(car);
+      pair.tail = metadata;
+      return check.Add(Altrep{"deferred_string", "base", base_type, check.Add(std::move(pair))});
+    };
+    ASSIGN_OR_RETURN(const bool no_attributes, StartExpandedStrings(flags, length));
+    for (uint64_t begin = 0; begin < length && Writing(); begin += kStringsStep) {
+      const uint64_t n = std::min(kStringsStep, length - begin);
+      Value check;
+      const NodeId id = check_step(check, begin, n);
+      ASSIGN_OR_RETURN(const rds::AltrepExpansion e, rds::ExpandAltrep(check, id));
+      RETURN_IF_ERROR(rds::ForEachDeferredString(
+          check, e, 0, n, [&](std::optional<std::string_view> text) { WriteCharsxp(text); }));
+      numbers.Slice(begin * 8, n * 8).DropPages();
+    }
     if (no_attributes) return absl::OkStatus();
     return PushAltrepAttributes(start);
   }
@@ -1598,6 +1659,23 @@ class Transcoder {
     }
     os().WriteInt(static_cast<int32_t>(bytes.size()));
     os().WriteString(bytes);
+  }
+
+  // The flags word and length of a deferred string's character vector written as version 2,
+  // once only the word that says whether attributes follow is still to come: it is read (and
+  // skipped when NULL); whether there are none.
+  absl::StatusOr<bool> StartExpandedStrings(const ItemFlags& flags, uint64_t length) {
+    ASSIGN_OR_RETURN(const bool no_attributes, NullFollows());
+    int32_t word =
+        rds::PackFlags(rds::kStrSxp, flags.levels, flags.is_object, false, flags.has_tag);
+    if (no_attributes) {
+      in_.Skip(peeked_);
+    } else {
+      word |= static_cast<int32_t>(rds::kHasAttrBit);
+    }
+    os().WriteInt(word);
+    WriteLength(length);
+    return no_attributes;
   }
 
   // The attributes of an ALTREP object expanded for version 2, read after its elements.

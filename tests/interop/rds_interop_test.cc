@@ -514,8 +514,9 @@ TEST(RdsInteropTest, CompactSequencesConvertAsReadToRsVersion2Bytes) {
   }
 }
 
-// ALTREP wrappers (what sort() returns for numbers) and deferred strings over compact sequences
-// (as.character(1:n), of integers and of doubles), written as R 4.2 writes them, version 3,
+// ALTREP wrappers (what sort() returns for numbers) and deferred strings (as.character() of
+// compact sequences of integers and of doubles, of integers and of doubles), written as R 4.2
+// writes them, version 3,
 // converted to version 2: expanded as they are read (wrappers' vectors held until their
 // attributes show, 24 MB of them in a spill file), they are R's own version 2 bytes in every
 // encoding (from ascii input: R's bytes of what it reads from it, ascii doubles being rounded).
@@ -531,7 +532,9 @@ TEST(RdsInteropTest, WrappersAndDeferredStringsConvertAsReadToRsVersion2Bytes) {
       "          down = sort(c(3.5, NA, 1.5), decreasing = TRUE, na.last = TRUE),\n"
       "          frame = data.frame(v = sort(runif(2)), w = sort(c(z = 3, y = 1))),\n"
       "          after = quote(names), small = sort(c(y = 9L, x = 4L)),\n"
-      "          labels = as.character(1:200000), reals = as.character(1e10:(1e10 + 4)))\n"
+      "          labels = as.character(1:200000), reals = as.character(1e10:(1e10 + 4)),\n"
+      "          counts = as.character(c(3L, NA, -70000L)),\n"
+      "          decimals = as.character(c(runif(3), 1e-20, 1e15, 123456.7, NA, NaN, -Inf)))\n"
       "base <- file.path('",
       dir.string(),
       "', 'x')\n"

@@ -202,8 +202,9 @@ TEST_F(RStreamE2eTest, DeserializeStreamSendsALargeXdrVectorLittleEndianHoldingA
 std::string ThroughGraph(const std::string& input, std::string_view codec, int version = 3);
 
 // `stream` (kAltrepListHex, or one made from it) with its compact sequence `y` replaced by a
-// deferred string, as.character(c(1.5, 2.5, 3.5)) as R 4.2 writes it (doubles, whose format's
-// scipen comes after them: the graph's to expand into version 2); "" if it is not there.
+// deferred string, as.character(c(1.5, 2.5, 3.5)) as R 4.2 writes it with options(OutDec = ",")
+// (the decimal mark in an attribute of the metadata: the graph's to expand into version 2); ""
+// if it is not there.
 std::string WithDeferredString(const std::string& stream) {
   const std::string sequence_state = absl::HexStringToBytes(
       "0000000e0000000340240000000000003ff00000000000003ff0000000000000000000fe");
@@ -215,11 +216,21 @@ std::string WithDeferredString(const std::string& stream) {
   deferred += "deferred_string";
   for (int32_t v : {2, 1, 262153, 4}) PutInt(deferred, v);
   deferred += "base";
-  // Class information's type (STRSXP), its end; state (c(1.5, 2.5, 3.5) . 0L); no attributes.
-  for (int32_t v :
-       {2, 13, 1, 16, 254, 2, 14, 3, 0x3FF80000, 0, 0x40040000, 0, 0x400C0000, 0, 13, 1, 0, 254}) {
+  // Class information's type (STRSXP), its end; state (c(1.5, 2.5, 3.5) . 0L), the 0L with
+  // attributes OutDec = ","; no attributes.
+  for (int32_t v : {2,          13,         1,
+                    16,         254,        2,
+                    14,         3,          0x3FF80000,
+                    0,          0x40040000, 0,
+                    0x400C0000, 0,          13 | (1 << 9),
+                    1,          0,          2 | (1 << 10),
+                    1,          262153,     6}) {
     PutInt(deferred, v);
   }
+  deferred += "OutDec";
+  for (int32_t v : {16, 1, 262153, 1}) PutInt(deferred, v);
+  deferred += ",";
+  for (int32_t v : {254, 254}) PutInt(deferred, v);
   return stream.substr(0, begin) + deferred + stream.substr(end + sequence_state.size());
 }
 
@@ -251,7 +262,7 @@ TEST_F(RStreamE2eTest, WhereTheTranscoderStopsTheObjectGraphWritesOn) {
   ASSERT_FALSE(deferred.empty());
   const std::string expected = ThroughGraph(deferred, "rds-native", 2);
   ASSERT_NE(expected.find(std::string("\x09\0\x04\0\x03\0\0\0"
-                                      "3.5",
+                                      "3,5",
                                       11)),
             std::string::npos);
   v1::ConvertStreamOptions options = testing::ConvertTo(v1::FORMAT_RDS_NATIVE);
@@ -464,8 +475,9 @@ TEST_F(RStreamE2eTest, AStreamLargerThanTheSpillBudgetConvertsWithoutBeingKept) 
   const size_t altrep_at = input.find(absl::HexStringToBytes("000000ee"));
   EXPECT_EQ(stopped.err,
             absl::StrCat("serialctl: rds: converting as read stopped at byte ", altrep_at,
-                         " before a deferred string whose numbers are neither a compact sequence "
-                         "nor integers, written as version 2 (the graph expands it), "
+                         " before a deferred string in another form than R writes as.character() "
+                         "in (its numbers or metadata with attributes), written as version 2 (the "
+                         "graph expands it), "
                          "which only reading the whole input as an object graph converts; the "
                          "input was not kept for that: the call needs 5242880 bytes at once, "
                          "more than the server's whole budget of 4194304 bytes "

@@ -2,6 +2,7 @@
 // graph's output on every R file installed with R, read as R wrote it and written again in ascii
 // and asciihex, into several encodings, versions and chunkings; where it stops, what it wrote is
 // the graph's output's start; bad input gets the reader's error.
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -929,6 +930,42 @@ TEST(RTranscoderTest, WrappersHeldPastTheBoundSpillOrAreLeftToTheGraph) {
     EXPECT_TRUE(*converted == *graph);
   }
 
+  // A deferred string over 3 million doubles of its own: 24 MB of numbers, held until scipen
+  // shows, then formatted.
+  {
+    const std::string strings =
+        XdrStream({}) +
+        AltrepWords("deferred_string", 16, Words({2}) + RealWords(n) + Words({13, 1, 0}));
+    WriteOptions options;
+    options.r_version = 2;
+    options.r_compression = RCompression::kNone;
+    absl::StatusOr<std::string> graph = ThroughGraph(rds, Buffer::FromString(strings), options);
+    ASSERT_TRUE(graph.ok()) << graph.status();
+    options.spill_dir = dir.path();
+    uint64_t reserved = 0;
+    options.reserve_spill = [&](uint64_t bytes) {
+      reserved += bytes;
+      return absl::OkStatus();
+    };
+    Transcoded t = TranscodeInSteps(rds, Buffer::FromString(strings), 1 << 20, options);
+    ASSERT_TRUE(t.status.ok()) << t.status;
+    EXPECT_TRUE(t.outcome.complete) << t.outcome.reason;
+    EXPECT_TRUE(t.bytes == *graph);
+    EXPECT_GE(reserved, 8 * n);
+    options.spill_dir.clear();
+    options.reserve_spill = nullptr;
+    t = TranscodeInSteps(rds, Buffer::FromString(strings), 1 << 20, options);
+    ASSERT_TRUE(t.status.ok()) << t.status;
+    EXPECT_FALSE(t.outcome.complete);
+    EXPECT_EQ(t.outcome.reason,
+              "a deferred string whose numbers pass 16 MiB, written as version 2 without a spill "
+              "directory (held until their format shows)");
+    absl::StatusOr<std::string> converted =
+        Converted(rds, rds, Buffer::FromString(strings), options);
+    ASSERT_TRUE(converted.ok()) << converted.status();
+    EXPECT_TRUE(*converted == *graph);
+  }
+
   // What the graph expands otherwise, or what could hold output itself: stopped before the
   // wrapper, and converted by the graph.
   const std::string ints = Words({13, 2, 1, 2});
@@ -1157,6 +1194,25 @@ TEST(RTranscoderTest, SequencesExpandedIntoHeldOutputStopPastTheBound) {
               ::testing::HasSubstr(absl::StrCat("at byte ", cut.size() - 4)));
 }
 
+// R's NA_real_.
+const double kNaReal = [] {
+  const uint64_t bits = 0x7FF00000000007A2;
+  double v;
+  std::memcpy(&v, &bits, 8);
+  return v;
+}();
+
+// The words of a REALSXP holding `values`.
+std::string Doubles(const std::vector<double>& values) {
+  std::string words = Words({14, static_cast<int32_t>(values.size())});
+  for (double v : values) {
+    uint64_t bits;
+    std::memcpy(&bits, &v, 8);
+    for (int k = 7; k >= 0; --k) words.push_back(static_cast<char>(bits >> (8 * k)));
+  }
+  return words;
+}
+
 // A deferred string over a compact sequence (as.character(1:n), a fitted model's names) written
 // as version 2 is the character vector it stands for: its state (the sequence's three numbers and
 // scipen) read whole first, its strings generated a step at a time, the graph's bytes, for
@@ -1192,6 +1248,16 @@ TEST(RTranscoderTest, DeferredStringsOverSequencesExpandAsReadIntoVersion2) {
       // Integers of their own (a fitted glm's dimnames), NA among them, with attributes.
       XdrStream({}) + AltrepWords("deferred_string", 16,
                                   Words({2, 13, 4, 1, -2147483648, -70000, 2147483647, 13, 1, 0})),
+      // Doubles of their own, formatted with the scipen that comes after them: NA, NaN, Inf,
+      // -0, and numbers that print fixed or scientific by scipen.
+      XdrStream({}) + AltrepWords("deferred_string", 16,
+                                  Words({2}) +
+                                      Doubles({1.5, kNaReal, 1e-20, 123456.7, NAN, -INFINITY, -0.0,
+                                               1e15, 1e5, 0.1 + 0.2}) +
+                                      Words({13, 1, 0})),
+      XdrStream({}) +
+          AltrepWords("deferred_string", 16,
+                      Words({2}) + Doubles({1e-20, 1e15, 1e5, 123456.7}) + Words({13, 1, 100})),
       [&] {
         std::string object =
             AltrepWords("deferred_string", 16, Words({2, 13, 3, 1, 2, 3, 13, 1, 0}));
@@ -1236,9 +1302,9 @@ TEST(RTranscoderTest, DeferredStringsOverSequencesExpandAsReadIntoVersion2) {
   std::string sequence_with_attributes = deferred("compact_intseq", 13, SequenceState(3, 1, 1), 0);
   sequence_with_attributes.replace(sequence_with_attributes.rfind(scipen_words) - 4, 4, foo_bar);
   const std::string stopped[] = {
-      // as.character(1.5): doubles, whose format's scipen comes after them.
-      XdrStream({}) +
-          AltrepWords("deferred_string", 16, Words({2, 14, 1, 0x3FF80000, 0, 13, 1, 0})),
+      // Numbers with attributes (which as.character() never defers).
+      XdrStream({}) + AltrepWords("deferred_string", 16,
+                                  Words({2, 13 | (1 << 9), 1, 7}) + foo_bar + Words({13, 1, 0})),
       XdrStream({}) + out_dec,
       XdrStream({}) + sequence_with_attributes,
   };
@@ -1249,8 +1315,8 @@ TEST(RTranscoderTest, DeferredStringsOverSequencesExpandAsReadIntoVersion2) {
     ASSERT_TRUE(t.status.ok()) << t.status;
     EXPECT_FALSE(t.outcome.complete);
     EXPECT_EQ(t.outcome.reason,
-              "a deferred string whose numbers are neither a compact sequence nor integers, "
-              "written as version 2 (the graph expands it)");
+              "a deferred string in another form than R writes as.character() in (its numbers or "
+              "metadata with attributes), written as version 2 (the graph expands it)");
     EXPECT_EQ(t.outcome.emitted, XdrStream({}).size() - 9);
     absl::StatusOr<std::string> graph =
         ThroughGraph(**registry.Find("rds"), Buffer::FromString(stream), version2);
@@ -1264,8 +1330,7 @@ TEST(RTranscoderTest, DeferredStringsOverSequencesExpandAsReadIntoVersion2) {
 
 // A compact sequence's length is the input's claim: expanded as read a step at a time (memory a
 // step, whatever the length), and left to the graph, which refuses it naming the limit, when its
-// elements alone pass the output limit. Classes whose version 2 form needs a whole vector read
-// first (a wrapper's, a deferred string's) stop, and the graph expands them.
+// elements alone pass the output limit.
 TEST(RTranscoderTest, LongSequencesExpandInStepsAndPastTheOutputLimitStop) {
   const CodecRegistry registry = CoreCodecs();
   const std::string stream =
@@ -1312,16 +1377,6 @@ TEST(RTranscoderTest, LongSequencesExpandInStepsAndPastTheOutputLimitStop) {
   graph = ThroughGraph(**registry.Find("rds"), Buffer::FromString(as_doubles), options);
   ASSERT_TRUE(graph.ok()) << graph.status();
   EXPECT_EQ(converted, graph);
-
-  const std::string deferred =
-      XdrStream({}) +
-      AltrepWords("deferred_string", 16, Words({2, 14, 1, 0x3FF80000, 0, 13, 1, 0}));
-  t = TranscodeInSteps(**registry.Find("rds"), Buffer::FromString(deferred), 64, options);
-  ASSERT_TRUE(t.status.ok()) << t.status;
-  EXPECT_FALSE(t.outcome.complete);
-  EXPECT_EQ(t.outcome.reason,
-            "a deferred string whose numbers are neither a compact sequence nor integers, written "
-            "as version 2 (the graph expands it)");
 }
 
 TEST(RTranscoderTest, AttributesWrittenAsNullAreKeptByBothPaths) {

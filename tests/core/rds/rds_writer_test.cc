@@ -319,6 +319,13 @@ TEST(RdsWriterTest, DeferredStringsExpandWithRsNumberFormatting) {
   EXPECT_EQ(rds::FormatRealAsR(-0.0, 0), "0");
   EXPECT_EQ(rds::FormatRealAsR(1e-4, 0), "1e-04");
   EXPECT_EQ(rds::FormatRealAsR(0.5, 0, ","), "0,5");
+  // 0.95577270258218050003...: its 15th digit is a 0 when scaled by exactly 10^15, as R does,
+  // and a 1 when divided by an inexact 10^-15.
+  EXPECT_EQ(rds::FormatRealAsR(0x1.e95b0a28p-1, 0), "0.95577270258218");
+  EXPECT_EQ(rds::FormatRealAsR(0x1.75fc082p-4, 0), "0.091304809320718");
+  // 10^23 - 8388608 prints in full with scipen 100: past R's table of exact powers (10^22),
+  // rounding is not taken to widen it.
+  EXPECT_EQ(rds::FormatRealAsR(0x1.52d02c7e14af6p+76, 100), " 99999999999999991611392");
 }
 
 TEST(RdsWriterTest, UnknownAltrepClassCannotBeWrittenAsVersion2) {

@@ -706,21 +706,10 @@ class Transcoder {
         break;
       case Slot::kWrapperData:
         if (expansion_ != nullptr) return CopyWrappedVector(flags);
-        switch (flags.type) {
-          case rds::kLglSxp:
-          case rds::kIntSxp:
-          case rds::kRealSxp:
-          case rds::kCplxSxp:
-          case rds::kRawSxp:
-          case rds::kStrSxp:
-          case rds::kVecSxp:
-          case rds::kExprSxp:
-            break;
-          case rds::kAltrepSxp:
-            wrapped_altrep_ = true;  // StartAltrep takes only what the reader expands
-            break;
-          default:
-            return StopHere(start, "an ALTREP wrapper whose data is not a vector");
+        if (flags.type == rds::kAltrepSxp) {
+          wrapped_altrep_ = true;  // StartAltrep takes only what the reader expands
+        } else if (!IsVectorType(flags.type) && flags.type != rds::kExprSxp) {
+          return StopHere(start, "an ALTREP wrapper whose data is not a vector");
         }
         break;
       case Slot::kWrapperMeta:
@@ -1344,19 +1333,16 @@ class Transcoder {
       case rds::kNilValueSxp:
       case rds::kSymSxp:
       case rds::kRefSxp:
-      case rds::kLglSxp:
-      case rds::kIntSxp:
-      case rds::kRealSxp:
-      case rds::kCplxSxp:
-      case rds::kRawSxp:
-      case rds::kStrSxp:
-      case rds::kVecSxp:
         return true;
       case rds::kListSxp:
         return !flags.has_attr;
       default:
-        return false;
+        return IsVectorType(flags.type);
     }
+  }
+  // An atomic vector, a character vector or a list.
+  static bool IsVectorType(int32_t type) {
+    return AtomicElementType(type).has_value() || type == rds::kStrSxp || type == rds::kVecSxp;
   }
 
   // A wrapper's metadata, which its version 2 form leaves out: read as the reader checks it (an
@@ -1488,14 +1474,7 @@ class Transcoder {
     const NodeId sequence_state = check.Add(Array{state_type, 3, numbers});
     const NodeId source =
         check.Add(Altrep{sequence->symbols[0].name, "base", sequence->base_type, sequence_state});
-    const NodeId metadata = check.Add(Array{ElementType::kInt32, meta_length, *scipen});
-    Pairlist pair;
-    PairlistCell car;
-    car.value = source;
-    pair.cells.push_back(car);
-    pair.tail = metadata;
-    const NodeId id =
-        check.Add(Altrep{"deferred_string", "base", base_type, check.Add(std::move(pair))});
+    const NodeId id = AddDeferredString(check, source, *scipen, base_type);
     const absl::StatusOr<rds::AltrepExpansion> expansion = rds::ExpandAltrep(check, id);
     if (!expansion.ok() || expansion->kind != rds::AltrepExpansion::kDeferredString) {
       return StopHere(start, "a deferred string whose state the reader refuses");
@@ -1608,22 +1587,13 @@ class Transcoder {
     if (!scipen.has_value()) return StopHere(start, kOtherDeferredString);
     ASSIGN_OR_RETURN(const Buffer numbers, std::move(held).Finish());
     // As the reader holds it, a step of the numbers at a time.
-    auto check_step = [&](Value& check, uint64_t begin, uint64_t count) {
-      const NodeId source =
-          check.Add(Array{ElementType::kFloat64, count, numbers.Slice(begin * 8, count * 8)});
-      const NodeId metadata = check.Add(Array{ElementType::kInt32, scipen->size() / 4, *scipen});
-      Pairlist pair;
-      PairlistCell car;
-      car.value = source;
-      pair.cells.push_back(car);
-      pair.tail = metadata;
-      return check.Add(Altrep{"deferred_string", "base", base_type, check.Add(std::move(pair))});
-    };
     ASSIGN_OR_RETURN(const bool no_attributes, StartExpandedStrings(flags, length));
     for (uint64_t begin = 0; begin < length && Writing(); begin += kStringsStep) {
       const uint64_t n = std::min(kStringsStep, length - begin);
       Value check;
-      const NodeId id = check_step(check, begin, n);
+      const NodeId id = AddDeferredString(
+          check, check.Add(Array{ElementType::kFloat64, n, numbers.Slice(begin * 8, n * 8)}),
+          *scipen, base_type);
       ASSIGN_OR_RETURN(const rds::AltrepExpansion e, rds::ExpandAltrep(check, id));
       RETURN_IF_ERROR(rds::ForEachDeferredString(
           check, e, 0, n, [&](std::optional<std::string_view> text) { WriteCharsxp(text); }));
@@ -1631,6 +1601,18 @@ class Transcoder {
     }
     if (no_attributes) return absl::OkStatus();
     return PushAltrepAttributes(start);
+  }
+
+  // A deferred string over `numbers` (a node of `check`) with metadata `scipen` (model bytes),
+  // as the reader holds one, for rds::ExpandAltrep to check and expand.
+  static NodeId AddDeferredString(Value& check, NodeId numbers, const Buffer& scipen,
+                                  int32_t base_type) {
+    Pairlist pair;
+    PairlistCell car;
+    car.value = numbers;
+    pair.cells.push_back(car);
+    pair.tail = check.Add(Array{ElementType::kInt32, scipen.size() / 4, scipen});
+    return check.Add(Altrep{"deferred_string", "base", base_type, check.Add(std::move(pair))});
   }
 
   // A deferred string's metadata: R's scipen, an integer vector of one element (of up to 16

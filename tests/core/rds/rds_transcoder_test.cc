@@ -1326,6 +1326,24 @@ TEST(RTranscoderTest, DeferredStringsOverSequencesExpandAsReadIntoVersion2) {
     ASSERT_TRUE(converted.ok()) << converted.status();
     EXPECT_EQ(*converted, *graph);
   }
+  // Cut inside the held numbers (integers, whose strings are held; doubles, held themselves),
+  // inside a sequence's state and before the attributes: the error names where the input ends,
+  // and nothing of the deferred string has been written.
+  const std::string cuttable[] = {
+      XdrStream({}) + AltrepWords("deferred_string", 16, Words({2, 13, 3, 1, 2, 3, 13, 1, 0})),
+      XdrStream({}) +
+          AltrepWords("deferred_string", 16, Words({2}) + Doubles({1.5, 2.5}) + Words({13, 1, 0})),
+      XdrStream({}) + deferred("compact_intseq", 13, SequenceState(3, 1, 1), 0),
+  };
+  for (const std::string& whole : cuttable) {
+    for (size_t cut : {whole.size() - 4 - 12 - 6, whole.size() - 4}) {
+      Transcoded t = TranscodeInSteps(**registry.Find("rds"),
+                                      Buffer::FromString(whole.substr(0, cut)), 5, version2);
+      EXPECT_EQ(t.status.code(), absl::StatusCode::kInvalidArgument) << t.status;
+      EXPECT_THAT(std::string(t.status.message()), ::testing::HasSubstr("at byte "));
+      EXPECT_EQ(t.bytes.size(), XdrStream({}).size() - 9) << cut;
+    }
+  }
 }
 
 // A compact sequence's length is the input's claim: expanded as read a step at a time (memory a

@@ -404,8 +404,7 @@ void OutputStream::WriteInt(int32_t value) {
     out_.Append(buf, n);
     return;
   }
-  uint32_t v = static_cast<uint32_t>(value);
-  if (format_ == RFormat::kXdr) v = __builtin_bswap32(v);
+  const uint32_t v = Ordered(static_cast<uint32_t>(value));
   out_.Append(&v, 4);
 }
 

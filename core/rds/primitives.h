@@ -32,6 +32,7 @@
 #define SERIALD_CORE_RDS_PRIMITIVES_H_
 
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -168,6 +169,29 @@ class OutputStream {
   // The bytes of a string (its length is written separately, as an int): verbatim in binary,
   // escaped and followed by "\n" in ascii.
   void WriteString(std::string_view bytes);
+  // A whole CHARSXP: its flags word, then -1 for NA, else its length and bytes. In binary the
+  // header and the bytes go into the output in one reservation: ten million strings are ten
+  // million small writes, and this is the loop they spend their time in.
+  void WriteCharsxp(int32_t flags, std::string_view bytes, bool is_na) {
+    const size_t size = is_na ? 0 : bytes.size();  // an NA has no bytes, whatever it is given
+    if (!ascii() && size <= kDirectStringBytes) {
+      size_t available = 0;
+      uint8_t* space = out_.WritableSpace(8 + size, &available);
+      const uint32_t words[2] = {Ordered(static_cast<uint32_t>(flags)),
+                                 Ordered(is_na ? 0xFFFFFFFFu : static_cast<uint32_t>(size))};
+      std::memcpy(space, words, 8);
+      if (size != 0) std::memcpy(space + 8, bytes.data(), size);
+      out_.Commit(8 + size);
+      return;
+    }
+    WriteInt(flags);
+    if (is_na) {
+      WriteInt(-1);
+      return;
+    }
+    WriteInt(static_cast<int32_t>(bytes.size()));
+    WriteString(bytes);
+  }
   // `count` elements of `type` from `data`: model bytes, or big-endian ones when `big_endian`
   // (Array::big_endian).
   void WriteElements(ElementType type, uint64_t count, const Buffer& data, bool big_endian = false);
@@ -184,6 +208,14 @@ class OutputStream {
 
  private:
   void WriteAsciiElements(ElementType type, uint64_t count, const uint8_t* data);
+  // A binary word in the stream's byte order.
+  uint32_t Ordered(uint32_t word) const {
+    return format_ == RFormat::kXdr ? __builtin_bswap32(word) : word;
+  }
+
+  // Strings up to this long take WriteCharsxp's one reservation (within ByteWriter's smallest
+  // block); longer ones are appended in pieces.
+  static constexpr size_t kDirectStringBytes = ByteWriter::kDefaultBlockSize - 8;
 
   ByteWriter& out_;
   RFormat format_;

@@ -1468,7 +1468,6 @@ class Transcoder {
     }
     ASSIGN_OR_RETURN(const std::optional<Buffer> scipen, ReadDeferredMetadata());
     if (!scipen.has_value()) return StopHere(start, kOther);
-    const uint64_t meta_length = scipen->size() / 4;
     // As the reader holds it.
     Value check;
     const NodeId sequence_state = check.Add(Array{state_type, 3, numbers});
@@ -1632,15 +1631,11 @@ class Transcoder {
   // A CHARSXP of native encoding as the graph writes one: its bytes, or NA.
   void WriteCharsxp(std::optional<std::string_view> text) {
     const std::string_view bytes = text.value_or(std::string_view());
-    os().WriteInt(rds::PackFlags(rds::kCharSxp,
-                                 rds::CharLevels(bytes, StringEncoding::kNative, !text.has_value()),
-                                 false, false, false));
-    if (!text.has_value()) {
-      os().WriteInt(-1);
-      return;
-    }
-    os().WriteInt(static_cast<int32_t>(bytes.size()));
-    os().WriteString(bytes);
+    os().WriteCharsxp(
+        rds::PackFlags(rds::kCharSxp,
+                       rds::CharLevels(bytes, StringEncoding::kNative, !text.has_value()), false,
+                       false, false),
+        bytes, !text.has_value());
   }
 
   // The flags word and length of a deferred string's character vector written as version 2,

@@ -269,13 +269,7 @@ class StreamWriter {
 
   void WriteChar(std::string_view bytes, StringEncoding encoding, bool is_na,
                  std::optional<uint32_t> char_flags = std::nullopt) {
-    out_.WriteInt(CharFlags(bytes, encoding, is_na, char_flags));
-    if (is_na) {
-      out_.WriteInt(-1);
-      return;
-    }
-    out_.WriteInt(static_cast<int32_t>(bytes.size()));
-    out_.WriteString(bytes);
+    out_.WriteCharsxp(CharFlags(bytes, encoding, is_na, char_flags), bytes, is_na);
   }
 
   // The string vector of a persistent reference, namespace or package environment.
@@ -537,7 +531,10 @@ class StreamWriter {
       StringVector::Element e = strings.Get(i);
       RETURN_IF_ERROR(CheckStringLength(id, e.bytes.size()));
       const std::optional<uint32_t> flags = strings.CharFlagsOf(i);
-      RETURN_IF_ERROR(CheckCharFlags(id, flags, absl::StrCat("element ", i + 1)));
+      // The element's name is made only for a kept flags word: this loop runs once per string.
+      if (flags.has_value()) {
+        RETURN_IF_ERROR(CheckCharFlags(id, flags, absl::StrCat("element ", i + 1)));
+      }
       WriteChar(e.bytes, e.encoding, e.is_na, flags);
     }
     return absl::OkStatus();

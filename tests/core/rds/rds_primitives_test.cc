@@ -152,5 +152,54 @@ TEST(AsciiStringTest, EscapesDecodeTheSameWholeOrCutAnywhere) {
   EXPECT_EQ(done.used, 2u);
 }
 
+// The bytes WriteCharsxp gives, written the long way: the flags word, then -1 for NA or the
+// length and the bytes, words in the stream's order.
+std::string CharsxpTheLongWay(int32_t flags, const std::string& bytes, bool is_na, bool xdr) {
+  auto word = [&](uint32_t w) {
+    if (xdr) w = __builtin_bswap32(w);
+    return std::string(reinterpret_cast<const char*>(&w), 4);
+  };
+  std::string out = word(static_cast<uint32_t>(flags));
+  if (is_na) return out + word(0xFFFFFFFFu);
+  return out + word(static_cast<uint32_t>(bytes.size())) + bytes;
+}
+
+TEST(OutputStreamTest, CharsxpsAreFlagsLengthAndBytesAcrossBlocksInEveryFormat) {
+  // Lengths around the one-reservation bound (a 64 KiB block less the two words) and past a
+  // whole block, NA, empty; then enough short strings to fill several blocks, each one starting
+  // wherever the last ended.
+  std::vector<std::pair<std::string, bool>> strings = {{"", false}, {"", true}, {"a", false}};
+  for (size_t size : {65527, 65528, 65529, 65536, 200000}) {
+    std::string bytes(size, 'x');
+    for (size_t i = 0; i < size; ++i) bytes[i] = static_cast<char>('a' + i % 26);
+    strings.emplace_back(bytes, false);
+  }
+  for (int i = 0; i < 30000; ++i) strings.emplace_back(std::string(i % 37, 'q'), i % 101 == 0);
+  for (RFormat format : {RFormat::kXdr, RFormat::kNative}) {
+    ByteWriter out;
+    OutputStream stream(out, format);
+    std::string expected;
+    int32_t flags = 0x40009;
+    for (const auto& [bytes, is_na] : strings) {
+      stream.WriteCharsxp(flags, bytes, is_na);
+      expected += CharsxpTheLongWay(flags, bytes, is_na, format == RFormat::kXdr);
+      flags ^= 0x8000;  // the flags word is written as given
+    }
+    BufferChain chain;
+    ASSERT_TRUE(out.Finish(&chain).ok());
+    const std::string written = chain.ToString();
+    ASSERT_EQ(written.size(), expected.size());
+    EXPECT_TRUE(written == expected) << "format " << static_cast<int>(format);
+  }
+  // Ascii: one token per line, the string escaped.
+  ByteWriter out;
+  OutputStream stream(out, RFormat::kAscii);
+  stream.WriteCharsxp(0x40009, "a b\n", false);
+  stream.WriteCharsxp(9, "", true);
+  BufferChain chain;
+  ASSERT_TRUE(out.Finish(&chain).ok());
+  EXPECT_EQ(chain.ToString(), "262153\n4\na\\040b\\n\n9\n-1\n");
+}
+
 }  // namespace
 }  // namespace seriald::rds

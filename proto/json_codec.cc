@@ -61,6 +61,7 @@ class JsonCodec : public Codec {
     return "JSON form of the seriald.v1.Value message (lossless; bytes as base64)";
   }
   std::string_view family() const override { return "json"; }
+  bool WritesBigEndianArrays() const override { return true; }  // WriteValueJson swaps them
 
   Recognition Recognize(const Buffer& input) const override {
     for (uint8_t byte : input.view()) {
@@ -83,10 +84,7 @@ class JsonCodec : public Codec {
 
   absl::Status Write(const Value& value, const WriteOptions& options,
                      ByteWriter& out) const override {
-    ASSIGN_OR_RETURN(std::string json, ValueToJson(value, options.json_pretty));
-    if (json.empty() || json.back() != '\n') json.push_back('\n');
-    out.AppendShared(Buffer::FromString(std::move(json)));
-    return absl::OkStatus();
+    return WriteValueJson(value, options.json_pretty, /*newline_at_end=*/true, out);
   }
 };
 

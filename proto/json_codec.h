@@ -4,7 +4,8 @@
 // that serialctl and the service convert to and from JSON like any other format. It recognises
 // input whose first non-whitespace byte is '{', reads with ValueFromJson (then applies
 // ReadOptions::max_depth to the node graph, measured as a writer nests it) and writes with
-// ValueToJson followed by a newline, indented when WriteOptions::json_pretty is set.
+// WriteValueJson (ValueToJson's text, large arrays' data encoded as it is written) followed by a
+// newline, indented when WriteOptions::json_pretty is set.
 //
 // Example:
 //

@@ -300,14 +300,15 @@ absl::StatusOr<std::string> ConvertInput(const Codec& from, const Codec& to, con
   // (Array::big_endian, arrays::internal::AppendBody), and the conversions that need their values
   // (a FloatTensor widened to R's doubles) load them one at a time (LoadElementBytes). The small
   // ones (a dim attribute, a factor's levels, a lone number) are swapped as read, for the plain
-  // data to take them as every other conversion does. JSON prints its Value through protobuf,
-  // little-endian.
+  // data to take them as every other conversion does. JSON (Codec::WritesBigEndianArrays) takes
+  // them as read too, and swaps a step at a time as it encodes them.
   const std::optional<DataFamily> source_family = FamilyOfCodec(from);
   const std::optional<DataFamily> target_family = FamilyOfCodec(to);
   const bool to_array_file = to.AsArrayCodec() != nullptr;
   const bool within_family = source_family.has_value() && source_family == target_family;
   ReadOptions options = read_options;
-  options.keep_array_byte_order = to_array_file || target_family.has_value();
+  options.keep_array_byte_order =
+      to_array_file || target_family.has_value() || to.WritesBigEndianArrays();
   ASSIGN_OR_RETURN(Value value, from.Read(input, options));
   if (options.keep_array_byte_order && !within_family) {
     MakeArraysLittleEndian(value, kSwappedAsReadBytes);

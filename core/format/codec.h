@@ -153,6 +153,11 @@ class Codec {
   // written in this format.
   virtual absl::Status Write(const Value& value, const WriteOptions& options,
                              ByteWriter& out) const = 0;
+  // Whether Write takes arrays left big-endian (Array::big_endian) and swaps them a step at a
+  // time as it writes them, so that a conversion into this format reads the input's arrays as
+  // written (ReadOptions::keep_array_byte_order) instead of swapping them into a copy first.
+  // Torch7 and R writers do, and conversions between them know it by their families.
+  virtual bool WritesBigEndianArrays() const { return false; }
   // Formats of named arrays only (npy, npz, safetensors) are ArrayCodecs, which read and write
   // plain data; conversions (core/convert/convert.h) go through that rather than a Value.
   virtual const ArrayCodec* AsArrayCodec() const { return nullptr; }

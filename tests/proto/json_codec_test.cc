@@ -5,6 +5,9 @@
 #include <algorithm>
 #include <string>
 
+#include "core/convert/convert.h"
+#include "core/io/byte_order.h"
+#include "core/rds/writer.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "proto/value_json.h"
@@ -65,6 +68,47 @@ TEST(JsonCodecTest, WritesOneLineOrIndentedTextEndingInANewline) {
     absl::StatusOr<Value> read = ReadAs(registry, "", written->Flatten(), ReadOptions{});
     ASSERT_TRUE(read.ok()) << read.status();
     EXPECT_TRUE(*read == NetExample());
+  }
+}
+
+// An XDR stream's large vector goes to JSON as read: not swapped into a copy first, but encoded
+// a step at a time, swapped as it is, into the text of the little-endian value.
+TEST(JsonCodecTest, AConversionTakesBigEndianArraysAsReadAndPrintsThemLittleEndian) {
+  CodecRegistry registry = Registry();
+  constexpr uint64_t kCount = 300000;  // 2.4 MB: past the bound of arrays swapped as read
+  auto [data, bytes] = Buffer::Allocate(kCount * 8);
+  for (uint64_t i = 0; i < kCount; ++i) {
+    const double d = static_cast<double>(i) * 0.37 - 1000.0;
+    std::memcpy(bytes + 8 * i, &d, 8);
+  }
+  Value value;
+  value.roots().push_back(value.Add(Array{ElementType::kFloat64, kCount, data}));
+  ByteWriter stream;
+  ASSERT_TRUE(
+      WriteR(value, rds::SettingsFor(value, RFormat::kXdr, 3, RCompression::kNone), stream).ok());
+  BufferChain xdr;
+  ASSERT_TRUE(stream.Finish(&xdr).ok());
+  for (bool pretty : {false, true}) {
+    WriteOptions options;
+    options.json_pretty = pretty;
+    ByteWriter out;
+    ConversionNotes notes;
+    bool read_big_endian = false;
+    ConvertHooks hooks;
+    hooks.after_read = [&](Value& read) {
+      read_big_endian = read.Get<Array>(read.roots()[0]).big_endian;
+      return absl::OkStatus();
+    };
+    absl::StatusOr<std::string> read_as =
+        ConvertInput(**registry.Find("rds"), **registry.Find("json"), xdr.Flatten(), ReadOptions{},
+                     options, out, notes, hooks);
+    ASSERT_TRUE(read_as.ok()) << read_as.status();
+    EXPECT_TRUE(read_big_endian);
+    BufferChain text;
+    ASSERT_TRUE(out.Finish(&text).ok());
+    absl::StatusOr<Value> read = ReadAs(registry, "rds", xdr.Flatten(), ReadOptions{});
+    ASSERT_TRUE(read.ok()) << read.status();
+    EXPECT_TRUE(text.ToString() == *ValueToJson(*read, pretty) + (pretty ? "" : "\n"));
   }
 }
 

@@ -7,10 +7,15 @@
 #include <random>
 #include <string>
 
+#include "core/io/byte_order.h"
+#include "core/io/file.h"
 #include "core/io/input_error.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
+#include "proto/value_conversion.h"
 #include "tests/proto/sample_values.h"
+#include "tests/testing/files.h"
 
 namespace seriald {
 namespace {
@@ -52,6 +57,76 @@ TEST(ValueJsonTest, DocumentedExampleIsWhatValueToJsonPrints) {
   float second;
   std::memcpy(&second, data.data.data() + 4, 4);
   EXPECT_EQ(second, -2.0f);
+}
+
+// Protobuf's own text of the whole message, every array's data in it (big-endian ones swapped):
+// what the JSON form was before large arrays were encoded as written.
+std::string ProtobufsText(const Value& value, bool pretty) {
+  seriald::v1::Value message;
+  EXPECT_TRUE(ToProto(value, &message).ok());
+  google::protobuf::util::JsonPrintOptions options;
+  options.add_whitespace = pretty;
+  std::string text;
+  EXPECT_TRUE(google::protobuf::util::MessageToJsonString(message, &text, options).ok());
+  return text;
+}
+
+// `count` elements of `size` bytes, each byte its offset's low bits mixed, big-endian when asked
+// (then the model bytes are the same values swapped).
+Buffer Elements(uint64_t count, size_t size, bool big_endian) {
+  std::string bytes(count * size, '\0');
+  for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<char>((i * 131) ^ (i >> 8));
+  Buffer model = Buffer::Copy(bytes.data(), bytes.size());
+  if (!big_endian || size == 1) return model;
+  auto [swapped, out] = Buffer::Allocate(bytes.size());
+  SwapCopy(model.data(), out, bytes.size() / (size == 16 ? 8 : size), size == 16 ? 8 : size);
+  return swapped;
+}
+
+TEST(ValueJsonTest, LargeArraysAreEncodedAsWrittenIntoProtobufsOwnText) {
+  testing::ScratchDir dir;
+  Value value;
+  NodeId list = value.Add(List{});
+  value.roots().push_back(list);
+  auto add = [&](ElementType type, uint64_t length, bool big_endian) {
+    Buffer data = Elements(length, ElementSize(type), big_endian);
+    const NodeId id = value.Add(Array{type, length, data, big_endian});
+    value.Get<List>(list).items.push_back(id);
+  };
+  // Around the inline bound, every remainder of three, both byte orders, every swap size.
+  add(ElementType::kUint8, kJsonInlineArrayBytes, false);      // inline
+  add(ElementType::kUint8, kJsonInlineArrayBytes + 1, false);  // encoded as written, 1 over 3
+  add(ElementType::kInt16, 40001, true);                       // 80,002 bytes: 2 over
+  add(ElementType::kFloat64, 1000000, false);                  // 8 MB: several steps
+  add(ElementType::kFloat64, 1000000, true);
+  add(ElementType::kInt32, 3, true);  // small and big-endian: swapped by ToProto
+  add(ElementType::kComplex128, 50000, true);
+  add(ElementType::kFloat32, 1 << 20, true);  // 4 MiB: a step and a third
+  // A mapped file's bytes, read from the file a step at a time.
+  const std::string mapped_bytes(Elements((3 << 20) + 7, 1, false).view());
+  testing::WriteBytes(dir.File("data.bin"), mapped_bytes);
+  absl::StatusOr<Buffer> mapped = ReadFile(dir.File("data.bin"));
+  ASSERT_TRUE(mapped.ok()) << mapped.status();
+  const NodeId from_file = value.Add(Array{ElementType::kUint8, mapped->size(), *mapped, false});
+  const NodeId after = value.AddString("after the arrays");
+  value.Get<List>(list).items.push_back(from_file);
+  value.Get<List>(list).items.push_back(after);
+
+  Value little_endian = value;
+  for (NodeId id = 0; id < little_endian.size(); ++id) {
+    if (auto* array = std::get_if<Array>(&little_endian.mutable_node(id).data)) {
+      MakeLittleEndian(*array);
+    }
+  }
+  for (bool pretty : {false, true}) {
+    const std::string json = Json(value, pretty);
+    const std::string expected = ProtobufsText(value, pretty);
+    ASSERT_EQ(json.size(), expected.size()) << "pretty " << pretty;
+    EXPECT_TRUE(json == expected) << "pretty " << pretty;
+    absl::StatusOr<Value> back = ValueFromJson(json);
+    ASSERT_TRUE(back.ok()) << back.status();
+    EXPECT_TRUE(*back == little_endian);
+  }
 }
 
 TEST(ValueJsonTest, NumbersKeepTheirExactBits) {

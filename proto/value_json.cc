@@ -101,10 +101,15 @@ constexpr size_t kBase64StepBytes = size_t{3} << 20;
 absl::Status AppendArrayBase64(const Array& array, ByteWriter& out) {
   Base64Appender base64(out);
   const size_t swap_bytes = array.big_endian ? SwapUnit(array.type) : 0;
-  RETURN_IF_ERROR(ReadInSteps(array.data, kBase64StepBytes, swap_bytes, [&](const Buffer& step) {
-    base64.Add(step.view());
-    return out.ok() ? absl::OkStatus() : absl::CancelledError("json: the output failed");
-  }));
+  const absl::Status read =
+      ReadInSteps(array.data, kBase64StepBytes, swap_bytes, [&](const Buffer& step) {
+        base64.Add(step.view());
+        return out.ok() ? absl::OkStatus() : absl::CancelledError();
+      });
+  // An output that failed (its limit, its file) stops the steps; its own error is what
+  // ByteWriter::Finish returns.
+  if (!out.ok()) return absl::OkStatus();
+  RETURN_IF_ERROR(read);
   base64.Finish();
   return absl::OkStatus();
 }
@@ -130,7 +135,7 @@ absl::Status WriteValueJson(const Value& value, bool pretty, bool newline_at_end
   message.Clear();
   // Nodes are printed in id order, so each placeholder comes after the one before.
   size_t written = 0;
-  for (size_t i = 0; i < large.size(); ++i) {
+  for (size_t i = 0; i < large.size() && out.ok(); ++i) {
     const size_t at = text.find(placeholders[i], written);
     if (at == std::string::npos) {
       return absl::InternalError(absl::StrCat("json: the data of node ", large[i],

@@ -129,6 +129,21 @@ TEST(ValueJsonTest, LargeArraysAreEncodedAsWrittenIntoProtobufsOwnText) {
   }
 }
 
+TEST(ValueJsonTest, AnOutputThatFailsStopsTheEncodingWithItsOwnError) {
+  Value value;
+  const NodeId array = value.Add(Array{ElementType::kFloat64, 4000000, Elements(4000000, 8, true),
+                                       /*big_endian=*/true});
+  value.roots().push_back(array);
+  int pieces = 0;
+  ByteWriter out([&](Buffer) {
+    return ++pieces < 3 ? absl::OkStatus() : absl::ResourceExhaustedError("the output limit");
+  });
+  EXPECT_TRUE(WriteValueJson(value, /*pretty=*/false, /*newline_at_end=*/true, out).ok());
+  EXPECT_EQ(out.Finish(), absl::ResourceExhaustedError("the output limit"));
+  // 32 MB of data, 43 MB of text in pieces of at most 1 MiB: stopped after the failing one.
+  EXPECT_EQ(pieces, 3);
+}
+
 TEST(ValueJsonTest, NumbersKeepTheirExactBits) {
   const uint64_t patterns[] = {
       0x8000000000000000ULL,  // -0

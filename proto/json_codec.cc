@@ -73,7 +73,7 @@ class JsonCodec : public Codec {
   }
 
   absl::StatusOr<Value> Read(const Buffer& input, const ReadOptions& options) const override {
-    ASSIGN_OR_RETURN(Value value, ValueFromJson(input.view()));
+    ASSIGN_OR_RETURN(Value value, ValueFromJson(input));
     if (NodeId deep = FirstNodeDeeperThan(value, options.max_depth); deep != kNoNode) {
       return absl::InvalidArgumentError(absl::StrCat("json: node ", deep,
                                                      " is nested deeper than the limit of ",

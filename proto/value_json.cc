@@ -1,6 +1,7 @@
 #include "proto/value_json.h"
 
 #include <cstdint>
+#include <optional>
 #include <random>
 #include <string>
 #include <string_view>
@@ -14,6 +15,7 @@
 #include "core/model/element_type.h"
 #include "core/status_macros.h"
 #include "google/protobuf/util/json_util.h"
+#include "proto/internal/json_large_arrays.h"
 #include "proto/internal/json_parse.h"
 #include "proto/value_conversion.h"
 #include "seriald/v1/value.pb.h"
@@ -158,7 +160,12 @@ absl::StatusOr<std::string> ValueToJson(const Value& value, bool pretty) {
   return text.ToString();
 }
 
-absl::StatusOr<Value> ValueFromJson(std::string_view json) {
+namespace {
+
+absl::StatusOr<Value> ReadJson(std::string_view json, const Buffer* input) {
+  if (std::optional<Value> value = internal::ReadJsonDecodingLargeArrays(json, input)) {
+    return *std::move(value);
+  }
   seriald::v1::Value message;
   RETURN_IF_ERROR(internal::ParseJsonMessage(json, &message));
   absl::StatusOr<Value> value = FromProto(std::move(message));
@@ -167,5 +174,11 @@ absl::StatusOr<Value> ValueFromJson(std::string_view json) {
   }
   return value;
 }
+
+}  // namespace
+
+absl::StatusOr<Value> ValueFromJson(std::string_view json) { return ReadJson(json, nullptr); }
+
+absl::StatusOr<Value> ValueFromJson(const Buffer& json) { return ReadJson(json.view(), &json); }
 
 }  // namespace seriald

@@ -61,6 +61,9 @@ absl::Status WriteValueJson(const Value& value, bool pretty, bool newline_at_end
 
 // The Value described by `json`, validated.
 absl::StatusOr<Value> ValueFromJson(std::string_view json);
+// The same from a Buffer (a mapped file, say), whose pages under large arrays' base64 are given
+// back as it is decoded.
+absl::StatusOr<Value> ValueFromJson(const Buffer& json);
 
 }  // namespace seriald
 

@@ -1,6 +1,7 @@
 #include "proto/internal/json_path.h"
 
 #include <algorithm>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <utility>
@@ -96,17 +97,30 @@ class JsonScanner {
     }
   }
 
+  // The contents [begin, end) of the string at `pos`, between its quotes, or nullopt when no
+  // whole string without escapes starts there.
+  std::optional<std::pair<size_t, size_t>> PlainStringAt(size_t pos) const {
+    if (pos >= json_.size() || (json_[pos] != '"' && json_[pos] != '\'')) return std::nullopt;
+    const char quote = json_[pos];
+    for (size_t end = pos + 1; end < json_.size(); ++end) {
+      if (json_[end] == '\\') return std::nullopt;
+      if (json_[end] == quote) return std::make_pair(pos + 1, end);
+    }
+    return std::nullopt;
+  }
+
  private:
+  // memchr for the closing quote and for a backslash before it: a large array's base64 is
+  // skipped at memory speed.
   size_t SkipString(size_t pos) const {
     const char quote = json_[pos++];
     while (pos < json_.size()) {
-      if (json_[pos] == '\\') {
-        pos += 2;
-      } else if (json_[pos] == quote) {
-        return pos + 1;
-      } else {
-        ++pos;
-      }
+      const char* from = json_.data() + pos;
+      const auto* closing = static_cast<const char*>(std::memchr(from, quote, json_.size() - pos));
+      const size_t quote_at = closing == nullptr ? json_.size() : closing - json_.data();
+      const auto* escape = static_cast<const char*>(std::memchr(from, '\\', quote_at - pos));
+      if (escape == nullptr) return closing == nullptr ? json_.size() : quote_at + 1;
+      pos = escape - json_.data() + 2;
     }
     return json_.size();
   }
@@ -222,7 +236,53 @@ class PathResolver {
   size_t deepest_offset_ = 0;
 };
 
+// Calls visit(value_offset) for the member `name` of the object at `pos`; false when `name` is
+// there under more than one key.
+template <typename Visit>
+bool ForTheMember(const JsonScanner& scanner, size_t pos, std::string_view name, Visit&& visit) {
+  int found = 0;
+  std::optional<size_t> value;
+  scanner.ForEachMember(pos, [&](std::string_view member, size_t, size_t at) {
+    if (member == name) {
+      ++found;
+      value = at;
+    }
+    return false;
+  });
+  if (found > 1) return false;
+  if (value.has_value()) visit(*value);
+  return true;
+}
+
 }  // namespace
+
+std::vector<ArrayDataText> FindLongArrayData(std::string_view json, uint64_t min_length) {
+  const JsonScanner scanner(json);
+  std::vector<ArrayDataText> found;
+  bool single = true;
+  single = ForTheMember(
+               scanner, scanner.SkipWhitespace(0), "nodes",
+               [&](size_t nodes) {
+                 uint64_t node = 0;
+                 scanner.ForEachElement(nodes, [&](size_t element) {
+                   single =
+                       single && ForTheMember(scanner, element, "array", [&](size_t array) {
+                         single =
+                             single && ForTheMember(scanner, array, "data", [&](size_t data) {
+                               const auto contents = scanner.PlainStringAt(data);
+                               if (contents && contents->second - contents->first >= min_length) {
+                                 found.push_back({node, contents->first, contents->second});
+                               }
+                             });
+                       });
+                   ++node;
+                   return !single;
+                 });
+               }) &&
+           single;
+  if (!single) found.clear();
+  return found;
+}
 
 uint64_t LocateJsonPath(std::string_view json, std::string_view path, std::string_view key) {
   const JsonScanner scanner(json);

@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <string_view>
+#include <vector>
 
 namespace seriald::internal {
 
@@ -23,6 +24,22 @@ namespace seriald::internal {
 // not empty, of the member `key` inside that value. When part of the path cannot be found (an
 // escaped key, say), the offset of the deepest part that could.
 uint64_t LocateJsonPath(std::string_view json, std::string_view path, std::string_view key = {});
+
+// Where a large array's data sits in the JSON text of a seriald.v1.Value: the contents (between
+// the quotes) of the string at nodes[node].array.data.
+struct ArrayDataText {
+  uint64_t node;
+  uint64_t begin;
+  uint64_t end;
+};
+
+// The nodes[i].array.data strings of at least `min_length` bytes that hold no escape, in text
+// order, for a reader that decodes them itself and leaves protobuf the rest of the text. Empty
+// when "nodes", or "array" or "data" in one of them, occurs under more than one key of its
+// object (protobuf merges those): the text is then protobuf's to read whole. Used before the text
+// is parsed, so it never reads past the text; on text that is not JSON, what it finds is only
+// trusted once protobuf has accepted the rest.
+std::vector<ArrayDataText> FindLongArrayData(std::string_view json, uint64_t min_length);
 
 }  // namespace seriald::internal
 

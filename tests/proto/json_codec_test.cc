@@ -7,11 +7,13 @@
 
 #include "core/convert/convert.h"
 #include "core/io/byte_order.h"
+#include "core/io/file.h"
 #include "core/rds/writer.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "proto/value_json.h"
 #include "tests/proto/sample_values.h"
+#include "tests/testing/files.h"
 
 namespace seriald {
 namespace {
@@ -109,6 +111,14 @@ TEST(JsonCodecTest, AConversionTakesBigEndianArraysAsReadAndPrintsThemLittleEndi
     absl::StatusOr<Value> read = ReadAs(registry, "rds", xdr.Flatten(), ReadOptions{});
     ASSERT_TRUE(read.ok()) << read.status();
     EXPECT_TRUE(text.ToString() == *ValueToJson(*read, pretty) + (pretty ? "" : "\n"));
+    // Read back from the file, mapped: the base64 decoded a step at a time, its pages given back.
+    testing::ScratchDir dir;
+    testing::WriteBytes(dir.File("out.json"), text.ToString());
+    absl::StatusOr<Buffer> mapped = ReadFile(dir.File("out.json"));
+    ASSERT_TRUE(mapped.ok()) << mapped.status();
+    absl::StatusOr<Value> back = ReadAs(registry, "json", *mapped, ReadOptions{});
+    ASSERT_TRUE(back.ok()) << back.status();
+    EXPECT_TRUE(*back == *read);
   }
 }
 

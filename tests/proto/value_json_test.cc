@@ -13,6 +13,7 @@
 #include "gmock/gmock.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
+#include "proto/internal/json_large_arrays.h"
 #include "proto/value_conversion.h"
 #include "tests/proto/sample_values.h"
 #include "tests/testing/files.h"
@@ -127,6 +128,89 @@ TEST(ValueJsonTest, LargeArraysAreEncodedAsWrittenIntoProtobufsOwnText) {
     ASSERT_TRUE(back.ok()) << back.status();
     EXPECT_TRUE(*back == little_endian);
   }
+}
+
+// The [begin, end) of the `n`th "data" string's contents in compact text.
+std::pair<size_t, size_t> DataString(const std::string& json, int n) {
+  size_t at = 0;
+  for (int i = 0; i <= n; ++i) at = json.find("\"data\":\"", at) + 8;
+  return {at, json.find('"', at)};
+}
+
+TEST(ValueJsonTest, LargeArraysAreDecodedOutsideProtobufIntoTheValueItWouldRead) {
+  Value value;
+  const NodeId list = value.Add(List{});
+  value.roots().push_back(list);
+  const NodeId big = value.Add(Array{ElementType::kFloat64, 100000, Elements(100000, 8, false)});
+  const NodeId odd = value.Add(Array{ElementType::kUint8, 70001, Elements(70001, 1, false)});
+  const NodeId small = value.Add(Array{ElementType::kInt32, 5, Elements(5, 4, false)});
+  value.Get<List>(list).items = {big, odd, small, big};
+  for (bool pretty : {false, true}) {
+    const std::optional<Value> read = internal::ReadJsonDecodingLargeArrays(Json(value, pretty));
+    ASSERT_TRUE(read.has_value()) << "pretty " << pretty;
+    EXPECT_TRUE(*read == value);
+  }
+  const std::string json = Json(value, /*pretty=*/false);
+
+  // URL-safe base64 without padding, which protobuf reads too.
+  std::string url_safe = json;
+  for (int n : {1, 0}) {
+    auto [begin, end] = DataString(url_safe, n);
+    for (size_t i = begin; i < end; ++i) {
+      if (url_safe[i] == '+') url_safe[i] = '-';
+      if (url_safe[i] == '/') url_safe[i] = '_';
+    }
+    while (url_safe[end - 1] == '=') url_safe.erase(--end, 1);
+  }
+  ASSERT_NE(url_safe, json);
+  const std::optional<Value> from_url_safe = internal::ReadJsonDecodingLargeArrays(url_safe);
+  ASSERT_TRUE(from_url_safe.has_value());
+  EXPECT_TRUE(*from_url_safe == value);
+
+  // An escape in one array's base64: that string is protobuf's to decode, the other still
+  // decoded here.
+  std::string escaped = json;
+  const size_t letter = escaped.find('A', DataString(escaped, 0).first);
+  escaped.replace(letter, 1, "\\u0041");
+  const std::optional<Value> from_escaped = internal::ReadJsonDecodingLargeArrays(escaped);
+  ASSERT_TRUE(from_escaped.has_value());
+  EXPECT_TRUE(*from_escaped == value);
+  // Left to protobuf, which reads them as it always has: the nodes spread over two keys
+  // (protobuf merges them), both alphabets in one string.
+  std::string merged = json;
+  merged.insert(1, "\"nodes\":[],");
+  EXPECT_FALSE(internal::ReadJsonDecodingLargeArrays(merged).has_value());
+  absl::StatusOr<Value> from_merged = ValueFromJson(merged);
+  ASSERT_TRUE(from_merged.ok()) << from_merged.status();
+  EXPECT_TRUE(*from_merged == value);
+  std::string mixed = url_safe;
+  mixed[DataString(mixed, 0).first] = '+';
+  EXPECT_FALSE(internal::ReadJsonDecodingLargeArrays(mixed).has_value());
+
+  // Errors are protobuf's, at their offset in the text as given: a bad character in the base64,
+  // a syntax error after the large arrays, an array whose data does not fit its length.
+  std::string bad_base64 = json;
+  bad_base64[DataString(bad_base64, 1).first + 10] = '*';
+  EXPECT_FALSE(internal::ReadJsonDecodingLargeArrays(bad_base64).has_value());
+  absl::Status refused = ValueFromJson(bad_base64).status();
+  EXPECT_EQ(refused.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(refused.message()), HasSubstr("json: "));
+
+  std::string bad_syntax = json;
+  const size_t roots = bad_syntax.find("\"roots\"");
+  bad_syntax.insert(roots, "}");
+  EXPECT_FALSE(internal::ReadJsonDecodingLargeArrays(bad_syntax).has_value());
+  absl::Status syntax = ValueFromJson(bad_syntax).status();
+  ASSERT_FALSE(syntax.ok());
+  // Just past the brace that ends the object early, in the text as given.
+  EXPECT_EQ(InputErrorOffset(syntax), std::optional<uint64_t>(roots + 1)) << syntax;
+
+  std::string short_data = json;
+  auto [begin, end] = DataString(short_data, 0);
+  short_data.erase(begin, 4);  // three bytes fewer than 100,000 doubles
+  EXPECT_FALSE(internal::ReadJsonDecodingLargeArrays(short_data).has_value());
+  absl::Status wrong_length = ValueFromJson(short_data).status();
+  EXPECT_THAT(std::string(wrong_length.message()), HasSubstr("json: node 1"));
 }
 
 TEST(ValueJsonTest, AnOutputThatFailsStopsTheEncodingWithItsOwnError) {

@@ -101,12 +101,13 @@ class JsonScanner {
   // whole string without escapes starts there.
   std::optional<std::pair<size_t, size_t>> PlainStringAt(size_t pos) const {
     if (pos >= json_.size() || (json_[pos] != '"' && json_[pos] != '\'')) return std::nullopt;
-    const char quote = json_[pos];
-    for (size_t end = pos + 1; end < json_.size(); ++end) {
-      if (json_[end] == '\\') return std::nullopt;
-      if (json_[end] == quote) return std::make_pair(pos + 1, end);
+    const char* from = json_.data() + pos + 1;
+    const size_t left = json_.size() - pos - 1;
+    const auto* closing = static_cast<const char*>(std::memchr(from, json_[pos], left));
+    if (closing == nullptr || std::memchr(from, '\\', closing - from) != nullptr) {
+      return std::nullopt;
     }
-    return std::nullopt;
+    return std::make_pair(pos + 1, static_cast<size_t>(closing - json_.data()));
   }
 
  private:

@@ -25,7 +25,8 @@
 // the output (big-endian data swapped a step at a time, a mapped input read from its file).
 // The text is the same as protobuf's for the whole message, but the data is never copied into
 // the message, its binary form and its text as a whole: 400 MB of doubles printed in 3 GB of
-// memory that way.
+// memory that way. Reading decodes such arrays' base64 outside protobuf too
+// (internal/json_large_arrays.h), and reads the same Value protobuf would.
 //
 // Example:
 //

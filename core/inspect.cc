@@ -146,7 +146,9 @@ std::string ArrayLine(const Array& array, const InspectOptions& options) {
   const uint64_t shown = std::min<uint64_t>({array.length, available, options.max_elements});
   return VectorLine(r_type ? r_name : ElementTypeName(array.type), array.length, shown,
                     [&](uint64_t i) {
-                      const uint8_t* element = array.data.data() + i * size;
+                      // Little-endian, whatever the array's order (16 bytes: a complex number).
+                      uint8_t element[16];
+                      CopyLittleEndian(array, i, 1, element);
                       return r_type ? rds::ElementText(array.type, element)
                                     : torch7::ElementText(array.type, element);
                     });

@@ -3,7 +3,9 @@
 // Inspect: a human-readable tree of a Value, the way Torch7 prints objects (tables as
 // "[key] = value" lines, tensors as "FloatTensor - size: 2x3", torch classes by name followed by
 // their fields) and R objects the way str() does ("num [1:3] 1 2 3", "chr \"a\"", "List of 2").
-// Tensor and vector data is never copied: at most a few elements of R vectors are shown.
+// Tensor and vector data is never copied: at most a few elements of R vectors are shown, loaded
+// one at a time from arrays in either byte order (Array::big_endian), so that a reader asked to
+// keep arrays as written (ReadOptions::keep_array_byte_order) need not swap any for Inspect.
 //
 // Shared objects and cycles are printed once: the first occurrence of an object that is
 // referenced more than once is marked "<node N>", later ones print "<table node N, see above>".

@@ -196,7 +196,8 @@ enum class ArrayOrder {
   kLittleEndian,  // swapped as read: what a response built whole and every conversion take
   // Arrays a streaming response sends in chunks (above InlineArrayBytes) left as written, the
   // rest swapped: the chunk sender swaps each chunk as it goes (wire::SendArrayChunks), so no
-  // swapped copy of a large array is ever held, and a spilled input stays in its file.
+  // swapped copy of a large array is ever held, and a spilled input stays in its file. Inspect
+  // reads so too: it loads the few elements it shows in either order.
   kStreamedAsWritten,
 };
 
@@ -936,8 +937,9 @@ grpc::Status SerializerService::Inspect(grpc::ServerContext* context,
     // The request, and a working copy of it while it is decoded.
     CallBudget call{limits_, budget_.Start(), DeadlineOf(context), spill_budget_.Start()};
     RETURN_IF_ERROR(call.Reserve(2 * record.bytes_in));
-    ASSIGN_OR_RETURN(Value value, ReadInput(*registry_, request->options(), call,
-                                            BorrowBytes(request->data()), record));
+    ASSIGN_OR_RETURN(Value value,
+                     ReadInput(*registry_, request->options(), call, BorrowBytes(request->data()),
+                               record, ArrayOrder::kStreamedAsWritten));
     response->set_format(FormatFromName(record.input_format).value_or(v1::FORMAT_UNSPECIFIED));
     Value facts;
     facts.source() = value.source();

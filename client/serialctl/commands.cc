@@ -31,6 +31,9 @@ struct Input {
   Value value;
 };
 
+// `path` read for inspection: its arrays as written (ReadOptions::keep_array_byte_order), since
+// Inspect loads the few elements it shows in either byte order and a big-endian input's arrays
+// then need no swapped copy; the small ones are swapped all the same, as a conversion's are.
 absl::StatusOr<Input> ReadInput(const CodecRegistry& registry, const FormatFlags& flags,
                                 const std::string& path) {
   ASSIGN_OR_RETURN(Buffer bytes, ReadFile(path));
@@ -40,7 +43,10 @@ absl::StatusOr<Input> ReadInput(const CodecRegistry& registry, const FormatFlags
   } else {
     ASSIGN_OR_RETURN(input.codec, registry.Find(flags.from));
   }
-  ASSIGN_OR_RETURN(input.value, input.codec->Read(bytes, ToReadOptions(flags, registry)));
+  ReadOptions options = ToReadOptions(flags, registry);
+  options.keep_array_byte_order = true;
+  ASSIGN_OR_RETURN(input.value, input.codec->Read(bytes, options));
+  MakeArraysLittleEndian(input.value, kSwappedAsReadBytes);
   return input;
 }
 

@@ -98,10 +98,6 @@ absl::Status WriteAdapted(data::Data plain, Conventions from, const Codec& to,
   return WriteValue(std::move(value), to, options, out, hooks);
 }
 
-// Converted to another family or exported to an array file, a big-endian input's arrays up to
-// this size are swapped as read (MakeArraysLittleEndian); larger ones as they are written.
-constexpr uint64_t kSwappedAsReadBytes = uint64_t{1} << 20;
-
 // A Torch7 stream is converted as it is read a step at a time: a mapped input is resident only
 // a step at a time, and nothing holds its arrays.
 constexpr size_t kTorch7Step = size_t{1} << 20;

@@ -52,6 +52,12 @@ struct ConvertHooks {
   std::function<void(std::string_view read_as)> on_read_as;
 };
 
+// Read for another family, an array file or an inspection, a big-endian input's arrays up to
+// this size are swapped as read (MakeArraysLittleEndian), for the code that takes their values
+// (a dim attribute, a factor's levels, a lone number); larger ones stay as written
+// (ReadOptions::keep_array_byte_order) and are swapped a step at a time as they are written.
+inline constexpr uint64_t kSwappedAsReadBytes = uint64_t{1} << 20;
+
 // The family whose conventions a codec writes plain data with; nullopt for JSON (which writes
 // Values of either family) and for array files.
 std::optional<DataFamily> FamilyOfCodec(const Codec& codec);

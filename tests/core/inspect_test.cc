@@ -2,8 +2,11 @@
 // cycles printed once, bounded output for any Value.
 #include "core/inspect.h"
 
+#include <cstdint>
 #include <string>
+#include <vector>
 
+#include "core/io/byte_order.h"
 #include "core/io/file.h"
 #include "core/torch7/reader.h"
 #include "gmock/gmock.h"
@@ -91,6 +94,33 @@ TEST(InspectTest, EveryCorpusFilePrints) {
     EXPECT_FALSE(text.empty());
     EXPECT_EQ(text.back(), '\n');
   }
+}
+
+// Arrays left big-endian as read (ReadOptions::keep_array_byte_order) print the same elements:
+// each shown element is loaded in its order, nothing is swapped first.
+template <typename T>
+void ExpectSameInEitherOrder(ElementType type, std::vector<T> elements, const std::string& shown) {
+  const Buffer little = Buffer::Copy(elements.data(), elements.size() * sizeof(T));
+  const size_t unit = SwapUnit(type);
+  auto [big, bytes] = Buffer::Allocate(little.size());
+  SwapCopy(little.data(), bytes, little.size() / unit, unit);
+  const uint64_t length = little.size() / ElementSize(type);
+  Value little_value, big_value;
+  little_value.roots().push_back(little_value.Add(Array{type, length, little}));
+  big_value.roots().push_back(big_value.Add(Array{type, length, big, /*big_endian=*/true}));
+  const std::string text = Inspect(little_value);
+  EXPECT_THAT(text, HasSubstr(shown));
+  EXPECT_EQ(Inspect(big_value), text);
+}
+
+TEST(InspectTest, ArraysPrintTheSameInEitherByteOrder) {
+  ExpectSameInEitherOrder<double>(ElementType::kFloat64, {1.5, -2.25, 1e10}, "1.5 -2.25 1e+10");
+  ExpectSameInEitherOrder<int32_t>(ElementType::kInt32, {1, -300000, 70000}, "1 -300000 70000");
+  ExpectSameInEitherOrder<int32_t>(ElementType::kLogical, {1, 0, 1}, "TRUE FALSE TRUE");
+  ExpectSameInEitherOrder<double>(ElementType::kComplex128, {1.5, 2, -0.5, -1}, "1.5+2i -0.5-1i");
+  ExpectSameInEitherOrder<float>(ElementType::kFloat32, {1.5f, -2.25f, 0.125f}, "1.5 -2.25 0.125");
+  ExpectSameInEitherOrder<int16_t>(ElementType::kInt16, {1, -300, 7000}, "1 -300 7000");
+  ExpectSameInEitherOrder<int64_t>(ElementType::kInt64, {1, -3000000000, 258}, "1 -3000000000 258");
 }
 
 TEST(InspectTest, LimitsBoundTheOutput) {

@@ -2,6 +2,8 @@
 // reported with the byte offset of the problem.
 #include "proto/value_json.h"
 
+#include <unistd.h>
+
 #include <chrono>
 #include <cstring>
 #include <random>
@@ -211,6 +213,24 @@ TEST(ValueJsonTest, LargeArraysAreDecodedOutsideProtobufIntoTheValueItWouldRead)
   EXPECT_FALSE(internal::ReadJsonDecodingLargeArrays(short_data).has_value());
   absl::Status wrong_length = ValueFromJson(short_data).status();
   EXPECT_THAT(std::string(wrong_length.message()), HasSubstr("json: node 1"));
+}
+
+// A mapped input cut short after it was mapped: the array's steps are read from the file, so
+// encoding it fails with the file's error instead of touching the missing pages (SIGBUS).
+TEST(ValueJsonTest, AnArrayOfAFileCutShortFailsWithTheFilesError) {
+  testing::ScratchDir dir;
+  const std::string path = dir.File("data.bin");
+  testing::WriteBytes(path, std::string(Elements(8 << 20, 1, false).view()));
+  absl::StatusOr<Buffer> mapped = ReadFile(path);
+  ASSERT_TRUE(mapped.ok()) << mapped.status();
+  ASSERT_TRUE(mapped->file_region().has_value());
+  Value value;
+  value.roots().push_back(value.Add(Array{ElementType::kUint8, mapped->size(), *mapped}));
+  ASSERT_EQ(::truncate(path.c_str(), 5 << 20), 0);
+  ByteWriter out;
+  const absl::Status status = WriteValueJson(value, /*pretty=*/false, false, out);
+  EXPECT_FALSE(status.ok());
+  EXPECT_THAT(std::string(status.message()), HasSubstr("5242880")) << status;
 }
 
 TEST(ValueJsonTest, AnOutputThatFailsStopsTheEncodingWithItsOwnError) {

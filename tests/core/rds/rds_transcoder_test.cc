@@ -824,6 +824,41 @@ TEST(RTranscoderTest, WrappersExpandAsReadIntoVersion2AsTheGraphWrites) {
 // counted with reserve_spill; a refused reservation fails the conversion with its own status).
 // Without a directory, the transcoder stops before the wrapper and the graph converts. Forms the
 // graph expands otherwise stop before anything of the wrapper is written.
+// A version 3 XDR `stream` whose deferred string expands past the 16 MiB held in memory,
+// converted to XDR version 2 in 1 MiB steps: with a spill directory, as read, the graph's bytes,
+// at least `min_reserved` bytes of spill reserved; without one, stopped with `reason`, and then
+// converted by the graph.
+void ExpectHeldPastTheBound(const Codec& rds, const std::string& stream,
+                            const std::string& spill_dir, uint64_t min_reserved,
+                            std::string_view reason) {
+  WriteOptions options;
+  options.r_version = 2;
+  options.r_compression = RCompression::kNone;
+  absl::StatusOr<std::string> graph = ThroughGraph(rds, Buffer::FromString(stream), options);
+  ASSERT_TRUE(graph.ok()) << graph.status();
+  ASSERT_GT(graph->size(), uint64_t{16} << 20);
+  options.spill_dir = spill_dir;
+  uint64_t reserved = 0;
+  options.reserve_spill = [&](uint64_t bytes) {
+    reserved += bytes;
+    return absl::OkStatus();
+  };
+  Transcoded t = TranscodeInSteps(rds, Buffer::FromString(stream), 1 << 20, options);
+  ASSERT_TRUE(t.status.ok()) << t.status;
+  EXPECT_TRUE(t.outcome.complete) << t.outcome.reason;
+  EXPECT_TRUE(t.bytes == *graph);
+  EXPECT_GE(reserved, min_reserved);
+  options.spill_dir.clear();
+  options.reserve_spill = nullptr;
+  t = TranscodeInSteps(rds, Buffer::FromString(stream), 1 << 20, options);
+  ASSERT_TRUE(t.status.ok()) << t.status;
+  EXPECT_FALSE(t.outcome.complete);
+  EXPECT_EQ(t.outcome.reason, reason);
+  absl::StatusOr<std::string> converted = Converted(rds, rds, Buffer::FromString(stream), options);
+  ASSERT_TRUE(converted.ok()) << converted.status();
+  EXPECT_TRUE(*converted == *graph);
+}
+
 TEST(RTranscoderTest, WrappersHeldPastTheBoundSpillOrAreLeftToTheGraph) {
   const CodecRegistry registry = CoreCodecs();
   const Codec& rds = **registry.Find("rds");
@@ -901,70 +936,23 @@ TEST(RTranscoderTest, WrappersHeldPastTheBoundSpillOrAreLeftToTheGraph) {
   }
 
   // A deferred string over 2 million integers of its own: 30 MB of strings, held the same way.
-  {
-    std::vector<int32_t> words = {2, 13, 2'000'000};
-    for (int32_t i = 1; i <= 2'000'000; ++i) words.push_back(i);
-    for (int32_t v : {13, 1, 0}) words.push_back(v);
-    const std::string strings = XdrStream({}) + AltrepWords("deferred_string", 16, Words(words));
-    WriteOptions options;
-    options.r_version = 2;
-    options.r_compression = RCompression::kNone;
-    absl::StatusOr<std::string> graph = ThroughGraph(rds, Buffer::FromString(strings), options);
-    ASSERT_TRUE(graph.ok()) << graph.status();
-    ASSERT_GT(graph->size(), uint64_t{16} << 20);
-    options.spill_dir = dir.path();
-    Transcoded t = TranscodeInSteps(rds, Buffer::FromString(strings), 1 << 20, options);
-    ASSERT_TRUE(t.status.ok()) << t.status;
-    EXPECT_TRUE(t.outcome.complete) << t.outcome.reason;
-    EXPECT_TRUE(t.bytes == *graph);
-    options.spill_dir.clear();
-    t = TranscodeInSteps(rds, Buffer::FromString(strings), 1 << 20, options);
-    ASSERT_TRUE(t.status.ok()) << t.status;
-    EXPECT_FALSE(t.outcome.complete);
-    EXPECT_EQ(t.outcome.reason,
-              "a deferred string whose strings pass 16 MiB, written as version 2 without a spill "
-              "directory (held until its attributes show)");
-    absl::StatusOr<std::string> converted =
-        Converted(rds, rds, Buffer::FromString(strings), options);
-    ASSERT_TRUE(converted.ok()) << converted.status();
-    EXPECT_TRUE(*converted == *graph);
-  }
+  std::vector<int32_t> words = {2, 13, 2'000'000};
+  for (int32_t i = 1; i <= 2'000'000; ++i) words.push_back(i);
+  for (int32_t v : {13, 1, 0}) words.push_back(v);
+  ExpectHeldPastTheBound(rds, XdrStream({}) + AltrepWords("deferred_string", 16, Words(words)),
+                         dir.path(), /*min_reserved=*/0,
+                         "a deferred string whose strings pass 16 MiB, written as version 2 "
+                         "without a spill directory (held until its attributes show)");
 
   // A deferred string over 3 million doubles of its own: 24 MB of numbers, held until scipen
   // shows, then formatted.
-  {
-    const std::string strings =
-        XdrStream({}) +
-        AltrepWords("deferred_string", 16, Words({2}) + RealWords(n) + Words({13, 1, 0}));
-    WriteOptions options;
-    options.r_version = 2;
-    options.r_compression = RCompression::kNone;
-    absl::StatusOr<std::string> graph = ThroughGraph(rds, Buffer::FromString(strings), options);
-    ASSERT_TRUE(graph.ok()) << graph.status();
-    options.spill_dir = dir.path();
-    uint64_t reserved = 0;
-    options.reserve_spill = [&](uint64_t bytes) {
-      reserved += bytes;
-      return absl::OkStatus();
-    };
-    Transcoded t = TranscodeInSteps(rds, Buffer::FromString(strings), 1 << 20, options);
-    ASSERT_TRUE(t.status.ok()) << t.status;
-    EXPECT_TRUE(t.outcome.complete) << t.outcome.reason;
-    EXPECT_TRUE(t.bytes == *graph);
-    EXPECT_GE(reserved, 8 * n);
-    options.spill_dir.clear();
-    options.reserve_spill = nullptr;
-    t = TranscodeInSteps(rds, Buffer::FromString(strings), 1 << 20, options);
-    ASSERT_TRUE(t.status.ok()) << t.status;
-    EXPECT_FALSE(t.outcome.complete);
-    EXPECT_EQ(t.outcome.reason,
-              "a deferred string whose numbers pass 16 MiB, written as version 2 without a spill "
-              "directory (held until their format shows)");
-    absl::StatusOr<std::string> converted =
-        Converted(rds, rds, Buffer::FromString(strings), options);
-    ASSERT_TRUE(converted.ok()) << converted.status();
-    EXPECT_TRUE(*converted == *graph);
-  }
+  ExpectHeldPastTheBound(
+      rds,
+      XdrStream({}) +
+          AltrepWords("deferred_string", 16, Words({2}) + RealWords(n) + Words({13, 1, 0})),
+      dir.path(), /*min_reserved=*/8 * n,
+      "a deferred string whose numbers pass 16 MiB, written as version 2 without a spill "
+      "directory (held until their format shows)");
 
   // What the graph expands otherwise, or what could hold output itself: stopped before the
   // wrapper, and converted by the graph.

@@ -14,6 +14,9 @@
 #   FUZZ_MAX_LEN        -max_len of generated inputs (65536)
 #   FUZZ_RSS_LIMIT_MB   -rss_limit_mb, also the largest single allocation (2048)
 #   FUZZ_TIMEOUT        -timeout per input in seconds (25)
+#   FUZZ_SEED           libFuzzer's -seed: for smoke 1 unless given, so that a check that gates
+#                       every change makes the same inputs from run to run (one that fails is
+#                       found again with the same seed); for fuzz a fresh one each run unless given
 #   SERIALD_SHARED_DIR  where corpus/torch7 lives (default ../shared next to the repository)
 #   JOBS                parallel compile jobs (nproc)
 #
@@ -25,8 +28,8 @@ set -euo pipefail
 
 mode="${1:-}"
 case "$mode" in
-  fuzz) seconds="${FUZZ_SECONDS:-300}" ;;
-  smoke) seconds="${FUZZ_SECONDS:-10}" ;;
+  fuzz) seconds="${FUZZ_SECONDS:-300}" seed="${FUZZ_SEED:-}" ;;
+  smoke) seconds="${FUZZ_SECONDS:-10}" seed="${FUZZ_SEED:-1}" ;;
   *) echo "usage: fuzz/run.sh fuzz|smoke" >&2; exit 2 ;;
 esac
 
@@ -118,6 +121,7 @@ for target in $targets; do
     corpus="$build/corpus/$target"
     keep_going=(-fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1)
   fi
+  [ -n "$seed" ] && keep_going+=(-seed="$seed")
   mkdir -p "$corpus"
   log="$logs/$target.$mode.log"
   rm -f "$log"
@@ -178,7 +182,7 @@ for target in $targets; do
 done
 
 echo
-echo "fuzz ($mode, ${seconds} s per target, -max_len=$max_len, -rss_limit_mb=$rss_limit):"
+echo "fuzz ($mode, ${seconds} s per target, -max_len=$max_len, -rss_limit_mb=$rss_limit${seed:+, -seed=$seed}):"
 printf '%-20s %-14s %10s %6s %7s %7s %14s\n' target result runs secs cov ft corpus
 printf '%s\n' "${summary[@]}"
 if [ "${#still_failing[@]}" -gt 0 ]; then

@@ -99,8 +99,8 @@ bool DecodeChunkInPlace(const grpc::ByteBuffer& message, ChunkEnvelope envelope,
   if (envelope == ChunkEnvelope::kField2) {
     uint64_t tag = 0;
     uint64_t length = 0;
-    if (!cursor.ReadVarint(&tag) || tag != Tag(kEnvelopeChunkField, kLengthDelimited) ||
-        !cursor.ReadVarint(&length) || length != cursor.remaining()) {
+    if (!cursor.ReadTag(&tag) || tag != Tag(kEnvelopeChunkField, kLengthDelimited) ||
+        !cursor.ReadLength(&length) || length != cursor.remaining()) {
       return false;
     }
   }
@@ -109,12 +109,12 @@ bool DecodeChunkInPlace(const grpc::ByteBuffer& message, ChunkEnvelope envelope,
   bool in_form = true;
   while (in_form && cursor.remaining() > 0) {
     uint64_t tag = 0;
-    in_form = cursor.ReadVarint(&tag) && (tag >> 3) <= 3 && !seen[tag >> 3];
+    in_form = cursor.ReadTag(&tag) && (tag >> 3) <= 3 && !seen[tag >> 3];
     if (!in_form) break;
     seen[tag >> 3] = true;
     if (tag == Tag(data_field, kLengthDelimited)) {
       uint64_t length = 0;
-      in_form = cursor.ReadVarint(&length) && cursor.Take(length, &chunk->pieces);
+      in_form = cursor.ReadLength(&length) && cursor.Take(length, &chunk->pieces);
       chunk->size += length;
     } else if (kind == ChunkKind::kArray && tag == Tag(kArrayChunkNode, kVarint)) {
       // Protobuf keeps the low 32 bits of a larger value; that form is left to it.

@@ -105,11 +105,11 @@ absl::StatusOr<Buffer> TakeData(grpc::ByteBuffer& message, Request* rest) {
     while (in_form && cursor.remaining() > 0) {
       uint64_t tag = 0;
       uint64_t value = 0;
-      in_form = cursor.ReadVarint(&tag);
+      in_form = cursor.ReadTag(&tag);
       if (!in_form) break;
       if (tag == Tag(Request::kDataFieldNumber, kLengthDelimited)) {
         // A second occurrence replaces the first in protobuf's reading: left to it.
-        in_form = !seen_data && cursor.ReadVarint(&value) && cursor.Take(value, &data);
+        in_form = !seen_data && cursor.ReadLength(&value) && cursor.Take(value, &data);
         seen_data = true;
         continue;
       }
@@ -122,7 +122,7 @@ absl::StatusOr<Buffer> TakeData(grpc::ByteBuffer& message, Request* rest) {
           others.append(header.view());
           break;
         case kLengthDelimited:
-          in_form = cursor.ReadVarint(&value);
+          in_form = cursor.ReadLength(&value);
           header.Varint(value);
           others.append(header.view());
           in_form = in_form && cursor.CopyTo(value, &others);

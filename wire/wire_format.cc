@@ -1,6 +1,8 @@
 #include "wire/wire_format.h"
 
 #include <algorithm>
+#include <cstdint>
+#include <limits>
 
 namespace seriald::wire {
 
@@ -29,6 +31,19 @@ bool SliceCursor::ReadVarint(uint64_t* value) {
     }
   }
   return false;
+}
+
+bool SliceCursor::ReadTag(uint64_t* tag) {
+  const uint64_t before = remaining_;
+  return ReadVarint(tag) && before - remaining_ <= 5 &&
+         *tag <= std::numeric_limits<uint32_t>::max();
+}
+
+bool SliceCursor::ReadLength(uint64_t* length) {
+  // protobuf's limit: INT_MAX less the 16 bytes its parser may read past a buffer's end.
+  constexpr uint64_t kLongest = std::numeric_limits<int32_t>::max() - 16;
+  const uint64_t before = remaining_;
+  return ReadVarint(length) && before - remaining_ <= 5 && *length <= kLongest;
 }
 
 bool SliceCursor::Take(uint64_t n, absl::InlinedVector<std::string_view, 4>* pieces) {

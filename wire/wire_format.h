@@ -84,6 +84,13 @@ class SliceCursor {
   // False when the input ends first, or for a varint longer than protobuf writes.
   bool ReadVarint(uint64_t* value);
 
+  // A field's tag, or a length-delimited field's length, as protobuf reads them: also false for
+  // any it refuses or reads otherwise, which are left to protobuf. It reads a tag of at most five
+  // bytes (and keeps the low 32 bits of a larger one in five), a length of at most five bytes and
+  // under 2 GiB - 16.
+  bool ReadTag(uint64_t* tag);
+  bool ReadLength(uint64_t* length);
+
   // The next `n` bytes, appended to `pieces` as views into the slices.
   bool Take(uint64_t n, absl::InlinedVector<std::string_view, 4>* pieces);
 

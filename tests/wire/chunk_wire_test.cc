@@ -166,6 +166,65 @@ TEST(ChunkWireTest, AMessageProtobufCannotParseIsInvalidArgumentNamingItsType) {
   }
 }
 
+// Tags and lengths in more bytes than protobuf writes: it reads a tag of up to five bytes
+// (keeping the low 32 bits of a larger value) and a length of up to five, and refuses six.
+TEST(ChunkWireTest, TagsAndLengthsInLongerFormsAreReadAsProtobufReadsThem) {
+  const std::string chunk = std::string("\x0a\x03", 2) + "abc";  // BytesChunk { data: "abc" }
+  const std::string array =                                      // ArrayChunk { node: 1, data }
+      std::string("\x08\x01\x1a\x03", 4) + "abc";
+  struct Form {
+    std::string tag_and_length;  // the envelope's field 2, before the chunk
+    std::string chunk;
+    bool parses;
+  };
+  const std::string t5("\x92\x80\x80\x80\x00", 5);       // tag 18 in five bytes
+  const std::string t6("\x92\x80\x80\x80\x80\x00", 6);   // in six
+  const std::string t5_high("\x92\x80\x80\x80\x10", 5);  // 18 + 2^32 in five
+  const std::string l5("\x85\x80\x80\x80\x00", 5);       // length 5 in five bytes
+  const std::string l6("\x85\x80\x80\x80\x80\x00", 6);   // in six
+  const std::vector<Form> forms = {
+      {t5 + "\x05", chunk, true},
+      {t6 + "\x05", chunk, false},
+      {t5_high + "\x05", chunk, true},
+      {"\x12" + l5, chunk, true},
+      {"\x12" + l6, chunk, false},
+      // Inside the chunk: its data field's tag and length.
+      {"\x12\x09", std::string("\x8a\x80\x80\x80\x00\x03", 6) + "abc", true},
+      {"\x12\x0a", std::string("\x8a\x80\x80\x80\x80\x00\x03", 7) + "abc", false},
+      {"\x12\x09", std::string("\x0a\x83\x80\x80\x80\x00", 6) + "abc", true},
+      {"\x12\x0a", std::string("\x0a\x83\x80\x80\x80\x80\x00", 7) + "abc", false},
+  };
+  for (size_t i = 0; i < forms.size(); ++i) {
+    const std::string bytes = forms[i].tag_and_length + forms[i].chunk;
+    v1::ConvertStreamRequest expected;
+    ASSERT_EQ(expected.ParseFromString(bytes), forms[i].parses) << i;
+    grpc::ByteBuffer message = Received(bytes, {2});
+    ReceivedChunk received;
+    v1::ConvertStreamRequest other;
+    absl::StatusOr<bool> is_chunk = ReadChunkOr(message, &received, &other);
+    ASSERT_EQ(is_chunk.ok(), forms[i].parses) << i;
+    if (!forms[i].parses) {
+      EXPECT_EQ(is_chunk.status().code(), absl::StatusCode::kInvalidArgument) << i;
+      continue;
+    }
+    ASSERT_TRUE(*is_chunk) << i;
+    EXPECT_EQ(Joined(received), "abc") << i;
+  }
+  // An ArrayChunk's envelope tag in six bytes, and in five.
+  for (const auto& [tag, parses] : {std::pair{t6, false}, std::pair{t5, true}}) {
+    const std::string bytes = tag + static_cast<char>(array.size()) + array;
+    grpc::ByteBuffer message = Received(bytes);
+    ReceivedChunk received;
+    v1::DeserializeStreamResponse other;
+    absl::StatusOr<bool> is_chunk = ReadChunkOr(message, &received, &other);
+    ASSERT_EQ(is_chunk.ok(), parses);
+    if (!parses) continue;
+    EXPECT_TRUE(*is_chunk);
+    EXPECT_EQ(received.node, 1u);
+    EXPECT_EQ(Joined(received), "abc");
+  }
+}
+
 // Protobuf's wire format, written by hand to make forms protobuf itself does not write.
 void PutVarint(uint64_t value, std::string* out) {
   while (value >= 0x80) {

@@ -101,6 +101,43 @@ TEST(UnaryWireTest, WhatIsNotADeserializeRequestIsRefused) {
   }
 }
 
+// Tags and lengths in more bytes than protobuf writes: it reads a tag of up to five bytes
+// (keeping the low 32 bits of a larger value) and a length of up to five, and refuses six.
+TEST(UnaryWireTest, TagsAndLengthsInLongerFormsAreReadAsProtobufReadsThem) {
+  struct Form {
+    std::string bytes;
+    bool parses;
+  };
+  const std::vector<Form> forms = {
+      {std::string("\x8a\x80\x80\x80\x00\x05", 6) + "first", true},       // tag in five bytes
+      {std::string("\x8a\x80\x80\x80\x80\x00\x05", 7) + "first", false},  // in six
+      {std::string("\x8a\x80\x80\x80\x10\x05", 6) + "first", true},       // 10 + 2^32 in five
+      {std::string("\x0a\x85\x80\x80\x80\x00", 6) + "first", true},       // length in five
+      {std::string("\x0a\x85\x80\x80\x80\x80\x00", 7) + "first", false},  // in six
+      // Another field's tag and length.
+      {std::string("\x0a\x05", 2) + "first" + std::string("\xfa\x80\x80\x80\x00\x00", 6), true},
+      {std::string("\x0a\x05", 2) + "first" + std::string("\xfa\x80\x80\x80\x80\x00\x00", 7),
+       false},
+      {std::string("\x0a\x05", 2) + "first" + std::string("\x7a\x81\x80\x80\x80\x80\x00", 7) + "x",
+       false},
+      // What a fuzzer found: a six-byte tag past 32 bits, then a zero.
+      {std::string("\xc0\xc0\xc0\xc0\xc0\x00\x00", 7), false},
+  };
+  for (size_t i = 0; i < forms.size(); ++i) {
+    v1::DeserializeRequest expected;
+    ASSERT_EQ(expected.ParseFromString(forms[i].bytes), forms[i].parses) << i;
+    grpc::ByteBuffer message = Received(forms[i].bytes, {3});
+    v1::DeserializeRequest rest;
+    absl::StatusOr<Buffer> taken = TakeRequestData(message, &rest);
+    ASSERT_EQ(taken.ok(), forms[i].parses) << i << ": " << taken.status();
+    if (!forms[i].parses) {
+      EXPECT_EQ(taken.status().code(), absl::StatusCode::kInvalidArgument) << i;
+      continue;
+    }
+    EXPECT_EQ(taken->view(), "first") << i;
+  }
+}
+
 // Whether one of `message`'s slices is the memory of `data`.
 bool SentFrom(const grpc::ByteBuffer& message, const Buffer& data) {
   std::vector<grpc::Slice> slices;

@@ -203,11 +203,15 @@ enum class ArrayOrder {
 
 // Reads an input with the format given or detected, and binds its persistent references as the
 // request asks; records the format it was read as. The value may view `input` and `message`.
+// With `lend_input`, the read may overwrite the input's bytes (ReadOptions::input_is_scratch):
+// for a call that reads nothing of its input afterwards.
 absl::StatusOr<Value> ReadInput(const CodecRegistry& registry, const v1::ReadOptions& message,
                                 CallBudget& call, const Buffer& input, CallRecord& record,
-                                ArrayOrder order = ArrayOrder::kLittleEndian) {
+                                ArrayOrder order = ArrayOrder::kLittleEndian,
+                                bool lend_input = false) {
   ASSIGN_OR_RETURN(ReadOptions options, ServerReadOptions(message, call));
   options.keep_array_byte_order = order == ArrayOrder::kStreamedAsWritten;
+  options.input_is_scratch = lend_input;
   ASSIGN_OR_RETURN(const Codec* codec, InputCodec(registry, message.format(), input));
   record.input_format = std::string(codec->name());
   ASSIGN_OR_RETURN(Value value, codec->Read(input, options));
@@ -347,14 +351,16 @@ absl::StatusOr<data::Data> DataOfValue(const Value& value, CallBudget& call) {
 absl::StatusOr<data::Data> ReadInputData(const CodecRegistry& registry,
                                          const v1::ReadOptions& message, CallBudget& call,
                                          const Buffer& input, CallRecord& record,
-                                         ArrayOrder order = ArrayOrder::kLittleEndian) {
+                                         ArrayOrder order = ArrayOrder::kLittleEndian,
+                                         bool lend_input = false) {
   ASSIGN_OR_RETURN(const Codec* codec, InputCodec(registry, message.format(), input));
   if (const ArrayCodec* arrays = codec->AsArrayCodec()) {
     ASSIGN_OR_RETURN(ReadOptions options, ServerReadOptions(message, call));
     record.input_format = std::string(codec->name());
     return arrays->ReadData(input, options);
   }
-  ASSIGN_OR_RETURN(Value value, ReadInput(registry, message, call, input, record, order));
+  ASSIGN_OR_RETURN(Value value,
+                   ReadInput(registry, message, call, input, record, order, lend_input));
   return DataOfValue(value, call);
 }
 
@@ -866,14 +872,20 @@ grpc::Status SerializerService::ServeDeserialize(grpc::ServerContext* context,
                                  .string_codes = options.string_codes()};
     v1::DeserializeResponse response;
     wire::SplicedArrays arrays;
+    // The response replaces the request: its input is lent to the read, which swaps an XDR
+    // stream's vectors where they arrived (when gathered into memory of their own) instead of
+    // into a copy beside them.
+    constexpr bool kLendInput = true;
     if (options.view() == v1::VIEW_DATA) {
-      ASSIGN_OR_RETURN(data::Data plain, ReadInputData(*registry_, options, call, input, record));
+      ASSIGN_OR_RETURN(data::Data plain, ReadInputData(*registry_, options, call, input, record,
+                                                       ArrayOrder::kLittleEndian, kLendInput));
       RETURN_IF_ERROR(DataToProto(plain, response.mutable_data(), spliced));
       for (ItemId id : DataArraysLeftOut(plain, spliced)) {
         arrays.emplace_back(id, plain.GetIf<data::NdArray>(id)->data);
       }
     } else {
-      ASSIGN_OR_RETURN(Value value, ReadInput(*registry_, options, call, input, record));
+      ASSIGN_OR_RETURN(Value value, ReadInput(*registry_, options, call, input, record,
+                                              ArrayOrder::kLittleEndian, kLendInput));
       RETURN_IF_ERROR(ToProto(value, response.mutable_value(), spliced));
       for (NodeId id : ArraysLeftOut(value, spliced)) {
         arrays.emplace_back(id, value.Get<Array>(id).data);

@@ -85,6 +85,13 @@ struct ReadOptions {
   // the input's own bytes, so an XDR array written as XDR is never copied and one written in
   // another order is swapped once, straight into the output (ConvertInput).
   bool keep_array_byte_order = false;
+  // The caller lends the input's memory: a reader may overwrite bytes of the input it has read,
+  // and swaps an R XDR stream's vectors where they are instead of into new memory (when the
+  // input's memory is the process's own, Buffer::WritableBytes; a file mapping is never written).
+  // Set only when nothing reads the input's bytes as they were after the read (the service's
+  // unary Deserialize, whose request the response replaces). A compressed stream's decompressed
+  // bytes are the reader's own and always swapped so.
+  bool input_is_scratch = false;
   // Converting R to plain data (another family, an array file) materialises ALTREP compact
   // sequences; one whose elements would take more bytes than this is refused.
   uint64_t max_expanded_bytes = uint64_t{4} << 30;

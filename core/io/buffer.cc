@@ -39,11 +39,13 @@ std::pair<Buffer, uint8_t*> Buffer::Allocate(size_t size) {
     return {
         Buffer(std::shared_ptr<const uint8_t>(
                    bytes, [size](const uint8_t* p) { ::munmap(const_cast<uint8_t*>(p), size); }),
-               size),
+               size, nullptr, /*writable=*/true),
         bytes};
   }
   auto* bytes = static_cast<uint8_t*>(::operator new(size, kAlignment));
-  return {Buffer(std::shared_ptr<const uint8_t>(bytes, AlignedDelete()), size), bytes};
+  return {Buffer(std::shared_ptr<const uint8_t>(bytes, AlignedDelete()), size, nullptr,
+                 /*writable=*/true),
+          bytes};
 }
 
 Buffer Buffer::Copy(const void* data, size_t size) {
@@ -57,7 +59,7 @@ Buffer Buffer::FromString(std::string bytes) {
   auto owner = std::make_shared<std::string>(std::move(bytes));
   const auto* data = reinterpret_cast<const uint8_t*>(owner->data());
   size_t size = owner->size();
-  return Buffer(std::shared_ptr<const uint8_t>(owner, data), size);
+  return Buffer(std::shared_ptr<const uint8_t>(owner, data), size, nullptr, /*writable=*/true);
 }
 
 Buffer Buffer::Wrap(const void* data, size_t size, std::function<void()> release) {
@@ -76,6 +78,12 @@ Buffer Buffer::Wrap(const void* data, size_t size, std::function<void()> release
   return Buffer(std::shared_ptr<const uint8_t>(owner, static_cast<const uint8_t*>(data)), size);
 }
 
+Buffer Buffer::WrapOwnMemory(void* data, size_t size, std::function<void()> release) {
+  Buffer buffer = Wrap(data, size, std::move(release));
+  buffer.writable_ = size > 0;
+  return buffer;
+}
+
 Buffer Buffer::WrapFileMapping(const void* data, size_t size, std::function<void()> release,
                                int descriptor) {
   // The record lives in the release function, which lives as long as any Buffer of the mapping.
@@ -91,7 +99,8 @@ Buffer Buffer::WrapFileMapping(const void* data, size_t size, std::function<void
 
 Buffer Buffer::Slice(size_t offset, size_t length) const {
   if (length == 0) return Buffer();
-  return Buffer(std::shared_ptr<const uint8_t>(data_, data_.get() + offset), length, file_);
+  return Buffer(std::shared_ptr<const uint8_t>(data_, data_.get() + offset), length, file_,
+                writable_);
 }
 
 std::optional<Buffer::FileRegion> Buffer::file_region() const {

@@ -60,6 +60,10 @@ class Buffer {
   // Refers to memory owned elsewhere: `release` runs once no Buffer refers to it any more.
   static Buffer Wrap(const void* data, size_t size, std::function<void()> release);
 
+  // Like Wrap, for writable memory this process allocated for the Buffer alone (an anonymous
+  // mapping a GrowableBuffer filled): see WritableBytes.
+  static Buffer WrapOwnMemory(void* data, size_t size, std::function<void()> release);
+
   // Like Wrap, for a read-only private mapping of a file (ReadFile in core/io/file.h), whose
   // pages can always be given back to the kernel and read again from the file: see DropPages.
   // `descriptor`, when not -1, is an open descriptor of the mapped file, at offset 0 of the
@@ -73,6 +77,14 @@ class Buffer {
   std::string_view view() const {
     return std::string_view(reinterpret_cast<const char*>(data_.get()), size_);
   }
+
+  // These bytes, writable, when the memory is the process's own, allocated for this Buffer alone
+  // (Allocate, Copy, FromString, WrapOwnMemory, and their slices); nullptr for memory wrapped from
+  // elsewhere (received slices, file mappings). Buffers are immutable: this is only for an owner
+  // that knows nothing else will read these bytes as they were, such as a reader swapping the
+  // elements of a stream only it holds, or that its caller lent it (ReadOptions::input_is_scratch),
+  // where they are instead of into new memory.
+  uint8_t* WritableBytes() const { return writable_ ? const_cast<uint8_t*>(data()) : nullptr; }
 
   // `length` bytes starting at `offset`, sharing this buffer's memory. The range must lie inside
   // the buffer (callers check lengths against what remains before slicing).
@@ -113,12 +125,14 @@ class Buffer {
     int descriptor;
   };
 
-  Buffer(std::shared_ptr<const uint8_t> data, size_t size, const MappedFile* file = nullptr)
-      : data_(std::move(data)), size_(size), file_(file) {}
+  Buffer(std::shared_ptr<const uint8_t> data, size_t size, const MappedFile* file = nullptr,
+         bool writable = false)
+      : data_(std::move(data)), size_(size), file_(file), writable_(writable) {}
 
   std::shared_ptr<const uint8_t> data_;
   size_t size_ = 0;
   const MappedFile* file_ = nullptr;  // set for a file mapping: see WrapFileMapping
+  bool writable_ = false;             // see WritableBytes
 };
 
 // Hands `buffer` to `consume` a step of at most `step_bytes` at a time, as slices, giving each

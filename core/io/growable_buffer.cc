@@ -79,7 +79,7 @@ Buffer GrowableBuffer::Finish() && {
     munmap(data, capacity);
     return Buffer();
   }
-  return Buffer::Wrap(data, size, [data, capacity] { munmap(data, capacity); });
+  return Buffer::WrapOwnMemory(data, size, [data, capacity] { munmap(data, capacity); });
 }
 
 }  // namespace seriald

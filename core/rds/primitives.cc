@@ -365,8 +365,16 @@ absl::StatusOr<Buffer> InputStream::ReadElements(ElementType type, uint64_t coun
     if (as_written || format_ == RFormat::kNative || type == ElementType::kRaw || count == 0) {
       return wire;
     }
+    const uint64_t units = size == 16 ? count * 2 : count;
+    const size_t unit = size == 16 ? 8 : size;
+    // Each byte of the stream is read once, so an array's bytes are its own: swapped where they
+    // are, no other node sees them change.
+    if (uint8_t* writable = may_overwrite_input_ ? wire.WritableBytes() : nullptr) {
+      SwapInPlace(writable, units, unit);
+      return wire;
+    }
     auto [buffer, bytes] = Buffer::Allocate(count * size);
-    SwapCopy(wire, bytes, size == 16 ? count * 2 : count, size == 16 ? 8 : size);
+    SwapCopy(wire, bytes, units, unit);
     return buffer;
   }
   const uint64_t tokens = type == ElementType::kComplex128 ? 2 * count : count;

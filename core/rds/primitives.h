@@ -103,6 +103,11 @@ class InputStream {
   // ReadBytes.
   InputStream(Buffer input, uint64_t offset);
 
+  // The input's bytes, once read, are this stream's to overwrite (ReadOptions::input_is_scratch):
+  // ReadElements then swaps XDR elements where they are when the memory is writable
+  // (Buffer::WritableBytes) instead of into new memory.
+  void set_may_overwrite_input(bool may) { may_overwrite_input_ = may; }
+
   // kAsciiHex reads like kAscii.
   void set_format(RFormat format) { format_ = format; }
   RFormat format() const { return format_; }
@@ -154,6 +159,7 @@ class InputStream {
   ByteReader in_;
   RFormat format_ = RFormat::kXdr;
   AsciiDoubleForm double_form_ = AsciiDoubleForm::kToken;  // until a number shows the form
+  bool may_overwrite_input_ = false;
   std::string scratch_;
 };
 

@@ -86,8 +86,11 @@ struct Frame {
 
 class StreamReader {
  public:
-  StreamReader(const Buffer& input, uint64_t offset, const ReadOptions& options)
-      : in_(input, offset), options_(options) {}
+  StreamReader(const Buffer& input, uint64_t offset, const ReadOptions& options,
+               bool may_overwrite_input)
+      : in_(input, offset), options_(options) {
+    in_.set_may_overwrite_input(may_overwrite_input);
+  }
 
   absl::StatusOr<Value> Run(std::string rdata_magic) {
     RStreamInfo info;
@@ -1046,7 +1049,9 @@ absl::StatusOr<Value> ReadR(const Buffer& input, const ReadOptions& options) {
     magic = std::string(stream.view().substr(0, 4));
     offset = 5;
   }
-  StreamReader reader(stream, offset, options);
+  // Decompressed bytes are this read's alone; the input's only when its caller lends them.
+  StreamReader reader(stream, offset, options,
+                      compression != RCompression::kNone || options.input_is_scratch);
   ASSIGN_OR_RETURN(Value value, reader.Run(std::move(magic)));
   value.source().r->compression = compression;
   if (compression == RCompression::kGzip) {

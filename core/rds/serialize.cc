@@ -31,7 +31,10 @@ absl::StatusOr<std::string> SerializeR(const Value& value, RFormat format, int v
 }
 
 absl::StatusOr<Value> UnserializeR(std::string_view bytes, const ReadOptions& options) {
-  return ReadR(Buffer::Copy(bytes), options);
+  // The copy is this call's alone: lent to the read, which swaps XDR vectors where they are.
+  ReadOptions lent = options;
+  lent.input_is_scratch = true;
+  return ReadR(Buffer::Copy(bytes), lent);
 }
 
 absl::Status SaveRds(const std::string& path, const Value& value, const SaveROptions& options) {

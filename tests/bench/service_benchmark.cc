@@ -662,6 +662,39 @@ StreamTiming StreamDeserialize(const std::shared_ptr<grpc::Channel>& channel,
   return timing;
 }
 
+// Unary Deserialize of an XDR R stream (RNumericHeader, then `doubles`) in one message, the
+// request built before the clock starts; the answer's vector is checked (each double swapped).
+StreamTiming UnaryDeserializeR(const std::shared_ptr<grpc::Channel>& channel,
+                               std::string_view doubles) {
+  auto stub = v1::Serializer::NewStub(channel);
+  v1::DeserializeRequest request;
+  request.set_data(RNumericHeader(doubles.size() / 8, /*native=*/false));
+  request.mutable_data()->append(doubles);
+  StreamTiming timing;
+  grpc::ClientContext context;
+  v1::DeserializeResponse response;
+  auto start = Clock::now();
+  grpc::Status status = stub->Deserialize(&context, request, &response);
+  timing.seconds = SecondsSince(start);
+  bool right = false;
+  for (const v1::Node& node : response.value().nodes()) {
+    if (!node.has_array()) continue;
+    const std::string& bytes = node.array().data();
+    right = bytes.size() == doubles.size();
+    for (size_t i = 0; right && i < bytes.size(); i += 8) {
+      uint64_t got, sent;
+      std::memcpy(&got, bytes.data() + i, 8);
+      std::memcpy(&sent, doubles.data() + i, 8);
+      right = got == __builtin_bswap64(sent);
+    }
+  }
+  timing.ok = status.ok() && right;
+  if (!timing.ok) {
+    Fail(absl::StrCat("Deserialize: ", status.error_message(), right ? "" : " (wrong data)"));
+  }
+  return timing;
+}
+
 // seriald's C++ client, always streaming, whatever --stream-mib; null (after reporting) when it
 // cannot connect.
 std::unique_ptr<SerialdClient> ConnectClient(const std::string& address, size_t chunk_bytes) {
@@ -873,6 +906,17 @@ void BenchmarkStreams(const Options& options) {
         return StreamDeserialize(c, RNumericHeader(doubles.size() / 8, /*native=*/false), doubles,
                                  chunk_bytes, /*xdr_doubles=*/true);
       });
+  // The same in one unary message each way (--max-message-bytes raised to take it): gRPC
+  // receives the whole request, and the response is built whole, before anything is sent.
+  if (with_in_memory) {
+    std::vector<std::string> unary = in_memory;
+    unary.insert(unary.end(), {"--max-message-bytes", limit});
+    measure(
+        "Deserialize (unary) rds (XDR doubles)", [&] { return StartSeriald(options, unary); },
+        [&](const std::shared_ptr<grpc::Channel>& c, const std::string&) {
+          return UnaryDeserializeR(c, std::string_view(input).substr(header_bytes));
+        });
+  }
   if (with_in_memory) {
     measure(
         "DeserializeStream t7, input in memory", [&] { return StartSeriald(options, in_memory); },

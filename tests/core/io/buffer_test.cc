@@ -61,6 +61,23 @@ TEST(BufferTest, WrapReleasesOnceWhenTheLastReferenceGoes) {
   EXPECT_EQ(releases, 1);
 }
 
+TEST(BufferTest, OnlyTheProcesssOwnMemoryIsWritable) {
+  auto [allocated, bytes] = Buffer::Allocate(100);
+  EXPECT_EQ(allocated.WritableBytes(), bytes);
+  EXPECT_EQ(allocated.Slice(10, 5).WritableBytes(), bytes + 10);
+  auto [huge, huge_bytes] = Buffer::Allocate(kHugePageThreshold);  // its own mapping
+  EXPECT_EQ(huge.WritableBytes(), huge_bytes);
+  Buffer copy = Buffer::Copy("abc", 3);
+  EXPECT_EQ(copy.WritableBytes(), copy.data());
+  Buffer text = Buffer::FromString(std::string(100, 'x'));
+  EXPECT_EQ(text.Slice(1, 2).WritableBytes(), text.data() + 1);
+  static const char kData[] = "external";
+  Buffer wrapped = Buffer::Wrap(kData, 8, [] {});
+  EXPECT_EQ(wrapped.WritableBytes(), nullptr);
+  EXPECT_EQ(wrapped.Slice(1, 2).WritableBytes(), nullptr);
+  EXPECT_EQ(Buffer().WritableBytes(), nullptr);
+}
+
 TEST(BufferTest, EqualityComparesBytes) {
   EXPECT_EQ(Buffer::Copy("abc", 3), Buffer::FromString("abc"));
   EXPECT_NE(Buffer::Copy("abc", 3), Buffer::Copy("abd", 3));

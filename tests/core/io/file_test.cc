@@ -87,6 +87,7 @@ TEST_F(FileTest, LargeFilesAreMappedNotCopied) {
     EXPECT_TRUE(IsMapped(path));
     EXPECT_EQ(read->size(), data.size());
     EXPECT_TRUE(read->view() == data);
+    EXPECT_EQ(read->WritableBytes(), nullptr);  // a read-only mapping
   }
   EXPECT_FALSE(IsMapped(path));  // released with the last Buffer
 }

@@ -87,7 +87,9 @@ TEST(GrowableBufferTest, ImpossibleSizesAreResourceExhausted) {
   EXPECT_NE(std::string(status.message()).find("cannot allocate"), std::string::npos);
   // Still usable afterwards.
   ASSERT_TRUE(buffer.Append("x", 1).ok());
-  EXPECT_EQ(std::move(buffer).Finish().view(), "x");
+  const Buffer finished = std::move(buffer).Finish();
+  EXPECT_EQ(finished.view(), "x");
+  EXPECT_EQ(finished.WritableBytes(), finished.data());  // its own mapping
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/core/rds/rds_test_util.h"
+#include "tests/testing/files.h"
 
 namespace seriald {
 namespace {
@@ -111,6 +112,99 @@ TEST(RdsReaderTest, NativeVectorsAreSlicesOfTheInput) {
   EXPECT_LT(c.data.data(), input.data() + input.size());
   EXPECT_EQ(Element<double>(c, 1), 1.0);
   EXPECT_EQ(*WriteBack(*value), Hex(kListB2));
+}
+
+// An XDR stream's vectors are swapped into new memory, leaving the input as it was; lent the
+// input (ReadOptions::input_is_scratch), the reader swaps them where they are when its memory is
+// the process's own, and never writes a file mapping or memory wrapped from elsewhere.
+TEST(RdsReaderTest, XdrVectorsAreSwappedWhereTheyAreOnlyInALentInput) {
+  const std::string bytes = Hex(kListX3);
+  auto expect_values = [](const Value& value) {
+    const auto& list = value.Get<List>(value.roots()[0]);
+    EXPECT_EQ(Element<int32_t>(value.Get<Array>(list.items[0]), 0), 1);
+    EXPECT_EQ(Element<int32_t>(value.Get<Array>(list.items[1]), 0), 1);
+    const Array& c = value.Get<Array>(list.items[3]);
+    EXPECT_FALSE(c.big_endian);
+    EXPECT_EQ(Element<double>(c, 0), 0.0);
+    EXPECT_EQ(Element<double>(c, 1), 1.0);
+    EXPECT_EQ(*WriteBack(value), Hex(kListX3));
+  };
+  auto inside = [](const Buffer& data, const Buffer& input) {
+    return data.data() >= input.data() && data.data() + data.size() <= input.data() + input.size();
+  };
+
+  Buffer kept = Buffer::Copy(bytes);
+  auto value = ReadR(kept);
+  ASSERT_TRUE(value.ok()) << value.status();
+  expect_values(*value);
+  EXPECT_EQ(kept.view(), bytes);
+  EXPECT_FALSE(inside(value->Get<Array>(value->Get<List>(value->roots()[0]).items[3]).data, kept));
+
+  ReadOptions lend;
+  lend.input_is_scratch = true;
+  Buffer lent = Buffer::Copy(bytes);
+  value = ReadR(lent, lend);
+  ASSERT_TRUE(value.ok()) << value.status();
+  expect_values(*value);
+  const auto& list = value->Get<List>(value->roots()[0]);
+  for (int item : {0, 1, 3}) {
+    EXPECT_TRUE(inside(value->Get<Array>(list.items[item]).data, lent)) << item;
+  }
+  EXPECT_NE(lent.view(), bytes);  // its vectors now little-endian
+
+  // Memory not the process's own is read as if not lent.
+  std::string external = bytes;
+  Buffer wrapped = Buffer::Wrap(external.data(), external.size(), [] {});
+  EXPECT_EQ(wrapped.WritableBytes(), nullptr);
+  value = ReadR(wrapped, lend);
+  ASSERT_TRUE(value.ok()) << value.status();
+  expect_values(*value);
+  EXPECT_EQ(external, bytes);
+}
+
+// A compressed stream's decompressed bytes are the reader's alone: its vectors are swapped there,
+// lent or not, and the compressed input is never written. Swapped where they are, two vectors
+// stay where the stream has them, 32 bytes apart (three doubles, then the next one's flags and
+// length); swapped into new memory (64-byte aligned allocations), never so.
+TEST(RdsReaderTest, ACompressedStreamsVectorsAreSwappedInItsDecompressedBytes) {
+  Xdr s;
+  s.Header(3).Int(19).Int(2);  // list(c(1.5, -2, 1e300), 7)
+  s.Int(14).Int(3).Double(1.5).Double(-2).Double(1e300).Int(14).Int(1).Double(7);
+  auto plain = Read(s.str());
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  for (RCompression compression : {RCompression::kGzip, RCompression::kBzip2, RCompression::kXz}) {
+    absl::StatusOr<std::string> compressed = Write(*plain, RFormat::kXdr, 3, compression);
+    ASSERT_TRUE(compressed.ok()) << compressed.status();
+    auto distance = [](const Value& value) {
+      const auto& list = value.Get<List>(value.roots()[0]);
+      const Array& doubles = value.Get<Array>(list.items[0]);
+      EXPECT_FALSE(doubles.big_endian);
+      EXPECT_EQ(Element<double>(doubles, 0), 1.5);
+      EXPECT_EQ(Element<double>(doubles, 1), -2.0);
+      EXPECT_EQ(Element<double>(doubles, 2), 1e300);
+      const Array& seven = value.Get<Array>(list.items[1]);
+      EXPECT_EQ(Element<double>(seven, 0), 7.0);
+      return seven.data.data() - doubles.data.data();
+    };
+    Buffer input = Buffer::Copy(*compressed);
+    auto value = ReadR(input);
+    ASSERT_TRUE(value.ok()) << value.status();
+    EXPECT_EQ(distance(*value), 32);
+    EXPECT_EQ(input.view(), *compressed);
+    EXPECT_EQ(*WriteBack(*value), *compressed);
+
+    // Decompressed into a spill file, whose read-only mapping is never written: swapped into
+    // new memory as before, lent or not.
+    testing::ScratchDir spill;
+    ReadOptions spilled;
+    spilled.spill_dir = spill.path();
+    spilled.spill_above_bytes = 0;
+    spilled.input_is_scratch = true;
+    value = ReadR(input, spilled);
+    ASSERT_TRUE(value.ok()) << value.status();
+    EXPECT_NE(distance(*value), 32);
+    EXPECT_EQ(*WriteBack(*value), *compressed);
+  }
 }
 
 TEST(RdsReaderTest, ReadsCallsAsPairlistsWithTags) {

@@ -17,7 +17,9 @@
 //           bits 6-7  chunk size of the transcoder's input: 1, 7, 512, 65536 bytes
 // Seeds (fuzz/make_seeds.sh) are R files with two zero bytes in front.
 //
-// Checks: reading never crashes or exceeds the limits of BoundedReadOptions; when it succeeds,
+// Checks: reading never crashes or exceeds the limits of BoundedReadOptions, and a copy of the
+// input lent to the reader (ReadOptions::input_is_scratch) reads to the same value or error; when
+// it succeeds,
 // each R writer (uncompressed), the value's own format with the source's compression, and the
 // variant write work or fail cleanly, and each output reads back and is a fixpoint (written,
 // read and written again gives the same bytes; for R's lossy ascii doubles, from the second
@@ -99,6 +101,15 @@ void FuzzOne(const uint8_t* data, size_t size) {
   read_options.max_decompressed_bytes = uint64_t{4} << 20;
   read_options.r_normalize = options.Bit(0);
   absl::StatusOr<Value> value = ReadR(input, read_options);
+  // Lent a copy of its input (ReadOptions::input_is_scratch), the reader swaps XDR vectors where
+  // they are: the same value, or the same error.
+  ReadOptions lent_options = read_options;
+  lent_options.input_is_scratch = true;
+  const absl::StatusOr<Value> lent = ReadR(Buffer::Copy(input.view()), lent_options);
+  FUZZ_CHECK(
+      lent.ok() == value.ok() && (value.ok() ? *lent == *value : lent.status() == value.status()),
+      "a lent input read otherwise: " + (lent.ok() ? "OK" : Describe(lent.status())) + " against " +
+          (value.ok() ? "OK" : Describe(value.status())));
   if (!value.ok()) return;
   FUZZ_CHECK(value->Validate().ok(), "ReadR gave an invalid Value: " + Describe(value->Validate()));
   FUZZ_CHECK(value->roots().size() == 1,

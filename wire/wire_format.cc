@@ -34,16 +34,17 @@ bool SliceCursor::ReadVarint(uint64_t* value) {
 }
 
 bool SliceCursor::ReadTag(uint64_t* tag) {
-  const uint64_t before = remaining_;
-  return ReadVarint(tag) && before - remaining_ <= 5 &&
-         *tag <= std::numeric_limits<uint32_t>::max();
+  return ReadShortVarint(std::numeric_limits<uint32_t>::max(), tag);
 }
 
 bool SliceCursor::ReadLength(uint64_t* length) {
   // protobuf's limit: INT_MAX less the 16 bytes its parser may read past a buffer's end.
-  constexpr uint64_t kLongest = std::numeric_limits<int32_t>::max() - 16;
+  return ReadShortVarint(std::numeric_limits<int32_t>::max() - 16, length);
+}
+
+bool SliceCursor::ReadShortVarint(uint64_t max, uint64_t* value) {
   const uint64_t before = remaining_;
-  return ReadVarint(length) && before - remaining_ <= 5 && *length <= kLongest;
+  return ReadVarint(value) && before - remaining_ <= 5 && *value <= max;
 }
 
 bool SliceCursor::Take(uint64_t n, absl::InlinedVector<std::string_view, 4>* pieces) {

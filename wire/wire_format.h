@@ -99,6 +99,8 @@ class SliceCursor {
 
  private:
   bool ReadByte(uint8_t* byte);
+  // A varint of at most five bytes and at most `max`: ReadTag's and ReadLength's common form.
+  bool ReadShortVarint(uint64_t max, uint64_t* value);
   void SkipSpent();
 
   const std::vector<grpc::Slice>& slices_;

@@ -27,6 +27,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/io/byte_order.h"
@@ -40,16 +41,24 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-template <typename F>
-double Median(int reps, F&& f) {
+// The median time of `f` over `reps` runs, each after an untimed `setup`.
+template <typename Setup, typename F>
+double MedianAfter(int reps, Setup&& setup, F&& f) {
   std::vector<double> times;
   for (int i = 0; i < reps; ++i) {
+    setup();
     auto start = Clock::now();
     f();
     times.push_back(std::chrono::duration<double>(Clock::now() - start).count());
   }
   std::sort(times.begin(), times.end());
   return times[times.size() / 2];
+}
+
+template <typename F>
+double Median(int reps, F&& f) {
+  return MedianAfter(
+      reps, [] {}, f);
 }
 
 int Fail(const std::string& message) {
@@ -128,18 +137,17 @@ int main(int argc, char** argv) {
       // of the stream made before its clock starts.
       seriald::ReadOptions lend;
       lend.input_is_scratch = true;
-      std::vector<double> lent_times;
-      for (int i = 0; i < reps; ++i) {
-        value.reset();
-        auto [lent, lent_bytes] = seriald::Buffer::Allocate(input.size());
-        std::memcpy(lent_bytes, input.data(), input.size());
-        const auto start = Clock::now();
-        value.emplace(seriald::ReadR(lent, lend));
-        lent_times.push_back(std::chrono::duration<double>(Clock::now() - start).count());
-        if (!value->ok()) return Fail(std::string(value->status().message()));
-      }
-      std::sort(lent_times.begin(), lent_times.end());
-      const double lent_decode = lent_times[lent_times.size() / 2];
+      seriald::Buffer lent;
+      const double lent_decode = MedianAfter(
+          reps,
+          [&] {
+            value.reset();
+            auto [copy, copy_bytes] = seriald::Buffer::Allocate(input.size());
+            std::memcpy(copy_bytes, input.data(), input.size());
+            lent = std::move(copy);
+          },
+          [&] { value.emplace(seriald::ReadR(std::exchange(lent, {}), lend)); });
+      if (!value->ok()) return Fail(std::string(value->status().message()));
       const seriald::Value& decoded = **value;
       const auto settings = seriald::rds::SettingsFor(decoded, decoded.source().r->format, 3,
                                                       seriald::RCompression::kNone);

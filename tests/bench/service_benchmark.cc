@@ -531,6 +531,18 @@ StreamTiming StreamConvert(const std::shared_ptr<grpc::Channel>& channel, const 
 
 // An R stream of the tensor's payload as one double vector, "X\n" version 3 (or, native, "B\n"):
 // its header; the vector's data follows (the payload's bytes, big-endian in XDR).
+// Whether `got` is whole doubles, each the byte-swapped double at the same place in `sent`.
+bool IsSwappedDoubles(std::string_view got, std::string_view sent) {
+  if (got.size() % 8 != 0 || got.size() > sent.size()) return false;
+  for (size_t i = 0; i < got.size(); i += 8) {
+    uint64_t a, b;
+    std::memcpy(&a, got.data() + i, 8);
+    std::memcpy(&b, sent.data() + i, 8);
+    if (a != __builtin_bswap64(b)) return false;
+  }
+  return true;
+}
+
 std::string RNumericHeader(uint64_t doubles, bool native) {
   std::string s = native ? "B\n" : "X\n";
   auto put = [&](int32_t v) {
@@ -641,13 +653,7 @@ StreamTiming StreamDeserialize(const std::shared_ptr<grpc::Channel>& channel,
     const std::string& bytes = chunk.data();
     right = right && chunk.offset() == received && received + bytes.size() <= data_part.size();
     if (right && xdr_doubles) {
-      right = received % 8 == 0 && bytes.size() % 8 == 0;
-      for (size_t i = 0; right && i < bytes.size(); i += 8) {
-        uint64_t got, sent;
-        std::memcpy(&got, bytes.data() + i, 8);
-        std::memcpy(&sent, data_part.data() + received + i, 8);
-        right = got == __builtin_bswap64(sent);
-      }
+      right = received % 8 == 0 && IsSwappedDoubles(bytes, data_part.substr(received));
     } else if (right) {
       right = std::memcmp(bytes.data(), data_part.data() + received, bytes.size()) == 0;
     }
@@ -680,13 +686,7 @@ StreamTiming UnaryDeserializeR(const std::shared_ptr<grpc::Channel>& channel,
   for (const v1::Node& node : response.value().nodes()) {
     if (!node.has_array()) continue;
     const std::string& bytes = node.array().data();
-    right = bytes.size() == doubles.size();
-    for (size_t i = 0; right && i < bytes.size(); i += 8) {
-      uint64_t got, sent;
-      std::memcpy(&got, bytes.data() + i, 8);
-      std::memcpy(&sent, doubles.data() + i, 8);
-      right = got == __builtin_bswap64(sent);
-    }
+    right = bytes.size() == doubles.size() && IsSwappedDoubles(bytes, doubles);
   }
   timing.ok = status.ok() && right;
   if (!timing.ok) {

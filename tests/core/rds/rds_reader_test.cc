@@ -162,6 +162,23 @@ TEST(RdsReaderTest, XdrVectorsAreSwappedWhereTheyAreOnlyInALentInput) {
   EXPECT_EQ(external, bytes);
 }
 
+// A lent input cut short fails as one not lent does, with the same error and offset, though
+// the vectors before the cut have been swapped where they are.
+TEST(RdsReaderTest, ALentInputCutShortFailsAsOneNotLent) {
+  const std::string bytes = Hex(kListX3);
+  ReadOptions lend;
+  lend.input_is_scratch = true;
+  for (size_t cut = 0; cut < bytes.size(); ++cut) {
+    const std::string prefix = bytes.substr(0, cut);
+    const absl::StatusOr<Value> kept = ReadR(Buffer::Copy(prefix));
+    ASSERT_FALSE(kept.ok()) << cut;
+    const absl::StatusOr<Value> lent = ReadR(Buffer::Copy(prefix), lend);
+    ASSERT_FALSE(lent.ok()) << cut;
+    EXPECT_EQ(lent.status(), kept.status()) << cut;
+    EXPECT_EQ(InputErrorOffset(lent.status()), InputErrorOffset(kept.status())) << cut;
+  }
+}
+
 // A compressed stream's decompressed bytes are the reader's alone: its vectors are swapped there,
 // lent or not, and the compressed input is never written. Swapped where they are, two vectors
 // stay where the stream has them, 32 bytes apart (three doubles, then the next one's flags and

@@ -1,10 +1,9 @@
 #include "server/idle_memory.h"
 
-#include <malloc.h>
-
 #include <utility>
 
 #include "core/io/spill_file_pool.h"
+#include "wire/heap_settings.h"
 
 namespace seriald {
 
@@ -14,7 +13,7 @@ IdleMemoryReturner::IdleMemoryReturner(const CallTracker* tracker, absl::Duratio
   if (!give_back_) {
     give_back_ = [] {
       SpillFilePool::Shared().Release();
-      malloc_trim(0);
+      GiveBackFreedHeapPages();
     };
   }
   thread_ = std::thread([this] { Run(); });

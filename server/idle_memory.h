@@ -29,7 +29,7 @@ namespace seriald {
 class IdleMemoryReturner {
  public:
   // `give_back` is what giving back does (tests count it); by default
-  // SpillFilePool::Shared().Release() and malloc_trim(0).
+  // SpillFilePool::Shared().Release() and GiveBackFreedHeapPages() (malloc_trim).
   explicit IdleMemoryReturner(const CallTracker* tracker, absl::Duration period = absl::Seconds(1),
                               std::function<void()> give_back = nullptr);
   ~IdleMemoryReturner();

@@ -816,6 +816,8 @@ SerializerService::SerializerService(const CodecRegistry* registry, CallTracker*
                      new Handler(&SerializerService::ServeDeserialize, this));
   MarkMethodStreamed(wire::MethodIndex("Convert"),
                      new Handler(&SerializerService::ServeConvert, this));
+  MarkMethodStreamed(wire::MethodIndex("Inspect"),
+                     new Handler(&SerializerService::ServeInspect, this));
   MarkMethodStreamed(wire::MethodIndex(wire::StreamingMethod::kSerializeStream),
                      new Handler(&SerializerService::ServeSerializeStream, this));
   MarkMethodStreamed(wire::MethodIndex(wire::StreamingMethod::kDeserializeStream),
@@ -936,38 +938,38 @@ grpc::Status SerializerService::ServeConvert(grpc::ServerContext* context,
   });
 }
 
-grpc::Status SerializerService::Inspect(grpc::ServerContext* context,
-                                        const v1::InspectRequest* request,
-                                        v1::InspectResponse* response) {
+grpc::Status SerializerService::ServeInspect(grpc::ServerContext* context,
+                                             wire::RawServerStream* stream) {
   CallRecord record{"Inspect", context->peer()};
   return RunCall(tracker_, log_, record, [&]() -> absl::Status {
-    record.bytes_in = request->data().size();
-    if (record.bytes_in > limits_.max_message_bytes) {
-      return UnaryTooLarge("a request", record.bytes_in, limits_.max_message_bytes,
-                           "a local inspection");
-    }
-    // The request, and a working copy of it while it is decoded.
+    v1::InspectRequest request;
+    ASSIGN_OR_RETURN(Buffer input, ReadUnaryRequest(context, stream, limits_, "a local inspection",
+                                                    record, &request));
+    // The input as it arrived (or gathered from its slices once), and a working copy of it while
+    // it is decoded.
     CallBudget call{limits_, budget_.Start(), DeadlineOf(context), spill_budget_.Start()};
     RETURN_IF_ERROR(call.Reserve(2 * record.bytes_in));
-    ASSIGN_OR_RETURN(Value value,
-                     ReadInput(*registry_, request->options(), call, BorrowBytes(request->data()),
-                               record, ArrayOrder::kStreamedAsWritten));
-    response->set_format(FormatFromName(record.input_format).value_or(v1::FORMAT_UNSPECIFIED));
+    ASSIGN_OR_RETURN(Value value, ReadInput(*registry_, request.options(), call, input, record,
+                                            ArrayOrder::kStreamedAsWritten));
+    v1::InspectResponse response;
+    response.set_format(FormatFromName(record.input_format).value_or(v1::FORMAT_UNSPECIFIED));
     Value facts;
     facts.source() = value.source();
     v1::Value facts_message;
     RETURN_IF_ERROR(ToProto(facts, &facts_message));
-    *response->mutable_source() = facts_message.source();
-    response->set_node_count(value.size());
-    response->set_root_count(static_cast<uint32_t>(value.roots().size()));
+    *response.mutable_source() = facts_message.source();
+    response.set_node_count(value.size());
+    response.set_root_count(static_cast<uint32_t>(value.roots().size()));
     for (size_t i = 0; i < value.roots().size() && i < kInspectRootsListed; ++i) {
-      response->add_first_roots(value.roots()[i]);
+      response.add_first_roots(value.roots()[i]);
     }
-    response->set_summary(seriald::Inspect(value));
-    record.bytes_out = response->ByteSizeLong();
+    response.set_summary(seriald::Inspect(value));
+    record.bytes_out = response.ByteSizeLong();
     if (record.bytes_out > limits_.max_response_bytes) {
       return ResponseTooLarge(limits_.max_response_bytes);
     }
+    // The one message, sent with the status as a unary response is.
+    stream->WriteLast(wire::SerializeMessage(response), grpc::WriteOptions());
     return absl::OkStatus();
   });
 }

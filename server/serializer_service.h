@@ -68,10 +68,9 @@ CodecRegistry ServiceCodecs();
 
 class SerializerService final : public v1::Serializer::Service {
  public:
-  // The streaming methods are served over grpc::ByteBuffer (wire/raw_streams.h), so that their
-  // chunks travel without copies, and so are Serialize, Deserialize and Convert
-  // (wire/unary_wire.h), whose input, arrays and output are the bulk of their messages; Inspect
-  // through the generated types.
+  // Every method is served over grpc::ByteBuffer (wire/raw_streams.h): the streaming ones, so
+  // that their chunks travel without copies, and the unary ones (wire/unary_wire.h), whose input,
+  // arrays and output are the bulk of their messages.
   SerializerService(const CodecRegistry* registry, CallTracker* tracker, CallLog* log,
                     ServiceLimits limits);
 
@@ -79,15 +78,13 @@ class SerializerService final : public v1::Serializer::Service {
   const MemoryBudget& budget() const { return budget_; }
   const MemoryBudget& spill_budget() const { return spill_budget_; }
 
-  grpc::Status Inspect(grpc::ServerContext* context, const v1::InspectRequest* request,
-                       v1::InspectResponse* response) override;
-
  private:
-  // Serialize, Deserialize and Convert: one request message, one response (gRPC's streamed
-  // unary).
+  // Serialize, Deserialize, Convert and Inspect: one request message, one response (gRPC's
+  // streamed unary).
   grpc::Status ServeSerialize(grpc::ServerContext* context, wire::RawServerStream* stream);
   grpc::Status ServeDeserialize(grpc::ServerContext* context, wire::RawServerStream* stream);
   grpc::Status ServeConvert(grpc::ServerContext* context, wire::RawServerStream* stream);
+  grpc::Status ServeInspect(grpc::ServerContext* context, wire::RawServerStream* stream);
   grpc::Status ServeSerializeStream(grpc::ServerContext* context, wire::RawServerStream* stream);
   grpc::Status ServeDeserializeStream(grpc::ServerContext* context, wire::RawServerStream* stream);
   grpc::Status ServeConvertStream(grpc::ServerContext* context, wire::RawServerStream* stream);

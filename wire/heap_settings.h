@@ -27,6 +27,11 @@ inline constexpr size_t kOwnMappingFromBytes = size_t{8} << 20;
 // few streamed chunks.
 inline constexpr size_t kKeptAtArenaTopBytes = size_t{32} << 20;
 
+// Gives the pages of freed heap memory back to the system, wherever in the heap they lie
+// (malloc_trim): what a call frees while it grows elsewhere, which the settings above keep for
+// the next allocations. Process-wide, and it briefly locks each arena.
+void GiveBackFreedHeapPages();
+
 // Applies the settings above, and one arena per core (at least two) unless MALLOC_ARENA_MAX is
 // set. Process-wide; call once, before other threads start.
 void ApplyStreamingHeapSettings();

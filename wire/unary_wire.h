@@ -37,12 +37,15 @@
 
 namespace seriald::wire {
 
-// The `data` field (field 1) of a received DeserializeRequest or ConvertRequest as one Buffer:
-// over the slice it arrived in when it lies in one, else gathered into one allocation (its only
-// copy). The other fields are parsed into `rest`, whose data stays empty. INVALID_ARGUMENT for a
-// message that is not of `rest`'s type.
+// The `data` field (field 1) of a received DeserializeRequest, ConvertRequest or InspectRequest
+// as one Buffer: over the slice it arrived in when it lies in one, else gathered into one
+// allocation (its only copy), the message's slices released as they are copied so that the two
+// together hold little more than the request. `message` may be left empty. The other fields are
+// parsed into `rest`, whose data stays empty. INVALID_ARGUMENT for a message that is not of
+// `rest`'s type.
 absl::StatusOr<Buffer> TakeRequestData(grpc::ByteBuffer& message, v1::DeserializeRequest* rest);
 absl::StatusOr<Buffer> TakeRequestData(grpc::ByteBuffer& message, v1::ConvertRequest* rest);
+absl::StatusOr<Buffer> TakeRequestData(grpc::ByteBuffer& message, v1::InspectRequest* rest);
 
 // `response` encoded with `output` as its data, each piece sent from its Buffer.
 grpc::ByteBuffer EncodeConvertResponse(v1::ConvertResponse&& response, const BufferChain& output);

@@ -46,7 +46,8 @@ class Buffer {
   // An empty buffer.
   Buffer() = default;
 
-  // Allocates `size` uninitialised bytes, 64-byte aligned. The caller fills them through the
+  // Allocates `size` uninitialised bytes, 64-byte aligned (from kHugePageThreshold on, a mapping
+  // of whole 2 MiB pages of its own, on a 2 MiB boundary). The caller fills them through the
   // returned pointer before the Buffer is shared.
   static std::pair<Buffer, uint8_t*> Allocate(size_t size);
 

@@ -8,9 +8,11 @@
 // larger than the spill budget converts without being kept; ascii and asciihex streams convert as
 // received too, to R's bytes and the object graph's. DeserializeStream of the 384 MiB XDR vector
 // sends it little-endian in both views while holding a few chunks (the vector stays as written in
-// the spill file, swapped a chunk at a time as it is sent).
+// the spill file, swapped a chunk at a time as it is sent); a unary Deserialize and a unary
+// Inspect of it in one message hold one copy of the request.
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -196,6 +198,70 @@ TEST_F(RStreamE2eTest, DeserializeStreamSendsALargeXdrVectorLittleEndianHoldingA
             << " bytes\n";
   RecordProperty("deserialize_peak_rss_bytes", absl::StrCat(*peak));
   EXPECT_LT(*peak, kMaxPeakBytes);
+  EXPECT_EQ(server_->Stop(), 0);
+}
+
+// A unary Deserialize and a unary Inspect of the 384 MiB XDR vector in one message each (the
+// server's --max-message-bytes raised to take it) hold one copy of the request: gRPC receives the
+// message in slices of a few hundred KiB, which the server gathers into one buffer, releasing each
+// slice as it is copied; Deserialize swaps the vector where it was gathered, and Inspect reads it
+// as written. Holding the slices until the end, both calls peaked at twice the payload.
+// Makes the unary call `call` (with a client context whose deadline is set) on a server whose
+// peak resident set was reset first; expects its status OK and the server's peak within a tenth
+// below and four tenths above the payload, and reports the peak as `property`.
+void ExpectUnaryCallHoldsOneCopy(SerialdProcess& server, const std::string& property,
+                                 const std::function<grpc::Status(grpc::ClientContext*)>& call) {
+  ASSERT_TRUE(testing::ResetPeakRss(server.pid()).ok());
+  grpc::ClientContext context;
+  context.set_deadline(testing::DeadlineIn(absl::Seconds(600)));
+  grpc::Status status = call(&context);
+  ASSERT_TRUE(status.ok()) << status.error_code() << " " << status.error_message();
+  absl::StatusOr<uint64_t> peak = testing::PeakRssBytes(server.pid());
+  ASSERT_TRUE(peak.ok()) << peak.status();
+  std::cout << property << ", 384 MiB XDR vector: server peak RSS " << *peak << " bytes\n";
+  ::testing::Test::RecordProperty(property, absl::StrCat(*peak));
+  EXPECT_LT(*peak, kPayloadBytes * 14 / 10) << property;
+  EXPECT_GE(*peak, kPayloadBytes * 9 / 10) << property;
+}
+
+TEST_F(RStreamE2eTest, UnaryDeserializeAndInspectOfALargeRequestHoldOneCopyOfIt) {
+  const std::string path = dir_.File("numeric.rds");
+  ASSERT_TRUE(WriteNumericStream(path).ok());
+  auto server = SerialdProcess::Start({"--spill-dir", "", "--max-message-bytes", "1GiB"});
+  ASSERT_TRUE(server.ok()) << server.status();
+  server_ = *std::move(server);
+  auto stub = testing::RawStub(server_->address());
+  // "X\n", three words, the native encoding's length and name, the vector's two words.
+  const uint64_t header_bytes = 2 + 12 + 4 + 5 + 8;
+
+  v1::DeserializeRequest deserialize;
+  deserialize.set_data(testing::ReadBytes(path));
+  ASSERT_EQ(deserialize.data().size(), header_bytes + kPayloadBytes);
+  v1::DeserializeResponse deserialized;
+  ASSERT_NO_FATAL_FAILURE(ExpectUnaryCallHoldsOneCopy(
+      *server_, "unary_deserialize_peak_rss_bytes", [&](grpc::ClientContext* context) {
+        return stub->Deserialize(context, deserialize, &deserialized);
+      }));
+  ASSERT_EQ(deserialized.value().nodes_size(), 1);
+  const std::string& data = deserialized.value().nodes(0).array().data();
+  ASSERT_EQ(data.size(), kPayloadBytes);
+  bool right = true;
+  for (uint64_t i = 0; i < kElements && right; ++i) {
+    double value;
+    std::memcpy(&value, data.data() + 8 * i, 8);
+    right = value == static_cast<double>(i) + 0.5;
+  }
+  EXPECT_TRUE(right) << "an element is not i + 0.5";
+
+  v1::InspectRequest inspect;
+  *inspect.mutable_data() = std::move(*deserialize.mutable_data());
+  v1::InspectResponse inspected;
+  ASSERT_NO_FATAL_FAILURE(ExpectUnaryCallHoldsOneCopy(
+      *server_, "unary_inspect_peak_rss_bytes",
+      [&](grpc::ClientContext* context) { return stub->Inspect(context, inspect, &inspected); }));
+  EXPECT_EQ(inspected.format(), v1::FORMAT_RDS);
+  EXPECT_EQ(inspected.node_count(), 1u);
+  EXPECT_THAT(inspected.summary(), HasSubstr("50331648"));
   EXPECT_EQ(server_->Stop(), 0);
 }
 

@@ -6,6 +6,9 @@
 // and what is sent parses to the very message protobuf would have sent.
 #include "wire/unary_wire.h"
 
+#include <algorithm>
+#include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -59,6 +62,70 @@ TEST(UnaryWireTest, DataInOneSliceIsThatSliceNotACopy) {
   message.Clear();
   slices.clear();
   EXPECT_EQ(taken->view(), std::string(5000, 'x'));  // the Buffer keeps the slice alive
+}
+
+// Received slices that say when gRPC's last reference to them goes.
+class TrackedSlices {
+ public:
+  // `bytes` cut every `step` bytes, each piece in memory of its own.
+  TrackedSlices(const std::string& bytes, size_t step) {
+    for (size_t begin = 0; begin < bytes.size(); begin += step) {
+      const size_t size = std::min(step, bytes.size() - begin);
+      auto* piece = new Piece{this, std::unique_ptr<char[]>(new char[size])};
+      std::memcpy(piece->bytes.get(), bytes.data() + begin, size);
+      slices_.emplace_back(piece->bytes.get(), size, &Release, piece);
+      ++held_;
+    }
+  }
+  grpc::ByteBuffer Message() {
+    grpc::ByteBuffer message(slices_.data(), slices_.size());
+    slices_.clear();
+    return message;
+  }
+  size_t held() const { return held_; }
+
+ private:
+  struct Piece {
+    TrackedSlices* owner;
+    std::unique_ptr<char[]> bytes;
+  };
+  static void Release(void* user_data) {
+    auto* piece = static_cast<Piece*>(user_data);
+    --piece->owner->held_;
+    delete piece;
+  }
+  std::vector<grpc::Slice> slices_;
+  size_t held_ = 0;
+};
+
+// Data gathered from several slices is the only copy left once it is taken: the message's slices
+// are all released (a large request's as each is copied), though the caller still has the
+// message. Data in one slice keeps that slice, and only while the Buffer over it lives.
+TEST(UnaryWireTest, TakenDataIsTheOnlyCopyLeftOfTheRequest) {
+  for (size_t data_bytes : {size_t{100000}, kHugePageThreshold + 12345}) {
+    std::string data(data_bytes, '\0');
+    for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>(i * 7 + i / 1000);
+    TrackedSlices received(Request(data).SerializeAsString(), data_bytes / 5 + 1);
+    ASSERT_GT(received.held(), 1u);
+    grpc::ByteBuffer message = received.Message();
+    v1::DeserializeRequest rest;
+    absl::StatusOr<Buffer> taken = TakeRequestData(message, &rest);
+    ASSERT_TRUE(taken.ok()) << taken.status();
+    EXPECT_EQ(received.held(), 0u) << data_bytes;
+    EXPECT_EQ(message.Length(), 0u);
+    EXPECT_EQ(taken->view(), data) << data_bytes;
+    EXPECT_EQ(rest.options().max_depth(), 7u);
+  }
+  TrackedSlices received(Request(std::string(5000, 'x')).SerializeAsString(), 1 << 20);
+  ASSERT_EQ(received.held(), 1u);
+  grpc::ByteBuffer message = received.Message();
+  v1::DeserializeRequest rest;
+  absl::StatusOr<Buffer> taken = TakeRequestData(message, &rest);
+  ASSERT_TRUE(taken.ok()) << taken.status();
+  EXPECT_EQ(received.held(), 1u);
+  EXPECT_EQ(taken->view(), std::string(5000, 'x'));
+  *taken = Buffer();
+  EXPECT_EQ(received.held(), 0u);
 }
 
 TEST(UnaryWireTest, OtherFormsAreReadAsProtobufReadsThem) {

@@ -25,6 +25,7 @@
 #include "wire/chunk_sender.h"
 #include "wire/chunk_wire.h"
 #include "wire/raw_streams.h"
+#include "wire/unary_wire.h"
 
 namespace seriald {
 namespace {
@@ -119,7 +120,7 @@ class SerialdClient::Impl {
       : options_(std::move(options)),
         channel_(std::move(channel)),
         stub_(v1::Serializer::NewStub(channel_)),
-        streams_(channel_),
+        raw_methods_(channel_),
         health_(grpc::health::v1::Health::NewStub(channel_)) {}
 
   void Prepare(grpc::ClientContext* context) const {
@@ -148,8 +149,9 @@ class SerialdClient::Impl {
   ClientOptions options_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::Serializer::Stub> stub_;
-  // The streaming methods, over grpc::ByteBuffer (wire/raw_streams.h).
-  wire::RawMethods streams_;
+  // The streaming methods, and the unary ones whose requests carry bulk bytes, over
+  // grpc::ByteBuffer (wire/raw_streams.h).
+  wire::RawMethods raw_methods_;
   std::unique_ptr<grpc::health::v1::Health::Stub> health_;
 };
 
@@ -179,13 +181,13 @@ absl::StatusOr<ConvertResult> SerialdClient::Convert(const Buffer& input, const 
   grpc::ClientContext context;
   impl_->Prepare(&context);
   if (input.size() <= impl_->options_.stream_threshold_bytes) {
-    v1::ConvertRequest request;
-    request.set_data(input.data(), input.size());
+    v1::ConvertRequest request;  // its data sent from `input`
     ReadOptionsToProto(spec.read_options, spec.input_format, request.mutable_input());
     AddReferenceBindings(spec.reference_bindings, request.mutable_input());
     WriteOptionsToProto(spec.write_options, spec.output_format, request.mutable_output());
     v1::ConvertResponse response;
-    RETURN_IF_ERROR(FromGrpcStatus(impl_->stub_->Convert(&context, request, &response)));
+    RETURN_IF_ERROR(FromGrpcStatus(impl_->raw_methods_.Call(
+        wire::UnaryMethod::kConvert, &context, wire::EncodeRequest(input, request), &response)));
     result.input_format = std::string(FormatName(response.input_format()));
     result.output_bytes = response.data().size();
     result.notes.assign(response.notes().begin(), response.notes().end());
@@ -194,7 +196,7 @@ absl::StatusOr<ConvertResult> SerialdClient::Convert(const Buffer& input, const 
   }
 
   result.streamed = true;
-  auto stream = impl_->streams_.Open(wire::StreamingMethod::kConvertStream, &context);
+  auto stream = impl_->raw_methods_.Open(wire::StreamingMethod::kConvertStream, &context);
   v1::ConvertStreamRequest first;
   ReadOptionsToProto(spec.read_options, spec.input_format,
                      first.mutable_options()->mutable_input());
@@ -248,16 +250,17 @@ absl::StatusOr<Value> SerialdClient::Deserialize(const Buffer& input, std::strin
   grpc::ClientContext context;
   impl_->Prepare(&context);
   if (input.size() <= impl_->options_.stream_threshold_bytes) {
-    v1::DeserializeRequest request;
-    request.set_data(input.data(), input.size());
+    v1::DeserializeRequest request;  // its data sent from `input`
     ReadOptionsToProto(options, *format, request.mutable_options());
     v1::DeserializeResponse response;
-    RETURN_IF_ERROR(FromGrpcStatus(impl_->stub_->Deserialize(&context, request, &response)));
+    RETURN_IF_ERROR(
+        FromGrpcStatus(impl_->raw_methods_.Call(wire::UnaryMethod::kDeserialize, &context,
+                                                wire::EncodeRequest(input, request), &response)));
     *format = std::string(FormatName(response.format()));
     return FromProto(std::move(*response.mutable_value()));
   }
 
-  auto stream = impl_->streams_.Open(wire::StreamingMethod::kDeserializeStream, &context);
+  auto stream = impl_->raw_methods_.Open(wire::StreamingMethod::kDeserializeStream, &context);
   v1::DeserializeStreamRequest first;
   ReadOptionsToProto(options, *format, first.mutable_options());
   first.mutable_options()->set_input_size(input.size());
@@ -361,7 +364,7 @@ absl::Status SerialdClient::Serialize(const Value& value, std::string_view forma
     return output(response.data());
   }
 
-  auto stream = impl_->streams_.Open(wire::StreamingMethod::kSerializeStream, &context);
+  auto stream = impl_->raw_methods_.Open(wire::StreamingMethod::kSerializeStream, &context);
   v1::SerializeStreamRequest first;
   v1::SerializeStreamHeader* header = first.mutable_header();
   RETURN_IF_ERROR(ToProto(value, header->mutable_value(), streaming));
@@ -407,11 +410,11 @@ absl::StatusOr<InspectResult> SerialdClient::Inspect(const Buffer& input, std::s
                                                      const ReadOptions& options) {
   grpc::ClientContext context;
   impl_->Prepare(&context);
-  v1::InspectRequest request;
-  request.set_data(input.data(), input.size());
+  v1::InspectRequest request;  // its data sent from `input`
   ReadOptionsToProto(options, format, request.mutable_options());
   v1::InspectResponse response;
-  RETURN_IF_ERROR(FromGrpcStatus(impl_->stub_->Inspect(&context, request, &response)));
+  RETURN_IF_ERROR(FromGrpcStatus(impl_->raw_methods_.Call(
+      wire::UnaryMethod::kInspect, &context, wire::EncodeRequest(input, request), &response)));
   v1::Value facts;
   *facts.mutable_source() = response.source();
   ASSIGN_OR_RETURN(Value facts_value, FromProto(facts));

@@ -21,31 +21,45 @@ const char* MethodName(StreamingMethod method) {
   return "";
 }
 
-}  // namespace
+const char* MethodName(UnaryMethod method) {
+  switch (method) {
+    case UnaryMethod::kDeserialize:
+      return "Deserialize";
+    case UnaryMethod::kConvert:
+      return "Convert";
+    case UnaryMethod::kInspect:
+      return "Inspect";
+  }
+  return "";
+}
 
-const char* MethodPath(StreamingMethod method) {
-  // Static: gRPC keeps the pointer.
-  static const std::array<std::string, 3> paths = [] {
-    std::array<std::string, 3> result;
-    const google::protobuf::ServiceDescriptor* service =
-        v1::ConvertStreamRequest::descriptor()->file()->FindServiceByName("Serializer");
-    for (StreamingMethod m : kStreamingMethods) {
-      result[Slot(m)] = "/" + service->full_name() + "/" + MethodName(m);
+const google::protobuf::ServiceDescriptor* Service() {
+  return v1::ConvertStreamRequest::descriptor()->file()->FindServiceByName("Serializer");
+}
+
+// "/seriald.v1.Serializer/" and the name of `method`, one of `all` (an enum's values, in order).
+// The strings are static, one array per enum: gRPC keeps the pointer.
+template <typename Method, size_t N>
+const char* PathOf(Method method, const std::array<Method, N>& all) {
+  static const std::array<std::string, N> paths = [&all] {
+    std::array<std::string, N> result;
+    for (Method m : all) {
+      result[static_cast<size_t>(m)] = "/" + Service()->full_name() + "/" + MethodName(m);
     }
     return result;
   }();
-  return paths[Slot(method)].c_str();
+  return paths[static_cast<size_t>(method)].c_str();
 }
+
+}  // namespace
+
+const char* MethodPath(UnaryMethod method) { return PathOf(method, kUnaryMethods); }
+
+const char* MethodPath(StreamingMethod method) { return PathOf(method, kStreamingMethods); }
 
 int MethodIndex(StreamingMethod method) { return MethodIndex(MethodName(method)); }
 
-int MethodIndex(const char* name) {
-  return v1::ConvertStreamRequest::descriptor()
-      ->file()
-      ->FindServiceByName("Serializer")
-      ->FindMethodByName(name)
-      ->index();
-}
+int MethodIndex(const char* name) { return Service()->FindMethodByName(name)->index(); }
 
 RawMethods::RawMethods(const std::shared_ptr<grpc::Channel>& channel)
     : channel_(channel),
@@ -54,7 +68,13 @@ RawMethods::RawMethods(const std::shared_ptr<grpc::Channel>& channel)
                grpc::internal::RpcMethod(MethodPath(StreamingMethod::kDeserializeStream),
                                          grpc::internal::RpcMethod::BIDI_STREAMING, channel),
                grpc::internal::RpcMethod(MethodPath(StreamingMethod::kConvertStream),
-                                         grpc::internal::RpcMethod::BIDI_STREAMING, channel)} {}
+                                         grpc::internal::RpcMethod::BIDI_STREAMING, channel)},
+      unary_methods_{grpc::internal::RpcMethod(MethodPath(UnaryMethod::kDeserialize),
+                                               grpc::internal::RpcMethod::NORMAL_RPC, channel),
+                     grpc::internal::RpcMethod(MethodPath(UnaryMethod::kConvert),
+                                               grpc::internal::RpcMethod::NORMAL_RPC, channel),
+                     grpc::internal::RpcMethod(MethodPath(UnaryMethod::kInspect),
+                                               grpc::internal::RpcMethod::NORMAL_RPC, channel)} {}
 
 std::unique_ptr<RawClientStream> RawMethods::Open(StreamingMethod method,
                                                   grpc::ClientContext* context) const {

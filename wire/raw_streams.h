@@ -22,6 +22,7 @@
 
 #include <grpcpp/channel.h>
 #include <grpcpp/client_context.h>
+#include <grpcpp/impl/client_unary_call.h>
 #include <grpcpp/impl/rpc_method.h>
 #include <grpcpp/support/byte_buffer.h>
 #include <grpcpp/support/sync_stream.h>
@@ -29,6 +30,8 @@
 #include <array>
 #include <memory>
 #include <string_view>
+
+#include "google/protobuf/message_lite.h"
 
 namespace seriald::wire {
 
@@ -41,8 +44,14 @@ inline constexpr std::array<StreamingMethod, 3> kStreamingMethods = {
     StreamingMethod::kSerializeStream, StreamingMethod::kDeserializeStream,
     StreamingMethod::kConvertStream};
 
+// The unary methods whose requests carry bulk bytes (their field 1, `data`).
+enum class UnaryMethod { kDeserialize, kConvert, kInspect };
+inline constexpr std::array<UnaryMethod, 3> kUnaryMethods = {
+    UnaryMethod::kDeserialize, UnaryMethod::kConvert, UnaryMethod::kInspect};
+
 // "/seriald.v1.Serializer/ConvertStream" and so on.
 const char* MethodPath(StreamingMethod method);
+const char* MethodPath(UnaryMethod method);
 
 // The method's index in the generated Serializer::Service (the proto's order), from the proto's
 // descriptor.
@@ -51,17 +60,30 @@ int MethodIndex(StreamingMethod method);
 // serves over grpc::ByteBuffer (wire/unary_wire.h) as gRPC's streamed unary, one message each way.
 int MethodIndex(const char* name);
 
-// Opens streaming calls on one channel; registers each method with the channel once, as a
-// generated stub does.
+// Opens streaming calls on one channel, and makes unary calls whose request is already encoded
+// (wire/unary_wire.h EncodeRequest: its data sent from the caller's Buffer, not copied into a
+// protobuf string and again into gRPC's slices); registers each method with the channel once, as
+// a generated stub does.
 class RawMethods {
  public:
   explicit RawMethods(const std::shared_ptr<grpc::Channel>& channel);
 
   std::unique_ptr<RawClientStream> Open(StreamingMethod method, grpc::ClientContext* context) const;
 
+  // The unary call `method` with `request`, its response parsed into `*response` (the method's
+  // response type), as a generated stub makes it.
+  template <typename Response>
+  grpc::Status Call(UnaryMethod method, grpc::ClientContext* context,
+                    const grpc::ByteBuffer& request, Response* response) const {
+    return grpc::internal::BlockingUnaryCall<grpc::ByteBuffer, Response, grpc::ByteBuffer,
+                                             google::protobuf::MessageLite>(
+        channel_.get(), unary_methods_[static_cast<size_t>(method)], context, request, response);
+  }
+
  private:
   std::shared_ptr<grpc::Channel> channel_;
   std::array<grpc::internal::RpcMethod, 3> methods_;
+  std::array<grpc::internal::RpcMethod, 3> unary_methods_;
 };
 
 }  // namespace seriald::wire

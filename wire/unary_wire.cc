@@ -77,7 +77,7 @@ SplicedMessage ContainerWithData(Container& container, Items* items, uint32_t fi
   return out;
 }
 
-// A response whose field 1 is `output` (each piece sent from its Buffer; left out when empty, as
+// A message whose field 1 is `output` (each piece sent from its Buffer; left out when empty, as
 // protobuf leaves an empty bytes field out), followed by its other fields, `rest`, encoded.
 grpc::ByteBuffer OutputAndRest(const BufferChain& output, std::string rest) {
   SplicedMessage out;
@@ -261,6 +261,12 @@ absl::StatusOr<Buffer> TakeRequestData(grpc::ByteBuffer& message, pb::ConvertReq
 
 absl::StatusOr<Buffer> TakeRequestData(grpc::ByteBuffer& message, pb::InspectRequest* rest) {
   return TakeData(message, rest);
+}
+
+grpc::ByteBuffer EncodeRequest(const Buffer& data, const google::protobuf::MessageLite& rest) {
+  BufferChain pieces;
+  pieces.Append(data);
+  return OutputAndRest(pieces, rest.SerializeAsString());
 }
 
 grpc::ByteBuffer EncodeConvertResponse(pb::ConvertResponse&& response, const BufferChain& output) {

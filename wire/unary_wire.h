@@ -47,6 +47,11 @@ absl::StatusOr<Buffer> TakeRequestData(grpc::ByteBuffer& message, v1::Deserializ
 absl::StatusOr<Buffer> TakeRequestData(grpc::ByteBuffer& message, v1::ConvertRequest* rest);
 absl::StatusOr<Buffer> TakeRequestData(grpc::ByteBuffer& message, v1::InspectRequest* rest);
 
+// A DeserializeRequest, ConvertRequest or InspectRequest with `data` as its data, sent from its
+// Buffer, and `rest` (the request's other fields, its data empty) encoded after it: what the C++
+// client sends (wire/raw_streams.h RawMethods::Call).
+grpc::ByteBuffer EncodeRequest(const Buffer& data, const google::protobuf::MessageLite& rest);
+
 // `response` encoded with `output` as its data, each piece sent from its Buffer.
 grpc::ByteBuffer EncodeConvertResponse(v1::ConvertResponse&& response, const BufferChain& output);
 // SerializeResponse{data: output}, each piece sent from its Buffer.

@@ -141,6 +141,27 @@ TEST_F(CorpusE2eTest, SerialctlThroughTheServerWritesTheLocalBytes) {
   EXPECT_EQ(server_->CallLogLines().size(), 151u * 3);
 }
 
+// `serialctl --server inspect` (the C++ client's unary Inspect, its input sent from the mapped
+// file) prints what `serialctl inspect` prints locally, for every corpus file.
+TEST_F(CorpusE2eTest, SerialctlInspectThroughTheServerPrintsTheLocalTree) {
+  std::vector<std::vector<std::string>> commands;
+  for (const CorpusFile& file : files_) {
+    commands.push_back({testing::SerialctlBinary(), "inspect", file.path});
+    commands.push_back({testing::SerialctlBinary(), "--server", server_->address(), "--timeout",
+                        "60", "inspect", file.path});
+  }
+  std::vector<RunResult> results = testing::RunPrograms(commands);
+  for (size_t i = 0; i < files_.size(); ++i) {
+    const RunResult& local = results[2 * i];
+    const RunResult& remote = results[2 * i + 1];
+    ASSERT_EQ(local.exit_code, 0) << files_[i].relative_path << ": " << local.err;
+    EXPECT_EQ(remote.exit_code, 0) << files_[i].relative_path << ": " << remote.err;
+    EXPECT_FALSE(local.out.empty()) << files_[i].relative_path;
+    EXPECT_EQ(remote.out, local.out) << files_[i].relative_path;
+  }
+  EXPECT_EQ(server_->CallLogLines().size(), files_.size());
+}
+
 TEST_F(CorpusE2eTest, PythonClientWritesTheLocalBytesUnaryAndStreamed) {
   ASSERT_NO_FATAL_FAILURE(ConvertLocally());
   testing::UseBuildPythonStubs();

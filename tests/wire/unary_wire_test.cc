@@ -351,6 +351,27 @@ TEST(UnaryWireTest, ConvertRequestsAndResponsesToo) {
             empty.SerializeAsString());
 }
 
+// What the C++ client sends: the data from its Buffer, then the other fields; protobuf parses it
+// to the request it would have sent, and the server's reading takes the data back out.
+TEST(UnaryWireTest, RequestsAreSentWithTheirDataFromItsBuffer) {
+  const Buffer data = Buffer::Copy(std::string(80000, 'r'));
+  v1::InspectRequest rest;
+  rest.mutable_options()->set_format(v1::FORMAT_RDS);
+  rest.mutable_options()->set_max_depth(9);
+  grpc::ByteBuffer encoded = EncodeRequest(data, rest);
+  EXPECT_TRUE(SentFrom(encoded, data));
+  v1::InspectRequest expected = rest;
+  expected.set_data(std::string(data.view()));
+  EXPECT_EQ(Flatten(encoded), expected.SerializeAsString());
+  v1::InspectRequest taken_rest;
+  absl::StatusOr<Buffer> taken = TakeRequestData(encoded, &taken_rest);
+  ASSERT_TRUE(taken.ok()) << taken.status();
+  EXPECT_EQ(taken->view(), data.view());
+  EXPECT_EQ(taken_rest.options().max_depth(), 9u);
+  // No data: the other fields alone, as protobuf leaves an empty bytes field out.
+  EXPECT_EQ(Flatten(EncodeRequest(Buffer(), rest)), rest.SerializeAsString());
+}
+
 TEST(UnaryWireTest, SerializeResponsesAreTheirOutput) {
   BufferChain output;
   const Buffer piece = Buffer::Copy(std::string(90000, 's'));

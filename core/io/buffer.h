@@ -41,6 +41,13 @@ inline constexpr size_t kHugePageThreshold = size_t{8} << 20;
 // Asks for huge pages for the whole 2 MiB pages inside [data, data + size). Advice only.
 void AdviseHugePages(void* data, size_t size);
 
+// `size` rounded up to whole 2 MiB pages.
+size_t RoundUpToHugePages(size_t size);
+// A fresh anonymous mapping of RoundUpToHugePages(size) bytes starting on a 2 MiB boundary, all
+// of it advised to use huge pages, so that none of it is faulted in 4 KiB at a time; nullptr
+// when the system refuses. munmap(p, RoundUpToHugePages(size)) releases it.
+uint8_t* MapHugePages(size_t size);
+
 class Buffer {
  public:
   // An empty buffer.

@@ -3,6 +3,7 @@
 // written.
 #include "core/io/growable_buffer.h"
 
+#include <cstdint>
 #include <cstring>
 #include <string>
 
@@ -41,6 +42,28 @@ TEST(GrowableBufferTest, GrowsOnPastTheHugePageThreshold) {
     std::string piece = Pattern((1 << 20) + 4093 * i, i);
     ASSERT_TRUE(buffer.Append(piece.data(), piece.size()).ok()) << "at " << expected.size();
     expected += piece;
+  }
+  Buffer whole = std::move(buffer).Finish();
+  EXPECT_TRUE(whole.view() == expected);
+}
+
+// Past 8 MiB the buffer is whole 2 MiB pages from a 2 MiB boundary, wherever growth moves it, so
+// that every page of it can be a huge page.
+TEST(GrowableBufferTest, PastTheHugePageThresholdItIsWhole2MiBPages) {
+  constexpr uintptr_t kTwoMiB = uintptr_t{2} << 20;
+  GrowableBuffer buffer;
+  std::string expected;
+  for (int i = 0; expected.size() < (size_t{40} << 20); ++i) {
+    std::string piece = Pattern((1 << 20) + 4093 * i, i);
+    ASSERT_TRUE(buffer.Append(piece.data(), piece.size()).ok()) << "at " << expected.size();
+    expected += piece;
+    if (buffer.capacity() < kHugePageThreshold) continue;
+    size_t available = 0;
+    absl::StatusOr<uint8_t*> end = buffer.WritableSpace(0, &available);
+    ASSERT_TRUE(end.ok());
+    const auto begin = reinterpret_cast<uintptr_t>(*end) - buffer.size();
+    EXPECT_EQ(begin % kTwoMiB, 0u) << "at " << expected.size();
+    EXPECT_EQ(buffer.capacity() % kTwoMiB, 0u) << "at " << expected.size();
   }
   Buffer whole = std::move(buffer).Finish();
   EXPECT_TRUE(whole.view() == expected);

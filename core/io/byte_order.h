@@ -9,6 +9,11 @@
 // time (LoadElementBytes). DeserializeStream keeps large arrays as written too and swaps each
 // chunk as it sends it (StepReader's swap_bytes).
 //
+// Large copies (4 MiB and more) are written with streaming stores where the processor has AVX2,
+// and a large destination filled from a Buffer has its fresh pages faulted in on a second CPU
+// ahead of the swapping (core/io/page_fault_ahead.h): decoding 400 MB of XDR doubles into new
+// memory then costs about what a memcpy into memory already touched does.
+//
 // Example:
 //
 //   auto [buffer, bytes] = Buffer::Allocate(count * 4);
@@ -27,8 +32,9 @@
 namespace seriald {
 
 // Byte-swaps `count` elements of `size` bytes (2, 4 or 8) from `from` to `to` (which may not
-// overlap). Any other size is copied unchanged (single bytes have no order; 16-byte complex
-// numbers are two 8-byte halves, so callers pass them as 2 * count elements of 8).
+// overlap); at 4 MiB and more with streaming stores, which leave `to` out of the cache. Any other
+// size is copied unchanged (single bytes have no order; 16-byte complex numbers are two 8-byte
+// halves, so callers pass them as 2 * count elements of 8).
 void SwapCopy(const uint8_t* from, uint8_t* to, uint64_t count, size_t size);
 
 // The same in place: `count` elements of `size` bytes at `bytes` swapped where they are (bytes
@@ -37,7 +43,8 @@ void SwapInPlace(uint8_t* bytes, uint64_t count, size_t size);
 
 // The same from `from`'s bytes, in steps of a few MiB, giving each step's source pages back
 // behind it (Buffer::DropPages): swapping a mapped input's array keeps only a step of the input
-// resident besides the swapped copy.
+// resident besides the swapped copy. From kFaultAheadBytes on, another thread faults in `to`'s
+// pages from its end while the swapping runs from its start (PageFaultAhead).
 void SwapCopy(const Buffer& from, uint8_t* to, uint64_t count, size_t size);
 
 // Appends `from`'s `count` elements of `size` bytes to `out`, byte-swapped: how every writer of

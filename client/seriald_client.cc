@@ -20,7 +20,7 @@
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "proto/service_options.h"
 #include "proto/value_conversion.h"
-#include "seriald/v1/serializer.grpc.pb.h"
+#include "seriald/v1/serializer.pb.h"
 #include "wire/array_assembler.h"
 #include "wire/chunk_sender.h"
 #include "wire/chunk_wire.h"
@@ -45,6 +45,17 @@ constexpr char kServiceConfig[] = R"({
     }
   }]
 })";
+
+// A unary response's output (wire/unary_wire.h TakeResponseData); a message that is not the
+// response's type is the server's fault, as with any other message it sends.
+template <typename Response>
+absl::StatusOr<BufferChain> ServerResponseData(grpc::ByteBuffer& received, Response* response) {
+  absl::StatusOr<BufferChain> data = wire::TakeResponseData(received, response);
+  if (!data.ok()) {
+    return absl::InternalError(absl::StrCat("server sent ", data.status().message()));
+  }
+  return data;
+}
 
 // "a:1,b:2" -> "ipv4:a:1,b:2"; a single address or a URI-style target stays as it is.
 absl::StatusOr<std::string> ChannelTarget(const std::string& target) {
@@ -119,7 +130,6 @@ class SerialdClient::Impl {
   Impl(ClientOptions options, std::shared_ptr<grpc::Channel> channel)
       : options_(std::move(options)),
         channel_(std::move(channel)),
-        stub_(v1::Serializer::NewStub(channel_)),
         raw_methods_(channel_),
         health_(grpc::health::v1::Health::NewStub(channel_)) {}
 
@@ -148,9 +158,8 @@ class SerialdClient::Impl {
 
   ClientOptions options_;
   std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<v1::Serializer::Stub> stub_;
-  // The streaming methods, and the unary ones whose requests carry bulk bytes, over
-  // grpc::ByteBuffer (wire/raw_streams.h).
+  // Every method of the service, over grpc::ByteBuffer (wire/raw_streams.h): bulk bytes are sent
+  // from Buffers and received as slices.
   wire::RawMethods raw_methods_;
   std::unique_ptr<grpc::health::v1::Health::Stub> health_;
 };
@@ -185,13 +194,16 @@ absl::StatusOr<ConvertResult> SerialdClient::Convert(const Buffer& input, const 
     ReadOptionsToProto(spec.read_options, spec.input_format, request.mutable_input());
     AddReferenceBindings(spec.reference_bindings, request.mutable_input());
     WriteOptionsToProto(spec.write_options, spec.output_format, request.mutable_output());
-    v1::ConvertResponse response;
+    grpc::ByteBuffer received;
     RETURN_IF_ERROR(FromGrpcStatus(impl_->raw_methods_.Call(
-        wire::UnaryMethod::kConvert, &context, wire::EncodeRequest(input, request), &response)));
+        wire::UnaryMethod::kConvert, &context, wire::EncodeRequest(input, request), &received)));
+    // The output handed over in the pieces it arrived in, not copied into a string.
+    v1::ConvertResponse response;
+    ASSIGN_OR_RETURN(BufferChain data, ServerResponseData(received, &response));
     result.input_format = std::string(FormatName(response.input_format()));
-    result.output_bytes = response.data().size();
+    result.output_bytes = data.size();
     result.notes.assign(response.notes().begin(), response.notes().end());
-    RETURN_IF_ERROR(output(response.data()));
+    for (const Buffer& piece : data.pieces()) RETURN_IF_ERROR(output(piece.view()));
     return result;
   }
 
@@ -359,9 +371,14 @@ absl::Status SerialdClient::Serialize(const Value& value, std::string_view forma
     v1::SerializeRequest request;
     RETURN_IF_ERROR(ToProto(value, request.mutable_value()));
     WriteOptionsToProto(options, format, request.mutable_options());
+    grpc::ByteBuffer received;
+    RETURN_IF_ERROR(FromGrpcStatus(impl_->raw_methods_.Call(
+        wire::UnaryMethod::kSerialize, &context, wire::SerializeMessage(request), &received)));
+    // The output handed over in the pieces it arrived in, not copied into a string.
     v1::SerializeResponse response;
-    RETURN_IF_ERROR(FromGrpcStatus(impl_->stub_->Serialize(&context, request, &response)));
-    return output(response.data());
+    ASSIGN_OR_RETURN(BufferChain data, ServerResponseData(received, &response));
+    for (const Buffer& piece : data.pieces()) RETURN_IF_ERROR(output(piece.view()));
+    return absl::OkStatus();
   }
 
   auto stream = impl_->raw_methods_.Open(wire::StreamingMethod::kSerializeStream, &context);

@@ -51,11 +51,6 @@ constexpr size_t kInspectRootsListed = 10;
 // (wire/unary_wire.h); smaller ones are copied into the message, which costs less than a slice.
 constexpr uint64_t kSplicedArrayBytes = uint64_t{64} << 10;
 
-// Refers to request bytes owned by gRPC for the duration of a handler, without copying them.
-Buffer BorrowBytes(const std::string& bytes) {
-  return Buffer::Wrap(bytes.data(), bytes.size(), [] {});
-}
-
 // How close to its deadline a call's cancellation counts as the deadline. The client's deadline
 // ends a call on both sides, but the server counts it from when the call arrived, so the
 // client's cancellation (which carries no reason) usually arrives just before the server's own

@@ -29,6 +29,8 @@ const char* MethodName(UnaryMethod method) {
       return "Convert";
     case UnaryMethod::kInspect:
       return "Inspect";
+    case UnaryMethod::kSerialize:
+      return "Serialize";
   }
   return "";
 }
@@ -74,7 +76,15 @@ RawMethods::RawMethods(const std::shared_ptr<grpc::Channel>& channel)
                      grpc::internal::RpcMethod(MethodPath(UnaryMethod::kConvert),
                                                grpc::internal::RpcMethod::NORMAL_RPC, channel),
                      grpc::internal::RpcMethod(MethodPath(UnaryMethod::kInspect),
+                                               grpc::internal::RpcMethod::NORMAL_RPC, channel),
+                     grpc::internal::RpcMethod(MethodPath(UnaryMethod::kSerialize),
                                                grpc::internal::RpcMethod::NORMAL_RPC, channel)} {}
+
+grpc::Status RawMethods::Call(UnaryMethod method, grpc::ClientContext* context,
+                              const grpc::ByteBuffer& request, grpc::ByteBuffer* response) const {
+  return grpc::internal::BlockingUnaryCall<grpc::ByteBuffer, grpc::ByteBuffer>(
+      channel_.get(), unary_methods_[static_cast<size_t>(method)], context, request, response);
+}
 
 std::unique_ptr<RawClientStream> RawMethods::Open(StreamingMethod method,
                                                   grpc::ClientContext* context) const {

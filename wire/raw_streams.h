@@ -45,9 +45,10 @@ inline constexpr std::array<StreamingMethod, 3> kStreamingMethods = {
     StreamingMethod::kConvertStream};
 
 // The unary methods whose requests carry bulk bytes (their field 1, `data`).
-enum class UnaryMethod { kDeserialize, kConvert, kInspect };
-inline constexpr std::array<UnaryMethod, 3> kUnaryMethods = {
-    UnaryMethod::kDeserialize, UnaryMethod::kConvert, UnaryMethod::kInspect};
+enum class UnaryMethod { kDeserialize, kConvert, kInspect, kSerialize };
+inline constexpr std::array<UnaryMethod, 4> kUnaryMethods = {
+    UnaryMethod::kDeserialize, UnaryMethod::kConvert, UnaryMethod::kInspect,
+    UnaryMethod::kSerialize};
 
 // "/seriald.v1.Serializer/ConvertStream" and so on.
 const char* MethodPath(StreamingMethod method);
@@ -80,10 +81,15 @@ class RawMethods {
         channel_.get(), unary_methods_[static_cast<size_t>(method)], context, request, response);
   }
 
+  // The same with the response as it arrived, for the caller to take apart
+  // (wire/unary_wire.h TakeResponseData).
+  grpc::Status Call(UnaryMethod method, grpc::ClientContext* context,
+                    const grpc::ByteBuffer& request, grpc::ByteBuffer* response) const;
+
  private:
   std::shared_ptr<grpc::Channel> channel_;
   std::array<grpc::internal::RpcMethod, 3> methods_;
-  std::array<grpc::internal::RpcMethod, 3> unary_methods_;
+  std::array<grpc::internal::RpcMethod, kUnaryMethods.size()> unary_methods_;
 };
 
 }  // namespace seriald::wire

@@ -3,11 +3,13 @@
 #include <algorithm>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/types/span.h"
+#include "core/status_macros.h"
 #include "wire/chunk_wire.h"
 #include "wire/heap_settings.h"
 #include "wire/wire_format.h"
@@ -127,13 +129,21 @@ Buffer GatherReleasing(absl::Span<const std::string_view> data, std::vector<grpc
   return buffer;
 }
 
-// TakeRequestData for either request: its bytes field `data` (field 1), the rest parsed.
-template <typename Request>
-absl::StatusOr<Buffer> TakeData(grpc::ByteBuffer& message, Request* rest) {
-  static_assert(Request::kDataFieldNumber == 1);
-  std::vector<grpc::Slice> slices;
+// A message's bytes field `data` (field 1) as the pieces of the received slices it lies in, and
+// its other fields parsed into `rest`: the reading TakeRequestData and TakeResponseData share.
+struct ScannedData {
+  std::vector<grpc::Slice> slices;  // the only references left to the received bytes
+  absl::InlinedVector<std::string_view, 4> pieces;  // the data, in `slices`
+  std::optional<Buffer> parsed;                     // instead, when protobuf parsed the message
+};
+
+template <typename Message>
+absl::StatusOr<ScannedData> ScanData(grpc::ByteBuffer& message, Message* rest) {
+  static_assert(Message::kDataFieldNumber == 1);
+  ScannedData scanned;
+  std::vector<grpc::Slice>& slices = scanned.slices;
   bool in_form = message.Valid() && message.Dump(&slices).ok();
-  absl::InlinedVector<std::string_view, 4> data;
+  absl::InlinedVector<std::string_view, 4>& data = scanned.pieces;
   std::string others;  // every other field, as it came, for protobuf to parse
   bool seen_data = false;
   if (in_form) {
@@ -143,7 +153,7 @@ absl::StatusOr<Buffer> TakeData(grpc::ByteBuffer& message, Request* rest) {
       uint64_t value = 0;
       in_form = cursor.ReadTag(&tag);
       if (!in_form) break;
-      if (tag == Tag(Request::kDataFieldNumber, kLengthDelimited)) {
+      if (tag == Tag(Message::kDataFieldNumber, kLengthDelimited)) {
         // A second occurrence replaces the first in protobuf's reading: left to it.
         in_form = !seen_data && cursor.ReadLength(&value) && cursor.Take(value, &data);
         seen_data = true;
@@ -178,15 +188,27 @@ absl::StatusOr<Buffer> TakeData(grpc::ByteBuffer& message, Request* rest) {
     if (!ParseMessage(message, rest).ok()) {
       return NotA(*rest);
     }
-    return Buffer::FromString(std::move(*rest->mutable_data()));
+    scanned.slices.clear();
+    scanned.pieces.clear();
+    scanned.parsed = Buffer::FromString(std::move(*rest->mutable_data()));
+    return scanned;
   }
   if (!rest->ParseFromString(others)) {
     return NotA(*rest);
   }
   message.Clear();  // `slices` holds the only references left to the received bytes
+  return scanned;
+}
+
+// TakeRequestData for any request: the data as one Buffer.
+template <typename Request>
+absl::StatusOr<Buffer> TakeData(grpc::ByteBuffer& message, Request* rest) {
+  ASSIGN_OR_RETURN(ScannedData scanned, ScanData(message, rest));
+  if (scanned.parsed.has_value()) return *std::move(scanned.parsed);
+  const absl::InlinedVector<std::string_view, 4>& data = scanned.pieces;
   if (data.size() == 1) {
     // The slice stays alive as long as the Buffer over it.
-    auto owner = std::make_shared<std::vector<grpc::Slice>>(std::move(slices));
+    auto owner = std::make_shared<std::vector<grpc::Slice>>(std::move(scanned.slices));
     return Buffer::Wrap(data[0].data(), data[0].size(), [owner] {});
   }
   uint64_t size = 0;
@@ -201,7 +223,24 @@ absl::StatusOr<Buffer> TakeData(grpc::ByteBuffer& message, Request* rest) {
   }
   // A mapping of its own with huge pages (a dozen page faults for 12 MB, where the heap's own
   // mapping of that size took 3,000).
-  return GatherReleasing(data, slices, size);
+  return GatherReleasing(data, scanned.slices, size);
+}
+
+// TakeResponseData for either response: the data as Buffers over the slices it arrived in.
+template <typename Response>
+absl::StatusOr<BufferChain> TakeDataPieces(grpc::ByteBuffer& message, Response* rest) {
+  ASSIGN_OR_RETURN(ScannedData scanned, ScanData(message, rest));
+  BufferChain chain;
+  if (scanned.parsed.has_value()) {
+    chain.Append(*std::move(scanned.parsed));
+    return chain;
+  }
+  // The slices stay alive as long as any Buffer over them.
+  auto owner = std::make_shared<std::vector<grpc::Slice>>(std::move(scanned.slices));
+  for (std::string_view piece : scanned.pieces) {
+    chain.Append(Buffer::Wrap(piece.data(), piece.size(), [owner] {}));
+  }
+  return chain;
 }
 
 }  // namespace
@@ -261,6 +300,15 @@ absl::StatusOr<Buffer> TakeRequestData(grpc::ByteBuffer& message, pb::ConvertReq
 
 absl::StatusOr<Buffer> TakeRequestData(grpc::ByteBuffer& message, pb::InspectRequest* rest) {
   return TakeData(message, rest);
+}
+
+absl::StatusOr<BufferChain> TakeResponseData(grpc::ByteBuffer& message, pb::ConvertResponse* rest) {
+  return TakeDataPieces(message, rest);
+}
+
+absl::StatusOr<BufferChain> TakeResponseData(grpc::ByteBuffer& message,
+                                             pb::SerializeResponse* rest) {
+  return TakeDataPieces(message, rest);
 }
 
 grpc::ByteBuffer EncodeRequest(const Buffer& data, const google::protobuf::MessageLite& rest) {

@@ -2,7 +2,8 @@
 //
 // The unary calls' bulk bytes without protobuf std::strings in between: a request's input taken
 // from the slices it arrived in, and a response's array data (Deserialize) or output (Convert,
-// Serialize) sent from its own Buffers.
+// Serialize) sent from its own Buffers; on the client's side, a request's input sent from the
+// caller's Buffer and a response's output taken from the slices it arrived in.
 // Through generated code a unary Deserialize copied its input into a string as it parsed it (a
 // string grown piece by piece) and its arrays twice on the way out (into the response message,
 // then into gRPC's slices), each copy into fresh memory: 7,000 page faults and 220 ms of server
@@ -46,6 +47,14 @@ namespace seriald::wire {
 absl::StatusOr<Buffer> TakeRequestData(grpc::ByteBuffer& message, v1::DeserializeRequest* rest);
 absl::StatusOr<Buffer> TakeRequestData(grpc::ByteBuffer& message, v1::ConvertRequest* rest);
 absl::StatusOr<Buffer> TakeRequestData(grpc::ByteBuffer& message, v1::InspectRequest* rest);
+
+// The `data` field (field 1) of a received ConvertResponse or SerializeResponse as the pieces it
+// arrived in: Buffers over the message's slices, nothing copied (the C++ client hands them to its
+// caller's output callback one by one). The other fields are parsed into `rest`, whose data stays
+// empty. INVALID_ARGUMENT for a message that is not of `rest`'s type.
+absl::StatusOr<BufferChain> TakeResponseData(grpc::ByteBuffer& message, v1::ConvertResponse* rest);
+absl::StatusOr<BufferChain> TakeResponseData(grpc::ByteBuffer& message,
+                                             v1::SerializeResponse* rest);
 
 // A DeserializeRequest, ConvertRequest or InspectRequest with `data` as its data, sent from its
 // Buffer, and `rest` (the request's other fields, its data empty) encoded after it: what the C++

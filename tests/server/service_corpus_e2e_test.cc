@@ -14,6 +14,7 @@
 #include "gtest/gtest.h"
 #include "tests/core/torch7/testing/corpus.h"
 #include "tests/server/testing/service_e2e.h"
+#include "tests/testing/torch7_tensor.h"
 
 namespace seriald {
 namespace {
@@ -254,6 +255,38 @@ TEST_F(CorpusE2eTest, CppClientDeserializeThenSerializeGivesTheOriginalBytes) {
                              "method=DeserializeStream ", "method=SerializeStream "}) {
     EXPECT_THAT(log, HasSubstr(method));
   }
+}
+
+// A unary Convert whose output the server sends as several pieces (a 12 MB tensor swapped to
+// big-endian, written in blocks): the C++ client hands the pieces to the callback as they
+// arrived, in order, and they are the conversion's bytes.
+TEST_F(CorpusE2eTest, CppClientUnaryConvertHandsOverTheOutputInItsPieces) {
+  constexpr uint64_t kCount = 3'000'000;  // 12 MB of floats: under the 16 MiB unary threshold
+  const std::string input = testing::FloatTensorStream(kCount);
+  ClientOptions options;
+  options.target = server_->address();
+  options.timeout = absl::Seconds(60);
+  absl::StatusOr<std::unique_ptr<SerialdClient>> client = SerialdClient::Connect(options);
+  ASSERT_TRUE(client.ok()) << client.status();
+  ConvertSpec spec;
+  spec.output_format = "t7";
+  spec.write_options.torch7_big_endian = true;
+  std::string output;
+  int pieces = 0;
+  absl::StatusOr<ConvertResult> result =
+      (*client)->Convert(Buffer::Copy(input), spec, [&](std::string_view piece) {
+        output.append(piece);
+        ++pieces;
+        return absl::OkStatus();
+      });
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_FALSE(result->streamed);
+  EXPECT_EQ(result->input_format, "t7");
+  EXPECT_EQ(result->output_bytes, output.size());
+  EXPECT_GT(pieces, 1);
+  EXPECT_TRUE(output == testing::FloatTensorStream(kCount, /*big_endian=*/true))
+      << "the output differs from the big-endian tensor";
+  EXPECT_THAT(server_->Log(), HasSubstr("method=Convert "));
 }
 
 TEST_F(CorpusE2eTest, PythonDeserializeThenSerializeGivesTheOriginalBytes) {

@@ -384,6 +384,85 @@ TEST(UnaryWireTest, SerializeResponsesAreTheirOutput) {
   EXPECT_EQ(Flatten(EncodeSerializeResponse(BufferChain())), "");
 }
 
+// What the C++ client receives: a unary response's output comes out as Buffers over the slices
+// it arrived in, whatever the cuts between them, and the other fields parsed.
+TEST(UnaryWireTest, ResponseDataComesOutAsThePiecesItArrivedIn) {
+  v1::ConvertResponse response;
+  response.set_data(std::string(100000, 'o'));
+  response.set_input_format(v1::FORMAT_RDS);
+  response.add_notes("kept as doubles");
+  const std::string bytes = response.SerializeAsString();
+  for (const std::vector<size_t>& cuts :
+       {std::vector<size_t>{}, {1}, {3, 50000, 99999}, {bytes.size() - 9}}) {
+    SCOPED_TRACE(cuts.size());
+    grpc::ByteBuffer message = Received(bytes, cuts);
+    std::vector<grpc::Slice> slices;
+    ASSERT_TRUE(message.Dump(&slices).ok());
+    v1::ConvertResponse rest;
+    absl::StatusOr<BufferChain> taken = TakeResponseData(message, &rest);
+    ASSERT_TRUE(taken.ok()) << taken.status();
+    EXPECT_EQ(taken->ToString(), response.data());
+    EXPECT_TRUE(rest.data().empty());
+    EXPECT_EQ(rest.input_format(), v1::FORMAT_RDS);
+    EXPECT_THAT(rest.notes(), ::testing::ElementsAre("kept as doubles"));
+    // Each piece lies in one of the received slices: nothing was copied.
+    for (const Buffer& piece : taken->pieces()) {
+      EXPECT_TRUE(std::any_of(slices.begin(), slices.end(), [&](const grpc::Slice& slice) {
+        return piece.data() >= slice.begin() && piece.data() + piece.size() <= slice.end();
+      }));
+    }
+  }
+
+  // The server's encoding of a chain of output pieces, taken apart again: the pieces are the
+  // server's own Buffers' memory, end to end.
+  BufferChain output;
+  const Buffer first = Buffer::Copy(std::string(70000, '1'));
+  const Buffer second = Buffer::Copy(std::string(30000, '2'));
+  output.Append(first);
+  output.Append(second);
+  v1::ConvertResponse header;
+  header.set_input_format(v1::FORMAT_T7);
+  grpc::ByteBuffer encoded = EncodeConvertResponse(std::move(header), output);
+  v1::ConvertResponse rest;
+  absl::StatusOr<BufferChain> taken = TakeResponseData(encoded, &rest);
+  ASSERT_TRUE(taken.ok()) << taken.status();
+  ASSERT_EQ(taken->pieces().size(), 2u);
+  EXPECT_EQ(taken->pieces()[0].data(), first.data());
+  EXPECT_EQ(taken->pieces()[1].data(), second.data());
+  EXPECT_EQ(taken->ToString(), std::string(first.view()) + std::string(second.view()));
+  EXPECT_EQ(rest.input_format(), v1::FORMAT_T7);
+
+  // A SerializeResponse the same; no output is an empty chain.
+  const Buffer serialized = Buffer::Copy(std::string(90000, 's'));
+  BufferChain serialized_output;
+  serialized_output.Append(serialized);
+  grpc::ByteBuffer serialize_message = EncodeSerializeResponse(serialized_output);
+  v1::SerializeResponse serialize_rest;
+  taken = TakeResponseData(serialize_message, &serialize_rest);
+  ASSERT_TRUE(taken.ok()) << taken.status();
+  ASSERT_EQ(taken->pieces().size(), 1u);
+  EXPECT_EQ(taken->pieces()[0].data(), serialized.data());
+  grpc::ByteBuffer empty = EncodeSerializeResponse(BufferChain());
+  taken = TakeResponseData(empty, &serialize_rest);
+  ASSERT_TRUE(taken.ok()) << taken.status();
+  EXPECT_EQ(taken->size(), 0u);
+
+  // A data field twice is left to protobuf, which keeps the last; what is not a response of the
+  // type is refused.
+  v1::ConvertResponse twice_first;
+  twice_first.set_data("old");
+  v1::ConvertResponse twice_second;
+  twice_second.set_data("new");
+  grpc::ByteBuffer twice =
+      Received(twice_first.SerializeAsString() + twice_second.SerializeAsString());
+  taken = TakeResponseData(twice, &rest);
+  ASSERT_TRUE(taken.ok()) << taken.status();
+  EXPECT_EQ(taken->ToString(), "new");
+  grpc::ByteBuffer bad = Received("\x0a\x10short");
+  EXPECT_THAT(std::string(TakeResponseData(bad, &rest).status().message()),
+              ::testing::HasSubstr("not a valid seriald.v1.ConvertResponse"));
+}
+
 TEST(UnaryWireTest, SplicedMessagesNest) {
   SplicedMessage inner;
   inner.Append(std::string("ab"));

@@ -351,10 +351,15 @@ class ForTorch7 {
     const ElementType target = info.element_type;
     if (array.dtype != target) {
       const uint64_t count = data::ElementCount(array);
+      // R's vectors are column-major already: the source is usually the input's own bytes (a
+      // mapped file's), gone through a step at a time and given back behind, so that only the
+      // retyped copy is held whole.
       Buffer source = data::Gather(array, data::Order::kColumnMajor);
-      auto [buffer, out] = Buffer::Allocate(count * ElementSize(target));
-      for (uint64_t i = 0; i < count; ++i) {
-        const uint8_t* element = source.data() + i * ElementSize(array.dtype);
+      auto [buffer, bytes] = Buffer::Allocate(count * ElementSize(target));
+      uint8_t* out = bytes;  // clang 14 cannot capture a structured binding in a lambda
+      const size_t source_size = ElementSize(array.dtype);
+      RETURN_IF_ERROR(VisitElementsInSteps(source, source_size, count, [&](uint64_t i) {
+        const uint8_t* element = source.data() + i * source_size;
         if (IsNa(array, element)) {
           return absl::InvalidArgumentError(absl::StrCat(
               Where(id), ": element ", i + 1, " is NA, which a ", torch_type, " cannot hold"));
@@ -377,8 +382,8 @@ class ForTorch7 {
                 absl::StrCat(Where(id), ": ", AsAbsl(ElementTypeName(array.dtype)),
                              " elements cannot become a ", torch_type));
         }
-        RETURN_IF_ERROR(Store(id, torch_type, target, v, i, out + i * ElementSize(target)));
-      }
+        return Store(id, torch_type, target, v, i, out + i * ElementSize(target));
+      }));
       array.dtype = target;
       array.strides = data::ContiguousStrides(array.shape, data::Order::kColumnMajor);
       array.offset = 0;

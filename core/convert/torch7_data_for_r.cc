@@ -346,14 +346,25 @@ class ForR {
     return absl::OkStatus();
   }
 
-  // R has no 64-bit integers: doubles, exact up to 2^53, column-major as R will keep them.
+  // R has no 64-bit integers: doubles, exact up to 2^53, column-major as R will keep them. A
+  // gathered copy (a matrix, a view) becomes the doubles where it is; a contiguous vector, which
+  // may be a mapped input's bytes, is converted a step at a time into new memory, each step's
+  // input pages given back behind: one copy of the data is held either way.
   absl::Status Int64ToDouble(ItemId id, NdArray& array) {
     const uint64_t count = data::ElementCount(array);
+    const bool gathered_copy = !data::IsContiguous(array, data::Order::kColumnMajor);
     Buffer gathered = data::Gather(array, data::Order::kColumnMajor);
-    auto [buffer, out] = Buffer::Allocate(count * 8);
+    Buffer buffer = gathered;
+    uint8_t* out = gathered_copy ? gathered.WritableBytes() : nullptr;
+    if (out == nullptr) {
+      auto [fresh, bytes] = Buffer::Allocate(count * 8);
+      buffer = std::move(fresh);
+      out = bytes;
+    }
+    const uint8_t* in = gathered.data();
     uint64_t inexact = 0;
-    for (uint64_t i = 0; i < count; ++i) {
-      const int64_t v = LoadElementBytes<int64_t>(gathered.data() + 8 * i, array.big_endian);
+    RETURN_IF_ERROR(VisitElementsInSteps(gathered, 8, count, [&](uint64_t i) {
+      const int64_t v = LoadElementBytes<int64_t>(in + 8 * i, array.big_endian);
       if (v > kExactIntegerLimit || v < -kExactIntegerLimit) {
         if (!options_.allow_inexact_integers) {
           return absl::InvalidArgumentError(absl::StrCat(
@@ -365,7 +376,8 @@ class ForR {
       }
       const double d = static_cast<double>(v);
       std::memcpy(out + 8 * i, &d, 8);
-    }
+      return absl::OkStatus();
+    }));
     if (inexact > 0) {
       notes_.Add(absl::StrCat(paths_.Describe(id), ": ", inexact,
                               " int64 elements beyond 2^53 rounded to the nearest double"));

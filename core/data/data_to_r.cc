@@ -371,8 +371,10 @@ class DataToRConverter {
       case ElementType::kRaw:
         return Array{array.dtype, count, gathered, data::KeptBigEndian(array)};
       case ElementType::kInt64: {
+        // Two passes, the range check and the conversion, each with a step of a mapped input
+        // resident at a time besides the converted copy.
         bool fits_integer = true;
-        for (uint64_t i = 0; i < count; ++i) {
+        RETURN_IF_ERROR(VisitElementsInSteps(gathered, 8, count, [&](uint64_t i) {
           const int64_t v = LoadElementBytes<int64_t>(p + 8 * i, big_endian);
           if (v <= INT32_MIN || v > INT32_MAX) {
             fits_integer = false;
@@ -382,10 +384,11 @@ class DataToRConverter {
                                                 "hold exactly"));
             }
           }
-        }
+          return absl::OkStatus();
+        }));
         auto [buffer, bytes] = Buffer::Allocate(count * (fits_integer ? 4 : 8));
         uint8_t* out = bytes;  // clang 14 cannot capture a structured binding in a lambda
-        InSteps(gathered, 8, count, [&](uint64_t i) {
+        (void)VisitElementsInSteps(gathered, 8, count, [&](uint64_t i) {
           const int64_t v = LoadElementBytes<int64_t>(p + 8 * i, big_endian);
           if (fits_integer) {
             int32_t narrow = static_cast<int32_t>(v);
@@ -394,6 +397,7 @@ class DataToRConverter {
             double wide = static_cast<double>(v);
             std::memcpy(out + 8 * i, &wide, 8);
           }
+          return absl::OkStatus();
         });
         return Array{fits_integer ? ElementType::kInt32 : ElementType::kFloat64, count, buffer};
       }
@@ -401,24 +405,6 @@ class DataToRConverter {
         break;
     }
     return ItemError(id, "unknown dtype");
-  }
-
-  // Runs `convert(i)` for every element index in [0, count), a few MiB of the source at a time
-  // through ConsumeInSteps, which gives a mapped input's pages back behind (an int64 tensor
-  // made R's integers or doubles is then resident only a step at a time besides the converted
-  // copy).
-  template <typename Convert>
-  static void InSteps(const Buffer& source, size_t element_size, uint64_t count, Convert convert) {
-    if (count == 0) return;
-    uint64_t begin = 0;
-    (void)ConsumeInSteps(source.Slice(0, count * element_size), size_t{8} << 20,
-                         [&](const Buffer& step) {
-                           // A local index: one captured by reference would live in memory.
-                           const uint64_t end = begin + step.size() / element_size;
-                           for (uint64_t i = begin; i < end; ++i) convert(i);
-                           begin = end;
-                           return absl::OkStatus();
-                         });
   }
 
   // R's dim attribute for `shape` when it has two or more dimensions.

@@ -162,6 +162,29 @@ absl::Status ConsumeInSteps(const Buffer& buffer, size_t step_bytes, Consume&& c
   return absl::OkStatus();
 }
 
+// Calls `visit(i)` (returning absl::Status) for every element index i in [0, count) of
+// `buffer`'s elements of `element_size` bytes, through ConsumeInSteps in steps of 8 MiB (a whole
+// number of elements of every size): a conversion that reads each element of a mapped input once
+// (int64 to R's doubles, R's doubles to a LongTensor) holds only a step of the input resident
+// besides what it builds. Stops at the first error.
+template <typename Visit>
+absl::Status VisitElementsInSteps(const Buffer& buffer, size_t element_size, uint64_t count,
+                                  Visit&& visit) {
+  if (count == 0) return absl::OkStatus();
+  uint64_t begin = 0;
+  return ConsumeInSteps(buffer.Slice(0, count * element_size), size_t{8} << 20,
+                        [&](const Buffer& step) {
+                          // A local index: one captured by reference would live in memory.
+                          const uint64_t end = begin + step.size() / element_size;
+                          for (uint64_t i = begin; i < end; ++i) {
+                            absl::Status status = visit(i);
+                            if (!status.ok()) return status;
+                          }
+                          begin = end;
+                          return absl::OkStatus();
+                        });
+}
+
 // The bytes of `pieces`, as views for a gathered write (writev), and their total size.
 inline std::vector<std::string_view> ViewsOf(const std::vector<Buffer>& pieces,
                                              uint64_t* total = nullptr) {

@@ -38,6 +38,8 @@ absl::StatusOr<uint64_t> PeakRssBytes(pid_t pid) { return StatusField(pid, "VmHW
 
 absl::StatusOr<uint64_t> RssBytes(pid_t pid) { return StatusField(pid, "VmRSS"); }
 
+absl::StatusOr<uint64_t> FileRssBytes(pid_t pid) { return StatusField(pid, "RssFile"); }
+
 absl::Status ResetPeakRss(pid_t pid) {
   const std::string path = absl::StrCat("/proc/", pid, "/clear_refs");
   std::ofstream clear_refs(path);

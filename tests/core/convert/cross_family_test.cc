@@ -1,9 +1,13 @@
 // Torch7 <-> R conversions (core/convert/cross_family.h through ConvertInput): every tensor of the
 // Torch7 corpus reaches R with its values at the same indices, R objects of every mapped kind
 // reach Torch7 as the mapping says, round trips keep tensors' types, sizes and values, and what
-// cannot be converted is refused naming the item's path and the option that allows it.
+// cannot be converted is refused naming the item's path and the option that allows it; a retyping
+// conversion of a mapped input holds its converted copy, not the input besides.
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <map>
 #include <string>
@@ -13,6 +17,7 @@
 #include "core/data/ndarray.h"
 #include "core/data/r_mapping.h"
 #include "core/data/torch7_mapping.h"
+#include "core/io/file.h"
 #include "core/io/input_error.h"
 #include "core/rds/reader.h"
 #include "core/rds/writer.h"
@@ -22,6 +27,7 @@
 #include "gtest/gtest.h"
 #include "tests/core/convert/convert_testing.h"
 #include "tests/core/torch7/testing/corpus.h"
+#include "tests/testing/process_memory.h"
 
 namespace seriald {
 namespace {
@@ -789,6 +795,94 @@ TEST(CrossFamilyByteOrderTest, ValuesABigEndianInputCannotConvertAreRefusedAsIts
     ASSERT_FALSE(big.ok());
     EXPECT_EQ(big.status(), little.status());
     EXPECT_THAT(big.status().message(), HasSubstr(c.message));
+  }
+}
+
+// An int64 matrix is gathered into R's column-major order and becomes doubles in that copy; a
+// view sharing the same storage keeps its own values (the input is not what was converted).
+TEST(Torch7ToRTest, LongMatricesBecomeDoublesInRsOrder) {
+  data::Data plain;
+  std::vector<int64_t> longs(12);
+  for (size_t i = 0; i < longs.size(); ++i)
+    longs[i] = (int64_t{1} << 40) * static_cast<int64_t>(i) - 3;
+  data::NdArray matrix = VectorOf<int64_t>(ElementType::kInt64, longs);
+  matrix.shape = {3, 4};
+  matrix.strides = data::ContiguousStrides(matrix.shape, data::Order::kRowMajor);
+  data::NdArray vector = matrix;  // the same bytes, as a vector
+  vector.shape = {12};
+  vector.strides = {1};
+  data::Map root;
+  root.entries.emplace_back(plain.Add(data::String{"m"}), plain.Add(matrix));
+  root.entries.emplace_back(plain.Add(data::String{"v"}), plain.Add(vector));
+  plain.roots() = {plain.Add(std::move(root))};
+  const Buffer input = testing::WrittenAs(plain, DataFamily::kTorch7, "t7");
+  absl::StatusOr<testing::Converted> converted = ConvertBytes(input, "t7", "rds");
+  ASSERT_TRUE(converted.ok()) << converted.status();
+  std::map<std::string, ArrayValues> arrays = ArraysByPath(ReadPlain(converted->bytes, "rds"));
+  std::vector<double> expected(longs.begin(), longs.end());
+  ASSERT_EQ(arrays.count("m"), 1u);
+  EXPECT_EQ(arrays["m"].dtype, ElementType::kFloat64);
+  EXPECT_THAT(arrays["m"].shape, ElementsAre(3, 4));
+  EXPECT_EQ(arrays["m"].values, expected);
+  ASSERT_EQ(arrays.count("v"), 1u);
+  EXPECT_EQ(arrays["v"].values, expected);
+}
+
+// A conversion that retypes every element (Torch7's int64 to R's doubles; R's doubles to a
+// LongTensor through torch7_type) goes through a mapped input a step at a time, giving each
+// step's pages back: it holds its converted copy, not the input besides.
+TEST(CrossFamilyMemoryTest, RetypedElementsOfAMappedInputAreHeldAStepAtATime) {
+  constexpr uint64_t kCount = uint64_t{6} << 20;  // 48 MiB of 8-byte elements
+  struct Case {
+    DataFamily family;
+    const char* from;
+    const char* to;
+  };
+  for (const Case& c :
+       {Case{DataFamily::kTorch7, "t7", "rds"}, Case{DataFamily::kR, "rds", "t7"}}) {
+    SCOPED_TRACE(absl::StrCat(c.from, " to ", c.to));
+    data::Data plain;
+    std::vector<int64_t> longs(kCount);
+    for (uint64_t i = 0; i < kCount; ++i) longs[i] = static_cast<int64_t>(i) * 3 - 5;
+    std::vector<double> doubles(longs.begin(), longs.end());
+    data::Item item(c.family == DataFamily::kTorch7
+                        ? VectorOf<int64_t>(ElementType::kInt64, longs)
+                        : VectorOf<double>(ElementType::kFloat64, doubles));
+    if (c.family == DataFamily::kR) {
+      StringVector type;
+      type.Append("torch.LongTensor", StringEncoding::kAscii);
+      item.attributes.emplace_back("torch7_type", plain.Add(data::Strings{std::move(type), {}}));
+    }
+    plain.roots() = {plain.Add(std::move(item))};
+    const std::string path = ::testing::TempDir() + "/retyped." + c.from;
+    {
+      BufferChain written;
+      written.Append(testing::WrittenAs(plain, c.family, c.from));
+      ASSERT_TRUE(WriteFile(path, written).ok());
+    }
+    longs = {};
+    doubles = {};
+    absl::StatusOr<Buffer> input = ReadFile(path);
+    ASSERT_TRUE(input.ok()) << input.status();
+    absl::StatusOr<uint64_t> before = testing::FileRssBytes(getpid());
+    ASSERT_TRUE(before.ok()) << before.status();
+    absl::StatusOr<testing::Converted> converted = ConvertBytes(*input, c.from, c.to);
+    ASSERT_TRUE(converted.ok()) << converted.status();
+    // At most a step (8 MiB) of the 48 MiB input left resident.
+    absl::StatusOr<uint64_t> after = testing::FileRssBytes(getpid());
+    ASSERT_TRUE(after.ok()) << after.status();
+    EXPECT_LT(*after, *before + (uint64_t{8} << 20)) << "bytes resident before: " << *before;
+    // Every element arrived: the values read back from the output.
+    std::map<std::string, ArrayValues> arrays = ArraysByPath(ReadPlain(converted->bytes, c.to));
+    ASSERT_EQ(arrays.size(), 1u);
+    const ArrayValues& values = arrays.begin()->second;
+    EXPECT_EQ(values.dtype,
+              c.family == DataFamily::kTorch7 ? ElementType::kFloat64 : ElementType::kInt64);
+    ASSERT_EQ(values.values.size(), kCount);
+    for (uint64_t i : {uint64_t{0}, uint64_t{1}, kCount / 2, kCount - 1}) {
+      EXPECT_EQ(values.values[i], static_cast<double>(static_cast<int64_t>(i) * 3 - 5)) << i;
+    }
+    std::remove(path.c_str());
   }
 }
 

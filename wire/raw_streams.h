@@ -44,7 +44,9 @@ inline constexpr std::array<StreamingMethod, 3> kStreamingMethods = {
     StreamingMethod::kSerializeStream, StreamingMethod::kDeserializeStream,
     StreamingMethod::kConvertStream};
 
-// The unary methods whose requests carry bulk bytes (their field 1, `data`).
+// The unary methods the C++ client calls over grpc::ByteBuffer: Deserialize, Convert and Inspect
+// send their input as field 1, `data`, from the caller's Buffer (EncodeRequest); Convert's and
+// Serialize's responses are taken apart as they arrived (TakeResponseData).
 enum class UnaryMethod { kDeserialize, kConvert, kInspect, kSerialize };
 inline constexpr std::array<UnaryMethod, 4> kUnaryMethods = {
     UnaryMethod::kDeserialize, UnaryMethod::kConvert, UnaryMethod::kInspect,

@@ -352,10 +352,12 @@ class ForR {
   // input pages given back behind: one copy of the data is held either way.
   absl::Status Int64ToDouble(ItemId id, NdArray& array) {
     const uint64_t count = data::ElementCount(array);
-    const bool gathered_copy = !data::IsContiguous(array, data::Order::kColumnMajor);
     Buffer gathered = data::Gather(array, data::Order::kColumnMajor);
     Buffer buffer = gathered;
-    uint8_t* out = gathered_copy ? gathered.WritableBytes() : nullptr;
+    // Gather copies what is not column-major already; what is, it slices, and a slice is never
+    // written (other tensors may view the same storage).
+    uint8_t* out =
+        data::IsContiguous(array, data::Order::kColumnMajor) ? nullptr : gathered.WritableBytes();
     if (out == nullptr) {
       auto [fresh, bytes] = Buffer::Allocate(count * 8);
       buffer = std::move(fresh);

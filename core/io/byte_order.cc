@@ -135,8 +135,6 @@ bool UseStreamingStores(const uint8_t* to, uint64_t count, size_t size) {
 }
 #endif
 
-}  // namespace
-
 // The kernel's dispatch; `may_stream` false keeps ordinary stores at any size.
 void SwapCopyDispatch(const uint8_t* from, uint8_t* to, uint64_t count, size_t size,
                       bool may_stream) {
@@ -168,6 +166,8 @@ void SwapCopyDispatch(const uint8_t* from, uint8_t* to, uint64_t count, size_t s
       if (count != 0) std::memcpy(to, from, count * size);
   }
 }
+
+}  // namespace
 
 void SwapCopy(const uint8_t* from, uint8_t* to, uint64_t count, size_t size) {
   SwapCopyDispatch(from, to, count, size, /*may_stream=*/true);

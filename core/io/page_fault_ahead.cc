@@ -33,7 +33,6 @@ PageFaultAhead::PageFaultAhead(uint8_t* to, uint64_t size) : to_(to), size_(size
   if (size < kFaultAheadBytes || !HasSecondCpu()) return;
   try {
     helper_ = std::thread([this] { FaultBackwards(); });
-    started_ = true;
   } catch (const std::system_error&) {
     // No thread to be had: the writer faults its own pages.
   }

@@ -53,8 +53,8 @@ class PageFaultAhead {
   // which pages are resident then tells what it did).
   void WaitForHelper();
 
-  // Whether a helper was started.
-  bool started() const { return started_; }
+  // Whether a helper was started (and not yet waited for).
+  bool started() const { return helper_.joinable(); }
 
  private:
   void FaultBackwards();
@@ -63,7 +63,6 @@ class PageFaultAhead {
   const uint64_t size_;
   std::atomic<uint64_t> writer_at_{0};
   std::atomic<bool> stop_{false};
-  bool started_ = false;
   std::thread helper_;
 };
 

@@ -2,7 +2,8 @@
 // with headers and chunks no real seriald sends (an undeclared element type, a length whose bytes
 // overflow, chunks out of place, past their array or for arrays never announced, a stream that
 // ends early), and the client refuses each with INTERNAL naming the problem, instead of reading
-// past a table or allocating what the server claims.
+// past a table or allocating what the server claims. A unary Convert or Serialize answered with a
+// message that is not its response is refused the same way.
 #include <grpcpp/grpcpp.h>
 
 #include <functional>
@@ -41,18 +42,24 @@ class FakeSerializer final : public v1::Serializer::Service {
   Script script_;
 };
 
-// The client's Deserialize against a fake server running `script`, streaming every input.
-absl::Status DeserializeFrom(FakeSerializer::Script script) {
-  FakeSerializer service(std::move(script));
+// Serves `service` on a free local port; `options` get its address and a deadline.
+std::unique_ptr<grpc::Server> Serve(grpc::Service* service, ClientOptions* options) {
   int port = 0;
   grpc::ServerBuilder builder;
   builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
-  builder.RegisterService(&service);
+  builder.RegisterService(service);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  options->target = "127.0.0.1:" + std::to_string(port);
+  options->timeout = absl::Seconds(30);
+  return server;
+}
+
+// The client's Deserialize against a fake server running `script`, streaming every input.
+absl::Status DeserializeFrom(FakeSerializer::Script script) {
+  FakeSerializer service(std::move(script));
   ClientOptions options;
-  options.target = "127.0.0.1:" + std::to_string(port);
   options.stream_threshold_bytes = 0;
-  options.timeout = absl::Seconds(30);
+  std::unique_ptr<grpc::Server> server = Serve(&service, &options);
   absl::StatusOr<std::unique_ptr<SerialdClient>> client = SerialdClient::Connect(options);
   if (!client.ok()) return client.status();
   std::string format;
@@ -141,6 +148,87 @@ TEST(SerialdClientValidationTest, AStreamEndingBeforeItsArraysAreCompleteIsRefus
                   stream->Write(Chunk(0, 0, "ab"));
                 }),
                 "server's stream: the stream ended with node 0 at 2 of 4 bytes");
+}
+
+// Answers the unary Convert and Serialize with `reply`'s bytes as the response message, whatever
+// they are.
+class FakeUnaryOutput final
+    : public v1::Serializer::WithRawCallbackMethod_Convert<
+          v1::Serializer::WithRawCallbackMethod_Serialize<v1::Serializer::Service>> {
+ public:
+  explicit FakeUnaryOutput(std::string reply) : reply_(std::move(reply)) {}
+
+  grpc::ServerUnaryReactor* Convert(grpc::CallbackServerContext* context, const grpc::ByteBuffer*,
+                                    grpc::ByteBuffer* response) override {
+    return Reply(context, response);
+  }
+  grpc::ServerUnaryReactor* Serialize(grpc::CallbackServerContext* context, const grpc::ByteBuffer*,
+                                      grpc::ByteBuffer* response) override {
+    return Reply(context, response);
+  }
+
+ private:
+  grpc::ServerUnaryReactor* Reply(grpc::CallbackServerContext* context,
+                                  grpc::ByteBuffer* response) {
+    grpc::Slice slice(reply_);
+    *response = grpc::ByteBuffer(&slice, 1);
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
+
+  std::string reply_;
+};
+
+// The client's unary Convert and Serialize (inputs under the stream threshold) against a server
+// answering `reply`: their statuses, and the output the callbacks were given.
+struct UnaryOutcome {
+  absl::Status convert;
+  absl::Status serialize;
+  std::string convert_output;
+};
+
+UnaryOutcome UnaryOutputFrom(const std::string& reply) {
+  FakeUnaryOutput service(reply);
+  ClientOptions options;
+  std::unique_ptr<grpc::Server> server = Serve(&service, &options);
+  UnaryOutcome outcome;
+  absl::StatusOr<std::unique_ptr<SerialdClient>> client = SerialdClient::Connect(options);
+  if (!client.ok()) {
+    outcome.convert = outcome.serialize = client.status();
+    return outcome;
+  }
+  ConvertSpec spec;
+  spec.output_format = "t7";
+  outcome.convert = (*client)
+                        ->Convert(Buffer::Copy("input"), spec,
+                                  [&](std::string_view piece) {
+                                    outcome.convert_output.append(piece);
+                                    return absl::OkStatus();
+                                  })
+                        .status();
+  Value value;
+  outcome.serialize = (*client)->Serialize(value, "t7", WriteOptions{},
+                                           [](std::string_view) { return absl::OkStatus(); });
+  server->Shutdown();
+  return outcome;
+}
+
+TEST(SerialdClientValidationTest, AUnaryOutputThatIsNotTheResponseIsRefused) {
+  // A data field whose length runs past the message: neither a ConvertResponse nor a
+  // SerializeResponse.
+  UnaryOutcome outcome = UnaryOutputFrom(std::string("\x0a\x10short", 7));
+  ExpectRefused(outcome.convert, "server sent");
+  EXPECT_THAT(outcome.convert.message(), HasSubstr("not a valid seriald.v1.ConvertResponse"));
+  EXPECT_TRUE(outcome.convert_output.empty());
+  ExpectRefused(outcome.serialize, "server sent");
+  EXPECT_THAT(outcome.serialize.message(), HasSubstr("not a valid seriald.v1.SerializeResponse"));
+  // A well-formed one is handed over.
+  v1::ConvertResponse response;
+  response.set_data("converted");
+  outcome = UnaryOutputFrom(response.SerializeAsString());
+  EXPECT_TRUE(outcome.convert.ok()) << outcome.convert;
+  EXPECT_EQ(outcome.convert_output, "converted");
 }
 
 TEST(SerialdClientValidationTest, AZeroChunkSizeIsRefusedAtConnect) {

@@ -34,26 +34,14 @@ TEST(GrowableBufferTest, AppendsAcrossGrowthKeepEveryByte) {
 }
 
 // Past 8 MiB the mapping asks for huge pages; growing it further must still work (advice on part
-// of a mapping would split it, and mremap cannot grow a split range).
-TEST(GrowableBufferTest, GrowsOnPastTheHugePageThreshold) {
-  GrowableBuffer buffer;
-  std::string expected;
-  for (int i = 0; expected.size() < (size_t{48} << 20); ++i) {
-    std::string piece = Pattern((1 << 20) + 4093 * i, i);
-    ASSERT_TRUE(buffer.Append(piece.data(), piece.size()).ok()) << "at " << expected.size();
-    expected += piece;
-  }
-  Buffer whole = std::move(buffer).Finish();
-  EXPECT_TRUE(whole.view() == expected);
-}
-
-// Past 8 MiB the buffer is whole 2 MiB pages from a 2 MiB boundary, wherever growth moves it, so
-// that every page of it can be a huge page.
-TEST(GrowableBufferTest, PastTheHugePageThresholdItIsWhole2MiBPages) {
+// of a mapping would split it, and mremap cannot grow a split range), and the buffer is whole
+// 2 MiB pages from a 2 MiB boundary wherever growth moves it, so that every page of it can be a
+// huge page.
+TEST(GrowableBufferTest, GrowsOnPastTheHugePageThresholdInWhole2MiBPages) {
   constexpr uintptr_t kTwoMiB = uintptr_t{2} << 20;
   GrowableBuffer buffer;
   std::string expected;
-  for (int i = 0; expected.size() < (size_t{40} << 20); ++i) {
+  for (int i = 0; expected.size() < (size_t{48} << 20); ++i) {
     std::string piece = Pattern((1 << 20) + 4093 * i, i);
     ASSERT_TRUE(buffer.Append(piece.data(), piece.size()).ok()) << "at " << expected.size();
     expected += piece;
@@ -110,8 +98,16 @@ TEST(GrowableBufferTest, ImpossibleSizesAreResourceExhausted) {
   EXPECT_NE(std::string(status.message()).find("cannot allocate"), std::string::npos);
   // Still usable afterwards.
   ASSERT_TRUE(buffer.Append("x", 1).ok());
+  // Growing a buffer that holds bytes, small or already on huge pages, fails the same way and
+  // keeps them.
+  const std::string piece = Pattern(size_t{9} << 20, 3);
+  for (int round = 0; round < 2; ++round) {
+    status = buffer.Reserve(size_t{1} << 62);
+    EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted) << round;
+    ASSERT_TRUE(buffer.Append(piece.data(), piece.size()).ok()) << round;
+  }
   const Buffer finished = std::move(buffer).Finish();
-  EXPECT_EQ(finished.view(), "x");
+  EXPECT_TRUE(finished.view() == "x" + piece + piece);
   EXPECT_EQ(finished.WritableBytes(), finished.data());  // its own mapping
 }
 

@@ -264,12 +264,19 @@ absl::StatusOr<Value> SerialdClient::Deserialize(const Buffer& input, std::strin
   if (input.size() <= impl_->options_.stream_threshold_bytes) {
     v1::DeserializeRequest request;  // its data sent from `input`
     ReadOptionsToProto(options, *format, request.mutable_options());
-    v1::DeserializeResponse response;
+    grpc::ByteBuffer received;
     RETURN_IF_ERROR(
         FromGrpcStatus(impl_->raw_methods_.Call(wire::UnaryMethod::kDeserialize, &context,
-                                                wire::EncodeRequest(input, request), &response)));
+                                                wire::EncodeRequest(input, request), &received)));
+    // Large arrays' data taken from the slices it arrived in, not copied into strings.
+    v1::DeserializeResponse response;
+    absl::StatusOr<absl::flat_hash_map<uint32_t, Buffer>> arrays =
+        wire::TakeResponseArrays(received, &response);
+    if (!arrays.ok()) {
+      return absl::InternalError(absl::StrCat("server sent ", arrays.status().message()));
+    }
     *format = std::string(FormatName(response.format()));
-    return FromProto(std::move(*response.mutable_value()));
+    return FromProto(std::move(*response.mutable_value()), *arrays);
   }
 
   auto stream = impl_->raw_methods_.Open(wire::StreamingMethod::kDeserializeStream, &context);

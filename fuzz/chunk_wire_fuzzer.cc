@@ -25,10 +25,11 @@
 //   it, which decode in place to the same chunk;
 //   TakeRequestData reads what protobuf parses from the same bytes as a DeserializeRequest (and as
 //   a ConvertRequest), however they are sliced: the same failure (INVALID_ARGUMENT), the same data,
-//   the same other fields; the assembler accepts a chunk exactly when its array is expected, it
-//   starts where the array's last chunk ended and it does not run past the array's size; refusals
-//   are INVALID_ARGUMENT. At the end it is complete exactly when every array has all its bytes, and
-//   then holds the bytes accepted.
+//   the same other fields; TakeResponseArrays reads the same bytes as a DeserializeResponse as
+//   protobuf does (its arrays put back into their nodes give protobuf's message); the assembler
+//   accepts a chunk exactly when its array is expected, it starts where the array's last chunk
+//   ended and it does not run past the array's size; refusals are INVALID_ARGUMENT. At the end it
+//   is complete exactly when every array has all its bytes, and then holds the bytes accepted.
 //
 // Run: make fuzz (all targets), or by hand:
 //   build-fuzz/fuzz/chunk_wire_fuzzer -max_len=65536 -rss_limit_mb=2048 \
@@ -110,6 +111,38 @@ void CheckRequestData(std::string_view bytes, std::minstd_rand& random) {
              type + ": the other fields parsed differently");
 }
 
+// TakeResponseArrays against protobuf's own reading of `bytes` as a DeserializeResponse: the same
+// failure, and the arrays taken put back into their nodes give protobuf's message.
+void CheckResponseArrays(std::string_view bytes, std::minstd_rand& random) {
+  v1::DeserializeResponse parsed;
+  const bool parses = parsed.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()));
+  grpc::ByteBuffer message = Received(bytes, random);
+  v1::DeserializeResponse rest;
+  auto arrays = wire::TakeResponseArrays(message, &rest);
+  FUZZ_CHECK(arrays.ok() == parses,
+             absl::StrCat("DeserializeResponse: protobuf ", parses ? "parses" : "refuses", " ",
+                          bytes.size(), " bytes, TakeResponseArrays says ",
+                          arrays.ok() ? "OK" : Describe(arrays.status())));
+  if (!parses) {
+    FUZZ_CHECK(arrays.status().code() == absl::StatusCode::kInvalidArgument,
+               Describe(arrays.status()));
+    return;
+  }
+  for (const auto& [id, data] : *arrays) {
+    FUZZ_CHECK(id < static_cast<uint32_t>(rest.value().nodes_size()) &&
+                   rest.value().nodes(static_cast<int>(id)).has_array() &&
+                   rest.value().nodes(static_cast<int>(id)).array().data().empty(),
+               absl::StrCat("DeserializeResponse: data taken for node ", id,
+                            ", which is not an array left empty"));
+    rest.mutable_value()
+        ->mutable_nodes(static_cast<int>(id))
+        ->mutable_array()
+        ->set_data(std::string(data.view()));
+  }
+  FUZZ_CHECK(rest.SerializeAsString() == parsed.SerializeAsString(),
+             "DeserializeResponse: read differently from protobuf");
+}
+
 // What the assembler must do with the chunks it is given: the model it is checked against.
 struct ExpectedArray {
   uint64_t size;
@@ -149,6 +182,7 @@ void CheckMessages(std::minstd_rand& random, const uint16_t (&sizes)[2], std::st
 
     CheckRequestData<v1::DeserializeRequest>(bytes, random);
     CheckRequestData<v1::ConvertRequest>(bytes, random);
+    CheckResponseArrays(bytes, random);
     Envelope parsed;
     const bool parses = parsed.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()));
     grpc::ByteBuffer message = Received(bytes, random);

@@ -212,6 +212,26 @@ std::string ChunkWireSeed(uint8_t type, std::string_view raw) {
   return seed;
 }
 
+// chunk_wire_fuzzer's input holding a unary DeserializeResponse with an array node large enough
+// (40,000 bytes) for TakeResponseArrays to take its data out, between two small nodes.
+std::string LargeArrayResponseSeed() {
+  v1::DeserializeResponse response;
+  response.set_format(v1::FORMAT_T7);
+  v1::Value* value = response.mutable_value();
+  value->add_nodes()->set_number(1.5);
+  v1::Node* node = value->add_nodes();
+  node->mutable_array()->set_type(v1::ELEMENT_TYPE_UINT8);
+  node->mutable_array()->set_length(40000);
+  node->mutable_array()->set_data(std::string(40000, 'a'));
+  node->mutable_r_flags()->set_object(true);
+  value->add_nodes()->mutable_nil();
+  value->add_roots(1);
+  const std::string message = response.SerializeAsString();
+  return Bytes({5, 0, 0, 0, 0, 0, static_cast<uint8_t>(message.size() & 0xff),
+                static_cast<uint8_t>(message.size() >> 8)}) +
+         message;
+}
+
 int Main(int argc, char** argv) {
   if (argc != 4) {
     std::cerr << "usage: fuzz_seed_tool OUT_DIR T7_DIR R_DIR\n";
@@ -223,6 +243,9 @@ int Main(int argc, char** argv) {
   auto codec = [&registry](std::string_view name) -> const Codec& { return **registry.Find(name); };
 
   Corpora corpora;
+  // First, so that thinning the corpus keeps it.
+  corpora.Add("chunk_wire_fuzzer", "deserialize-response-large-array", LargeArrayResponseSeed(),
+              kMaxSeedBytes);
   size_t files = 0;
   size_t index = 0;
   for (const auto& [family, dir] :

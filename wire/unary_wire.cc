@@ -96,107 +96,159 @@ absl::Status NotA(const google::protobuf::MessageLite& message) {
       absl::StrCat("a message that is not a valid ", message.GetTypeName()));
 }
 
-// `data`, `size` bytes in views into `slices` (in order, each in one slice), copied into one
-// allocation, each slice released once its piece is copied and the freed heap pages given back
-// every kGiveBackEveryBytes. Held until the end, the received slices and the copy made twice the
-// input at the peak (2.02 times a 1 GiB request in service_benchmark); released, but with the
-// pages left to the heap, 1.72 and 2.03 times in two runs: gRPC reads a message into heap blocks
-// of a few hundred KiB, and an arena shrinks only from its top.
-Buffer GatherReleasing(absl::Span<const std::string_view> data, std::vector<grpc::Slice>& slices,
-                       uint64_t size) {
-  constexpr uint64_t kGiveBackEveryBytes = uint64_t{64} << 20;
-  auto [buffer, bytes] = Buffer::Allocate(size);
-  size_t slice = 0;
-  uint64_t released = 0;
-  for (std::string_view piece : data) {
-    std::memcpy(bytes, piece.data(), piece.size());
-    bytes += piece.size();
-    // Every slice up to the piece's own (the slices before the first piece hold only fields
-    // already copied).
+using Pieces = absl::InlinedVector<std::string_view, 4>;
+
+// The slices a message arrived in, released as the bytes taken from them are copied: held until
+// the end, the received slices and the copy made twice the input at the peak (2.02 times a 1 GiB
+// request in service_benchmark); released, but with the pages left to the heap, 1.72 and 2.03
+// times in two runs: gRPC reads a message into heap blocks of a few hundred KiB, and an arena
+// shrinks only from its top. Hence the freed heap pages are given back every kGiveBackEveryBytes.
+class ReleasedSlices {
+ public:
+  explicit ReleasedSlices(std::vector<grpc::Slice> slices) : slices_(std::move(slices)) {}
+
+  // The slice `piece` lies in, once every slice before it is released (null if none holds it).
+  // Pieces must come in the order of the message.
+  const grpc::Slice* ReleaseUpTo(std::string_view piece) {
     const auto* first = reinterpret_cast<const uint8_t*>(piece.data());
-    for (bool done = false; !done && slice < slices.size(); ++slice) {
-      grpc::Slice& held = slices[slice];
-      done = held.begin() <= first && first < held.end();
-      released += held.size();
-      held = grpc::Slice();
+    while (next_ < slices_.size() &&
+           !(slices_[next_].begin() <= first && first < slices_[next_].end())) {
+      released_ += slices_[next_].size();
+      slices_[next_++] = grpc::Slice();
     }
-    if (released >= kGiveBackEveryBytes) {
+    if (released_ >= kGiveBackEveryBytes) {
       GiveBackFreedHeapPages();
-      released = 0;
+      released_ = 0;
+    }
+    return next_ < slices_.size() ? &slices_[next_] : nullptr;
+  }
+
+ private:
+  static constexpr uint64_t kGiveBackEveryBytes = uint64_t{64} << 20;
+  std::vector<grpc::Slice> slices_;
+  size_t next_ = 0;
+  uint64_t released_ = 0;
+};
+
+// Bytes taken from a message (each piece in one slice) as one Buffer: over their slice when they
+// lie in one (holding that slice alone), else copied, each slice released once passed.
+Buffer GatherPieces(const Pieces& pieces, ReleasedSlices& slices) {
+  // A slice of a few bytes keeps them inside itself, so that a copy of it is a copy of the bytes,
+  // not a reference to them: bytes that few are copied.
+  constexpr size_t kHeldInTheirSliceFrom = 1024;
+  if (pieces.empty()) return Buffer();
+  if (pieces.size() == 1 && pieces[0].size() >= kHeldInTheirSliceFrom) {
+    if (const grpc::Slice* held = slices.ReleaseUpTo(pieces[0]); held != nullptr) {
+      return Buffer::Wrap(pieces[0].data(), pieces[0].size(), [slice = *held] {});
     }
   }
-  slices.clear();
+  uint64_t size = 0;
+  for (std::string_view piece : pieces) size += piece.size();
+  if (size < kHugePageThreshold) {
+    // From the heap, which the next call's input reuses: Buffer::Allocate's aligned allocation
+    // of a 4 MB input met fresh pages on most calls (900 page faults a call, against 200).
+    std::string gathered;
+    gathered.reserve(size);
+    for (std::string_view piece : pieces) gathered.append(piece);
+    return Buffer::FromString(std::move(gathered));
+  }
+  // A mapping of its own with huge pages (a dozen page faults for 12 MB, where the heap's own
+  // mapping of that size took 3,000).
+  auto [buffer, bytes] = Buffer::Allocate(size);
+  for (std::string_view piece : pieces) {
+    slices.ReleaseUpTo(piece);
+    std::memcpy(bytes, piece.data(), piece.size());
+    bytes += piece.size();
+  }
   return buffer;
+}
+
+// Copies the field whose `tag` was just read, as it came, to `out`. False for a group (left to
+// protobuf) or a field cut short.
+bool CopyField(SliceCursor& cursor, uint64_t tag, std::string* out) {
+  HeaderBytes header;
+  header.Varint(tag);
+  uint64_t value = 0;
+  switch (tag & 7) {
+    case kVarint:
+      if (!cursor.ReadVarint(&value)) return false;
+      header.Varint(value);
+      out->append(header.view());
+      return true;
+    case kLengthDelimited:
+      if (!cursor.ReadLength(&value)) return false;
+      header.Varint(value);
+      out->append(header.view());
+      return cursor.CopyTo(value, out);
+    case kFixed64:
+    case kFixed32:
+      out->append(header.view());
+      return cursor.CopyTo((tag & 7) == kFixed64 ? 8 : 4, out);
+    default:
+      return false;
+  }
+}
+
+// Reads the fields of a message of `length` bytes at the cursor (the whole rest when `length`
+// is the cursor's remaining()): `on_field(tag)` reads each field whose tag it is given and
+// returns whether it was in form. False when a field runs past the message.
+template <typename OnField>
+bool ReadFields(SliceCursor& cursor, uint64_t length, OnField on_field) {
+  if (length > cursor.remaining()) return false;
+  const uint64_t end = cursor.remaining() - length;
+  while (cursor.remaining() > end) {
+    uint64_t tag = 0;
+    if (!cursor.ReadTag(&tag) || !on_field(tag) || cursor.remaining() < end) return false;
+  }
+  return true;
+}
+
+// `bytes` as length-delimited field `field`, appended to `out`.
+void AppendField(uint32_t field, std::string_view bytes, std::string* out) {
+  out->append(LengthPrefixOf(field, bytes.size()));
+  out->append(bytes);
 }
 
 // A message's bytes field `data` (field 1) as the pieces of the received slices it lies in, and
 // its other fields parsed into `rest`: the reading TakeRequestData and TakeResponseData share.
+// `parsed` is set instead when the message is not in the form read here (protobuf parsed it).
 struct ScannedData {
-  std::vector<grpc::Slice> slices;  // the only references left to the received bytes
-  absl::InlinedVector<std::string_view, 4> pieces;  // the data, in `slices`
-  std::optional<Buffer> parsed;                     // instead, when protobuf parsed the message
+  std::optional<ReleasedSlices> slices;  // the only references left to the received bytes
+  Pieces pieces;                         // the data, in `slices`
+  std::optional<Buffer> parsed;
 };
 
 template <typename Message>
 absl::StatusOr<ScannedData> ScanData(grpc::ByteBuffer& message, Message* rest) {
   static_assert(Message::kDataFieldNumber == 1);
   ScannedData scanned;
-  std::vector<grpc::Slice>& slices = scanned.slices;
+  std::vector<grpc::Slice> slices;
   bool in_form = message.Valid() && message.Dump(&slices).ok();
-  absl::InlinedVector<std::string_view, 4>& data = scanned.pieces;
   std::string others;  // every other field, as it came, for protobuf to parse
-  bool seen_data = false;
   if (in_form) {
     SliceCursor cursor(slices);
-    while (in_form && cursor.remaining() > 0) {
-      uint64_t tag = 0;
-      uint64_t value = 0;
-      in_form = cursor.ReadTag(&tag);
-      if (!in_form) break;
-      if (tag == Tag(Message::kDataFieldNumber, kLengthDelimited)) {
-        // A second occurrence replaces the first in protobuf's reading: left to it.
-        in_form = !seen_data && cursor.ReadLength(&value) && cursor.Take(value, &data);
-        seen_data = true;
-        continue;
+    bool seen_data = false;
+    in_form = ReadFields(cursor, cursor.remaining(), [&](uint64_t tag) {
+      if (tag != Tag(Message::kDataFieldNumber, kLengthDelimited)) {
+        return CopyField(cursor, tag, &others);
       }
-      HeaderBytes header;
-      header.Varint(tag);
-      switch (tag & 7) {
-        case kVarint:
-          in_form = cursor.ReadVarint(&value);
-          header.Varint(value);
-          others.append(header.view());
-          break;
-        case kLengthDelimited:
-          in_form = cursor.ReadLength(&value);
-          header.Varint(value);
-          others.append(header.view());
-          in_form = in_form && cursor.CopyTo(value, &others);
-          break;
-        case kFixed64:
-        case kFixed32:
-          others.append(header.view());
-          in_form = cursor.CopyTo((tag & 7) == kFixed64 ? 8 : 4, &others);
-          break;
-        default:
-          in_form = false;  // groups: left to protobuf
-      }
-    }
+      // A second occurrence replaces the first in protobuf's reading: left to it.
+      uint64_t length = 0;
+      const bool first = !seen_data;
+      seen_data = true;
+      return first && cursor.ReadLength(&length) && cursor.Take(length, &scanned.pieces);
+    });
   }
   if (!in_form) {
     // Parsed as protobuf would; the data is then the string it parsed into.
-    if (!ParseMessage(message, rest).ok()) {
-      return NotA(*rest);
-    }
-    scanned.slices.clear();
+    if (!ParseMessage(message, rest).ok()) return NotA(*rest);
     scanned.pieces.clear();
     scanned.parsed = Buffer::FromString(std::move(*rest->mutable_data()));
     return scanned;
   }
-  if (!rest->ParseFromString(others)) {
-    return NotA(*rest);
-  }
+  if (!rest->ParseFromString(others)) return NotA(*rest);
   message.Clear();  // `slices` holds the only references left to the received bytes
+  scanned.slices.emplace(std::move(slices));
   return scanned;
 }
 
@@ -205,25 +257,7 @@ template <typename Request>
 absl::StatusOr<Buffer> TakeData(grpc::ByteBuffer& message, Request* rest) {
   ASSIGN_OR_RETURN(ScannedData scanned, ScanData(message, rest));
   if (scanned.parsed.has_value()) return *std::move(scanned.parsed);
-  const absl::InlinedVector<std::string_view, 4>& data = scanned.pieces;
-  if (data.size() == 1) {
-    // The slice stays alive as long as the Buffer over it.
-    auto owner = std::make_shared<std::vector<grpc::Slice>>(std::move(scanned.slices));
-    return Buffer::Wrap(data[0].data(), data[0].size(), [owner] {});
-  }
-  uint64_t size = 0;
-  for (std::string_view piece : data) size += piece.size();
-  if (size < kHugePageThreshold) {
-    // From the heap, which the next call's input reuses: Buffer::Allocate's aligned allocation
-    // of a 4 MB input met fresh pages on most calls (900 page faults a call, against 200).
-    std::string gathered;
-    gathered.reserve(size);
-    for (std::string_view piece : data) gathered.append(piece);
-    return Buffer::FromString(std::move(gathered));
-  }
-  // A mapping of its own with huge pages (a dozen page faults for 12 MB, where the heap's own
-  // mapping of that size took 3,000).
-  return GatherReleasing(data, scanned.slices, size);
+  return GatherPieces(scanned.pieces, *scanned.slices);
 }
 
 // TakeResponseData for either response: the data as Buffers over the slices it arrived in.
@@ -236,11 +270,83 @@ absl::StatusOr<BufferChain> TakeDataPieces(grpc::ByteBuffer& message, Response* 
     return chain;
   }
   // The slices stay alive as long as any Buffer over them.
-  auto owner = std::make_shared<std::vector<grpc::Slice>>(std::move(scanned.slices));
+  auto owner = std::make_shared<ReleasedSlices>(*std::move(scanned.slices));
   for (std::string_view piece : scanned.pieces) {
     chain.Append(Buffer::Wrap(piece.data(), piece.size(), [owner] {}));
   }
   return chain;
+}
+
+// A node of a DeserializeResponse's value taken apart: its id and its array's data.
+struct TakenArray {
+  uint32_t id;
+  Pieces data;
+};
+
+// Whether field `number` of a Node is one of its kinds (the oneof): a kind after the array
+// replaces it in protobuf's reading.
+bool IsNodeKind(uint64_t number) {
+  const google::protobuf::FieldDescriptor* field =
+      pb::Node::descriptor()->FindFieldByNumber(static_cast<int>(number));
+  return field != nullptr && field->real_containing_oneof() != nullptr;  // not optional's own
+}
+
+// A Node of `length` bytes at the cursor, its array's data taken into `data` and every other
+// field copied to `out` (the array re-encoded without its data). False when the node is not in
+// the form read here: an array twice, or a kind after it, or data twice in the array.
+bool ScanNode(SliceCursor& cursor, uint64_t length, std::string* out, Pieces* data) {
+  bool seen_array = false;
+  return ReadFields(cursor, length, [&](uint64_t tag) {
+    if (tag != Tag(pb::Node::kArrayFieldNumber, kLengthDelimited)) {
+      return !(seen_array && IsNodeKind(tag >> 3)) && CopyField(cursor, tag, out);
+    }
+    uint64_t array_length = 0;
+    if (seen_array || !cursor.ReadLength(&array_length)) return false;
+    seen_array = true;
+    std::string array;
+    bool seen_data = false;
+    const bool in_form = ReadFields(cursor, array_length, [&](uint64_t array_tag) {
+      if (array_tag != Tag(pb::Array::kDataFieldNumber, kLengthDelimited)) {
+        return CopyField(cursor, array_tag, &array);
+      }
+      uint64_t data_length = 0;
+      const bool first = !seen_data;
+      seen_data = true;
+      return first && cursor.ReadLength(&data_length) && cursor.Take(data_length, data);
+    });
+    AppendField(pb::Node::kArrayFieldNumber, array, out);
+    return in_form;
+  });
+}
+
+// A Value of `length` bytes at the cursor, the data of the arrays of nodes of kTakenNodeBytes or
+// more taken into `arrays`, everything else copied to `out`.
+bool ScanValue(SliceCursor& cursor, uint64_t length, std::string* out,
+               std::vector<TakenArray>* arrays) {
+  // Smaller nodes cost less copied with the message than taken apart (the server splices arrays
+  // from 64 KiB: serializer_service.cc kSplicedArrayBytes).
+  constexpr uint64_t kTakenNodeBytes = uint64_t{32} << 10;
+  uint32_t next_id = 0;
+  return ReadFields(cursor, length, [&](uint64_t tag) {
+    if (tag != Tag(pb::Value::kNodesFieldNumber, kLengthDelimited)) {
+      return CopyField(cursor, tag, out);
+    }
+    const uint32_t id = next_id++;
+    uint64_t node_length = 0;
+    if (!cursor.ReadLength(&node_length)) return false;
+    if (node_length < kTakenNodeBytes) {
+      HeaderBytes header;
+      header.LengthPrefix(pb::Value::kNodesFieldNumber, node_length);
+      out->append(header.view());
+      return cursor.CopyTo(node_length, out);
+    }
+    TakenArray taken{id, {}};
+    std::string node;
+    if (!ScanNode(cursor, node_length, &node, &taken.data)) return false;
+    AppendField(pb::Value::kNodesFieldNumber, node, out);
+    if (!taken.data.empty()) arrays->push_back(std::move(taken));
+    return true;
+  });
 }
 
 }  // namespace
@@ -309,6 +415,42 @@ absl::StatusOr<BufferChain> TakeResponseData(grpc::ByteBuffer& message, pb::Conv
 absl::StatusOr<BufferChain> TakeResponseData(grpc::ByteBuffer& message,
                                              pb::SerializeResponse* rest) {
   return TakeDataPieces(message, rest);
+}
+
+absl::StatusOr<absl::flat_hash_map<uint32_t, Buffer>> TakeResponseArrays(
+    grpc::ByteBuffer& message, pb::DeserializeResponse* rest) {
+  static_assert(pb::DeserializeResponse::kValueFieldNumber == 1);
+  std::vector<grpc::Slice> slices;
+  bool in_form = message.Valid() && message.Dump(&slices).ok();
+  std::string others;  // every field but the arrays' data, for protobuf to parse
+  std::vector<TakenArray> arrays;
+  if (in_form) {
+    SliceCursor cursor(slices);
+    bool seen_value = false;
+    in_form = ReadFields(cursor, cursor.remaining(), [&](uint64_t tag) {
+      if (tag != Tag(pb::DeserializeResponse::kValueFieldNumber, kLengthDelimited)) {
+        return CopyField(cursor, tag, &others);
+      }
+      // A second value merges into the first in protobuf's reading: left to it.
+      uint64_t length = 0;
+      if (seen_value || !cursor.ReadLength(&length)) return false;
+      seen_value = true;
+      std::string value;
+      if (!ScanValue(cursor, length, &value, &arrays)) return false;
+      AppendField(pb::DeserializeResponse::kValueFieldNumber, value, &others);
+      return true;
+    });
+  }
+  absl::flat_hash_map<uint32_t, Buffer> taken;
+  if (!in_form) {
+    if (!ParseMessage(message, rest).ok()) return NotA(*rest);
+    return taken;  // the data stays in `rest`
+  }
+  if (!rest->ParseFromString(others)) return NotA(*rest);
+  message.Clear();  // `slices` holds the only references left to the received bytes
+  ReleasedSlices released(std::move(slices));
+  for (const TakenArray& array : arrays) taken[array.id] = GatherPieces(array.data, released);
+  return taken;
 }
 
 grpc::ByteBuffer EncodeRequest(const Buffer& data, const google::protobuf::MessageLite& rest) {

@@ -3,6 +3,8 @@
 //
 //   1. small calls: Convert of a small t7 file to t7-ascii, and Deserialize of it, at several
 //      numbers of client threads sharing one channel: calls/s, p50 and p99 latency;
+//   1b. a unary Deserialize of a 12 MB tensor, its response parsed by protobuf (then FromProto)
+//      and through seriald's C++ client, alternating: calls/s, latency, client work per call;
 //   2. streaming: a 1 GiB torch.FloatTensor through ConvertStream (t7 -> t7, and t7 -> t7
 //      big-endian) and DeserializeStream, next to a bare gRPC byte stream of the same shape (all
 //      bytes up, then as many back, same chunk size) served by this program itself in a
@@ -20,6 +22,10 @@
 //      out of a protobuf string on the client's side, as in the echo rows); two more rows go
 //      through seriald's own C++ client (client/seriald_client.h), which sends and receives chunks
 //      without those copies (wire/chunk_wire.h);
+//      Both echoes run again, on a server of their own, just before every other row, as many
+//      times as the row, and the row's ratios are to those runs (a shared machine's speed drifts
+//      between rows); a warm-up run of each row comes first, reported but not counted. One more
+//      row times the fresh memory the C++ client's DeserializeStream fills, alone;
 //   3. the server's peak resident set during each streaming row (a fresh server per row), in
 //      bytes and as a multiple of the payload. The server rows run with the input spilled to a
 //      file (seriald's default above 64 MiB) and, up to 4 GiB, with it held in memory.
@@ -33,7 +39,8 @@
 // only reported, never judged.
 //
 //   service_benchmark [--concurrency 1,4,16,64] [--seconds 3] [--stream-mib 1024]
-//                     [--chunk-kib 1024] [--repeat 3] [--small-input FILE] [--seriald PATH]
+//                     [--chunk-kib 1024] [--repeat 3] [--warmup 1] [--small-input FILE]
+//                     [--seriald PATH]
 //                     [--stream-rows TEXT] [--client-heap seriald|glibc]
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
@@ -60,6 +67,8 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "client/seriald_client.h"
+#include "core/io/growable_buffer.h"
+#include "proto/value_conversion.h"
 #include "seriald/bench/byte_echo.grpc.pb.h"
 #include "seriald/v1/serializer.grpc.pb.h"
 #include "tests/testing/process_cpu.h"
@@ -67,6 +76,8 @@
 #include "tests/testing/subprocess.h"
 #include "tests/testing/torch7_tensor.h"
 #include "wire/heap_settings.h"
+#include "wire/raw_streams.h"
+#include "wire/unary_wire.h"
 
 namespace seriald::bench {
 namespace {
@@ -84,6 +95,9 @@ struct Options {
   uint64_t stream_mib = 1024;
   uint64_t chunk_kib = 1024;
   int repeat = 3;
+  // Runs of each stream row before those measured: a fresh server's first calls pay for memory
+  // it has never touched (on a virtual machine, memory the host may not have handed over yet).
+  int warmup = 1;
   // Stream rows run: those whose name contains this (all when empty); the two bare streams,
   // the baselines, always run.
   std::string rows;
@@ -768,19 +782,120 @@ StreamTiming ClientDeserialize(const std::string& address, const std::string& in
   return timing;
 }
 
+// 1b. A unary Deserialize of a 12 MB tensor, one client thread, the request sent from its Buffer
+// (wire::EncodeRequest): the response parsed by protobuf, which copies the array into a string,
+// then FromProto (what seriald's C++ client did before wire::TakeResponseArrays), and through
+// seriald's C++ client, which takes the array from the received slices. The rows alternate,
+// twice each; the client's processor time and minor page faults are per call.
+void BenchmarkUnaryDeserialize(const Options& options) {
+  constexpr uint64_t kCount = 3'000'000;  // under the client's 16 MiB unary threshold
+  const std::string input = testing::FloatTensorStream(kCount);
+  const std::string_view payload =
+      std::string_view(input).substr(testing::FloatTensorHeader(kCount).size());
+  auto server = StartSeriald(options, {});
+  if (server == nullptr) return;
+  auto channel = server->Channel();
+  ClientOptions client_options;
+  client_options.target = server->address();
+  absl::StatusOr<std::unique_ptr<SerialdClient>> client = SerialdClient::Connect(client_options);
+  if (!client.ok()) {
+    Fail(absl::StrCat("SerialdClient: ", client.status().ToString()));
+    return;
+  }
+  const Buffer input_buffer = Buffer::Wrap(input.data(), input.size(), [] {});
+  auto has_payload = [&](const absl::StatusOr<Value>& value) {
+    if (!value.ok()) return false;
+    for (NodeId id = 0; id < value->size(); ++id) {
+      const Array* array = value->GetIf<Array>(id);
+      if (array != nullptr) return array->data.view() == payload;
+    }
+    return false;
+  };
+  // The request sent from the Buffer both ways: the rows differ in the reading alone.
+  wire::RawMethods raw_methods(channel);
+  v1::DeserializeRequest options_only;
+  auto through_protobuf = [&] {
+    grpc::ClientContext context;
+    v1::DeserializeResponse response;
+    return raw_methods
+               .Call(wire::UnaryMethod::kDeserialize, &context,
+                     wire::EncodeRequest(input_buffer, options_only), &response)
+               .ok() &&
+           has_payload(FromProto(std::move(*response.mutable_value())));
+  };
+  auto through_client = [&] {
+    std::string format;
+    return has_payload((*client)->Deserialize(input_buffer, &format));
+  };
+  std::printf(
+      "\n1b. Unary Deserialize of a %zu-byte torch.FloatTensor, one client thread, %.2g s per "
+      "row, the rows alternating\n\n",
+      input.size(), options.seconds);
+  std::printf(
+      "| client | calls/s | p50 ms | p99 ms | client CPU ms / call | client page faults / "
+      "call | errors |\n");
+  std::printf("|---|---:|---:|---:|---:|---:|---:|\n");
+  for (int round = 0; round < 2; ++round) {
+    for (bool own_client : {false, true}) {
+      const testing::ProcessWork before = testing::OwnWork();
+      SmallResult r = own_client
+                          ? RunSmallCalls(1, absl::Seconds(options.seconds), through_client)
+                          : RunSmallCalls(1, absl::Seconds(options.seconds), through_protobuf);
+      const testing::ProcessWork after = testing::OwnWork();
+      const double calls = std::max(1.0, r.calls_per_second * options.seconds);
+      std::printf("| %s | %.0f | %.2f | %.2f | %.2f | %.0f | %llu |\n",
+                  own_client ? "seriald's C++ client" : "protobuf's parse, then FromProto",
+                  r.calls_per_second, r.p50_ms, r.p99_ms,
+                  1000 * (after.cpu_seconds - before.cpu_seconds) / calls,
+                  static_cast<double>(after.minor_faults - before.minor_faults) / calls,
+                  static_cast<unsigned long long>(r.errors));
+      if (r.errors > 0) Fail("unary Deserialize calls failed or answered wrongly");
+    }
+  }
+  std::fflush(stdout);
+}
+
+// No stream: a GrowableBuffer of `input`'s size filled from it a chunk at a time in this process,
+// as the C++ client's DeserializeStream fills the array it returns, in memory the process has
+// not touched before. What a client that returns the data must do beyond the bare stream.
+StreamTiming FillFreshMemory(const std::string& input, size_t chunk_bytes) {
+  StreamTiming timing;
+  auto start = Clock::now();
+  GrowableBuffer filled;
+  absl::Status status = filled.Reserve(input.size());
+  for (size_t at = 0; status.ok() && at < input.size(); at += chunk_bytes) {
+    status = filled.Append(input.data() + at, std::min(chunk_bytes, input.size() - at));
+  }
+  const Buffer data = std::move(filled).Finish();
+  timing.seconds = SecondsSince(start);
+  timing.ok = status.ok() && data.view() == input;
+  if (!timing.ok) Fail(absl::StrCat("fresh memory fill: ", status.ToString()));
+  return timing;
+}
+
 struct StreamRow {
   std::string name;
   std::vector<StreamTiming> runs;
+  // The whole-call seconds of the runs before `runs`, not counted (a fresh server's first calls).
+  std::vector<double> warmup_seconds;
+  // The bare and pipelined echoes' whole-call seconds, as many runs of each as the row has, run
+  // just before it (empty for the two baseline rows themselves).
+  std::vector<double> bare_seconds;
+  std::vector<double> pipelined_seconds;
   uint64_t idle_rss = 0;  // once connected, before the first run
   uint64_t peak_rss = 0;
 };
+
+double MedianOf(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  return values.empty() ? 0 : values[values.size() / 2];
+}
 
 // The median over `runs` of one of their figures.
 double MedianOf(const std::vector<StreamTiming>& runs, double StreamTiming::*figure) {
   std::vector<double> values;
   for (const StreamTiming& run : runs) values.push_back(run.*figure);
-  std::sort(values.begin(), values.end());
-  return values.empty() ? 0 : values[values.size() / 2];
+  return MedianOf(std::move(values));
 }
 
 // The run with the median total time.
@@ -809,15 +924,34 @@ void BenchmarkStreams(const Options& options) {
   // too could pass what the machine has.
   const bool with_in_memory = options.stream_mib <= 4096;
 
+  // The baselines of every row, run on a server of their own just before the row: on a shared
+  // machine the speed of everything drifts between rows, and a ratio to echoes measured minutes
+  // earlier would carry that drift.
+  std::unique_ptr<ServerProcess> echo_server = ServerProcess::Start({SelfPath(), kEchoFlag});
+  if (echo_server == nullptr) return;
+  const std::shared_ptr<grpc::Channel> echo_channel = echo_server->Channel();
+
   std::vector<StreamRow> rows;
   auto measure = [&](const std::string& name, auto start_server, auto run) {
     const bool baseline = rows.size() < 2;
     if (!baseline && name.find(options.rows) == std::string::npos) return;
     std::unique_ptr<ServerProcess> server = start_server();
-    StreamRow row{name, {}, 0, 0};
+    StreamRow row;
+    row.name = name;
     if (server == nullptr) return;
     auto channel = server->Channel();
     row.idle_rss = server->Rss();
+    // The echoes just before the row, not between its runs: a server idle for a second between
+    // calls gives back what consecutive calls reuse (spill files, heap pages).
+    for (int i = 0; i < options.repeat && !baseline; ++i) {
+      row.bare_seconds.push_back(
+          StreamEcho(echo_channel, input, chunk_bytes, /*pipelined=*/false).seconds);
+      row.pipelined_seconds.push_back(
+          StreamEcho(echo_channel, input, chunk_bytes, /*pipelined=*/true).seconds);
+    }
+    for (int i = 0; i < options.warmup; ++i) {
+      row.warmup_seconds.push_back(run(channel, server->address()).seconds);
+    }
     for (int i = 0; i < options.repeat; ++i) {
       const absl::StatusOr<testing::ProcessWork> server_before = server->Work();
       const testing::ProcessWork client_before = testing::OwnWork();
@@ -940,6 +1074,15 @@ void BenchmarkStreams(const Options& options) {
         [&](const std::shared_ptr<grpc::Channel>&, const std::string& address) {
           return ClientDeserialize(address, input, header_bytes, chunk_bytes);
         });
+    // Its server sits idle: the row times this process alone.
+    measure(
+        "DeserializeStream t7, seriald's C++ client: its fresh memory alone (no stream)",
+        [&] {
+          return ServerProcess::Start({SelfPath(), kEchoFlag});
+        },
+        [&](const std::shared_ptr<grpc::Channel>&, const std::string&) {
+          return FillFreshMemory(input, chunk_bytes);
+        });
   }
 
   std::printf(
@@ -958,12 +1101,23 @@ void BenchmarkStreams(const Options& options) {
     StreamTiming median = Median(row.runs);
     return median.seconds > 0 ? mib / median.seconds : 0;
   };
-  const double bare = rows.size() > 0 ? whole_of(rows[0]) : 0;
-  const double pipelined = rows.size() > 1 ? whole_of(rows[1]) : 0;
+  // A baseline row compares with the baseline rows; any other with the echoes run before it.
+  const double bare_of_baselines = rows.size() > 0 ? whole_of(rows[0]) : 0;
+  const double pipelined_of_baselines = rows.size() > 1 ? whole_of(rows[1]) : 0;
+  auto speed_of = [&](const std::vector<double>& seconds) {
+    const double median = MedianOf(seconds);
+    return median > 0 ? mib / median : 0;
+  };
   for (const StreamRow& row : rows) {
     StreamTiming median = Median(row.runs);
     double whole = whole_of(row);
+    const bool beside = !row.bare_seconds.empty();
+    const double bare = beside ? speed_of(row.bare_seconds) : bare_of_baselines;
+    const double pipelined = beside ? speed_of(row.pipelined_seconds) : pipelined_of_baselines;
     std::string runs;
+    for (double seconds : row.warmup_seconds) {
+      absl::StrAppend(&runs, runs.empty() ? "" : " ", absl::StrFormat("(%.2f)", seconds));
+    }
     for (const StreamTiming& t : row.runs) {
       absl::StrAppend(&runs, runs.empty() ? "" : " ", absl::StrFormat("%.2f", t.seconds));
     }
@@ -988,7 +1142,11 @@ void BenchmarkStreams(const Options& options) {
         static_cast<double>(row.peak_rss) / static_cast<double>(payload));
   }
   std::printf(
-      "\nwhole call = payload / (first byte sent .. status received); up = payload / "
+      "\nruns: whole-call seconds, warm-up runs (not counted) in parentheses. vs bare stream, vs "
+      "pipelined: the\nrow's median speed over the echoes' median speed, the echoes run as many "
+      "times on a server of their\nown just before the row (the two echo rows: over the echo "
+      "rows').\n"
+      "whole call = payload / (first byte sent .. status received); up = payload / "
       "(.. first response message,\nwhich the server sends once it has read all the "
       "input, except where it converts as the input arrives:\nTorch7 to Torch7 ConvertStream); "
       "back = payload / the rest of the call.\nCPU s, page faults = medians over the runs of "
@@ -1036,6 +1194,10 @@ int main(int argc, char** argv) {
   app.add_option("--repeat", options.repeat, "Runs per stream row (the median is reported)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  app.add_option("--warmup", options.warmup,
+                 "Runs of each stream row before those measured (reported, not counted)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   app.add_option("--client-heap", options.client_heap,
                  "The clients' heap settings: seriald (wire/heap_settings.h, as serialctl "
                  "applies them) or glibc (its defaults)")
@@ -1058,6 +1220,7 @@ int main(int argc, char** argv) {
               options.seriald.c_str(), std::thread::hardware_concurrency(),
               options.client_heap.c_str());
   seriald::bench::BenchmarkSmallCalls(options);
+  seriald::bench::BenchmarkUnaryDeserialize(options);
   seriald::bench::BenchmarkStreams(options);
   if (seriald::bench::failures > 0) {
     std::cerr << "service_benchmark: " << seriald::bench::failures << " wrong answers" << std::endl;

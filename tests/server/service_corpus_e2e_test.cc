@@ -289,6 +289,49 @@ TEST_F(CorpusE2eTest, CppClientUnaryConvertHandsOverTheOutputInItsPieces) {
   EXPECT_THAT(server_->Log(), HasSubstr("method=Convert "));
 }
 
+// A unary Deserialize of a 12 MB tensor through the C++ client: the array's data comes out of
+// the received slices (wire::TakeResponseArrays), little-endian from either byte order, and
+// serializes back to the input.
+TEST_F(CorpusE2eTest, CppClientUnaryDeserializeOfALargeTensor) {
+  constexpr uint64_t kCount = 3'000'000;  // 12 MB of floats: under the 16 MiB unary threshold
+  ClientOptions options;
+  options.target = server_->address();
+  options.timeout = absl::Seconds(60);
+  absl::StatusOr<std::unique_ptr<SerialdClient>> client = SerialdClient::Connect(options);
+  ASSERT_TRUE(client.ok()) << client.status();
+  const std::string little = testing::FloatTensorStream(kCount);
+  const std::string_view payload =
+      std::string_view(little).substr(testing::FloatTensorHeader(kCount).size());
+  for (bool big_endian : {false, true}) {
+    SCOPED_TRACE(big_endian);
+    const std::string input = testing::FloatTensorStream(kCount, big_endian);
+    std::string format;
+    absl::StatusOr<Value> value = (*client)->Deserialize(Buffer::Copy(input), &format);
+    ASSERT_TRUE(value.ok()) << value.status();
+    EXPECT_EQ(format, "t7");
+    int arrays = 0;
+    for (NodeId id = 0; id < value->size(); ++id) {
+      const Array* array = value->GetIf<Array>(id);
+      if (array == nullptr) continue;
+      ++arrays;
+      EXPECT_EQ(array->length, kCount);
+      EXPECT_TRUE(array->data.view() == payload) << "the floats differ";
+    }
+    EXPECT_EQ(arrays, 1);
+    std::string written;
+    WriteOptions write;
+    write.torch7_big_endian = big_endian;
+    absl::Status serialized =
+        (*client)->Serialize(*value, "t7", write, [&](std::string_view piece) {
+          written.append(piece);
+          return absl::OkStatus();
+        });
+    ASSERT_TRUE(serialized.ok()) << serialized;
+    EXPECT_TRUE(written == input) << "the bytes written back differ";
+  }
+  EXPECT_THAT(server_->Log(), HasSubstr("method=Deserialize "));
+}
+
 TEST_F(CorpusE2eTest, PythonDeserializeThenSerializeGivesTheOriginalBytes) {
   testing::UseBuildPythonStubs();
   RunResult python =

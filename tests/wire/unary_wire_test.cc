@@ -14,7 +14,9 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "proto/value_conversion.h"
 #include "tests/wire/testing/byte_buffers.h"
+#include "wire/wire_format.h"
 
 namespace seriald::wire {
 namespace {
@@ -461,6 +463,194 @@ TEST(UnaryWireTest, ResponseDataComesOutAsThePiecesItArrivedIn) {
   grpc::ByteBuffer bad = Received("\x0a\x10short");
   EXPECT_THAT(std::string(TakeResponseData(bad, &rest).status().message()),
               ::testing::HasSubstr("not a valid seriald.v1.ConvertResponse"));
+}
+
+// A DeserializeResponse as any gRPC server sends it: nodes 1 and 4 hold large arrays, node 2 a
+// small one, node 4 R attributes and flags besides.
+v1::DeserializeResponse ResponseWithArrays() {
+  v1::DeserializeResponse response;
+  response.set_format(v1::FORMAT_RDS);
+  v1::Value* value = response.mutable_value();
+  value->add_nodes()->mutable_nil();
+  v1::Array* floats = value->add_nodes()->mutable_array();
+  floats->set_type(v1::ELEMENT_TYPE_FLOAT32);
+  floats->set_length(50000);
+  std::string float_bytes(200000, '\0');
+  for (size_t i = 0; i < float_bytes.size(); ++i) float_bytes[i] = static_cast<char>(i * 13 + 1);
+  floats->set_data(float_bytes);
+  v1::Array* small = value->add_nodes()->mutable_array();
+  small->set_type(v1::ELEMENT_TYPE_UINT8);
+  small->set_length(100);
+  small->set_data(std::string(100, 's'));
+  value->add_nodes()->set_number(2.5);
+  v1::Node* bytes_node = value->add_nodes();
+  v1::Array* bytes = bytes_node->mutable_array();
+  bytes->set_type(v1::ELEMENT_TYPE_UINT8);
+  bytes->set_length(100000);
+  bytes->set_data(std::string(100000, 'b'));
+  bytes_node->set_attributes(5);
+  bytes_node->mutable_r_flags()->set_object(true);
+  v1::Pairlist* attributes = value->add_nodes()->mutable_pairlist();
+  v1::Pairlist::Cell* cell = attributes->add_cells();
+  cell->set_tag(6);
+  cell->set_value(3);
+  value->add_nodes()->mutable_symbol()->mutable_name()->set_text("dim");
+  value->add_roots(4);
+  return response;
+}
+
+// What the C++ client receives from a unary Deserialize: the large arrays' data comes out as
+// Buffers over the slices it arrived in (or gathered, when cut), whatever the cuts, and the
+// rest parses to the same Value.
+TEST(UnaryWireTest, ResponseArraysComeOutOfTheSlicesTheyArrivedIn) {
+  const v1::DeserializeResponse response = ResponseWithArrays();
+  absl::StatusOr<Value> expected = FromProto(response.value());
+  ASSERT_TRUE(expected.ok()) << expected.status();
+  const std::string bytes = response.SerializeAsString();
+  const size_t floats_at = bytes.find(response.value().nodes(1).array().data());
+  for (const std::vector<size_t>& cuts :
+       {std::vector<size_t>{}, {1}, {floats_at + 3, floats_at + 150000}, {bytes.size() - 9}}) {
+    SCOPED_TRACE(cuts.size());
+    grpc::ByteBuffer message = Received(bytes, cuts);
+    std::vector<grpc::Slice> slices;
+    ASSERT_TRUE(message.Dump(&slices).ok());
+    v1::DeserializeResponse rest;
+    auto arrays = TakeResponseArrays(message, &rest);
+    ASSERT_TRUE(arrays.ok()) << arrays.status();
+    ASSERT_EQ(arrays->size(), 2u);
+    EXPECT_EQ(arrays->at(1).view(), response.value().nodes(1).array().data());
+    EXPECT_EQ(arrays->at(4).view(), response.value().nodes(4).array().data());
+    const bool floats_cut = cuts.size() == 2;
+    const auto in_a_slice = [&](const Buffer& data) {
+      return std::any_of(slices.begin(), slices.end(), [&](const grpc::Slice& slice) {
+        return data.data() >= slice.begin() && data.data() + data.size() <= slice.end();
+      });
+    };
+    EXPECT_EQ(in_a_slice(arrays->at(1)), !floats_cut);
+    EXPECT_TRUE(in_a_slice(arrays->at(4)));
+    EXPECT_EQ(rest.format(), v1::FORMAT_RDS);
+    EXPECT_TRUE(rest.value().nodes(1).array().data().empty());
+    EXPECT_TRUE(rest.value().nodes(4).array().data().empty());
+    EXPECT_EQ(rest.value().nodes(2).array().data(), std::string(100, 's'));
+    EXPECT_EQ(rest.value().nodes(4).attributes(), 5u);
+    EXPECT_TRUE(rest.value().nodes(4).r_flags().object());
+    absl::StatusOr<Value> value = FromProto(std::move(*rest.mutable_value()), *arrays);
+    ASSERT_TRUE(value.ok()) << value.status();
+    EXPECT_TRUE(*value == *expected);
+  }
+
+  // The server's encoding taken apart: the array is the server's own Buffer, end to end.
+  const Buffer big = Buffer::Copy(response.value().nodes(1).array().data());
+  v1::DeserializeResponse header = response;
+  header.mutable_value()->mutable_nodes(1)->mutable_array()->clear_data();
+  grpc::ByteBuffer encoded = EncodeDeserializeResponse(std::move(header), {{1, big}});
+  v1::DeserializeResponse rest;
+  auto arrays = TakeResponseArrays(encoded, &rest);
+  ASSERT_TRUE(arrays.ok()) << arrays.status();
+  EXPECT_EQ(arrays->at(1).data(), big.data());
+  absl::StatusOr<Value> value = FromProto(std::move(*rest.mutable_value()), *arrays);
+  ASSERT_TRUE(value.ok()) << value.status();
+  EXPECT_TRUE(*value == *expected);
+}
+
+// Once taken, the arrays are the only copy left: gathered ones release every slice they came
+// from, one in a single slice keeps that slice alone, while its Buffer lives.
+TEST(UnaryWireTest, TakenArraysAreTheOnlyCopyLeftOfTheResponse) {
+  v1::DeserializeResponse response = ResponseWithArrays();
+  std::string large(kHugePageThreshold + 12345, '\0');
+  for (size_t i = 0; i < large.size(); ++i) large[i] = static_cast<char>(i * 7 + i / 1000);
+  response.mutable_value()->mutable_nodes(1)->mutable_array()->set_length(large.size() / 4);
+  response.mutable_value()->mutable_nodes(1)->mutable_array()->set_data(large);
+  response.mutable_value()->mutable_nodes(4)->mutable_array()->clear_data();
+  response.mutable_value()->mutable_nodes(4)->mutable_array()->set_length(0);
+  TrackedSlices received(response.SerializeAsString(), large.size() / 5 + 1);
+  ASSERT_GT(received.held(), 1u);
+  grpc::ByteBuffer message = received.Message();
+  v1::DeserializeResponse rest;
+  auto arrays = TakeResponseArrays(message, &rest);
+  ASSERT_TRUE(arrays.ok()) << arrays.status();
+  EXPECT_EQ(received.held(), 0u);
+  EXPECT_EQ(message.Length(), 0u);
+  EXPECT_EQ(arrays->at(1).view(), large);
+  EXPECT_FALSE(arrays->contains(4));  // no data to take
+
+  TrackedSlices whole(ResponseWithArrays().SerializeAsString(), 1 << 20);
+  ASSERT_EQ(whole.held(), 1u);
+  grpc::ByteBuffer one = whole.Message();
+  arrays = TakeResponseArrays(one, &rest);
+  ASSERT_TRUE(arrays.ok()) << arrays.status();
+  EXPECT_EQ(whole.held(), 1u);
+  EXPECT_EQ(arrays->at(4).view(), std::string(100000, 'b'));
+  arrays->erase(1);
+  EXPECT_EQ(whole.held(), 1u);
+  arrays->clear();
+  EXPECT_EQ(whole.held(), 0u);
+}
+
+// Forms the fast reading leaves to protobuf give what protobuf gives, every array's data in the
+// message; what is not a DeserializeResponse is refused.
+TEST(UnaryWireTest, ResponseArraysInOtherFormsAreReadAsProtobufReadsThem) {
+  const v1::DeserializeResponse response = ResponseWithArrays();
+  // The value twice (protobuf merges the two: the nodes of both); an array's data twice (the
+  // last counts); a kind after a large node's array (the node is that kind).
+  v1::DeserializeResponse twice_data = response;
+  twice_data.mutable_value()->mutable_nodes(4)->mutable_array()->clear_data();
+  std::string data_twice = twice_data.value().nodes(4).array().SerializeAsString();
+  for (const char* data : {"first", "second"}) {
+    v1::Array part;
+    part.set_data(std::string(40000, data[0]));
+    data_twice += part.SerializeAsString();
+  }
+  v1::Node node_with_array_twice;
+  node_with_array_twice.mutable_array()->set_type(v1::ELEMENT_TYPE_UINT8);
+  const std::string array_then_number =
+      response.value().nodes(1).SerializeAsString() + "\x19" + std::string(8, '\0');
+  const std::vector<std::string> forms = {
+      response.SerializeAsString() + response.SerializeAsString(),
+      // Node 4 rebuilt with the array's data twice.
+      [&] {
+        v1::DeserializeResponse rebuilt = response;
+        rebuilt.mutable_value()->mutable_nodes(4)->clear_kind();
+        std::string node = rebuilt.value().nodes(4).SerializeAsString();
+        HeaderBytes prefix;
+        prefix.LengthPrefix(v1::Node::kArrayFieldNumber, data_twice.size());
+        node += std::string(prefix.view()) + data_twice;
+        rebuilt.mutable_value()->mutable_nodes()->RemoveLast();
+        rebuilt.mutable_value()->mutable_nodes()->RemoveLast();
+        rebuilt.mutable_value()->mutable_nodes()->RemoveLast();
+        std::string value = rebuilt.value().SerializeAsString();
+        HeaderBytes node_prefix;
+        node_prefix.LengthPrefix(v1::Value::kNodesFieldNumber, node.size());
+        value += std::string(node_prefix.view()) + node;
+        HeaderBytes value_prefix;
+        value_prefix.LengthPrefix(v1::DeserializeResponse::kValueFieldNumber, value.size());
+        return std::string(value_prefix.view()) + value;
+      }(),
+      // A value whose only node is an array and then a number.
+      [&] {
+        HeaderBytes node_prefix;
+        node_prefix.LengthPrefix(v1::Value::kNodesFieldNumber, array_then_number.size());
+        const std::string value = std::string(node_prefix.view()) + array_then_number;
+        HeaderBytes value_prefix;
+        value_prefix.LengthPrefix(v1::DeserializeResponse::kValueFieldNumber, value.size());
+        return std::string(value_prefix.view()) + value;
+      }(),
+  };
+  for (size_t i = 0; i < forms.size(); ++i) {
+    SCOPED_TRACE(i);
+    v1::DeserializeResponse expected;
+    ASSERT_TRUE(expected.ParseFromString(forms[i]));
+    grpc::ByteBuffer message = Received(forms[i], {7, forms[i].size() / 2});
+    v1::DeserializeResponse rest;
+    auto arrays = TakeResponseArrays(message, &rest);
+    ASSERT_TRUE(arrays.ok()) << arrays.status();
+    EXPECT_TRUE(arrays->empty());
+    EXPECT_EQ(rest.SerializeAsString(), expected.SerializeAsString());
+  }
+  grpc::ByteBuffer bad = Received("\x0a\x10short");
+  v1::DeserializeResponse rest;
+  EXPECT_THAT(std::string(TakeResponseArrays(bad, &rest).status().message()),
+              ::testing::HasSubstr("not a valid seriald.v1.DeserializeResponse"));
 }
 
 TEST(UnaryWireTest, SplicedMessagesNest) {

@@ -57,6 +57,17 @@ absl::StatusOr<BufferChain> ServerResponseData(grpc::ByteBuffer& received, Respo
   return data;
 }
 
+// The Value a server sent, its large arrays' data given apart: one that does not hold together
+// (data that does not fill its array, a reference past the table) is the server's fault.
+absl::StatusOr<Value> ServerValue(v1::Value&& message, const StreamedArrayData& arrays) {
+  absl::StatusOr<Value> value = FromProto(std::move(message), arrays);
+  if (!value.ok()) {
+    return absl::InternalError(
+        absl::StrCat("server sent an invalid value: ", value.status().message()));
+  }
+  return value;
+}
+
 // "a:1,b:2" -> "ipv4:a:1,b:2"; a single address or a URI-style target stays as it is.
 absl::StatusOr<std::string> ChannelTarget(const std::string& target) {
   if (target.find(',') == std::string::npos || target.find(":///") != std::string::npos ||
@@ -276,7 +287,7 @@ absl::StatusOr<Value> SerialdClient::Deserialize(const Buffer& input, std::strin
       return absl::InternalError(absl::StrCat("server sent ", arrays.status().message()));
     }
     *format = std::string(FormatName(response.format()));
-    return FromProto(std::move(*response.mutable_value()), *arrays);
+    return ServerValue(std::move(*response.mutable_value()), *arrays);
   }
 
   auto stream = impl_->raw_methods_.Open(wire::StreamingMethod::kDeserializeStream, &context);
@@ -361,7 +372,7 @@ absl::StatusOr<Value> SerialdClient::Deserialize(const Buffer& input, std::strin
   RETURN_IF_ERROR(finished);
   if (!have_header) return absl::InternalError("the server's stream held no value");
   *format = std::string(FormatName(header.format()));
-  return FromProto(std::move(*header.mutable_value()), std::move(arrays).Finish());
+  return ServerValue(std::move(*header.mutable_value()), std::move(arrays).Finish());
 }
 
 absl::Status SerialdClient::Serialize(const Value& value, std::string_view format,

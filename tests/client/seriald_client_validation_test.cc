@@ -2,8 +2,9 @@
 // with headers and chunks no real seriald sends (an undeclared element type, a length whose bytes
 // overflow, chunks out of place, past their array or for arrays never announced, a stream that
 // ends early), and the client refuses each with INTERNAL naming the problem, instead of reading
-// past a table or allocating what the server claims. A unary Convert or Serialize answered with a
-// message that is not its response is refused the same way.
+// past a table or allocating what the server claims. A unary Deserialize, Convert or Serialize
+// answered with a message that is not its response is refused the same way, and a unary
+// Deserialize's arrays are checked as the streamed ones are.
 #include <grpcpp/grpcpp.h>
 
 #include <functional>
@@ -102,6 +103,17 @@ TEST(SerialdClientValidationTest, AWellFormedStreamIsAccepted) {
   EXPECT_TRUE(status.ok()) << status;
 }
 
+TEST(SerialdClientValidationTest, AValueThatDoesNotHoldTogetherIsRefused) {
+  ExpectRefused(
+      DeserializeFrom([](auto* stream) {
+        v1::DeserializeStreamResponse header = Header(v1::ELEMENT_TYPE_FLOAT32, 2);
+        header.mutable_header()->mutable_value()->add_roots(7);
+        stream->Write(header);
+        stream->Write(Chunk(0, 0, std::string(8, '\0')));
+      }),
+      "server sent an invalid value: root 1 refers to node 7, but there are only 1 nodes");
+}
+
 TEST(SerialdClientValidationTest, AnUndeclaredElementTypeIsRefused) {
   ExpectRefused(DeserializeFrom([](auto* stream) { stream->Write(Header(99, 2)); }),
                 "server sent node 0 with undeclared element type 99");
@@ -150,13 +162,20 @@ TEST(SerialdClientValidationTest, AStreamEndingBeforeItsArraysAreCompleteIsRefus
                 "server's stream: the stream ended with node 0 at 2 of 4 bytes");
 }
 
-// Answers the unary Convert and Serialize with `reply`'s bytes as the response message, whatever
-// they are.
+// Answers the unary Deserialize, Convert and Serialize with `reply`'s bytes as the response
+// message, whatever they are.
 class FakeUnaryOutput final
-    : public v1::Serializer::WithRawCallbackMethod_Convert<
-          v1::Serializer::WithRawCallbackMethod_Serialize<v1::Serializer::Service>> {
+    : public v1::Serializer::WithRawCallbackMethod_Deserialize<
+          v1::Serializer::WithRawCallbackMethod_Convert<
+              v1::Serializer::WithRawCallbackMethod_Serialize<v1::Serializer::Service>>> {
  public:
   explicit FakeUnaryOutput(std::string reply) : reply_(std::move(reply)) {}
+
+  grpc::ServerUnaryReactor* Deserialize(grpc::CallbackServerContext* context,
+                                        const grpc::ByteBuffer*,
+                                        grpc::ByteBuffer* response) override {
+    return Reply(context, response);
+  }
 
   grpc::ServerUnaryReactor* Convert(grpc::CallbackServerContext* context, const grpc::ByteBuffer*,
                                     grpc::ByteBuffer* response) override {
@@ -180,9 +199,11 @@ class FakeUnaryOutput final
   std::string reply_;
 };
 
-// The client's unary Convert and Serialize (inputs under the stream threshold) against a server
+// The client's unary Deserialize, Convert and Serialize (inputs under the stream threshold),
+// against a server
 // answering `reply`: their statuses, and the output the callbacks were given.
 struct UnaryOutcome {
+  absl::StatusOr<Value> deserialize;
   absl::Status convert;
   absl::Status serialize;
   std::string convert_output;
@@ -195,9 +216,11 @@ UnaryOutcome UnaryOutputFrom(const std::string& reply) {
   UnaryOutcome outcome;
   absl::StatusOr<std::unique_ptr<SerialdClient>> client = SerialdClient::Connect(options);
   if (!client.ok()) {
-    outcome.convert = outcome.serialize = client.status();
+    outcome.deserialize = outcome.convert = outcome.serialize = client.status();
     return outcome;
   }
+  std::string format;
+  outcome.deserialize = (*client)->Deserialize(Buffer::Copy("input"), &format);
   ConvertSpec spec;
   spec.output_format = "t7";
   outcome.convert = (*client)
@@ -216,8 +239,11 @@ UnaryOutcome UnaryOutputFrom(const std::string& reply) {
 
 TEST(SerialdClientValidationTest, AUnaryOutputThatIsNotTheResponseIsRefused) {
   // A data field whose length runs past the message: neither a ConvertResponse nor a
-  // SerializeResponse.
+  // SerializeResponse, nor a DeserializeResponse.
   UnaryOutcome outcome = UnaryOutputFrom(std::string("\x0a\x10short", 7));
+  ExpectRefused(outcome.deserialize.status(), "server sent");
+  EXPECT_THAT(outcome.deserialize.status().message(),
+              HasSubstr("not a valid seriald.v1.DeserializeResponse"));
   ExpectRefused(outcome.convert, "server sent");
   EXPECT_THAT(outcome.convert.message(), HasSubstr("not a valid seriald.v1.ConvertResponse"));
   EXPECT_TRUE(outcome.convert_output.empty());
@@ -229,6 +255,27 @@ TEST(SerialdClientValidationTest, AUnaryOutputThatIsNotTheResponseIsRefused) {
   outcome = UnaryOutputFrom(response.SerializeAsString());
   EXPECT_TRUE(outcome.convert.ok()) << outcome.convert;
   EXPECT_EQ(outcome.convert_output, "converted");
+}
+
+// A unary Deserialize's large array, taken from the received slices, is checked like any other:
+// data that does not fill the declared length is the server's fault, named with the node.
+TEST(SerialdClientValidationTest, ALargeArrayOfAUnaryDeserializeIsChecked) {
+  v1::DeserializeResponse response;
+  response.set_format(v1::FORMAT_T7);
+  v1::Array* array = response.mutable_value()->add_nodes()->mutable_array();
+  array->set_type(v1::ELEMENT_TYPE_FLOAT64);
+  array->set_length(5000);
+  array->set_data(std::string(40000, 'd'));
+  response.mutable_value()->add_roots(0);
+  UnaryOutcome outcome = UnaryOutputFrom(response.SerializeAsString());
+  ASSERT_TRUE(outcome.deserialize.ok()) << outcome.deserialize.status();
+  EXPECT_EQ(outcome.deserialize->Get<Array>(0).data.view(), std::string(40000, 'd'));
+
+  array->set_length(5001);
+  outcome = UnaryOutputFrom(response.SerializeAsString());
+  ExpectRefused(outcome.deserialize.status(),
+                "server sent an invalid value: node 0 (array): array of 5001 float64 needs 5001 x "
+                "8 bytes of data, but has 40000");
 }
 
 TEST(SerialdClientValidationTest, AZeroChunkSizeIsRefusedAtConnect) {

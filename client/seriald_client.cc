@@ -46,26 +46,20 @@ constexpr char kServiceConfig[] = R"({
   }]
 })";
 
-// A unary response's output (wire/unary_wire.h TakeResponseData); a message that is not the
-// response's type is the server's fault, as with any other message it sends.
-template <typename Response>
-absl::StatusOr<BufferChain> ServerResponseData(grpc::ByteBuffer& received, Response* response) {
-  absl::StatusOr<BufferChain> data = wire::TakeResponseData(received, response);
-  if (!data.ok()) {
-    return absl::InternalError(absl::StrCat("server sent ", data.status().message()));
+// What was read from a server's message: a failure (a message that is not the response's type,
+// a value that does not hold together) is the server's fault, as with any other message it
+// sends, not the caller's: INTERNAL, "server sent " then `what` and the reader's message.
+template <typename T>
+absl::StatusOr<T> FromServer(absl::StatusOr<T> read, absl::string_view what = "") {
+  if (!read.ok()) {
+    return absl::InternalError(absl::StrCat("server sent ", what, read.status().message()));
   }
-  return data;
+  return read;
 }
 
-// The Value a server sent, its large arrays' data given apart: one that does not hold together
-// (data that does not fill its array, a reference past the table) is the server's fault.
+// The Value a server sent, its large arrays' data given apart.
 absl::StatusOr<Value> ServerValue(v1::Value&& message, const StreamedArrayData& arrays) {
-  absl::StatusOr<Value> value = FromProto(std::move(message), arrays);
-  if (!value.ok()) {
-    return absl::InternalError(
-        absl::StrCat("server sent an invalid value: ", value.status().message()));
-  }
-  return value;
+  return FromServer(FromProto(std::move(message), arrays), "an invalid value: ");
 }
 
 // "a:1,b:2" -> "ipv4:a:1,b:2"; a single address or a URI-style target stays as it is.
@@ -210,7 +204,7 @@ absl::StatusOr<ConvertResult> SerialdClient::Convert(const Buffer& input, const 
         wire::UnaryMethod::kConvert, &context, wire::EncodeRequest(input, request), &received)));
     // The output handed over in the pieces it arrived in, not copied into a string.
     v1::ConvertResponse response;
-    ASSIGN_OR_RETURN(BufferChain data, ServerResponseData(received, &response));
+    ASSIGN_OR_RETURN(BufferChain data, FromServer(wire::TakeResponseData(received, &response)));
     result.input_format = std::string(FormatName(response.input_format()));
     result.output_bytes = data.size();
     result.notes.assign(response.notes().begin(), response.notes().end());
@@ -281,13 +275,10 @@ absl::StatusOr<Value> SerialdClient::Deserialize(const Buffer& input, std::strin
                                                 wire::EncodeRequest(input, request), &received)));
     // Large arrays' data taken from the slices it arrived in, not copied into strings.
     v1::DeserializeResponse response;
-    absl::StatusOr<absl::flat_hash_map<uint32_t, Buffer>> arrays =
-        wire::TakeResponseArrays(received, &response);
-    if (!arrays.ok()) {
-      return absl::InternalError(absl::StrCat("server sent ", arrays.status().message()));
-    }
+    ASSIGN_OR_RETURN(StreamedArrayData arrays,
+                     FromServer(wire::TakeResponseArrays(received, &response)));
     *format = std::string(FormatName(response.format()));
-    return ServerValue(std::move(*response.mutable_value()), *arrays);
+    return ServerValue(std::move(*response.mutable_value()), arrays);
   }
 
   auto stream = impl_->raw_methods_.Open(wire::StreamingMethod::kDeserializeStream, &context);
@@ -394,7 +385,7 @@ absl::Status SerialdClient::Serialize(const Value& value, std::string_view forma
         wire::UnaryMethod::kSerialize, &context, wire::SerializeMessage(request), &received)));
     // The output handed over in the pieces it arrived in, not copied into a string.
     v1::SerializeResponse response;
-    ASSIGN_OR_RETURN(BufferChain data, ServerResponseData(received, &response));
+    ASSIGN_OR_RETURN(BufferChain data, FromServer(wire::TakeResponseData(received, &response)));
     for (const Buffer& piece : data.pieces()) RETURN_IF_ERROR(output(piece.view()));
     return absl::OkStatus();
   }

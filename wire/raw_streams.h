@@ -46,7 +46,8 @@ inline constexpr std::array<StreamingMethod, 3> kStreamingMethods = {
 
 // The unary methods the C++ client calls over grpc::ByteBuffer: Deserialize, Convert and Inspect
 // send their input as field 1, `data`, from the caller's Buffer (EncodeRequest); Convert's and
-// Serialize's responses are taken apart as they arrived (TakeResponseData).
+// Serialize's responses are taken apart as they arrived (TakeResponseData), and Deserialize's
+// (TakeResponseArrays).
 enum class UnaryMethod { kDeserialize, kConvert, kInspect, kSerialize };
 inline constexpr std::array<UnaryMethod, 4> kUnaryMethods = {
     UnaryMethod::kDeserialize, UnaryMethod::kConvert, UnaryMethod::kInspect,
@@ -84,7 +85,7 @@ class RawMethods {
   }
 
   // The same with the response as it arrived, for the caller to take apart
-  // (wire/unary_wire.h TakeResponseData).
+  // (wire/unary_wire.h TakeResponseData, TakeResponseArrays).
   grpc::Status Call(UnaryMethod method, grpc::ClientContext* context,
                     const grpc::ByteBuffer& request, grpc::ByteBuffer* response) const;
 

@@ -422,11 +422,12 @@ absl::StatusOr<absl::flat_hash_map<uint32_t, Buffer>> TakeResponseArrays(
   static_assert(pb::DeserializeResponse::kValueFieldNumber == 1);
   std::vector<grpc::Slice> slices;
   bool in_form = message.Valid() && message.Dump(&slices).ok();
-  std::string others;  // every field but the arrays' data, for protobuf to parse
+  std::string others;  // the response's other fields, for protobuf to parse
+  std::string value;   // the value's fields but the arrays' data, parsed into rest's value
+  bool seen_value = false;
   std::vector<TakenArray> arrays;
   if (in_form) {
     SliceCursor cursor(slices);
-    bool seen_value = false;
     in_form = ReadFields(cursor, cursor.remaining(), [&](uint64_t tag) {
       if (tag != Tag(pb::DeserializeResponse::kValueFieldNumber, kLengthDelimited)) {
         return CopyField(cursor, tag, &others);
@@ -435,10 +436,7 @@ absl::StatusOr<absl::flat_hash_map<uint32_t, Buffer>> TakeResponseArrays(
       uint64_t length = 0;
       if (seen_value || !cursor.ReadLength(&length)) return false;
       seen_value = true;
-      std::string value;
-      if (!ScanValue(cursor, length, &value, &arrays)) return false;
-      AppendField(pb::DeserializeResponse::kValueFieldNumber, value, &others);
-      return true;
+      return ScanValue(cursor, length, &value, &arrays);
     });
   }
   absl::flat_hash_map<uint32_t, Buffer> taken;
@@ -446,7 +444,10 @@ absl::StatusOr<absl::flat_hash_map<uint32_t, Buffer>> TakeResponseArrays(
     if (!ParseMessage(message, rest).ok()) return NotA(*rest);
     return taken;  // the data stays in `rest`
   }
-  if (!rest->ParseFromString(others)) return NotA(*rest);
+  if (!rest->ParseFromString(others) ||
+      (seen_value && !rest->mutable_value()->ParseFromString(value))) {
+    return NotA(*rest);
+  }
   message.Clear();  // `slices` holds the only references left to the received bytes
   ReleasedSlices released(std::move(slices));
   for (const TakenArray& array : arrays) taken[array.id] = GatherPieces(array.data, released);

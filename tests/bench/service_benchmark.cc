@@ -259,6 +259,7 @@ double Percentile(std::vector<double>& sorted, double p) {
 }
 
 struct SmallResult {
+  uint64_t calls = 0;
   double calls_per_second = 0;
   double p50_ms = 0;
   double p99_ms = 0;
@@ -298,6 +299,7 @@ SmallResult RunSmallCalls(int threads, absl::Duration duration, Call call) {
   for (const auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
   std::sort(all.begin(), all.end());
   SmallResult result;
+  result.calls = all.size();
   result.calls_per_second = static_cast<double>(all.size()) / elapsed;
   result.p50_ms = Percentile(all, 0.50);
   result.p99_ms = Percentile(all, 0.99);
@@ -842,7 +844,7 @@ void BenchmarkUnaryDeserialize(const Options& options) {
                           ? RunSmallCalls(1, absl::Seconds(options.seconds), through_client)
                           : RunSmallCalls(1, absl::Seconds(options.seconds), through_protobuf);
       const testing::ProcessWork after = testing::OwnWork();
-      const double calls = std::max(1.0, r.calls_per_second * options.seconds);
+      const double calls = static_cast<double>(std::max<uint64_t>(1, r.calls));
       std::printf("| %s | %.0f | %.2f | %.2f | %.2f | %.0f | %llu |\n",
                   own_client ? "seriald's C++ client" : "protobuf's parse, then FromProto",
                   r.calls_per_second, r.p50_ms, r.p99_ms,

@@ -588,7 +588,7 @@ TEST(UnaryWireTest, TakenArraysAreTheOnlyCopyLeftOfTheResponse) {
 }
 
 // Forms the fast reading leaves to protobuf give what protobuf gives, every array's data in the
-// message; what is not a DeserializeResponse is refused.
+// message; what is not a DeserializeResponse, whole, is refused.
 TEST(UnaryWireTest, ResponseArraysInOtherFormsAreReadAsProtobufReadsThem) {
   const v1::DeserializeResponse response = ResponseWithArrays();
   // The value twice (protobuf merges the two: the nodes of both); an array's data twice (the
@@ -601,8 +601,6 @@ TEST(UnaryWireTest, ResponseArraysInOtherFormsAreReadAsProtobufReadsThem) {
     part.set_data(std::string(40000, data[0]));
     data_twice += part.SerializeAsString();
   }
-  v1::Node node_with_array_twice;
-  node_with_array_twice.mutable_array()->set_type(v1::ELEMENT_TYPE_UINT8);
   const std::string array_then_number =
       response.value().nodes(1).SerializeAsString() + "\x19" + std::string(8, '\0');
   const std::vector<std::string> forms = {
@@ -647,10 +645,19 @@ TEST(UnaryWireTest, ResponseArraysInOtherFormsAreReadAsProtobufReadsThem) {
     EXPECT_TRUE(arrays->empty());
     EXPECT_EQ(rest.SerializeAsString(), expected.SerializeAsString());
   }
-  grpc::ByteBuffer bad = Received("\x0a\x10short");
-  v1::DeserializeResponse rest;
-  EXPECT_THAT(std::string(TakeResponseArrays(bad, &rest).status().message()),
-              ::testing::HasSubstr("not a valid seriald.v1.DeserializeResponse"));
+  // Not a DeserializeResponse; one cut short inside a large array, or right after a node's length.
+  const std::string whole = response.SerializeAsString();
+  const size_t floats_at = whole.find(response.value().nodes(1).array().data());
+  for (const std::string& bad : {std::string("\x0a\x10short"), whole.substr(0, floats_at + 1000),
+                                 whole.substr(0, floats_at - 3)}) {
+    grpc::ByteBuffer message = Received(bad, {bad.size() / 2});
+    v1::DeserializeResponse rest;
+    absl::StatusOr<absl::flat_hash_map<uint32_t, Buffer>> arrays =
+        TakeResponseArrays(message, &rest);
+    EXPECT_EQ(arrays.status().code(), absl::StatusCode::kInvalidArgument) << bad.size();
+    EXPECT_THAT(std::string(arrays.status().message()),
+                ::testing::HasSubstr("not a valid seriald.v1.DeserializeResponse"));
+  }
 }
 
 TEST(UnaryWireTest, SplicedMessagesNest) {

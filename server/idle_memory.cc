@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "core/io/mapping_pool.h"
 #include "core/io/spill_file_pool.h"
 #include "wire/heap_settings.h"
 
@@ -13,6 +14,7 @@ IdleMemoryReturner::IdleMemoryReturner(const CallTracker* tracker, absl::Duratio
   if (!give_back_) {
     give_back_ = [] {
       SpillFilePool::Shared().Release();
+      MappingPool::Shared().Release();
       GiveBackFreedHeapPages();
     };
   }

@@ -7,7 +7,8 @@
 // scheduler cannot give to anyone else, and it hides real leaks behind heap slack. A thread looks
 // every `period`; when no call is running and none began during the last period, it closes the
 // spill files kept for later calls (core/io/spill_file_pool.h: page cache and disk blocks that
-// only a next call would have used) and trims the heap (malloc_trim), once per idle stretch.
+// only a next call would have used), unmaps the large buffers' mappings kept for later calls
+// (core/io/mapping_pool.h) and trims the heap (malloc_trim), once per idle stretch.
 //
 // Example:
 //
@@ -29,7 +30,8 @@ namespace seriald {
 class IdleMemoryReturner {
  public:
   // `give_back` is what giving back does (tests count it); by default
-  // SpillFilePool::Shared().Release() and GiveBackFreedHeapPages() (malloc_trim).
+  // SpillFilePool::Shared().Release(), MappingPool::Shared().Release() and
+  // GiveBackFreedHeapPages() (malloc_trim).
   explicit IdleMemoryReturner(const CallTracker* tracker, absl::Duration period = absl::Seconds(1),
                               std::function<void()> give_back = nullptr);
   ~IdleMemoryReturner();

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "core/io/file.h"
+#include "core/io/mapping_pool.h"
 #include "core/io/spill_file_pool.h"
 #include "core/status_macros.h"
 
@@ -60,6 +61,7 @@ SerialdServer::SerialdServer(const ServerOptions& options)
       idle_memory_(&tracker_) {
   SpillFilePool::Shared().set_keep_bytes(
       options.limits.spill_dir.empty() ? 0 : options.spill_keep_bytes);
+  MappingPool::Shared().set_keep_bytes(options.memory_keep_bytes);
 }
 
 absl::StatusOr<std::unique_ptr<SerialdServer>> SerialdServer::Start(const ServerOptions& options) {

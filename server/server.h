@@ -41,6 +41,11 @@ struct ServerOptions {
   // empties whenever it is idle (server/idle_memory.h). Not counted in limits.max_spill_bytes;
   // nothing is kept without a limits.spill_dir.
   uint64_t spill_keep_bytes = uint64_t{1} << 30;
+  // Large buffers' memory (huge-page mappings) of finished calls kept for later calls to reuse,
+  // up to this many bytes in all (core/io/mapping_pool.h): the process's pool, whose pages the
+  // kernel may take back under memory pressure, each kept for at most a second, and emptied
+  // whenever the server is idle. Not counted in limits.max_inflight_bytes.
+  uint64_t memory_keep_bytes = uint64_t{1} << 30;
   // Calls served at once; more get RESOURCE_EXHAUSTED. 0 = no limit.
   uint32_t max_concurrent_calls = 64;
   // PEM files. With a certificate and key the server speaks TLS; with a client CA as well it

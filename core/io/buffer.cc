@@ -7,6 +7,8 @@
 #include <cstring>
 #include <new>
 
+#include "core/io/mapping_pool.h"
+
 namespace seriald {
 namespace {
 
@@ -17,8 +19,6 @@ struct AlignedDelete {
     ::operator delete(const_cast<uint8_t*>(p), kAlignment);
   }
 };
-
-constexpr uintptr_t kHugePageSize = uintptr_t{2} << 20;
 
 }  // namespace
 
@@ -51,12 +51,13 @@ void AdviseHugePages(void* data, size_t size) {
 std::pair<Buffer, uint8_t*> Buffer::Allocate(size_t size) {
   if (size == 0) return {Buffer(), nullptr};
   if (size >= kHugePageThreshold) {
-    uint8_t* bytes = MapHugePages(size);
+    uint8_t* bytes = MappingPool::Shared().Map(size);
     if (bytes == nullptr) throw std::bad_alloc();  // as operator new would
-    const size_t length = RoundUpToHugePages(size);
-    return {Buffer(std::shared_ptr<const uint8_t>(
-                       bytes,
-                       [length](const uint8_t* p) { ::munmap(const_cast<uint8_t*>(p), length); }),
+    return {Buffer(std::shared_ptr<const uint8_t>(bytes,
+                                                  [size](const uint8_t* p) {
+                                                    MappingPool::Shared().Unmap(
+                                                        const_cast<uint8_t*>(p), size);
+                                                  }),
                    size, nullptr, /*writable=*/true),
             bytes};
   }

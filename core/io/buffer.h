@@ -35,8 +35,11 @@ namespace seriald {
 
 // Fresh memory this large is backed by transparent huge pages where the system allows it (THP
 // "madvise" mode is common): filling a fresh 256 MiB buffer then takes 512 page faults instead of
-// 65536, which on virtual machines is the difference between about 50 ms and 200 ms.
+// 65536, which on virtual machines is the difference between about 50 ms and 200 ms. Such
+// mappings come from, and go back to, MappingPool::Shared() (core/io/mapping_pool.h), which keeps
+// freed ones for a moment for the next to reuse.
 inline constexpr size_t kHugePageThreshold = size_t{8} << 20;
+inline constexpr size_t kHugePageSize = size_t{2} << 20;
 
 // Asks for huge pages for the whole 2 MiB pages inside [data, data + size). Advice only.
 void AdviseHugePages(void* data, size_t size);
@@ -54,8 +57,9 @@ class Buffer {
   Buffer() = default;
 
   // Allocates `size` uninitialised bytes, 64-byte aligned (from kHugePageThreshold on, a mapping
-  // of whole 2 MiB pages of its own, on a 2 MiB boundary). The caller fills them through the
-  // returned pointer before the Buffer is shared.
+  // of whole 2 MiB pages of its own, on a 2 MiB boundary, from MappingPool::Shared(), which may
+  // hand out pages another Buffer used). The caller fills them through the returned pointer
+  // before the Buffer is shared.
   static std::pair<Buffer, uint8_t*> Allocate(size_t size);
 
   // Copies `size` bytes from `data`.

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "core/io/mapping_pool.h"
 
 namespace seriald {
 namespace {
@@ -18,10 +19,20 @@ size_t PageSize() {
 
 size_t RoundUpToPage(size_t n) { return (n + PageSize() - 1) / PageSize() * PageSize(); }
 
+// Mappings of huge pages (from kHugePageThreshold on) come from the process's MappingPool and go
+// back to it; smaller ones are the buffer's own.
+void Unmap(uint8_t* data, size_t capacity) {
+  if (capacity >= kHugePageThreshold) {
+    MappingPool::Shared().Unmap(data, capacity);
+  } else {
+    munmap(data, capacity);
+  }
+}
+
 }  // namespace
 
 GrowableBuffer::~GrowableBuffer() {
-  if (data_ != nullptr) munmap(data_, capacity_);
+  if (data_ != nullptr) Unmap(data_, capacity_);
 }
 
 absl::Status GrowableBuffer::Reserve(size_t capacity) {
@@ -35,13 +46,15 @@ absl::Status GrowableBuffer::Reserve(size_t capacity) {
   const size_t new_capacity = huge ? RoundUpToHugePages(capacity) : RoundUpToPage(capacity);
   void* memory = MAP_FAILED;
   if (huge) {
-    uint8_t* target = MapHugePages(new_capacity);
+    // Pages kept in the pool, if it has a mapping this long, else fresh: the kept pages under
+    // what moves are freed, the rest are written over without a fault.
+    uint8_t* target = MappingPool::Shared().Map(new_capacity);
     if (target != nullptr && data_ == nullptr) {
       memory = target;
     } else if (target != nullptr) {
       // Onto the new mapping (which MREMAP_FIXED replaces): pages move, bytes are not copied.
       memory = mremap(data_, capacity_, new_capacity, MREMAP_MAYMOVE | MREMAP_FIXED, target);
-      if (memory == MAP_FAILED) munmap(target, new_capacity);
+      if (memory == MAP_FAILED) MappingPool::Shared().Unmap(target, new_capacity);
     }
   } else if (data_ == nullptr) {
     memory =
@@ -89,10 +102,10 @@ Buffer GrowableBuffer::Finish() && {
   data_ = nullptr;
   size_ = capacity_ = 0;
   if (size == 0) {
-    munmap(data, capacity);
+    Unmap(data, capacity);
     return Buffer();
   }
-  return Buffer::WrapOwnMemory(data, size, [data, capacity] { munmap(data, capacity); });
+  return Buffer::WrapOwnMemory(data, size, [data, capacity] { Unmap(data, capacity); });
 }
 
 }  // namespace seriald

@@ -14,6 +14,7 @@
 #include "core/io/byte_reader.h"
 #include "core/io/byte_writer.h"
 #include "core/io/input_error.h"
+#include "core/io/mapping_pool.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -72,6 +73,7 @@ std::pair<uintptr_t, uintptr_t> MappingOf(const void* address) {
 // every page of it can be a huge page; it is unmapped with its last reference.
 TEST(BufferTest, LargeAllocationsAreMappingsOfWhole2MiBPages) {
   constexpr uintptr_t kTwoMiB = uintptr_t{2} << 20;
+  MappingPool::Shared().Release();
   for (size_t size : {kHugePageThreshold, size_t{12000000}, size_t{40} << 20}) {
     auto [buffer, bytes] = Buffer::Allocate(size);
     std::memset(bytes, 0x5a, size);
@@ -84,6 +86,10 @@ TEST(BufferTest, LargeAllocationsAreMappingsOfWhole2MiBPages) {
     EXPECT_EQ(buffer.size(), size);
     EXPECT_EQ(buffer.data()[size - 1], 0x5a);
     buffer = Buffer();
+    // Kept by the process's MappingPool for the next large allocation, until it is released.
+    EXPECT_EQ(MappingPool::Shared().kept_bytes(), RoundUpToHugePages(size)) << size;
+    EXPECT_NE(MappingOf(bytes).first, 0u) << size;
+    MappingPool::Shared().Release();
     EXPECT_EQ(MappingOf(bytes).first, 0u) << size;
   }
 }

@@ -106,14 +106,14 @@ int main(int argc, char** argv) {
                  "idle for a second. Not counted in --max-spill-bytes (0: keep none) [default: "
                  "1GiB, at most 1/8 of --max-spill-bytes]")
       ->transform(sizes);
-  std::optional<uint64_t> memory_keep_bytes;
-  app.add_option("--memory-keep", memory_keep_bytes,
-                 "Memory of finished calls' large buffers kept for later calls to reuse instead of "
-                 "new pages, up to this many bytes in all; each kept at most a second, all given "
-                 "back once the server is idle, and taken back by the kernel under memory "
-                 "pressure. Not counted in --max-inflight-bytes (0: keep none) [default: 1GiB, at "
-                 "most 1/8 of --max-inflight-bytes]")
-      ->transform(sizes);
+  app.add_option("--memory-keep", options.memory_keep_bytes,
+                 "Memory of finished calls' large buffers (8MiB and more) kept for later calls to "
+                 "reuse instead of new pages, up to this many bytes in all; each kept at most a "
+                 "second, all given back once the server is idle, and taken back by the kernel "
+                 "under memory pressure, but counted in the server's resident memory meanwhile. "
+                 "Not counted in --max-inflight-bytes (0: keep none)")
+      ->transform(sizes)
+      ->capture_default_str();
   app.add_option("--tls-cert", options.tls_cert_file, "PEM certificate chain: serve over TLS")
       ->check(CLI::ExistingFile);
   app.add_option("--tls-key", options.tls_key_file, "PEM private key of --tls-cert")
@@ -166,10 +166,6 @@ int main(int argc, char** argv) {
             ? options.spill_keep_bytes
             : std::min(options.spill_keep_bytes, options.limits.max_spill_bytes / 8));
   }
-  options.memory_keep_bytes = memory_keep_bytes.value_or(
-      options.limits.max_inflight_bytes == 0
-          ? options.memory_keep_bytes
-          : std::min(options.memory_keep_bytes, options.limits.max_inflight_bytes / 8));
   seriald::ApplyStreamingHeapSettings();
   sigset_t signals = BlockShutdownSignals();
   auto server = seriald::SerialdServer::Start(options);

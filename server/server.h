@@ -44,8 +44,10 @@ struct ServerOptions {
   // Large buffers' memory (huge-page mappings) of finished calls kept for later calls to reuse,
   // up to this many bytes in all (core/io/mapping_pool.h): the process's pool, whose pages the
   // kernel may take back under memory pressure, each kept for at most a second, and emptied
-  // whenever the server is idle. Not counted in limits.max_inflight_bytes.
-  uint64_t memory_keep_bytes = uint64_t{1} << 30;
+  // whenever the server is idle. Not counted in limits.max_inflight_bytes. None by default: kept
+  // pages count in the server's resident memory, on top of what the next call holds (a unary
+  // call's request, received while the last one's buffers are kept, is then resident twice).
+  uint64_t memory_keep_bytes = 0;
   // Calls served at once; more get RESOURCE_EXHAUSTED. 0 = no limit.
   uint32_t max_concurrent_calls = 64;
   // PEM files. With a certificate and key the server speaks TLS; with a client CA as well it

@@ -1,7 +1,7 @@
 // Large buffers' memory kept between calls (--memory-keep, core/io/mapping_pool.h) on a real
 // seriald: while calls keep coming, the mappings a finished call freed stay in the server, their
 // pages marked lazily free (/proc/<pid>/smaps_rollup's LazyFree), for the next call to write
-// over; once the server is idle they are unmapped. --memory-keep 0 keeps none.
+// over; once the server is idle they are unmapped. By default (--memory-keep 0) none is kept.
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -108,8 +108,8 @@ TEST_F(MemoryKeepE2eTest, AFinishedCallsBuffersAreKeptForTheNextAndUnmappedWhenI
   EXPECT_EQ(server_->Stop(), 0);
 }
 
-TEST_F(MemoryKeepE2eTest, NothingIsKeptWithMemoryKeepZero) {
-  ASSERT_NO_FATAL_FAILURE(StartServer({"--memory-keep", "0"}));
+TEST_F(MemoryKeepE2eTest, NothingIsKeptByDefault) {
+  ASSERT_NO_FATAL_FAILURE(StartServer({}));
   std::unique_ptr<HeldStream> held = HoldACall();
   ASSERT_NO_FATAL_FAILURE(ConvertToBigEndian());
   absl::SleepFor(absl::Milliseconds(300));

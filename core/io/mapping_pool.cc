@@ -15,6 +15,10 @@ constexpr size_t kMostKept = 64;
 
 }  // namespace
 
+void MappingPool::UnmapAll(const std::vector<Kept>& mappings) {
+  for (const Kept& kept : mappings) ::munmap(kept.data, kept.length);
+}
+
 MappingPool::MappingPool(uint64_t keep_bytes, absl::Duration decay)
     : decay_(decay), keep_bytes_(keep_bytes) {}
 
@@ -42,19 +46,16 @@ void MappingPool::set_keep_bytes(uint64_t keep_bytes) {
     keep_bytes_ = keep_bytes;
     MakeRoom(0, &removed);
   }
-  for (const Kept& kept : removed) ::munmap(kept.data, kept.length);
+  UnmapAll(removed);
 }
 
 uint8_t* MappingPool::Map(size_t size) {
   const size_t length = RoundUpToHugePages(size);
-  Kept shorter{nullptr, 0, absl::Time()};
   {
     absl::MutexLock lock(&mutex_);
     auto best = kept_.end();
-    auto longest = kept_.end();
     for (auto it = kept_.begin(); it != kept_.end(); ++it) {
       if (it->length >= length && (best == kept_.end() || it->length < best->length)) best = it;
-      if (longest == kept_.end() || it->length > longest->length) longest = it;
     }
     if (best != kept_.end()) {
       uint8_t* data = best->data;
@@ -69,23 +70,29 @@ uint8_t* MappingPool::Map(size_t size) {
       reused_bytes_ += length;
       return data;
     }
-    if (longest != kept_.end()) {
-      shorter = *longest;
-      kept_.erase(longest);
-      kept_bytes_ -= shorter.length;
-    }
   }
+  // Fresh first: a size the system refuses leaves what is kept as it was.
   uint8_t* data = MapHugePages(length);
-  if (shorter.data == nullptr) return data;
-  // None long enough: the longest kept becomes the head of a fresh mapping (mremap moves its
-  // pages, not its bytes), so that a call a little larger than the last (its input's header, a
-  // longer vector) still finds most of its pages. Left to be unmapped if that fails.
-  if (data != nullptr && ::mremap(shorter.data, shorter.length, shorter.length,
-                                  MREMAP_MAYMOVE | MREMAP_FIXED, data) != MAP_FAILED) {
+  if (data == nullptr) return nullptr;
+  Kept longest{nullptr, 0, absl::Time()};
+  {
     absl::MutexLock lock(&mutex_);
-    reused_bytes_ += shorter.length;
-  } else {
-    ::munmap(shorter.data, shorter.length);
+    auto it = std::max_element(kept_.begin(), kept_.end(),
+                               [](const Kept& a, const Kept& b) { return a.length < b.length; });
+    if (it == kept_.end() || it->length > length) return data;
+    longest = *it;
+    kept_.erase(it);
+    kept_bytes_ -= longest.length;
+    reused_bytes_ += longest.length;
+  }
+  // The longest kept becomes the fresh mapping's head (mremap moves its pages, not its bytes), so
+  // that a call a little larger than the last (its input's header, a longer vector) still finds
+  // most of its pages. Unmapped instead if that fails.
+  if (::mremap(longest.data, longest.length, longest.length, MREMAP_MAYMOVE | MREMAP_FIXED, data) ==
+      MAP_FAILED) {
+    ::munmap(longest.data, longest.length);
+    absl::MutexLock lock(&mutex_);
+    reused_bytes_ -= longest.length;
   }
   return data;
 }
@@ -106,11 +113,6 @@ void MappingPool::Unmap(uint8_t* data, size_t size) {
         length = bound;
       }
       MakeRoom(length, &removed);
-      if (kept_.size() == kMostKept) {
-        kept_bytes_ -= kept_.front().length;
-        removed.push_back(kept_.front());
-        kept_.erase(kept_.begin());
-      }
       // Pages given up lazily: they stay mapped, and the next Map writes over them without a
       // fault unless memory ran short and the kernel took them first.
       ::madvise(data, length, MADV_FREE);
@@ -121,18 +123,24 @@ void MappingPool::Unmap(uint8_t* data, size_t size) {
     }
   }
   if (!keep) removed.push_back(Kept{data, length, absl::Time()});
-  for (const Kept& kept : removed) ::munmap(kept.data, kept.length);
+  UnmapAll(removed);
 }
 
 void MappingPool::MakeRoom(uint64_t room, std::vector<Kept>* out) {
-  // Kept in the order given: the oldest first.
-  size_t removed = 0;
-  while (removed < kept_.size() && kept_bytes_ + room > keep_bytes_) {
-    kept_bytes_ -= kept_[removed].length;
-    out->push_back(kept_[removed]);
-    ++removed;
+  // Kept in the order given: the oldest first. One more place is needed when room is made for a
+  // mapping (room > 0) while kMostKept are kept.
+  size_t count = 0;
+  while (count < kept_.size() &&
+         (kept_bytes_ + room > keep_bytes_ || (room > 0 && kept_.size() - count >= kMostKept))) {
+    kept_bytes_ -= kept_[count].length;
+    ++count;
   }
-  kept_.erase(kept_.begin(), kept_.begin() + static_cast<ptrdiff_t>(removed));
+  TakeOldest(count, out);
+}
+
+void MappingPool::TakeOldest(size_t count, std::vector<Kept>* out) {
+  out->insert(out->end(), kept_.begin(), kept_.begin() + static_cast<ptrdiff_t>(count));
+  kept_.erase(kept_.begin(), kept_.begin() + static_cast<ptrdiff_t>(count));
 }
 
 void MappingPool::Release() {
@@ -142,7 +150,7 @@ void MappingPool::Release() {
     removed.swap(kept_);
     kept_bytes_ = 0;
   }
-  for (const Kept& kept : removed) ::munmap(kept.data, kept.length);
+  UnmapAll(removed);
 }
 
 void MappingPool::Decay() {
@@ -158,17 +166,16 @@ void MappingPool::Decay() {
       mutex_.AwaitWithTimeout(absl::Condition(&stopping_), kept_.front().since + decay_ - now);
       continue;
     }
-    std::vector<Kept> expired;
     size_t count = 0;
     while (count < kept_.size() && kept_[count].since + decay_ <= now) {
       kept_bytes_ -= kept_[count].length;
-      expired.push_back(kept_[count]);
       ++count;
     }
-    kept_.erase(kept_.begin(), kept_.begin() + static_cast<ptrdiff_t>(count));
+    std::vector<Kept> expired;
+    TakeOldest(count, &expired);
     // Unmapping a large mapping takes a while: not under the lock that Map and Unmap wait for.
     mutex_.Unlock();
-    for (const Kept& kept : expired) ::munmap(kept.data, kept.length);
+    UnmapAll(expired);
     mutex_.Lock();
   }
 }

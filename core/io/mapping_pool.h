@@ -81,9 +81,13 @@ class MappingPool {
     absl::Time since;
   };
 
-  // Removes kept mappings, the oldest first, until `room` bytes more fit the bound; what is
-  // removed goes to `*out` to be unmapped once the lock is let go.
+  // Removes kept mappings, the oldest first, until `room` bytes more fit the bound (and, for a
+  // mapping to keep, one more fits kMostKept); what is removed goes to `*out` to be unmapped once
+  // the lock is let go.
   void MakeRoom(uint64_t room, std::vector<Kept>* out) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // Moves the `count` oldest kept mappings to `*out` (their bytes already taken off kept_bytes_).
+  void TakeOldest(size_t count, std::vector<Kept>* out) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  static void UnmapAll(const std::vector<Kept>& mappings);
   bool StoppingOrKeeping() const ABSL_SHARED_LOCKS_REQUIRED(mutex_) {
     return stopping_ || !kept_.empty();
   }

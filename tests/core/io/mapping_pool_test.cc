@@ -102,6 +102,31 @@ TEST(MappingPoolTest, TheLongestKeptMappingHeadsOneThatIsLonger) {
   pool.Unmap(longer, 10 * kMiB);
 }
 
+// A size the system refuses is nullptr, and what was kept stays kept.
+TEST(MappingPoolTest, ARefusedSizeLeavesWhatIsKept) {
+  MappingPool pool(64 * kMiB);
+  uint8_t* kept = pool.Map(8 * kMiB);
+  pool.Unmap(kept, 8 * kMiB);
+  EXPECT_EQ(pool.Map(size_t{1} << 62), nullptr);
+  EXPECT_EQ(pool.kept_bytes(), 8 * kMiB);
+  EXPECT_EQ(pool.reused_bytes(), 0u);
+  EXPECT_TRUE(Mapped(kept, 8 * kMiB));
+  EXPECT_EQ(pool.Map(8 * kMiB), kept);
+}
+
+// At most 64 mappings are kept, whatever the bound: the oldest goes for the 65th.
+TEST(MappingPoolTest, AtMostSixtyFourMappingsAreKept) {
+  MappingPool pool(uint64_t{1} << 30);
+  std::vector<uint8_t*> mappings;
+  for (int i = 0; i < 65; ++i) mappings.push_back(pool.Map(2 * kMiB));
+  for (uint8_t* mapping : mappings) pool.Unmap(mapping, 2 * kMiB);
+  EXPECT_EQ(pool.kept_mappings(), 64u);
+  EXPECT_EQ(pool.kept_bytes(), 64 * 2 * kMiB);
+  EXPECT_FALSE(Mapped(mappings[0], 2 * kMiB));
+  EXPECT_TRUE(Mapped(mappings[1], 2 * kMiB));
+  EXPECT_TRUE(Mapped(mappings[64], 2 * kMiB));
+}
+
 TEST(MappingPoolTest, WhatTheBoundHasNoRoomForIsUnmapped) {
   MappingPool pool(33 * kMiB);  // 32 MiB of whole 2 MiB pages
   uint8_t* a = pool.Map(16 * kMiB);

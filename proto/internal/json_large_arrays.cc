@@ -17,9 +17,19 @@
 namespace seriald::internal {
 namespace {
 
+// The 6 bits a base64 character stands for (either alphabet; IsPlainBase64 checked it is one).
+int Base64Digit(char c) {
+  if (c >= 'A' && c <= 'Z') return c - 'A';
+  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+  if (c >= '0' && c <= '9') return c - '0' + 52;
+  return c == '+' || c == '-' ? 62 : 63;
+}
+
 // Whether `text` is base64 as protobuf reads a bytes field: the standard or the URL-safe
-// alphabet, not both, then at most two '='. Anything else is left to protobuf, which words its
-// own error.
+// alphabet, not both, then at most two '='; and canonical, as protobuf's strict decoding wants
+// (it encodes what it decoded again and compares): the bits of a last partial group that no
+// byte takes are zero ("AB==" is refused, "AA==" read). Anything else is left to protobuf, which
+// words its own error.
 bool IsPlainBase64(std::string_view text, bool* url_safe) {
   size_t end = text.size();
   while (end > 0 && text.size() - end < 2 && text[end - 1] == '=') --end;
@@ -36,7 +46,17 @@ bool IsPlainBase64(std::string_view text, bool* url_safe) {
     }
   }
   *url_safe = safe;
-  return !(standard && safe) && end % 4 != 1;
+  if (standard && safe) return false;
+  switch (end % 4) {
+    case 1:
+      return false;
+    case 2:  // one byte: the last character's low 4 bits are left over
+      return (Base64Digit(text[end - 1]) & 0xF) == 0;
+    case 3:  // two bytes: its low 2 bits
+      return (Base64Digit(text[end - 1]) & 0x3) == 0;
+    default:
+      return true;
+  }
 }
 
 // 4 MiB of base64: whole groups of four characters, 3 MiB of bytes.

@@ -120,5 +120,36 @@ TEST(ServiceShutdownE2eTest, StreamStillRunningAfterTheGracePeriodIsCancelled) {
   EXPECT_EQ(*exit_code, 0);
 }
 
+// After a response large enough to fill the socket, gRPC 1.51 keeps a TCP backup poller in a
+// 10 s epoll_wait on one of its executor threads, which its teardown joins: the server took up to
+// 10 s to exit after "seriald: stopped". It exits once its calls are done.
+TEST(ServiceShutdownE2eTest, ExitsPromptlyAfterALargeResponse) {
+  auto server = SerialdProcess::Start({});
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto stub = testing::RawStub((*server)->address());
+  const std::string input = testing::FloatTensorStream(uint64_t{5} << 19);  // 10 MiB
+  {
+    grpc::ClientContext context;
+    context.set_deadline(DeadlineIn(absl::Seconds(120)));
+    v1::ConvertRequest request;
+    request.set_data(input);
+    request.mutable_output()->set_format(v1::FORMAT_T7);
+    request.mutable_output()->set_torch7_byte_order(v1::BYTE_ORDER_BIG_ENDIAN);
+    v1::ConvertResponse response;
+    const grpc::Status status = stub->Convert(&context, request, &response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    EXPECT_TRUE(response.data() == testing::FloatTensorStream(uint64_t{5} << 19, true));
+  }
+  const absl::Time signalled = absl::Now();
+  (*server)->process().Signal(SIGTERM);
+  // The drain itself takes half a second (server.cc's kStatusFlushTime); the backup poller took
+  // 9-10 s more. 5 s leaves a loaded machine room.
+  std::optional<int> exit_code = (*server)->process().Wait(absl::Seconds(5));
+  ASSERT_TRUE(exit_code.has_value())
+      << "seriald had not exited " << absl::Now() - signalled << " after SIGTERM";
+  EXPECT_EQ(*exit_code, 0);
+  EXPECT_THAT((*server)->process().stdout_text(), HasSubstr("seriald: stopped"));
+}
+
 }  // namespace
 }  // namespace seriald

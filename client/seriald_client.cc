@@ -433,14 +433,33 @@ absl::Status SerialdClient::Serialize(const Value& value, std::string_view forma
 }
 
 absl::StatusOr<InspectResult> SerialdClient::Inspect(const Buffer& input, std::string_view format,
-                                                     const ReadOptions& options) {
+                                                     const ReadOptions& options,
+                                                     const ProgressCallback& progress) {
   grpc::ClientContext context;
   impl_->Prepare(&context);
-  v1::InspectRequest request;  // its data sent from `input`
-  ReadOptionsToProto(options, format, request.mutable_options());
   v1::InspectResponse response;
-  RETURN_IF_ERROR(FromGrpcStatus(impl_->raw_methods_.Call(
-      wire::UnaryMethod::kInspect, &context, wire::EncodeRequest(input, request), &response)));
+  if (input.size() <= impl_->options_.stream_threshold_bytes) {
+    v1::InspectRequest request;  // its data sent from `input`
+    ReadOptionsToProto(options, format, request.mutable_options());
+    RETURN_IF_ERROR(FromGrpcStatus(impl_->raw_methods_.Call(
+        wire::UnaryMethod::kInspect, &context, wire::EncodeRequest(input, request), &response)));
+  } else {
+    auto stream = impl_->raw_methods_.Open(wire::StreamingMethod::kInspectStream, &context);
+    v1::InspectStreamRequest first;
+    ReadOptionsToProto(options, format, first.mutable_options());
+    first.mutable_options()->set_input_size(input.size());
+    if (stream->Write(wire::SerializeMessage(first)) &&
+        impl_->SendChunks(stream.get(), input, progress)) {
+      stream->WritesDone();
+    }
+    // The one response, then the status (a failed call sends none).
+    grpc::ByteBuffer message;
+    const bool received = stream->Read(&message);
+    RETURN_IF_ERROR(FromGrpcStatus(stream->Finish()));
+    if (!received) return absl::InternalError("server sent no InspectResponse");
+    const absl::Status parsed = wire::ParseMessage(message, &response);
+    if (!parsed.ok()) return absl::InternalError(absl::StrCat("server sent ", parsed.message()));
+  }
   v1::Value facts;
   *facts.mutable_source() = response.source();
   ASSIGN_OR_RETURN(Value facts_value, FromProto(facts));

@@ -120,8 +120,11 @@ class SerialdClient {
   absl::Status Serialize(const Value& value, std::string_view format, const WriteOptions& options,
                          const OutputCallback& output, const ProgressCallback& progress = nullptr);
 
+  // Unary up to stream_threshold_bytes, else InspectStream (the input in chunks, `progress`
+  // told of each).
   absl::StatusOr<InspectResult> Inspect(const Buffer& input, std::string_view format,
-                                        const ReadOptions& options = {});
+                                        const ReadOptions& options = {},
+                                        const ProgressCallback& progress = nullptr);
 
   // The server's grpc.health.v1 status for `service` ("" = the whole server): SERVING, or
   // UNAVAILABLE/NOT_FOUND describing why not.

@@ -503,6 +503,24 @@ absl::StatusOr<Buffer> ReceiveChunks(ChunkReceiver<Envelope>& receiver, uint64_t
   return std::move(input).Finish();
 }
 
+// The input of a stream whose first message holds ReadOptions (into `*options`) and every later
+// one a chunk of the input (DeserializeStream, InspectStream), received by ReceiveChunks.
+template <typename Request>
+absl::StatusOr<Buffer> ReceiveOptionsAndInput(grpc::ServerContext* context,
+                                              wire::RawServerStream* stream, CallRecord& record,
+                                              CallBudget& call, v1::ReadOptions* options) {
+  Request first;
+  uint64_t first_bytes = 0;
+  RETURN_IF_ERROR(ReadFirstMessage(context, stream, "options", &first, &first_bytes));
+  if (!first.has_options()) {
+    return absl::InvalidArgumentError("the first message must hold the options");
+  }
+  *options = first.options();
+  record.bytes_in = first_bytes;
+  ChunkReceiver<Request> receiver(context, stream, call.limits, record);
+  return ReceiveChunks(receiver, options->input_size(), {}, call);
+}
+
 // The first bytes of a ConvertStream input, held until they decide how it is converted: from
 // 64 KiB, checked again each time they double, up to kTorch7DecisionBytes.
 constexpr uint64_t kTorch7FirstCheckBytes = uint64_t{64} << 10;
@@ -819,6 +837,8 @@ SerializerService::SerializerService(const CodecRegistry* registry, CallTracker*
                      new Handler(&SerializerService::ServeDeserializeStream, this));
   MarkMethodStreamed(wire::MethodIndex(wire::StreamingMethod::kConvertStream),
                      new Handler(&SerializerService::ServeConvertStream, this));
+  MarkMethodStreamed(wire::MethodIndex(wire::StreamingMethod::kInspectStream),
+                     new Handler(&SerializerService::ServeInspectStream, this));
 }
 
 grpc::Status SerializerService::ServeSerialize(grpc::ServerContext* context,
@@ -933,38 +953,68 @@ grpc::Status SerializerService::ServeConvert(grpc::ServerContext* context,
   });
 }
 
+namespace {
+
+// Inspect's response for an input read into `value`: the format, the stream's facts, the counts,
+// the first roots and the printed tree. Refused over --max-response-bytes.
+absl::StatusOr<grpc::ByteBuffer> InspectResponseFor(const Value& value, CallRecord& record,
+                                                    const ServiceLimits& limits) {
+  v1::InspectResponse response;
+  response.set_format(FormatFromName(record.input_format).value_or(v1::FORMAT_UNSPECIFIED));
+  Value facts;
+  facts.source() = value.source();
+  v1::Value facts_message;
+  RETURN_IF_ERROR(ToProto(facts, &facts_message));
+  *response.mutable_source() = facts_message.source();
+  response.set_node_count(value.size());
+  response.set_root_count(static_cast<uint32_t>(value.roots().size()));
+  for (size_t i = 0; i < value.roots().size() && i < kInspectRootsListed; ++i) {
+    response.add_first_roots(value.roots()[i]);
+  }
+  response.set_summary(seriald::Inspect(value));
+  record.bytes_out = response.ByteSizeLong();
+  if (record.bytes_out > limits.max_response_bytes) {
+    return ResponseTooLarge(limits.max_response_bytes);
+  }
+  return wire::SerializeMessage(response);
+}
+
+}  // namespace
+
 grpc::Status SerializerService::ServeInspect(grpc::ServerContext* context,
                                              wire::RawServerStream* stream) {
   CallRecord record{"Inspect", context->peer()};
   return RunCall(tracker_, log_, record, [&]() -> absl::Status {
     v1::InspectRequest request;
-    ASSIGN_OR_RETURN(Buffer input, ReadUnaryRequest(context, stream, limits_, "a local inspection",
-                                                    record, &request));
+    ASSIGN_OR_RETURN(Buffer input,
+                     ReadUnaryRequest(context, stream, limits_, "InspectStream", record, &request));
     // The input as it arrived (or gathered from its slices once), and a working copy of it while
     // it is decoded.
     CallBudget call{limits_, budget_.Start(), DeadlineOf(context), spill_budget_.Start()};
     RETURN_IF_ERROR(call.Reserve(2 * record.bytes_in));
     ASSIGN_OR_RETURN(Value value, ReadInput(*registry_, request.options(), call, input, record,
                                             ArrayOrder::kStreamedAsWritten));
-    v1::InspectResponse response;
-    response.set_format(FormatFromName(record.input_format).value_or(v1::FORMAT_UNSPECIFIED));
-    Value facts;
-    facts.source() = value.source();
-    v1::Value facts_message;
-    RETURN_IF_ERROR(ToProto(facts, &facts_message));
-    *response.mutable_source() = facts_message.source();
-    response.set_node_count(value.size());
-    response.set_root_count(static_cast<uint32_t>(value.roots().size()));
-    for (size_t i = 0; i < value.roots().size() && i < kInspectRootsListed; ++i) {
-      response.add_first_roots(value.roots()[i]);
-    }
-    response.set_summary(seriald::Inspect(value));
-    record.bytes_out = response.ByteSizeLong();
-    if (record.bytes_out > limits_.max_response_bytes) {
-      return ResponseTooLarge(limits_.max_response_bytes);
-    }
+    ASSIGN_OR_RETURN(grpc::ByteBuffer response, InspectResponseFor(value, record, limits_));
     // The one message, sent with the status as a unary response is.
-    stream->WriteLast(wire::SerializeMessage(response), grpc::WriteOptions());
+    stream->WriteLast(response, grpc::WriteOptions());
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status SerializerService::ServeInspectStream(grpc::ServerContext* context,
+                                                   wire::RawServerStream* stream) {
+  CallRecord record{"InspectStream", context->peer()};
+  return RunCall(tracker_, log_, record, [&]() -> absl::Status {
+    CallBudget call{limits_, budget_.Start(), DeadlineOf(context), spill_budget_.Start()};
+    v1::ReadOptions options;
+    // Received as DeserializeStream's input is: in memory, or spilled above --spill-above.
+    ASSIGN_OR_RETURN(Buffer input, ReceiveOptionsAndInput<v1::InspectStreamRequest>(
+                                       context, stream, record, call, &options));
+    ASSIGN_OR_RETURN(Value value, ReadInput(*registry_, options, call, input, record,
+                                            ArrayOrder::kStreamedAsWritten));
+    input = Buffer();
+    ASSIGN_OR_RETURN(grpc::ByteBuffer response, InspectResponseFor(value, record, limits_));
+    stream->WriteLast(response, grpc::WriteOptions());
     return absl::OkStatus();
   });
 }
@@ -1036,16 +1086,9 @@ grpc::Status SerializerService::ServeDeserializeStream(grpc::ServerContext* cont
   CallRecord record{"DeserializeStream", context->peer()};
   return RunCall(tracker_, log_, record, [&]() -> absl::Status {
     CallBudget call{limits_, budget_.Start(), DeadlineOf(context), spill_budget_.Start()};
-    v1::DeserializeStreamRequest first;
-    uint64_t first_bytes = 0;
-    RETURN_IF_ERROR(ReadFirstMessage(context, stream, "options", &first, &first_bytes));
-    if (!first.has_options()) {
-      return absl::InvalidArgumentError("the first message must hold the options");
-    }
-    const v1::ReadOptions options = first.options();
-    record.bytes_in = first_bytes;
-    ChunkReceiver<v1::DeserializeStreamRequest> receiver(context, stream, limits_, record);
-    ASSIGN_OR_RETURN(Buffer input, ReceiveChunks(receiver, options.input_size(), {}, call));
+    v1::ReadOptions options;
+    ASSIGN_OR_RETURN(Buffer input, ReceiveOptionsAndInput<v1::DeserializeStreamRequest>(
+                                       context, stream, record, call, &options));
     // The header carries the Value (or its plain data) with the data of large arrays left out;
     // that data follows in ArrayChunk messages, read straight from the arrays' buffers (those
     // of big-endian input as written, swapped a chunk at a time as they are sent).

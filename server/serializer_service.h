@@ -88,6 +88,7 @@ class SerializerService final : public v1::Serializer::Service {
   grpc::Status ServeSerializeStream(grpc::ServerContext* context, wire::RawServerStream* stream);
   grpc::Status ServeDeserializeStream(grpc::ServerContext* context, wire::RawServerStream* stream);
   grpc::Status ServeConvertStream(grpc::ServerContext* context, wire::RawServerStream* stream);
+  grpc::Status ServeInspectStream(grpc::ServerContext* context, wire::RawServerStream* stream);
 
   const CodecRegistry* registry_;
   CallTracker* tracker_;

@@ -159,6 +159,9 @@ v1::BytesChunk* ChunkIn(v1::ConvertStreamRequest& message) {
 v1::BytesChunk* ChunkIn(v1::DeserializeStreamRequest& message) {
   return message.has_chunk() ? message.mutable_chunk() : nullptr;
 }
+v1::BytesChunk* ChunkIn(v1::InspectStreamRequest& message) {
+  return message.has_chunk() ? message.mutable_chunk() : nullptr;
+}
 v1::BytesChunk* ChunkIn(v1::ConvertStreamResponse& message) {
   return message.has_chunk() ? message.mutable_chunk() : nullptr;
 }

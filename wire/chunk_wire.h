@@ -103,6 +103,7 @@ grpc::ByteBuffer SerializeMessage(const google::protobuf::MessageLite& message);
 // nullptr when the message holds another part.
 v1::BytesChunk* ChunkIn(v1::ConvertStreamRequest& message);
 v1::BytesChunk* ChunkIn(v1::DeserializeStreamRequest& message);
+v1::BytesChunk* ChunkIn(v1::InspectStreamRequest& message);
 v1::BytesChunk* ChunkIn(v1::ConvertStreamResponse& message);
 v1::BytesChunk* ChunkIn(v1::BytesChunk& message);
 v1::ArrayChunk* ChunkIn(v1::SerializeStreamRequest& message);

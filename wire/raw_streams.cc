@@ -17,6 +17,8 @@ const char* MethodName(StreamingMethod method) {
       return "DeserializeStream";
     case StreamingMethod::kConvertStream:
       return "ConvertStream";
+    case StreamingMethod::kInspectStream:
+      return "InspectStream";
   }
   return "";
 }
@@ -70,6 +72,8 @@ RawMethods::RawMethods(const std::shared_ptr<grpc::Channel>& channel)
                grpc::internal::RpcMethod(MethodPath(StreamingMethod::kDeserializeStream),
                                          grpc::internal::RpcMethod::BIDI_STREAMING, channel),
                grpc::internal::RpcMethod(MethodPath(StreamingMethod::kConvertStream),
+                                         grpc::internal::RpcMethod::BIDI_STREAMING, channel),
+               grpc::internal::RpcMethod(MethodPath(StreamingMethod::kInspectStream),
                                          grpc::internal::RpcMethod::BIDI_STREAMING, channel)},
       unary_methods_{grpc::internal::RpcMethod(MethodPath(UnaryMethod::kDeserialize),
                                                grpc::internal::RpcMethod::NORMAL_RPC, channel),

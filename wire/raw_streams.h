@@ -38,11 +38,12 @@ namespace seriald::wire {
 using RawServerStream = grpc::ServerReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>;
 using RawClientStream = grpc::ClientReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>;
 
-// The streaming methods.
-enum class StreamingMethod { kSerializeStream, kDeserializeStream, kConvertStream };
-inline constexpr std::array<StreamingMethod, 3> kStreamingMethods = {
+// The streaming methods. InspectStream streams its request only; its one response is read from
+// the stream as any other message.
+enum class StreamingMethod { kSerializeStream, kDeserializeStream, kConvertStream, kInspectStream };
+inline constexpr std::array<StreamingMethod, 4> kStreamingMethods = {
     StreamingMethod::kSerializeStream, StreamingMethod::kDeserializeStream,
-    StreamingMethod::kConvertStream};
+    StreamingMethod::kConvertStream, StreamingMethod::kInspectStream};
 
 // The unary methods the C++ client calls over grpc::ByteBuffer: Deserialize, Convert and Inspect
 // send their input as field 1, `data`, from the caller's Buffer (EncodeRequest); Convert's and
@@ -91,7 +92,7 @@ class RawMethods {
 
  private:
   std::shared_ptr<grpc::Channel> channel_;
-  std::array<grpc::internal::RpcMethod, 3> methods_;
+  std::array<grpc::internal::RpcMethod, kStreamingMethods.size()> methods_;
   std::array<grpc::internal::RpcMethod, kUnaryMethods.size()> unary_methods_;
 };
 

@@ -163,6 +163,33 @@ TEST_F(CorpusE2eTest, SerialctlInspectThroughTheServerPrintsTheLocalTree) {
   EXPECT_EQ(server_->CallLogLines().size(), files_.size());
 }
 
+// Above the client's 16 MiB threshold, `serialctl --server inspect` sends the file in chunks
+// through InspectStream (the unary Inspect is refused over --max-message-bytes) and prints what
+// the local inspection prints; a big-endian file too.
+TEST_F(CorpusE2eTest, SerialctlInspectOfALargeFileThroughTheServerStreams) {
+  std::vector<std::vector<std::string>> commands;
+  for (bool big_endian : {false, true}) {
+    const std::string path = dir_.File(absl::StrCat("large", big_endian ? ".be" : "", ".t7"));
+    testing::WriteBytes(path, testing::FloatTensorStream(uint64_t{5} << 20, big_endian));  // 20 MiB
+    commands.push_back({testing::SerialctlBinary(), "inspect", path});
+    commands.push_back({testing::SerialctlBinary(), "--server", server_->address(), "--timeout",
+                        "60", "inspect", path});
+  }
+  std::vector<RunResult> results = testing::RunPrograms(commands);
+  for (size_t i = 0; i < results.size(); i += 2) {
+    ASSERT_EQ(results[i].exit_code, 0) << commands[i].back() << ": " << results[i].err;
+    EXPECT_EQ(results[i + 1].exit_code, 0) << commands[i].back() << ": " << results[i + 1].err;
+    EXPECT_THAT(results[i].out, HasSubstr("FloatTensor - size: 5242880"));
+    EXPECT_EQ(results[i + 1].out, results[i].out) << commands[i].back();
+  }
+  const std::vector<std::string> calls = server_->CallLogLines();
+  ASSERT_EQ(calls.size(), 2u);
+  for (const std::string& line : calls) {
+    EXPECT_THAT(line, HasSubstr("method=InspectStream "));
+    EXPECT_THAT(line, HasSubstr("in=t7 "));
+  }
+}
+
 TEST_F(CorpusE2eTest, PythonClientWritesTheLocalBytesUnaryAndStreamed) {
   ASSERT_NO_FATAL_FAILURE(ConvertLocally());
   testing::UseBuildPythonStubs();

@@ -166,9 +166,43 @@ TEST(ServiceErrorsE2eTest, UnaryRequestOverTheMessageCapIsToldToStream) {
     v1::InspectResponse response;
     status = stub->Inspect(&context, request, &response);
     EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
-    EXPECT_THAT(status.error_message(), HasSubstr("use a local inspection"));
+    EXPECT_THAT(status.error_message(), HasSubstr("use InspectStream"));
     ASSERT_TRUE(ErrorInfoOf(status).has_value());
     EXPECT_EQ(ErrorInfoOf(status)->limit(), "max-message-bytes");
+  }
+  {
+    // InspectStream takes the same bytes in chunks; its answer is the local inspection's.
+    grpc::ClientContext context;
+    context.set_deadline(DeadlineIn(absl::Seconds(60)));
+    v1::InspectResponse response;
+    auto writer = stub->InspectStream(&context, &response);
+    v1::InspectStreamRequest message;
+    message.mutable_options()->set_input_size(input.size());
+    ASSERT_TRUE(writer->Write(message));
+    for (size_t offset = 0; offset < input.size(); offset += 16 * 1024) {
+      message.mutable_chunk()->set_data(input.substr(offset, 16 * 1024));
+      ASSERT_TRUE(writer->Write(message));
+    }
+    ASSERT_TRUE(writer->WritesDone());
+    status = writer->Finish();
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    EXPECT_EQ(response.format(), v1::FORMAT_T7);
+    EXPECT_EQ(response.node_count(), 4u);
+    EXPECT_EQ(response.summary(), "FloatTensor - size: 32768\n");
+  }
+  {
+    // Its first message must hold the options.
+    grpc::ClientContext context;
+    context.set_deadline(DeadlineIn(absl::Seconds(60)));
+    v1::InspectResponse response;
+    auto writer = stub->InspectStream(&context, &response);
+    v1::InspectStreamRequest message;
+    message.mutable_chunk()->set_data(input.substr(0, 1024));
+    writer->Write(message);
+    writer->WritesDone();
+    status = writer->Finish();
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_EQ(status.error_message(), "the first message must hold the options");
   }
 
   // What the message advises works: the same bytes stream through.

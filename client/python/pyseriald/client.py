@@ -331,10 +331,21 @@ class SerialdClient:
         except grpc.RpcError as e:
             raise SerialdError(e) from None
 
-    def inspect(self, data, fmt="", read=None):
-        """Returns the server's InspectResponse for `data`."""
-        return self._call(self._stub.Inspect,
-                          serializer_pb2.InspectRequest(data=bytes(data), options=read or read_options(fmt)))
+    def inspect(self, data, fmt="", read=None, progress=None):
+        """Returns the server's InspectResponse for `data` (over stream_threshold bytes, sent in
+        chunks through InspectStream)."""
+        read = read or read_options(fmt)
+        if len(data) <= self.stream_threshold:
+            return self._call(self._stub.Inspect,
+                              serializer_pb2.InspectRequest(data=bytes(data), options=read))
+        read = _with_input_size(read, len(data))
+
+        def requests():
+            yield serializer_pb2.InspectStreamRequest(options=read)
+            for piece in self._chunks(data, progress):
+                yield serializer_pb2.InspectStreamRequest(chunk=serializer_pb2.BytesChunk(data=piece))
+
+        return self._call(self._stub.InspectStream, requests())
 
     def health(self, service=""):
         """The grpc.health.v1 serving status name ("SERVING", "NOT_SERVING", ...)."""

@@ -94,6 +94,24 @@ class LoadAndDump(seriald_testing.ServerTestCase):
         self.assertIn("SerializeStream", log)
         self.assertIn("DeserializeStream", log)
 
+    def test_inspect_streams_above_the_threshold_and_answers_as_unary(self):
+        data = self.client.dump({"x": numpy.arange(100000.0), "name": "n"}, "rds")
+        unary = self.client.inspect(data)
+        chunks = []
+        streamed = self.streaming_client.inspect(data, progress=lambda sent, total: chunks.append(
+            (sent, total)))
+        self.assertEqual(streamed, unary)
+        self.assertEqual(streamed.format, unary.format)
+        self.assertIn("num [1:100000] 0 1 2", streamed.summary)
+        self.assertEqual(chunks[-1], (len(data), len(data)))
+        self.assertGreater(len(chunks), 1)
+        self.assertIn("method=InspectStream ", self.server.log())
+        # A bad input fails the same way, with its offset.
+        with self.assertRaises(SerialdError) as raised:
+            self.streaming_client.inspect(data[:200], fmt="rds")
+        self.assertEqual(raised.exception.code, grpc.StatusCode.INVALID_ARGUMENT)
+        self.assertIsNotNone(raised.exception.byte_offset)
+
     def test_deep_nesting_round_trips_without_recursion(self):
         depth = 100000  # far beyond Python's recursion limit
         value = innermost = []

@@ -1,7 +1,8 @@
 // SerialdClient: load Torch7 and R serialized bytes as plain JavaScript values and dump such
 // values back, through a seriald server (the Deserialize/Serialize RPCs with VIEW_DATA); convert
 // bytes from one format to another (Convert), Torch7 <-> R and either to npy/npz/safetensors,
-// with the notes of what the conversion left out.
+// with the notes of what the conversion left out; inspect bytes (Inspect): their format, facts
+// and printed tree.
 //
 // Inputs and outputs above `streamThreshold` bytes go through the streaming RPCs: the input in
 // chunks, large arrays as ArrayChunk messages. A unary call the server refuses as too large
@@ -88,14 +89,18 @@ function byteOrder(bigEndian) {
 // elements repeat (R data frame columns) in dictionary form (CodedStrings items): one decoded
 // string per distinct value instead of one per element (lib/from_data.js codedStringValues).
 function readOptions(options, inputSize) {
+  return { ...inspectReadOptions(options, inputSize), view: 'VIEW_DATA', stringCodes: true };
+}
+
+// load's options (format, longSize, bigEndian, maxDepth) -> seriald.v1.ReadOptions, as inspect
+// sends them.
+function inspectReadOptions(options, inputSize) {
   return {
     format: formatEnum(options.format, { allowDetect: true }),
     torch7LongSize: options.longSize || 0,
     torch7ByteOrder: byteOrder(options.bigEndian),
     maxDepth: options.maxDepth || 0,
     inputSize,
-    view: 'VIEW_DATA',
-    stringCodes: true,
   };
 }
 
@@ -424,6 +429,62 @@ class SerialdClient {
       else if (response.part === 'inputFormat') inputFormat = FORMAT_NAMES[response.inputFormat] || '';
     });
     return { data: Buffer.concat(output), notes, inputFormat };
+  }
+
+  // What `input` (a Buffer, a Uint8Array or a file path) holds, without its array data: resolves
+  // to { format, source, nodeCount, rootCount, firstRoots, summary }, where `summary` is the tree
+  // `serialctl inspect` prints and `source` the stream's facts (source.torch7: longSize,
+  // bigEndian, ...; source.r: the R header). options: as load's (format, longSize, bigEndian,
+  // maxDepth). Above streamThreshold bytes (or when the server's message limit refuses the unary
+  // call) the input goes through InspectStream in chunks.
+  async inspect(input, options = {}) {
+    const bytes = await inputBytes(input);
+    let response;
+    if (bytes.length <= this.streamThreshold) {
+      try {
+        response = await this.unary('Inspect', { data: bytes, options: inspectReadOptions(options, 0) });
+      } catch (error) {
+        if (!isTooLargeForUnary(error)) throw error;
+      }
+    }
+    if (response === undefined) {
+      response = await this.inspectStream(bytes, inspectReadOptions(options, bytes.length));
+    }
+    return {
+      format: FORMAT_NAMES[response.format] || '',
+      source: response.source,
+      nodeCount: response.nodeCount,
+      rootCount: response.rootCount,
+      firstRoots: response.firstRoots,
+      summary: response.summary,
+    };
+  }
+
+  // InspectStream: the options, then the input in chunks, written with backpressure; one
+  // InspectResponse comes back.
+  inspectStream(bytes, read) {
+    const chunkBytes = this.chunkBytes;
+    return new Promise((resolve, reject) => {
+      let over = false;
+      const call = this.stub.InspectStream(this.callOptions(), (error, response) => {
+        over = true;
+        if (error) reject(fromCallError(error));
+        else resolve(response);
+      });
+      (async () => {
+        if (!call.write({ options: read })) await drained(call);
+        for (const { piece } of pieces(bytes, chunkBytes)) {
+          if (over) return;
+          if (!call.write({ chunk: { data: piece } })) await drained(call);
+        }
+        if (!over) call.end();
+      })().catch((error) => {
+        if (over) return;
+        over = true;
+        call.cancel();
+        reject(error);
+      });
+    });
   }
 
   // SerializeStream: a header with the data (large arrays emptied and listed), then those

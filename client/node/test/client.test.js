@@ -431,6 +431,34 @@ test('large arrays stream both ways', async () => {
   }
 });
 
+test('inspect: the format, the facts and the printed tree, unary and streamed', async () => {
+  const file = corpus('python-torchfile/doubletensor.t7');
+  const unary = await client.inspect(file);
+  assert.equal(unary.format, 't7');
+  assert.equal(unary.nodeCount, 4);
+  assert.equal(unary.rootCount, 1);
+  assert.deepEqual(unary.firstRoots, [0]);
+  assert.equal(unary.summary, 'DoubleTensor - size: 2x3\n');
+  assert.equal(unary.source.torch7.longSize, 8);
+  const streaming = new SerialdClient(server.address, { streamThreshold: 0, chunkBytes: 16 });
+  try {
+    assert.deepEqual(await streaming.inspect(fs.readFileSync(file)), unary);
+    assert.ok(await server.waitForLog(/method=InspectStream .*status=OK/), 'inspect used InspectStream');
+    // A bad input fails as load's does: INVALID_ARGUMENT with the byte offset.
+    const garbage = Buffer.concat([Buffer.from([4, 0, 0, 0]), Buffer.from('not really a torch table')]);
+    for (const caller of [client, streaming]) {
+      await assert.rejects(caller.inspect(garbage, { format: 't7' }), (error) => {
+        assert.ok(error instanceof SerialdError);
+        assert.equal(error.code, 3);
+        assert.equal(error.byteOffset, 8);
+        return true;
+      });
+    }
+  } finally {
+    streaming.close();
+  }
+});
+
 test('a unary call the server finds too large is retried as a stream', async () => {
   const small = await startServer(['--max-message-bytes', '65536']);
   const unaryFirst = new SerialdClient(small.address);
@@ -444,6 +472,10 @@ test('a unary call the server finds too large is retried as a stream', async () 
     assert.ok(await small.waitForLog(/method=SerializeStream .*status=OK/));
     assert.ok(await small.waitForLog(/method=Deserialize .*status=RESOURCE_EXHAUSTED/));
     assert.ok(await small.waitForLog(/method=DeserializeStream .*status=OK/));
+    const inspected = await unaryFirst.inspect(bytes);
+    assert.equal(inspected.summary, 'FloatTensor - size: 100000\n');
+    assert.ok(await small.waitForLog(/method=Inspect .*status=RESOURCE_EXHAUSTED/));
+    assert.ok(await small.waitForLog(/method=InspectStream .*status=OK/));
   } finally {
     unaryFirst.close();
     await small.stop();

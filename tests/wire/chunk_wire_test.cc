@@ -312,6 +312,7 @@ TEST(ChunkWireTest, EveryFormDecodesAsProtobufParsesIt) {
   ExpectDecodedAsProtobufParses<v1::SerializeStreamRequest>(random, /*array=*/true);
   ExpectDecodedAsProtobufParses<v1::ConvertStreamRequest>(random, /*array=*/false);
   ExpectDecodedAsProtobufParses<v1::DeserializeStreamRequest>(random, /*array=*/false);
+  ExpectDecodedAsProtobufParses<v1::InspectStreamRequest>(random, /*array=*/false);
   ExpectDecodedAsProtobufParses<v1::ConvertStreamResponse>(random, /*array=*/false);
 }
 

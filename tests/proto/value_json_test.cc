@@ -256,6 +256,20 @@ TEST(ValueJsonTest, LargeArraysBase64WithLeftOverBitsIsRefusedAsProtobufRefusesI
       EXPECT_TRUE(*here == *by_protobuf) << c.data;
     }
   }
+  // Padding of the wrong length, and whole groups padded: whatever is read here protobuf reads.
+  for (const std::string data : {"AA=", "AAA==", "AAAA=", "AAAA==", "AAAAAA=", "AAAAA===", "A==",
+                                 "AA===", "AAAAAAA==", "AAAAAAA="}) {
+    for (int length = 1; length <= 6; ++length) {
+      const std::string text = json(length, data);
+      const std::optional<Value> here =
+          internal::ReadJsonDecodingLargeArrays(text, nullptr, /*min_length=*/2);
+      const absl::StatusOr<Value> by_protobuf = ValueFromJson(text);
+      if (!here.has_value()) continue;
+      ASSERT_TRUE(by_protobuf.ok()) << data << " length " << length << ": read here, refused by "
+                                    << "protobuf: " << by_protobuf.status();
+      EXPECT_TRUE(*here == *by_protobuf) << data;
+    }
+  }
 }
 
 // A mapped input cut short after it was mapped: the array's steps are read from the file, so

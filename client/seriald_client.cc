@@ -15,6 +15,7 @@
 #include "client/grpc_status.h"
 #include "core/absl_compat.h"
 #include "core/io/file.h"
+#include "core/io/input_error.h"
 #include "core/model/element_type.h"
 #include "core/status_macros.h"
 #include "grpc/health/v1/health.grpc.pb.h"
@@ -55,6 +56,13 @@ absl::StatusOr<T> FromServer(absl::StatusOr<T> read, absl::string_view what = ""
     return absl::InternalError(absl::StrCat("server sent ", what, read.status().message()));
   }
   return read;
+}
+
+// Whether the server refused a unary call for its size (--max-message-bytes, on the request or
+// the response): a server capped below this client's stream threshold. The call is then made
+// again as a stream, as the error advises.
+bool TooLargeForUnary(const absl::Status& status) {
+  return absl::IsResourceExhausted(status) && LimitName(status) == "max-message-bytes";
 }
 
 // The Value a server sent, its large arrays' data given apart.
@@ -192,26 +200,31 @@ absl::StatusOr<ConvertResult> SerialdClient::Convert(const Buffer& input, const 
                                                      const OutputCallback& output,
                                                      const ProgressCallback& progress) {
   ConvertResult result;
-  grpc::ClientContext context;
-  impl_->Prepare(&context);
   if (input.size() <= impl_->options_.stream_threshold_bytes) {
+    grpc::ClientContext context;
+    impl_->Prepare(&context);
     v1::ConvertRequest request;  // its data sent from `input`
     ReadOptionsToProto(spec.read_options, spec.input_format, request.mutable_input());
     AddReferenceBindings(spec.reference_bindings, request.mutable_input());
     WriteOptionsToProto(spec.write_options, spec.output_format, request.mutable_output());
     grpc::ByteBuffer received;
-    RETURN_IF_ERROR(FromGrpcStatus(impl_->raw_methods_.Call(
-        wire::UnaryMethod::kConvert, &context, wire::EncodeRequest(input, request), &received)));
-    // The output handed over in the pieces it arrived in, not copied into a string.
-    v1::ConvertResponse response;
-    ASSIGN_OR_RETURN(BufferChain data, FromServer(wire::TakeResponseData(received, &response)));
-    result.input_format = std::string(FormatName(response.input_format()));
-    result.output_bytes = data.size();
-    result.notes.assign(response.notes().begin(), response.notes().end());
-    for (const Buffer& piece : data.pieces()) RETURN_IF_ERROR(output(piece.view()));
-    return result;
+    const absl::Status status = FromGrpcStatus(impl_->raw_methods_.Call(
+        wire::UnaryMethod::kConvert, &context, wire::EncodeRequest(input, request), &received));
+    if (!TooLargeForUnary(status)) {
+      RETURN_IF_ERROR(status);
+      // The output handed over in the pieces it arrived in, not copied into a string.
+      v1::ConvertResponse response;
+      ASSIGN_OR_RETURN(BufferChain data, FromServer(wire::TakeResponseData(received, &response)));
+      result.input_format = std::string(FormatName(response.input_format()));
+      result.output_bytes = data.size();
+      result.notes.assign(response.notes().begin(), response.notes().end());
+      for (const Buffer& piece : data.pieces()) RETURN_IF_ERROR(output(piece.view()));
+      return result;
+    }
   }
 
+  grpc::ClientContext context;
+  impl_->Prepare(&context);
   result.streamed = true;
   auto stream = impl_->raw_methods_.Open(wire::StreamingMethod::kConvertStream, &context);
   v1::ConvertStreamRequest first;
@@ -264,22 +277,27 @@ absl::StatusOr<ConvertResult> SerialdClient::Convert(const Buffer& input, const 
 absl::StatusOr<Value> SerialdClient::Deserialize(const Buffer& input, std::string* format,
                                                  const ReadOptions& options,
                                                  const ProgressCallback& progress) {
-  grpc::ClientContext context;
-  impl_->Prepare(&context);
   if (input.size() <= impl_->options_.stream_threshold_bytes) {
+    grpc::ClientContext context;
+    impl_->Prepare(&context);
     v1::DeserializeRequest request;  // its data sent from `input`
     ReadOptionsToProto(options, *format, request.mutable_options());
     grpc::ByteBuffer received;
-    RETURN_IF_ERROR(
-        FromGrpcStatus(impl_->raw_methods_.Call(wire::UnaryMethod::kDeserialize, &context,
-                                                wire::EncodeRequest(input, request), &received)));
-    // Large arrays' data taken from the slices it arrived in, not copied into strings.
-    v1::DeserializeResponse response;
-    ASSIGN_OR_RETURN(StreamedArrayData arrays,
-                     FromServer(wire::TakeResponseArrays(received, &response)));
-    *format = std::string(FormatName(response.format()));
-    return ServerValue(std::move(*response.mutable_value()), arrays);
+    const absl::Status status = FromGrpcStatus(impl_->raw_methods_.Call(
+        wire::UnaryMethod::kDeserialize, &context, wire::EncodeRequest(input, request), &received));
+    if (!TooLargeForUnary(status)) {
+      RETURN_IF_ERROR(status);
+      // Large arrays' data taken from the slices it arrived in, not copied into strings.
+      v1::DeserializeResponse response;
+      ASSIGN_OR_RETURN(StreamedArrayData arrays,
+                       FromServer(wire::TakeResponseArrays(received, &response)));
+      *format = std::string(FormatName(response.format()));
+      return ServerValue(std::move(*response.mutable_value()), arrays);
+    }
   }
+
+  grpc::ClientContext context;
+  impl_->Prepare(&context);
 
   auto stream = impl_->raw_methods_.Open(wire::StreamingMethod::kDeserializeStream, &context);
   v1::DeserializeStreamRequest first;
@@ -369,26 +387,32 @@ absl::StatusOr<Value> SerialdClient::Deserialize(const Buffer& input, std::strin
 absl::Status SerialdClient::Serialize(const Value& value, std::string_view format,
                                       const WriteOptions& options, const OutputCallback& output,
                                       const ProgressCallback& progress) {
-  grpc::ClientContext context;
-  impl_->Prepare(&context);
   // Arrays of a chunk or more travel in ArrayChunk messages, not inside the header.
   const ToProtoOptions streaming{.max_inline_array_bytes = impl_->options_.chunk_bytes - 1u};
   std::vector<NodeId> large = ArraysLeftOut(value, streaming);
   uint64_t large_bytes = 0;
   for (NodeId id : large) large_bytes += value.Get<Array>(id).data.size();
   if (large_bytes <= impl_->options_.stream_threshold_bytes) {
+    grpc::ClientContext context;
+    impl_->Prepare(&context);
     v1::SerializeRequest request;
     RETURN_IF_ERROR(ToProto(value, request.mutable_value()));
     WriteOptionsToProto(options, format, request.mutable_options());
     grpc::ByteBuffer received;
-    RETURN_IF_ERROR(FromGrpcStatus(impl_->raw_methods_.Call(
-        wire::UnaryMethod::kSerialize, &context, wire::SerializeMessage(request), &received)));
-    // The output handed over in the pieces it arrived in, not copied into a string.
-    v1::SerializeResponse response;
-    ASSIGN_OR_RETURN(BufferChain data, FromServer(wire::TakeResponseData(received, &response)));
-    for (const Buffer& piece : data.pieces()) RETURN_IF_ERROR(output(piece.view()));
-    return absl::OkStatus();
+    const absl::Status status = FromGrpcStatus(impl_->raw_methods_.Call(
+        wire::UnaryMethod::kSerialize, &context, wire::SerializeMessage(request), &received));
+    if (!TooLargeForUnary(status)) {
+      RETURN_IF_ERROR(status);
+      // The output handed over in the pieces it arrived in, not copied into a string.
+      v1::SerializeResponse response;
+      ASSIGN_OR_RETURN(BufferChain data, FromServer(wire::TakeResponseData(received, &response)));
+      for (const Buffer& piece : data.pieces()) RETURN_IF_ERROR(output(piece.view()));
+      return absl::OkStatus();
+    }
   }
+
+  grpc::ClientContext context;
+  impl_->Prepare(&context);
 
   auto stream = impl_->raw_methods_.Open(wire::StreamingMethod::kSerializeStream, &context);
   v1::SerializeStreamRequest first;
@@ -435,15 +459,23 @@ absl::Status SerialdClient::Serialize(const Value& value, std::string_view forma
 absl::StatusOr<InspectResult> SerialdClient::Inspect(const Buffer& input, std::string_view format,
                                                      const ReadOptions& options,
                                                      const ProgressCallback& progress) {
-  grpc::ClientContext context;
-  impl_->Prepare(&context);
   v1::InspectResponse response;
+  bool answered = false;
   if (input.size() <= impl_->options_.stream_threshold_bytes) {
+    grpc::ClientContext context;
+    impl_->Prepare(&context);
     v1::InspectRequest request;  // its data sent from `input`
     ReadOptionsToProto(options, format, request.mutable_options());
-    RETURN_IF_ERROR(FromGrpcStatus(impl_->raw_methods_.Call(
-        wire::UnaryMethod::kInspect, &context, wire::EncodeRequest(input, request), &response)));
-  } else {
+    const absl::Status status = FromGrpcStatus(impl_->raw_methods_.Call(
+        wire::UnaryMethod::kInspect, &context, wire::EncodeRequest(input, request), &response));
+    if (!TooLargeForUnary(status)) {
+      RETURN_IF_ERROR(status);
+      answered = true;
+    }
+  }
+  if (!answered) {
+    grpc::ClientContext context;
+    impl_->Prepare(&context);
     auto stream = impl_->raw_methods_.Open(wire::StreamingMethod::kInspectStream, &context);
     v1::InspectStreamRequest first;
     ReadOptionsToProto(options, format, first.mutable_options());

@@ -3,8 +3,10 @@
 // SerialdClient: the C++ client of the seriald service. It offers the same operations as the
 // local core (convert, deserialize, serialize, inspect) and picks the transport by size: payloads
 // up to `stream_threshold_bytes` go in one unary call, larger ones through the streaming RPCs in
-// chunks, so callers never deal with message limits. Errors come back as the absl::Status the
-// server produced, with the byte offset, format and limit restored from the typed error details.
+// chunks, so callers never deal with message limits (a unary call the server refuses for its
+// size, its --max-message-bytes being below the threshold, is made again as a stream). Errors
+// come back as the absl::Status the server produced, with the byte offset, format and limit
+// restored from the typed error details.
 //
 // Thread-safe: one client may serve many threads.
 //

@@ -190,6 +190,62 @@ TEST_F(CorpusE2eTest, SerialctlInspectOfALargeFileThroughTheServerStreams) {
   }
 }
 
+// A server whose unary cap (--max-message-bytes) is below the C++ client's stream threshold:
+// each call it refuses for its size is made again as a stream, and gives what the unary call
+// would have.
+TEST(CppClientE2eTest, UnaryCallsRefusedForTheirSizeAreMadeAgainAsStreams) {
+  auto server = SerialdProcess::Start({"--max-message-bytes", "65536"});
+  ASSERT_TRUE(server.ok()) << server.status();
+  ClientOptions options;
+  options.target = (*server)->address();
+  options.timeout = absl::Seconds(60);
+  absl::StatusOr<std::unique_ptr<SerialdClient>> client = SerialdClient::Connect(options);
+  ASSERT_TRUE(client.ok()) << client.status();
+  const uint64_t count = 32 * 1024;  // 128 KiB of floats, under the client's 16 MiB threshold
+  const std::string input = testing::FloatTensorStream(count);
+
+  ConvertSpec spec;
+  spec.output_format = "t7";
+  spec.write_options.torch7_big_endian = true;
+  std::string output;
+  absl::StatusOr<ConvertResult> converted =
+      (*client)->Convert(Buffer::Copy(input), spec, [&](std::string_view piece) {
+        output.append(piece);
+        return absl::OkStatus();
+      });
+  ASSERT_TRUE(converted.ok()) << converted.status();
+  EXPECT_TRUE(converted->streamed);
+  EXPECT_TRUE(output == testing::FloatTensorStream(count, /*big_endian=*/true));
+
+  std::string format;
+  absl::StatusOr<Value> value = (*client)->Deserialize(Buffer::Copy(input), &format);
+  ASSERT_TRUE(value.ok()) << value.status();
+  EXPECT_EQ(format, "t7");
+  std::string written;
+  const absl::Status serialized =
+      (*client)->Serialize(*value, "t7", WriteOptions{}, [&](std::string_view piece) {
+        written.append(piece);
+        return absl::OkStatus();
+      });
+  ASSERT_TRUE(serialized.ok()) << serialized;
+  EXPECT_TRUE(written == input);
+
+  absl::StatusOr<InspectResult> inspected = (*client)->Inspect(Buffer::Copy(input), "");
+  ASSERT_TRUE(inspected.ok()) << inspected.status();
+  EXPECT_EQ(inspected->summary, "FloatTensor - size: 32768\n");
+
+  // Each was refused once as a unary call, then went through as a stream.
+  for (const std::string method : {"Convert", "Deserialize", "Serialize", "Inspect"}) {
+    EXPECT_TRUE((*server)->WaitForCallLogLine(
+        {absl::StrCat("method=", method, " "), "status=RESOURCE_EXHAUSTED"}, absl::Seconds(10)))
+        << method;
+    EXPECT_TRUE((*server)->WaitForCallLogLine(
+        {absl::StrCat("method=", method, "Stream "), "status=OK"}, absl::Seconds(10)))
+        << method;
+  }
+  EXPECT_EQ((*server)->Stop(), 0);
+}
+
 TEST_F(CorpusE2eTest, PythonClientWritesTheLocalBytesUnaryAndStreamed) {
   ASSERT_NO_FATAL_FAILURE(ConvertLocally());
   testing::UseBuildPythonStubs();

@@ -200,6 +200,17 @@ class SerialdClient:
         except grpc.RpcError as e:
             raise SerialdError(e) from None
 
+    def _unary(self, method, request):
+        """The unary call's response; None when the server refused it for its size (a server
+        whose --max-message-bytes is below stream_threshold), for the caller to stream instead,
+        as the error advises."""
+        try:
+            return self._call(method, request)
+        except SerialdError as e:
+            if e.code == grpc.StatusCode.RESOURCE_EXHAUSTED and e.limit == "max-message-bytes":
+                return None
+            raise
+
     def _chunks(self, data, progress):
         view = memoryview(data)
         for offset in range(0, len(view), self.chunk_bytes):
@@ -231,10 +242,12 @@ class SerialdClient:
                              % ", ".join(sorted(options)))
         read = read or read_options(fmt)
         write = write or write_options(to, **options)
+        response = None
         if len(data) <= self.stream_threshold:
-            response = self._call(self._stub.Convert,
-                                  serializer_pb2.ConvertRequest(data=bytes(data), input=read,
-                                                                output=write))
+            response = self._unary(self._stub.Convert,
+                                   serializer_pb2.ConvertRequest(data=bytes(data), input=read,
+                                                                 output=write))
+        if response is not None:
             input_format = FORMAT_NAMES.get(response.input_format, "")
             if output is not None:
                 output.write(response.data)
@@ -273,9 +286,10 @@ class SerialdClient:
         """Reads `data` on the server; returns (seriald.v1.Value, format name)."""
         read = read or read_options(fmt)
         if len(data) <= self.stream_threshold:
-            response = self._call(self._stub.Deserialize,
-                                  serializer_pb2.DeserializeRequest(data=bytes(data), options=read))
-            return response.value, FORMAT_NAMES.get(response.format, "")
+            response = self._unary(self._stub.Deserialize,
+                                   serializer_pb2.DeserializeRequest(data=bytes(data), options=read))
+            if response is not None:
+                return response.value, FORMAT_NAMES.get(response.format, "")
         read = _with_input_size(read, len(data))
 
         def requests():
@@ -308,8 +322,10 @@ class SerialdClient:
         """Writes the seriald.v1.Value `value` in format `to` on the server; returns the bytes."""
         write = write or write_options(to)
         if value.ByteSize() <= self.stream_threshold:
-            return self._call(self._stub.Serialize,
-                              serializer_pb2.SerializeRequest(value=value, options=write)).data
+            response = self._unary(self._stub.Serialize,
+                                   serializer_pb2.SerializeRequest(value=value, options=write))
+            if response is not None:
+                return response.data
         header_value = value_pb2.Value()
         header_value.CopyFrom(value)
         streamed = [i for i, node in enumerate(value.nodes)
@@ -336,8 +352,10 @@ class SerialdClient:
         chunks through InspectStream)."""
         read = read or read_options(fmt)
         if len(data) <= self.stream_threshold:
-            return self._call(self._stub.Inspect,
-                              serializer_pb2.InspectRequest(data=bytes(data), options=read))
+            response = self._unary(self._stub.Inspect,
+                                   serializer_pb2.InspectRequest(data=bytes(data), options=read))
+            if response is not None:
+                return response
         read = _with_input_size(read, len(data))
 
         def requests():
@@ -373,9 +391,10 @@ class SerialdClient:
         read.view = serializer_pb2.VIEW_DATA
         read.string_codes = True  # repeated strings in dictionary form: decoded once each
         with _InputBytes(source) as payload:
+            roots = None
             if len(payload) <= self.stream_threshold:
                 roots = self._load_unary(payload, read, refhook)
-            else:
+            if roots is None:
                 read.input_size = len(payload)
                 roots = self._load_stream(payload, read, refhook)
         if len(roots) == 1:
@@ -383,6 +402,7 @@ class SerialdClient:
         return tuple(roots)
 
     def _load_unary(self, payload, read, refhook=None):
+        """The roots; None when the server refused the call for its size (see _unary)."""
         options = read.SerializeToString()
         # DeserializeRequest{data, options}, encoded here: the input is copied once, into it.
         request = b"".join((
@@ -391,8 +411,10 @@ class SerialdClient:
         deserialize = self._channel.unary_unary(
             "/seriald.v1.Serializer/Deserialize",
             request_serializer=_as_is, response_deserializer=_as_is)
-        raw = self._call(deserialize, request)
+        raw = self._unary(deserialize, request)
         del request
+        if raw is None:
+            return None
         response = serializer_pb2.DeserializeResponse.FromString(raw)
         buffers = {}
         large = _large_arrays(response.data, VIEWED_ARRAY_BYTES)
@@ -473,12 +495,15 @@ class SerialdClient:
         """Serialize (or SerializeStream, above stream_threshold) of the encoded `data`; the
         output's bytes, or None once written to `path`."""
         total = data.ByteSize() + sum(len(payload) for _, payload in arrays)
+        response = None
         if total <= self.stream_threshold:
             request = serializer_pb2.SerializeRequest(options=write)
             request.data.CopyFrom(data)  # before the array data goes in: copies no array bytes
             _put_inline(request.data, arrays)
-            output = self._call(self._stub.Serialize, request).data
-            pieces = [output]
+            response = self._unary(self._stub.Serialize, request)
+            del request
+        if response is not None:
+            pieces = [response.data]
         else:
             pieces = self._dump_stream(data, arrays, write)
         if path is None:

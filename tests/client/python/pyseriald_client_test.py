@@ -138,6 +138,34 @@ class LoadAndDump(seriald_testing.ServerTestCase):
             unary.close()
 
 
+class UnaryCapBelowTheThreshold(unittest.TestCase):
+    """A server whose --max-message-bytes is below the client's stream_threshold: each call it
+    refuses for its size is made again as a stream and gives what the unary call would have."""
+
+    def test_refused_unary_calls_are_made_again_as_streams(self):
+        server = seriald_testing.Server("--max-message-bytes", "65536")
+        client = SerialdClient(server.address, timeout=60)
+        try:
+            big = numpy.arange(20000.0)  # 160 KB of doubles, under the 16 MiB threshold
+            data = client.dump({"x": big}, "rds")
+            self.assertGreater(len(data), 65536)
+            numpy.testing.assert_array_equal(client.load(data)["x"], big)
+            value, fmt = client.deserialize(data)
+            self.assertEqual(fmt, "rds")
+            self.assertEqual(client.serialize(value, "rds"), data)
+            converted = client.convert(data, "rds-native")
+            self.assertEqual(converted.input_format, "rds")
+            numpy.testing.assert_array_equal(client.load(bytes(converted))["x"], big)
+            self.assertIn("num [1:20000] 0 1 2", client.inspect(data).summary)
+            log = server.log()
+            for method in ("Serialize", "Deserialize", "Convert", "Inspect"):
+                self.assertRegex(log, "method=%s .*status=RESOURCE_EXHAUSTED" % method)
+                self.assertRegex(log, "method=%sStream .*status=OK" % method)
+        finally:
+            client.close()
+            server.stop()
+
+
 class Errors(seriald_testing.ServerTestCase):
     def test_garbage_is_invalid_argument_with_an_offset(self):
         for client in (self.client, self.streaming_client):

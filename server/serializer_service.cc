@@ -955,10 +955,14 @@ grpc::Status SerializerService::ServeConvert(grpc::ServerContext* context,
 
 namespace {
 
-// Inspect's response for an input read into `value`: the format, the stream's facts, the counts,
-// the first roots and the printed tree. Refused over --max-response-bytes.
-absl::StatusOr<grpc::ByteBuffer> InspectResponseFor(const Value& value, CallRecord& record,
-                                                    const ServiceLimits& limits) {
+// Inspect's response for `input` (Inspect's and InspectStream's): the format it was read as, the
+// stream's facts, the counts, the first roots and the printed tree. Refused over
+// --max-response-bytes.
+absl::StatusOr<grpc::ByteBuffer> InspectInput(const CodecRegistry& registry,
+                                              const v1::ReadOptions& options, CallBudget& call,
+                                              const Buffer& input, CallRecord& record) {
+  ASSIGN_OR_RETURN(Value value, ReadInput(registry, options, call, input, record,
+                                          ArrayOrder::kStreamedAsWritten));
   v1::InspectResponse response;
   response.set_format(FormatFromName(record.input_format).value_or(v1::FORMAT_UNSPECIFIED));
   Value facts;
@@ -973,8 +977,8 @@ absl::StatusOr<grpc::ByteBuffer> InspectResponseFor(const Value& value, CallReco
   }
   response.set_summary(seriald::Inspect(value));
   record.bytes_out = response.ByteSizeLong();
-  if (record.bytes_out > limits.max_response_bytes) {
-    return ResponseTooLarge(limits.max_response_bytes);
+  if (record.bytes_out > call.limits.max_response_bytes) {
+    return ResponseTooLarge(call.limits.max_response_bytes);
   }
   return wire::SerializeMessage(response);
 }
@@ -992,9 +996,8 @@ grpc::Status SerializerService::ServeInspect(grpc::ServerContext* context,
     // it is decoded.
     CallBudget call{limits_, budget_.Start(), DeadlineOf(context), spill_budget_.Start()};
     RETURN_IF_ERROR(call.Reserve(2 * record.bytes_in));
-    ASSIGN_OR_RETURN(Value value, ReadInput(*registry_, request.options(), call, input, record,
-                                            ArrayOrder::kStreamedAsWritten));
-    ASSIGN_OR_RETURN(grpc::ByteBuffer response, InspectResponseFor(value, record, limits_));
+    ASSIGN_OR_RETURN(grpc::ByteBuffer response,
+                     InspectInput(*registry_, request.options(), call, input, record));
     // The one message, sent with the status as a unary response is.
     stream->WriteLast(response, grpc::WriteOptions());
     return absl::OkStatus();
@@ -1010,10 +1013,8 @@ grpc::Status SerializerService::ServeInspectStream(grpc::ServerContext* context,
     // Received as DeserializeStream's input is: in memory, or spilled above --spill-above.
     ASSIGN_OR_RETURN(Buffer input, ReceiveOptionsAndInput<v1::InspectStreamRequest>(
                                        context, stream, record, call, &options));
-    ASSIGN_OR_RETURN(Value value, ReadInput(*registry_, options, call, input, record,
-                                            ArrayOrder::kStreamedAsWritten));
-    input = Buffer();
-    ASSIGN_OR_RETURN(grpc::ByteBuffer response, InspectResponseFor(value, record, limits_));
+    ASSIGN_OR_RETURN(grpc::ByteBuffer response,
+                     InspectInput(*registry_, options, call, input, record));
     stream->WriteLast(response, grpc::WriteOptions());
     return absl::OkStatus();
   });

@@ -266,6 +266,36 @@ TEST(ServiceErrorsE2eTest, StreamOverTheRequestCapIsRefused) {
   ASSERT_TRUE(ErrorInfoOf(hinted.status).has_value());
   EXPECT_EQ(ErrorInfoOf(hinted.status)->limit(), "max-request-bytes");
 
+  // InspectStream receives its input the same way: counted, and refused up front when announced.
+  auto inspect_stream = [&](const std::string& bytes, uint64_t announced_size) {
+    grpc::ClientContext context;
+    context.set_deadline(DeadlineIn(absl::Seconds(60)));
+    v1::InspectResponse response;
+    auto writer = stub->InspectStream(&context, &response);
+    v1::InspectStreamRequest message;
+    message.mutable_options()->set_input_size(announced_size);
+    bool sending = writer->Write(message);
+    for (size_t offset = 0; sending && offset < bytes.size(); offset += 64 * 1024) {
+      message.mutable_chunk()->set_data(bytes.substr(offset, 64 * 1024));
+      sending = writer->Write(message);
+    }
+    if (sending) writer->WritesDone();
+    return writer->Finish();
+  };
+  for (uint64_t announced_size : {uint64_t{0}, uint64_t{input.size()}}) {
+    const grpc::Status inspected = inspect_stream(input, announced_size);
+    EXPECT_EQ(inspected.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << announced_size;
+    EXPECT_EQ(inspected.error_message(), expected_message) << announced_size;
+    ASSERT_TRUE(ErrorInfoOf(inspected).has_value());
+    EXPECT_EQ(ErrorInfoOf(inspected)->limit(), "max-request-bytes");
+  }
+  // Within the limit but cut short, it names the byte where the input ended.
+  const std::string cut = testing::FloatTensorStream(1024).substr(0, 2000);
+  const grpc::Status truncated = inspect_stream(cut, cut.size());
+  EXPECT_EQ(truncated.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  ASSERT_TRUE(ErrorInfoOf(truncated).has_value()) << truncated.error_message();
+  EXPECT_TRUE(ErrorInfoOf(truncated)->has_byte_offset()) << truncated.error_message();
+
   // A stream under the limit goes through.
   std::string small = testing::FloatTensorStream(128 * 1024);  // 512 KiB
   StreamResult fits =

@@ -211,6 +211,13 @@ class SerialdClient:
                 return None
             raise
 
+    def _chunk_requests(self, request_type, options, data, progress):
+        """The messages of a stream whose first holds `options` and every later one a chunk of
+        `data` (ConvertStream, DeserializeStream, InspectStream)."""
+        yield request_type(options=options)
+        for piece in self._chunks(data, progress):
+            yield request_type(chunk=serializer_pb2.BytesChunk(data=piece))
+
     def _chunks(self, data, progress):
         view = memoryview(data)
         for offset in range(0, len(view), self.chunk_bytes):
@@ -255,17 +262,14 @@ class SerialdClient:
             return Converted(response.data, response.notes, input_format)
         read = _with_input_size(read, len(data))
 
-        def requests():
-            yield serializer_pb2.ConvertStreamRequest(
-                options=serializer_pb2.ConvertStreamOptions(input=read, output=write))
-            for piece in self._chunks(data, progress):
-                yield serializer_pb2.ConvertStreamRequest(chunk=serializer_pb2.BytesChunk(data=piece))
-
+        requests = self._chunk_requests(
+            serializer_pb2.ConvertStreamRequest,
+            serializer_pb2.ConvertStreamOptions(input=read, output=write), data, progress)
         pieces = []
         notes = []
         input_format = ""
         try:
-            for response in self._stub.ConvertStream(requests(), timeout=self.timeout):
+            for response in self._stub.ConvertStream(requests, timeout=self.timeout):
                 part = response.WhichOneof("part")
                 if part == "chunk":
                     if output is not None:
@@ -292,16 +296,12 @@ class SerialdClient:
                 return response.value, FORMAT_NAMES.get(response.format, "")
         read = _with_input_size(read, len(data))
 
-        def requests():
-            yield serializer_pb2.DeserializeStreamRequest(options=read)
-            for piece in self._chunks(data, progress):
-                yield serializer_pb2.DeserializeStreamRequest(
-                    chunk=serializer_pb2.BytesChunk(data=piece))
-
+        requests = self._chunk_requests(serializer_pb2.DeserializeStreamRequest, read, data,
+                                        progress)
         header = None
         arrays = StreamedArrays(justified_bytes=len(data), kind="node")
         try:
-            for response in self._stub.DeserializeStream(requests(), timeout=self.timeout):
+            for response in self._stub.DeserializeStream(requests, timeout=self.timeout):
                 if response.WhichOneof("part") == "header":
                     if header is not None:
                         raise ValueError("malformed stream from the server: a second header")
@@ -358,12 +358,9 @@ class SerialdClient:
                 return response
         read = _with_input_size(read, len(data))
 
-        def requests():
-            yield serializer_pb2.InspectStreamRequest(options=read)
-            for piece in self._chunks(data, progress):
-                yield serializer_pb2.InspectStreamRequest(chunk=serializer_pb2.BytesChunk(data=piece))
-
-        return self._call(self._stub.InspectStream, requests())
+        return self._call(self._stub.InspectStream,
+                          self._chunk_requests(serializer_pb2.InspectStreamRequest, read, data,
+                                               progress))
 
     def health(self, service=""):
         """The grpc.health.v1 serving status name ("SERVING", "NOT_SERVING", ...)."""

@@ -1,10 +1,11 @@
 #include "core/io/page_fault_ahead.h"
 
-#include <sched.h>
 #include <sys/mman.h>
 
 #include <algorithm>
 #include <system_error>
+
+#include "core/io/second_cpu.h"
 
 namespace seriald {
 namespace {
@@ -17,15 +18,6 @@ namespace {
 // place often but spend more on the calls; 8 MiB is 2 ms of zeroing.
 constexpr uint64_t kFaultStepBytes = uint64_t{8} << 20;
 constexpr uint64_t kPageBytes = 4096;
-
-bool HasSecondCpu() {
-  static const bool has = [] {
-    cpu_set_t cpus;
-    CPU_ZERO(&cpus);
-    return sched_getaffinity(0, sizeof cpus, &cpus) == 0 && CPU_COUNT(&cpus) >= 2;
-  }();
-  return has;
-}
 
 }  // namespace
 

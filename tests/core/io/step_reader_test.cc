@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/io/file.h"
+#include "core/io/second_cpu.h"
 #include "gtest/gtest.h"
 #include "tests/testing/files.h"
 
@@ -126,6 +127,56 @@ std::string Swapped(std::string bytes, size_t size) {
                  bytes.begin() + static_cast<std::ptrdiff_t>(at + size));
   }
   return bytes;
+}
+
+TEST_F(StepReaderTest, ALargeFileIsReadAStepAheadIntoASecondChunkWhenThereIsASecondCpu) {
+  const size_t size = StepReader::kReadAheadBytes + 5;
+  const Buffer mapped = MappedFile(size);
+  std::string read;
+  std::vector<const uint8_t*> memory;
+  ASSERT_TRUE(ReadInSteps(mapped, size_t{1} << 20, [&](const Buffer& step) {
+                EXPECT_FALSE(Inside(step, mapped));
+                memory.push_back(step.data());
+                read += step.view();
+                return absl::OkStatus();
+              }).ok());
+  EXPECT_TRUE(read == data_);
+  ASSERT_EQ(memory.size(), 9u);
+  // Each step is read while the one before it is consumed: two chunks take turns. On one CPU the
+  // steps are read when asked for, into one chunk.
+  for (size_t i = 0; i < memory.size(); ++i) {
+    EXPECT_EQ(memory[i], memory[i % 2]) << i;
+  }
+  EXPECT_EQ(memory[1] != memory[0], HasSecondCpu());
+
+  // Swapped on the helper, in place.
+  read.clear();
+  ASSERT_TRUE(ReadInSteps(mapped, (size_t{1} << 20) + 3, 8, [&](const Buffer& step) {
+                read += step.view();
+                return absl::OkStatus();
+              }).ok());
+  EXPECT_TRUE(read == Swapped(data_, 8));
+
+  // The consumer stops with a step in flight: the reader waits for it before its chunks go.
+  int calls = 0;
+  EXPECT_EQ(ReadInSteps(mapped, size_t{1} << 20,
+                        [&](const Buffer&) {
+                          ++calls;
+                          return absl::CancelledError("enough");
+                        }),
+            absl::CancelledError("enough"));
+  EXPECT_EQ(calls, 1);
+
+  // A file cut short: every whole step before the cut, then the error at its byte.
+  ASSERT_EQ(::truncate(path_.c_str(), off_t{4} << 20), 0);
+  calls = 0;
+  absl::Status cut = ReadInSteps(mapped, size_t{1} << 20, 8, [&](const Buffer&) {
+    ++calls;
+    return absl::OkStatus();
+  });
+  EXPECT_EQ(calls, 4);
+  EXPECT_EQ(cut.code(), absl::StatusCode::kInternal);
+  EXPECT_EQ(cut.message(), "cannot read the input at byte 4194304: it ends early");
 }
 
 TEST_F(StepReaderTest, SwappedStepsOfMemoryAreCopiesOfWholeElementsLeavingTheSourceAlone) {

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "core/io/byte_order.h"
 #include "core/io/file.h"
@@ -270,6 +271,41 @@ TEST(ValueJsonTest, LargeArraysBase64WithLeftOverBitsIsRefusedAsProtobufRefusesI
       EXPECT_TRUE(*here == *by_protobuf) << data;
     }
   }
+}
+
+// Base64 longer than one decoding step (4 MiB of characters, checked and decoded a step at a
+// time): the alphabet is the whole string's, whichever step shows it.
+TEST(ValueJsonTest, LargeArraysBase64IsOneAlphabetAcrossItsDecodingSteps) {
+  // 3 MiB of zero bytes (4 MiB of 'A's, the first step), then bytes whose base64 uses every
+  // character.
+  std::string bytes(size_t{3} << 20, '\0');
+  for (int i = 0; i < (1 << 20); ++i) bytes.push_back(static_cast<char>((i * 37 + i / 256) % 256));
+  const auto json = [&](const std::string& data) {
+    return absl::StrCat(R"({"nodes":[{"array":{"type":"ELEMENT_TYPE_UINT8","length":")",
+                        bytes.size(), R"(","data":")", data, R"("}}],"roots":[0]})");
+  };
+  std::string url_safe;
+  absl::WebSafeBase64Escape(bytes, &url_safe);
+  ASSERT_GE(url_safe.find_first_not_of('A'), size_t{4} << 20);
+  ASSERT_NE(url_safe.find_first_of("-_"), std::string::npos);
+  // The first step is plain letters, the URL-safe characters come in the second: read here as
+  // protobuf reads it.
+  const std::optional<Value> here = internal::ReadJsonDecodingLargeArrays(json(url_safe));
+  ASSERT_TRUE(here.has_value());
+  const absl::StatusOr<Value> by_protobuf = ValueFromJson(json(url_safe));
+  ASSERT_TRUE(by_protobuf.ok()) << by_protobuf.status();
+  EXPECT_TRUE(*here == *by_protobuf);
+  EXPECT_TRUE(here->Get<Array>(here->roots()[0]).data.view() == bytes);
+
+  // A '+' in the first step and '-' in the second: both alphabets, left to protobuf.
+  std::string mixed = url_safe;
+  mixed[1000] = '+';
+  EXPECT_FALSE(internal::ReadJsonDecodingLargeArrays(json(mixed)).has_value());
+  // A character of neither in the second step: left to protobuf, which refuses it.
+  std::string bad = url_safe;
+  bad[(size_t{4} << 20) + 10] = '*';
+  EXPECT_FALSE(internal::ReadJsonDecodingLargeArrays(json(bad)).has_value());
+  EXPECT_EQ(ValueFromJson(json(bad)).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 // A mapped input cut short after it was mapped: the array's steps are read from the file, so

@@ -126,7 +126,7 @@ std::optional<Buffer> DecodeBase64(std::string_view text, const Buffer* input,
 
 std::optional<Value> ReadJsonDecodingLargeArrays(std::string_view json, const Buffer* input,
                                                  uint64_t min_length) {
-  const std::vector<ArrayDataText> large = FindLongArrayData(json, min_length);
+  const std::vector<ArrayDataText> large = FindLongArrayData(json, min_length, input);
   if (large.empty()) return std::nullopt;
   std::string skeleton;
   size_t taken = 0;

@@ -17,9 +17,18 @@ bool IsDelimiter(char c) {
          c == '"' || c == '\'';
 }
 
+// Skips values as text protobuf's parser accepts. Nested searches skip the same values again (a
+// member's object is skipped whole while its parent's members are looked through, then searched
+// itself), so a long string (a large array's base64) would be read once per level: the strings
+// of kRememberedStringBytes or more are remembered when first scanned, and skipped again without
+// reading them. With `pages` (the Buffer `json` views, a mapped file), such a string's pages are
+// given back once it is scanned, so that the text is not all resident while it is searched.
 class JsonScanner {
  public:
-  explicit JsonScanner(std::string_view json) : json_(json) {}
+  static constexpr size_t kRememberedStringBytes = size_t{64} << 10;
+
+  explicit JsonScanner(std::string_view json, const Buffer* pages = nullptr)
+      : json_(json), pages_(pages) {}
 
   size_t SkipWhitespace(size_t pos) const {
     while (pos < json_.size() && IsWhitespace(json_[pos])) ++pos;
@@ -101,30 +110,66 @@ class JsonScanner {
   // whole string without escapes starts there.
   std::optional<std::pair<size_t, size_t>> PlainStringAt(size_t pos) const {
     if (pos >= json_.size() || (json_[pos] != '"' && json_[pos] != '\'')) return std::nullopt;
-    const char* from = json_.data() + pos + 1;
-    const size_t left = json_.size() - pos - 1;
-    const auto* closing = static_cast<const char*>(std::memchr(from, json_[pos], left));
-    if (closing == nullptr || std::memchr(from, '\\', closing - from) != nullptr) {
-      return std::nullopt;
-    }
-    return std::make_pair(pos + 1, static_cast<size_t>(closing - json_.data()));
+    const ScannedString string = ScanString(pos);
+    if (!string.closed || string.escaped) return std::nullopt;
+    return std::make_pair(pos + 1, string.end - 1);
   }
 
  private:
-  // memchr for the closing quote and for a backslash before it: a large array's base64 is
-  // skipped at memory speed.
-  size_t SkipString(size_t pos) const {
-    const char quote = json_[pos++];
+  // A string starting at `begin` (its opening quote): `end` just past its closing quote, or the
+  // end of the text when it is not closed; whether a backslash occurs in it.
+  struct ScannedString {
+    size_t begin;
+    size_t end;
+    bool closed;
+    bool escaped;
+  };
+
+  size_t SkipString(size_t pos) const { return ScanString(pos).end; }
+
+  // memchr for the closing quote and for a backslash before it, a step of the text at a time:
+  // a large array's base64 is skipped at memory speed, only once (remembered_), and with
+  // `pages_` the steps of a long string are given back behind the scan (the string may be most
+  // of the text).
+  ScannedString ScanString(size_t begin) const {
+    const auto known =
+        std::lower_bound(remembered_.begin(), remembered_.end(), begin,
+                         [](const ScannedString& string, size_t at) { return string.begin < at; });
+    if (known != remembered_.end() && known->begin == begin) return *known;
+    ScannedString string{begin, json_.size(), false, false};
+    const char quote = json_[begin];
+    size_t pos = begin + 1;
+    size_t kept_from = begin;  // what is not given back yet
     while (pos < json_.size()) {
+      const size_t step_end = pos + std::min(kScanStepBytes, json_.size() - pos);
       const char* from = json_.data() + pos;
-      const auto* closing = static_cast<const char*>(std::memchr(from, quote, json_.size() - pos));
-      const size_t quote_at = closing == nullptr ? json_.size() : closing - json_.data();
-      const auto* escape = static_cast<const char*>(std::memchr(from, '\\', quote_at - pos));
-      if (escape == nullptr) return closing == nullptr ? json_.size() : quote_at + 1;
-      pos = escape - json_.data() + 2;
+      const auto* closing = static_cast<const char*>(std::memchr(from, quote, step_end - pos));
+      const size_t limit = closing == nullptr ? step_end : closing - json_.data();
+      const auto* escape = static_cast<const char*>(std::memchr(from, '\\', limit - pos));
+      if (escape != nullptr) {
+        string.escaped = true;
+        pos = escape - json_.data() + 2;
+        continue;
+      }
+      if (closing != nullptr) {
+        string.end = limit + 1;
+        string.closed = true;
+        break;
+      }
+      pos = step_end;
+      if (pages_ != nullptr && pos - begin >= kRememberedStringBytes) {
+        pages_->Slice(kept_from, pos - kept_from).DropPages();
+        kept_from = pos;
+      }
     }
-    return json_.size();
+    if (string.end - begin >= kRememberedStringBytes) {
+      remembered_.insert(known, string);
+      if (pages_ != nullptr) pages_->Slice(kept_from, string.end - kept_from).DropPages();
+    }
+    return string;
   }
+
+  static constexpr size_t kScanStepBytes = size_t{4} << 20;
 
   // A number, true/false/null or an unquoted key; always at least one byte.
   size_t SkipBare(size_t pos) const {
@@ -134,6 +179,9 @@ class JsonScanner {
   }
 
   std::string_view json_;
+  const Buffer* pages_;
+  // Long strings already scanned, by where they begin.
+  mutable std::vector<ScannedString> remembered_;
 };
 
 // One step of a path: a field name, and the index into it when it is repeated.
@@ -257,31 +305,33 @@ bool ForTheMember(const JsonScanner& scanner, size_t pos, std::string_view name,
 
 }  // namespace
 
-std::vector<ArrayDataText> FindLongArrayData(std::string_view json, uint64_t min_length) {
-  const JsonScanner scanner(json);
+std::vector<ArrayDataText> FindLongArrayData(std::string_view json, uint64_t min_length,
+                                             const Buffer* pages) {
+  const JsonScanner scanner(json, pages);
   std::vector<ArrayDataText> found;
+  // False once a field is found under two keys of one object, at any depth. Each level's answer
+  // is its own variable: assigned to one shared flag, an outer level's "single" would overwrite
+  // an inner level's "not single" found while it was being computed.
   bool single = true;
-  single = ForTheMember(
-               scanner, scanner.SkipWhitespace(0), "nodes",
-               [&](size_t nodes) {
-                 uint64_t node = 0;
-                 scanner.ForEachElement(nodes, [&](size_t element) {
-                   single =
-                       single && ForTheMember(scanner, element, "array", [&](size_t array) {
-                         single =
-                             single && ForTheMember(scanner, array, "data", [&](size_t data) {
-                               const auto contents = scanner.PlainStringAt(data);
-                               if (contents && contents->second - contents->first >= min_length) {
-                                 found.push_back({node, contents->first, contents->second});
-                               }
-                             });
-                       });
-                   ++node;
-                   return !single;
-                 });
-               }) &&
-           single;
-  if (!single) found.clear();
+  const bool nodes_single =
+      ForTheMember(scanner, scanner.SkipWhitespace(0), "nodes", [&](size_t nodes) {
+        uint64_t node = 0;
+        scanner.ForEachElement(nodes, [&](size_t element) {
+          const bool array_single = ForTheMember(scanner, element, "array", [&](size_t array) {
+            const bool data_single = ForTheMember(scanner, array, "data", [&](size_t data) {
+              const auto contents = scanner.PlainStringAt(data);
+              if (contents && contents->second - contents->first >= min_length) {
+                found.push_back({node, contents->first, contents->second});
+              }
+            });
+            single = single && data_single;
+          });
+          single = single && array_single;
+          ++node;
+          return !single;
+        });
+      });
+  if (!nodes_single || !single) found.clear();
   return found;
 }
 

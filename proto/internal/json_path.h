@@ -18,6 +18,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/io/buffer.h"
+
 namespace seriald::internal {
 
 // The byte offset of the value at `path` in `json` ("" = the top-level value), or, when `key` is
@@ -38,8 +40,11 @@ struct ArrayDataText {
 // when "nodes", or "array" or "data" in one of them, occurs under more than one key of its
 // object (protobuf merges those): the text is then protobuf's to read whole. Used before the text
 // is parsed, so it never reads past the text; on text that is not JSON, what it finds is only
-// trusted once protobuf has accepted the rest.
-std::vector<ArrayDataText> FindLongArrayData(std::string_view json, uint64_t min_length);
+// trusted once protobuf has accepted the rest. `pages`, when given, is the Buffer `json` views (a
+// mapped file): the pages of each string of 64 KiB or more are given back once it is scanned
+// (Buffer::DropPages), each such string being read once however deep the search.
+std::vector<ArrayDataText> FindLongArrayData(std::string_view json, uint64_t min_length,
+                                             const Buffer* pages = nullptr);
 
 }  // namespace seriald::internal
 

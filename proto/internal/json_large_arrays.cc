@@ -18,7 +18,7 @@
 namespace seriald::internal {
 namespace {
 
-// The 6 bits a base64 character stands for (either alphabet; its class was checked).
+// The 6 bits a base64 character stands for (either alphabet).
 int Base64Digit(char c) {
   if (c >= 'A' && c <= 'Z') return c - 'A';
   if (c >= 'a' && c <= 'z') return c - 'a' + 26;
@@ -30,12 +30,6 @@ int Base64Digit(char c) {
 // alphabet), '+' or '/' (the standard one), '-' or '_' (the URL-safe one), or anything else. As
 // bits, so that a string's classes are an OR over its characters.
 enum Base64Class : uint8_t { kEither = 0, kStandard = 1, kUrlSafe = 2, kOther = 4 };
-
-uint8_t ClassOf(uint8_t c) {
-  if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) return kEither;
-  if (c == '+' || c == '/') return kStandard;
-  return c == '-' || c == '_' ? kUrlSafe : kOther;
-}
 
 // The classes of the characters of `text`, OR'ed. Compares and ORs without branches, which the
 // compiler makes 16 or 32 characters at a time: testing each character with branches read 533
@@ -67,13 +61,12 @@ bool OneAlphabet(uint8_t classes) {
 // The characters of `text` before its padding (at most two '='), when what they end with is
 // canonical as protobuf's strict decoding wants (it encodes what it decoded again and compares):
 // not a lone character, and the bits of a last partial group that no byte takes zero ("AB==" is
-// refused, "AA==" read). The characters' classes are checked as they are decoded.
+// refused, "AA==" read). The characters' classes, the last one's included, are checked as they
+// are decoded: a last character of neither alphabet gives Base64Digit a meaningless value here,
+// and the string is refused there.
 std::optional<size_t> CanonicalLength(std::string_view text) {
   size_t end = text.size();
   while (end > 0 && text.size() - end < 2 && text[end - 1] == '=') --end;
-  if (end == 0) return end;
-  const uint8_t last = ClassOf(static_cast<uint8_t>(text[end - 1]));
-  if (!OneAlphabet(last)) return std::nullopt;
   switch (end % 4) {
     case 1:
       return std::nullopt;

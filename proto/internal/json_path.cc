@@ -141,22 +141,30 @@ class JsonScanner {
     size_t pos = begin + 1;
     size_t kept_from = begin;  // what is not given back yet
     while (pos < json_.size()) {
+      // The next quote within a step: the string's end unless a backslash escapes it. Each
+      // part of the text is searched once for each character: searching again for the quote
+      // after every escape made a string of many escapes (a text's newlines) quadratic.
       const size_t step_end = pos + std::min(kScanStepBytes, json_.size() - pos);
-      const char* from = json_.data() + pos;
-      const auto* closing = static_cast<const char*>(std::memchr(from, quote, step_end - pos));
+      const auto* closing =
+          static_cast<const char*>(std::memchr(json_.data() + pos, quote, step_end - pos));
       const size_t limit = closing == nullptr ? step_end : closing - json_.data();
-      const auto* escape = static_cast<const char*>(std::memchr(from, '\\', limit - pos));
-      if (escape != nullptr) {
+      while (pos < limit) {
+        const auto* escape =
+            static_cast<const char*>(std::memchr(json_.data() + pos, '\\', limit - pos));
+        if (escape == nullptr) {
+          pos = limit;
+          break;
+        }
         string.escaped = true;
-        pos = escape - json_.data() + 2;
-        continue;
+        pos = escape - json_.data() + 2;  // past the escaped character, maybe the quote
       }
-      if (closing != nullptr) {
+      if (closing != nullptr && pos == limit) {
         string.end = limit + 1;
         string.closed = true;
         break;
       }
-      pos = step_end;
+      // The quote was escaped, or the step holds none: on from where the escapes left off.
+      pos = std::min(pos, json_.size());
       if (pages_ != nullptr && pos - begin >= kRememberedStringBytes) {
         pages_->Slice(kept_from, pos - kept_from).DropPages();
         kept_from = pos;

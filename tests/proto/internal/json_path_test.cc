@@ -65,6 +65,28 @@ TEST(FindLongArrayDataTest, FindsThePlainLongDataStringsInTextOrder) {
   }
 }
 
+TEST(FindLongArrayDataTest, AStringOfManyEscapesIsScannedInOnePass) {
+  // Two million escaped newlines and an escaped quote in one string, a text's worth: searching
+  // again for the quote after each escape (to the string's end, 8 MiB away on average) would
+  // take hours; the scan reads each byte once.
+  std::string escapes;
+  for (int i = 0; i < 2000000; ++i) escapes += i == 1000000 ? "\\\"" : "\\n";
+  const std::string data(70000, 'A');
+  const std::string json = absl::StrCat(R"({"nodes":[{"string":{"value":")", escapes,
+                                        R"("}},{"array":{"data":")", data, R"("}}],"roots":[0]})");
+  const std::vector<ArrayDataText> found = FindLongArrayData(json, 65536);
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].node, 1u);
+  EXPECT_TRUE(Contents(json, found[0]) == data);
+
+  // A backslash as the text's last byte, a string never closed: nothing found, nothing read past
+  // the end.
+  for (const std::string cut :
+       {R"({"nodes":[{"array":{"data":"AAAA\)", R"({"nodes":[{"array":{"data":"AA)"}) {
+    EXPECT_TRUE(FindLongArrayData(cut, 1).empty()) << cut;
+  }
+}
+
 TEST(FindLongArrayDataTest, AMappedTextsLongStringIsGivenBackBehindTheScan) {
   testing::ScratchDir dir;
   const std::string path = dir.File("value.json");

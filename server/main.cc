@@ -101,6 +101,14 @@ int main(int argc, char** argv) {
                  "pass it waits briefly, then gets RESOURCE_EXHAUSTED (0: no limit) [default: 3/4 "
                  "of the directory's free space at start-up]")
       ->transform(sizes);
+  app.add_option("--max-kept-input-bytes", options.limits.max_kept_input_bytes,
+                 "R to R ConvertStream: inputs up to this size are also kept (beyond 4MiB in "
+                 "--spill-dir) so that, where converting them as they arrive stops before a form "
+                 "R does not write, the whole input is converted through the object graph; a "
+                 "larger input is converted without being kept, and fails with "
+                 "RESOURCE_EXHAUSTED if it stops (0: keep none)")
+      ->transform(sizes)
+      ->capture_default_str();
   std::optional<uint64_t> spill_keep_bytes;
   app.add_option("--spill-keep", spill_keep_bytes,
                  "Spill files of finished calls kept, for later calls to write over instead of "

@@ -61,6 +61,11 @@ struct ServiceLimits {
   // decompressed R input); a call that would pass it waits briefly, then gets
   // RESOURCE_EXHAUSTED ("max-spill-bytes"). 0: no limit.
   uint64_t max_spill_bytes = 0;
+  // An R to R ConvertStream also keeps its input, up to this many bytes, for converting the
+  // whole of it through the object graph should converting as it arrives stop (a form R does
+  // not write); a larger input is converted as it arrives without being kept, and fails if it
+  // stops (RESOURCE_EXHAUSTED, "max-kept-input-bytes"). 0: none is kept.
+  uint64_t max_kept_input_bytes = uint64_t{256} << 20;
 };
 
 // The codecs the service offers: core's formats and JSON.

@@ -15,8 +15,8 @@
 //      (the server converts Torch7 as the chunks arrive), except one whose client sends all of
 //      the input before it reads (the server then keeps receiving into a spill file). One row
 //      sends the same payload as an R double vector in XDR and converts it to native R (the
-//      server converts R as the chunks arrive too, keeping the input in a spill file for the
-//      object graph should its transcoder stop); another reads that vector with
+//      server converts R as the chunks arrive too; an input this large is not kept for the
+//      object graph, --max-kept-input-bytes); another reads that vector with
 //      DeserializeStream (its doubles come back little-endian, swapped as they are sent).
 //      The service rows use generated stubs, as any gRPC client would (each chunk copied into and
 //      out of a protobuf string on the client's side, as in the echo rows); two more rows go

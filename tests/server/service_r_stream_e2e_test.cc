@@ -569,6 +569,90 @@ TEST_F(RStreamE2eTest, AStreamLargerThanTheSpillBudgetConvertsWithoutBeingKept) 
   EXPECT_EQ(server_->Stop(), 0);
 }
 
+// An input larger than --max-kept-input-bytes is never kept, however much room there is: it
+// converts as it arrives, and only one that then needs the graph fails, naming the flag. Within
+// the bound the same stream is kept, and the graph writes on where the transcoder stops.
+TEST_F(RStreamE2eTest, AStreamLargerThanTheKeptInputBoundConvertsWithoutBeingKept) {
+  const std::string input = WithDeferredString(AltrepListWithALongVector(3 << 20));
+  ASSERT_FALSE(input.empty());
+  const std::string local_input = dir_.File("long.rds");
+  {
+    std::ofstream file(local_input, std::ios::binary);
+    file.write(input.data(), static_cast<std::streamsize>(input.size()));
+  }
+  auto local = [&](const std::string& version) {
+    const std::string out = dir_.File("local-v" + version + ".rds");
+    RunResult run = RunProgram({testing::SerialctlBinary(), "convert", "--to", "rds-native",
+                                "--version", version, local_input, out},
+                               "", absl::Seconds(60));
+    EXPECT_EQ(run.exit_code, 0) << run.err;
+    return out;
+  };
+  const std::string local_v3 = local("3");
+  const std::string local_v2 = local("2");
+  const std::string remote_output = dir_.File("remote.rds");
+  auto remote = [&](const std::string& version) {
+    return RunProgram(
+        {testing::SerialctlBinary(), "--server", server_->address(), "--timeout", "60", "convert",
+         "--to", "rds-native", "--version", version, local_input, remote_output},
+        "", absl::Seconds(60));
+  };
+  const std::string altrep_at = absl::StrCat(input.find(absl::HexStringToBytes("000000ee")));
+
+  // 2 MiB kept at most, and room for all of it in the spill directory.
+  auto server = SerialdProcess::Start(
+      {"--spill-dir", dir_.path(), "--spill-above", "1MiB", "--max-kept-input-bytes", "2MiB"});
+  ASSERT_TRUE(server.ok()) << server.status();
+  server_ = *std::move(server);
+  // Version 3: nothing stops; the input (its size declared by serialctl) was never kept.
+  RunResult converted = remote("3");
+  ASSERT_EQ(converted.exit_code, 0) << converted.err;
+  std::string difference;
+  EXPECT_TRUE(testing::SameFileContents(local_v3, remote_output, &difference)) << difference;
+  std::optional<std::string> line = CallLine(0);
+  ASSERT_TRUE(line.has_value()) << server_->Log();
+  EXPECT_THAT(*line, HasSubstr(" as_received=1 "));
+  EXPECT_THAT(*line, HasSubstr(" input_kept=0"));
+  EXPECT_THAT(*line, HasSubstr(" status=OK"));
+  // Version 2: the deferred string needs the graph, and the input is not there for it.
+  const std::string not_kept =
+      absl::StrCat("rds: converting as read stopped at byte ", altrep_at,
+                   " before a deferred string in another form than R writes as.character() in "
+                   "(its numbers or metadata with attributes), written as version 2 (the graph "
+                   "expands it), which only reading the whole input as an object graph "
+                   "converts; the input was not kept for that: it is larger than the 2097152 "
+                   "bytes the server keeps (--max-kept-input-bytes)");
+  RunResult stopped = remote("2");
+  EXPECT_EQ(stopped.exit_code, 1);
+  EXPECT_EQ(stopped.err, absl::StrCat("serialctl: ", not_kept, "\n"));
+  line = CallLine(1);
+  ASSERT_TRUE(line.has_value()) << server_->Log();
+  EXPECT_THAT(*line, HasSubstr(" status=RESOURCE_EXHAUSTED "));
+  // Without a declared size the first 2 MiB are kept, then let go of.
+  v1::ConvertStreamOptions options = testing::ConvertTo(v1::FORMAT_RDS_NATIVE);
+  options.mutable_output()->set_r_version(2);
+  auto stub = testing::RawStub(server_->address());
+  testing::StreamResult undeclared =
+      testing::ConvertStream(*stub, input, options, 1 << 20, absl::Seconds(60));
+  EXPECT_EQ(undeclared.status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(undeclared.status.error_message(), not_kept);
+  EXPECT_EQ(server_->Stop(), 0);
+
+  // A bound above the input's size: kept, and the graph writes version 2 on.
+  server = SerialdProcess::Start(
+      {"--spill-dir", dir_.path(), "--spill-above", "1MiB", "--max-kept-input-bytes", "64MiB"});
+  ASSERT_TRUE(server.ok()) << server.status();
+  server_ = *std::move(server);
+  RunResult through_graph = remote("2");
+  ASSERT_EQ(through_graph.exit_code, 0) << through_graph.err;
+  EXPECT_TRUE(testing::SameFileContents(local_v2, remote_output, &difference)) << difference;
+  line = CallLine(0);
+  ASSERT_TRUE(line.has_value()) << server_->Log();
+  EXPECT_THAT(*line, Not(HasSubstr("input_kept=0")));
+  EXPECT_THAT(*line, HasSubstr(" status=OK"));
+  EXPECT_EQ(server_->Stop(), 0);
+}
+
 TEST_F(RStreamE2eTest, ATruncatedStreamGetsTheReadersError) {
   ASSERT_NO_FATAL_FAILURE(StartServer());
   std::string input = absl::HexStringToBytes(testing::kAltrepListHex);

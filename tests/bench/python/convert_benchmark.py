@@ -64,21 +64,29 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPOSITORY = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
 
 
-def run_measured(command):
-    """Seconds and peak RSS (bytes) of one run of `command`, which must succeed."""
+def run_child(command, preexec_fn=None):
+    """Runs `command` (standard output discarded): its seconds, peak RSS (bytes), exit status and
+    standard error. `preexec_fn` runs in the child before the command (memory_limit_benchmark
+    moves it into a cgroup)."""
     # Standard error goes to a file, not a pipe: read only after wait4, a pipe the child fills
     # would block it forever.
     with tempfile.TemporaryFile() as errors:
         start = time.perf_counter()
-        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=errors)
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=errors,
+                                   preexec_fn=preexec_fn)
         _, status, usage = os.wait4(process.pid, 0)
         seconds = time.perf_counter() - start
-        process.returncode = os.waitstatus_to_exitcode(status)
-        if process.returncode != 0:
-            errors.seek(0)
-            sys.exit("failed (%s): %s\n%s" % (process.returncode, " ".join(command),
-                                               errors.read().decode(errors="replace")))
-    return seconds, usage.ru_maxrss * 1024
+        errors.seek(0)
+        return (seconds, usage.ru_maxrss * 1024, os.waitstatus_to_exitcode(status),
+                errors.read().decode(errors="replace"))
+
+
+def run_measured(command):
+    """Seconds and peak RSS (bytes) of one run of `command`, which must succeed."""
+    seconds, rss, status, errors = run_child(command)
+    if status != 0:
+        sys.exit("failed (%s): %s\n%s" % (status, " ".join(command), errors))
+    return seconds, rss
 
 
 def measure(command, reps):
@@ -102,12 +110,17 @@ def make_tensor(path, count, big_endian):
                     % (HERE, path, count, big_endian)], check=True)
 
 
-def self_rss_mb():
-    with open("/proc/self/status") as status:
+def peak_rss_bytes(pid="self"):
+    """The peak resident set (VmHWM) of a running process, this one by default."""
+    with open("/proc/%s/status" % pid) as status:
         for line in status:
             if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1e3
-    return 0.0
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def self_rss_mb():
+    return peak_rss_bytes() / 1e6
 
 
 def same_tail(a, b, n):

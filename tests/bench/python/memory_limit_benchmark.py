@@ -13,15 +13,15 @@ cgroup (root, and a writable memory controller); when it cannot, it says what it
 exits 77 (skipped).
 
 Inputs, written into --work unless there already (--gb decimal gigabytes of elements each):
-    big.rds   seq(0, by = 0.5, length.out = n) as saveRDS(compress = FALSE) writes it (XDR), a
-              long vector beyond 2^31 - 1 elements
+    big.rds   seq(0, by = 0.5, length.out = n) as saveRDS(compress = FALSE) writes it (XDR); from
+              --gb 17.2 on, a long vector (more than 2^31 - 1 elements)
     big.t7    a torch.FloatTensor (element i is i) as torch.save writes it, little-endian
 Rows, each command inside the cgroup:
     cp                          the same bytes copied: the baseline
     serialctl convert           big.rds to rds-native, big.t7 to big-endian t7, in one process
     seriald + serialctl         the same through the service (ConvertStream): seriald in the
                                 cgroup with --max-request-bytes and --max-response-bytes raised
-                                to the file's size and its spill directory in --work; serialctl
+                                to twice the file's size and its spill directory in --work; serialctl
                                 --server in a second cgroup of the same limit, as a client in a
                                 container of its own
     R saveRDS(readRDS())        big.rds only (unless --no-r): what R does in the same limit
@@ -37,7 +37,6 @@ number. Nothing about speed is asserted.
 """
 import argparse
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -45,7 +44,7 @@ import time
 
 from bench_inputs import (element_blocks, r_double_vector_header, torch7_float_tensor_header,
                           write_r_double_vector, write_torch7_float_tensor)
-from convert_benchmark import self_rss_mb
+from convert_benchmark import peak_rss_bytes, run_child, self_rss_mb
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPOSITORY = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
@@ -165,54 +164,34 @@ class Outcome:
 
 
 def run_in(cgroup, command):
-    """Runs `command` in `cgroup`: its seconds, peak RSS (bytes), exit status and standard error."""
-    with tempfile.TemporaryFile() as errors:
-        start = time.perf_counter()
-        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=errors,
-                                   preexec_fn=cgroup.enter())
-        _, status, usage = os.wait4(process.pid, 0)
-        seconds = time.perf_counter() - start
-        errors.seek(0)
-        return Outcome(seconds, usage.ru_maxrss * 1024, os.waitstatus_to_exitcode(status),
-                       errors.read().decode(errors="replace"))
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """Runs `command` in `cgroup`: its seconds, peak RSS, exit status and standard error."""
+    return Outcome(*run_child(command, preexec_fn=cgroup.enter()))
 
 
 class Server:
-    """seriald in `cgroup`, allowed calls of `max_bytes` each way, spilling into `spill_dir`."""
+    """seriald in `cgroup` on a port the kernel picks, allowed calls of `max_bytes` each way,
+    spilling into `spill_dir`."""
 
-    def __init__(self, seriald, serialctl, cgroup, max_bytes, spill_dir):
-        self.address = "127.0.0.1:%d" % free_port()
-        self.errors = tempfile.TemporaryFile()
+    def __init__(self, seriald, cgroup, max_bytes, spill_dir):
         self.process = subprocess.Popen(
-            [seriald, "--listen", self.address, "--max-request-bytes", str(max_bytes),
+            [seriald, "--listen", "127.0.0.1:0", "--max-request-bytes", str(max_bytes),
              "--max-response-bytes", str(max_bytes), "--spill-dir", spill_dir],
-            stdout=subprocess.DEVNULL, stderr=self.errors, preexec_fn=cgroup.enter())
-        deadline = time.monotonic() + 30
-        while subprocess.run([serialctl, "--server", self.address, "health"],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode:
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self.errors.seek(0)
-                sys.exit("seriald did not start: %s" % self.errors.read().decode(errors="replace"))
-            time.sleep(0.1)
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+            preexec_fn=cgroup.enter())
+        # "seriald: listening on 127.0.0.1:PORT" once it serves; nothing if it fails to start.
+        line = self.process.stdout.readline()
+        if "listening on" not in line:
+            sys.exit("seriald did not start (exit %s)" % self.process.wait())
+        self.address = line.split()[-1]
 
     def peak_rss(self):
-        with open("/proc/%d/status" % self.process.pid) as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024
-        return 0
+        return peak_rss_bytes(self.process.pid)
 
     def stop(self):
         alive = self.process.poll() is None
         self.process.terminate()
         self.process.wait()
-        self.errors.close()
+        self.process.stdout.close()
         return alive
 
 
@@ -397,7 +376,7 @@ def run_cases(args, work, spill_dir, server_group, client_group):
         report("serialctl convert " + " ".join(to),
                run_in(server_group, [ctl, "convert"] + to + [path, out]), check)
 
-        server = Server(args.seriald, ctl, server_group, 2 * size, spill_dir)
+        server = Server(args.seriald, server_group, 2 * size, spill_dir)
         try:
             outcome = run_in(client_group, [ctl, "--server", server.address, "convert"] + to +
                              [path, out])
